@@ -1,0 +1,3 @@
+#include <stdio.h>
+#include "version.h"
+int main(void) { printf("gpuctl %s\n", GPUCTL_VERSION); return 0; }

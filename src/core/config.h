@@ -1,0 +1,73 @@
+/* config.h - effective settings from defaults, config.toml, GPUCTL_*
+ * environment variables and flags (ARCHITECTURE.md decision 8).
+ *
+ * Precedence: flag > environment > file > default.  Every value remembers
+ * where it came from, for `gpuctl config show`.  A bad file or variable is
+ * refused whole: config_load either fills everything or changes nothing.
+ * Keys are one table (config.c), so adding a key is adding one line.
+ */
+#ifndef GPUCTL_CORE_CONFIG_H
+#define GPUCTL_CORE_CONFIG_H
+
+#include <stdbool.h>
+
+#include "core/error.h"
+
+enum config_origin { CONFIG_FROM_DEFAULT, CONFIG_FROM_FILE, CONFIG_FROM_ENV, CONFIG_FROM_FLAG };
+
+enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_TRACE };
+enum output_format { OUTPUT_TABLE, OUTPUT_JSON, OUTPUT_CSV, OUTPUT_NDJSON };
+
+enum config_key {
+    CONFIG_LOG_LEVEL,
+    CONFIG_OUTPUT_FORMAT,
+    CONFIG_USE_COLORS,
+    CONFIG_TABLE_WIDTH,
+    CONFIG_DEFAULT_TIMEOUT_SECS,
+    CONFIG_WATCH_INTERVAL_SECS,
+    CONFIG_SHOW_DETAILS,
+    CONFIG_KEY_COUNT
+};
+
+struct config {
+    enum log_level log_level;
+    enum output_format output_format;
+    bool use_colors;               /* false forbids colour; true allows it on a terminal */
+    int table_width;               /* 0: the terminal's width */
+    int default_timeout_secs;
+    double watch_interval_secs;
+    bool show_details;
+
+    enum config_origin origin[CONFIG_KEY_COUNT];
+    char file_path[4096];          /* the file that was read, "" if none */
+    bool file_found;
+};
+
+/* Sets every key to its default. */
+void config_defaults(struct config *c);
+
+/* Default file: $XDG_CONFIG_HOME/gpuctl/config.toml, else
+ * ~/.config/gpuctl/config.toml.  Writes "" when neither can be formed. */
+void config_default_path(char *buf, size_t size);
+
+/* Loads defaults, then the file (explicit_path, or the default path where a
+ * missing file is fine; an explicit path that is missing is an error), then
+ * the environment.  Errors name file:line:column or the variable. */
+int config_load(struct config *c, const char *explicit_path, struct error *e);
+
+/* Applies a flag value given as text (e.g. "json", "debug", "120"). */
+int config_set_from_flag(struct config *c, enum config_key key, const char *value,
+                         struct error *e);
+
+/* For `config show`: key name, env variable, value as text, origin name. */
+const char *config_key_name(enum config_key key);
+const char *config_key_env(enum config_key key);
+void config_value_text(const struct config *c, enum config_key key, char *buf, size_t size);
+const char *config_origin_name(enum config_origin o);
+
+const char *config_output_format_name(enum output_format f);
+int config_output_format_parse(const char *s, enum output_format *out);
+const char *config_log_level_name(enum log_level l);
+int config_log_level_parse(const char *s, enum log_level *out);
+
+#endif

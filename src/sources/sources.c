@@ -1,0 +1,67 @@
+/* sources.c - the list of GPU sources and the lists they fill.
+ *
+ * Order matters: devices are numbered source by source in this order
+ * (docs/design.md, "Device indices").
+ */
+#include "sources/source.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "sources/nvml.h"
+
+const struct source_ops *const source_table[] = {
+    &nvml_source,
+    NULL,
+};
+
+static int grow(void **items, size_t *cap, size_t count, size_t size)
+{
+    if (count < *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 8;
+    void *p = realloc(*items, ncap * size);
+    if (!p)
+        return -ENOMEM;
+    *items = p;
+    *cap = ncap;
+    return 0;
+}
+
+int device_list_push(struct device_list *l, struct device **slot)
+{
+    *slot = NULL;
+    if (grow((void **)&l->items, &l->cap, l->count, sizeof *l->items) < 0)
+        return -ENOMEM;
+    *slot = &l->items[l->count++];
+    memset(*slot, 0, sizeof **slot);
+    return 0;
+}
+
+void device_list_free(struct device_list *l)
+{
+    if (!l)
+        return;
+    for (size_t i = 0; i < l->count; i++)
+        model_device_clear(&l->items[i]);
+    free(l->items);
+    memset(l, 0, sizeof *l);
+}
+
+int gpu_process_list_push(struct gpu_process_list *l, struct gpu_process **slot)
+{
+    *slot = NULL;
+    if (grow((void **)&l->items, &l->cap, l->count, sizeof *l->items) < 0)
+        return -ENOMEM;
+    *slot = &l->items[l->count++];
+    memset(*slot, 0, sizeof **slot);
+    return 0;
+}
+
+void gpu_process_list_free(struct gpu_process_list *l)
+{
+    if (!l)
+        return;
+    free(l->items);
+    memset(l, 0, sizeof *l);
+}
