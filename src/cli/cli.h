@@ -1,0 +1,69 @@
+/* cli.h - what the command-line front end shares between commands: exit
+ * codes, diagnostics, the effective configuration and argument helpers.
+ *
+ * src/cli is the only place that prints errors and chooses exit codes
+ * (ARCHITECTURE.md decision 10).
+ */
+#ifndef GPUCTL_CLI_CLI_H
+#define GPUCTL_CLI_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/config.h"
+#include "core/error.h"
+
+enum exit_code {
+    EXIT_OK = 0,
+    EXIT_GENERAL = 1,
+    EXIT_GPU_LIBRARY = 2,
+    EXIT_INVALID_ARGS = 3,
+    EXIT_PERMISSION = 4,
+    EXIT_UNSUPPORTED = 5,
+};
+
+/* Options every command accepts, wherever they appear. */
+struct cli_common {
+    const char *config_path;   /* --config */
+    const char *log_level;     /* --log-level */
+    bool help;                 /* --help / -h */
+};
+
+struct cli_ctx {
+    struct config cfg;
+    enum log_level log_level;
+};
+
+/* Exit code for a negative error code from below the CLI. */
+int cli_exit_code(int code);
+
+/* "gpuctl: <message>" on stderr; returns the exit code for e. */
+int cli_fail(const struct error *e);
+/* "gpuctl: <message>" on stderr for a usage problem; returns 3. */
+int cli_usage_error(const char *command, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+void cli_log(const struct cli_ctx *ctx, enum log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Tries argv[*i] as a common option (consuming its value); returns 1 when it
+ * was one, 0 when not, -1 (after printing) when its value is missing. */
+int cli_common_option(struct cli_common *c, const char *command, int argc, char **argv, int *i);
+
+/* Loads the configuration (file, environment) and applies --log-level.
+ * Returns 0 or an exit code after printing the error. */
+int cli_load_config(struct cli_ctx *ctx, const struct cli_common *c);
+
+/* Parses a whole non-negative number; false on anything else. */
+bool cli_parse_uint(const char *s, unsigned long max, unsigned long *out);
+bool cli_parse_seconds(const char *s, double *out);
+
+/* Commands: argv[0] is the command name. */
+int cmd_list(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+
+/* Help text of a command, NULL when there is no such command. */
+const char *cli_command_help(const char *command);
+void cli_print_overview(void);
+
+#endif

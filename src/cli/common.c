@@ -1,0 +1,133 @@
+/* common.c - exit codes, diagnostics and option handling shared by every
+ * command.
+ */
+#include "cli/cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cli_exit_code(int code)
+{
+    switch (-code) {
+    case 0: return EXIT_OK;
+    case ERROR_GPU_LIBRARY: return EXIT_GPU_LIBRARY;
+    case EINVAL: return EXIT_INVALID_ARGS;
+    case EACCES:
+    case EPERM: return EXIT_PERMISSION;
+    case ENOTSUP: return EXIT_UNSUPPORTED;
+    default: return EXIT_GENERAL;
+    }
+}
+
+int cli_fail(const struct error *e)
+{
+    fprintf(stderr, "gpuctl: %s\n", e->msg[0] ? e->msg : "unknown error");
+    return cli_exit_code(e->code);
+}
+
+int cli_usage_error(const char *command, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("gpuctl: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    if (command)
+        fprintf(stderr, "\nSee 'gpuctl help %s'.\n", command);
+    else
+        fputs("\nSee 'gpuctl --help'.\n", stderr);
+    return EXIT_INVALID_ARGS;
+}
+
+void cli_log(const struct cli_ctx *ctx, enum log_level level, const char *fmt, ...)
+{
+    if (level > ctx->log_level)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "gpuctl: %s: ", config_log_level_name(level));
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static const char *option_value(const char *command, int argc, char **argv, int *i,
+                                const char *name)
+{
+    size_t n = strlen(name);
+    const char *arg = argv[*i];
+    if (arg[n] == '=')
+        return arg + n + 1;
+    if (*i + 1 >= argc) {
+        cli_usage_error(command, "option '%s' needs a value", name);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+static bool is_option(const char *arg, const char *name)
+{
+    size_t n = strlen(name);
+    return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
+}
+
+int cli_common_option(struct cli_common *c, const char *command, int argc, char **argv, int *i)
+{
+    const char *arg = argv[*i];
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+        c->help = true;
+        return 1;
+    }
+    const char **slot = is_option(arg, "--config") ? &c->config_path
+                      : is_option(arg, "--log-level") ? &c->log_level
+                      : NULL;
+    if (!slot)
+        return 0;
+    const char *v = option_value(command, argc, argv, i, is_option(arg, "--config") ? "--config"
+                                                                                  : "--log-level");
+    if (!v)
+        return -1;
+    *slot = v;
+    return 1;
+}
+
+int cli_load_config(struct cli_ctx *ctx, const struct cli_common *c)
+{
+    struct error e = {0};
+    if (config_load(&ctx->cfg, c->config_path, &e) < 0) {
+        fprintf(stderr, "gpuctl: %s\n", e.msg);
+        return EXIT_GENERAL;
+    }
+    if (c->log_level && config_set_from_flag(&ctx->cfg, CONFIG_LOG_LEVEL, c->log_level, &e) < 0)
+        return cli_usage_error(NULL, "--log-level: %s", e.msg);
+    ctx->log_level = ctx->cfg.log_level;
+    return 0;
+}
+
+bool cli_parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+    if (!s || !*s || *s == '-' || *s == '+')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || *end || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+bool cli_parse_seconds(const char *s, double *out)
+{
+    if (!s || !*s)
+        return false;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || !(v > 0) || v > 86400)
+        return false;
+    *out = v;
+    return true;
+}

@@ -1,0 +1,100 @@
+/* config_cmd.c - `gpuctl config show`: every setting's effective value and
+ * where it came from.
+ */
+#include <jansson.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/table.h"
+#include "core/term.h"
+
+static int show_json(const struct config *c)
+{
+    json_t *root = json_object(), *keys = json_object();
+    if (!root || !keys) {
+        json_decref(root);
+        json_decref(keys);
+        return EXIT_GENERAL;
+    }
+    json_object_set_new(root, "file", c->file_path[0] ? json_string(c->file_path) : json_null());
+    json_object_set_new(root, "file_found", json_boolean(c->file_found));
+    for (int k = 0; k < CONFIG_KEY_COUNT; k++) {
+        char value[128];
+        config_value_text(c, (enum config_key)k, value, sizeof value);
+        json_t *o = json_object();
+        json_object_set_new(o, "value", json_string(value));
+        json_object_set_new(o, "source", json_string(config_origin_name(c->origin[k])));
+        json_object_set_new(o, "env", json_string(config_key_env((enum config_key)k)));
+        json_object_set_new(keys, config_key_name((enum config_key)k), o);
+    }
+    json_object_set_new(root, "keys", keys);
+    int rc = json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    return rc == 0 && puts("") != EOF ? EXIT_OK : EXIT_GENERAL;
+}
+
+static int show_table(const struct config *c, bool ascii)
+{
+    const struct table_column cols[] = {
+        {"KEY", TABLE_LEFT, false, 0}, {"VALUE", TABLE_LEFT, true, 5},
+        {"SOURCE", TABLE_LEFT, false, 0}, {"ENVIRONMENT", TABLE_LEFT, false, 0},
+    };
+    struct table *t = table_new(cols, 4);
+    if (!t)
+        return EXIT_GENERAL;
+    for (int k = 0; k < CONFIG_KEY_COUNT; k++) {
+        char value[128];
+        config_value_text(c, (enum config_key)k, value, sizeof value);
+        table_row(t);
+        table_cell(t, 0, "%s", config_key_name((enum config_key)k));
+        table_cell(t, 0, "%s", value);
+        table_cell(t, 0, "%s", config_origin_name(c->origin[k]));
+        table_cell(t, 0, "%s", config_key_env((enum config_key)k));
+    }
+    printf("config file: %s%s\n", c->file_path[0] ? c->file_path : "(none)",
+           c->file_path[0] && !c->file_found ? " (not present; defaults apply)" : "");
+    struct table_render_options o = {
+        .ascii = ascii, .color = term_use_color(STDOUT_FILENO, c->use_colors),
+        .width = c->table_width ? c->table_width : term_width(STDOUT_FILENO)};
+    int rc = table_render(t, stdout, &o);
+    table_free(t);
+    return rc == 0 ? EXIT_OK : EXIT_GENERAL;
+}
+
+int cmd_config(int argc, char **argv)
+{
+    struct cli_common common = {0};
+    const char *output = NULL, *action = NULL;
+    bool ascii = false;
+    for (int i = 1; i < argc; i++) {
+        int rc = cli_common_option(&common, "config", argc, argv, &i);
+        if (rc < 0)
+            return EXIT_INVALID_ARGS;
+        if (rc > 0)
+            continue;
+        if ((strcmp(argv[i], "--output") == 0 || strcmp(argv[i], "-o") == 0) && i + 1 < argc)
+            output = argv[++i];
+        else if (strcmp(argv[i], "--ascii") == 0)
+            ascii = true;
+        else if (argv[i][0] != '-' && !action)
+            action = argv[i];
+        else
+            return cli_usage_error("config", "unexpected argument '%s'", argv[i]);
+    }
+    if (common.help) {
+        fputs(cli_command_help("config"), stdout);
+        return EXIT_OK;
+    }
+    if (!action || strcmp(action, "show") != 0)
+        return cli_usage_error("config", action ? "unknown action '%s'" : "missing action%s",
+                               action ? action : " (show)");
+    struct cli_ctx ctx = {0};
+    int rc = cli_load_config(&ctx, &common);
+    struct error e = {0};
+    if (rc == 0 && output && config_set_from_flag(&ctx.cfg, CONFIG_OUTPUT_FORMAT, output, &e) < 0)
+        return cli_usage_error("config", "--output: %s", e.msg);
+    if (rc)
+        return rc;
+    return ctx.cfg.output_format == OUTPUT_JSON ? show_json(&ctx.cfg) : show_table(&ctx.cfg, ascii);
+}

@@ -1,0 +1,455 @@
+/* list.c - `gpuctl list`: arguments, the one-shot pass and --watch.
+ *
+ * One-shot means one pass: one snapshot, no sleeping, no subprocess, and
+ * /proc read only for the pids on a GPU.  Rendering is in list_table.c and
+ * list_json.c.
+ */
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/list.h"
+#include "core/filter.h"
+#include "core/str.h"
+#include "core/term.h"
+
+struct list_args {
+    struct cli_common common;
+    bool details, containers, ascii, no_color, watch;
+    double watch_secs;                 /* 0: from configuration */
+    const char *output;
+    struct filter filter;
+    int *only;
+    const char **users;
+    pid_t *pids;
+    const char *regex;
+};
+
+/* ---- arguments --------------------------------------------------------------- */
+
+/* Values of a multi-value option: the following arguments up to the next
+ * option, each split on commas.  Calls take() for each; returns the count
+ * or -1 when take() refused one (it has printed why). */
+typedef int (*take_fn)(struct list_args *a, char *value);
+
+static int take_values(struct list_args *a, int argc, char **argv, int *i, take_fn take)
+{
+    int n = 0;
+    while (*i + 1 < argc && argv[*i + 1][0] != '-') {
+        char *save = NULL, *arg = argv[++*i];
+        for (char *tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            if (take(a, tok) < 0)
+                return -1;
+            n++;
+        }
+    }
+    return n;
+}
+
+static int take_only(struct list_args *a, char *v)
+{
+    unsigned long idx;
+    if (!cli_parse_uint(v, 4095, &idx))
+        return cli_usage_error("list", "--only: '%s' is not a GPU index", v), -1;
+    a->only[a->filter.only_count++] = (int)idx;
+    return 0;
+}
+
+static int take_pid(struct list_args *a, char *v)
+{
+    unsigned long pid;
+    if (!cli_parse_uint(v, 4194304, &pid) || pid == 0)
+        return cli_usage_error("list", "--pid: '%s' is not a process id", v), -1;
+    a->pids[a->filter.pid_count++] = (pid_t)pid;
+    return 0;
+}
+
+static int take_user(struct list_args *a, char *v)
+{
+    a->users[a->filter.user_count++] = v;
+    return 0;
+}
+
+static int take_vendor(struct list_args *a, char *v)
+{
+    enum vendor vendor;
+    if (strcmp(v, "all") == 0) {
+        a->filter.vendor_mask = 0;
+        return 0;
+    }
+    if (model_vendor_parse(v, &vendor) < 0 || vendor == VENDOR_UNKNOWN || vendor == VENDOR_OTHER)
+        return cli_usage_error("list", "--vendor: '%s' is not one of nvidia, amd, intel, apple, "
+                               "all", v), -1;
+    a->filter.vendor_mask |= 1u << vendor;
+    return 0;
+}
+
+static int parse_watch(struct list_args *a, int argc, char **argv, int *i)
+{
+    a->watch = true;
+    const char *arg = argv[*i];
+    const char *v = strchr(arg, '=') ? strchr(arg, '=') + 1 : NULL;
+    if (!v && *i + 1 < argc && argv[*i + 1][0] != '-' && cli_parse_seconds(argv[*i + 1], &a->watch_secs))
+        ++*i;
+    else if (v && !cli_parse_seconds(v, &a->watch_secs))
+        return cli_usage_error("list", "--watch: '%s' is not a number of seconds (0 < SEC <= 86400)",
+                               v);
+    return 0;
+}
+
+static bool flag(const char *arg, const char *name, bool *out)
+{
+    if (strcmp(arg, name) != 0)
+        return false;
+    *out = true;
+    return true;
+}
+
+static int parse_multi(struct list_args *a, int argc, char **argv, int *i)
+{
+    const char *arg = argv[*i];
+    int n;
+    if (strcmp(arg, "--only") == 0)
+        n = take_values(a, argc, argv, i, take_only);
+    else if (strcmp(arg, "--pid") == 0)
+        n = take_values(a, argc, argv, i, take_pid);
+    else if (strcmp(arg, "--vendor") == 0)
+        n = take_values(a, argc, argv, i, take_vendor);
+    else if (strcmp(arg, "--user") == 0) {
+        a->filter.users_set = true;
+        return take_values(a, argc, argv, i, take_user) < 0 ? EXIT_INVALID_ARGS : 0;
+    } else
+        return -1;
+    if (n == 0)
+        return cli_usage_error("list", "option '%s' needs at least one value", arg);
+    return n < 0 ? EXIT_INVALID_ARGS : 0;
+}
+
+static int parse_single_valued(struct list_args *a, int argc, char **argv, int *i)
+{
+    const char *arg = argv[*i];
+    const char **slot = strcmp(arg, "--output") == 0 || strcmp(arg, "-o") == 0 ? &a->output
+                      : strcmp(arg, "--filter") == 0 ? &a->regex
+                      : NULL;
+    if (!slot)
+        return -1;
+    if (*i + 1 >= argc)
+        return cli_usage_error("list", "option '%s' needs a value", arg);
+    *slot = argv[++*i];
+    return 0;
+}
+
+static int parse_one(struct list_args *a, int argc, char **argv, int *i)
+{
+    const char *arg = argv[*i];
+    int rc = cli_common_option(&a->common, "list", argc, argv, i);
+    if (rc != 0)
+        return rc < 0 ? EXIT_INVALID_ARGS : 0;
+    if (flag(arg, "--details", &a->details) || flag(arg, "--containers", &a->containers) ||
+        flag(arg, "--ascii", &a->ascii) || flag(arg, "--no-color", &a->no_color) ||
+        flag(arg, "--only-visible", &a->filter.only_visible) ||
+        flag(arg, "--compute", &a->filter.compute) || flag(arg, "--graphics", &a->filter.graphics))
+        return 0;
+    if (strcmp(arg, "--watch") == 0 || strncmp(arg, "--watch=", 8) == 0)
+        return parse_watch(a, argc, argv, i);
+    if ((rc = parse_multi(a, argc, argv, i)) >= 0 || (rc = parse_single_valued(a, argc, argv, i)) >= 0)
+        return rc;
+    if (arg[0] == '-')
+        return cli_usage_error("list", "unknown option '%s'", arg);
+    return cli_usage_error("list", "unexpected argument '%s'", arg);
+}
+
+static int parse_args(struct list_args *a, int argc, char **argv)
+{
+    size_t n = (size_t)argc + 1;
+    a->only = calloc(n, sizeof *a->only);
+    a->users = calloc(n, sizeof *a->users);
+    a->pids = calloc(n, sizeof *a->pids);
+    if (!a->only || !a->users || !a->pids) {
+        fputs("gpuctl: out of memory\n", stderr);
+        return EXIT_GENERAL;
+    }
+    for (int i = 1; i < argc; i++) {
+        int rc = parse_one(a, argc, argv, &i);
+        if (rc)
+            return rc;
+    }
+    a->filter.only = a->filter.only_count ? a->only : NULL;
+    a->filter.users = a->users;
+    a->filter.pids = a->pids;
+    return 0;
+}
+
+static void free_args(struct list_args *a)
+{
+    filter_clear(&a->filter);
+    free(a->only);
+    free(a->users);
+    free(a->pids);
+}
+
+/* ---- applying configuration ------------------------------------------------ */
+
+static int apply_flags(struct cli_ctx *ctx, struct list_args *a)
+{
+    struct error e = {0};
+    if (a->output && config_set_from_flag(&ctx->cfg, CONFIG_OUTPUT_FORMAT, a->output, &e) < 0)
+        return cli_usage_error("list", "--output: %s", e.msg);
+    if (a->details && config_set_from_flag(&ctx->cfg, CONFIG_SHOW_DETAILS, "true", &e) < 0)
+        return cli_fail(&e);
+    if (a->no_color && config_set_from_flag(&ctx->cfg, CONFIG_USE_COLORS, "false", &e) < 0)
+        return cli_fail(&e);
+    enum output_format f = ctx->cfg.output_format;
+    if (f != OUTPUT_TABLE && f != OUTPUT_JSON && f != OUTPUT_NDJSON)
+        return cli_usage_error("list", "output format '%s' (from %s) is not supported by list; "
+                               "use table or json", config_output_format_name(f),
+                               config_origin_name(ctx->cfg.origin[CONFIG_OUTPUT_FORMAT]));
+    if (a->regex) {
+        if (filter_set_regex(&a->filter, a->regex, &e) < 0)
+            return cli_usage_error("list", "--filter: %s", e.msg);
+    }
+    return 0;
+}
+
+/* A --pid naming no process at all is a mistake worth an error, unlike a
+ * process that simply has nothing on a GPU. */
+static int check_pids_exist(const struct list_args *a)
+{
+    for (size_t i = 0; i < a->filter.pid_count; i++) {
+        if (kill(a->pids[i], 0) < 0 && errno == ESRCH) {
+            fprintf(stderr, "gpuctl: no process with pid %d\n", (int)a->pids[i]);
+            return EXIT_GENERAL;
+        }
+    }
+    return 0;
+}
+
+/* ---- one pass ------------------------------------------------------------------ */
+
+struct list_run {
+    struct cli_ctx ctx;
+    struct list_args args;
+    struct snapshot_ctx *sctx;
+    char self_user[64];
+    bool color, ascii, tty;
+};
+
+const struct gpu_process *list_top_process(const struct list_view *v, int device_index,
+                                           size_t *count)
+{
+    const struct gpu_process *top = NULL;
+    *count = 0;
+    for (size_t i = 0; i < v->proc_count; i++) {
+        const struct gpu_process *gp = v->procs[i];
+        if (gp->device_index != device_index)
+            continue;
+        ++*count;
+        uint64_t mem = gp->gpu_mem_bytes.known ? gp->gpu_mem_bytes.v : 0;
+        if (!top || mem > (top->gpu_mem_bytes.known ? top->gpu_mem_bytes.v : 0))
+            top = gp;
+    }
+    return top;
+}
+
+const char *list_container_text(const struct container_info *c, bool full, char *buf, size_t size)
+{
+    if (c->kind == CONTAINER_NONE)
+        return NULL;
+    const char *kind = c->kind == CONTAINER_KUBERNETES ? "k8s" : model_container_kind_name(c->kind);
+    int idlen = full ? (int)strlen(c->id) : 12;
+    if (c->kind == CONTAINER_KUBERNETES && c->pod_uid[0])
+        snprintf(buf, size, "%s:%.*s/%.*s", kind, full ? 48 : 8, c->pod_uid, idlen, c->id);
+    else if (c->kind == CONTAINER_SYSTEMD || c->kind == CONTAINER_LXC)
+        snprintf(buf, size, "%s:%s", kind, c->id);
+    else
+        snprintf(buf, size, "%s:%.*s", kind, idlen, c->id);
+    return buf;
+}
+
+static int render(struct list_run *r, const struct snapshot *s, FILE *out)
+{
+    bool *visible = calloc(s->device_count ? s->device_count : 1, sizeof *visible);
+    const struct gpu_process **procs = calloc(s->gproc_count ? s->gproc_count : 1, sizeof *procs);
+    int rc = -ENOMEM;
+    if (visible && procs) {
+        filter_devices(&r->args.filter, s->devices, s->device_count,
+                       getenv("CUDA_VISIBLE_DEVICES"), visible);
+        size_t n = 0;
+        for (size_t i = 0; i < s->gproc_count; i++) {
+            const struct gpu_process *gp = &s->gprocs[i];
+            const struct device *d = snapshot_device(s, gp->device_index);
+            if (d && visible[d->index] &&
+                filter_process(&r->args.filter, gp, snapshot_host_process(s, gp->pid), r->self_user))
+                procs[n++] = gp;
+        }
+        struct list_view v = {
+            .snap = s, .device_visible = visible, .procs = procs, .proc_count = n,
+            .details = r->ctx.cfg.show_details || filter_process_has_criteria(&r->args.filter),
+            .containers = r->args.containers, .ascii = r->ascii, .color = r->color,
+            .width = r->ctx.cfg.table_width ? r->ctx.cfg.table_width : term_width(STDOUT_FILENO),
+            .self_user = r->self_user,
+        };
+        rc = r->ctx.cfg.output_format == OUTPUT_TABLE
+                 ? list_render_table(&v, out)
+                 : list_render_json(&v, out, r->args.watch || r->ctx.cfg.output_format == OUTPUT_NDJSON);
+    }
+    free(visible);
+    free(procs);
+    return rc;
+}
+
+static int one_pass(struct list_run *r, FILE *out)
+{
+    struct error e = {0};
+    struct snapshot *s;
+    struct snapshot_options opts = {.processes = true, .host_processes = true};
+    int rc = snapshot_take(r->sctx, &opts, &s, &e);
+    if (rc < 0)
+        return cli_fail(&e);
+    rc = render(r, s, out);
+    snapshot_free(s);
+    if (rc < 0) {
+        if (rc != -EPIPE)
+            fprintf(stderr, "gpuctl: cannot write the output: %s\n", strerror(-rc));
+        return EXIT_GENERAL;
+    }
+    return EXIT_OK;
+}
+
+/* ---- --watch -------------------------------------------------------------------- */
+
+/* Set by the SIGINT/SIGTERM handler: the only way a signal can talk to the
+ * redraw loop, hence the one global. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void install_stop_handlers(void)
+{
+    struct sigaction sa = {.sa_handler = on_stop_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Draws a frame over the previous one: home, each line cleared to its end,
+ * then the rest of the screen cleared, so shorter frames leave nothing. */
+static void paint_frame(const char *frame, size_t len)
+{
+    fputs("\033[H", stdout);
+    for (size_t i = 0; i < len; i++) {
+        if (frame[i] == '\n')
+            fputs("\033[K", stdout);
+        fputc(frame[i], stdout);
+    }
+    fputs("\033[J", stdout);
+    fflush(stdout);
+}
+
+static void sleep_until(struct timespec *next, double secs)
+{
+    long long ns = next->tv_nsec + (long long)(secs * 1e9);
+    next->tv_sec += (time_t)(ns / 1000000000LL);
+    next->tv_nsec = (long)(ns % 1000000000LL);
+    while (!stop_requested &&
+           clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, next, NULL) == EINTR)
+        ;
+}
+
+static int watch_loop(struct list_run *r)
+{
+    double secs = r->args.watch_secs > 0 ? r->args.watch_secs : r->ctx.cfg.watch_interval_secs;
+    bool screen = r->tty && r->ctx.cfg.output_format == OUTPUT_TABLE;
+    struct timespec next;
+    int rc = EXIT_OK;
+    install_stop_handlers();
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    if (screen)
+        fputs("\033[?1049h\033[?25l", stdout);   /* alternate screen, hide cursor */
+    while (!stop_requested && rc == EXIT_OK) {
+        if (!screen) {
+            rc = one_pass(r, stdout);
+        } else {
+            char *frame = NULL;
+            size_t len = 0;
+            FILE *mem = open_memstream(&frame, &len);
+            rc = mem ? one_pass(r, mem) : EXIT_GENERAL;
+            if (mem && fclose(mem) == 0 && rc == EXIT_OK)
+                paint_frame(frame, len);
+            free(frame);
+        }
+        sleep_until(&next, secs);
+    }
+    if (screen)
+        fputs("\033[?25h\033[?1049l", stdout);    /* cursor back, original screen */
+    fflush(stdout);
+    return rc;
+}
+
+/* ---- command --------------------------------------------------------------------- */
+
+static void find_self_user(char *buf, size_t size)
+{
+    struct passwd pw, *res = NULL;
+    char scratch[1024];
+    if (getpwuid_r(getuid(), &pw, scratch, sizeof scratch, &res) == 0 && res)
+        str_copy(buf, size, res->pw_name);
+    else
+        snprintf(buf, size, "%u", (unsigned)getuid());
+}
+
+static int prepare(struct list_run *r, int argc, char **argv)
+{
+    int rc = parse_args(&r->args, argc, argv);
+    if (rc)
+        return rc;
+    if (r->args.common.help) {
+        fputs(cli_command_help("list"), stdout);
+        return -1;
+    }
+    if ((rc = cli_load_config(&r->ctx, &r->args.common)) || (rc = apply_flags(&r->ctx, &r->args)))
+        return rc;
+    find_self_user(r->self_user, sizeof r->self_user);
+    r->tty = term_is_tty(STDOUT_FILENO);
+    r->color = term_use_color(STDOUT_FILENO, r->ctx.cfg.use_colors);
+    r->ascii = r->args.ascii;
+    return check_pids_exist(&r->args);
+}
+
+static void log_sources(const struct list_run *r)
+{
+    const struct source_status *st;
+    size_t n = snapshot_ctx_sources(r->sctx, &st);
+    for (size_t i = 0; i < n; i++) {
+        if (st[i].started)
+            cli_log(&r->ctx, LOG_DEBUG, "source %s started", st[i].name);
+        else
+            cli_log(&r->ctx, LOG_INFO, "source %s: %s", st[i].name, st[i].message);
+    }
+}
+
+int cmd_list(int argc, char **argv)
+{
+    struct list_run r = {0};
+    int rc = prepare(&r, argc, argv);
+    if (rc == 0) {
+        struct error e = {0};
+        if (snapshot_ctx_open(&r.sctx, &e) < 0) {
+            rc = cli_fail(&e);
+        } else {
+            log_sources(&r);
+            rc = r.args.watch ? watch_loop(&r) : one_pass(&r, stdout);
+        }
+    }
+    snapshot_ctx_close(r.sctx);
+    free_args(&r.args);
+    return rc < 0 ? EXIT_OK : rc;
+}
