@@ -25,7 +25,7 @@ def meson_counts(path):
             if not line.strip():
                 continue
             t = json.loads(line)
-            out = t.get("stdout") or ""
+            out = (t.get("stdout") or "") + (t.get("stderr") or "")
             p = sum(int(n) for n in CMOCKA_PASSED.findall(out))
             fl = sum(int(n) for n in CMOCKA_FAILED.findall(out))
             s = sum(int(n) for n in CMOCKA_SKIPPED.findall(out))
