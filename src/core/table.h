@@ -4,6 +4,19 @@
  * when color=true; when the table is wider than width, flexible columns are
  * cut first (with "…", or "~" in ASCII), never below their min_width.
  * Knows nothing of GPUs: the CLI builds the rows.
+ *
+ * Layout: a border, the title row, a rule, the rows (with a rule wherever
+ * table_separator was called between two rows), a border; one space of
+ * padding on each side of every cell.  Widths are display columns
+ * (term_display_width), so wide characters and "°C" line up.  Titles are
+ * aligned like their column and bold when colour is on.  If cutting every
+ * flexible column down to its minimum is still not enough, the table is
+ * printed wider than asked: columns are never dropped and rows never wrap.
+ *
+ * Cell text and titles are outside data (a process's command line): control
+ * characters, invalid UTF-8 and bidirectional overrides are replaced by '?'
+ * when they are stored (term_sanitize), so what is measured is what is
+ * printed and nothing in a cell can move the cursor.
  */
 #ifndef GPUCTL_CORE_TABLE_H
 #define GPUCTL_CORE_TABLE_H
@@ -25,7 +38,7 @@ enum table_style {
 };
 
 struct table_column {
-    const char *title;
+    const char *title;  /* NULL is an empty title */
     enum table_align align;
     bool flexible;      /* may be cut to fit the width */
     int min_width;      /* display columns; 0 means the title's width */
@@ -39,22 +52,27 @@ struct table_render_options {
 
 struct table;
 
-/* Copies the column array.  NULL on ENOMEM.  Free with table_free. */
+/* Copies the column array and the titles.  NULL on ENOMEM, or with errno
+ * EINVAL when count is 0.  Free with table_free. */
 struct table *table_new(const struct table_column *columns, size_t count);
 void table_free(struct table *t);
 
 /* Starts a new row; following table_cell calls fill it left to right.
- * A row with fewer cells than columns is padded with empty cells. */
+ * A row with fewer cells than columns is padded with empty cells.
+ * Both return 0, -ENOMEM, or -EINVAL for table_cell before any table_row
+ * or for more cells than columns.  style is a mask of enum table_style. */
 int table_row(struct table *t);
 int table_cell(struct table *t, unsigned style, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* A horizontal rule between the rows added so far and the next ones. */
+/* A horizontal rule between the rows added so far and the next ones.
+ * Without rows on both sides it draws nothing; repeated calls draw one. */
 int table_separator(struct table *t);
 
 size_t table_row_count(const struct table *t);
 
-/* Returns 0, or -errno when writing failed (EPIPE, ENOSPC). */
+/* o may be NULL: UTF-8 lines, no colour, no width limit.  Flushes out.
+ * Returns 0, or -errno when writing failed (EPIPE, ENOSPC). */
 int table_render(const struct table *t, FILE *out, const struct table_render_options *o);
 
 #endif
