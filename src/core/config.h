@@ -10,6 +10,7 @@
 #define GPUCTL_CORE_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "core/error.h"
 
@@ -39,8 +40,8 @@ struct config {
     bool show_details;
 
     enum config_origin origin[CONFIG_KEY_COUNT];
-    char file_path[4096];          /* the file that was read, "" if none */
-    bool file_found;
+    char file_path[4096];          /* the file consulted, "" when no path could be formed */
+    bool file_found;               /* true when file_path existed and was read */
 };
 
 /* Sets every key to its default. */
@@ -52,12 +53,20 @@ void config_default_path(char *buf, size_t size);
 
 /* Loads defaults, then the file (explicit_path, or the default path where a
  * missing file is fine; an explicit path that is missing is an error), then
- * the environment.  Errors name file:line:column or the variable. */
+ * the environment (empty variables count as unset).  Errors name
+ * file:line:column or the variable and its value.  Replaces all of *c,
+ * flags included, so call it before config_set_from_flag().  On error *c is
+ * left exactly as it was. */
 int config_load(struct config *c, const char *explicit_path, struct error *e);
 
-/* Applies a flag value given as text (e.g. "json", "debug", "120"). */
+/* Applies a flag value given as text (e.g. "json", "debug", "120"),
+ * validated like the environment; on error names the value and leaves *c
+ * unchanged. */
 int config_set_from_flag(struct config *c, enum config_key key, const char *value,
                          struct error *e);
+
+/* The key called name ("table_width"); -EINVAL when there is none. */
+int config_key_find(const char *name, enum config_key *out);
 
 /* For `config show`: key name, env variable, value as text, origin name. */
 const char *config_key_name(enum config_key key);
@@ -65,6 +74,8 @@ const char *config_key_env(enum config_key key);
 void config_value_text(const struct config *c, enum config_key key, char *buf, size_t size);
 const char *config_origin_name(enum config_origin o);
 
+/* Names as written in files, flags and JSON; parsing ignores case and
+ * returns -EINVAL for an unknown name. */
 const char *config_output_format_name(enum output_format f);
 int config_output_format_parse(const char *s, enum output_format *out);
 const char *config_log_level_name(enum log_level l);

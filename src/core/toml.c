@@ -176,7 +176,9 @@ static bool is_newline_at(const struct parser *p, size_t off)
 {
     if (off >= p->len)
         return false;
-    return p->buf[off] == '\n' || (p->buf[off] == '\r' && off + 1 < p->len && p->buf[off + 1] == '\n');
+    if (p->buf[off] == '\n')
+        return true;
+    return p->buf[off] == '\r' && off + 1 < p->len && p->buf[off + 1] == '\n';
 }
 
 static bool is_bare_key_char(int c)

@@ -175,10 +175,12 @@ static void test_strings(void **state)
         "fold_ws = \"\"\"a \\   \n   b\"\"\"\n"
         "quotes = \"\"\"Here are two quotation marks: \"\". Simple enough.\"\"\"\n"
         "q3 = \"\"\"Here are three quotation marks: \"\"\\\".\"\"\"\n"
-        "q15 = \"\"\"Here are fifteen quotation marks: \"\"\\\"\"\"\\\"\"\"\\\"\"\"\\\"\"\"\\\".\"\"\"\n"
+        "q15 = \"\"\"Here are fifteen quotation marks: "
+        "\"\"\\\"\"\"\\\"\"\"\\\"\"\"\\\"\"\"\\\".\"\"\"\n"
         "end1 = \"\"\"\"This,\" she said, \"is just a pointless statement.\"\"\"\"\n"
         "end2 = \"\"\"x\"\"\"\"\"\n"
-        "ml_lit = '''\nThe first newline is\ntrimmed in raw strings.\n   All other whitespace\n   is preserved.\n'''\n"
+        "ml_lit = '''\nThe first newline is\ntrimmed in raw strings.\n"
+        "   All other whitespace\n   is preserved.\n'''\n"
         "regex2 = '''I [dw]on't need \\d{2} apples'''\n"
         "lit_quotes = ''''That,' she said, 'is still pointless.''''\n"
         "nul = \"a\\u0000b\"\n");
@@ -196,7 +198,8 @@ static void test_strings(void **state)
     assert_string_equal(str_at(root, "ml_crlf"), "one\ntwo");
     assert_string_equal(str_at(root, "fold"), "The quick brown fox.");
     assert_string_equal(str_at(root, "fold_ws"), "a b");
-    assert_string_equal(str_at(root, "quotes"), "Here are two quotation marks: \"\". Simple enough.");
+    assert_string_equal(str_at(root, "quotes"),
+                        "Here are two quotation marks: \"\". Simple enough.");
     assert_string_equal(str_at(root, "q3"), "Here are three quotation marks: \"\"\".");
     assert_string_equal(str_at(root, "q15"),
                         "Here are fifteen quotation marks: \"\"\"\"\"\"\"\"\"\"\"\"\"\"\".");
@@ -317,6 +320,8 @@ static void expect_datetime(const struct toml_value *root, const char *key, enum
                  dt.minute, dt.second, dt.nanosecond, dt.offset_minutes);
 }
 
+#define DT(...) ((struct toml_datetime){__VA_ARGS__})
+
 static void test_datetimes(void **state)
 {
     (void)state;
@@ -336,20 +341,34 @@ static void test_datetimes(void **state)
                                     "lsec = 23:59:60\n"
                                     "arr = [1979-05-27 07:32:00, 1979-05-27]\n"
                                     "d_then_comment = 1979-05-27 # date\n");
-    expect_datetime(root, "odt1", TOML_OFFSET_DATETIME, (struct toml_datetime){1979, 5, 27, 7, 32, 0, 0, 0});
-    expect_datetime(root, "odt2", TOML_OFFSET_DATETIME, (struct toml_datetime){1979, 5, 27, 0, 32, 0, 0, -420});
-    expect_datetime(root, "odt3", TOML_OFFSET_DATETIME, (struct toml_datetime){1979, 5, 27, 0, 32, 0, 999999000, 420});
-    expect_datetime(root, "odt4", TOML_OFFSET_DATETIME, (struct toml_datetime){1979, 5, 27, 7, 32, 0, 0, 0});
-    expect_datetime(root, "odt5", TOML_OFFSET_DATETIME, (struct toml_datetime){1979, 5, 27, 7, 32, 0, 0, 0});
-    expect_datetime(root, "ldt1", TOML_LOCAL_DATETIME, (struct toml_datetime){1979, 5, 27, 7, 32, 0, 0, 0});
-    expect_datetime(root, "ldt2", TOML_LOCAL_DATETIME, (struct toml_datetime){1979, 5, 27, 0, 32, 0, 999999000, 0});
-    expect_datetime(root, "ldt3", TOML_LOCAL_DATETIME, (struct toml_datetime){1979, 5, 27, 0, 32, 0, 123456789, 0});
-    expect_datetime(root, "ld1", TOML_LOCAL_DATE, (struct toml_datetime){1979, 5, 27, 0, 0, 0, 0, 0});
-    expect_datetime(root, "leap", TOML_LOCAL_DATE, (struct toml_datetime){2024, 2, 29, 0, 0, 0, 0, 0});
-    expect_datetime(root, "leap400", TOML_LOCAL_DATE, (struct toml_datetime){2000, 2, 29, 0, 0, 0, 0, 0});
-    expect_datetime(root, "lt1", TOML_LOCAL_TIME, (struct toml_datetime){0, 0, 0, 7, 32, 0, 0, 0});
-    expect_datetime(root, "lt2", TOML_LOCAL_TIME, (struct toml_datetime){0, 0, 0, 0, 32, 0, 999999000, 0});
-    expect_datetime(root, "lsec", TOML_LOCAL_TIME, (struct toml_datetime){0, 0, 0, 23, 59, 60, 0, 0});
+    expect_datetime(root, "odt1", TOML_OFFSET_DATETIME,
+                    DT(1979, 5, 27, 7, 32, 0, 0, 0));
+    expect_datetime(root, "odt2", TOML_OFFSET_DATETIME,
+                    DT(1979, 5, 27, 0, 32, 0, 0, -420));
+    expect_datetime(root, "odt3", TOML_OFFSET_DATETIME,
+                    DT(1979, 5, 27, 0, 32, 0, 999999000, 420));
+    expect_datetime(root, "odt4", TOML_OFFSET_DATETIME,
+                    DT(1979, 5, 27, 7, 32, 0, 0, 0));
+    expect_datetime(root, "odt5", TOML_OFFSET_DATETIME,
+                    DT(1979, 5, 27, 7, 32, 0, 0, 0));
+    expect_datetime(root, "ldt1", TOML_LOCAL_DATETIME,
+                    DT(1979, 5, 27, 7, 32, 0, 0, 0));
+    expect_datetime(root, "ldt2", TOML_LOCAL_DATETIME,
+                    DT(1979, 5, 27, 0, 32, 0, 999999000, 0));
+    expect_datetime(root, "ldt3", TOML_LOCAL_DATETIME,
+                    DT(1979, 5, 27, 0, 32, 0, 123456789, 0));
+    expect_datetime(root, "ld1", TOML_LOCAL_DATE,
+                    DT(1979, 5, 27, 0, 0, 0, 0, 0));
+    expect_datetime(root, "leap", TOML_LOCAL_DATE,
+                    DT(2024, 2, 29, 0, 0, 0, 0, 0));
+    expect_datetime(root, "leap400", TOML_LOCAL_DATE,
+                    DT(2000, 2, 29, 0, 0, 0, 0, 0));
+    expect_datetime(root, "lt1", TOML_LOCAL_TIME,
+                    DT(0, 0, 0, 7, 32, 0, 0, 0));
+    expect_datetime(root, "lt2", TOML_LOCAL_TIME,
+                    DT(0, 0, 0, 0, 32, 0, 999999000, 0));
+    expect_datetime(root, "lsec", TOML_LOCAL_TIME,
+                    DT(0, 0, 0, 23, 59, 60, 0, 0));
     const struct toml_value *arr = toml_table_get(root, "arr");
     assert_int_equal(toml_array_size(arr), 2);
     assert_int_equal(toml_type(toml_array_get(arr, 0)), TOML_LOCAL_DATETIME);
