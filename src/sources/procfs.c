@@ -45,6 +45,7 @@ struct procfs {
     int proc_fd;              /* <root>/proc, the base of every openat */
     char proc_path[PATH_MAX]; /* the same, for messages */
     struct host_info host;    /* from the latest procfs_read_host */
+    bool host_read;           /* whether host holds a reading yet */
     char self_pidns[64];      /* target of self/ns/pid; "" when unreadable */
     struct user_entry *users; /* uid -> name cache */
     size_t user_count, user_cap;
@@ -542,9 +543,15 @@ static int read_host_loadavg(const struct procfs *p, struct host_info *h)
     return rc;
 }
 
-/* /proc/stat grows with the CPU and interrupt count, hence the heap. */
+/* /proc/stat grows with the CPU and interrupt count (hundreds of KiB on a
+ * large server, all generated on every read), hence the heap, and hence it
+ * is read once per struct procfs: the boot time does not move. */
 static int read_host_btime(const struct procfs *p, struct host_info *h)
 {
+    if (p->host.boot_time.known) {
+        h->boot_time = p->host.boot_time;
+        return 0;
+    }
     char *buf;
     size_t len;
     uint64_t btime;
@@ -570,6 +577,7 @@ int procfs_read_host(struct procfs *p, struct host_info *out, struct error *e)
     int rc_boot = read_host_btime(p, &h);
     int rc_load = read_host_loadavg(p, &h);
     p->host = h;
+    p->host_read = true;
     if (out)
         *out = h;
     /* One missing file is an unknown field; all of them missing means the
@@ -764,26 +772,31 @@ static bool owner_uid(int dfd, struct host_process *out)
 /* status is the dearest file of the lot (about 10 us against 3 for stat on
  * the development VM), so it is read only when the cheap sources leave a
  * question: an owner of 0, or no ns/pid link to compare. */
-static void read_status_if_needed(int dfd, bool uid_trusted, struct host_process *out,
-                                  struct procfs_status *status)
+static void read_status_if_needed(int dfd, unsigned want, bool uid_trusted,
+                                  struct host_process *out, struct procfs_status *status)
 {
     memset(status, 0, sizeof *status);
-    if (uid_trusted && out->other_pidns.known)
+    bool user_open = (want & PROCFS_WANT_USER) && !uid_trusted;
+    bool pidns_open = (want & PROCFS_WANT_PIDNS) && !out->other_pidns.known;
+    if (!user_open && !pidns_open)
         return;
     read_proc_status(dfd, status);
-    if (status->uid.known)
+    if ((want & PROCFS_WANT_USER) && status->uid.known)
         out->uid = status->uid;
-    if (!out->other_pidns.known && status->nspid_levels > 0)
+    if (pidns_open && status->nspid_levels > 0)
         OPT_SET(out->other_pidns, status->nspid_levels > 1);
 }
 
-int procfs_read_process(struct procfs *p, pid_t pid, struct host_process *out,
-                        struct error *e)
+int procfs_read_process_fields(struct procfs *p, pid_t pid, unsigned want,
+                               struct host_process *out, struct error *e)
 {
     memset(out, 0, sizeof *out);
     out->pid = pid;
     if (pid <= 0)
         return error_set(e, -EINVAL, "%d is not a process id", (int)pid);
+    /* Missing host facts only leave the derived fields unknown. */
+    if (!p->host_read)
+        (void)procfs_read_host(p, NULL, NULL);
     char name[16];
     snprintf(name, sizeof name, "%d", (int)pid);
     /* One directory fd for every read: a pid reused half-way through makes
@@ -806,17 +819,26 @@ int procfs_read_process(struct procfs *p, pid_t pid, struct host_process *out,
     snprintf(out->name, sizeof out->name, "%s", st.comm);
     fill_times(&p->host, &st, out);
 
-    bool uid_trusted = owner_uid(dfd, out);
-    read_pidns_link(p, dfd, out);
+    bool uid_trusted = (want & PROCFS_WANT_USER) && owner_uid(dfd, out);
+    if (want & PROCFS_WANT_PIDNS)
+        read_pidns_link(p, dfd, out);
     struct procfs_status status;
-    read_status_if_needed(dfd, uid_trusted, out, &status);
+    read_status_if_needed(dfd, want, uid_trusted, out, &status);
     if (out->uid.known)
         procfs_user_name(p, (uid_t)out->uid.v, out->user, sizeof out->user);
     fill_memory(&p->host, &status, &st, out);
-    read_proc_cmdline(dfd, &st, out);
-    read_proc_cgroup(dfd, out);
+    if (want & PROCFS_WANT_CMDLINE)
+        read_proc_cmdline(dfd, &st, out);
+    if (want & PROCFS_WANT_CONTAINER)
+        read_proc_cgroup(dfd, out);
     close(dfd);
     return 0;
+}
+
+int procfs_read_process(struct procfs *p, pid_t pid, struct host_process *out,
+                        struct error *e)
+{
+    return procfs_read_process_fields(p, pid, PROCFS_WANT_ALL, out, e);
 }
 
 /* ---- open, close, list ---- */
@@ -842,8 +864,6 @@ int procfs_open(struct procfs **out, struct error *e)
     }
     ssize_t n = readlinkat(p->proc_fd, "self/ns/pid", p->self_pidns, sizeof p->self_pidns - 1);
     p->self_pidns[n > 0 ? n : 0] = '\0';
-    /* Missing host facts only leave the derived process fields unknown. */
-    (void)procfs_read_host(p, NULL, NULL);
     *out = p;
     return 0;
 }

@@ -79,8 +79,10 @@ char *procfs_cmdline_join(const char *buf, size_t len);
  * cache so a table of 256 processes does not hit NSS 256 times. */
 struct procfs;
 
-/* Opens <GPUCTL_PROC_ROOT>/proc (the root is read once, here) and reads the
- * host facts.  Fails only when that directory cannot be opened.  Owned by
+/* Opens <GPUCTL_PROC_ROOT>/proc (the root is read once, here).  Reads no
+ * file yet: the host facts come with the first procfs_read_host, or the
+ * first procfs_read_process.  Fails only when the directory cannot be
+ * opened.  Owned by
  * the caller: release with procfs_close (which accepts NULL).  Not for use
  * by two threads at once (the uid cache is unlocked). */
 int procfs_open(struct procfs **out, struct error *e);
@@ -89,11 +91,13 @@ void procfs_close(struct procfs *p);
 /* Host-wide facts (hostname, memory, swap, uptime, boot time, load).  Also
  * stored in *p: the process times of later procfs_read_process calls are
  * derived from the latest reading, so a monitor re-reads this each refresh.
+ * The boot time is read once per struct procfs: /proc/stat, where it lives,
+ * is regenerated whole on every read and is large on big machines.
  * A fact that cannot be read is unknown; fails (-errno, message naming the
  * directory) only when none of meminfo, uptime, stat and loadavg can be read,
  * which means a wrong root or no /proc.  out may be NULL. */
 int procfs_read_host(struct procfs *p, struct host_info *out, struct error *e);
-/* The facts of the latest reading (procfs_open takes one); owned by p. */
+/* The facts of the latest reading, all unknown before the first; owned by p. */
 const struct host_info *procfs_host(const struct procfs *p);
 
 /* Fills *out for one pid.  A pid that does not exist gives -ESRCH with
@@ -120,6 +124,23 @@ const struct host_info *procfs_host(const struct procfs *p);
  * Caller frees with model_host_process_clear(). */
 int procfs_read_process(struct procfs *p, pid_t pid, struct host_process *out,
                         struct error *e);
+
+/* What procfs_read_process_fields reads beyond stat, which always gives the
+ * name, state, parent, times, CPU and memory.  Each costs a file; the rough
+ * price per pid on the development VM is in brackets. */
+enum procfs_want {
+    PROCFS_WANT_USER = 1u << 0,      /* uid, user  [fstat; status if root-owned] */
+    PROCFS_WANT_CMDLINE = 1u << 1,   /* cmdline  [about 5 us] */
+    PROCFS_WANT_CONTAINER = 1u << 2, /* container, from cgroup  [about 7 us] */
+    PROCFS_WANT_PIDNS = 1u << 3,     /* other_pidns  [about 3 us] */
+    PROCFS_WANT_ALL = 0xfu,
+};
+
+/* procfs_read_process restricted to the fields in want (enum procfs_want
+ * flags); the others stay unknown (cmdline NULL, container none).  For a
+ * caller that knows which columns it will show. */
+int procfs_read_process_fields(struct procfs *p, pid_t pid, unsigned want,
+                               struct host_process *out, struct error *e);
 
 /* User name for a uid through the cache; writes the decimal uid when the
  * uid has no name. */

@@ -625,6 +625,42 @@ static void test_fixture_missing_files(void **state)
     procfs_close(p);
 }
 
+/* Fields not asked for are not read and stay unknown. */
+static void test_fixture_selected_fields(void **state)
+{
+    (void)state;
+    struct procfs *p = open_procfs();
+    struct host_process hp;
+    struct error e = { 0 };
+    assert_int_equal(procfs_read_process_fields(p, 4242, 0, &hp, &e), 0);
+    assert_true(hp.exists);
+    assert_string_equal(hp.name, "python");
+    assert_true(hp.cpu_pct.known && hp.rss_bytes.known && hp.start_time.known);
+    assert_null(hp.cmdline);
+    assert_int_equal(hp.container.kind, CONTAINER_NONE);
+    assert_false(hp.uid.known);
+    assert_string_equal(hp.user, "");
+    assert_false(hp.other_pidns.known);
+    model_host_process_clear(&hp);
+
+    assert_int_equal(procfs_read_process_fields(p, 7000, PROCFS_WANT_PIDNS, &hp, &e), 0);
+    assert_true(hp.other_pidns.known);
+    assert_int_equal(hp.other_pidns.v, 1);
+    assert_false(hp.uid.known);
+    assert_null(hp.cmdline);
+    model_host_process_clear(&hp);
+
+    assert_int_equal(procfs_read_process_fields(p, 7000, PROCFS_WANT_USER | PROCFS_WANT_CONTAINER,
+                                                &hp, &e),
+                     0);
+    assert_true(hp.uid.known);
+    assert_int_equal(hp.container.kind, CONTAINER_KUBERNETES);
+    assert_false(hp.other_pidns.known);
+    assert_null(hp.cmdline);
+    model_host_process_clear(&hp);
+    procfs_close(p);
+}
+
 static void test_fixture_missing_and_bad_pids(void **state)
 {
     (void)state;
@@ -833,6 +869,55 @@ static void test_owner_or_status_decides_uid(void **state)
     remove_tree(&t);
 }
 
+/* Host facts: none before the first reading; uptime moves on each reading
+ * while the boot time is taken once. */
+static void test_host_rereads_but_keeps_boot_time(void **state)
+{
+    (void)state;
+    struct temp_tree t;
+    make_tree(&t);
+    write_file(t.proc, "uptime", "50.00 90.00\n", strlen("50.00 90.00\n"));
+    write_file(t.proc, "stat", "cpu  1 2 3 4\nbtime 1600000000\n",
+               strlen("cpu  1 2 3 4\nbtime 1600000000\n"));
+    struct procfs *p = open_procfs();
+    assert_false(procfs_host(p)->uptime_s.known);
+    assert_false(procfs_host(p)->boot_time.known);
+
+    struct host_info h;
+    struct error e = { 0 };
+    assert_int_equal(procfs_read_host(p, &h, &e), 0);
+    assert_true(h.uptime_s.v == 50.0);
+    assert_true(h.boot_time.v == 1600000000.0);
+    assert_false(h.mem_total_bytes.known); /* no meminfo in this tree */
+
+    write_file(t.proc, "uptime", "60.00 95.00\n", strlen("60.00 95.00\n"));
+    write_file(t.proc, "stat", "cpu  1 2 3 4\nbtime 1600000099\n",
+               strlen("cpu  1 2 3 4\nbtime 1600000099\n"));
+    assert_int_equal(procfs_read_host(p, &h, &e), 0);
+    assert_true(h.uptime_s.v == 60.0);
+    assert_true(h.boot_time.v == 1600000000.0);
+    assert_true(procfs_host(p)->uptime_s.v == 60.0);
+    procfs_close(p);
+
+    /* A process read before any host reading brings one along. */
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/9", t.proc);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    static const char line[] = "9 (w) S 1 9 9 0 -1 0 0 0 0 0 300 100 0 0 20 0 1 0 2000 0 0\n";
+    write_file(dir, "stat", line, sizeof line - 1);
+    p = open_procfs();
+    struct host_process hp;
+    assert_int_equal(procfs_read_process(p, 9, &hp, &e), 0);
+    double hz = (double)ticks();
+    assert_true(hp.start_time.known);
+    assert_near(hp.start_time.v, 1600000099.0 + 2000 / hz, 1e-6);
+    assert_true(hp.elapsed_s.known);
+    assert_near(hp.elapsed_s.v, 60.0 > 2000 / hz ? 60.0 - 2000 / hz : 0.0, 1e-6);
+    model_host_process_clear(&hp);
+    procfs_close(p);
+    remove_tree(&t);
+}
+
 static void test_missing_root(void **state)
 {
     (void)state;
@@ -933,11 +1018,13 @@ int main(void)
         cmocka_unit_test_setup(test_fixture_container_processes, use_fixture_root),
         cmocka_unit_test_setup(test_fixture_zombie, use_fixture_root),
         cmocka_unit_test_setup(test_fixture_missing_files, use_fixture_root),
+        cmocka_unit_test_setup(test_fixture_selected_fields, use_fixture_root),
         cmocka_unit_test_setup(test_fixture_missing_and_bad_pids, use_fixture_root),
         cmocka_unit_test_setup(test_fixture_list_pids, use_fixture_root),
         cmocka_unit_test_setup(test_fixture_user_cache, use_fixture_root),
         cmocka_unit_test(test_unreadable_files),
         cmocka_unit_test(test_owner_or_status_decides_uid),
+        cmocka_unit_test(test_host_rereads_but_keeps_boot_time),
         cmocka_unit_test(test_missing_root),
         cmocka_unit_test_setup(test_real_own_process, use_real_root),
         cmocka_unit_test_setup(test_real_vanished_process, use_real_root),
