@@ -582,11 +582,9 @@ int procfs_read_host(struct procfs *p, struct host_info *out, struct error *e)
         *out = h;
     /* One missing file is an unknown field; all of them missing means the
      * root is wrong or /proc is not mounted, which a person should hear. */
-    if (rc_mem < 0 && rc_up < 0 && rc_boot < 0 && rc_load < 0) {
-        int rc = rc_mem == -ERROR_PARSE ? rc_up : rc_mem;
-        return error_set(e, rc, "cannot read host memory or uptime under %s: meminfo: %s",
-                         p->proc_path, rc == -ERROR_PARSE ? "malformed" : strerror(-rc));
-    }
+    if (rc_mem < 0 && rc_up < 0 && rc_boot < 0 && rc_load < 0)
+        return error_set(e, rc_mem, "cannot read the host facts under %s: meminfo: %s",
+                         p->proc_path, rc_mem == -ERROR_PARSE ? "malformed" : strerror(-rc_mem));
     return 0;
 }
 
@@ -742,19 +740,18 @@ static void read_proc_cgroup(int dfd, struct host_process *out)
         procfs_parse_cgroup(buf, whole_lines(buf, len, full), &out->container);
 }
 
-/* Whether ns/pid names another namespace than ours; false when either link
- * cannot be read (another user's process without ptrace rights). */
-static bool read_pidns_link(const struct procfs *p, int dfd, struct host_process *out)
+/* Whether ns/pid names another namespace than ours; left unknown when
+ * either link cannot be read (another user's process without ptrace rights). */
+static void read_pidns_link(const struct procfs *p, int dfd, struct host_process *out)
 {
     char link[sizeof p->self_pidns];
     if (!p->self_pidns[0])
-        return false;
+        return;
     ssize_t n = readlinkat(dfd, "ns/pid", link, sizeof link - 1);
     if (n <= 0)
-        return false;
+        return;
     link[n] = '\0';
     OPT_SET(out->other_pidns, strcmp(link, p->self_pidns) != 0);
-    return true;
 }
 
 /* The owner of /proc/PID is the process's effective uid, except that the
