@@ -120,7 +120,9 @@ const struct host_info *procfs_host(const struct procfs *p);
  * the ns/pid link cannot be read, because it costs as much as stat and
  * cgroup together; rss_bytes comes from VmRSS when it was read, else from
  * stat's page count (the kernel sums the same counters for both).
- * Cost: about 24 us per pid on a 2-vCPU VM (stat, cmdline, cgroup, ns/pid).
+ * Cost on the 2-vCPU development VM, dentries warm: 24-29 us per pid (the
+ * directory and stat alone 10), 11 more when status is read; the first read
+ * of a pid nobody has looked at costs about twice that.
  * Caller frees with model_host_process_clear(). */
 int procfs_read_process(struct procfs *p, pid_t pid, struct host_process *out,
                         struct error *e);
