@@ -302,11 +302,22 @@ static int render(struct list_run *r, const struct snapshot *s, FILE *out)
     return rc;
 }
 
+/* The /proc files worth reading for this output: a plain table shows only
+ * the top process's name (from stat); filters need what they match on. */
+static unsigned host_fields_needed(const struct list_run *r)
+{
+    const struct filter *f = &r->args.filter;
+    if (r->ctx.cfg.output_format != OUTPUT_TABLE || r->ctx.cfg.show_details)
+        return SNAPSHOT_HOST_ALL;
+    return (f->users_set ? SNAPSHOT_HOST_USER : 0u) | (f->regex ? SNAPSHOT_HOST_CMDLINE : 0u);
+}
+
 static int one_pass(struct list_run *r, FILE *out)
 {
     struct error e = {0};
     struct snapshot *s;
-    struct snapshot_options opts = {.processes = true, .host_processes = true};
+    struct snapshot_options opts = {.processes = true, .host_processes = true,
+                                    .host_fields = host_fields_needed(r)};
     int rc = snapshot_take(r->sctx, &opts, &s, &e);
     if (rc < 0)
         return cli_fail(&e);

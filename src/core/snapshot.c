@@ -171,8 +171,17 @@ static size_t distinct_pids(const struct snapshot *s, pid_t *pids)
 
 /* A pid that is gone, or lives in a pid namespace we cannot see, stays in
  * the list with exists = false: the GPU still reports it. */
-static int collect_host_processes(struct snapshot_ctx *ctx, struct snapshot *s)
+static unsigned procfs_want(unsigned host_fields)
 {
+    return (host_fields & SNAPSHOT_HOST_USER ? PROCFS_WANT_USER : 0) |
+           (host_fields & SNAPSHOT_HOST_CMDLINE ? PROCFS_WANT_CMDLINE : 0) |
+           (host_fields & SNAPSHOT_HOST_CONTAINER ? PROCFS_WANT_CONTAINER : 0) |
+           (host_fields & SNAPSHOT_HOST_PIDNS ? PROCFS_WANT_PIDNS : 0);
+}
+
+static int collect_host_processes(struct snapshot_ctx *ctx, struct snapshot *s, unsigned fields)
+{
+    unsigned want = procfs_want(fields);
     if (s->gproc_count == 0)
         return 0;
     pid_t *pids = malloc(s->gproc_count * sizeof *pids);
@@ -187,7 +196,7 @@ static int collect_host_processes(struct snapshot_ctx *ctx, struct snapshot *s)
     for (size_t i = 0; i < n; i++) {
         struct error ignored;
         s->hprocs[i].pid = pids[i];
-        (void)procfs_read_process(ctx->procfs, pids[i], &s->hprocs[i], &ignored);
+        (void)procfs_read_process_fields(ctx->procfs, pids[i], want, &s->hprocs[i], &ignored);
         s->hprocs[i].pid = pids[i];
     }
     s->hproc_count = n;
@@ -223,7 +232,7 @@ static int take(struct snapshot_ctx *ctx, const struct snapshot_options *opts, s
         return rc;
     if (opts->processes && (rc = collect_processes(ctx, s, e)) < 0)
         return rc;
-    if (opts->processes && opts->host_processes && collect_host_processes(ctx, s) < 0)
+    if (opts->processes && opts->host_processes && collect_host_processes(ctx, s, opts->host_fields) < 0)
         return error_set(e, -ENOMEM, "out of memory reading host processes");
     return 0;
 }

@@ -48,9 +48,21 @@ void snapshot_ctx_close(struct snapshot_ctx *ctx);
 /* Status of each source (started or why not), in source_table order. */
 size_t snapshot_ctx_sources(const struct snapshot_ctx *ctx, const struct source_status **out);
 
+/* Host facts beyond /proc/PID/stat (name, state, times, memory), which is
+ * always read; asking only for what will be shown keeps one-shot commands
+ * cheap.  Facts not asked for stay unknown. */
+enum snapshot_host_fields {
+    SNAPSHOT_HOST_USER = 1u << 0,
+    SNAPSHOT_HOST_CMDLINE = 1u << 1,
+    SNAPSHOT_HOST_CONTAINER = 1u << 2,
+    SNAPSHOT_HOST_PIDNS = 1u << 3,
+    SNAPSHOT_HOST_ALL = 0xfu,
+};
+
 struct snapshot_options {
     bool processes;        /* list GPU processes */
     bool host_processes;   /* read /proc for each GPU process's pid */
+    unsigned host_fields;  /* enum snapshot_host_fields; 0: stat only */
 };
 
 /* Takes one snapshot.  Caller frees with snapshot_free. */

@@ -71,7 +71,8 @@ API int gpuctl_snapshot_take(gpuctl *g, gpuctl_snapshot **out, char *err, size_t
     *out = calloc(1, sizeof **out);
     if (!*out)
         return -ENOMEM;
-    struct snapshot_options opts = {.processes = true, .host_processes = true};
+    struct snapshot_options opts = {.processes = true, .host_processes = true,
+                                    .host_fields = SNAPSHOT_HOST_ALL};
     int rc = snapshot_take(g->ctx, &opts, &(*out)->snap, &e);
     if (rc < 0) {
         report(&e, err, err_size);
