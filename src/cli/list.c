@@ -343,9 +343,12 @@ static void on_stop_signal(int sig)
     stop_requested = 1;
 }
 
+/* SA_RESTART: a frame blocked on a slow reader finishes writing instead of
+ * failing with EINTR; the sleep between frames is never restarted
+ * (clock_nanosleep always reports EINTR), so the loop still wakes at once. */
 static void install_stop_handlers(void)
 {
-    struct sigaction sa = {.sa_handler = on_stop_signal};
+    struct sigaction sa = {.sa_handler = on_stop_signal, .sa_flags = SA_RESTART};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);

@@ -116,7 +116,8 @@ static int copy_templates(const struct snapshot_ctx *ctx, struct snapshot *s)
     s->devices = calloc(n ? n : 1, sizeof *s->devices);
     if (!s->devices)
         return -ENOMEM;
-    memcpy(s->devices, ctx->templates.items, n * sizeof *s->devices);
+    if (n)
+        memcpy(s->devices, ctx->templates.items, n * sizeof *s->devices);
     for (size_t i = 0; i < n; i++) {
         s->devices[i].migs = NULL;
         s->devices[i].mig_count = 0;
