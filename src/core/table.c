@@ -9,6 +9,8 @@
  */
 #include "core/table.h"
 
+#include "core/grow.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -102,14 +104,8 @@ void table_free(struct table *t)
 
 int table_row(struct table *t)
 {
-    if (t->nrows == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 16;
-        struct row *rows = realloc(t->rows, cap * sizeof *rows);
-        if (!rows)
-            return -ENOMEM;
-        t->rows = rows;
-        t->cap = cap;
-    }
+    if (grow_for_one((void **)&t->rows, &t->cap, t->nrows, sizeof *t->rows, 16) < 0)
+        return -ENOMEM;
     struct cell *cells = calloc(t->ncols, sizeof *cells);
     if (!cells)
         return -ENOMEM;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/grow.h"
 #include "sources/nvml_internal.h"
 
 #define FETCH_ATTEMPTS 5
@@ -26,14 +27,8 @@ struct raw_list {
 
 static int raw_push(struct raw_list *l, const struct raw_proc *p)
 {
-    if (l->count == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 64;
-        struct raw_proc *n = realloc(l->items, ncap * sizeof *n);
-        if (!n)
-            return -ENOMEM;
-        l->items = n;
-        l->cap = ncap;
-    }
+    if (grow_for_one((void **)&l->items, &l->cap, l->count, sizeof *l->items, 64) < 0)
+        return -ENOMEM;
     l->items[l->count++] = *p;
     return 0;
 }

@@ -5,6 +5,8 @@
  */
 #include "sources/source.h"
 
+#include "core/grow.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,23 +17,10 @@ const struct source_ops *const source_table[] = {
     NULL,
 };
 
-static int grow(void **items, size_t *cap, size_t count, size_t size)
-{
-    if (count < *cap)
-        return 0;
-    size_t ncap = *cap ? *cap * 2 : 8;
-    void *p = realloc(*items, ncap * size);
-    if (!p)
-        return -ENOMEM;
-    *items = p;
-    *cap = ncap;
-    return 0;
-}
-
 int device_list_push(struct device_list *l, struct device **slot)
 {
     *slot = NULL;
-    if (grow((void **)&l->items, &l->cap, l->count, sizeof *l->items) < 0)
+    if (grow_for_one((void **)&l->items, &l->cap, l->count, sizeof *l->items, 8) < 0)
         return -ENOMEM;
     *slot = &l->items[l->count++];
     memset(*slot, 0, sizeof **slot);
@@ -51,7 +40,7 @@ void device_list_free(struct device_list *l)
 int gpu_process_list_push(struct gpu_process_list *l, struct gpu_process **slot)
 {
     *slot = NULL;
-    if (grow((void **)&l->items, &l->cap, l->count, sizeof *l->items) < 0)
+    if (grow_for_one((void **)&l->items, &l->cap, l->count, sizeof *l->items, 8) < 0)
         return -ENOMEM;
     *slot = &l->items[l->count++];
     memset(*slot, 0, sizeof **slot);
