@@ -9,14 +9,13 @@
  */
 #include "core/table.h"
 
-#include "core/grow.h"
-
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/grow.h"
 #include "core/term.h"
 
 struct cell {
