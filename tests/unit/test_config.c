@@ -264,6 +264,14 @@ static void test_explicit_path_missing_is_an_error(void **state)
     assert_memory_equal(&c, &before, sizeof c);
     assert_int_equal(config_load(&c, "", &e), -EINVAL);
     assert_string_equal(e.msg, "the config file path is empty");
+    char *long_path = malloc(5000);
+    assert_non_null(long_path);
+    memset(long_path, 'p', 4999);
+    long_path[4999] = '\0';
+    assert_int_equal(config_load(&c, long_path, &e), -ENAMETOOLONG);
+    assert_string_equal(e.msg, "config file path is too long (4999 bytes)");
+    free(long_path);
+    assert_memory_equal(&c, &before, sizeof c);
 }
 
 static void test_unreadable_files(void **state)
@@ -468,6 +476,14 @@ static void test_bad_env(void **state)
         {"GPUCTL_LOG_LEVEL", "a\tb\x1b[31m", "environment variable GPUCTL_LOG_LEVEL=\"a?b?[31m\": "
                                              "expected one of error, warn, info, debug, trace"},
     };
+    char long_value[300];
+    memset(long_value, 'v', sizeof long_value - 1);
+    long_value[sizeof long_value - 1] = '\0';
+    setenv("GPUCTL_OUTPUT_FORMAT", long_value, 1);   /* long values are cut in messages */
+    load_fails(f, "environment variable GPUCTL_OUTPUT_FORMAT=\"vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv"
+                  "vvvvvvvvvvvvvvvvvvvvvvvvvvvv...\": expected one of table, json, csv, ndjson",
+               false);
+    unsetenv("GPUCTL_OUTPUT_FORMAT");
     write_config(f, "log_level = \"info\"\n");   /* a good file is refused with the variable */
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         setenv(cases[i].var, cases[i].value, 1);

@@ -183,7 +183,9 @@ static void test_strings(void **state)
         "   All other whitespace\n   is preserved.\n'''\n"
         "regex2 = '''I [dw]on't need \\d{2} apples'''\n"
         "lit_quotes = ''''That,' she said, 'is still pointless.''''\n"
-        "nul = \"a\\u0000b\"\n");
+        "nul = \"a\\u0000b\"\n"
+        "bmp = \"\\u20AC\\u0041\\u00e9\\U0010FFFF\"\n"
+        "fold_crlf = \"\"\"a\\\r\n  \r\n   b\"\"\"\r\n");
     assert_string_equal(str_at(root, "basic"),
                         "I'm a string. \"You can quote me\". Name\tJos\xC3\xA9\nLocation\tSF.");
     assert_string_equal(str_at(root, "escapes"), "\b\t\n\f\r\"\\");
@@ -210,6 +212,8 @@ static void test_strings(void **state)
                                                 "   All other whitespace\n   is preserved.\n");
     assert_string_equal(str_at(root, "regex2"), "I [dw]on't need \\d{2} apples");
     assert_string_equal(str_at(root, "lit_quotes"), "'That,' she said, 'is still pointless.'");
+    assert_string_equal(str_at(root, "bmp"), "\xE2\x82\xAC" "A\xC3\xA9\xF4\x8F\xBF\xBF");
+    assert_string_equal(str_at(root, "fold_crlf"), "ab");
     size_t len = 0;
     const char *nul = toml_get_string(toml_table_get(root, "nul"), &len);
     assert_int_equal(len, 3);
@@ -393,7 +397,8 @@ static void test_arrays(void **state)
                                     "empty_lines = [\n\n]\n"
                                     "trailing = [\n  1, # one\n  2, # two\n]\n"
                                     "comments = [ # start\n 1 # after\n , # comma\n 2\n ]\n"
-                                    "tables = [{a = 1}, {}]\n");
+                                    "tables = [{a = 1}, {}]\n"
+                                    "crlf = [\r\n  1,\r\n  2 # two\r\n]\r\n");
     const struct toml_value *a = toml_table_get(root, "integers");
     assert_int_equal(toml_type(a), TOML_ARRAY);
     assert_int_equal(toml_array_size(a), 3);
@@ -418,6 +423,7 @@ static void test_arrays(void **state)
     const struct toml_value *tables = toml_table_get(root, "tables");
     assert_int_equal(int_at(toml_array_get(tables, 0), "a"), 1);
     assert_int_equal(toml_table_size(toml_array_get(tables, 1)), 0);
+    assert_int_equal(toml_array_size(toml_table_get(root, "crlf")), 2);
     toml_free(root);
 }
 
@@ -622,6 +628,8 @@ static void test_accessors_tolerate_null_and_wrong_types(void **state)
     assert_null(toml_table_get_path(root, "s.x"));
     assert_null(toml_table_get_path(root, "t.x"));
     assert_null(toml_table_get_path(NULL, "t"));
+    assert_null(toml_table_get_path(root, NULL));
+    assert_null(toml_table_get(root, NULL));
     assert_non_null(toml_table_get_path(root, "t"));
     assert_int_equal(toml_value_pos(NULL).line, 0);
     assert_string_equal(toml_type_name(TOML_OFFSET_DATETIME), "offset date-time");
