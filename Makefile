@@ -39,8 +39,8 @@ test: build asan
 	@./scripts/run-tests.sh $(BUILD) $(ASAN_BUILD)
 
 install: build
-	meson configure $(BUILD) --prefix=$(PREFIX) >/dev/null
-	meson install -C $(BUILD) --no-rebuild $(if $(DESTDIR),--destdir $(DESTDIR))
+	meson configure $(BUILD) -Dprefix=$(PREFIX)
+	meson install -C $(BUILD) $(if $(DESTDIR),--destdir $(DESTDIR))
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
