@@ -51,17 +51,6 @@ LIBGPUCTL = _path_from_env("GPUCTL_LIB",
                            FAKE_NVML_LIB.parent.parent.parent / "src" / "lib" / "libgpuctl.so.0")
 FIXTURES = REPO / "tests" / "fixtures"
 
-
-def _is_sanitized(path):
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return False
-    return b"__asan_init" in data or b"__ubsan_handle" in data
-
-
-# Whether GPUCTL_BIN is an ASan/UBSan build: a few known bugs only show there.
-GPUCTL_SANITIZED = _is_sanitized(GPUCTL_BIN)
 DATA = pathlib.Path(__file__).resolve().parent / "data"
 
 # What a sanitizer prints when it finds something; its exit code (99 under

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import (FIXTURES, GPUCTL_SANITIZED, GiB, LineReader, MiB, device,
+from conftest import (FIXTURES, GiB, LineReader, MiB, device,
                       interrupt_and_wait, parse_tables, python_sleeper_argv, read_until_eof,
                       write_json_atomically)
 
@@ -514,10 +514,6 @@ def test_library_without_nvml_symbols_is_refused(run, tmp_path, scenario, libgpu
     assert str(libgpuctl_path) in r.err and "not a usable NVML library" in r.err
 
 
-@pytest.mark.xfail(GPUCTL_SANITIZED, strict=True, reason=(
-    "src/core/snapshot.c copy_templates(): memcpy(s->devices, ctx->templates.items, 0) with "
-    "templates.items == NULL when NVML reports no GPU; UBSan: 'null pointer passed as argument "
-    "2, which is declared to never be null' (guard the memcpy with n > 0)"))
 def test_no_gpus_is_not_an_error(run, list_json, scenario):
     path = scenario({"devices": []})
     doc = list_json(path)
@@ -589,6 +585,28 @@ def test_watch_json_gpu_lost_mid_run(gpuctl_bin, gpuctl_env, spawn_procs, scenar
             assert stable(doc["gpus"][i]) == stable(first["gpus"][i])
         assert [pr["pid"] for pr in doc["procs"]] == [ps[0].pid, ps[2].pid]
         assert stable(doc["procs"]) == stable([first["procs"][0], first["procs"][2]])
+
+
+def test_lost_gpu_costs_one_call(list_json, run, spawn_procs, scenario):
+    """A GPU whose first call of the refresh answers GPU_IS_LOST is not asked
+    anything more in that refresh: its other fields stay unknown and its
+    processes unlisted, although the scenario would still answer them."""
+    ps = spawn_procs(2)
+    lost = device(1, processes={"compute": [proc(ps[1].pid, 64)]},
+                  errors={"nvmlDeviceGetMemoryInfo": "GPU_IS_LOST"})
+    path = scenario({"devices": [device(0, processes={"compute": [proc(ps[0].pid, 32)]}), lost]})
+    doc = list_json(path)
+    g0, g1 = doc["gpus"]
+    assert g1["status"].startswith("GPU is lost")
+    assert (g1["name"], g1["uuid"]) == (lost["name"], lost["uuid"]), "identity stays"
+    for key in ("mem_used_mb", "util_pct", "temp_c", "power_w", "ecc_volatile", "pstate"):
+        assert g1[key] is None, key
+    assert g1["pids"] == 0 and g1["top_proc"] is None
+    assert [p["pid"] for p in doc["procs"]] == [ps[0].pid]
+    assert g0["status"] is None and g0["util_pct"] == 10 and g0["pids"] == 1
+    r = run(["list"], scenario=path)
+    assert r.rc == 0, r.err
+    assert f"GPU 1: {g1['status']}" in r.out.splitlines()
 
 
 def test_watch_json_one_document_per_line(gpuctl_bin, gpuctl_env, scenario):
