@@ -29,7 +29,7 @@ bool nvml_is_lost(nvmlReturn_t rc);
 int nvml_mig_handles(const struct nvml_api *api, nvmlDevice_t parent, nvmlDevice_t *out,
                      size_t cap);
 
-int nvml_processes(void *state, const struct device *devices, size_t count,
+int nvml_processes(void *state, struct device *devices, size_t count,
                    struct gpu_process_list *out, struct error *e);
 
 #endif

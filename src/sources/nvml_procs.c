@@ -6,6 +6,7 @@
  * where each instance has its own list.  What a process is on the host
  * (user, command) is procfs's business.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,7 +86,7 @@ struct fetch_ctx {
     size_t cap;
     struct raw_list raw;
     int oom;
-    nvmlReturn_t lost;      /* GPU_IS_LOST or similar, else 0 */
+    nvmlReturn_t failed;    /* why a list could not be read: lost GPU, endless growth */
 };
 
 static void collect_handle(struct fetch_ctx *c, nvmlDevice_t h, unsigned gi, unsigned ci)
@@ -101,8 +102,8 @@ static void collect_handle(struct fetch_ctx *c, nvmlDevice_t h, unsigned gi, uns
             continue;
         nvmlReturn_t rc = fetch_list(lists[i].fn, h, c->api->process_stride, &c->buf, &c->cap,
                                      &count);
-        if (nvml_is_lost(rc))
-            c->lost = rc;
+        if (nvml_is_lost(rc) || rc == NVML_ERROR_INSUFFICIENT_SIZE)
+            c->failed = rc;
         if (rc == NVML_ERROR_MEMORY)
             c->oom = 1;
         if (rc == NVML_SUCCESS)
@@ -250,16 +251,33 @@ static int emit(const struct raw_list *raw, const nvml_process_utilization_sampl
     return 0;
 }
 
-static int device_processes(struct nvml_state *s, const struct device *d, struct fetch_ctx *c,
+static void note_failure(struct device *d, nvmlReturn_t rc)
+{
+    if (d->status[0])
+        return;
+    if (rc == NVML_ERROR_INSUFFICIENT_SIZE)
+        snprintf(d->status, sizeof d->status,
+                 "the process list kept growing while it was read; some processes may be "
+                 "missing");
+    else
+        snprintf(d->status, sizeof d->status,
+                 "%s while listing processes: the GPU has fallen off the bus or needs a reset",
+                 nvml_return_name(rc));
+}
+
+static int device_processes(struct nvml_state *s, struct device *d, struct fetch_ctx *c,
                             struct gpu_process_list *out)
 {
     struct nvml_device_state *ds = &s->devs[d->source_slot];
     c->raw.count = 0;
+    c->failed = NVML_SUCCESS;
     collect_handle(c, ds->handle, NVML_NO_INSTANCE_ID, NVML_NO_INSTANCE_ID);
     if (d->mig_mode.known && d->mig_mode.v == 1)
         collect_migs(c, ds->handle);
     if (c->oom)
         return -ENOMEM;
+    if (c->failed != NVML_SUCCESS)
+        note_failure(d, c->failed);
     merge_raw(&c->raw);
     nvml_process_utilization_sample *samples = NULL;
     size_t nsamples = c->raw.count ? fetch_utilization(&s->api, ds, &samples) : 0;
@@ -268,14 +286,14 @@ static int device_processes(struct nvml_state *s, const struct device *d, struct
     return rc;
 }
 
-int nvml_processes(void *state, const struct device *devices, size_t count,
+int nvml_processes(void *state, struct device *devices, size_t count,
                    struct gpu_process_list *out, struct error *e)
 {
     struct nvml_state *s = state;
     struct fetch_ctx c = {.api = &s->api};
     int rc = 0;
     for (size_t i = 0; i < count && rc == 0; i++) {
-        const struct device *d = &devices[i];
+        struct device *d = &devices[i];
         if (d->source_slot < 0 || (unsigned)d->source_slot >= s->count ||
             !s->devs[d->source_slot].handle || d->status[0])
             continue;

@@ -42,8 +42,9 @@ struct source_ops {
      * whole gets its status set.  Returns < 0 only when nothing could be read. */
     int (*refresh)(void *state, struct device *devices, size_t count, struct error *e);
     /* Appends the GPU processes on the given devices, with device_index
-     * taken from each device's index. */
-    int (*processes)(void *state, const struct device *devices, size_t count,
+     * taken from each device's index.  A device whose list could not be read
+     * (lost, or still changing after retries) gets its status set. */
+    int (*processes)(void *state, struct device *devices, size_t count,
                      struct gpu_process_list *out, struct error *e);
     void (*shutdown)(void *state);
 };

@@ -316,6 +316,26 @@ def test_growing_process_list_is_read_whole(list_json, spawn_procs, scenario):
     assert doc["gpus"][0]["pids"] == 40
 
 
+def test_endlessly_growing_process_list_is_reported_not_dropped(run, list_json, scenario):
+    """A list that outgrows every retry must not vanish silently: the GPU
+    carries a status saying processes may be missing, in JSON and table."""
+    waves, next_pid, total = [], 100000, 1
+    for _ in range(9):
+        size = total * 2 + 50     # more than any headroom a client could add
+        waves.append([proc(next_pid + i, 1) for i in range(size)])
+        next_pid += size
+        total += size
+    dev = device(0, processes={"compute": [proc(99999, 1)]},
+                 process_growth={"compute": waves})
+    path = scenario({"devices": [dev, device(1)]})
+    doc = list_json(path)
+    assert "kept growing" in doc["gpus"][0]["status"]
+    assert doc["gpus"][1]["status"] is None
+    rc, out, err = run(["list"], scenario=path)
+    assert rc == 0, err
+    assert "GPU 0: the process list kept growing" in out
+
+
 # ---- MIG ----------------------------------------------------------------------------
 
 
