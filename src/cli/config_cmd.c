@@ -73,8 +73,11 @@ int cmd_config(int argc, char **argv)
             return EXIT_INVALID_ARGS;
         if (rc > 0)
             continue;
-        if ((strcmp(argv[i], "--output") == 0 || strcmp(argv[i], "-o") == 0) && i + 1 < argc)
+        if (strcmp(argv[i], "--output") == 0 || strcmp(argv[i], "-o") == 0) {
+            if (i + 1 >= argc)
+                return cli_usage_error("config", "option '%s' needs a value", argv[i]);
             output = argv[++i];
+        }
         else if (strcmp(argv[i], "--ascii") == 0)
             ascii = true;
         else if (argv[i][0] != '-' && !action)

@@ -204,10 +204,17 @@ static int apply_flags(struct cli_ctx *ctx, struct list_args *a)
     if (a->no_color && config_set_from_flag(&ctx->cfg, CONFIG_USE_COLORS, "false", &e) < 0)
         return cli_fail(&e);
     enum output_format f = ctx->cfg.output_format;
-    if (f != OUTPUT_TABLE && f != OUTPUT_JSON && f != OUTPUT_NDJSON)
-        return cli_usage_error("list", "output format '%s' (from %s) is not supported by list; "
-                               "use table or json", config_output_format_name(f),
-                               config_origin_name(ctx->cfg.origin[CONFIG_OUTPUT_FORMAT]));
+    if (f != OUTPUT_TABLE && f != OUTPUT_JSON && f != OUTPUT_NDJSON) {
+        enum config_origin from = ctx->cfg.origin[CONFIG_OUTPUT_FORMAT];
+        if (from == CONFIG_FROM_FLAG)
+            return cli_usage_error("list", "--output %s is not supported by list; use table or "
+                                   "json", config_output_format_name(f));
+        /* Not the user's arguments: their configuration (exit 1, not 3). */
+        fprintf(stderr, "gpuctl: output_format '%s' (from %s) is not supported by list; use "
+                "table or json, or pass --output\n", config_output_format_name(f),
+                config_origin_name(from));
+        return EXIT_GENERAL;
+    }
     if (a->regex) {
         if (filter_set_regex(&a->filter, a->regex, &e) < 0)
             return cli_usage_error("list", "--filter: %s", e.msg);

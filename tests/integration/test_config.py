@@ -191,6 +191,30 @@ def test_ndjson_output_format_prints_one_line(run, xdg_file, one_gpu):
     assert json.loads(r.out)["gpus"][0]["pids"] == 1
 
 
+@pytest.mark.parametrize("where", ["file", "environment"])
+def test_format_list_cannot_print_is_a_configuration_error(run, xdg_file, one_gpu, where):
+    """csv is a valid setting (other commands use it) but not for list: when
+    it comes from the configuration that is exit 1, naming where it came from;
+    the same value as a flag is a usage error (exit 3)."""
+    env = {}
+    if where == "file":
+        xdg_file('output_format = "csv"\n')
+    else:
+        env = {"GPUCTL_OUTPUT_FORMAT": "csv"}
+    r = run(["list"], scenario=one_gpu, env=env)
+    assert (r.rc, r.out) == (1, "")
+    assert f"output_format 'csv' (from {where})" in r.err
+    r = run(["list", "--output", "csv"], scenario=one_gpu, env=env)
+    assert r.rc == 3
+    assert "--output csv is not supported by list" in r.err
+
+
+def test_config_show_output_without_value(run):
+    r = run(["config", "show", "--output"])
+    assert r.rc == 3
+    assert "option '--output' needs a value" in r.err
+
+
 def test_show_details_in_file_adds_process_table(run, xdg_file, one_gpu):
     r = run(["list"], scenario=one_gpu)
     assert len(parse_tables(r.out)) == 1
