@@ -289,6 +289,26 @@ static size_t prefix_fitting(const char *text, int room, int *used)
     return i;
 }
 
+/* In ASCII mode the data must be ASCII too (a terminal that cannot draw box
+ * lines cannot show other non-ASCII either): each other character becomes
+ * '?' repeated to its display width, so the columns stay aligned. */
+static void put_text(FILE *out, const char *text, size_t bytes, bool ascii)
+{
+    if (!ascii) {
+        fwrite(text, 1, bytes, out);
+        return;
+    }
+    for (size_t i = 0; i < bytes;) {
+        uint32_t cp;
+        size_t n = term_utf8_decode(text + i, bytes - i, &cp);
+        if (cp < 0x80)
+            fputc((int)cp, out);
+        else
+            put_repeated(out, "?", term_codepoint_width(cp));
+        i += n ? n : 1;
+    }
+}
+
 static void draw_cell(FILE *out, const struct cell *c, enum table_align align, int width,
                       const struct table_render_options *o, const struct glyphs *g)
 {
@@ -307,7 +327,7 @@ static void draw_cell(FILE *out, const struct cell *c, enum table_align align, i
     if (align == TABLE_RIGHT)
         put_repeated(out, " ", width - shown);
     fputs(sgr, out);
-    fwrite(c->text, 1, bytes, out);
+    put_text(out, c->text, bytes, o->ascii);
     if (cut)
         fputs(g->cut, out);
     if (sgr[0])

@@ -324,9 +324,11 @@ def test_ascii_output_is_pure_ascii(run, scenario, spawn_procs):
          "memory": {"total": 10 << 30, "used": 1 << 30},
          "processes": {"compute": [{"pid": p.pid, "used_memory": 1 << 30}]}}]},
         temperature={"gpu": 88, "thresholds": {"slowdown": 89}})
-    path = scenario({"devices": [mig, device(1, temperature={"gpu": 81})]})
+    # Data is outside input: a non-ASCII name must not leak through either.
+    path = scenario({"devices": [mig, device(1, name="Tesla \u00fcber \u5927", temperature={"gpu": 81})]})
     r = run(["list", "--details", "--ascii"], scenario=path)
     assert r.rc == 0, r.err
+    assert "Tesla ?ber ??" in r.out
     raw = r.out.encode()
     assert all(b < 0x80 for b in raw), [c for c in r.out if ord(c) >= 0x80]
     assert "TEMP(C)" in r.out and "`-7.0" in r.out

@@ -95,9 +95,30 @@ static void test_ascii_lines(void **state)
                    "+-----+-----------+------+\n"
                    "| GPU | Name      | Temp |\n"
                    "+-----+-----------+------+\n"
-                   "|   0 | A100      | 72°C |\n"
+                   "|   0 | A100      | 72?C |\n"
                    "|   1 | H100 80GB |  N/A |\n"
                    "+-----+-----------+------+\n");
+    table_free(t);
+}
+
+/* ASCII output is ASCII throughout, data included, with columns aligned:
+ * a wide character becomes two '?', a combining mark none. */
+static void test_ascii_mode_replaces_non_ascii_data(void **state)
+{
+    (void)state;
+    static const struct table_column cols[] = {{"User", TABLE_LEFT, false, 0},
+                                               {"Cmd", TABLE_LEFT, false, 0}};
+    struct table *t = table_new(cols, 2);
+    assert_non_null(t);
+    assert_int_equal(table_row(t), 0);
+    assert_int_equal(table_cell(t, 0, "%s", "\xe7\x94\xb0\xe4\xb8\xad"), 0);   /* 田中 */
+    assert_int_equal(table_cell(t, 0, "%s", "cafe\xcc\x81 \xc3\xa9"), 0);     /* café é */
+    assert_renders(t, true, false, 0,
+                   "+------+--------+\n"
+                   "| User | Cmd    |\n"
+                   "+------+--------+\n"
+                   "| ???? | cafe ? |\n"
+                   "+------+--------+\n");
     table_free(t);
 }
 
@@ -109,7 +130,7 @@ static void test_colour_stays_inside_the_padding(void **state)
                    "+-----+-----------+------+\n"
                    "| \033[1mGPU\033[0m | \033[1mName\033[0m      | \033[1mTemp\033[0m |\n"
                    "+-----+-----------+------+\n"
-                   "|   0 | \033[1mA100\033[0m      | \033[31m72°C\033[0m |\n"
+                   "|   0 | \033[1mA100\033[0m      | \033[31m72?C\033[0m |\n"
                    "|   1 | H100 80GB |  \033[2mN/A\033[0m |\n"
                    "+-----+-----------+------+\n");
     table_free(t);
@@ -314,12 +335,12 @@ static void test_cut_keeps_combining_marks_with_their_letter(void **state)
     assert_non_null(t);
     assert_int_equal(table_row(t), 0);
     assert_int_equal(table_cell(t, 0, "e\u0301e\u0301e\u0301e\u0301"), 0);   /* 4 columns */
-    assert_renders(t, true, false, 7,
-                   "+-----+\n"
-                   "| N   |\n"
-                   "+-----+\n"
-                   "| e\u0301e\u0301~ |\n"
-                   "+-----+\n");
+    assert_renders(t, false, false, 7,
+                   "┌─────┐\n"
+                   "│ N   │\n"
+                   "├─────┤\n"
+                   "│ e\u0301e\u0301… │\n"
+                   "└─────┘\n");
     table_free(t);
 }
 
@@ -476,6 +497,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_utf8_lines),
         cmocka_unit_test(test_ascii_lines),
+        cmocka_unit_test(test_ascii_mode_replaces_non_ascii_data),
         cmocka_unit_test(test_colour_stays_inside_the_padding),
         cmocka_unit_test(test_combined_styles),
         cmocka_unit_test(test_null_options_mean_defaults),
