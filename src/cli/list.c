@@ -93,11 +93,14 @@ static int parse_watch(struct list_args *a, int argc, char **argv, int *i)
     a->watch = true;
     const char *arg = argv[*i];
     const char *v = strchr(arg, '=') ? strchr(arg, '=') + 1 : NULL;
-    if (!v && *i + 1 < argc && argv[*i + 1][0] != '-' && cli_parse_seconds(argv[*i + 1], &a->watch_secs))
+    /* The interval is optional: a following number is it, anything else
+     * is the next argument. */
+    const char *next = *i + 1 < argc ? argv[*i + 1] : NULL;
+    if (!v && next && next[0] != '-' && cli_parse_seconds(next, &a->watch_secs))
         ++*i;
     else if (v && !cli_parse_seconds(v, &a->watch_secs))
-        return cli_usage_error("list", "--watch: '%s' is not a number of seconds (0 < SEC <= 86400)",
-                               v);
+        return cli_usage_error("list", "--watch: '%s' is not a number of seconds "
+                               "(0 < SEC <= 86400)", v);
     return 0;
 }
 
@@ -156,7 +159,9 @@ static int parse_one(struct list_args *a, int argc, char **argv, int *i)
         return 0;
     if (strcmp(arg, "--watch") == 0 || strncmp(arg, "--watch=", 8) == 0)
         return parse_watch(a, argc, argv, i);
-    if ((rc = parse_multi(a, argc, argv, i)) >= 0 || (rc = parse_single_valued(a, argc, argv, i)) >= 0)
+    if ((rc = parse_multi(a, argc, argv, i)) >= 0)
+        return rc;
+    if ((rc = parse_single_valued(a, argc, argv, i)) >= 0)
         return rc;
     if (arg[0] == '-')
         return cli_usage_error("list", "unknown option '%s'", arg);
@@ -277,32 +282,41 @@ const char *list_container_text(const struct container_info *c, bool full, char 
     return buf;
 }
 
+/* The processes to show: on a shown device and matching the filters. */
+static size_t select_processes(const struct list_run *r, const struct snapshot *s,
+                               const bool *visible, const struct gpu_process **out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->gproc_count; i++) {
+        const struct gpu_process *gp = &s->gprocs[i];
+        const struct device *d = snapshot_device(s, gp->device_index);
+        const struct host_process *hp = snapshot_host_process(s, gp->pid);
+        if (d && visible[d->index] && filter_process(&r->args.filter, gp, hp, r->self_user))
+            out[n++] = gp;
+    }
+    return n;
+}
+
 static int render(struct list_run *r, const struct snapshot *s, FILE *out)
 {
+    const struct config *cfg = &r->ctx.cfg;
     bool *visible = calloc(s->device_count ? s->device_count : 1, sizeof *visible);
     const struct gpu_process **procs = calloc(s->gproc_count ? s->gproc_count : 1, sizeof *procs);
     int rc = -ENOMEM;
     if (visible && procs) {
         filter_devices(&r->args.filter, s->devices, s->device_count,
                        getenv("CUDA_VISIBLE_DEVICES"), visible);
-        size_t n = 0;
-        for (size_t i = 0; i < s->gproc_count; i++) {
-            const struct gpu_process *gp = &s->gprocs[i];
-            const struct device *d = snapshot_device(s, gp->device_index);
-            if (d && visible[d->index] &&
-                filter_process(&r->args.filter, gp, snapshot_host_process(s, gp->pid), r->self_user))
-                procs[n++] = gp;
-        }
         struct list_view v = {
-            .snap = s, .device_visible = visible, .procs = procs, .proc_count = n,
-            .details = r->ctx.cfg.show_details || filter_process_has_criteria(&r->args.filter),
+            .snap = s, .device_visible = visible, .procs = procs,
+            .proc_count = select_processes(r, s, visible, procs),
+            .details = cfg->show_details || filter_process_has_criteria(&r->args.filter),
             .containers = r->args.containers, .ascii = r->ascii, .color = r->color,
-            .width = r->ctx.cfg.table_width ? r->ctx.cfg.table_width : term_width(STDOUT_FILENO),
+            .width = cfg->table_width ? cfg->table_width : term_width(STDOUT_FILENO),
             .self_user = r->self_user,
         };
-        rc = r->ctx.cfg.output_format == OUTPUT_TABLE
-                 ? list_render_table(&v, out)
-                 : list_render_json(&v, out, r->args.watch || r->ctx.cfg.output_format == OUTPUT_NDJSON);
+        bool compact = r->args.watch || cfg->output_format == OUTPUT_NDJSON;
+        rc = cfg->output_format == OUTPUT_TABLE ? list_render_table(&v, out)
+                                                : list_render_json(&v, out, compact);
     }
     free(visible);
     free(procs);

@@ -112,7 +112,8 @@ static void mig_rows(struct table *t, const struct list_view *v, const struct de
     }
 }
 
-static int render_devices(const struct list_view *v, FILE *out, const struct table_render_options *o)
+static int render_devices(const struct list_view *v, FILE *out,
+                          const struct table_render_options *o)
 {
     const struct table_column cols[] = {
         {"GPU", TABLE_RIGHT, false, 0},

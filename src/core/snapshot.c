@@ -233,7 +233,8 @@ static int take(struct snapshot_ctx *ctx, const struct snapshot_options *opts, s
         return rc;
     if (opts->processes && (rc = collect_processes(ctx, s, e)) < 0)
         return rc;
-    if (opts->processes && opts->host_processes && collect_host_processes(ctx, s, opts->host_fields) < 0)
+    bool host = opts->processes && opts->host_processes;
+    if (host && collect_host_processes(ctx, s, opts->host_fields) < 0)
         return error_set(e, -ENOMEM, "out of memory reading host processes");
     return 0;
 }

@@ -305,9 +305,10 @@ static void read_static(struct reader *r, const struct nvml_state *s)
     read_pci(r);
     read_threshold(r, NVML_TEMPERATURE_THRESHOLD_SLOWDOWN, &d->temp_slowdown_c);
     read_threshold(r, NVML_TEMPERATURE_THRESHOLD_SHUTDOWN, &d->temp_shutdown_c);
-    read_uint_arg(r, api->device_get_max_clock_info, NVML_CLOCK_GRAPHICS, &d->clock_graphics_max_mhz);
-    read_uint_arg(r, api->device_get_max_clock_info, NVML_CLOCK_SM, &d->clock_sm_max_mhz);
-    read_uint_arg(r, api->device_get_max_clock_info, NVML_CLOCK_MEM, &d->clock_mem_max_mhz);
+    uint_arg_fn max_clock = api->device_get_max_clock_info;
+    read_uint_arg(r, max_clock, NVML_CLOCK_GRAPHICS, &d->clock_graphics_max_mhz);
+    read_uint_arg(r, max_clock, NVML_CLOCK_SM, &d->clock_sm_max_mhz);
+    read_uint_arg(r, max_clock, NVML_CLOCK_MEM, &d->clock_mem_max_mhz);
     read_uint(r, api->device_get_max_pcie_link_generation, &d->pcie_gen_max);
     read_uint(r, api->device_get_max_pcie_link_width, &d->pcie_width_max);
 }

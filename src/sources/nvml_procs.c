@@ -136,6 +136,15 @@ static int by_pid_instance(const void *a, const void *b)
     return x->ci < y->ci ? -1 : x->ci > y->ci;
 }
 
+static unsigned long long larger_known_memory(unsigned long long a, unsigned long long b)
+{
+    if (a == NVML_VALUE_NOT_AVAILABLE_ULL)
+        return b;
+    if (b == NVML_VALUE_NOT_AVAILABLE_ULL)
+        return a;
+    return a > b ? a : b;
+}
+
 /* One entry per (pid, instance): a process with compute and graphics
  * contexts appears in both lists with the same memory figure.  An entry
  * without instance ids is dropped when the same pid was also seen through a
@@ -151,8 +160,7 @@ static size_t merge_raw(struct raw_list *l)
         struct raw_proc *last = w ? &l->items[w - 1] : NULL;
         if (last && last->pid == cur->pid && last->gi == cur->gi && last->ci == cur->ci) {
             last->type |= cur->type;
-            if (last->mem == NVML_VALUE_NOT_AVAILABLE_ULL || (cur->mem != NVML_VALUE_NOT_AVAILABLE_ULL && cur->mem > last->mem))
-                last->mem = cur->mem;
+            last->mem = larger_known_memory(last->mem, cur->mem);
             continue;
         }
         if (last && last->pid == cur->pid && cur->gi == NVML_NO_INSTANCE_ID) {
