@@ -19,6 +19,7 @@ struct command {
 static const struct command commands[] = {
     {"list", cmd_list},
     {"config", cmd_config},
+    {"select", cmd_select},
 };
 
 static const struct command *find_command(const char *name)

@@ -52,6 +52,7 @@ struct mig_instance {
     char name[96];
     struct opt_u64 mem_total_bytes;
     struct opt_u64 mem_used_bytes;
+    struct opt_u64 mem_free_bytes;
 };
 
 struct device {

@@ -347,6 +347,7 @@ static void read_mig_instance(const struct nvml_api *api, nvmlDevice_t h, struct
     read_memory(&r);
     m->mem_total_bytes = scratch.mem_total_bytes;
     m->mem_used_bytes = scratch.mem_used_bytes;
+    m->mem_free_bytes = scratch.mem_free_bytes;
 }
 
 static void read_migs(struct reader *r)

@@ -1,0 +1,561 @@
+/* select.c - `gpuctl select`: choose GPUs for a CUDA job, print them or
+ * run the job on them.
+ *
+ * This file parses the flags, loads the configuration, takes snapshots
+ * (again and again under --wait, with the sources kept open), prints the
+ * chosen devices or replaces itself with the command after `--`.  Which
+ * devices qualify and in what order is decided by src/ops/select.c.
+ */
+#include <pwd.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/snapshot.h"
+#include "core/str.h"
+#include "core/units.h"
+#include "ops/select.h"
+
+#define MAX_COUNT_ARG 65536
+
+enum opt_id {
+    O_MIN_COUNT, O_MAX_COUNT, O_COUNT, O_MIN_FREE, O_MIN_TOTAL, O_MAX_GPU, O_MAX_MEM,
+    O_TOLERANCE, O_INHERIT, O_ACCOUNT, O_FORMAT, O_SEP, O_NEWLINE, O_NULL, O_WAIT,
+};
+
+/* FLAG takes nothing; VALUE one value (attached or next); OPTIONAL one
+ * attached value, or the next argument when it fits; MULTI the following
+ * arguments up to the next option. */
+enum arity { FLAG, VALUE, OPTIONAL, MULTI };
+
+struct opt {
+    const char *name;
+    char short_name;          /* 0: none */
+    enum arity arity;
+    enum opt_id id;
+};
+
+static const struct opt opts[] = {
+    {"--min-count", 'c', VALUE, O_MIN_COUNT},
+    {"--max-count", 'C', VALUE, O_MAX_COUNT},
+    {"--count", 'n', VALUE, O_COUNT},
+    {"--min-free-memory", 'f', VALUE, O_MIN_FREE},
+    {"--min-total-memory", 't', VALUE, O_MIN_TOTAL},
+    {"--max-gpu-utilization", 'G', VALUE, O_MAX_GPU},
+    {"--max-memory-utilization", 'M', VALUE, O_MAX_MEM},
+    {"--tolerance", 0, VALUE, O_TOLERANCE},
+    {"--inherit", 0, OPTIONAL, O_INHERIT},
+    {"--account-as-free", 0, MULTI, O_ACCOUNT},
+    {"--format", 'O', VALUE, O_FORMAT},
+    {"--sep", 0, VALUE, O_SEP},
+    {"--newline", 0, FLAG, O_NEWLINE},
+    {"--null", '0', FLAG, O_NULL},
+    {"--wait", 0, OPTIONAL, O_WAIT},
+};
+
+struct select_args {
+    struct cli_common common;
+    struct select_constraints k;
+    bool min_set, max_set, count_set;
+    size_t count;
+    bool uuid;                 /* --format uuid */
+    const char *sep;           /* --sep; NULL: "," */
+    int separators;            /* how many of --sep, --newline, --null */
+    bool newline, null;
+    bool wait;
+    double wait_secs;          /* 0: watch_interval_secs */
+    bool inherit_value_set;    /* --inherit=VALUE rather than the environment */
+    const char **users;        /* --account-as-free names */
+    bool account_as_free;
+    char **command;            /* after `--`; NULL: print */
+};
+
+/* ---- values ---------------------------------------------------------------------- */
+
+static int parse_count(const char *flag, const char *v, size_t *out)
+{
+    unsigned long n;
+    if (!cli_parse_uint(v, MAX_COUNT_ARG, &n))
+        return cli_usage_error("select", "%s: '%s' is not a whole number from 0 to %d", flag,
+                               v, MAX_COUNT_ARG);
+    *out = n;
+    return 0;
+}
+
+static int parse_size(const char *flag, const char *v, bool *set, uint64_t *out)
+{
+    struct error e = {0};
+    if (units_parse_size(v, strlen(v), out, &e) < 0)
+        return cli_usage_error("select", "%s: %s", flag, e.msg);
+    *set = true;
+    return 0;
+}
+
+static int parse_percent(const char *flag, const char *v, bool *set, unsigned *out)
+{
+    unsigned long n;
+    if (!cli_parse_uint(v, 100, &n))
+        return cli_usage_error("select", "%s: '%s' is not a whole percentage from 0 to 100",
+                               flag, v);
+    if (set)
+        *set = true;
+    *out = (unsigned)n;
+    return 0;
+}
+
+static int parse_format(struct select_args *a, const char *v)
+{
+    if (strcmp(v, "index") != 0 && strcmp(v, "uuid") != 0)
+        return cli_usage_error("select", "--format: '%s' is not index or uuid", v);
+    a->uuid = strcmp(v, "uuid") == 0;
+    return 0;
+}
+
+static int parse_wait(struct select_args *a, const char *v)
+{
+    a->wait = true;
+    if (v && !cli_parse_seconds(v, &a->wait_secs))
+        return cli_usage_error("select", "--wait: '%s' is not a number of seconds "
+                               "(0 < SEC <= 86400)", v);
+    return 0;
+}
+
+static int take_users(struct select_args *a, char *v)
+{
+    a->account_as_free = true;
+    char *save = NULL;
+    for (char *tok = strtok_r(v, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+        a->users[a->k.free_user_count++] = tok;
+    return 0;
+}
+
+static int apply_sizes_and_rates(struct select_args *a, const struct opt *o, char *v)
+{
+    struct select_constraints *k = &a->k;
+    switch (o->id) {
+    case O_MIN_FREE: return parse_size(o->name, v, &k->min_free_set, &k->min_free_bytes);
+    case O_MIN_TOTAL: return parse_size(o->name, v, &k->min_total_set, &k->min_total_bytes);
+    case O_MAX_GPU: return parse_percent(o->name, v, &k->max_gpu_util_set, &k->max_gpu_util_pct);
+    case O_MAX_MEM: return parse_percent(o->name, v, &k->max_mem_util_set, &k->max_mem_util_pct);
+    case O_TOLERANCE: return parse_percent(o->name, v, NULL, &k->tolerance_pct);
+    default: return -1;
+    }
+}
+
+static int apply_output(struct select_args *a, const struct opt *o, char *v)
+{
+    switch (o->id) {
+    case O_FORMAT: return parse_format(a, v);
+    case O_SEP:
+        if (!v[0])
+            return cli_usage_error("select", "--sep: the separator cannot be empty");
+        a->sep = v;
+        a->separators++;
+        return 0;
+    case O_NEWLINE: a->newline = true; a->separators++; return 0;
+    case O_NULL: a->null = true; a->separators++; return 0;
+    default: return -1;
+    }
+}
+
+/* v: the option's value, NULL for a flag or an optional value left out. */
+static int apply(struct select_args *a, const struct opt *o, char *v)
+{
+    int rc;
+    switch (o->id) {
+    case O_MIN_COUNT: a->min_set = true; return parse_count(o->name, v, &a->k.min_count);
+    case O_MAX_COUNT: a->max_set = true; return parse_count(o->name, v, &a->k.max_count);
+    case O_COUNT: a->count_set = true; return parse_count(o->name, v, &a->count);
+    case O_INHERIT:
+        a->k.inherit = true;
+        a->inherit_value_set = v != NULL;
+        a->k.cuda_visible_devices = v;
+        return 0;
+    case O_ACCOUNT: a->account_as_free = true; return v ? take_users(a, v) : 0;
+    case O_WAIT: return parse_wait(a, v);
+    default:
+        if ((rc = apply_sizes_and_rates(a, o, v)) >= 0)
+            return rc;
+        return apply_output(a, o, v);
+    }
+}
+
+/* ---- arguments --------------------------------------------------------------------- */
+
+/* The option argv[*i] names, and where an attached value starts (after
+ * "--name=" or "-x"), or NULL. */
+static const struct opt *find_opt(const char *arg, char **attached)
+{
+    *attached = NULL;
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+        const struct opt *o = &opts[i];
+        size_t n = strlen(o->name);
+        if (strncmp(arg, o->name, n) == 0 && (arg[n] == '\0' || arg[n] == '=')) {
+            *attached = arg[n] == '=' ? (char *)arg + n + 1 : NULL;
+            return o;
+        }
+        if (o->short_name && arg[0] == '-' && arg[1] == o->short_name &&
+            (arg[2] == '\0' || o->arity == VALUE)) {
+            *attached = arg[2] ? (char *)arg + 2 : NULL;
+            return o;
+        }
+    }
+    return NULL;
+}
+
+/* Whether the next argument is an optional value rather than the next
+ * option: a number for --wait, anything but an option for --inherit. */
+static bool fits_optional(const struct opt *o, const char *next)
+{
+    double secs;
+    if (!next || next[0] == '-')
+        return false;
+    return o->id == O_WAIT ? cli_parse_seconds(next, &secs) : true;
+}
+
+static int take_value(struct select_args *a, const struct opt *o, char *attached, int argc,
+                      char **argv, int *i)
+{
+    char *next = *i + 1 < argc ? argv[*i + 1] : NULL;
+    if (attached && o->arity == FLAG)
+        return cli_usage_error("select", "option '%s' takes no value", o->name);
+    if (attached || o->arity == FLAG)
+        return apply(a, o, attached);
+    if (o->arity == VALUE) {
+        if (!next)
+            return cli_usage_error("select", "option '%s' needs a value", argv[*i]);
+        return apply(a, o, argv[++*i]);
+    }
+    if (o->arity == OPTIONAL)
+        return apply(a, o, fits_optional(o, next) ? argv[++*i] : NULL);
+    int rc = apply(a, o, NULL);
+    while (rc == 0 && *i + 1 < argc && argv[*i + 1][0] != '-')
+        rc = apply(a, o, argv[++*i]);
+    return rc;
+}
+
+static int parse_one(struct select_args *a, int argc, char **argv, int *i)
+{
+    const char *arg = argv[*i];
+    int rc = cli_common_option(&a->common, "select", argc, argv, i);
+    if (rc != 0)
+        return rc < 0 ? EXIT_INVALID_ARGS : 0;
+    char *attached;
+    const struct opt *o = find_opt(arg, &attached);
+    if (o)
+        return take_value(a, o, attached, argc, argv, i);
+    if (arg[0] == '-')
+        return cli_usage_error("select", "unknown option '%s'", arg);
+    return cli_usage_error("select", "unexpected argument '%s' (put a command after '--')",
+                           arg);
+}
+
+/* nvisel's rules: --count N is --min-count N --max-count N and wins over
+ * them; a maximum below the minimum is a mistake. */
+static int check_counts(struct select_args *a)
+{
+    struct select_constraints *k = &a->k;
+    if (a->count_set)
+        k->min_count = k->max_count = a->count;
+    else if (!a->max_set)
+        k->max_count = SELECT_NO_MAX;
+    if (k->max_count < k->min_count)
+        return cli_usage_error("select", "--max-count %zu is below --min-count %zu",
+                               k->max_count, k->min_count);
+    return 0;
+}
+
+static int check_args(struct select_args *a)
+{
+    if (a->separators > 1)
+        return cli_usage_error("select", "--sep, --newline and --null exclude each other");
+    if (a->command && a->separators)
+        return cli_usage_error("select", "--sep, --newline and --null shape printed output; "
+                               "with a command the selection goes to CUDA_VISIBLE_DEVICES");
+    return check_counts(a);
+}
+
+static int parse_args(struct select_args *a, int argc, char **argv)
+{
+    a->users = calloc((size_t)argc + 1, sizeof *a->users);
+    if (!a->users) {
+        fputs("gpuctl: out of memory\n", stderr);
+        return EXIT_GENERAL;
+    }
+    a->k.free_users = a->users;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            if (i + 1 >= argc)
+                return cli_usage_error("select", "'--' must be followed by a command");
+            a->command = argv + i + 1;
+            break;
+        }
+        int rc = parse_one(a, argc, argv, &i);
+        if (rc)
+            return rc;
+    }
+    return a->common.help ? 0 : check_args(a);
+}
+
+/* ---- choosing ---------------------------------------------------------------------- */
+
+/* Set by the SIGINT/SIGTERM handler while --wait sleeps: the only way a
+ * signal can reach the loop, hence the one global. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void install_stop_handlers(void)
+{
+    struct sigaction sa = {.sa_handler = on_stop_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static void sleep_for(double secs)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    long long ns = until.tv_nsec + (long long)(secs * 1e9);
+    until.tv_sec += (time_t)(ns / 1000000000LL);
+    until.tv_nsec = (long)(ns % 1000000000LL);
+    while (!stop_requested &&
+           clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
+        ;
+}
+
+struct select_run {
+    struct cli_ctx ctx;
+    struct select_args args;
+    struct snapshot_ctx *sctx;
+    char self_user[64];
+    const char *self_users[1];
+};
+
+/* One snapshot, one choice.  Processes are listed only when their owners
+ * matter (--account-as-free). */
+static int choose_once(struct select_run *r, struct select_result *res)
+{
+    struct error e = {0};
+    struct snapshot *s;
+    bool procs = r->args.account_as_free;
+    struct snapshot_options o = {.processes = procs, .host_processes = procs,
+                                 .host_fields = SNAPSHOT_HOST_USER};
+    if (snapshot_take(r->sctx, &o, &s, &e) < 0)
+        return cli_fail(&e);
+    int rc = select_devices(s, &r->args.k, res, &e);
+    snapshot_free(s);
+    return rc < 0 ? cli_fail(&e) : EXIT_OK;
+}
+
+/* Chooses until enough devices qualify (once without --wait); a changed
+ * reason is reported while waiting, so the wait is never silent. */
+static int choose(struct select_run *r, struct select_result *res)
+{
+    double secs = r->args.wait_secs > 0 ? r->args.wait_secs : r->ctx.cfg.watch_interval_secs;
+    char last[sizeof res->reason] = "";
+    if (r->args.wait)
+        install_stop_handlers();
+    for (;;) {
+        int rc = choose_once(r, res);
+        if (rc != EXIT_OK || res->enough)
+            return rc;
+        if (!r->args.wait) {
+            fprintf(stderr, "gpuctl: not enough devices: %s\n", res->reason);
+            return EXIT_GENERAL;
+        }
+        if (strcmp(last, res->reason) != 0)
+            fprintf(stderr, "gpuctl: waiting: %s\n", res->reason);
+        str_copy(last, sizeof last, res->reason);
+        select_result_clear(res);
+        sleep_for(secs);
+        if (stop_requested) {
+            fprintf(stderr, "gpuctl: interrupted while waiting for devices; the last check "
+                    "said: %s\n", last);
+            return EXIT_GENERAL;
+        }
+    }
+}
+
+/* ---- output -------------------------------------------------------------------------- */
+
+/* Whether every chosen device can be named in the format: a device whose
+ * UUID is unknown cannot be named by UUID (says so when not). */
+static bool nameable(const struct select_result *res, bool uuid)
+{
+    for (size_t i = 0; uuid && i < res->count; i++) {
+        if (!res->devices[i].uuid[0]) {
+            fprintf(stderr, "gpuctl: GPU %d has no known UUID to print\n",
+                    res->devices[i].device_index);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The identifiers, sep (sep_len bytes: it may be a NUL) between them. */
+static void write_ids(FILE *f, const struct select_result *res, bool uuid, const char *sep,
+                      size_t sep_len)
+{
+    for (size_t i = 0; i < res->count; i++) {
+        const struct select_device *d = &res->devices[i];
+        if (i)
+            fwrite(sep, 1, sep_len, f);
+        if (uuid)
+            fputs(d->uuid, f);
+        else
+            fprintf(f, "%d", d->cuda_index);
+    }
+}
+
+static bool uuid_format(const struct select_run *r, const struct select_result *res)
+{
+    return r->args.uuid || res->uuid_required;
+}
+
+/* Nothing at all for an empty selection; otherwise the list and a
+ * terminator: NUL with --null (NUL between them too), else a newline. */
+static int print_selection(const struct select_run *r, const struct select_result *res)
+{
+    const struct select_args *a = &r->args;
+    const char *sep = a->null ? "" : a->newline ? "\n" : a->sep ? a->sep : ",";
+    size_t sep_len = a->null ? 1 : strlen(sep);
+    if (res->count == 0)
+        return EXIT_OK;
+    if (!nameable(res, uuid_format(r, res)))
+        return EXIT_GENERAL;
+    write_ids(stdout, res, uuid_format(r, res), sep, sep_len);
+    putchar(a->null ? '\0' : '\n');
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        if (errno != EPIPE)
+            fprintf(stderr, "gpuctl: cannot write the output: %s\n", strerror(errno));
+        return EXIT_GENERAL;
+    }
+    return EXIT_OK;
+}
+
+/* The selection as CUDA_VISIBLE_DEVICES wants it, or NULL after printing
+ * why not. */
+static char *visible_devices_value(const struct select_run *r, const struct select_result *res)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (!nameable(res, uuid_format(r, res)))
+        return NULL;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) {
+        fputs("gpuctl: out of memory\n", stderr);
+        return NULL;
+    }
+    write_ids(f, res, uuid_format(r, res), ",", 1);
+    if (fclose(f) != 0) {
+        fputs("gpuctl: out of memory\n", stderr);
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+/* ---- running the command ----------------------------------------------------------- */
+
+/* Replaces gpuctl with the command, so its exit status is the command's.
+ * Only returns on failure: 127 when the command is not found, else 126
+ * (the shell's convention). */
+static int run_command(struct select_run *r, const struct select_result *res)
+{
+    char *ids = visible_devices_value(r, res);
+    if (!ids)
+        return EXIT_GENERAL;
+    int rc = EXIT_GENERAL;
+    if (setenv("CUDA_VISIBLE_DEVICES", ids, 1) < 0 ||
+        setenv("CUDA_DEVICE_ORDER", "PCI_BUS_ID", 1) < 0) {
+        fprintf(stderr, "gpuctl: cannot set the environment: %s\n", strerror(errno));
+    } else {
+        cli_log(&r->ctx, LOG_INFO, "running %s with CUDA_VISIBLE_DEVICES=%s", r->args.command[0],
+                ids);
+        /* The job gets the signal dispositions gpuctl was given: main()
+         * ignores SIGPIPE, and an ignored signal stays ignored across exec. */
+        signal(SIGPIPE, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        snapshot_ctx_close(r->sctx);
+        r->sctx = NULL;
+        fflush(NULL);
+        execvp(r->args.command[0], r->args.command);
+        int err = errno;
+        fprintf(stderr, "gpuctl: cannot run '%s': %s\n", r->args.command[0], strerror(err));
+        rc = err == ENOENT ? 127 : 126;
+    }
+    free(ids);
+    return rc;
+}
+
+/* ---- command --------------------------------------------------------------------- */
+
+/* The caller's name as /proc attribution reports it: the name, or the
+ * numeric uid when it has none. */
+static void find_self_user(char *buf, size_t size)
+{
+    struct passwd pw, *res = NULL;
+    char scratch[1024];
+    if (getpwuid_r(getuid(), &pw, scratch, sizeof scratch, &res) == 0 && res)
+        str_copy(buf, size, res->pw_name);
+    else
+        snprintf(buf, size, "%u", (unsigned)getuid());
+}
+
+static int prepare(struct select_run *r, int argc, char **argv)
+{
+    struct select_args *a = &r->args;
+    int rc = parse_args(a, argc, argv);
+    if (rc)
+        return rc;
+    if (a->common.help) {
+        fputs(cli_command_help("select"), stdout);
+        return -1;
+    }
+    if ((rc = cli_load_config(&r->ctx, &a->common)))
+        return rc;
+    if (a->k.inherit && !a->inherit_value_set)
+        a->k.cuda_visible_devices = getenv("CUDA_VISIBLE_DEVICES");
+    if (a->account_as_free && a->k.free_user_count == 0) {
+        find_self_user(r->self_user, sizeof r->self_user);
+        r->self_users[0] = r->self_user;
+        a->k.free_users = r->self_users;
+        a->k.free_user_count = 1;
+    }
+    return 0;
+}
+
+static int select_and_act(struct select_run *r)
+{
+    struct select_result res = {0};
+    int rc = choose(r, &res);
+    if (rc == EXIT_OK)
+        rc = r->args.command ? run_command(r, &res) : print_selection(r, &res);
+    select_result_clear(&res);
+    return rc;
+}
+
+int cmd_select(int argc, char **argv)
+{
+    struct select_run r = {0};
+    int rc = prepare(&r, argc, argv);
+    if (rc == 0) {
+        struct error e = {0};
+        rc = snapshot_ctx_open(&r.sctx, &e) < 0 ? cli_fail(&e) : select_and_act(&r);
+    }
+    snapshot_ctx_close(r.sctx);
+    free(r.args.users);
+    return rc < 0 ? EXIT_OK : rc;
+}
