@@ -358,6 +358,13 @@ static int choose_once(struct select_run *r, struct select_result *res)
     return rc < 0 ? cli_fail(&e) : EXIT_OK;
 }
 
+static int interrupted(const char *last_reason)
+{
+    fprintf(stderr, "gpuctl: interrupted while waiting for devices%s%s\n",
+            last_reason[0] ? "; the last check said: " : "", last_reason);
+    return EXIT_GENERAL;
+}
+
 /* Chooses until enough devices qualify (once without --wait); a changed
  * reason is reported while waiting, so the wait is never silent. */
 static int choose(struct select_run *r, struct select_result *res)
@@ -368,22 +375,22 @@ static int choose(struct select_run *r, struct select_result *res)
         install_stop_handlers();
     for (;;) {
         int rc = choose_once(r, res);
-        if (rc != EXIT_OK || res->enough)
+        /* A Ctrl-C that came while checking still ends the wait. */
+        if (rc != EXIT_OK || (res->enough && !stop_requested))
             return rc;
         if (!r->args.wait) {
             fprintf(stderr, "gpuctl: not enough devices: %s\n", res->reason);
             return EXIT_GENERAL;
         }
-        if (strcmp(last, res->reason) != 0)
+        if (!res->enough && strcmp(last, res->reason) != 0) {
             fprintf(stderr, "gpuctl: waiting: %s\n", res->reason);
-        str_copy(last, sizeof last, res->reason);
-        select_result_clear(res);
-        sleep_for(secs);
-        if (stop_requested) {
-            fprintf(stderr, "gpuctl: interrupted while waiting for devices; the last check "
-                    "said: %s\n", last);
-            return EXIT_GENERAL;
+            str_copy(last, sizeof last, res->reason);
         }
+        select_result_clear(res);
+        if (!stop_requested)
+            sleep_for(secs);
+        if (stop_requested)
+            return interrupted(last);
     }
 }
 
@@ -434,6 +441,7 @@ static int print_selection(const struct select_run *r, const struct select_resul
         return EXIT_OK;
     if (!nameable(res, uuid_format(r, res)))
         return EXIT_GENERAL;
+    errno = 0;
     write_ids(stdout, res, uuid_format(r, res), sep, sep_len);
     putchar(a->null ? '\0' : '\n');
     if (fflush(stdout) != 0 || ferror(stdout)) {

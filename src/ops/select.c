@@ -229,10 +229,12 @@ static void account_as_free(const struct snapshot *s, const struct select_constr
 
 /* ---- constraints ----------------------------------------------------------------- */
 
-/* min lowered by tol percent, the reduction rounded down (no overflow:
- * tol <= 100). */
+/* min lowered by tol percent, the reduction rounded down; tol is capped
+ * at 100, which also keeps the arithmetic from overflowing. */
 static uint64_t loosen_min(uint64_t min, unsigned tol)
 {
+    if (tol > 100)
+        tol = 100;
     return min - (min / 100 * tol + min % 100 * tol / 100);
 }
 

@@ -448,6 +448,15 @@ static void test_mig_gpu_offers_its_mig_devices_only(void **state)
     select_result_clear(&r);
 }
 
+static void test_mig_tie_prefers_the_higher_slot(void **state)
+{
+    (void)state;
+    const unsigned free_g[] = {10, 10, 4};
+    mig_gpu(0, 3, free_g);
+    struct select_constraints k = any();
+    assert_string_equal(choose(&k), "0/1");
+}
+
 static void test_mig_devices_have_no_utilisation(void **state)
 {
     (void)state;
@@ -715,6 +724,7 @@ int main(void)
         T(test_no_gpu_at_all),
         T(test_device_with_a_status_is_unusable),
         T(test_mig_gpu_offers_its_mig_devices_only),
+        T(test_mig_tie_prefers_the_higher_slot),
         T(test_mig_devices_have_no_utilisation),
         T(test_whole_gpus_win_when_they_are_best),
         T(test_whole_gpus_win_when_they_meet_min_count),
