@@ -329,10 +329,10 @@ static int compare(const void *pa, const void *pb)
  * number kept at the front of q. */
 static size_t apply_mig_rule(struct candidate *q, size_t n, size_t min_count, bool *uuid)
 {
-    size_t whole = 0, migs = 0;
+    size_t whole = 0;
     for (size_t i = 0; i < n; i++)
-        q[i].mig ? migs++ : whole++;
-    if (migs == 0)
+        whole += !q[i].mig;
+    if (whole == n)
         return n;
     if ((whole >= min_count && min_count > 0) || !q[0].mig) {
         size_t kept = 0;
