@@ -64,6 +64,7 @@ static const char select_help[] =
     "\n"
     "Constraints:\n"
     "  -c, --min-count N               fail (exit 1, nothing printed) with fewer\n"
+    "                                  (default 0; 1 with a COMMAND)\n"
     "  -C, --max-count N               choose at most N\n"
     "  -n, --count N                   exactly N: --min-count N --max-count N\n"
     "  -f, --min-free-memory SIZE      e.g. 5GiB, 5000M, 4G or bytes (K/M/G binary)\n"

@@ -260,6 +260,10 @@ static int parse_one(struct select_args *a, int argc, char **argv, int *i)
 static int check_counts(struct select_args *a)
 {
     struct select_constraints *k = &a->k;
+    /* Placing a job is the point of the command form: running it on no GPU
+     * because nothing qualified would hide the failure, so it needs one. */
+    if (a->command && !a->min_set && !a->count_set)
+        k->min_count = 1;
     if (a->count_set)
         k->min_count = k->max_count = a->count;
     else if (!a->max_set)

@@ -493,6 +493,17 @@ def test_command_not_run_when_too_few(select, tmp_path):
     assert not marker.exists()
 
 
+def test_command_needs_one_device_by_default(select, tmp_path):
+    """With a command, nothing qualifying is a failure (exit 1, command not
+    run) unless -c 0 says running on no GPU is fine."""
+    marker = tmp_path / "ran"
+    r = select([gpu(0, 1)], "-f", "10GiB", "--", "touch", str(marker))
+    assert too_few(r).endswith("--min-free-memory 10.0GiB excludes 1")
+    assert not marker.exists()
+    r = select([gpu(0, 1)], "-f", "10GiB", "-c", "0", *ECHO)
+    assert ok(r) == "PCI_BUS_ID\n"   # CUDA_VISIBLE_DEVICES is empty: no GPU
+
+
 def test_command_not_found_or_not_runnable(select, tmp_path):
     r = select([gpu(0, 10)], "--", "/nonexistent/gpuctl-test-command")
     assert r.rc == 127
