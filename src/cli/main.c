@@ -18,6 +18,8 @@ struct command {
 
 static const struct command commands[] = {
     {"list", cmd_list},
+    {"kill", cmd_kill},
+    {"reset", cmd_reset},
     {"config", cmd_config},
 };
 
