@@ -219,7 +219,11 @@ static int add_matched(struct kill_cmd *c)
     }
     free(picks);
     if (rc == EXIT_OK && c->set.count == 0) {
-        fprintf(stderr, "gpuctl: no GPU process matches '%s'\n", c->a.regex);
+        if (n == 0)
+            fprintf(stderr, "gpuctl: no GPU process matches '%s'\n", c->a.regex);
+        else
+            fprintf(stderr, "gpuctl: the %zu GPU process%s matching '%s' ha%s exited\n", n,
+                    n == 1 ? "" : "es", c->a.regex, n == 1 ? "s" : "ve");
         return EXIT_GENERAL;
     }
     return rc;

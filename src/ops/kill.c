@@ -241,44 +241,63 @@ static ssize_t node_index(const struct proc_node *nodes, size_t n, pid_t pid, ui
     return -1;
 }
 
+/* The walk of add_descendants: a queue of scan indices, each seen once,
+ * with the target each was found from. */
+struct tree_walk {
+    size_t *queue;
+    pid_t *owner;
+    bool *seen;
+    size_t head, tail;
+};
+
+static void walk_push(struct tree_walk *w, size_t node, pid_t target)
+{
+    w->seen[node] = true;
+    w->owner[node] = target;
+    w->queue[w->tail++] = node;
+}
+
+/* Starts the walk at every entry already in the set. */
+static void walk_seed(struct tree_walk *w, const struct kill_set *s,
+                      const struct proc_node *nodes, size_t n)
+{
+    for (size_t i = 0; i < s->count; i++) {
+        ssize_t at = node_index(nodes, n, s->items[i].h.id.pid, s->items[i].h.id.start_ticks);
+        if (at >= 0 && !w->seen[at])
+            walk_push(w, (size_t)at, s->items[i].target);
+    }
+}
+
 /* Breadth-first over the scan's parent links from every entry already in
  * the set.  The walk goes through the scan, not the set, so a process that
  * exits meanwhile does not hide its children. */
 static int add_descendants(struct kill_set *s, const struct proc_node *nodes, size_t n,
                            struct error *e)
 {
-    size_t *queue = malloc((n ? n : 1) * sizeof *queue);
-    pid_t *owner = malloc((n ? n : 1) * sizeof *owner);
-    bool *seen = calloc(n ? n : 1, sizeof *seen);
+    size_t room = n ? n : 1;
+    struct tree_walk w = {.queue = malloc(room * sizeof *w.queue),
+                          .owner = malloc(room * sizeof *w.owner),
+                          .seen = calloc(room, sizeof *w.seen)};
     int rc = 0;
-    if (!queue || !owner || !seen)
+    if (!w.queue || !w.owner || !w.seen)
         rc = error_set(e, -ENOMEM, "out of memory walking the process tree");
-    size_t head = 0, tail = 0;
-    for (size_t i = 0; rc == 0 && i < s->count; i++) {
-        ssize_t at = node_index(nodes, n, s->items[i].h.id.pid, s->items[i].h.id.start_ticks);
-        if (at < 0 || seen[at])
-            continue;
-        seen[at] = true;
-        owner[at] = s->items[i].target;
-        queue[tail++] = (size_t)at;
-    }
-    while (rc == 0 && head < tail) {
-        const struct proc_node *parent = &nodes[queue[head++]];
-        pid_t target = owner[parent - nodes];
+    else
+        walk_seed(&w, s, nodes, n);
+    while (rc == 0 && w.head < w.tail) {
+        size_t parent = w.queue[w.head++];
         for (size_t i = 0; rc == 0 && i < n; i++) {
             /* A child cannot be older than its parent: an older one is a
              * stale link to a reused pid. */
-            if (seen[i] || nodes[i].ppid != parent->pid || nodes[i].start < parent->start)
+            if (w.seen[i] || nodes[i].ppid != nodes[parent].pid ||
+                nodes[i].start < nodes[parent].start)
                 continue;
-            seen[i] = true;
-            owner[i] = target;
-            queue[tail++] = i;
-            rc = add_found(s, &nodes[i], KILL_ROLE_DESCENDANT, target, e);
+            walk_push(&w, i, w.owner[parent]);
+            rc = add_found(s, &nodes[i], KILL_ROLE_DESCENDANT, w.owner[parent], e);
         }
     }
-    free(queue);
-    free(owner);
-    free(seen);
+    free(w.queue);
+    free(w.owner);
+    free(w.seen);
     return rc;
 }
 

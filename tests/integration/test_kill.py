@@ -205,6 +205,20 @@ def test_filter_matching_nothing(run, spawn_procs):
     assert alive(p.pid)
 
 
+def test_filter_matching_only_exited_processes(run):
+    """A zombie is still listed by the GPU but has ended: nothing to signal."""
+    p = subprocess.Popen(["/bin/sh", "-c", "exit 0"])
+    try:
+        deadline = time.monotonic() + 10
+        while alive(p.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        r = run(["kill", "--filter", "^sh$", "--batch"], scenario=gpu_scenario([p.pid]))
+        assert r.rc == 1
+        assert "the 1 GPU process matching '^sh$' has exited" in r.err
+    finally:
+        p.wait()
+
+
 def test_filter_only_chooses_gpu_processes(run, spawn_procs):
     on_gpu, off_gpu = spawn_procs(2)
     r, doc = kill_json(run, gpu_scenario([on_gpu.pid]), "--filter", "gpuctl-test", "--batch")
