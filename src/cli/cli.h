@@ -62,6 +62,8 @@ bool cli_parse_seconds(const char *s, double *out);
 int cmd_list(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_select(int argc, char **argv);
+int cmd_kill(int argc, char **argv);
+int cmd_reset(int argc, char **argv);
 
 /* Help text of a command, NULL when there is no such command. */
 const char *cli_command_help(const char *command);

@@ -14,6 +14,8 @@ static const char overview[] =
     "Commands:\n"
     "  list      show GPUs and the processes on them, once or with --watch\n"
     "  select    choose GPUs for a CUDA job: print them, or run the job on them\n"
+    "  kill      end GPU processes safely (SIGTERM, wait, SIGKILL only with --force)\n"
+    "  reset     reset GPUs, ending the processes on them first with --force\n"
     "  config    show the effective configuration and where each value came from\n"
     "  help      show help for a command: gpuctl help COMMAND\n"
     "\n"
@@ -91,6 +93,58 @@ static const char select_help[] =
     "never beside whole GPUs.  With a COMMAND, gpuctl is replaced by it (exit\n"
     "status is the command's; 127 not found, 126 not runnable).  See docs/select.md.\n";
 
+static const char kill_help[] =
+    "usage: gpuctl kill (--pid PID... | --filter REGEX) [OPTIONS]\n"
+    "\n"
+    "End GPU processes: send SIGTERM (or --signal), wait for them all at once,\n"
+    "and with --force send SIGKILL to those still running.  Each process is\n"
+    "held by a pidfd checked against its start time, so a reused pid is never\n"
+    "hit.  Nothing is signalled unless every process passes the checks: it\n"
+    "exists, it uses a GPU (skipped with --force), it is not pid 1, gpuctl, its\n"
+    "parent or a kernel thread, and you may signal it.\n"
+    "\n"
+    "Choosing:\n"
+    "  --pid PID...            these processes (space or comma separated)\n"
+    "  --filter REGEX          GPU processes whose name or command line matches\n"
+    "                          (PCRE2); lists them unless --batch is given\n"
+    "  --batch                 signal every process --filter matches, in parallel\n"
+    "  --tree                  also end each target's descendants, children first\n"
+    "  --group                 also end every process in each target's process group\n"
+    "\n"
+    "Acting:\n"
+    "  --signal SIG            first signal: name (TERM, INT, HUP, ...) or number\n"
+    "                          (default TERM)\n"
+    "  --timeout-secs N        how long to wait for them to end\n"
+    "                          (default: default_timeout_secs, 5)\n"
+    "  --force                 SIGKILL what is still running after the wait, and\n"
+    "                          skip the GPU check for --pid\n"
+    "  --dry-run               show what would be done; change nothing\n"
+    "  --output FORMAT         table (default) or json\n"
+    "\n"
+    "Exit status: 0 when every process ended; 1 when one did not (or a --pid\n"
+    "does not exist, or --filter matches nothing); 2 no GPU source to check\n"
+    "against; 3 a refused target or --filter without --batch; 4 permission\n"
+    "denied.\n";
+
+static const char reset_help[] =
+    "usage: gpuctl reset (--gpu IDX... | --all) [--force] [--timeout-secs N]\n"
+    "\n"
+    "Reset GPUs.  A GPU with processes on it is not reset unless --force is\n"
+    "given, which first ends them as `gpuctl kill --force` does.  NVIDIA GPUs\n"
+    "are reset with `nvidia-smi --gpu-reset -i BUS_ID` (NVML has no reset\n"
+    "call), which must be on PATH; other vendors are not supported yet.\n"
+    "Needs root.\n"
+    "\n"
+    "  --gpu IDX...            these GPU indices (space or comma separated)\n"
+    "  --all                   every GPU\n"
+    "  --force                 end the processes on the GPUs first\n"
+    "  --timeout-secs N        wait for them this long before SIGKILL\n"
+    "                          (default: default_timeout_secs, 5)\n"
+    "\n"
+    "Exit status: 0 reset; 1 a process did not end or the reset failed;\n"
+    "2 no GPU source; 3 unknown index or GPU in use; 4 not root;\n"
+    "5 no way to reset this GPU here.\n";
+
 static const char config_help[] =
     "usage: gpuctl config show [--output table|json]\n"
     "\n"
@@ -106,6 +160,10 @@ const char *cli_command_help(const char *command)
         return select_help;
     if (strcmp(command, "config") == 0)
         return config_help;
+    if (strcmp(command, "kill") == 0)
+        return kill_help;
+    if (strcmp(command, "reset") == 0)
+        return reset_help;
     if (strcmp(command, "help") == 0)
         return overview;
     return NULL;

@@ -18,8 +18,10 @@ struct command {
 
 static const struct command commands[] = {
     {"list", cmd_list},
-    {"config", cmd_config},
     {"select", cmd_select},
+    {"kill", cmd_kill},
+    {"reset", cmd_reset},
+    {"config", cmd_config},
 };
 
 static const struct command *find_command(const char *name)

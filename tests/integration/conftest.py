@@ -28,8 +28,10 @@ import pathlib
 import pwd
 import re
 import select
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -250,6 +252,61 @@ def run(gpuctl_bin, gpuctl_env, scenario):
 
     make_scenario = scenario
     return go
+
+
+class Unprivileged:
+    """Runs gpuctl as another user through setpriv(1): that user's uid and
+    gid, no supplementary groups.  `dir` is a world-readable folder for what
+    that user must read (scenario, configuration, helper scripts), since the
+    test's own tmp_path is private to root."""
+
+    def __init__(self, gpuctl_bin, lib, setpriv, folder):
+        self.gpuctl_bin = gpuctl_bin
+        self.lib = lib
+        self.setpriv = setpriv
+        self.dir = folder
+        self.counter = 0
+
+    def run(self, args, scenario, user="nobody", env=None, timeout=60):
+        """scenario: a dict, written into `dir`.  env: extra variables."""
+        try:
+            pw = pwd.getpwnam(user)
+        except KeyError:
+            pytest.skip(f"there is no user '{user}' to run gpuctl as")
+        self.counter += 1
+        path = self.dir / f"scenario-{self.counter}.json"
+        write_json_atomically(path, scenario)
+        path.chmod(0o644)
+        full_env = base_env(self.dir, self.lib)
+        full_env["FAKE_NVML_SCENARIO"] = str(path)
+        for key, value in (env or {}).items():
+            if value is None:
+                full_env.pop(key, None)
+            else:
+                full_env[key] = str(value)
+        cmd = [self.setpriv, f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--clear-groups",
+               str(self.gpuctl_bin), *[str(a) for a in args]]
+        proc = subprocess.run(cmd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              timeout=timeout, cwd="/")
+        err = proc.stderr.decode("utf-8", errors="replace")
+        check_no_sanitizer_report(err)
+        assert proc.returncode >= 0, f"gpuctl died of signal {-proc.returncode}: {err}"
+        return Result(proc.returncode, proc.stdout.decode("utf-8"), err)
+
+
+@pytest.fixture
+def unprivileged(gpuctl_bin, fake_lib):
+    """An Unprivileged runner; skips the test unless it runs as root with
+    setpriv (util-linux) installed."""
+    if os.getuid() != 0:
+        pytest.skip("running gpuctl as another user needs root")
+    setpriv = shutil.which("setpriv")
+    if not setpriv:
+        pytest.skip("setpriv (util-linux) is not installed")
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="gpuctl-unprivileged-"))
+    folder.chmod(0o755)
+    yield Unprivileged(gpuctl_bin, fake_lib, setpriv, folder)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
