@@ -42,6 +42,9 @@ int cli_fail(const struct error *e);
 /* "gpuctl: <message>" on stderr for a usage problem; returns 3. */
 int cli_usage_error(const char *command, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The usage error for an argument a command does not know: "unknown option"
+ * when it starts with '-', else "unexpected argument" plus hint (may be ""). */
+int cli_unknown_argument(const char *command, const char *arg, const char *hint);
 
 void cli_log(const struct cli_ctx *ctx, enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

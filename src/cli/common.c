@@ -41,6 +41,13 @@ int cli_usage_error(const char *command, const char *fmt, ...)
     return EXIT_INVALID_ARGS;
 }
 
+int cli_unknown_argument(const char *command, const char *arg, const char *hint)
+{
+    if (arg[0] == '-')
+        return cli_usage_error(command, "unknown option '%s'", arg);
+    return cli_usage_error(command, "unexpected argument '%s'%s", arg, hint);
+}
+
 void cli_log(const struct cli_ctx *ctx, enum log_level level, const char *fmt, ...)
 {
     if (level > ctx->log_level)

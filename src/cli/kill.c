@@ -101,9 +101,7 @@ static int parse_one(struct kill_args *a, int argc, char **argv, int *i)
         *slot = argv[++*i];
         return 0;
     }
-    if (arg[0] == '-')
-        return cli_usage_error("kill", "unknown option '%s'", arg);
-    return cli_usage_error("kill", "unexpected argument '%s'", arg);
+    return cli_unknown_argument("kill", arg, "");
 }
 
 static int parse_args(struct kill_args *a, int argc, char **argv)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/json_out.h"
 #include "cli/kill.h"
 #include "core/table.h"
 #include "core/units.h"
@@ -163,26 +164,11 @@ int kill_render_table(const struct kill_view *v, FILE *out)
 
 /* ---- JSON ---------------------------------------------------------------------- */
 
-static void put(json_t *obj, const char *key, json_t *value)
-{
-    if (value)
-        json_object_set_new(obj, key, value);
-}
-
 static json_t *j_signal(int sig)
 {
     char name[24];
     kill_signal_name(sig, name, sizeof name);
     return json_string(name);
-}
-
-static json_t *j_start_time(const struct kill_entry *en)
-{
-    char buf[40];
-    if (!en->host.start_time.known ||
-        units_format_rfc3339_utc(en->host.start_time.v, buf, sizeof buf) < 0)
-        return json_null();
-    return json_string(buf);
 }
 
 static const char *result_name(const struct kill_view *v, const struct kill_entry *en)
@@ -206,22 +192,22 @@ static json_t *entry_json(const struct kill_view *v, const struct kill_entry *en
         json_decref(sigs);
         return NULL;
     }
-    put(o, "pid", json_integer(en->h.id.pid));
-    put(o, "start_time", j_start_time(en));
-    put(o, "start_ticks", json_integer((json_int_t)en->h.id.start_ticks));
-    put(o, "name", json_string(en->h.stat.comm));
-    put(o, "user", en->host.user[0] ? json_string(en->host.user) : json_null());
-    put(o, "uid", en->host.uid.known ? json_integer(en->host.uid.v) : json_null());
-    put(o, "cmdline", en->host.cmdline ? json_string(en->host.cmdline) : json_null());
-    put(o, "gpus", gpus);
-    put(o, "role", json_string(kill_role_name(en->role)));
-    put(o, "target_pid", json_integer(en->target));
-    put(o, "result", json_string(result_name(v, en)));
-    put(o, "signals", sigs);
+    json_out_put(o, "pid", json_integer(en->h.id.pid));
+    json_out_put(o, "start_time", json_out_time(en->host.start_time));
+    json_out_put(o, "start_ticks", json_integer((json_int_t)en->h.id.start_ticks));
+    json_out_put(o, "name", json_string(en->h.stat.comm));
+    json_out_put(o, "user", en->host.user[0] ? json_string(en->host.user) : json_null());
+    json_out_put(o, "uid", en->host.uid.known ? json_integer(en->host.uid.v) : json_null());
+    json_out_put(o, "cmdline", en->host.cmdline ? json_string(en->host.cmdline) : json_null());
+    json_out_put(o, "gpus", gpus);
+    json_out_put(o, "role", json_string(kill_role_name(en->role)));
+    json_out_put(o, "target_pid", json_integer(en->target));
+    json_out_put(o, "result", json_string(result_name(v, en)));
+    json_out_put(o, "signals", sigs);
     bool ended = en->outcome == KILL_OUTCOME_TERMINATED || en->outcome == KILL_OUTCOME_KILLED;
-    put(o, "ended_after_s", ended && en->ended_after_s >= 0 && isfinite(en->ended_after_s)
+    json_out_put(o, "ended_after_s", ended && en->ended_after_s >= 0 && isfinite(en->ended_after_s)
                                 ? json_real(en->ended_after_s) : json_null());
-    put(o, "reason", en->failure.msg[0] ? json_string(en->failure.msg) : json_null());
+    json_out_put(o, "reason", en->failure.msg[0] ? json_string(en->failure.msg) : json_null());
     return o;
 }
 
@@ -233,28 +219,21 @@ static json_t *document(const struct kill_view *v)
         json_decref(procs);
         return NULL;
     }
-    put(root, "dry_run", json_boolean(v->stage == KILL_VIEW_DRY_RUN));
-    put(root, "batch_needed", json_boolean(v->stage == KILL_VIEW_MATCHED));
-    put(root, "signal", j_signal(v->signal));
-    put(root, "timeout_secs", json_integer(v->timeout_secs));
-    put(root, "force", json_boolean(v->force));
-    put(root, "tree", json_boolean(v->tree));
-    put(root, "group", json_boolean(v->group));
+    json_out_put(root, "dry_run", json_boolean(v->stage == KILL_VIEW_DRY_RUN));
+    json_out_put(root, "batch_needed", json_boolean(v->stage == KILL_VIEW_MATCHED));
+    json_out_put(root, "signal", j_signal(v->signal));
+    json_out_put(root, "timeout_secs", json_integer(v->timeout_secs));
+    json_out_put(root, "force", json_boolean(v->force));
+    json_out_put(root, "tree", json_boolean(v->tree));
+    json_out_put(root, "group", json_boolean(v->group));
     for (size_t k = 0; k < v->set->count; k++)
         json_array_append_new(procs, entry_json(v, &v->set->items[v->order[k]]));
-    put(root, "processes", procs);
+    json_out_put(root, "processes", procs);
     return root;
 }
 
 int kill_render_json(const struct kill_view *v, FILE *out, bool compact)
 {
     json_t *root = document(v);
-    if (!root)
-        return -ENOMEM;
-    size_t flags = JSON_PRESERVE_ORDER | (compact ? JSON_COMPACT : JSON_INDENT(2));
-    int rc = json_dumpf(root, out, flags);
-    json_decref(root);
-    if (rc < 0 || fputc('\n', out) == EOF || fflush(out) == EOF)
-        return -(errno ? errno : EIO);
-    return 0;
+    return root ? json_out_write(root, out, compact) : -ENOMEM;
 }

@@ -163,9 +163,7 @@ static int parse_one(struct list_args *a, int argc, char **argv, int *i)
         return rc;
     if ((rc = parse_single_valued(a, argc, argv, i)) >= 0)
         return rc;
-    if (arg[0] == '-')
-        return cli_usage_error("list", "unknown option '%s'", arg);
-    return cli_usage_error("list", "unexpected argument '%s'", arg);
+    return cli_unknown_argument("list", arg, "");
 }
 
 static int parse_args(struct list_args *a, int argc, char **argv)

@@ -71,10 +71,9 @@ static int parse_one(struct reset_args *a, int argc, char **argv, int *i)
         if (*i + 1 >= argc)
             return cli_usage_error("reset", "option '%s' needs a value", arg);
         a->timeout = argv[++*i];
-    } else if (arg[0] == '-')
-        return cli_usage_error("reset", "unknown option '%s'", arg);
-    else
-        return cli_usage_error("reset", "unexpected argument '%s'", arg);
+    } else {
+        return cli_unknown_argument("reset", arg, "");
+    }
     return 0;
 }
 

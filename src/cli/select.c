@@ -249,10 +249,7 @@ static int parse_one(struct select_args *a, int argc, char **argv, int *i)
     const struct opt *o = find_opt(arg, &attached);
     if (o)
         return take_value(a, o, attached, argc, argv, i);
-    if (arg[0] == '-')
-        return cli_usage_error("select", "unknown option '%s'", arg);
-    return cli_usage_error("select", "unexpected argument '%s' (put a command after '--')",
-                           arg);
+    return cli_unknown_argument("select", arg, " (put a command after '--')");
 }
 
 /* nvisel's rules: --count N is --min-count N --max-count N and wins over
