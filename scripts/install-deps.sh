@@ -4,7 +4,7 @@
 set -eu
 packages="gcc make pkg-config meson ninja-build libjansson-dev libpcre2-dev
 libncurses-dev libsqlite3-dev libcurl4-openssl-dev libcairo2-dev
-libcivetweb-dev libcmocka-dev python3 python3-pytest"
+libcivetweb-dev libcmocka-dev python3 python3-pytest tmux time"
 missing=""
 for p in $packages; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
