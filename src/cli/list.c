@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "cli/list.h"
 #include "core/filter.h"
+#include "core/sampler.h"
 #include "core/str.h"
 #include "core/term.h"
 
@@ -244,6 +245,7 @@ struct list_run {
     struct cli_ctx ctx;
     struct list_args args;
     struct snapshot_ctx *sctx;
+    struct sampler *sampler;          /* --watch: rates between frames */
     char self_user[64];
     bool color, ascii, tty;
 };
@@ -337,7 +339,8 @@ static int one_pass(struct list_run *r, FILE *out)
     struct snapshot *s;
     struct snapshot_options opts = {.processes = true, .host_processes = true,
                                     .host_fields = host_fields_needed(r)};
-    int rc = snapshot_take(r->sctx, &opts, &s, &e);
+    int rc = r->sampler ? sampler_take(r->sampler, &opts, &s, &e)
+                        : snapshot_take(r->sctx, &opts, &s, &e);
     if (rc < 0)
         return cli_fail(&e);
     rc = render(r, s, out);
@@ -402,6 +405,9 @@ static int watch_loop(struct list_run *r)
     double secs = r->args.watch_secs > 0 ? r->args.watch_secs : r->ctx.cfg.watch_interval_secs;
     bool screen = r->tty && r->ctx.cfg.output_format == OUTPUT_TABLE;
     struct timespec next;
+    struct error e = {0};
+    if (sampler_create(&r->sampler, r->sctx, &e) < 0)
+        return cli_fail(&e);
     int rc = EXIT_OK;
     install_stop_handlers();
     clock_gettime(CLOCK_MONOTONIC, &next);
@@ -424,6 +430,8 @@ static int watch_loop(struct list_run *r)
     if (screen)
         fputs("\033[?25h\033[?1049l", stdout);    /* cursor back, original screen */
     fflush(stdout);
+    sampler_free(r->sampler);
+    r->sampler = NULL;
     return rc;
 }
 

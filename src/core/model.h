@@ -84,6 +84,9 @@ struct device {
     struct opt_u64 power_mw;
     struct opt_u64 power_limit_mw;
     struct opt_f64 fan_pct;
+    /* cumulative energy counter (hwmon energy1_input, NVML total energy);
+     * the sampler turns its change into power_mw when power is unknown */
+    struct opt_u64 energy_uj;
 
     /* clocks, MHz */
     struct opt_u64 clock_graphics_mhz;
@@ -114,6 +117,10 @@ struct device {
     size_t mig_count;
     struct mig_instance *migs;         /* owned; mig_count entries */
 
+    /* the driver has no device busy figure: the sampler sums the clients'
+     * engine utilisation instead (i915 without a busy file) */
+    bool util_from_clients;
+
     /* where it came from: index into source_table and the source's own slot */
     int source_id;
     int source_slot;
@@ -131,6 +138,18 @@ enum gpu_process_type {
 /* "C", "G", "C+G", with "M" for MPS compute ("M", "M+G"). */
 const char *model_gpu_process_type_name(unsigned type_flags);
 
+/* A cumulative per-client engine counter, as DRM fdinfo reports them
+ * (drm-engine-<e> in ns, or drm-cycles-<e> against drm-total-cycles-<e>).
+ * Sources only report these; the sampler turns two readings into a rate. */
+#define GPU_PROC_MAX_ENGINES 8
+struct engine_counter {
+    char name[16];        /* engine class: "gfx", "compute", "render", "rcs", ... */
+    uint64_t busy;        /* busy ns, or busy cycles when cycles is set */
+    uint64_t total;       /* total cycles (cycles only) */
+    unsigned capacity;    /* engines of this class; at least 1 */
+    bool cycles;
+};
+
 struct gpu_process {
     pid_t pid;
     int device_index;              /* struct device.index */
@@ -142,6 +161,11 @@ struct gpu_process {
     struct opt_f64 dec_pct;
     struct opt_u64 gpu_instance_id;
     struct opt_u64 compute_instance_id;
+    /* DRM clients only: raw engine counters, summed over the process's
+     * clients on this device; engine_pct holds the sampler's rate for each */
+    size_t engine_count;
+    struct engine_counter engines[GPU_PROC_MAX_ENGINES];
+    struct opt_f64 engine_pct[GPU_PROC_MAX_ENGINES];
 };
 
 enum container_kind {
@@ -176,6 +200,8 @@ struct host_process {
     struct opt_f64 elapsed_s;
     struct opt_u64 cpu_ticks;  /* utime + stime, for the sampler */
     struct opt_f64 cpu_pct;    /* lifetime average, as ps shows */
+    struct opt_f64 cpu_pct_interval; /* since the previous sample (sampler only);
+                                      * may exceed 100 for several threads */
     struct opt_u64 rss_bytes;
     struct opt_f64 mem_pct;
     struct container_info container;
