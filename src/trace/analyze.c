@@ -83,7 +83,8 @@ static int list_kind(const char *dir, const char *prefix, const char *kind, char
         f[n++].rot = rot;
     }
     closedir(d);
-    qsort(f, n, sizeof *f, cmp_found);
+    if (n)
+        qsort(f, n, sizeof *f, cmp_found);
     for (size_t i = 0; i < n; i++) {
         if (rc == 0 && *count == *cap) {
             *cap = *cap ? *cap * 2 : 8;
@@ -751,7 +752,8 @@ static int finish_scopes(struct state *s)
                 return s->err;
         }
     }
-    qsort(r->scopes, r->scope_count, sizeof *r->scopes, cmp_path);
+    if (r->scope_count)
+        qsort(r->scopes, r->scope_count, sizeof *r->scopes, cmp_path);
     for (size_t i = 0; i < r->scope_count; i++) {
         struct analyze_scope *c = &r->scopes[i];
         c->self_ns = c->total_ns;
@@ -799,7 +801,8 @@ static void finish(struct state *s, const struct analyze_opts *o)
         OPT_SET(r->host_cpu_mean_pct, s->host_cpu_sum / (double)s->host_cpu_n);
     if (s->proc_cpu_n)
         OPT_SET(r->process_cpu_mean_pct, s->proc_cpu_sum / (double)s->proc_cpu_n);
-    qsort(r->hot, r->hot_count, sizeof *r->hot, cmp_hot);
+    if (r->hot_count)
+        qsort(r->hot, r->hot_count, sizeof *r->hot, cmp_hot);
     if (o->top && r->hot_count > o->top) {
         for (size_t i = o->top; i < r->hot_count; i++) {
             free(r->hot[i].name);

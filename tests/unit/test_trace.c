@@ -346,6 +346,7 @@ static void test_collector_end_to_end(void **state)
     for (char *p = text, *nl; (nl = strchr(p, '\n')); p = nl + 1, lines++)
         assert_int_equal(ndj_parse(&l, p, (size_t)(nl - p)), 0);
     assert_int_equal(lines, 5);   /* header, 2 kernels, memcpy, summary */
+    ndj_line_free(&l);
     free(text);
     snprintf(path, sizeof path, "%s/gpuctl-trace.scope.ndjson", tmpdir);
     text = read_all(path);

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +52,8 @@ static void test_single_thread_order_and_full(void **state)
 struct producer {
     struct trace_ring *ring;
     uint32_t id;
-    uint64_t ok, dropped;
+    uint64_t ok, dropped;      /* read by the main thread only after the join */
+    atomic_int finished;
 };
 
 static void *produce(void *arg)
@@ -64,6 +66,7 @@ static void *produce(void *arg)
         else
             p->dropped++;
     }
+    atomic_store(&p->finished, 1);
     return NULL;
 }
 
@@ -75,7 +78,10 @@ static void run_producers(size_t ring_bytes, bool expect_drops)
     struct producer p[PRODUCERS];
     pthread_t t[PRODUCERS];
     for (uint32_t i = 0; i < PRODUCERS; i++) {
-        p[i] = (struct producer){&r, i + 1, 0, 0};
+        p[i].ring = &r;
+        p[i].id = i + 1;
+        p[i].ok = p[i].dropped = 0;
+        atomic_init(&p[i].finished, 0);
         assert_int_equal(pthread_create(&t[i], NULL, produce, &p[i]), 0);
     }
     uint64_t next[PRODUCERS + 1] = {0}, popped = 0, seen[PRODUCERS + 1] = {0};
@@ -95,7 +101,7 @@ static void run_producers(size_t ring_bytes, bool expect_drops)
             break;
         bool all = true;
         for (int i = 0; i < PRODUCERS; i++)
-            all = all && (p[i].ok + p[i].dropped == PER_PRODUCER);
+            all = all && atomic_load(&p[i].finished);
         if (all) {
             for (int i = 0; i < PRODUCERS; i++)
                 pthread_join(t[i], NULL);

@@ -1,4 +1,4 @@
-// workload.cu - a CUDA program with known kernels for tests/hw/test_trace.py:
+// workload.cu - a CUDA program with known kernels for tests/hw/test_trace_hw.py:
 // 1000 launches of scale<<<128, 256>>> (600 inside the gpuctl scopes
 // outer/inner, 400 inside the NVTX range "nvtx_range") and one tiny<<<1, 32>>>
 // outside any scope.  Built with nvcc against libgpuctl-trace.so, once with
