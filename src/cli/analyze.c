@@ -254,9 +254,9 @@ static json_t *opt_u64(struct opt_u64 v)
 
 static json_t *path_array(const char *path)
 {
-    json_t *a = json_array();
     if (!path)
         return json_null();
+    json_t *a = json_array();
     const char *p = path;
     while (*p) {
         const char *sep = strchr(p, ANALYZE_PATH_SEP);
@@ -363,9 +363,8 @@ int cmd_analyze(int argc, char **argv)
         return cli_fail(&e);
     }
     if (strcmp(a.output, "json") == 0) {
-        json_t *root = result_json(r);
+        json_t *root = result_json(r);     /* json_out_write takes it */
         rc = root ? json_out_write(root, stdout, false) : -ENOMEM;
-        json_decref(root);
     } else {
         print_summary(r);
         rc = print_scopes(r);
