@@ -336,6 +336,14 @@ static void at_exit(void)
      * still call in while the process ends. */
 }
 
+/* A forked child (data-loader workers, subprocess helpers) has no collector
+ * thread and must not append to its parent's logs: it records nothing. */
+static void on_fork_child(void)
+{
+    atomic_store(&g_active, NULL);
+    g_collector = NULL;
+}
+
 static const char *env_get(const char *name)
 {
     return getenv(name);
@@ -378,6 +386,7 @@ static void start_once(void)
         return;
     }
     atomic_store_explicit(&g_active, &g_rt, memory_order_release);
+    pthread_atfork(NULL, NULL, on_fork_child);
     atexit(at_exit);
 }
 

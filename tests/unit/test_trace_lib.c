@@ -43,6 +43,17 @@ static void test_load_and_exit_without_driver(void **state)
         begin("inner");
         end();
         end();
+        /* a forked child neither hangs at exit nor writes to these logs */
+        pid_t child = fork();
+        if (child == 0) {
+            begin("in-child");
+            end();
+            exit(0);
+        }
+        int st;
+        if (child < 0 || waitpid(child, &st, 0) != child || !WIFEXITED(st) ||
+            WEXITSTATUS(st) != 0)
+            _exit(13);
         usleep(50000);
         exit(0);
     }
@@ -62,8 +73,13 @@ static void test_load_and_exit_without_driver(void **state)
         assert_non_null(strstr(buf, "\"type\":\"header\""));
         assert_non_null(strstr(buf, "\"activity_error\":\"no CUDA driver"));
         assert_non_null(strstr(buf, "{\"type\":\"summary\""));
-        if (i == 1)
+        if (i == 1) {
             assert_non_null(strstr(buf, "\"path\":[\"outer\",\"inner\"]"));
+            assert_null(strstr(buf, "in-child"));
+        }
+        /* exactly one summary: the child wrote none */
+        char *first = strstr(buf, "{\"type\":\"summary\"");
+        assert_null(strstr(first + 1, "{\"type\":\"summary\""));
         if (i == 2)
             assert_non_null(strstr(buf, "{\"type\":\"host\""));
         unlink(path);
