@@ -32,4 +32,20 @@ run_suites() {   # $1 = label, $2 = build dir
 
 run_suites normal "$build"
 run_suites asan "$asan"
+
+# The recorder's lock-free ring and dictionaries under ThreadSanitizer: a
+# build of their own unit test only (three source files), so it stays fast.
+tsan=${TSAN_BUILD:-build-tsan}
+echo "== tsan: the trace ring under concurrent producers ($tsan)"
+if { [ -f "$tsan/build.ninja" ] || meson setup "$tsan" -Db_sanitize=thread -Db_lundef=false \
+        -Dbuildtype=debugoptimized >"$results/tsan-setup.out" 2>&1; } &&
+   ninja -C "$tsan" tests/unit/test_trace_ring >"$results/tsan-build.out" 2>&1; then
+    TSAN_OPTIONS="halt_on_error=1:exitcode=66" \
+        meson test -C "$tsan" --no-rebuild --print-errorlogs trace_ring \
+        >"$results/tsan-meson.out" 2>&1
+    tail -n 6 "$results/tsan-meson.out"
+    cp "$tsan/meson-logs/testlog.json" "$results/tsan-testlog.json" 2>/dev/null
+else
+    tail -n 20 "$results/tsan-setup.out" "$results/tsan-build.out" 2>/dev/null
+fi
 /usr/bin/python3 "$top/scripts/summarize-tests.py" "$results"

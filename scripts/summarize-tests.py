@@ -63,6 +63,13 @@ def main(results):
                 continue
             p, f, s = fn(path)
             passed, failed, skipped = passed + p, failed + f, skipped + s
+    # The ThreadSanitizer run of the trace ring (scripts/run-tests.sh).
+    path = os.path.join(results, "tsan-testlog.json")
+    if os.path.exists(path):
+        p, f, s = meson_counts(path)
+        passed, failed, skipped = passed + p, failed + f, skipped + s
+    else:
+        missing.append("tsan-testlog.json")
     for name in missing:
         print(f"suite produced no results: {name}")
         failed += 1

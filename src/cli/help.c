@@ -17,6 +17,8 @@ static const char overview[] =
     "  kill      end GPU processes safely (SIGTERM, wait, SIGKILL only with --force)\n"
     "  reset     reset GPUs, ending the processes on them first with --force\n"
     "  config    show the effective configuration and where each value came from\n"
+    "  trace     run a CUDA job under the kernel flight recorder (NDJSON logs)\n"
+    "  analyze   summary, scope tree, hotspots and HTML timeline of a trace\n"
     "  help      show help for a command: gpuctl help COMMAND\n"
     "\n"
     "Options for every command:\n"
@@ -152,8 +154,46 @@ static const char config_help[] =
     "file, environment or flag.  Files: $XDG_CONFIG_HOME/gpuctl/config.toml\n"
     "(or --config PATH).  See docs/configuration.md.\n";
 
+static const char trace_help[] =
+    "usage: gpuctl trace [OPTIONS] -- CMD [ARGS...]\n"
+    "\n"
+    "Run CMD under the kernel flight recorder (libgpuctl-trace.so, loaded by CUDA\n"
+    "through CUDA_INJECTION64_PATH): every kernel, memcpy and memset with its\n"
+    "launch geometry, the scopes and NVTX ranges they ran under, and system samples,\n"
+    "written as DIR/PREFIX.{kernel,scope,system}.ndjson (docs/json/trace.md).\n"
+    "Further CUDA processes of the job write PREFIX-PID.*.  Exits with the job's\n"
+    "status (128+N for a signal); where the logs are and the drop counts go to stderr.\n"
+    "\n"
+    "  -o, --output DIR          directory for the logs (created; default .)\n"
+    "  --prefix NAME             file name prefix (default gpuctl-trace)\n"
+    "  --system-interval MS      system sample interval, 0 for none (default 100)\n"
+    "  --ring-mb N               scope ring memory in MiB (default 16)\n"
+    "\n"
+    "Environment read by the recorder: GPUCTL_TRACE_DIR, GPUCTL_TRACE_PREFIX,\n"
+    "GPUCTL_TRACE_SYSTEM_INTERVAL_MS, GPUCTL_TRACE_RING_MB, GPUCTL_TRACE_ROTATE_MB,\n"
+    "GPUCTL_TRACE_KINDS (kernel,memcpy,memset,scope,nvtx,system or all).\n"
+    "GPUCTL_TRACE_LIBRARY overrides where gpuctl finds the library.\n";
+
+static const char analyze_help[] =
+    "usage: gpuctl analyze DIR [OPTIONS]\n"
+    "\n"
+    "Summarise a trace written by gpuctl trace: duration, kernels, GPU busy and\n"
+    "utilisation, peak VRAM, host CPU, dropped records; the scope tree with total\n"
+    "and self time, calls, kernels and their GPU time; the top kernels by GPU time.\n"
+    "Reads the logs in one streaming pass; corrupt or truncated lines are counted\n"
+    "and skipped.\n"
+    "\n"
+    "  --prefix NAME             which trace in DIR (needed when it holds several)\n"
+    "  --top N                   hotspots shown (default 10; 0 for all)\n"
+    "  -o, --output FORMAT       table (default) or json\n"
+    "  --html FILE               also write a self-contained zoomable timeline\n";
+
 const char *cli_command_help(const char *command)
 {
+    if (strcmp(command, "trace") == 0)
+        return trace_help;
+    if (strcmp(command, "analyze") == 0)
+        return analyze_help;
     if (strcmp(command, "list") == 0)
         return list_help;
     if (strcmp(command, "select") == 0)

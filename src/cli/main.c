@@ -22,6 +22,8 @@ static const struct command commands[] = {
     {"kill", cmd_kill},
     {"reset", cmd_reset},
     {"config", cmd_config},
+    {"trace", cmd_trace},
+    {"analyze", cmd_analyze},
 };
 
 static const struct command *find_command(const char *name)
