@@ -155,7 +155,10 @@ def test_one_gpu_json_values(list_json, one_gpu, self_user):
     assert doc["driver_version"] == "550.54.15"
     assert doc["cuda_version"] == "12.4"
     assert doc["nvml_version"] == "12.550.54.15"
-    assert doc["sources"] == [{"name": "nvml", "started": True, "message": None}]
+    nvml, drm = doc["sources"]
+    assert nvml == {"name": "nvml", "started": True, "message": None}
+    assert (drm["name"], drm["started"]) == ("drm", False)
+    assert drm["message"].startswith("no DRM GPU was found in ")
 
     gpu, = doc["gpus"]
     assert list(gpu)[:len(GPU_KILL_GPU_KEYS)] == GPU_KILL_GPU_KEYS
