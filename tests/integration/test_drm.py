@@ -336,3 +336,28 @@ def test_ns_rate_counter_backwards_and_process_exit(watch, tmp_path):
     doc = w.until(lambda d: 4200 not in by_pid(d))
     assert doc["gpus"][1]["pids"] == 0
     w.stop()
+
+
+# ---- reset through amdgpu's debugfs ------------------------------------------------------------
+
+
+def test_amd_reset_reads_debugfs_recover(run, tmp_path):
+    if os.getuid() != 0:
+        pytest.skip("gpuctl reset needs root")
+    root = copy_machine("amdgpu", tmp_path)
+    for pid in (root / "proc").iterdir():       # no processes: nothing to refuse or end
+        if pid.name.isdigit():
+            shutil.rmtree(pid)
+    dri = root / "sys/kernel/debug/dri"
+    for minor, bus in (("1", "0000:04:00.0"), ("128", "0000:04:00.0")):
+        (dri / minor).mkdir(parents=True)
+        (dri / minor / "name").write_text(f"amdgpu dev={bus} unique={bus}\n")
+    (dri / "1" / "amdgpu_gpu_recover").write_text("gpu recover\n")
+    r = run(["reset", "--gpu", "0"], env=machine_env(root))
+    assert r.rc == 0, r.err
+    assert r.out.splitlines() == ["GPU 0 (AMD Radeon RX 7900 XTX, 0000:04:00.0): reset",
+                                  "  gpu recover"]
+    # the second card has no debugfs folder: unsupported, named
+    r = run(["reset", "--gpu", "1"], env=machine_env(root))
+    assert r.rc == 5
+    assert "0000:0a:00.0" in r.err and r.out == ""
