@@ -1,6 +1,6 @@
 /* fuzz_drm_fdinfo.c - drm_fdinfo_parse and the size parser on arbitrary
- * bytes: no crash, no read past the input, names always terminated and
- * within the limits. */
+ * bytes (and the debugfs clients parser): no crash, no read past the input,
+ * names always terminated and within the limits. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,5 +30,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     uint64_t bytes;
     (void)drm_fdinfo_parse_size((const char *)data, size, &bytes);
+    pid_t pids[8];
+    size_t n;
+    if (drm_fdinfo_parse_clients((const char *)data, size, pids, 8, &n) == 0)
+        for (size_t i = 0; i < n && i < 8; i++)
+            if (pids[i] <= 0)
+                abort();
     return 0;
 }

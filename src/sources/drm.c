@@ -262,6 +262,127 @@ static void dedup(struct drm_sweep *s)
     s->count = n;
 }
 
+/* ---- the candidates debugfs names ------------------------------------------------------ */
+
+struct pid_set {
+    pid_t *items;
+    size_t count, cap;
+};
+
+/* Reads a whole debugfs file (a client list grows with the clients). */
+static char *read_all(const char *path, size_t *len)
+{
+    size_t cap = 16384;
+    char *buf = malloc(cap);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    *len = 0;
+    if (!buf || fd < 0)
+        goto fail;
+    for (;;) {
+        if (*len == cap) {
+            char *n = cap < (16u << 20) ? realloc(buf, cap * 2) : NULL;
+            if (!n)
+                goto fail;
+            buf = n;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + *len, cap - *len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            goto fail;
+        if (r == 0)
+            break;
+        *len += (size_t)r;
+    }
+    close(fd);
+    return buf;
+fail:
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+    return NULL;
+}
+
+static int card_clients(const struct drm_card *c, struct pid_set *set)
+{
+    char path[PATH_MAX];
+    size_t len, n;
+    if (rootfs_path(path, sizeof path, ROOTFS_SYS, "kernel/debug/dri/%u/clients", c->minor) < 0)
+        return -ENAMETOOLONG;
+    char *buf = read_all(path, &len);
+    if (!buf)
+        return -ENOENT;
+    int rc = drm_fdinfo_parse_clients(buf, len, NULL, 0, &n);
+    if (rc == 0 && n > set->cap - set->count) {
+        pid_t *grown = realloc(set->items, (set->count + n) * sizeof *grown);
+        if (!grown)
+            rc = -ENOMEM;
+        else {
+            set->items = grown;
+            set->cap = set->count + n;
+        }
+    }
+    if (rc == 0)
+        rc = drm_fdinfo_parse_clients(buf, len, set->items + set->count, n, &n);
+    if (rc == 0)
+        set->count += n;
+    free(buf);
+    return rc;
+}
+
+static int by_pid_value(const void *a, const void *b)
+{
+    pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The pids debugfs lists as owning a client of the cards, sorted and unique;
+ * false (sweep everything) unless every card's list was read whole with
+ * every owner alive and visible. */
+static bool debugfs_candidates(const struct drm_card *cards, size_t count, struct pid_set *set)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (card_clients(&cards[i], set) < 0) {
+            free(set->items);
+            *set = (struct pid_set){0};
+            return false;
+        }
+    }
+    if (set->count > 1)
+        qsort(set->items, set->count, sizeof *set->items, by_pid_value);
+    size_t n = 0;
+    for (size_t i = 0; i < set->count; i++)
+        if (n == 0 || set->items[n - 1] != set->items[i])
+            set->items[n++] = set->items[i];
+    set->count = n;
+    return true;
+}
+
+/* ---- one pass --------------------------------------------------------------------------- */
+
+static int sweep_all(struct sweep_ctx *sc, DIR *d)
+{
+    struct dirent *de;
+    int rc = 0;
+    pid_t pid;
+    while (rc == 0 && (de = readdir(d)))
+        if (pid_name(de->d_name, &pid))
+            rc = sweep_pid(sc, pid, de->d_name);
+    return rc;
+}
+
+static int sweep_some(struct sweep_ctx *sc, const struct pid_set *set)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < set->count; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "%d", (int)set->items[i]);
+        rc = sweep_pid(sc, set->items[i], name);
+    }
+    return rc;
+}
+
 int drm_sweep(const struct drm_card *cards, size_t card_count, struct drm_sweep *out,
               struct error *e)
 {
@@ -273,12 +394,15 @@ int drm_sweep(const struct drm_card *cards, size_t card_count, struct drm_sweep 
     if (!d)
         return 0;
     struct sweep_ctx sc = {cards, card_count, dirfd(d), out};
-    struct dirent *de;
-    int rc = 0;
-    pid_t pid;
-    while (rc == 0 && (de = readdir(d)))
-        if (pid_name(de->d_name, &pid))
-            rc = sweep_pid(&sc, pid, de->d_name);
+    struct pid_set set = {0};
+    int rc;
+    if (card_count && debugfs_candidates(cards, card_count, &set)) {
+        out->from_debugfs = true;
+        rc = sweep_some(&sc, &set);
+    } else {
+        rc = sweep_all(&sc, d);
+    }
+    free(set.items);
     closedir(d);
     if (rc < 0) {
         drm_sweep_free(out);

@@ -7,6 +7,7 @@
 #ifndef GPUCTL_SOURCES_DRM_H
 #define GPUCTL_SOURCES_DRM_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "sources/drm_sysfs.h"
@@ -32,13 +33,17 @@ struct drm_sweep {
     size_t count, cap;
     size_t fds_seen;               /* descriptors looked at */
     size_t drm_fds;                /* of which DRM (fdinfo opened) */
+    bool from_debugfs;             /* only the pids debugfs listed were walked */
 };
 
-/* One pass over every /proc/PID/fd (through the proc root): every descriptor whose
+/* One pass over /proc/PID/fd (through the proc root): every descriptor whose
  * link target is under /dev/dri/ has its fdinfo read; clients on none of
  * cards are dropped, and a client seen through several descriptors, in one
  * process or several, is kept once (by its card and client id; the lowest
  * pid keeps it).  Processes that go away or cannot be read are skipped.
+ * When debugfs lists every card's clients (dri/<minor>/clients under the
+ * sys root: root only) with every owner alive, only those pids are walked;
+ * otherwise every process is (docs/design.md, "DRM processes").
  * Returns 0 or -ENOMEM (message in e). */
 int drm_sweep(const struct drm_card *cards, size_t card_count, struct drm_sweep *out,
               struct error *e);

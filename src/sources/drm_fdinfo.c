@@ -327,3 +327,48 @@ struct opt_u64 drm_fdinfo_region_used(const struct drm_fdinfo_region *r)
 {
     return r->resident.known ? r->resident : r->memory.known ? r->memory : r->total;
 }
+
+/* ---- debugfs clients ---------------------------------------------------------------- */
+
+/* The command is printed "%20s" and is at most 15 characters (TASK_COMM_LEN
+ * - 1) or "<unknown>", so the tgid always starts after column 20, whatever
+ * spaces the command holds. */
+#define CLIENTS_COMMAND_WIDTH 20
+
+static int client_line(struct slice l, pid_t *pid)
+{
+    if (l.n <= CLIENTS_COMMAND_WIDTH || l.p[CLIENTS_COMMAND_WIDTH] != ' ')
+        return -EINVAL;
+    struct slice rest = trim((struct slice){l.p + CLIENTS_COMMAND_WIDTH, l.n - CLIENTS_COMMAND_WIDTH});
+    uint64_t v;
+    if (!take_u64(&rest, &v) || v == 0 || v > 0x7fffffff || (rest.n && !is_space(rest.p[0])))
+        return -EINVAL;
+    *pid = (pid_t)v;
+    return 0;
+}
+
+int drm_fdinfo_parse_clients(const char *buf, size_t len, pid_t *pids, size_t cap,
+                             size_t *count)
+{
+    *count = 0;
+    size_t at = 0;
+    bool header = true;
+    while (at < len) {
+        const char *nl = memchr(buf + at, '\n', len - at);
+        if (!nl)
+            return -EINVAL;                /* cut short: the list is not whole */
+        struct slice l = {buf + at, (size_t)(nl - (buf + at))};
+        at = (size_t)(nl - buf) + 1;
+        if (header) {
+            header = false;
+            continue;
+        }
+        pid_t pid;
+        if (client_line(l, &pid) < 0)
+            return -EINVAL;
+        if (*count < cap)
+            pids[*count] = pid;
+        ++*count;
+    }
+    return header ? -EINVAL : 0;
+}

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "core/model.h"
 
@@ -68,5 +69,13 @@ bool drm_fdinfo_region_is_vram(const char *name);
 /* The region's in-use figure: resident when given, else drm-memory, else
  * total.  Unknown when none was printed. */
 struct opt_u64 drm_fdinfo_region_used(const struct drm_fdinfo_region *r);
+
+/* debugfs dri/<minor>/clients: a header line, then one line per open DRM
+ * file, "%20s %5d ..." (command, tgid, ...).  Appends each tgid to pids
+ * (room for cap; *count counts them all, even past cap).  Returns 0, or
+ * -EINVAL for a line it cannot read or a tgid that is not positive (an
+ * owner that exited, or one in a pid namespace we cannot see). */
+int drm_fdinfo_parse_clients(const char *buf, size_t len, pid_t *pids, size_t cap,
+                             size_t *count);
 
 #endif

@@ -132,9 +132,70 @@ static void test_amdgpu_sweep(void **state)
      * DRM ones: 3 + 1 + 1 + 1 + 1 (4301's fdinfo is gone, still tried) */
     assert_int_equal(s.fds_seen, 73);
     assert_int_equal(s.drm_fds, 7);
+    assert_false(s.from_debugfs);                 /* the fixture has no debugfs */
     drm_sweep_free(&s);
     drm_sweep_free(NULL);
     free(cards);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* As root: debugfs lists the clients' owners, and only they are walked; the
+ * clients found are the same.  An owner that is gone means a full sweep. */
+static void test_sweep_from_debugfs(void **state)
+{
+    (void)state;
+    char tmp[] = "/tmp/gpuctl-test-drm-XXXXXX", cmd[512], root[256], path[512];
+    assert_non_null(mkdtemp(tmp));
+    snprintf(cmd, sizeof cmd, "cp -a '%s/drm/amdgpu' '%s/m' && mkdir -p '%s/m/sys/kernel/debug/dri/1' "
+             "'%s/m/sys/kernel/debug/dri/2'", getenv("GPUCTL_FIXTURES"), tmp, tmp, tmp);
+    assert_int_equal(system(cmd), 0);
+    snprintf(root, sizeof root, "%s/m", tmp);
+    setenv("GPUCTL_SYS_ROOT", root, 1);
+    setenv("GPUCTL_PROC_ROOT", root, 1);
+    static const char head[] = "             command  tgid dev master a   uid      magic\n";
+    char list[512];
+    snprintf(list, sizeof list, "%s%20s %5d %3d   n    y %5d %10d\n%20s %5d %3d   n    y %5d %10d\n",
+             head, "blender", 4100, 1, 1000, 0, "closing", 4301, 1, 1000, 0);
+    snprintf(path, sizeof path, "%s/sys/kernel/debug/dri/1/clients", root);
+    write_text(path, list);
+    snprintf(list, sizeof list, "%s%20s %5d %3d   n    y %5d %10d\n", head, "glxgears", 4200, 2,
+             1000, 0);
+    snprintf(path, sizeof path, "%s/sys/kernel/debug/dri/2/clients", root);
+    write_text(path, list);
+
+    struct drm_card *cards;
+    size_t n;
+    struct error e = {0};
+    assert_int_equal(drm_sysfs_scan(&cards, &n, &e), 0);
+    struct drm_sweep s;
+    assert_int_equal(drm_sweep(cards, n, &s, &e), 0);
+    assert_true(s.from_debugfs);
+    assert_int_equal(s.count, 3);
+    assert_non_null(client(&s, 4100, 4));
+    assert_non_null(client(&s, 4100, 5));
+    assert_non_null(client(&s, 4200, 32781));
+    assert_int_equal(s.fds_seen, 9 + 6 + 6);      /* 4100, 4200 and 4301 only */
+    drm_sweep_free(&s);
+
+    /* card2's owner has exited (tgid 0): every process is walked */
+    snprintf(list, sizeof list, "%s%20s %5d %3d   n    y %5d %10d\n", head, "<unknown>", 0, 2,
+             1000, 0);
+    write_text(path, list);
+    assert_int_equal(drm_sweep(cards, n, &s, &e), 0);
+    assert_false(s.from_debugfs);
+    assert_int_equal(s.count, 3);
+    assert_int_equal(s.fds_seen, 73);
+    drm_sweep_free(&s);
+    free(cards);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    assert_int_equal(system(cmd), 0);
 }
 
 static void test_intel_cards(void **state)
@@ -225,6 +286,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_amdgpu_cards),
         cmocka_unit_test(test_amdgpu_sweep),
+        cmocka_unit_test(test_sweep_from_debugfs),
         cmocka_unit_test(test_intel_cards),
         cmocka_unit_test(test_gone_card),
         cmocka_unit_test(test_uevent_and_vendor),

@@ -334,6 +334,38 @@ static void test_limits(void **state)
     assert_int_equal(f.engines[0].busy_ns.v, 9);
 }
 
+static void test_debugfs_clients(void **state)
+{
+    (void)state;
+    static const char list[] =
+        "             command  tgid dev master a   uid      magic\n"
+        "                Xorg  1234   0   y    y     0          0\n"
+        "     Web Content x y  5678 128   n    n  1000          0\n"   /* spaces in comm */
+        "           <unknown>   42   0   n    y     0          7\n";
+    pid_t pids[4];
+    size_t n;
+    assert_int_equal(drm_fdinfo_parse_clients(list, strlen(list), pids, 4, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(pids[0], 1234);
+    assert_int_equal(pids[1], 5678);
+    assert_int_equal(pids[2], 42);
+    /* counting past cap */
+    assert_int_equal(drm_fdinfo_parse_clients(list, strlen(list), pids, 1, &n), 0);
+    assert_int_equal(n, 3);
+    /* header only: no clients */
+    assert_int_equal(drm_fdinfo_parse_clients(list, 57, NULL, 0, &n), 0);
+    assert_int_equal(n, 0);
+    /* an owner that is gone (tgid 0), a cut list, garbage, nothing at all */
+    static const char gone[] =
+        "             command  tgid dev master a   uid      magic\n"
+        "                Xorg     0   0   y    y     0          0\n";
+    assert_int_equal(drm_fdinfo_parse_clients(gone, strlen(gone), pids, 4, &n), -EINVAL);
+    assert_int_equal(drm_fdinfo_parse_clients(list, strlen(list) - 1, pids, 4, &n), -EINVAL);
+    static const char junk[] = "header\nshort\n                Xorg  12ab\n";
+    assert_int_equal(drm_fdinfo_parse_clients(junk, strlen(junk), pids, 4, &n), -EINVAL);
+    assert_int_equal(drm_fdinfo_parse_clients("", 0, pids, 4, &n), -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -348,6 +380,7 @@ int main(void)
         cmocka_unit_test(test_not_a_drm_client),
         cmocka_unit_test(test_truncated_files),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_debugfs_clients),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
