@@ -11,9 +11,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/str.h"
@@ -234,7 +237,10 @@ static void identity(struct drm_card *c, const struct drm_uevent *u)
     d->vendor = drm_sysfs_vendor(u->vendor_id, u->driver);
     str_copy(d->driver, sizeof d->driver, u->driver);
     str_copy(d->pci_bus_id, sizeof d->pci_bus_id, u->slot);
-    if (read_text(dev, "product_name", name, sizeof name) && name[0])
+    c->pci_vendor = u->vendor_id;
+    c->pci_device = u->device_id;
+    c->named_by_kernel = read_text(dev, "product_name", name, sizeof name) && name[0];
+    if (c->named_by_kernel)
         str_copy(d->name, sizeof d->name, name);
     else if (u->vendor_id)
         snprintf(d->name, sizeof d->name, "%s %04x:%04x", u->driver[0] ? u->driver : "drm",
@@ -272,6 +278,95 @@ static bool read_card(struct drm_card *c, const char *name, unsigned minor)
     identity(c, &u);
     c->dev.util_from_clients = !c->has_busy;
     return true;
+}
+
+/* ---- pci.ids ------------------------------------------------------------------------ */
+
+/* The line starting at buf[at], without its newline. */
+static size_t line_end(const char *buf, size_t len, size_t at)
+{
+    const char *nl = memchr(buf + at, '\n', len - at);
+    return nl ? (size_t)(nl - buf) : len;
+}
+
+/* "<indent>xxxx  Name": the id and where the name starts; false otherwise. */
+static bool id_line(const char *l, size_t n, size_t indent, unsigned *id, size_t *name_at)
+{
+    if (n < indent + 7)
+        return false;
+    for (size_t i = 0; i < indent; i++)
+        if (l[i] != '\t')
+            return false;
+    unsigned v = 0;
+    for (size_t i = indent; i < indent + 4; i++) {
+        char ch = l[i];
+        int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+              : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+        if (d < 0)
+            return false;
+        v = v * 16 + (unsigned)d;
+    }
+    if (l[indent + 4] != ' ' || l[indent + 5] != ' ')
+        return false;
+    *id = v;
+    *name_at = indent + 6;
+    return true;
+}
+
+bool drm_sysfs_pci_ids_name(const char *buf, size_t len, unsigned vendor, unsigned device,
+                            char *out, size_t size)
+{
+    bool in_vendor = false;
+    for (size_t at = 0; at < len;) {
+        size_t end = line_end(buf, len, at), name_at;
+        const char *l = buf + at;
+        size_t n = end - at;
+        unsigned id;
+        if (n && l[0] != '\t' && l[0] != '#') {
+            if (in_vendor)
+                return false;          /* the next vendor: not listed */
+            in_vendor = id_line(l, n, 0, &id, &name_at) && id == vendor;
+        } else if (in_vendor && id_line(l, n, 1, &id, &name_at) && id == device) {
+            size_t k = n - name_at < size - 1 ? n - name_at : size - 1;
+            memcpy(out, l + name_at, k);
+            out[k] = '\0';
+            return k > 0;
+        }
+        at = end + 1;
+    }
+    return false;
+}
+
+static void name_from_pci_ids(struct drm_card *cards, size_t count)
+{
+    static const char *const defaults[] = {"/usr/share/misc/pci.ids",
+                                           "/usr/share/hwdata/pci.ids", NULL};
+    bool wanted = false;
+    for (size_t i = 0; i < count; i++)
+        wanted |= !cards[i].named_by_kernel && cards[i].pci_vendor;
+    const char *env = getenv("GPUCTL_PCI_IDS");
+    int fd = -1;
+    for (size_t i = 0; wanted && fd < 0 && (env ? i == 0 : defaults[i] != NULL); i++)
+        fd = open(env ? env : defaults[i], O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || st.st_size <= 0) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED)
+        return;
+    for (size_t i = 0; i < count; i++) {
+        struct drm_card *c = &cards[i];
+        char name[96];
+        if (!c->named_by_kernel && c->pci_vendor &&
+            drm_sysfs_pci_ids_name(map, (size_t)st.st_size, c->pci_vendor, c->pci_device, name,
+                                   sizeof name))
+            str_copy(c->dev.name, sizeof c->dev.name, name);
+    }
+    munmap(map, (size_t)st.st_size);
 }
 
 static int by_bus_then_minor(const void *a, const void *b)
@@ -325,6 +420,7 @@ int drm_sysfs_scan(struct drm_card **cards, size_t *count, struct error *e)
     }
     if (*count)
         qsort(*cards, *count, sizeof **cards, by_bus_then_minor);
+    name_from_pci_ids(*cards, *count);
     return 0;
 }
 

@@ -24,13 +24,18 @@ struct drm_card {
     char nodes[DRM_CARD_MAX_NODES][16];    /* names under /dev/dri: card0, renderD128 */
     size_t node_count;
     bool has_busy;                         /* device/gpu_busy_percent exists */
+    unsigned pci_vendor, pci_device;       /* 0 when not PCI */
+    bool named_by_kernel;                  /* dev.name from product_name */
     struct device dev;                     /* identity and static facts */
 };
 
 /* Finds every DRM card that is a GPU: it has a render node, or it is a PCI
  * display controller (class 0x03).  Connectors (card0-DP-1), render nodes and
  * display-only platform devices (simpledrm) are not.  Sorted by PCI bus id,
- * then minor; non-PCI cards after PCI ones.  *cards is malloc'd (caller
+ * then minor; non-PCI cards after PCI ones.  A card the kernel gives no
+ * product_name is named from pci.ids (GPUCTL_PCI_IDS, else
+ * /usr/share/misc/pci.ids or /usr/share/hwdata/pci.ids, when installed),
+ * else "driver vvvv:dddd".  *cards is malloc'd (caller
  * frees; NULL when none).  A missing /sys/class/drm is zero cards, not an
  * error; -ENOMEM is. */
 int drm_sysfs_scan(struct drm_card **cards, size_t *count, struct error *e);
@@ -49,6 +54,12 @@ struct drm_uevent {
     char slot[32];
 };
 void drm_sysfs_parse_uevent(const char *buf, size_t len, struct drm_uevent *out);
+
+/* The device's name in a pci.ids file (buf[0..len), hwdata's format:
+ * "vvvv  Vendor" lines with "\tdddd  Device" lines under them) into out.
+ * False when the file does not list it. */
+bool drm_sysfs_pci_ids_name(const char *buf, size_t len, unsigned vendor, unsigned device,
+                            char *out, size_t size);
 
 /* The vendor of a PCI vendor id, else of a driver name. */
 enum vendor drm_sysfs_vendor(unsigned pci_vendor, const char *driver);

@@ -27,8 +27,8 @@ trees = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(trees)
 
 
-def machine_env(root, nvml=False, tmp_path=None):
-    env = {"GPUCTL_SYS_ROOT": root, "GPUCTL_PROC_ROOT": root}
+def machine_env(root, nvml=False, pci_ids="/nonexistent/pci.ids"):
+    env = {"GPUCTL_SYS_ROOT": root, "GPUCTL_PROC_ROOT": root, "GPUCTL_PCI_IDS": pci_ids}
     if not nvml:
         env["GPUCTL_NVML_LIBRARY"] = "/nonexistent/libnvidia-ml.so.1"
     return env
@@ -105,6 +105,14 @@ def test_amdgpu_processes(drm_json):
     assert old["used_sys_mem_bytes"] == 1264 * KiB
     assert (old["sm_pct"], old["dec_pct"], old["type"]) == (12.5, 40.2, "G")
     assert doc["gpus"][0]["pids"] == 1 and doc["gpus"][1]["pids"] == 1
+
+
+def test_names_from_pci_ids(run):
+    r = run(["list", "--output", "json"],
+            env=machine_env(DRM / "i915", pci_ids=DRM / "pci.ids"))
+    assert r.rc == 0, r.err
+    names = [g["name"] for g in json.loads(r.out)["gpus"]]
+    assert names == ["Raptor Lake-P [Iris Xe Graphics]", "DG2 [Arc A770]"]
 
 
 def test_amdgpu_table(run):

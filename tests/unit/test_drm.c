@@ -22,6 +22,7 @@ static void use_machine(const char *name)
     snprintf(root, sizeof root, "%s/drm/%s", fixtures, name);
     setenv("GPUCTL_SYS_ROOT", root, 1);
     setenv("GPUCTL_PROC_ROOT", root, 1);
+    setenv("GPUCTL_PCI_IDS", "/nonexistent/pci.ids", 1);
 }
 
 static void scan(const char *machine, struct drm_card **cards, size_t *count)
@@ -266,6 +267,43 @@ static void test_uevent_and_vendor(void **state)
     assert_int_equal(drm_sysfs_vendor(0, "panfrost"), VENDOR_OTHER);
 }
 
+static void test_pci_ids(void **state)
+{
+    (void)state;
+    char path[4096], name[96];
+    snprintf(path, sizeof path, "%s/drm/pci.ids", getenv("GPUCTL_FIXTURES"));
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char buf[8192];
+    size_t len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    assert_true(drm_sysfs_pci_ids_name(buf, len, 0x1002, 0x73bf, name, sizeof name));
+    assert_string_equal(name, "Navi 21 [Radeon RX 6800/6800 XT / 6900 XT]");
+    assert_true(drm_sysfs_pci_ids_name(buf, len, 0x8086, 0xe20b, name, sizeof name));
+    assert_string_equal(name, "Battlemage G21 [Arc B580]");
+    /* a subsystem line is not a device; another vendor's device is not ours */
+    assert_false(drm_sysfs_pci_ids_name(buf, len, 0x1002, 0x0e3a, name, sizeof name));
+    assert_false(drm_sysfs_pci_ids_name(buf, len, 0x10de, 0x56a0, name, sizeof name));
+    assert_false(drm_sysfs_pci_ids_name(buf, len, 0x1234, 0x0001, name, sizeof name));
+    /* cut anywhere: never past the end */
+    for (size_t cut = 0; cut < len; cut++)
+        (void)drm_sysfs_pci_ids_name(buf, cut, 0x8086, 0xe20b, name, sizeof name);
+    char small[8];
+    assert_true(drm_sysfs_pci_ids_name(buf, len, 0x8086, 0x56a0, small, sizeof small));
+    assert_string_equal(small, "DG2 [Ar");
+
+    /* a scan names the cards without product_name from it */
+    struct drm_card *cards;
+    size_t n;
+    struct error e = {0};
+    use_machine("amdgpu");
+    setenv("GPUCTL_PCI_IDS", path, 1);
+    assert_int_equal(drm_sysfs_scan(&cards, &n, &e), 0);
+    assert_string_equal(cards[0].dev.name, "AMD Radeon RX 7900 XTX");   /* the kernel's */
+    assert_string_equal(cards[1].dev.name, "Navi 21 [Radeon RX 6800/6800 XT / 6900 XT]");
+    free(cards);
+}
+
 static void test_no_drm_at_all(void **state)
 {
     (void)state;
@@ -290,6 +328,7 @@ int main(void)
         cmocka_unit_test(test_intel_cards),
         cmocka_unit_test(test_gone_card),
         cmocka_unit_test(test_uevent_and_vendor),
+        cmocka_unit_test(test_pci_ids),
         cmocka_unit_test(test_no_drm_at_all),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
