@@ -34,7 +34,8 @@ struct list_args {
 
 /* Values of a multi-value option: the following arguments up to the next
  * option, each split on commas.  Calls take() for each; returns the count
- * or -1 when take() refused one (it has printed why). */
+ * or take()'s negative answer when it refused one (it has printed why):
+ * -1 for a bad value, -EXIT_UNSUPPORTED for one this system cannot do. */
 typedef int (*take_fn)(struct list_args *a, char *value);
 
 static int take_values(struct list_args *a, int argc, char **argv, int *i, take_fn take)
@@ -43,8 +44,9 @@ static int take_values(struct list_args *a, int argc, char **argv, int *i, take_
     while (*i + 1 < argc && argv[*i + 1][0] != '-') {
         char *save = NULL, *arg = argv[++*i];
         for (char *tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            if (take(a, tok) < 0)
-                return -1;
+            int rc = take(a, tok);
+            if (rc < 0)
+                return rc;
             n++;
         }
     }
@@ -85,6 +87,11 @@ static int take_vendor(struct list_args *a, char *v)
     if (model_vendor_parse(v, &vendor) < 0 || vendor == VENDOR_UNKNOWN || vendor == VENDOR_OTHER)
         return cli_usage_error("list", "--vendor: '%s' is not one of nvidia, amd, intel, apple, "
                                "all", v), -1;
+    if (vendor == VENDOR_APPLE) {
+        fputs("gpuctl: --vendor apple: Apple Silicon GPUs are only supported on macOS; this is "
+              "Linux\n", stderr);
+        return -EXIT_UNSUPPORTED;
+    }
     a->filter.vendor_mask |= 1u << vendor;
     return 0;
 }
@@ -130,6 +137,8 @@ static int parse_multi(struct list_args *a, int argc, char **argv, int *i)
         return -1;
     if (n == 0)
         return cli_usage_error("list", "option '%s' needs at least one value", arg);
+    if (n == -EXIT_UNSUPPORTED)
+        return EXIT_UNSUPPORTED;
     return n < 0 ? EXIT_INVALID_ARGS : 0;
 }
 

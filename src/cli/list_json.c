@@ -45,6 +45,15 @@ static json_t *j_bool(struct opt_i64 o)
 
 
 
+/* DRM engine utilisation by engine class; {} for other processes. */
+static json_t *engines_json(const struct gpu_process *gp)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; o && i < gp->engine_count && i < GPU_PROC_MAX_ENGINES; i++)
+        json_out_put(o, gp->engines[i].name, j_f64(gp->engine_pct[i]));
+    return o;
+}
+
 static json_t *process_json(const struct list_view *v, const struct gpu_process *gp)
 {
     const struct host_process *hp = snapshot_host_process(v->snap, gp->pid);
@@ -81,6 +90,8 @@ static json_t *process_json(const struct list_view *v, const struct gpu_process 
     json_out_put(o, "host_rss_bytes", host ? j_u64(hp->rss_bytes) : json_null());
     json_out_put(o, "host_mem_pct", host ? j_f64(hp->mem_pct) : json_null());
     json_out_put(o, "other_pid_namespace", host ? j_bool(hp->other_pidns) : json_null());
+    json_out_put(o, "used_sys_mem_bytes", j_u64(gp->gpu_sys_mem_bytes));
+    json_out_put(o, "engines_pct", engines_json(gp));
     if (v->containers) {
         bool has = host && hp->container.kind != CONTAINER_NONE;
         json_out_put(o, "container_kind", has ? json_string(model_container_kind_name(hp->container.kind))
@@ -186,6 +197,11 @@ static json_t *device_json(const struct list_view *v, const struct device *d)
     json_out_put(o, "pcie", pcie_json(d));
     json_out_put(o, "ecc_volatile_corrected", j_u64(d->ecc_volatile_corrected));
     device_state_fields(o, d);
+    json_out_put(o, "gtt_used_mb", j_mib(d->gtt_used_bytes));
+    json_out_put(o, "gtt_total_mb", j_mib(d->gtt_total_bytes));
+    json_out_put(o, "temp_hotspot_c", j_i64(d->temp_hotspot_c));
+    json_out_put(o, "temp_mem_c", j_i64(d->temp_mem_c));
+    json_out_put(o, "fan_rpm", j_u64(d->fan_rpm));
     return o;
 }
 

@@ -70,6 +70,9 @@ struct device {
     struct opt_u64 mem_used_bytes;
     struct opt_u64 mem_free_bytes;
     struct opt_u64 mem_reserved_bytes;
+    /* system memory the GPU maps (amdgpu GTT) */
+    struct opt_u64 gtt_total_bytes;
+    struct opt_u64 gtt_used_bytes;
 
     /* utilisation, percent */
     struct opt_f64 util_gpu_pct;
@@ -81,9 +84,12 @@ struct device {
     struct opt_i64 temp_c;
     struct opt_i64 temp_slowdown_c;
     struct opt_i64 temp_shutdown_c;
+    struct opt_i64 temp_hotspot_c;     /* amdgpu junction */
+    struct opt_i64 temp_mem_c;         /* amdgpu mem, xe vram */
     struct opt_u64 power_mw;
     struct opt_u64 power_limit_mw;
     struct opt_f64 fan_pct;
+    struct opt_u64 fan_rpm;
     /* cumulative energy counter (hwmon energy1_input, NVML total energy);
      * the sampler turns its change into power_mw when power is unknown */
     struct opt_u64 energy_uj;
@@ -154,7 +160,8 @@ struct gpu_process {
     pid_t pid;
     int device_index;              /* struct device.index */
     unsigned type;                 /* enum gpu_process_type flags */
-    struct opt_u64 gpu_mem_bytes;
+    struct opt_u64 gpu_mem_bytes;      /* device memory (DRM: VRAM regions) */
+    struct opt_u64 gpu_sys_mem_bytes;  /* DRM only: system memory it maps (GTT, system0) */
     struct opt_f64 sm_pct;
     struct opt_f64 mem_bw_pct;
     struct opt_f64 enc_pct;

@@ -2,13 +2,15 @@
  * running it with its output captured.
  *
  * Each vendor is one row of reset_vendors: how to prepare and run a reset,
- * or why it cannot be done.  AMD GPU recovery (amdgpu's debugfs file) needs
- * the GPU's DRM minor, which the device model does not hold yet, so AMD,
- * Intel and the rest answer -ENOTSUP rather than guess.  Whether a reset is
- * wise (processes still on the GPU) is the caller's question.
+ * or why it cannot be done.  NVIDIA: nvidia-smi.  AMD: reading amdgpu's
+ * debugfs file amdgpu_gpu_recover, found under <sys root>/kernel/debug/dri/N
+ * by the bus id in that folder's `name` file (so the DRM minor need not be
+ * known).  Intel and the rest answer -ENOTSUP.  Whether a reset is wise
+ * (processes still on the GPU) is the caller's question.
  */
 #include "ops/reset.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include <unistd.h>
 
 #include "core/str.h"
+#include "sources/rootfs.h"
 
 extern char **environ;
 
@@ -67,18 +70,86 @@ static int prepare_nvidia(const struct device *d, const char *path_env, struct r
     return 0;
 }
 
+/* debugfs dri/N/name reads "amdgpu dev=0000:03:00.0 unique=0000:03:00.0". */
+static bool names_bus(const char *name_file, const char *bus)
+{
+    char buf[256];
+    size_t len;
+    if (rootfs_read_file(name_file, buf, sizeof buf, &len) < 0)
+        return false;
+    size_t n = strlen(bus);
+    for (char *p = buf; (p = strstr(p, bus)); p += n) {
+        bool starts = p >= buf + 4 && (memcmp(p - 4, "dev=", 4) == 0 ||
+                                      (p >= buf + 7 && memcmp(p - 7, "unique=", 7) == 0));
+        bool ends = p[n] == '\0' || p[n] == ' ' || p[n] == '\n';
+        if (starts && ends)
+            return true;
+    }
+    return false;
+}
+
+/* The recovery file of the GPU with this bus id into path: the dri/N
+ * folder whose name file gives the bus id and which holds the file (render
+ * minors have a folder with the same name but not amdgpu's files).
+ * Returns -errno of the listing (-ENODEV when there is no such folder), or
+ * -ENOENT when no folder matches. */
+static int find_recover_file(const char *root, const char *bus, char *path, size_t size)
+{
+    DIR *d = opendir(root);
+    if (!d)
+        return errno == ENOENT ? -ENODEV : -errno;
+    struct dirent *de;
+    int rc = -ENOENT;
+    while (rc == -ENOENT && (de = readdir(d))) {
+        char name[PATH_MAX];
+        if (de->d_name[0] == '.')
+            continue;
+        int n = snprintf(name, sizeof name, "%s/%s/name", root, de->d_name);
+        if (n < 0 || (size_t)n >= sizeof name || !names_bus(name, bus))
+            continue;
+        n = snprintf(path, size, "%s/%s/amdgpu_gpu_recover", root, de->d_name);
+        if (n > 0 && (size_t)n < size && access(path, F_OK) == 0)
+            rc = 0;
+    }
+    closedir(d);
+    return rc;
+}
+
+static int prepare_amd(const struct device *d, const char *path_env, struct reset_method *m,
+                       struct error *e)
+{
+    (void)path_env;
+    char root[PATH_MAX];
+    if (!d->pci_bus_id[0])
+        return error_set(e, -ENOTSUP, "cannot reset GPU %d: amdgpu recovery is found by PCI bus "
+                         "id, and this GPU has none", d->index);
+    if (rootfs_path(root, sizeof root, ROOTFS_SYS, "kernel/debug/dri") < 0)
+        return error_set(e, -ENAMETOOLONG, "cannot reset GPU %d: the sys root path is too long",
+                         d->index);
+    int rc = find_recover_file(root, d->pci_bus_id, m->program, sizeof m->program);
+    if (rc == -EACCES || rc == -EPERM)
+        return error_set(e, -EPERM, "resetting GPU %d needs root: amdgpu recovery is in debugfs "
+                         "(%s), which only root can read", d->index, root);
+    if (rc == -ENOENT)
+        return error_set(e, -ENOTSUP, "cannot reset GPU %d: no folder under %s names %s and "
+                         "holds amdgpu_gpu_recover (is amdgpu its driver?)", d->index, root,
+                         d->pci_bus_id);
+    if (rc < 0)
+        return error_set(e, -ENOTSUP, "cannot reset GPU %d: amdgpu recovery needs debugfs, and "
+                         "%s cannot be read (%s); mount it with `mount -t debugfs none "
+                         "/sys/kernel/debug`", d->index, root,
+                         rc == -ENODEV ? "it does not exist" : strerror(-rc));
+    str_copy(m->device_arg, sizeof m->device_arg, d->pci_bus_id);
+    return 0;
+}
+
 static int prepare_unsupported(const struct device *d, const char *path_env,
                                struct reset_method *m, struct error *e)
 {
     (void)path_env;
     (void)m;
-    const char *vendor = model_vendor_name(d->vendor);
-    if (d->vendor == VENDOR_AMD)
-        return error_set(e, -ENOTSUP, "reset is not supported for amd devices yet: amdgpu "
-                         "recovery (debugfs amdgpu_gpu_recover) needs the GPU's DRM device, "
-                         "which gpuctl does not read yet (GPU %d)", d->index);
-    return error_set(e, -ENOTSUP, "reset is not supported for %s devices yet (GPU %d)", vendor,
-                     d->index);
+    return error_set(e, -ENOTSUP, "reset is not supported for %s devices yet (GPU %d)",
+                     model_vendor_name(d->vendor), d->index);
 }
 
 typedef int (*reset_prepare_fn)(const struct device *, const char *, struct reset_method *,
@@ -89,6 +160,7 @@ static const struct {
     reset_prepare_fn prepare;
 } reset_vendors[] = {
     {VENDOR_NVIDIA, prepare_nvidia},
+    {VENDOR_AMD, prepare_amd},
 };
 
 int reset_prepare(const struct device *d, const char *path_env, struct reset_method *out,
@@ -112,7 +184,10 @@ int reset_check_privilege(const struct device *d, struct error *e)
 
 void reset_command_text(const struct reset_method *m, char *buf, size_t size)
 {
-    snprintf(buf, size, "%s --gpu-reset -i %s", m->program, m->device_arg);
+    if (m->vendor == VENDOR_AMD)
+        snprintf(buf, size, "cat %s", m->program);
+    else
+        snprintf(buf, size, "%s --gpu-reset -i %s", m->program, m->device_arg);
 }
 
 /* ---- running it ------------------------------------------------------------------------- */
@@ -182,9 +257,42 @@ static int wait_child(pid_t child, int *status)
     return 0;
 }
 
+/* amdgpu recovers the GPU while its debugfs file is read; the text read
+ * ("gpu recover") is the output. */
+static int run_amd(const struct device *d, const struct reset_method *m, char **output,
+                   struct error *e)
+{
+    int fd = open(m->program, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return error_set(e, -errno, "cannot open %s to reset GPU %d: %s", m->program, d->index,
+                         strerror(errno));
+    char buf[4096];
+    size_t len = 0;
+    int err = 0;
+    while (len < sizeof buf - 1) {
+        ssize_t r = read(fd, buf + len, sizeof buf - 1 - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            err = errno;
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+    }
+    close(fd);
+    buf[len] = '\0';
+    *output = len ? strdup(buf) : NULL;
+    if (err)
+        return error_set(e, -EIO, "resetting GPU %d failed: reading %s: %s", d->index,
+                         m->program, strerror(err));
+    return 0;
+}
+
 int reset_run(const struct device *d, const struct reset_method *m, char **output,
               struct error *e)
 {
+    if (m->vendor == VENDOR_AMD)
+        return run_amd(d, m, output, e);
     char cmd[PATH_MAX + 128];
     reset_command_text(m, cmd, sizeof cmd);
     *output = NULL;

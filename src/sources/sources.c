@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sources/drm.h"
 #include "sources/nvml.h"
 
 const struct source_ops *const source_table[] = {
     &nvml_source,
+    &drm_source,      /* after nvml: it skips the NVIDIA cards NVML listed */
     NULL,
 };
 

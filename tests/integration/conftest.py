@@ -196,6 +196,11 @@ def base_env(tmp_path, lib):
     xdg = tmp_path / "xdg"
     home.mkdir(exist_ok=True)
     xdg.mkdir(exist_ok=True)
+    # An empty sys tree: the DRM source finds no card, so a machine's own
+    # GPUs (an NVIDIA card's DRM node on the GPU host) never join a test
+    # written for the fake NVML.  DRM tests point it at tests/fixtures/drm.
+    no_sys = tmp_path / "empty-sys-root"
+    no_sys.mkdir(exist_ok=True)
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": str(home),
@@ -203,6 +208,7 @@ def base_env(tmp_path, lib):
         "LANG": "C.UTF-8",
         "TZ": "UTC",
         "GPUCTL_NVML_LIBRARY": str(lib),
+        "GPUCTL_SYS_ROOT": str(no_sys),
     }
     for name in PASSED_THROUGH:
         if name in os.environ:

@@ -26,13 +26,14 @@ GPU_KEYS = GPU_KILL_GPU_KEYS + [
     "mem_util_pct", "enc_util_pct", "dec_util_pct", "temp_slowdown_c", "temp_shutdown_c",
     "power_limit_w", "fan_pct", "clocks", "pcie", "ecc_volatile_corrected", "persistence_mode",
     "display_active", "compute_mode", "pstate", "mig_mode", "mig_mode_pending", "mig_instances",
-    "status"]
+    "status", "gtt_used_mb", "gtt_total_mb", "temp_hotspot_c", "temp_mem_c", "fan_rpm"]
 GPU_KILL_PROC_KEYS = ["gpu_index", "pid", "user", "proc_name", "used_mem_mb", "start_time",
                       "container"]
 PROC_KEYS = GPU_KILL_PROC_KEYS + [
     "gpu_uuid", "type", "used_mem_bytes", "sm_pct", "mem_bw_pct", "enc_pct", "dec_pct",
     "gpu_instance_id", "compute_instance_id", "host_visible", "uid", "ppid", "cmdline", "state",
-    "elapsed_s", "cpu_pct", "host_rss_bytes", "host_mem_pct", "other_pid_namespace"]
+    "elapsed_s", "cpu_pct", "host_rss_bytes", "host_mem_pct", "other_pid_namespace",
+    "used_sys_mem_bytes", "engines_pct"]
 CONTAINER_KEYS = ["container_kind", "container_id", "pod_uid"]
 TOP_KEYS = ["host", "ts", "driver_version", "cuda_version", "nvml_version", "sources", "gpus",
             "procs"]
@@ -155,7 +156,10 @@ def test_one_gpu_json_values(list_json, one_gpu, self_user):
     assert doc["driver_version"] == "550.54.15"
     assert doc["cuda_version"] == "12.4"
     assert doc["nvml_version"] == "12.550.54.15"
-    assert doc["sources"] == [{"name": "nvml", "started": True, "message": None}]
+    nvml, drm = doc["sources"]
+    assert nvml == {"name": "nvml", "started": True, "message": None}
+    assert (drm["name"], drm["started"]) == ("drm", False)
+    assert drm["message"].startswith("no DRM GPU was found in ")
 
     gpu, = doc["gpus"]
     assert list(gpu)[:len(GPU_KILL_GPU_KEYS)] == GPU_KILL_GPU_KEYS

@@ -76,11 +76,7 @@ static void test_other_vendors_are_unsupported(void **state)
     (void)state;
     struct reset_method m;
     struct error e = {0};
-    struct device d = {.vendor = VENDOR_AMD, .index = 1};
-    assert_int_equal(reset_prepare(&d, "/usr/bin:/bin", &m, &e), -ENOTSUP);
-    assert_non_null(strstr(e.msg, "not supported for amd devices"));
-    assert_non_null(strstr(e.msg, "amdgpu_gpu_recover"));
-    d.vendor = VENDOR_INTEL;
+    struct device d = {.vendor = VENDOR_INTEL, .index = 1};
     assert_int_equal(reset_prepare(&d, "/usr/bin:/bin", &m, &e), -ENOTSUP);
     assert_non_null(strstr(e.msg, "not supported for intel devices"));
     d.vendor = VENDOR_APPLE;
@@ -241,6 +237,95 @@ static void test_privilege(void **state)
     }
 }
 
+/* ---- AMD: debugfs amdgpu_gpu_recover under the sys root ---- */
+
+static void put(const char *rel, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/sys/%s", dir, rel);
+    for (char *p = path + strlen(dir) + 1; (p = strchr(p, '/')); p++) {
+        *p = '\0';
+        mkdir(path, 0755);
+        *p = '/';
+    }
+    if (text) {
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(text, f);
+        fclose(f);
+    } else {
+        assert_int_equal(mkdir(path, 0755), 0);
+    }
+}
+
+/* An Intel iGPU (dri/0), an AMD card's primary minor (dri/1) and render
+ * minor (dri/128, same name, no amdgpu files). */
+static void debugfs_tree(void)
+{
+    put("kernel/debug/dri/0/name", "i915 dev=0000:00:02.0 unique=0000:00:02.0\n");
+    put("kernel/debug/dri/128/name", "amdgpu dev=0000:04:00.0 unique=0000:04:00.0\n");
+    put("kernel/debug/dri/1/name", "amdgpu dev=0000:04:00.0 unique=0000:04:00.0\n");
+    put("kernel/debug/dri/1/amdgpu_gpu_recover", "gpu recover\n");
+    setenv("GPUCTL_SYS_ROOT", dir, 1);
+}
+
+static struct device amd_gpu(const char *bus)
+{
+    struct device d = {.vendor = VENDOR_AMD, .index = 2};
+    strcpy(d.pci_bus_id, bus);
+    strcpy(d.name, "AMD Radeon RX 7900 XTX");
+    return d;
+}
+
+static void test_amd_recover_through_debugfs(void **state)
+{
+    (void)state;
+    debugfs_tree();
+    struct reset_method m;
+    struct error e = {0};
+    struct device d = amd_gpu("0000:04:00.0");
+    assert_int_equal(reset_prepare(&d, NULL, &m, &e), 0);    /* no program on PATH needed */
+    char want[512], cmd[600];
+    snprintf(want, sizeof want, "%s/sys/kernel/debug/dri/1/amdgpu_gpu_recover", dir);
+    assert_string_equal(m.program, want);
+    reset_command_text(&m, cmd, sizeof cmd);
+    assert_non_null(strstr(cmd, want));
+    char *output = NULL;
+    assert_int_equal(reset_run(&d, &m, &output, &e), 0);
+    assert_non_null(output);
+    assert_string_equal(output, "gpu recover\n");
+    free(output);
+    unsetenv("GPUCTL_SYS_ROOT");
+}
+
+static void test_amd_recover_failures(void **state)
+{
+    (void)state;
+    struct reset_method m;
+    struct error e = {0};
+    struct device other = amd_gpu("0000:0a:00.0");
+    setenv("GPUCTL_SYS_ROOT", dir, 1);
+    /* no debugfs at all */
+    assert_int_equal(reset_prepare(&other, NULL, &m, &e), -ENOTSUP);
+    assert_non_null(strstr(e.msg, "mount -t debugfs"));
+    assert_non_null(strstr(e.msg, "GPU 2"));
+    /* debugfs, but no folder of this GPU */
+    debugfs_tree();
+    assert_int_equal(reset_prepare(&other, NULL, &m, &e), -ENOTSUP);
+    assert_non_null(strstr(e.msg, "0000:0a:00.0"));
+    struct device nobus = amd_gpu("");
+    assert_int_equal(reset_prepare(&nobus, NULL, &m, &e), -ENOTSUP);
+    /* the read itself fails: the error names the file */
+    put("kernel/debug/dri/2/name", "amdgpu dev=0000:0a:00.0 unique=0000:0a:00.0\n");
+    put("kernel/debug/dri/2/amdgpu_gpu_recover", NULL);       /* a folder: EISDIR */
+    assert_int_equal(reset_prepare(&other, NULL, &m, &e), 0);
+    char *output = (char *)1;
+    assert_int_equal(reset_run(&other, &m, &output, &e), -EIO);
+    assert_null(output);
+    assert_non_null(strstr(e.msg, "amdgpu_gpu_recover"));
+    unsetenv("GPUCTL_SYS_ROOT");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -254,6 +339,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_failure_keeps_output, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(test_run_silent_and_killed, make_dir, remove_dir),
         cmocka_unit_test(test_privilege),
+        cmocka_unit_test_setup_teardown(test_amd_recover_through_debugfs, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_amd_recover_failures, make_dir, remove_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
