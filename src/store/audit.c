@@ -349,6 +349,11 @@ const char *audit_path(const struct audit_db *db)
     return db->path;
 }
 
+void audit_set_busy_timeout(struct audit_db *db, int ms)
+{
+    sqlite3_busy_timeout(db->db, ms);
+}
+
 void audit_set_retention_days(struct audit_db *db, unsigned days)
 {
     db->retention_days = days;
