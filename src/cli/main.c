@@ -22,6 +22,7 @@ static const struct command commands[] = {
     {"kill", cmd_kill},
     {"reset", cmd_reset},
     {"config", cmd_config},
+    {"audit", cmd_audit},
 };
 
 static const struct command *find_command(const char *name)
