@@ -85,7 +85,8 @@ static int parse_one(struct audit_args *a, int argc, char **argv, int *i)
         a->sub = arg;
         return 0;
     }
-    if (arg[0] != '-' && a->sub && strcmp(a->sub, "import") == 0 && !a->file) {
+    bool stdin_name = strcmp(arg, "-") == 0;
+    if ((arg[0] != '-' || stdin_name) && a->sub && strcmp(a->sub, "import") == 0 && !a->file) {
         a->file = arg;
         return 0;
     }

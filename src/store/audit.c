@@ -271,19 +271,41 @@ static int check_version_readonly(struct audit_db *db, struct error *e)
     return 0;
 }
 
-static int configure(struct audit_db *db, unsigned flags, struct error *e)
+/* Switching a new file to WAL and creating the schema take locks that
+ * SQLite refuses at once, without the busy handler, when two processes
+ * create the database together (each holds a shared lock and wants the
+ * exclusive one: waiting could deadlock).  Such a step is retried with a
+ * short sleep until the busy timeout has passed. */
+static int retry_busy(struct audit_db *db, int (*step)(struct audit_db *, struct error *),
+                      int timeout_ms, struct error *e)
 {
-    sqlite3_busy_timeout(db->db, flags & AUDIT_OPEN_SHORT_WAIT ? 250 : AUDIT_BUSY_TIMEOUT_MS);
-    sqlite3_extended_result_codes(db->db, 1);
-    if (db->readonly)
-        return check_version_readonly(db, e);
+    int waited = 0, rc;
+    while ((rc = step(db, e)) == -EBUSY && waited < timeout_ms) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+        waited += 10;
+    }
+    return rc;
+}
+
+static int set_wal(struct audit_db *db, struct error *e)
+{
     /* WAL: readers never block the writer; NORMAL sync is durable against
      * a killed process (the WAL is replayed) and loses at most the last
      * commits on power loss, which is fine for sampled history. */
-    int rc = audit_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                            "PRAGMA foreign_keys=OFF;", e);
+    return audit_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", e);
+}
+
+static int configure(struct audit_db *db, unsigned flags, struct error *e)
+{
+    int timeout = flags & AUDIT_OPEN_SHORT_WAIT ? 1000 : AUDIT_BUSY_TIMEOUT_MS;
+    sqlite3_busy_timeout(db->db, timeout);
+    sqlite3_extended_result_codes(db->db, 1);
+    if (db->readonly)
+        return check_version_readonly(db, e);
+    int rc = retry_busy(db, set_wal, timeout, e);
     if (!rc)
-        rc = migrate(db, e);
+        rc = retry_busy(db, migrate, timeout, e);
     return rc;
 }
 

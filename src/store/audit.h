@@ -52,7 +52,7 @@ int audit_default_path(char *buf, size_t size, struct error *e);
 
 enum audit_open_flags {
     AUDIT_OPEN_READONLY = 1u << 0, /* never create or migrate; queries only */
-    AUDIT_OPEN_SHORT_WAIT = 1u << 1, /* wait at most 250 ms for another writer's lock */
+    AUDIT_OPEN_SHORT_WAIT = 1u << 1, /* wait at most 1 s for another writer's lock */
 };
 
 struct audit_db;
