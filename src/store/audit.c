@@ -439,6 +439,8 @@ int audit_retention_run(struct audit_db *db, int64_t now_ms, uint64_t *deleted,
     if (deleted)
         *deleted = 0;
     int rc = meta_set(db, "retention_ms", now_ms, e);
+    if (!rc && db->retention_days == 0)
+        rc = audit_exec(db, "PRAGMA analysis_limit=400; PRAGMA optimize;", e);
     if (rc || db->retention_days == 0)
         return rc;
     /* Whole hours, so a rollup never holds part of a deleted hour. */
@@ -461,6 +463,10 @@ int audit_retention_run(struct audit_db *db, int64_t now_ms, uint64_t *deleted,
                            " (SELECT id FROM samples WHERE t < ?)", cutoff, deleted, e);
     for (size_t i = 0; !rc && i < sizeof steps / sizeof steps[0]; i++)
         rc = delete_before(db, steps[i], cutoff, NULL, e);
+    /* Fresh statistics for the query planner (choosing between the time
+     * index and the user/name indexes), sampled so that it stays cheap. */
+    if (!rc)
+        rc = audit_exec(db, "PRAGMA analysis_limit=400; PRAGMA optimize;", e);
     return rc;
 }
 

@@ -21,7 +21,6 @@
 struct proc_cell {
     int64_t hour, user_id, name_id;
     int64_t rows, mem_kib_ms, sm_pct_ms, peak_kib;   /* peak_kib -1: unknown */
-    char *user, *name;                               /* owned */
 };
 
 struct gpu_cell {
@@ -38,10 +37,6 @@ struct cells {
 
 static void cells_free(struct cells *c)
 {
-    for (size_t i = 0; i < c->np; i++) {
-        free(c->p[i].user);
-        free(c->p[i].name);
-    }
     free(c->p);
     free(c->g);
 }
@@ -69,15 +64,10 @@ static int add_proc_cell(struct cells *c, sqlite3_stmt *st, struct error *e)
     int rc = grow((void **)&c->p, &c->capp, c->np, sizeof *c->p, e);
     if (rc)
         return rc;
-    struct proc_cell *p = &c->p[c->np];
-    *p = (struct proc_cell){
+    c->p[c->np++] = (struct proc_cell){
         sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
         sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 5),
-        col_or(st, 6, -1), strdup((const char *)sqlite3_column_text(st, 7)),
-        strdup((const char *)sqlite3_column_text(st, 8))};
-    c->np++;
-    if (!p->user || !p->name)
-        return error_set(e, -ENOMEM, "out of memory summarising the audit database");
+        col_or(st, 6, -1)};
     return 0;
 }
 
@@ -136,25 +126,32 @@ static int load(struct audit_db *db, const char *sql, const struct window *w,
     return rc;
 }
 
+/* The raw rows of the partial hours are found time first (CROSS JOIN fixes
+ * the order): at most two hours of rows, whatever the filter, where an
+ * index on the user or name could lead through months of rows. */
 static int load_cells(struct audit_db *db, const struct audit_filter *f, const struct window *w,
                       struct cells *c, struct error *e)
 {
-    char where[256], sql[2048];
-    snprintf(where, sizeof where, "%s%s", f->user ? " AND u.name = ?5" : "",
-             f->process ? " AND n.id IN (SELECT id FROM temp.audit_sel_name)" : "");
+    char sql[2048];
+#define BY_USER(t) " AND " t ".user_id = (SELECT id FROM users WHERE name = ?5)"
+#define BY_NAME(t) " AND " t ".name_id IN (SELECT id FROM temp.audit_sel_name)"
+    const char *user_r = f->user ? BY_USER("r") : "", *user_p = f->user ? BY_USER("p") : "";
+    const char *name_r = f->process ? BY_NAME("r") : "";
+    const char *name_p = f->process ? BY_NAME("p") : "";
+#undef BY_USER
+#undef BY_NAME
     snprintf(sql, sizeof sql,
              "SELECT r.hour, r.user_id, r.name_id, r.rows, r.mem_kib_ms, r.sm_pct_ms,"
-             " r.peak_kib, u.name, n.name FROM rollup_procs r"
-             " JOIN users u ON u.id = r.user_id JOIN pnames n ON n.id = r.name_id"
-             " WHERE r.hour >= ?3 AND r.hour < ?4 AND ?1 IS NOT NULL AND ?2 IS NOT NULL%s"
+             " r.peak_kib FROM rollup_procs r"
+             " WHERE r.hour >= ?3 AND r.hour < ?4 AND ?1 IS NOT NULL AND ?2 IS NOT NULL%s%s"
              " UNION ALL "
              "SELECT s.t / 3600000, p.user_id, p.name_id, count(*),"
              " sum(coalesce(ps.mem_kib, 0) * s.dur_ms), sum(coalesce(ps.sm_pct, 0) * s.dur_ms),"
-             " max(ps.mem_kib), u.name, n.name FROM samples s"
-             " JOIN proc_samples ps ON ps.sample_id = s.id JOIN procs p ON p.id = ps.proc_id"
-             " JOIN users u ON u.id = p.user_id JOIN pnames n ON n.id = p.name_id"
-             " WHERE s.t >= ?1 AND s.t < ?2 AND (s.t < ?3 * 3600000 OR s.t >= ?4 * 3600000)%s"
-             " GROUP BY 1, 2, 3", where, where);
+             " max(ps.mem_kib) FROM samples s"
+             " CROSS JOIN proc_samples ps ON ps.sample_id = s.id"
+             " CROSS JOIN procs p ON p.id = ps.proc_id"
+             " WHERE s.t >= ?1 AND s.t < ?2 AND (s.t < ?3 * 3600000 OR s.t >= ?4 * 3600000)%s%s"
+             " GROUP BY 1, 2, 3", user_r, name_r, user_p, name_p);
     int rc = load(db, sql, w, f, c, add_proc_cell, e);
     if (rc)
         return rc;
@@ -165,7 +162,7 @@ static int load_cells(struct audit_db *db, const struct audit_filter *f, const s
                 " UNION ALL "
                 "SELECT s.t / 3600000, g.device_id, count(*), count(g.util_pct),"
                 " coalesce(sum(g.util_pct), 0), max(g.util_pct), max(g.mem_used_kib)"
-                " FROM samples s JOIN gpu_samples g ON g.sample_id = s.id"
+                " FROM samples s CROSS JOIN gpu_samples g ON g.sample_id = s.id"
                 " WHERE s.t >= ?1 AND s.t < ?2 AND (s.t < ?3 * 3600000 OR s.t >= ?4 * 3600000)"
                 " GROUP BY 1, 2",
                 w, f, c, add_gpu_cell, e);
@@ -175,75 +172,98 @@ static int load_cells(struct audit_db *db, const struct audit_filter *f, const s
 
 #define KIB_MS_PER_GIB_HOUR (1024.0 * 1024.0 * 3600000.0)
 
+static int cmp_i64(int64_t a, int64_t b)
+{
+    return (a > b) - (a < b);
+}
+
 static int cmp_user(const void *a, const void *b)
 {
     const struct proc_cell *x = a, *y = b;
-    return strcmp(x->user, y->user);
+    return cmp_i64(x->user_id, y->user_id);
 }
 
 static int cmp_name(const void *a, const void *b)
 {
     const struct proc_cell *x = a, *y = b;
-    return strcmp(x->name, y->name);
+    return cmp_i64(x->name_id, y->name_id);
 }
 
-static int cmp_usage(const void *a, const void *b)
+/* Ranked by GPU-memory hours, then SM hours, then rows; ties by id so
+ * the order never depends on qsort. */
+struct ranked {
+    int64_t id, rows, mem_kib_ms, sm_pct_ms, peak_kib;
+};
+
+static int cmp_ranked(const void *a, const void *b)
 {
-    const struct audit_usage *x = a, *y = b;
-    if (x->gpu_mem_gib_hours != y->gpu_mem_gib_hours)
-        return x->gpu_mem_gib_hours < y->gpu_mem_gib_hours ? 1 : -1;
-    if (x->sm_pct_hours != y->sm_pct_hours)
-        return x->sm_pct_hours < y->sm_pct_hours ? 1 : -1;
+    const struct ranked *x = a, *y = b;
+    if (x->mem_kib_ms != y->mem_kib_ms)
+        return x->mem_kib_ms < y->mem_kib_ms ? 1 : -1;
+    if (x->sm_pct_ms != y->sm_pct_ms)
+        return x->sm_pct_ms < y->sm_pct_ms ? 1 : -1;
     if (x->rows != y->rows)
         return x->rows < y->rows ? 1 : -1;
-    return strcmp(x->key, y->key);
+    return cmp_i64(x->id, y->id);
 }
 
-/* Groups the cells by user (by_user) or name into usage records, sorted,
- * keeping the first top_n. */
-static int usage_of(struct cells *c, bool by_user, size_t top_n, struct audit_usage **out,
-                    size_t *count, struct error *e)
+static int name_of(struct audit_db *db, bool user, int64_t id, char **out, struct error *e)
+{
+    sqlite3_stmt *st;
+    int rc = audit_prepare(db, user ? "SELECT name FROM users WHERE id = ?"
+                                    : "SELECT name FROM pnames WHERE id = ?", &st, e);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    const char *name = sqlite3_step(st) == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0)
+                                                      : "";
+    *out = strdup(name ? name : "");
+    sqlite3_finalize(st);
+    return *out ? 0 : error_set(e, -ENOMEM, "out of memory summarising the audit database");
+}
+
+/* Groups the cells by user (by_user) or name, ranks the groups and keeps
+ * the first top_n, with their names. */
+static int usage_of(struct audit_db *db, struct cells *c, bool by_user, size_t top_n,
+                    struct audit_usage **out, size_t *count, struct error *e)
 {
     *out = NULL;
     *count = 0;
     if (c->np == 0)
         return 0;
     qsort(c->p, c->np, sizeof *c->p, by_user ? cmp_user : cmp_name);
-    struct audit_usage *u = calloc(c->np, sizeof *u);
-    if (!u)
+    struct ranked *r = calloc(c->np, sizeof *r);
+    if (!r)
         return error_set(e, -ENOMEM, "out of memory summarising the audit database");
     size_t n = 0;
-    int64_t mem = 0, sm = 0;
     for (size_t i = 0; i < c->np; i++) {
         const struct proc_cell *p = &c->p[i];
-        const char *key = by_user ? p->user : p->name;
-        if (n == 0 || strcmp(u[n - 1].key, key) != 0) {
-            if (n > 0) {
-                u[n - 1].gpu_mem_gib_hours = (double)mem / KIB_MS_PER_GIB_HOUR;
-                u[n - 1].sm_pct_hours = (double)sm / 3600000.0;
-            }
-            u[n++].key = (char *)key;
-            mem = sm = 0;
-        }
-        struct audit_usage *cur = &u[n - 1];
-        cur->rows += (uint64_t)p->rows;
-        mem += p->mem_kib_ms;
-        sm += p->sm_pct_ms;
-        if (p->peak_kib >= 0 && (!cur->peak_mem_bytes.known ||
-                                 (uint64_t)p->peak_kib * 1024 > cur->peak_mem_bytes.v))
-            OPT_SET(cur->peak_mem_bytes, (uint64_t)p->peak_kib * 1024);
+        int64_t id = by_user ? p->user_id : p->name_id;
+        if (n == 0 || r[n - 1].id != id)
+            r[n++] = (struct ranked){id, 0, 0, 0, -1};
+        struct ranked *cur = &r[n - 1];
+        cur->rows += p->rows;
+        cur->mem_kib_ms += p->mem_kib_ms;
+        cur->sm_pct_ms += p->sm_pct_ms;
+        if (p->peak_kib > cur->peak_kib)
+            cur->peak_kib = p->peak_kib;
     }
-    u[n - 1].gpu_mem_gib_hours = (double)mem / KIB_MS_PER_GIB_HOUR;
-    u[n - 1].sm_pct_hours = (double)sm / 3600000.0;
-    qsort(u, n, sizeof *u, cmp_usage);
+    qsort(r, n, sizeof *r, cmp_ranked);
     if (top_n && n > top_n)
         n = top_n;
-    int rc = 0;
-    for (size_t i = 0; i < n; i++)
-        if (!(u[i].key = strdup(u[i].key)))
-            rc = error_set(e, -ENOMEM, "out of memory summarising the audit database");
+    struct audit_usage *u = calloc(n, sizeof *u);
+    int rc = u ? 0 : error_set(e, -ENOMEM, "out of memory summarising the audit database");
+    for (size_t i = 0; !rc && i < n; i++) {
+        u[i].rows = (uint64_t)r[i].rows;
+        u[i].gpu_mem_gib_hours = (double)r[i].mem_kib_ms / KIB_MS_PER_GIB_HOUR;
+        u[i].sm_pct_hours = (double)r[i].sm_pct_ms / 3600000.0;
+        if (r[i].peak_kib >= 0)
+            OPT_SET(u[i].peak_mem_bytes, (uint64_t)r[i].peak_kib * 1024);
+        rc = name_of(db, by_user, r[i].id, &u[i].key, e);
+    }
+    free(r);
     *out = u;
-    *count = n;
+    *count = u ? n : 0;
     return rc;
 }
 
@@ -466,10 +486,11 @@ static int edge_time(struct audit_db *db, const struct audit_filter *f, int64_t 
 {
     char sql[768];
     snprintf(sql, sizeof sql,
-             "SELECT %s(s.t) FROM samples s JOIN proc_samples ps ON ps.sample_id = s.id"
-             " JOIN procs p ON p.id = ps.proc_id JOIN users u ON u.id = p.user_id"
+             "SELECT %s(s.t) FROM samples s CROSS JOIN proc_samples ps ON ps.sample_id = s.id"
+             " CROSS JOIN procs p ON p.id = ps.proc_id"
              " WHERE s.t >= max(?1, ?3) AND s.t < min(?2, ?4)%s%s",
-             last ? "max" : "min", f->user ? " AND u.name = ?5" : "",
+             last ? "max" : "min",
+             f->user ? " AND p.user_id = (SELECT id FROM users WHERE name = ?5)" : "",
              f->process ? " AND p.name_id IN (SELECT id FROM temp.audit_sel_name)" : "");
     sqlite3_stmt *st;
     int rc = audit_prepare(db, sql, &st, e);
@@ -534,9 +555,9 @@ static int summarise(struct audit_db *db, const struct audit_filter *f, size_t t
     }
     free(h);
     if (!rc)
-        rc = usage_of(c, true, top_n, &s->users, &s->user_count, e);
+        rc = usage_of(db, c, true, top_n, &s->users, &s->user_count, e);
     if (!rc)
-        rc = usage_of(c, false, top_n, &s->processes, &s->process_count, e);
+        rc = usage_of(db, c, false, top_n, &s->processes, &s->process_count, e);
     return rc;
 }
 
