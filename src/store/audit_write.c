@@ -335,20 +335,62 @@ static int proc_id(struct audit_db *db, const int64_t key[8], bool start_known, 
     return rc;
 }
 
+/* A process seen before (the common case: the same jobs sample after
+ * sample) is found with one statement that compares the strings through
+ * their tables; only a new one pays for interning each string. */
+static int proc_find(struct audit_db *db, int64_t host_id, const struct audit_proc_record *p,
+                     int64_t key[8], int64_t *id, bool *found, struct error *e)
+{
+    sqlite3_stmt *st;
+    int rc = audit_stmt(db, ST_PROC_FIND,
+                        "SELECT p.id, p.user_id, p.name_id FROM procs p"
+                        " JOIN users u ON u.id = p.user_id JOIN pnames n ON n.id = p.name_id"
+                        " JOIN cmdlines c ON c.id = p.cmd_id"
+                        " JOIN containers k ON k.id = p.container_id"
+                        " WHERE p.host_id = ?1 AND p.pid = ?2 AND p.gpu = ?3 AND p.start_s IS ?4"
+                        " AND u.name = ?5 AND n.name = ?6 AND c.text = ?7 AND k.name = ?8",
+                        &st, e);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, host_id);
+    sqlite3_bind_int64(st, 2, p->pid);
+    sqlite3_bind_int(st, 3, p->gpu_index);
+    if (p->start_time_s.known)
+        sqlite3_bind_int64(st, 4, p->start_time_s.v);
+    sqlite3_bind_text(st, 5, p->user ? p->user : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, p->name ? p->name : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 7, p->cmdline ? p->cmdline : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, p->container ? p->container : "", -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    *found = step == SQLITE_ROW;
+    if (*found) {
+        *id = sqlite3_column_int64(st, 0);
+        key[4] = sqlite3_column_int64(st, 1);
+        key[5] = sqlite3_column_int64(st, 2);
+    }
+    sqlite3_reset(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return audit_sql_error(db, e, "recording a sample");
+    return 0;
+}
+
 static int write_proc(struct audit_db *db, int64_t sample_id, int64_t host_id, int64_t dur,
                       const struct audit_proc_record *p, struct rollup_acc *acc,
                       struct error *e)
 {
     int64_t key[8] = {host_id, p->gpu_index, p->pid, p->start_time_s.v, 0, 0, 0, 0};
-    int rc = intern(db, &intern_users, p->user, &key[4], e);
-    if (!rc)
-        rc = intern(db, &intern_pnames, p->name, &key[5], e);
-    if (!rc)
-        rc = intern(db, &intern_cmds, p->cmdline, &key[6], e);
-    if (!rc)
-        rc = intern(db, &intern_ctrs, p->container, &key[7], e);
     int64_t pid_id = 0;
-    if (!rc)
+    bool found = false;
+    int rc = proc_find(db, host_id, p, key, &pid_id, &found, e);
+    if (!rc && !found)
+        rc = intern(db, &intern_users, p->user, &key[4], e);
+    if (!rc && !found)
+        rc = intern(db, &intern_pnames, p->name, &key[5], e);
+    if (!rc && !found)
+        rc = intern(db, &intern_cmds, p->cmdline, &key[6], e);
+    if (!rc && !found)
+        rc = intern(db, &intern_ctrs, p->container, &key[7], e);
+    if (!rc && !found)
         rc = proc_id(db, key, p->start_time_s.known, &pid_id, e);
     sqlite3_stmt *st;
     /* One process may show twice on one GPU (once per MIG instance): its
