@@ -116,6 +116,9 @@ static int check_combination(const struct audit_args *a)
                                         "--summary and --gpus");
     if (a->top && !a->summary)
         return cli_usage_error("audit", "--top needs --summary");
+    if (a->gpus && (a->user || a->process))
+        return cli_usage_error("audit", "--user and --process choose processes; GPU rows "
+                                        "(--gpus) are not filtered by them");
     if (imp && !a->file && !a->common.help)
         return cli_usage_error("import", "name the file to import: gpuctl audit import "
                                          "FILE.jsonl");

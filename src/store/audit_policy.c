@@ -75,8 +75,9 @@ static int insert_violation(struct audit_db *db, const struct audit_violation *v
     return rc;
 }
 
-/* Runs fn inside one IMMEDIATE transaction. */
-static int in_transaction(struct audit_db *db, int rc, struct error *e)
+/* Ends the caller's transaction: commits after success (rc 0), else
+ * rolls back and returns rc. */
+static int finish(struct audit_db *db, int rc, struct error *e)
 {
     if (rc) {
         audit_rollback(db);
@@ -99,7 +100,7 @@ int audit_violation_add(struct audit_db *db, const struct audit_violation *v, in
     rc = audit_retention_if_due(db, audit_now_ms(), e);
     if (!rc)
         rc = insert_violation(db, v, id, e);
-    return in_transaction(db, rc, e);
+    return finish(db, rc, e);
 }
 
 int audit_action_add(struct audit_db *db, int64_t violation_id, const struct audit_action *a,

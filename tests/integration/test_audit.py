@@ -385,6 +385,7 @@ def test_query_arguments(run):
     assert run(["audit", "--top", "3"]).rc == 3
     assert run(["audit", "--summary", "--output", "csv"]).rc == 3
     assert run(["audit", "--summary", "--gpus"]).rc == 3
+    assert run(["audit", "--gpus", "--user", "bob"]).rc == 3
     r = run(["audit", "--process", "(unclosed"])
     assert r.rc == 3 and "--process" in r.err
     assert run(["audit", "bogus"]).rc == 3
