@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/audit.h"
@@ -54,6 +55,13 @@ static int teardown(void **state)
         return -1;
     free(f);
     return 0;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static struct audit_proc_record proc(int gpu, pid_t pid, const char *user, const char *name,
@@ -514,6 +522,109 @@ static void test_violations_and_actions(void **state)
     assert_string_equal(x.policy[0], "user:alice");
 }
 
+struct containers {
+    size_t n;
+    char v[4][160];
+};
+
+static int collect_containers(const struct audit_proc_record *r, void *arg)
+{
+    struct containers *k = arg;
+    if (k->n < 4)
+        snprintf(k->v[k->n], sizeof k->v[0], "%s", r->container);
+    k->n++;
+    return 0;
+}
+
+/* A snapshot as the sources fill it: two devices, a process on each plus
+ * one process shown twice on GPU 0 (two MIG instances), one pid whose
+ * host facts could not be read. */
+static void test_record_snapshot(void **state)
+{
+    struct fixture *f = *state;
+    struct device devs[2] = {0};
+    for (int i = 0; i < 2; i++) {
+        devs[i].index = i;
+        devs[i].vendor = VENDOR_NVIDIA;
+        snprintf(devs[i].uuid, sizeof devs[i].uuid, "GPU-%d", i);
+        snprintf(devs[i].name, sizeof devs[i].name, "A100");
+        OPT_SET(devs[i].mem_used_bytes, 2048 * MIB);
+        OPT_SET(devs[i].util_gpu_pct, 20.0 + i);
+    }
+    struct gpu_process gp[4] = {
+        {.pid = 10, .device_index = 0}, {.pid = 10, .device_index = 0},
+        {.pid = 11, .device_index = 1}, {.pid = 12, .device_index = 1}};
+    OPT_SET(gp[0].gpu_mem_bytes, 100 * MIB);
+    OPT_SET(gp[1].gpu_mem_bytes, 50 * MIB);
+    OPT_SET(gp[0].sm_pct, 10);
+    OPT_SET(gp[1].sm_pct, 30);
+    OPT_SET(gp[2].gpu_mem_bytes, 1 * MIB);
+    struct host_process hp[2] = {0};
+    hp[0].pid = 10;
+    hp[0].exists = true;
+    snprintf(hp[0].user, sizeof hp[0].user, "alice");
+    snprintf(hp[0].name, sizeof hp[0].name, "python");
+    hp[0].cmdline = "python train.py";
+    OPT_SET(hp[0].start_time, 1700000000.75);
+    hp[0].container.kind = CONTAINER_DOCKER;
+    snprintf(hp[0].container.id, sizeof hp[0].container.id, "3f2a1b2c3d4e5f60");
+    hp[1].pid = 11;
+    hp[1].exists = true;
+    snprintf(hp[1].user, sizeof hp[1].user, "bob");
+    snprintf(hp[1].name, sizeof hp[1].name, "job");
+    hp[1].container.kind = CONTAINER_KUBERNETES;
+    snprintf(hp[1].container.id, sizeof hp[1].container.id, "c0ffee");
+    snprintf(hp[1].container.pod_uid, sizeof hp[1].container.pod_uid, "pod-1");
+    struct snapshot snap = {.devices = devs, .device_count = 2, .gprocs = gp, .gproc_count = 4,
+                            .hprocs = hp, .hproc_count = 2};
+    snap.wall.tv_sec = (time_t)(T0 / 1000);
+    snap.wall.tv_nsec = 250000000;
+    snprintf(snap.host.hostname, sizeof snap.host.hostname, "node1");
+    struct error e = {0};
+    assert_int_equal(audit_record_snapshot(f->db, &snap, 0, &e), 0);
+
+    struct collected c;
+    query(f->db, T0, T0 + H, NULL, NULL, &c);
+    assert_int_equal(c.n, 3);                       /* the two MIG rows of pid 10 are one */
+    assert_int_equal(c.rows[0].time_ms, T0 + 250);
+    assert_int_equal(c.rows[0].pid, 10);
+    assert_int_equal(c.rows[0].gpu_mem_bytes.v, 150 * MIB);
+    assert_true(c.rows[0].sm_pct.v == 30);
+    assert_int_equal(c.rows[0].start_time_s.v, 1700000000);
+    assert_string_equal(c.users[0], "alice");
+    assert_string_equal(c.users[1], "bob");
+    assert_int_equal(c.rows[2].pid, 12);           /* no host facts: still recorded */
+    assert_string_equal(c.users[2], "");
+    assert_false(c.rows[2].start_time_s.known);
+    assert_false(c.rows[2].gpu_mem_bytes.known);
+
+    struct containers k = {0};
+    struct audit_filter flt = {.from_ms = T0, .to_ms = T0 + H};
+    assert_int_equal(audit_query_processes(f->db, &flt, collect_containers, &k, &e), 0);
+    assert_string_equal(k.v[0], "docker:3f2a1b2c3d4e5f60");
+    assert_string_equal(k.v[1], "k8s:pod-1/c0ffee");
+    assert_string_equal(k.v[2], "");
+}
+
+
+/* Retention runs at most once an hour per database: data that is already
+ * past the retention when it is written stays until the next run. */
+static void test_retention_at_most_hourly(void **state)
+{
+    struct fixture *f = *state;
+    audit_set_retention_days(f->db, 1);
+    struct audit_proc_record p = proc(0, 1, "u", "old", 64, 0);
+    record(f->db, T0, NULL, 0, &p, 1);             /* first write: retention ran before it */
+    record(f->db, T0 + 1000, NULL, 0, &p, 1);      /* not due again: both stay */
+    struct collected c;
+    query(f->db, 0, T0 + H, NULL, NULL, &c);
+    assert_int_equal(c.n, 2);
+    struct error e = {0};
+    uint64_t deleted = 0;
+    assert_int_equal(audit_apply_retention(f->db, now_ms(), &deleted, &e), 0);
+    assert_int_equal(deleted, 2);
+}
+
 int main(void)
 {
     setenv("TZ", "UTC", 1);
@@ -530,6 +641,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_interval_widens_gap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_violations_and_actions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_snapshot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention_at_most_hourly, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
