@@ -24,6 +24,7 @@ static const struct command commands[] = {
     {"config", cmd_config},
     {"trace", cmd_trace},
     {"analyze", cmd_analyze},
+    {"audit", cmd_audit},
 };
 
 static const struct command *find_command(const char *name)
