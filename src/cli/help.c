@@ -193,12 +193,6 @@ static const char analyze_help[] =
     "  -o, --output FORMAT       table (default) or json\n"
     "  --html FILE               also write a self-contained zoomable timeline\n";
 
-const char *cli_command_help(const char *command)
-{
-    if (strcmp(command, "trace") == 0)
-        return trace_help;
-    if (strcmp(command, "analyze") == 0)
-        return analyze_help;
 static const char audit_help[] =
     "usage: gpuctl audit [--hours N] [--user NAME] [--process REGEX] [--gpus]\n"
     "                    [--output table|json|jsonl|csv]\n"
@@ -237,22 +231,27 @@ static const char audit_help[] =
     "Recording from list never makes list fail: a problem is said once, and\n"
     "an unwritable location only at --log-level info.\n";
 
+/* One entry per command; a command's branch adds its line here. */
+static const struct {
+    const char *command;
+    const char *text;
+} help_texts[] = {
+    {"list", list_help},
+    {"select", select_help},
+    {"config", config_help},
+    {"kill", kill_help},
+    {"reset", reset_help},
+    {"trace", trace_help},
+    {"analyze", analyze_help},
+    {"audit", audit_help},
+    {"help", overview},
+};
+
 const char *cli_command_help(const char *command)
 {
-    if (strcmp(command, "audit") == 0)
-        return audit_help;
-    if (strcmp(command, "list") == 0)
-        return list_help;
-    if (strcmp(command, "select") == 0)
-        return select_help;
-    if (strcmp(command, "config") == 0)
-        return config_help;
-    if (strcmp(command, "kill") == 0)
-        return kill_help;
-    if (strcmp(command, "reset") == 0)
-        return reset_help;
-    if (strcmp(command, "help") == 0)
-        return overview;
+    for (size_t i = 0; i < sizeof help_texts / sizeof help_texts[0]; i++)
+        if (strcmp(help_texts[i].command, command) == 0)
+            return help_texts[i].text;
     return NULL;
 }
 
