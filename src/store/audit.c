@@ -1,0 +1,465 @@
+/* audit.c - opening the audit database: where it lives, WAL and busy
+ * timeout, the schema and its migrations, and retention.
+ *
+ * The schema is built for size (the budget is under 60 bytes per process
+ * row): a process row is only (sample id, process id, memory, SM %) in a
+ * WITHOUT ROWID table; the time and host live once per sample, and who the
+ * process is (host, GPU, pid, start time, user, name, command line,
+ * container) once per process in `proc`, with every string interned.
+ * Hourly rollups, kept up to date by the writers, let the summary read a
+ * few thousand rows instead of millions (audit_summary.c).  Recording is in
+ * audit_write.c, queries in audit_query.c.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/str.h"
+#include "store/audit_internal.h"
+
+/* Busy timeout: long enough for another writer's largest transaction (an
+ * import batch, a retention pass) on a slow disk. */
+#define AUDIT_BUSY_TIMEOUT_MS 30000
+
+/* ------------------------------------------------------------ helpers */
+
+int64_t audit_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int audit_sql_error(struct audit_db *db, struct error *e, const char *what)
+{
+    int rc = sqlite3_extended_errcode(db->db);
+    int code = -EIO;
+    if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+        code = -EBUSY;
+    else if ((rc & 0xff) == SQLITE_READONLY || (rc & 0xff) == SQLITE_PERM ||
+             (rc & 0xff) == SQLITE_CANTOPEN)
+        code = -EACCES;
+    else if ((rc & 0xff) == SQLITE_FULL)
+        code = -ENOSPC;
+    else if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB)
+        code = -EPROTO;
+    return error_set(e, code, "%s: %s (%s)", what, sqlite3_errmsg(db->db), db->path);
+}
+
+int audit_prepare(struct audit_db *db, const char *sql, sqlite3_stmt **st, struct error *e)
+{
+    if (sqlite3_prepare_v2(db->db, sql, -1, st, NULL) != SQLITE_OK) {
+        *st = NULL;
+        return audit_sql_error(db, e, "audit database");
+    }
+    return 0;
+}
+
+int audit_stmt(struct audit_db *db, enum audit_stmt_id id, const char *sql, sqlite3_stmt **st,
+               struct error *e)
+{
+    if (!db->stmts[id]) {
+        if (sqlite3_prepare_v3(db->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &db->stmts[id],
+                               NULL) != SQLITE_OK) {
+            db->stmts[id] = NULL;
+            return audit_sql_error(db, e, "audit database");
+        }
+    }
+    *st = db->stmts[id];
+    sqlite3_reset(*st);
+    sqlite3_clear_bindings(*st);
+    return 0;
+}
+
+int audit_exec(struct audit_db *db, const char *sql, struct error *e)
+{
+    if (sqlite3_exec(db->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return audit_sql_error(db, e, "audit database");
+    return 0;
+}
+
+int audit_begin(struct audit_db *db, struct error *e)
+{
+    return audit_exec(db, "BEGIN IMMEDIATE", e);
+}
+
+int audit_commit(struct audit_db *db, struct error *e)
+{
+    return audit_exec(db, "COMMIT", e);
+}
+
+void audit_rollback(struct audit_db *db)
+{
+    if (!sqlite3_get_autocommit(db->db))
+        sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int audit_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (!s)
+        return sqlite3_bind_null(st, i);
+    return sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+}
+
+/* ------------------------------------------------------------ path */
+
+int audit_default_path(char *buf, size_t size, struct error *e)
+{
+    const char *env = getenv("GPUCTL_AUDIT_DB");
+    const char *xdg = getenv("XDG_DATA_HOME");
+    const char *home = getenv("HOME");
+    int n;
+    if (env && *env)
+        n = snprintf(buf, size, "%s", env);
+    else if (xdg && xdg[0] == '/')
+        n = snprintf(buf, size, "%s/gpuctl/audit.db", xdg);
+    else if (home && *home)
+        n = snprintf(buf, size, "%s/.local/share/gpuctl/audit.db", home);
+    else
+        return error_set(e, -ENOENT, "no place for the audit database: set GPUCTL_AUDIT_DB, "
+                                     "XDG_DATA_HOME or HOME");
+    if (n < 0 || (size_t)n >= size)
+        return error_set(e, -ENAMETOOLONG, "the audit database path is too long");
+    return 0;
+}
+
+/* mkdir -p of the directory part of path, mode 0700 (the history names
+ * users and command lines). */
+static int make_parent_dirs(const char *path, struct error *e)
+{
+    char dir[PATH_MAX];
+    if (strlen(path) >= sizeof dir)
+        return error_set(e, -ENAMETOOLONG, "%s: path too long", path);
+    strcpy(dir, path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return 0;
+    *slash = '\0';
+    for (char *p = dir + 1; ; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char saved = *p;
+        *p = '\0';
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+            return error_set(e, -errno, "cannot create %s: %s", dir, strerror(errno));
+        *p = saved;
+        if (saved == '\0')
+            break;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ schema */
+
+/* Version 1.  Interned strings use "" for unknown so ids are never NULL. */
+static const char schema_v1[] =
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+    "CREATE TABLE hosts(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+    "CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+    "CREATE TABLE pnames(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+    "CREATE TABLE cmdlines(id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);"
+    "CREATE TABLE containers(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+    "CREATE TABLE devices(id INTEGER PRIMARY KEY, host_id INTEGER NOT NULL,"
+    " idx INTEGER NOT NULL, uuid TEXT NOT NULL, vendor INTEGER NOT NULL,"
+    " name TEXT NOT NULL, mem_total_kib INTEGER, UNIQUE(host_id, idx, uuid));"
+    /* t: epoch ms; dur_ms: the time this sample stands for */
+    "CREATE TABLE samples(id INTEGER PRIMARY KEY, t INTEGER NOT NULL,"
+    " host_id INTEGER NOT NULL, dur_ms INTEGER NOT NULL);"
+    "CREATE INDEX samples_t ON samples(t);"
+    "CREATE INDEX samples_host_t ON samples(host_id, t);"
+    "CREATE TABLE procs(id INTEGER PRIMARY KEY, host_id INTEGER NOT NULL,"
+    " gpu INTEGER NOT NULL, pid INTEGER NOT NULL, start_s INTEGER,"
+    " user_id INTEGER NOT NULL, name_id INTEGER NOT NULL, cmd_id INTEGER NOT NULL,"
+    " container_id INTEGER NOT NULL);"
+    "CREATE INDEX procs_ident ON procs(host_id, pid, gpu, start_s);"
+    "CREATE INDEX procs_user ON procs(user_id);"
+    "CREATE INDEX procs_name ON procs(name_id);"
+    "CREATE INDEX procs_cmd ON procs(cmd_id);"
+    "CREATE TABLE proc_samples(sample_id INTEGER NOT NULL, proc_id INTEGER NOT NULL,"
+    " mem_kib INTEGER, sm_pct INTEGER, PRIMARY KEY(sample_id, proc_id)) WITHOUT ROWID;"
+    "CREATE INDEX proc_samples_proc ON proc_samples(proc_id);"
+    "CREATE TABLE gpu_samples(sample_id INTEGER NOT NULL, device_id INTEGER NOT NULL,"
+    " mem_used_kib INTEGER, util_pct INTEGER, temp_c INTEGER, power_mw INTEGER,"
+    " PRIMARY KEY(sample_id, device_id)) WITHOUT ROWID;"
+    /* hourly rollups: sums over the rows of one hour, kept by the writers */
+    "CREATE TABLE rollup_procs(hour INTEGER NOT NULL, user_id INTEGER NOT NULL,"
+    " name_id INTEGER NOT NULL, rows INTEGER NOT NULL, mem_kib_ms INTEGER NOT NULL,"
+    " sm_pct_ms INTEGER NOT NULL, peak_kib INTEGER,"
+    " PRIMARY KEY(hour, user_id, name_id)) WITHOUT ROWID;"
+    "CREATE TABLE rollup_gpus(hour INTEGER NOT NULL, device_id INTEGER NOT NULL,"
+    " rows INTEGER NOT NULL, util_n INTEGER NOT NULL, util_sum INTEGER NOT NULL,"
+    " util_max INTEGER, mem_max_kib INTEGER,"
+    " PRIMARY KEY(hour, device_id)) WITHOUT ROWID;"
+    "CREATE TABLE violations(id INTEGER PRIMARY KEY, t INTEGER NOT NULL,"
+    " host_id INTEGER NOT NULL, policy TEXT NOT NULL, user_id INTEGER NOT NULL,"
+    " pid INTEGER, start_s INTEGER, gpu INTEGER, violation TEXT NOT NULL, detail TEXT);"
+    "CREATE INDEX violations_t ON violations(t);"
+    "CREATE TABLE actions(id INTEGER PRIMARY KEY, violation_id INTEGER, t INTEGER NOT NULL,"
+    " action TEXT NOT NULL, dry_run INTEGER NOT NULL, success INTEGER NOT NULL,"
+    " message TEXT);"
+    "CREATE INDEX actions_violation ON actions(violation_id);";
+
+/* migrations[i] takes the schema from version i to i + 1. */
+static const char *const migrations[] = {schema_v1};
+
+_Static_assert(sizeof migrations / sizeof migrations[0] == AUDIT_SCHEMA_VERSION,
+               "one migration per schema version");
+
+static int user_version(struct audit_db *db, int *out, struct error *e)
+{
+    sqlite3_stmt *st;
+    int rc = audit_prepare(db, "PRAGMA user_version", &st, e);
+    if (rc)
+        return rc;
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        rc = audit_sql_error(db, e, "reading the schema version");
+        sqlite3_finalize(st);
+        return rc;
+    }
+    *out = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return 0;
+}
+
+/* Each step in its own transaction together with the new user_version, so a
+ * crash leaves the file at one version or the next, never between. */
+static int migrate(struct audit_db *db, struct error *e)
+{
+    int version;
+    int rc = audit_begin(db, e);
+    if (rc)
+        return rc;
+    rc = user_version(db, &version, e);
+    while (!rc && version < AUDIT_SCHEMA_VERSION) {
+        char sql[64];
+        rc = audit_exec(db, migrations[version], e);
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", version + 1);
+        if (!rc)
+            rc = audit_exec(db, sql, e);
+        version++;
+    }
+    if (!rc && version > AUDIT_SCHEMA_VERSION)
+        rc = error_set(e, -EPROTO, "%s: schema version %d is newer than this gpuctl "
+                                   "understands (%d)", db->path, version,
+                       AUDIT_SCHEMA_VERSION);
+    if (rc) {
+        audit_rollback(db);
+        return rc;
+    }
+    return audit_commit(db, e);
+}
+
+static int check_version_readonly(struct audit_db *db, struct error *e)
+{
+    int version;
+    int rc = user_version(db, &version, e);
+    if (rc)
+        return rc;
+    if (version > AUDIT_SCHEMA_VERSION)
+        return error_set(e, -EPROTO, "%s: schema version %d is newer than this gpuctl "
+                                     "understands (%d)", db->path, version,
+                         AUDIT_SCHEMA_VERSION);
+    if (version < AUDIT_SCHEMA_VERSION)
+        return error_set(e, -EPROTO, "%s: schema version %d is older than %d; open it once "
+                                     "for writing (e.g. gpuctl list) to upgrade it",
+                         db->path, version, AUDIT_SCHEMA_VERSION);
+    return 0;
+}
+
+static int configure(struct audit_db *db, struct error *e)
+{
+    sqlite3_busy_timeout(db->db, AUDIT_BUSY_TIMEOUT_MS);
+    sqlite3_extended_result_codes(db->db, 1);
+    if (db->readonly)
+        return check_version_readonly(db, e);
+    /* WAL: readers never block the writer; NORMAL sync is durable against
+     * a killed process (the WAL is replayed) and loses at most the last
+     * commits on power loss, which is fine for sampled history. */
+    int rc = audit_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                            "PRAGMA foreign_keys=OFF;", e);
+    if (!rc)
+        rc = migrate(db, e);
+    return rc;
+}
+
+int audit_open(const char *path, unsigned flags, struct audit_db **out, struct error *e)
+{
+    char def[PATH_MAX];
+    *out = NULL;
+    if (!path) {
+        int rc = audit_default_path(def, sizeof def, e);
+        if (rc)
+            return rc;
+        path = def;
+    }
+    struct audit_db *db = calloc(1, sizeof *db);
+    if (!db || !(db->path = strdup(path))) {
+        free(db);
+        return error_set(e, -ENOMEM, "out of memory opening %s", path);
+    }
+    db->readonly = flags & AUDIT_OPEN_READONLY;
+    db->retention_days = 90;
+    if (gethostname(db->host, sizeof db->host - 1) != 0 || !db->host[0])
+        str_copy(db->host, sizeof db->host, "localhost");
+
+    int rc = 0;
+    if (db->readonly) {
+        if (access(path, F_OK) != 0)
+            rc = error_set(e, -ENOENT, "%s: no audit database yet (nothing recorded)", path);
+    } else {
+        rc = make_parent_dirs(path, e);
+    }
+    if (!rc) {
+        int oflags = db->readonly ? SQLITE_OPEN_READONLY
+                                  : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+        if (sqlite3_open_v2(path, &db->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+            rc = db->db ? audit_sql_error(db, e, "cannot open the audit database")
+                        : error_set(e, -ENOMEM, "out of memory opening %s", path);
+    }
+    if (!rc && !db->readonly)
+        chmod(path, 0600);   /* best effort: the file names users and commands */
+    if (!rc)
+        rc = configure(db, e);
+    if (rc) {
+        audit_close(db);
+        return rc;
+    }
+    *out = db;
+    return 0;
+}
+
+void audit_close(struct audit_db *db)
+{
+    if (!db)
+        return;
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(db->stmts[i]);
+    sqlite3_close_v2(db->db);
+    free(db->path);
+    free(db);
+}
+
+const char *audit_path(const struct audit_db *db)
+{
+    return db->path;
+}
+
+void audit_set_retention_days(struct audit_db *db, unsigned days)
+{
+    db->retention_days = days;
+}
+
+/* ------------------------------------------------------------ retention */
+
+static int meta_get(struct audit_db *db, const char *key, int64_t *out, bool *found,
+                    struct error *e)
+{
+    sqlite3_stmt *st;
+    int rc = audit_prepare(db, "SELECT value FROM meta WHERE key = ?", &st, e);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    *found = step == SQLITE_ROW;
+    if (*found)
+        *out = sqlite3_column_int64(st, 0);
+    else if (step != SQLITE_DONE)
+        rc = audit_sql_error(db, e, "reading the audit database");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int meta_set(struct audit_db *db, const char *key, int64_t value, struct error *e)
+{
+    sqlite3_stmt *st;
+    int rc = audit_prepare(db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", &st, e);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, value);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = audit_sql_error(db, e, "writing the audit database");
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Runs one statement with the cutoff bound to every parameter. */
+static int delete_before(struct audit_db *db, const char *sql, int64_t cutoff, uint64_t *n,
+                         struct error *e)
+{
+    sqlite3_stmt *st;
+    int rc = audit_prepare(db, sql, &st, e);
+    if (rc)
+        return rc;
+    for (int i = 1; i <= sqlite3_bind_parameter_count(st); i++)
+        sqlite3_bind_int64(st, i, cutoff);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = audit_sql_error(db, e, "applying retention");
+    else if (n)
+        *n = (uint64_t)sqlite3_changes(db->db);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int audit_retention_run(struct audit_db *db, int64_t now_ms, uint64_t *deleted,
+                        struct error *e)
+{
+    if (deleted)
+        *deleted = 0;
+    int rc = meta_set(db, "retention_ms", now_ms, e);
+    if (rc || db->retention_days == 0)
+        return rc;
+    /* Whole hours, so a rollup never holds part of a deleted hour. */
+    int64_t cutoff = now_ms - (int64_t)db->retention_days * 24 * AUDIT_HOUR_MS;
+    cutoff -= ((cutoff % AUDIT_HOUR_MS) + AUDIT_HOUR_MS) % AUDIT_HOUR_MS;
+    static const char *const steps[] = {
+        "DELETE FROM gpu_samples WHERE sample_id IN (SELECT id FROM samples WHERE t < ?)",
+        "DELETE FROM samples WHERE t < ?",
+        "DELETE FROM rollup_procs WHERE hour < ? / 3600000",
+        "DELETE FROM rollup_gpus WHERE hour < ? / 3600000",
+        "DELETE FROM procs WHERE NOT EXISTS"
+        " (SELECT 1 FROM proc_samples WHERE proc_id = procs.id)",
+        "DELETE FROM cmdlines WHERE NOT EXISTS"
+        " (SELECT 1 FROM procs WHERE cmd_id = cmdlines.id)",
+        "DELETE FROM actions WHERE violation_id IN (SELECT id FROM violations WHERE t < ?)"
+        " OR (violation_id = 0 AND t < ?)",
+        "DELETE FROM violations WHERE t < ?",
+    };
+    rc = delete_before(db, "DELETE FROM proc_samples WHERE sample_id IN"
+                           " (SELECT id FROM samples WHERE t < ?)", cutoff, deleted, e);
+    for (size_t i = 0; !rc && i < sizeof steps / sizeof steps[0]; i++)
+        rc = delete_before(db, steps[i], cutoff, NULL, e);
+    return rc;
+}
+
+int audit_retention_if_due(struct audit_db *db, int64_t now_ms, struct error *e)
+{
+    int64_t last = 0;
+    bool found;
+    int rc = meta_get(db, "retention_ms", &last, &found, e);
+    if (rc)
+        return rc;
+    if (found && now_ms - last < (int64_t)AUDIT_RETENTION_EVERY_S * 1000 && now_ms >= last)
+        return 0;
+    return audit_retention_run(db, now_ms, NULL, e);
+}
+
+int audit_apply_retention(struct audit_db *db, int64_t now_ms, uint64_t *deleted,
+                          struct error *e)
+{
+    if (db->readonly)
+        return error_set(e, -EACCES, "%s: opened read-only", db->path);
+    int rc = audit_begin(db, e);
+    if (!rc)
+        rc = audit_retention_run(db, now_ms, deleted, e);
+    if (rc) {
+        audit_rollback(db);
+        return rc;
+    }
+    return audit_commit(db, e);
+}

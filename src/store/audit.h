@@ -1,0 +1,280 @@
+/* audit.h - the audit store: GPU usage history and the guard's record of
+ * policy violations and actions, in one SQLite database.
+ *
+ * The database lives at $GPUCTL_AUDIT_DB, else $XDG_DATA_HOME/gpuctl/audit.db,
+ * else ~/.local/share/gpuctl/audit.db (ARCHITECTURE.md decision 9).  It runs
+ * in WAL mode with a busy timeout, and every write is one IMMEDIATE
+ * transaction, so several writers (list, the record daemon, the guard, an
+ * import) may share it.  The schema carries its version in user_version and
+ * audit_open migrates older files forward.
+ *
+ * Times are milliseconds since the epoch (UTC).  Memory is bytes in this
+ * API (stored in KiB).  Unknown values keep the model's known flags: a field
+ * a GPU did not report is never stored or returned as zero.
+ *
+ * Ownership: audit_open returns a handle closed with audit_close.  Strings in
+ * records handed to callbacks are valid only during the callback.  Structs
+ * returned through an out pointer are freed with their *_free, which accepts
+ * NULL.
+ *
+ * This header is stable: later versions only add to it.
+ */
+#ifndef GPUCTL_STORE_AUDIT_H
+#define GPUCTL_STORE_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/error.h"
+#include "core/model.h"
+#include "core/snapshot.h"
+
+/* The schema version this build writes (PRAGMA user_version). */
+#define AUDIT_SCHEMA_VERSION 1
+
+/* A sample counts for the time since its host's previous sample, but for at
+ * most max(AUDIT_MAX_GAP_S, the recorder's interval): a gap longer than that
+ * means nobody was recording, not that the processes ran unobserved. */
+#define AUDIT_MAX_GAP_S 300
+
+/* Retention runs at most this often (per database, whoever writes). */
+#define AUDIT_RETENTION_EVERY_S 3600
+
+/* ---- opening ---------------------------------------------------------- */
+
+/* The database path: $GPUCTL_AUDIT_DB when set and not empty, else
+ * $XDG_DATA_HOME/gpuctl/audit.db, else $HOME/.local/share/gpuctl/audit.db.
+ * -ENOENT when no path can be formed, -ENAMETOOLONG when it does not fit. */
+int audit_default_path(char *buf, size_t size, struct error *e);
+
+enum audit_open_flags {
+    AUDIT_OPEN_READONLY = 1u << 0, /* never create or migrate; queries only */
+};
+
+struct audit_db;
+
+/* Opens (creating the file and its directory unless READONLY) the database
+ * at path, or at audit_default_path() when path is NULL, and migrates its
+ * schema to AUDIT_SCHEMA_VERSION.  A file written by a newer gpuctl
+ * (user_version above ours) is refused with -EPROTO.  READONLY on a file
+ * that does not exist is -ENOENT.  Close with audit_close. */
+int audit_open(const char *path, unsigned flags, struct audit_db **out, struct error *e);
+void audit_close(struct audit_db *db);
+
+/* The path the handle was opened with. */
+const char *audit_path(const struct audit_db *db);
+
+/* Retention in days applied by writers through this handle (default 90;
+ * 0 keeps everything). */
+void audit_set_retention_days(struct audit_db *db, unsigned days);
+
+/* Runs retention now, whenever it last ran: deletes samples (and the
+ * rollups of whole hours) older than now_ms minus the retention, then the
+ * process identities and command lines nothing refers to any more.
+ * *deleted (may be NULL) receives the number of process rows removed. */
+int audit_apply_retention(struct audit_db *db, int64_t now_ms, uint64_t *deleted,
+                          struct error *e);
+
+/* ---- recording -------------------------------------------------------- */
+
+/* Appends one sample from a snapshot: a GPU row per device and a process
+ * row per GPU process (user, name, command line and container from the
+ * snapshot's host process, when read).  interval_s is how often the caller
+ * samples (the daemon), 0 when it does not sample regularly (list): it
+ * widens the gap a sample may stand for (AUDIT_MAX_GAP_S).  Applies
+ * retention when it is due.  Nothing is written when it fails. */
+int audit_record_snapshot(struct audit_db *db, const struct snapshot *s, unsigned interval_s,
+                          struct error *e);
+
+/* One GPU row of a sample, as stored and as queried. */
+struct audit_gpu_record {
+    int64_t time_ms;
+    const char *host;
+    int gpu_index;
+    const char *uuid;          /* "" when unknown */
+    enum vendor vendor;
+    const char *name;          /* "" when unknown */
+    struct opt_u64 mem_used_bytes;
+    struct opt_u64 mem_total_bytes;
+    struct opt_f64 util_pct;
+    struct opt_i64 temp_c;
+    struct opt_u64 power_mw;
+};
+
+/* One process row of a sample. */
+struct audit_proc_record {
+    int64_t time_ms;
+    const char *host;
+    int gpu_index;
+    pid_t pid;
+    struct opt_i64 start_time_s;   /* process start, epoch seconds */
+    const char *user;              /* "" when unknown */
+    const char *name;              /* "" when unknown */
+    const char *cmdline;           /* "" when unknown */
+    const char *container;         /* short form ("docker:3f2a..."), "" when none */
+    struct opt_u64 gpu_mem_bytes;
+    struct opt_f64 sm_pct;
+};
+
+/* A sample given as rows rather than a snapshot (import, tests, bench):
+ * every row carries the sample's time and host.  gpu_rows and proc_rows
+ * may be empty.  interval_s as for audit_record_snapshot. */
+struct audit_sample {
+    int64_t time_ms;
+    const char *host;
+    const struct audit_gpu_record *gpus;
+    size_t gpu_count;
+    const struct audit_proc_record *procs;
+    size_t proc_count;
+};
+
+/* Appends samples in one transaction (all or nothing). */
+int audit_record_samples(struct audit_db *db, const struct audit_sample *samples, size_t count,
+                         unsigned interval_s, struct error *e);
+
+/* ---- querying ---------------------------------------------------------- */
+
+struct audit_filter {
+    int64_t from_ms;           /* inclusive */
+    int64_t to_ms;             /* exclusive */
+    const char *user;          /* exact user name; NULL: any */
+    const char *process;       /* PCRE2 pattern searched in the process name; NULL: any */
+};
+
+/* Called once per row in time order; a non-zero return stops the query and
+ * is returned by it.  Strings are valid only during the call. */
+typedef int (*audit_proc_cb)(const struct audit_proc_record *r, void *arg);
+typedef int (*audit_gpu_cb)(const struct audit_gpu_record *r, void *arg);
+
+/* Process rows matching f, in (time, gpu, pid) order.  An invalid pattern
+ * is -EINVAL naming its position. */
+int audit_query_processes(struct audit_db *db, const struct audit_filter *f, audit_proc_cb cb,
+                          void *arg, struct error *e);
+
+/* GPU rows with from_ms <= time < to_ms, in (time, gpu) order; user and
+ * process are ignored. */
+int audit_query_gpus(struct audit_db *db, const struct audit_filter *f, audit_gpu_cb cb,
+                     void *arg, struct error *e);
+
+/* ---- summary ------------------------------------------------------------ */
+
+/* Usage of one user or one process name over the window.  Hours weigh each
+ * row by the time its sample stands for (see AUDIT_MAX_GAP_S). */
+struct audit_usage {
+    char *key;                     /* user or process name (owned by the summary) */
+    uint64_t rows;
+    double gpu_mem_gib_hours;      /* GiB of GPU memory x hours */
+    double sm_pct_hours;           /* SM % x hours (rows with a known SM %) */
+    struct opt_u64 peak_mem_bytes; /* the most one process row held */
+};
+
+struct audit_gpu_usage {
+    char *host;                    /* owned by the summary */
+    int gpu_index;
+    char *uuid;
+    char *name;
+    uint64_t rows;
+    struct opt_f64 util_avg_pct;   /* mean of the samples with a known value */
+    struct opt_f64 util_peak_pct;
+    struct opt_u64 mem_peak_bytes;
+};
+
+/* One hour of the day (local time), over every day of the window. */
+struct audit_hour_bin {
+    int hour;                      /* 0..23 */
+    uint64_t proc_rows;
+    double gpu_mem_gib_hours;
+    double sm_pct_hours;
+    struct opt_f64 util_avg_pct;   /* mean GPU utilisation of the GPU samples */
+};
+
+/* One clock hour of the window, ranked by GPU-memory hours of the selected
+ * processes, then SM-% hours, then earlier first. */
+struct audit_period {
+    int64_t start_ms;
+    int64_t end_ms;
+    uint64_t proc_rows;
+    double gpu_mem_gib_hours;
+    double sm_pct_hours;
+    struct opt_f64 util_avg_pct;
+};
+
+struct audit_summary {
+    int64_t from_ms, to_ms;
+    uint64_t proc_rows;            /* rows matching the filter */
+    uint64_t gpu_rows;
+    uint64_t samples;
+    struct opt_u64 first_ms, last_ms;   /* of the matching process rows */
+    struct audit_usage *users;     /* by gpu_mem_gib_hours, descending */
+    size_t user_count;
+    struct audit_usage *processes; /* by process name, same order */
+    size_t process_count;
+    struct audit_gpu_usage *gpus;  /* by host, then index */
+    size_t gpu_count;
+    struct audit_hour_bin hours[24];
+    struct audit_period *busiest;
+    size_t busiest_count;
+};
+
+/* Summarises the window of f (user and process filters apply to the
+ * process figures; GPU figures cover every GPU).  At most top_n users,
+ * processes and busiest periods (0: every one).  Free with
+ * audit_summary_free. */
+int audit_summary(struct audit_db *db, const struct audit_filter *f, size_t top_n,
+                  struct audit_summary **out, struct error *e);
+void audit_summary_free(struct audit_summary *s);
+
+/* ---- policy violations and actions (the guard) ------------------------- */
+
+/* What a policy found wrong with one process (or user, or GPU). */
+struct audit_violation {
+    int64_t time_ms;
+    const char *host;              /* NULL: this host */
+    const char *policy;            /* e.g. "user:alice", "gpu:0", "time:nights" */
+    const char *user;              /* NULL or "": not about one user */
+    pid_t pid;                     /* 0: not about one process */
+    struct opt_i64 start_time_s;   /* with pid: the process's start, epoch seconds */
+    int gpu_index;                 /* -1: not about one GPU */
+    const char *violation;         /* what was violated, e.g. "memory_limit" */
+    const char *detail;            /* the figures, e.g. "12.0 GiB > 8.0 GiB"; may be NULL */
+};
+
+/* What was done about a violation. */
+struct audit_action {
+    int64_t time_ms;
+    const char *action;            /* e.g. "warn", "terminate", "kill", "webhook" */
+    bool dry_run;                  /* true: only logged ("would terminate") */
+    bool success;
+    const char *message;           /* outcome or error; may be NULL */
+};
+
+/* Stores a violation; *id (may be NULL) receives its id for the actions. */
+int audit_violation_add(struct audit_db *db, const struct audit_violation *v, int64_t *id,
+                        struct error *e);
+
+/* Stores an action taken about violation_id (0: an action with no stored
+ * violation).  *id may be NULL. */
+int audit_action_add(struct audit_db *db, int64_t violation_id, const struct audit_action *a,
+                     int64_t *id, struct error *e);
+
+/* A violation together with one of its actions (has_action false when
+ * none was recorded), as the guard's status shows them. */
+struct audit_policy_event {
+    int64_t violation_id;
+    struct audit_violation v;      /* host and user filled ("" when none) */
+    bool has_action;
+    int64_t action_id;
+    struct audit_action a;
+};
+
+typedef int (*audit_policy_cb)(const struct audit_policy_event *ev, void *arg);
+
+/* Violations with from_ms <= time < to_ms, newest first, each repeated per
+ * action (in action order); at most limit events (0: all).  f->user, when
+ * set, keeps the violations of that user; f->process is ignored. */
+int audit_query_policy_events(struct audit_db *db, const struct audit_filter *f, size_t limit,
+                              audit_policy_cb cb, void *arg, struct error *e);
+
+#endif

@@ -1,0 +1,77 @@
+/* audit_internal.h - what the audit store's files share: the handle, the
+ * prepared-statement helpers and the schema's conventions.  Not for use
+ * outside src/store.
+ *
+ * Conventions: interned strings use "" for unknown (never NULL), so every
+ * id column is NOT NULL; memory is KiB; times are epoch milliseconds; an
+ * hour number is time_ms / 3600000.
+ */
+#ifndef GPUCTL_STORE_AUDIT_INTERNAL_H
+#define GPUCTL_STORE_AUDIT_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "store/audit.h"
+
+#define AUDIT_HOUR_MS INT64_C(3600000)
+
+/* Statements the writers run per row, prepared once per handle. */
+enum audit_stmt_id {
+    ST_HOST_GET, ST_HOST_ADD,
+    ST_USER_GET, ST_USER_ADD,
+    ST_PNAME_GET, ST_PNAME_ADD,
+    ST_CMD_GET, ST_CMD_ADD,
+    ST_CTR_GET, ST_CTR_ADD,
+    ST_PREV_SAMPLE, ST_SAMPLE_ADD,
+    ST_DEVICE_GET, ST_DEVICE_ADD, ST_DEVICE_UPDATE,
+    ST_GPU_SAMPLE_ADD, ST_ROLLUP_GPU,
+    ST_PROC_GET, ST_PROC_ADD, ST_PROC_SAMPLE_ADD, ST_ROLLUP_PROC,
+    ST_COUNT
+};
+
+struct audit_db {
+    sqlite3 *db;
+    sqlite3_stmt *stmts[ST_COUNT];
+    char *path;
+    bool readonly;
+    unsigned retention_days;
+    /* the local hostname, read once */
+    char host[256];
+};
+
+/* Reports the connection's last error as "<what>: <sqlite message> (<path>)"
+ * and returns a negative code (-EBUSY for a locked database, -EIO else). */
+int audit_sql_error(struct audit_db *db, struct error *e, const char *what);
+
+/* Prepares sql (-EIO with the message on failure). */
+int audit_prepare(struct audit_db *db, const char *sql, sqlite3_stmt **st, struct error *e);
+
+/* Runs statements with no result rows. */
+int audit_exec(struct audit_db *db, const char *sql, struct error *e);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
+int audit_begin(struct audit_db *db, struct error *e);
+int audit_commit(struct audit_db *db, struct error *e);
+void audit_rollback(struct audit_db *db);
+
+/* Runs retention when it is due (AUDIT_RETENTION_EVERY_S), inside the
+ * caller's write transaction. */
+int audit_retention_if_due(struct audit_db *db, int64_t now_ms, struct error *e);
+int audit_retention_run(struct audit_db *db, int64_t now_ms, uint64_t *deleted,
+                        struct error *e);
+
+int64_t audit_now_ms(void);
+
+/* The cached statement id (prepared from sql on first use), reset and with
+ * its bindings cleared. */
+int audit_stmt(struct audit_db *db, enum audit_stmt_id id, const char *sql, sqlite3_stmt **st,
+               struct error *e);
+
+/* Binds text, or NULL for a NULL pointer. */
+int audit_bind_text(sqlite3_stmt *st, int i, const char *s);
+
+/* The id of the compiled process-name pattern's matches, as a temp table
+ * temp.audit_sel_name(id); -EINVAL for a bad pattern. */
+int audit_select_names(struct audit_db *db, const char *pattern, struct error *e);
+
+#endif

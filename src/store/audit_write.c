@@ -1,0 +1,498 @@
+/* audit_write.c - appending samples to the audit database.
+ *
+ * A sample is one instant of one host: a row in `samples` (time, host, the
+ * time it stands for), a GPU row per device and a process row per GPU
+ * process, plus the hourly rollups that the summary reads.  Everything of
+ * one call is one IMMEDIATE transaction, so concurrent writers serialise on
+ * the database lock (with the busy timeout) and a killed writer leaves
+ * either all of a call or none of it.  Reading is audit_query.c's.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/audit_internal.h"
+
+/* ------------------------------------------------------------ interning */
+
+struct intern_sql {
+    enum audit_stmt_id get, add;
+    const char *get_sql, *add_sql;
+};
+
+static const struct intern_sql intern_hosts = {
+    ST_HOST_GET, ST_HOST_ADD, "SELECT id FROM hosts WHERE name = ?",
+    "INSERT INTO hosts(name) VALUES(?)"};
+static const struct intern_sql intern_users = {
+    ST_USER_GET, ST_USER_ADD, "SELECT id FROM users WHERE name = ?",
+    "INSERT INTO users(name) VALUES(?)"};
+static const struct intern_sql intern_pnames = {
+    ST_PNAME_GET, ST_PNAME_ADD, "SELECT id FROM pnames WHERE name = ?",
+    "INSERT INTO pnames(name) VALUES(?)"};
+static const struct intern_sql intern_cmds = {
+    ST_CMD_GET, ST_CMD_ADD, "SELECT id FROM cmdlines WHERE text = ?",
+    "INSERT INTO cmdlines(text) VALUES(?)"};
+static const struct intern_sql intern_ctrs = {
+    ST_CTR_GET, ST_CTR_ADD, "SELECT id FROM containers WHERE name = ?",
+    "INSERT INTO containers(name) VALUES(?)"};
+
+/* The id of s in one of the string tables, adding it when new.  NULL is
+ * stored as "" (unknown). */
+static int intern(struct audit_db *db, const struct intern_sql *q, const char *s, int64_t *id,
+                  struct error *e)
+{
+    sqlite3_stmt *st;
+    int rc = audit_stmt(db, q->get, q->get_sql, &st, e);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, s ? s : "", -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        *id = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        return 0;
+    }
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE)
+        return audit_sql_error(db, e, "recording a sample");
+    rc = audit_stmt(db, q->add, q->add_sql, &st, e);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, s ? s : "", -1, SQLITE_STATIC);
+    step = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE)
+        return audit_sql_error(db, e, "recording a sample");
+    *id = sqlite3_last_insert_rowid(db->db);
+    return 0;
+}
+
+/* Steps a statement that returns nothing. */
+static int run(struct audit_db *db, sqlite3_stmt *st, struct error *e)
+{
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE)
+        return audit_sql_error(db, e, "recording a sample");
+    return 0;
+}
+
+static void bind_opt_u64_kib(sqlite3_stmt *st, int i, struct opt_u64 v)
+{
+    if (v.known)
+        sqlite3_bind_int64(st, i, (int64_t)((v.v + 512) / 1024));
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void bind_opt_pct(sqlite3_stmt *st, int i, struct opt_f64 v)
+{
+    if (v.known)
+        sqlite3_bind_int64(st, i, (int64_t)(v.v + 0.5));
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* ------------------------------------------------------------ samples */
+
+/* The time this sample stands for: since the host's previous sample, at
+ * most max(AUDIT_MAX_GAP_S, interval); 0 for a host's first sample. */
+static int sample_duration(struct audit_db *db, int64_t host_id, int64_t t, unsigned interval_s,
+                           int64_t *dur, struct error *e)
+{
+    sqlite3_stmt *st;
+    int rc = audit_stmt(db, ST_PREV_SAMPLE,
+                        "SELECT t FROM samples WHERE host_id = ? AND t <= ?"
+                        " ORDER BY t DESC LIMIT 1", &st, e);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, host_id);
+    sqlite3_bind_int64(st, 2, t);
+    int step = sqlite3_step(st);
+    *dur = 0;
+    if (step == SQLITE_ROW) {
+        int64_t cap = (int64_t)(interval_s > AUDIT_MAX_GAP_S ? interval_s : AUDIT_MAX_GAP_S);
+        int64_t gap = t - sqlite3_column_int64(st, 0);
+        *dur = gap < cap * 1000 ? gap : cap * 1000;
+    }
+    sqlite3_reset(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return audit_sql_error(db, e, "recording a sample");
+    return 0;
+}
+
+static int device_id(struct audit_db *db, int64_t host_id, const struct audit_gpu_record *g,
+                     int64_t *id, struct error *e)
+{
+    sqlite3_stmt *st;
+    int rc = audit_stmt(db, ST_DEVICE_GET,
+                        "SELECT id, vendor, name, mem_total_kib FROM devices"
+                        " WHERE host_id = ? AND idx = ? AND uuid = ?", &st, e);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, host_id);
+    sqlite3_bind_int(st, 2, g->gpu_index);
+    sqlite3_bind_text(st, 3, g->uuid ? g->uuid : "", -1, SQLITE_STATIC);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        *id = sqlite3_column_int64(st, 0);
+        const char *name = (const char *)sqlite3_column_text(st, 2);
+        int64_t total = g->mem_total_bytes.known
+                            ? (int64_t)((g->mem_total_bytes.v + 512) / 1024) : -1;
+        bool same = sqlite3_column_int(st, 1) == (int)g->vendor &&
+                    strcmp(name ? name : "", g->name ? g->name : "") == 0 &&
+                    (total < 0 || (sqlite3_column_type(st, 3) != SQLITE_NULL &&
+                                   sqlite3_column_int64(st, 3) == total));
+        sqlite3_reset(st);
+        if (same)
+            return 0;
+        rc = audit_stmt(db, ST_DEVICE_UPDATE,
+                        "UPDATE devices SET vendor = ?, name = ?,"
+                        " mem_total_kib = coalesce(?, mem_total_kib) WHERE id = ?", &st, e);
+        if (rc)
+            return rc;
+        sqlite3_bind_int(st, 1, (int)g->vendor);
+        sqlite3_bind_text(st, 2, g->name ? g->name : "", -1, SQLITE_STATIC);
+        bind_opt_u64_kib(st, 3, g->mem_total_bytes);
+        sqlite3_bind_int64(st, 4, *id);
+        return run(db, st, e);
+    }
+    sqlite3_reset(st);
+    if (step != SQLITE_DONE)
+        return audit_sql_error(db, e, "recording a sample");
+    rc = audit_stmt(db, ST_DEVICE_ADD,
+                    "INSERT INTO devices(host_id, idx, uuid, vendor, name, mem_total_kib)"
+                    " VALUES(?, ?, ?, ?, ?, ?)", &st, e);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, host_id);
+    sqlite3_bind_int(st, 2, g->gpu_index);
+    sqlite3_bind_text(st, 3, g->uuid ? g->uuid : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, (int)g->vendor);
+    sqlite3_bind_text(st, 5, g->name ? g->name : "", -1, SQLITE_STATIC);
+    bind_opt_u64_kib(st, 6, g->mem_total_bytes);
+    rc = run(db, st, e);
+    if (!rc)
+        *id = sqlite3_last_insert_rowid(db->db);
+    return rc;
+}
+
+static int write_gpu(struct audit_db *db, int64_t sample_id, int64_t hour, int64_t host_id,
+                     const struct audit_gpu_record *g, struct error *e)
+{
+    int64_t dev = 0;
+    sqlite3_stmt *st;
+    int rc = device_id(db, host_id, g, &dev, e);
+    if (!rc)
+        rc = audit_stmt(db, ST_GPU_SAMPLE_ADD,
+                        "INSERT OR REPLACE INTO gpu_samples(sample_id, device_id, mem_used_kib,"
+                        " util_pct, temp_c, power_mw) VALUES(?, ?, ?, ?, ?, ?)", &st, e);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, sample_id);
+    sqlite3_bind_int64(st, 2, dev);
+    bind_opt_u64_kib(st, 3, g->mem_used_bytes);
+    bind_opt_pct(st, 4, g->util_pct);
+    if (g->temp_c.known)
+        sqlite3_bind_int64(st, 5, g->temp_c.v);
+    if (g->power_mw.known)
+        sqlite3_bind_int64(st, 6, (int64_t)g->power_mw.v);
+    rc = run(db, st, e);
+    if (!rc)
+        rc = audit_stmt(db, ST_ROLLUP_GPU,
+                        "INSERT INTO rollup_gpus(hour, device_id, rows, util_n, util_sum,"
+                        " util_max, mem_max_kib) VALUES(?1, ?2, 1, ?3 IS NOT NULL,"
+                        " coalesce(?3, 0), ?3, ?4) ON CONFLICT(hour, device_id) DO UPDATE SET"
+                        " rows = rows + 1, util_n = util_n + excluded.util_n,"
+                        " util_sum = util_sum + excluded.util_sum,"
+                        " util_max = CASE WHEN util_max IS NULL OR excluded.util_max > util_max"
+                        " THEN excluded.util_max ELSE util_max END,"
+                        " mem_max_kib = CASE WHEN mem_max_kib IS NULL"
+                        " OR excluded.mem_max_kib > mem_max_kib"
+                        " THEN excluded.mem_max_kib ELSE mem_max_kib END", &st, e);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, hour);
+    sqlite3_bind_int64(st, 2, dev);
+    bind_opt_pct(st, 3, g->util_pct);
+    bind_opt_u64_kib(st, 4, g->mem_used_bytes);
+    return run(db, st, e);
+}
+
+/* Per (user, name) sums of one sample, written to rollup_procs once. */
+struct rollup_cell {
+    int64_t user_id, name_id;
+    int64_t rows, mem_kib_ms, sm_pct_ms, peak_kib;   /* peak_kib -1: unknown */
+};
+
+struct rollup_acc {
+    struct rollup_cell *cells;
+    size_t count, cap;
+};
+
+static int rollup_add(struct rollup_acc *acc, int64_t user_id, int64_t name_id, int64_t dur,
+                      const struct audit_proc_record *p, struct error *e)
+{
+    struct rollup_cell *c = NULL;
+    for (size_t i = 0; i < acc->count && !c; i++)
+        if (acc->cells[i].user_id == user_id && acc->cells[i].name_id == name_id)
+            c = &acc->cells[i];
+    if (!c) {
+        if (acc->count == acc->cap) {
+            size_t cap = acc->cap ? acc->cap * 2 : 16;
+            struct rollup_cell *n = realloc(acc->cells, cap * sizeof *n);
+            if (!n)
+                return error_set(e, -ENOMEM, "out of memory recording a sample");
+            acc->cells = n;
+            acc->cap = cap;
+        }
+        c = &acc->cells[acc->count++];
+        *c = (struct rollup_cell){user_id, name_id, 0, 0, 0, -1};
+    }
+    c->rows++;
+    if (p->gpu_mem_bytes.known) {
+        int64_t kib = (int64_t)((p->gpu_mem_bytes.v + 512) / 1024);
+        c->mem_kib_ms += kib * dur;
+        if (kib > c->peak_kib)
+            c->peak_kib = kib;
+    }
+    if (p->sm_pct.known)
+        c->sm_pct_ms += (int64_t)(p->sm_pct.v + 0.5) * dur;
+    return 0;
+}
+
+static int rollup_flush(struct audit_db *db, int64_t hour, const struct rollup_acc *acc,
+                        struct error *e)
+{
+    for (size_t i = 0; i < acc->count; i++) {
+        const struct rollup_cell *c = &acc->cells[i];
+        sqlite3_stmt *st;
+        int rc = audit_stmt(db, ST_ROLLUP_PROC,
+                            "INSERT INTO rollup_procs(hour, user_id, name_id, rows, mem_kib_ms,"
+                            " sm_pct_ms, peak_kib) VALUES(?, ?, ?, ?, ?, ?, ?)"
+                            " ON CONFLICT(hour, user_id, name_id) DO UPDATE SET"
+                            " rows = rows + excluded.rows,"
+                            " mem_kib_ms = mem_kib_ms + excluded.mem_kib_ms,"
+                            " sm_pct_ms = sm_pct_ms + excluded.sm_pct_ms,"
+                            " peak_kib = CASE WHEN peak_kib IS NULL"
+                            " OR excluded.peak_kib > peak_kib"
+                            " THEN excluded.peak_kib ELSE peak_kib END", &st, e);
+        if (rc)
+            return rc;
+        sqlite3_bind_int64(st, 1, hour);
+        sqlite3_bind_int64(st, 2, c->user_id);
+        sqlite3_bind_int64(st, 3, c->name_id);
+        sqlite3_bind_int64(st, 4, c->rows);
+        sqlite3_bind_int64(st, 5, c->mem_kib_ms);
+        sqlite3_bind_int64(st, 6, c->sm_pct_ms);
+        if (c->peak_kib >= 0)
+            sqlite3_bind_int64(st, 7, c->peak_kib);
+        rc = run(db, st, e);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* The id of the process identity (host, GPU, pid, start, user, name,
+ * command line, container), adding it when new. */
+static void bind_proc_key(sqlite3_stmt *st, const int64_t key[8], bool start_known)
+{
+    for (int i = 0; i < 8; i++)
+        if (i != 3 || start_known)
+            sqlite3_bind_int64(st, i + 1, key[i]);
+}
+
+static int proc_id(struct audit_db *db, const int64_t key[8], bool start_known, int64_t *id,
+                   struct error *e)
+{
+    sqlite3_stmt *st;
+    int rc = audit_stmt(db, ST_PROC_GET,
+                        "SELECT id FROM procs WHERE host_id = ?1 AND pid = ?3 AND gpu = ?2"
+                        " AND start_s IS ?4 AND user_id = ?5 AND name_id = ?6 AND cmd_id = ?7"
+                        " AND container_id = ?8", &st, e);
+    if (rc)
+        return rc;
+    bind_proc_key(st, key, start_known);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        *id = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (step == SQLITE_ROW)
+        return 0;
+    if (step != SQLITE_DONE)
+        return audit_sql_error(db, e, "recording a sample");
+    rc = audit_stmt(db, ST_PROC_ADD,
+                    "INSERT INTO procs(host_id, gpu, pid, start_s, user_id, name_id, cmd_id,"
+                    " container_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &st, e);
+    if (rc)
+        return rc;
+    bind_proc_key(st, key, start_known);
+    rc = run(db, st, e);
+    if (!rc)
+        *id = sqlite3_last_insert_rowid(db->db);
+    return rc;
+}
+
+static int write_proc(struct audit_db *db, int64_t sample_id, int64_t host_id, int64_t dur,
+                      const struct audit_proc_record *p, struct rollup_acc *acc,
+                      struct error *e)
+{
+    int64_t key[8] = {host_id, p->gpu_index, p->pid, p->start_time_s.v, 0, 0, 0, 0};
+    int rc = intern(db, &intern_users, p->user, &key[4], e);
+    if (!rc)
+        rc = intern(db, &intern_pnames, p->name, &key[5], e);
+    if (!rc)
+        rc = intern(db, &intern_cmds, p->cmdline, &key[6], e);
+    if (!rc)
+        rc = intern(db, &intern_ctrs, p->container, &key[7], e);
+    int64_t pid_id = 0;
+    if (!rc)
+        rc = proc_id(db, key, p->start_time_s.known, &pid_id, e);
+    sqlite3_stmt *st;
+    /* One process may show twice on one GPU (once per MIG instance): its
+     * row then holds the sum of the memory and the larger SM %. */
+    if (!rc)
+        rc = audit_stmt(db, ST_PROC_SAMPLE_ADD,
+                        "INSERT INTO proc_samples(sample_id, proc_id, mem_kib, sm_pct)"
+                        " VALUES(?, ?, ?, ?) ON CONFLICT(sample_id, proc_id) DO UPDATE SET"
+                        " mem_kib = CASE WHEN mem_kib IS NULL THEN excluded.mem_kib"
+                        " WHEN excluded.mem_kib IS NULL THEN mem_kib"
+                        " ELSE mem_kib + excluded.mem_kib END,"
+                        " sm_pct = CASE WHEN sm_pct IS NULL OR excluded.sm_pct > sm_pct"
+                        " THEN excluded.sm_pct ELSE sm_pct END", &st, e);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, sample_id);
+    sqlite3_bind_int64(st, 2, pid_id);
+    bind_opt_u64_kib(st, 3, p->gpu_mem_bytes);
+    bind_opt_pct(st, 4, p->sm_pct);
+    rc = run(db, st, e);
+    if (!rc)
+        rc = rollup_add(acc, key[4], key[5], dur, p, e);
+    return rc;
+}
+
+static int write_sample(struct audit_db *db, const struct audit_sample *s, unsigned interval_s,
+                        struct rollup_acc *acc, struct error *e)
+{
+    int64_t host_id, dur, sample_id;
+    sqlite3_stmt *st;
+    int rc = intern(db, &intern_hosts, s->host && *s->host ? s->host : db->host, &host_id, e);
+    if (!rc)
+        rc = sample_duration(db, host_id, s->time_ms, interval_s, &dur, e);
+    if (!rc)
+        rc = audit_stmt(db, ST_SAMPLE_ADD,
+                        "INSERT INTO samples(t, host_id, dur_ms) VALUES(?, ?, ?)", &st, e);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, s->time_ms);
+    sqlite3_bind_int64(st, 2, host_id);
+    sqlite3_bind_int64(st, 3, dur);
+    rc = run(db, st, e);
+    if (rc)
+        return rc;
+    sample_id = sqlite3_last_insert_rowid(db->db);
+    int64_t hour = s->time_ms >= 0 ? s->time_ms / AUDIT_HOUR_MS
+                                    : -((-s->time_ms + AUDIT_HOUR_MS - 1) / AUDIT_HOUR_MS);
+    for (size_t i = 0; !rc && i < s->gpu_count; i++)
+        rc = write_gpu(db, sample_id, hour, host_id, &s->gpus[i], e);
+    acc->count = 0;
+    for (size_t i = 0; !rc && i < s->proc_count; i++)
+        rc = write_proc(db, sample_id, host_id, dur, &s->procs[i], acc, e);
+    if (!rc)
+        rc = rollup_flush(db, hour, acc, e);
+    return rc;
+}
+
+int audit_record_samples(struct audit_db *db, const struct audit_sample *samples, size_t count,
+                         unsigned interval_s, struct error *e)
+{
+    if (db->readonly)
+        return error_set(e, -EACCES, "%s: opened read-only", db->path);
+    struct rollup_acc acc = {0};
+    int rc = audit_begin(db, e);
+    if (!rc)
+        rc = audit_retention_if_due(db, audit_now_ms(), e);
+    for (size_t i = 0; !rc && i < count; i++)
+        rc = write_sample(db, &samples[i], interval_s, &acc, e);
+    free(acc.cells);
+    if (rc) {
+        audit_rollback(db);
+        return rc;
+    }
+    rc = audit_commit(db, e);
+    if (rc)
+        audit_rollback(db);
+    return rc;
+}
+
+/* ------------------------------------------------------------ snapshots */
+
+/* The container as one string: kind and full id ("docker:<id>",
+ * "kubernetes:<pod uid>/<id>", "systemd:<unit>"); "" when none. */
+static void container_text(const struct container_info *c, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    if (c->kind == CONTAINER_NONE)
+        return;
+    if (c->kind == CONTAINER_KUBERNETES && c->pod_uid[0])
+        snprintf(buf, size, "k8s:%s/%s", c->pod_uid, c->id);
+    else
+        snprintf(buf, size, "%s:%s",
+                 c->kind == CONTAINER_KUBERNETES ? "k8s" : model_container_kind_name(c->kind),
+                 c->id);
+}
+
+static void gpu_from_device(const struct device *d, struct audit_gpu_record *g)
+{
+    *g = (struct audit_gpu_record){
+        .gpu_index = d->index, .uuid = d->uuid, .vendor = d->vendor, .name = d->name,
+        .mem_used_bytes = d->mem_used_bytes, .mem_total_bytes = d->mem_total_bytes,
+        .util_pct = d->util_gpu_pct, .temp_c = d->temp_c, .power_mw = d->power_mw};
+}
+
+int audit_record_snapshot(struct audit_db *db, const struct snapshot *s, unsigned interval_s,
+                          struct error *e)
+{
+    struct audit_sample sample = {
+        .time_ms = (int64_t)s->wall.tv_sec * 1000 + s->wall.tv_nsec / 1000000,
+        .host = s->host.hostname[0] ? s->host.hostname : NULL,
+        .gpu_count = s->device_count, .proc_count = s->gproc_count};
+    struct audit_gpu_record *gpus = calloc(s->device_count + 1, sizeof *gpus);
+    struct audit_proc_record *procs = calloc(s->gproc_count + 1, sizeof *procs);
+    char (*ctr)[160] = calloc(s->gproc_count + 1, sizeof *ctr);
+    if (!gpus || !procs || !ctr) {
+        free(gpus);
+        free(procs);
+        free(ctr);
+        return error_set(e, -ENOMEM, "out of memory recording a sample");
+    }
+    for (size_t i = 0; i < s->device_count; i++)
+        gpu_from_device(&s->devices[i], &gpus[i]);
+    for (size_t i = 0; i < s->gproc_count; i++) {
+        const struct gpu_process *gp = &s->gprocs[i];
+        const struct host_process *hp = snapshot_host_process(s, gp->pid);
+        struct audit_proc_record *p = &procs[i];
+        *p = (struct audit_proc_record){.time_ms = sample.time_ms, .gpu_index = gp->device_index,
+                                        .pid = gp->pid, .gpu_mem_bytes = gp->gpu_mem_bytes,
+                                        .sm_pct = gp->sm_pct};
+        if (hp && hp->exists) {
+            if (hp->start_time.known)
+                OPT_SET(p->start_time_s, (int64_t)hp->start_time.v);
+            p->user = hp->user;
+            p->name = hp->name;
+            p->cmdline = hp->cmdline;
+            container_text(&hp->container, ctr[i], sizeof ctr[i]);
+            p->container = ctr[i];
+        }
+    }
+    sample.gpus = gpus;
+    sample.procs = procs;
+    int rc = audit_record_samples(db, &sample, 1, interval_s, e);
+    free(gpus);
+    free(procs);
+    free(ctr);
+    return rc;
+}
