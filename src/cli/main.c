@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/audit_rogue.h"
 #include "cli/cli.h"
 #include "version.h"
 
@@ -22,6 +23,9 @@ static const struct command commands[] = {
     {"kill", cmd_kill},
     {"reset", cmd_reset},
     {"config", cmd_config},
+    {"guard", cmd_guard},
+    /* until the audit command of src/cli/audit.c is merged: its --rogue part */
+    {"audit", cli_audit_rogue},
 };
 
 static const struct command *find_command(const char *name)

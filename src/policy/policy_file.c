@@ -273,10 +273,20 @@ void policy_toml_key(FILE *f, const char *key)
 
 void policy_toml_number(FILE *f, double v)
 {
-    if (v == floor(v) && fabs(v) < 1e15)
+    if (v == floor(v) && fabs(v) < 1e15) {
         fprintf(f, "%.0f", v);
-    else
-        fprintf(f, "%.17g", v);
+        return;
+    }
+    /* the shortest form that reads back as the same double */
+    char buf[40];
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    fputs(buf, f);
+    if (!strpbrk(buf, ".eEn"))
+        fputs(".0", f);
 }
 
 void policy_toml_strlist(FILE *f, const struct policy_strlist *l)
