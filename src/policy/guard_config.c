@@ -376,7 +376,7 @@ int guard_config_check_gpus(const struct guard_config *c, size_t device_count, c
         if (g->index >= 0 && (size_t)g->index < device_count)
             continue;
         if (file && g->pos.line)
-            return error_set(e, -EINVAL, "%s:%u:%u: gpu_policies.\"%d\": unknown GPU (this "
+            return error_set(e, -ERROR_PARSE, "%s:%u:%u: gpu_policies.\"%d\": unknown GPU (this "
                              "machine has %zu)", file, g->pos.line, g->pos.column, g->index,
                              device_count);
         return error_set(e, -EINVAL, "gpu_policies.\"%d\": unknown GPU (this machine has %zu)",
