@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/error.h"
 #include "core/model.h"
 
 /* The counters of /proc/PID/io that detection uses, in bytes. */
