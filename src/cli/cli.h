@@ -68,6 +68,7 @@ int cmd_select(int argc, char **argv);
 int cmd_kill(int argc, char **argv);
 int cmd_reset(int argc, char **argv);
 int cmd_guard(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 /* Help text of a command, NULL when there is no such command. */
 const char *cli_command_help(const char *command);

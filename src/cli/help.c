@@ -18,7 +18,8 @@ static const char overview[] =
     "  kill      end GPU processes safely (SIGTERM, wait, SIGKILL only with --force)\n"
     "  reset     reset GPUs, ending the processes on them first with --force\n"
     "  config    show the effective configuration and where each value came from\n"
-    "  audit     with --rogue: find miners, suspicious processes, abuse, exfiltration\n"
+    "  audit     usage history: records, summary, the recorder, import and export;\n"
+    "            with --rogue: miners, suspicious processes, abuse, exfiltration\n"
     "  guard     usage policies per user, group, GPU and time of day, and their daemon\n"
     "  help      show help for a command: gpuctl help COMMAND\n"
     "\n"
@@ -58,7 +59,9 @@ static const char list_help[] =
     "  --pid PID...            only these processes\n"
     "  --filter REGEX          PCRE2 pattern on process name and command line\n"
     "\n"
-    "A process filter implies --details.  Unknown values show as N/A (null in JSON).\n";
+    "A process filter implies --details.  Unknown values show as N/A (null in JSON).\n"
+    "Each run (each refresh with --watch) also appends a sample to the audit\n"
+    "database unless audit.record_on_list = false (see gpuctl help audit).\n";
 
 static const char select_help[] =
     "usage: gpuctl select [OPTIONS] [-- COMMAND [ARG...]]\n"
@@ -223,12 +226,53 @@ static const char guard_help[] =
     "GPUCTL_GUARD_NOW=YYYY-MM-DDTHH:MM sets the local time time policies are\n"
     "judged at (for testing policies).\n";
 
+static const char audit_help[] =
+    "usage: gpuctl audit [--hours N] [--user NAME] [--process REGEX] [--gpus]\n"
+    "                    [--output table|json|jsonl|csv]\n"
+    "       gpuctl audit --summary [--hours N] [--user NAME] [--process REGEX]\n"
+    "                    [--top N] [--output table|json|jsonl]\n"
+    "       gpuctl audit record [--interval SEC] [--count N]\n"
+    "       gpuctl audit import FILE.jsonl\n"
+    "       gpuctl audit export [--format jsonl] [--hours N] [--user NAME] [--process REGEX]\n"
+    "\n"
+    "The usage history in $GPUCTL_AUDIT_DB, else $XDG_DATA_HOME/gpuctl/audit.db\n"
+    "(~/.local/share/gpuctl/audit.db).  Samples come from every gpuctl list\n"
+    "(audit.record_on_list) and from gpuctl audit record.\n"
+    "\n"
+    "Showing:\n"
+    "  --hours N           the last N hours (default 24)\n"
+    "  --user NAME         only this user's processes\n"
+    "  --process REGEX     only processes whose name matches (PCRE2)\n"
+    "  --gpus              GPU samples instead of process samples\n"
+    "  --summary           top users and processes (GPU-memory hours, SM-% hours,\n"
+    "                      peak memory), per-GPU average and peak utilisation, the\n"
+    "                      24-hour pattern (local time) and the busiest hours\n"
+    "  --top N             users, processes and hours in the summary (default 10)\n"
+    "  --output FORMAT     table (default), json, jsonl (ndjson) or csv\n"
+    "\n"
+    "A sample stands for the time since the host's previous one, at most 300 s\n"
+    "(or the recorder's interval when longer).\n"
+    "\n"
+    "record:  a sample every SEC seconds (default 60) until SIGINT/SIGTERM, or\n"
+    "         N samples with --count; see docs/gpuctl-audit.service.\n"
+    "import:  gpu-kill audit.jsonl records (\"-\" reads standard input); a bad\n"
+    "         line is reported as FILE:LINE and skipped, the rest imported\n"
+    "         (exit status 1 when any line was skipped).\n"
+    "export:  all history (or --hours N) in that shape, one record per line.\n"
+    "\n"
+    "Retention: audit.retention_days (default 90), applied by the writers.\n"
+    "Recording from list never makes list fail: a problem is said once, and\n"
+    "an unwritable location only at --log-level info.\n"
+    "\n"
+    "Suspicious usage (miners, abuse, exfiltration): gpuctl audit --rogue;\n"
+    "its options: gpuctl audit --rogue --help.\n";
+
 const char *cli_command_help(const char *command)
 {
     if (strcmp(command, "guard") == 0)
         return guard_help;
     if (strcmp(command, "audit") == 0)
-        return cli_audit_rogue_help;
+        return audit_help;
     if (strcmp(command, "list") == 0)
         return list_help;
     if (strcmp(command, "select") == 0)

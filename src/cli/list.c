@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/audit.h"
 #include "cli/cli.h"
 #include "cli/list.h"
 #include "core/filter.h"
@@ -246,6 +247,7 @@ struct list_run {
     struct snapshot_ctx *sctx;
     char self_user[64];
     bool color, ascii, tty;
+    struct audit_hook audit;
 };
 
 const struct gpu_process *list_top_process(const struct list_view *v, int device_index,
@@ -328,7 +330,20 @@ static unsigned host_fields_needed(const struct list_run *r)
     const struct filter *f = &r->args.filter;
     if (r->ctx.cfg.output_format != OUTPUT_TABLE || r->ctx.cfg.show_details)
         return SNAPSHOT_HOST_ALL;
-    return (f->users_set ? SNAPSHOT_HOST_USER : 0u) | (f->regex ? SNAPSHOT_HOST_CMDLINE : 0u);
+    return (f->users_set ? SNAPSHOT_HOST_USER : 0u) | (f->regex ? SNAPSHOT_HOST_CMDLINE : 0u) |
+           audit_hook_host_fields(&r->ctx);
+}
+
+static double watch_secs(const struct list_run *r)
+{
+    return r->args.watch_secs > 0 ? r->args.watch_secs : r->ctx.cfg.watch_interval_secs;
+}
+
+/* The recording interval of --watch, in whole seconds (at least 1). */
+static unsigned watch_interval(const struct list_run *r)
+{
+    double secs = watch_secs(r);
+    return secs < 1 ? 1u : (unsigned)(secs + 0.5);
 }
 
 static int one_pass(struct list_run *r, FILE *out)
@@ -340,6 +355,7 @@ static int one_pass(struct list_run *r, FILE *out)
     int rc = snapshot_take(r->sctx, &opts, &s, &e);
     if (rc < 0)
         return cli_fail(&e);
+    audit_hook_record(&r->audit, &r->ctx, s, r->args.watch ? watch_interval(r) : 0);
     rc = render(r, s, out);
     snapshot_free(s);
     if (rc < 0) {
@@ -399,7 +415,7 @@ static void sleep_until(struct timespec *next, double secs)
 
 static int watch_loop(struct list_run *r)
 {
-    double secs = r->args.watch_secs > 0 ? r->args.watch_secs : r->ctx.cfg.watch_interval_secs;
+    double secs = watch_secs(r);
     bool screen = r->tty && r->ctx.cfg.output_format == OUTPUT_TABLE;
     struct timespec next;
     int rc = EXIT_OK;
@@ -483,6 +499,7 @@ int cmd_list(int argc, char **argv)
         }
     }
     snapshot_ctx_close(r.sctx);
+    audit_hook_close(&r.audit);
     free_args(&r.args);
     return rc < 0 ? EXIT_OK : rc;
 }

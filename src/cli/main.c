@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/audit_rogue.h"
 #include "cli/cli.h"
 #include "version.h"
 
@@ -24,8 +23,7 @@ static const struct command commands[] = {
     {"reset", cmd_reset},
     {"config", cmd_config},
     {"guard", cmd_guard},
-    /* until the audit command of src/cli/audit.c is merged: its --rogue part */
-    {"audit", cli_audit_rogue},
+    {"audit", cmd_audit},
 };
 
 static const struct command *find_command(const char *name)

@@ -83,6 +83,10 @@ static const struct key_desc keys[] = {
     NUMBER_ABOVE(CONFIG_WATCH_INTERVAL_SECS, "watch_interval_secs", "GPUCTL_WATCH_INTERVAL",
                  watch_interval_secs, 2.0, 0, 86400),
     BOOLEAN(CONFIG_SHOW_DETAILS, "show_details", "GPUCTL_SHOW_DETAILS", show_details, false),
+    BOOLEAN(CONFIG_AUDIT_RECORD_ON_LIST, "audit.record_on_list", "GPUCTL_AUDIT_RECORD_ON_LIST",
+            audit_record_on_list, true),
+    INTEGER(CONFIG_AUDIT_RETENTION_DAYS, "audit.retention_days", "GPUCTL_AUDIT_RETENTION_DAYS",
+            audit_retention_days, 90, 0, 36500),
 };
 
 _Static_assert(sizeof keys / sizeof keys[0] == CONFIG_KEY_COUNT,

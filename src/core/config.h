@@ -27,6 +27,8 @@ enum config_key {
     CONFIG_DEFAULT_TIMEOUT_SECS,
     CONFIG_WATCH_INTERVAL_SECS,
     CONFIG_SHOW_DETAILS,
+    CONFIG_AUDIT_RECORD_ON_LIST,
+    CONFIG_AUDIT_RETENTION_DAYS,
     CONFIG_KEY_COUNT
 };
 
@@ -38,6 +40,8 @@ struct config {
     int default_timeout_secs;
     double watch_interval_secs;
     bool show_details;
+    bool audit_record_on_list;     /* `list` appends a sample to the audit database */
+    int audit_retention_days;      /* 0 keeps everything */
 
     enum config_origin origin[CONFIG_KEY_COUNT];
     char file_path[4096];          /* the file consulted, "" when no path could be formed */

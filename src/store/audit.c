@@ -271,9 +271,9 @@ static int check_version_readonly(struct audit_db *db, struct error *e)
     return 0;
 }
 
-static int configure(struct audit_db *db, struct error *e)
+static int configure(struct audit_db *db, unsigned flags, struct error *e)
 {
-    sqlite3_busy_timeout(db->db, AUDIT_BUSY_TIMEOUT_MS);
+    sqlite3_busy_timeout(db->db, flags & AUDIT_OPEN_SHORT_WAIT ? 250 : AUDIT_BUSY_TIMEOUT_MS);
     sqlite3_extended_result_codes(db->db, 1);
     if (db->readonly)
         return check_version_readonly(db, e);
@@ -324,7 +324,7 @@ int audit_open(const char *path, unsigned flags, struct audit_db **out, struct e
     if (!rc && !db->readonly)
         chmod(path, 0600);   /* best effort: the file names users and commands */
     if (!rc)
-        rc = configure(db, e);
+        rc = configure(db, flags, e);
     if (rc) {
         audit_close(db);
         return rc;
@@ -347,6 +347,11 @@ void audit_close(struct audit_db *db)
 const char *audit_path(const struct audit_db *db)
 {
     return db->path;
+}
+
+void audit_set_busy_timeout(struct audit_db *db, int ms)
+{
+    sqlite3_busy_timeout(db->db, ms);
 }
 
 void audit_set_retention_days(struct audit_db *db, unsigned days)

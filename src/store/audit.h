@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "core/error.h"
@@ -51,6 +52,7 @@ int audit_default_path(char *buf, size_t size, struct error *e);
 
 enum audit_open_flags {
     AUDIT_OPEN_READONLY = 1u << 0, /* never create or migrate; queries only */
+    AUDIT_OPEN_SHORT_WAIT = 1u << 1, /* wait at most 250 ms for another writer's lock */
 };
 
 struct audit_db;
@@ -276,5 +278,71 @@ typedef int (*audit_policy_cb)(const struct audit_policy_event *ev, void *arg);
  * set, keeps the violations of that user; f->process is ignored. */
 int audit_query_policy_events(struct audit_db *db, const struct audit_filter *f, size_t limit,
                               audit_policy_cb cb, void *arg, struct error *e);
+
+/* ---- gpu-kill's audit.jsonl: import and export ------------------------- */
+
+/* One line of gpu-kill's audit.jsonl (fields id, timestamp, gpu_index,
+ * gpu_name, pid, user, process_name, memory_used_mb, utilization_pct,
+ * temperature_c, power_w, container), plus the fields gpuctl's export adds
+ * so that its own files round-trip exactly (host, gpu_uuid, start_time,
+ * command, sm_pct).  A line without a pid is a GPU record, one with a pid
+ * a process record.  On a process record gpu-kill writes 0 for utilisation,
+ * temperature and power, which it never measured: those are not read. */
+struct audit_jsonl_record {
+    int64_t time_ms;
+    bool is_process;
+    int gpu_index;
+    char host[256];            /* "" when not given */
+    char gpu_name[96];
+    char gpu_uuid[96];
+    pid_t pid;
+    struct opt_i64 start_time_s;
+    char user[64];
+    char process_name[64];
+    char container[160];
+    char *command;             /* owned; NULL when not given */
+    struct opt_u64 mem_bytes;  /* memory_used_mb: the GPU's used memory, or the process's */
+    struct opt_f64 util_pct;   /* GPU: utilization_pct; process: sm_pct */
+    struct opt_i64 temp_c;
+    struct opt_u64 power_mw;
+};
+
+/* Parses one line (buf, len: no NUL needed; a trailing CR/LF is allowed).
+ * -ERROR_PARSE with the reason (without file or line) when it is not a
+ * valid record.  Free the result with audit_jsonl_record_clear, also after
+ * a failure. */
+int audit_jsonl_parse(const char *buf, size_t len, struct audit_jsonl_record *out,
+                      struct error *e);
+void audit_jsonl_record_clear(struct audit_jsonl_record *r);
+
+/* Told about each line that was skipped: 1-based line number and why. */
+typedef void (*audit_bad_line_cb)(size_t line, const char *reason, void *arg);
+
+struct audit_import_stats {
+    size_t lines;              /* lines read, blank ones included */
+    size_t gpu_records, process_records;
+    size_t samples;
+    size_t bad_lines;
+};
+
+/* Imports a whole file: consecutive records with the same timestamp and
+ * host form one sample (host: the record's, else this machine's).  A bad
+ * line goes to bad (may be NULL) and is skipped; everything else is
+ * stored.  Returns an error only when reading or writing failed (then the
+ * batches already committed stay, and stats say how far it got). */
+int audit_import_jsonl(struct audit_db *db, FILE *in, audit_bad_line_cb bad, void *arg,
+                       struct audit_import_stats *stats, struct error *e);
+
+/* Export in that shape, one line per call (no newline; valid during the
+ * call), per sample each GPU record followed by its processes' records.
+ * Unknown values are null.  f's window applies to every record; with a
+ * user or process filter only the matching process records are written. */
+typedef int (*audit_line_cb)(const char *line, size_t len, void *arg);
+int audit_export_jsonl(struct audit_db *db, const struct audit_filter *f, audit_line_cb cb,
+                       void *arg, struct error *e);
+
+/* The lock wait for this handle (default 30 s); list uses a short one so a
+ * long import never stalls it. */
+void audit_set_busy_timeout(struct audit_db *db, int ms);
 
 #endif

@@ -9,14 +9,17 @@ import pytest
 from conftest import device, parse_tables
 
 KEYS = ["log_level", "output_format", "use_colors", "table_width", "default_timeout_secs",
-        "watch_interval_secs", "show_details"]
+        "watch_interval_secs", "show_details", "audit.record_on_list", "audit.retention_days"]
 ENV = {"log_level": "GPUCTL_LOG_LEVEL", "output_format": "GPUCTL_OUTPUT_FORMAT",
        "use_colors": "GPUCTL_USE_COLORS", "table_width": "GPUCTL_TABLE_WIDTH",
        "default_timeout_secs": "GPUCTL_DEFAULT_TIMEOUT",
-       "watch_interval_secs": "GPUCTL_WATCH_INTERVAL", "show_details": "GPUCTL_SHOW_DETAILS"}
+       "watch_interval_secs": "GPUCTL_WATCH_INTERVAL", "show_details": "GPUCTL_SHOW_DETAILS",
+       "audit.record_on_list": "GPUCTL_AUDIT_RECORD_ON_LIST",
+       "audit.retention_days": "GPUCTL_AUDIT_RETENTION_DAYS"}
 DEFAULTS = {"log_level": "warn", "output_format": "table", "use_colors": "true",
             "table_width": "0", "default_timeout_secs": "5", "watch_interval_secs": "2.0",
-            "show_details": "false"}
+            "show_details": "false", "audit.record_on_list": "true",
+            "audit.retention_days": "90"}
 
 
 @pytest.fixture
@@ -72,14 +75,16 @@ def test_defaults_without_a_file(show, tmp_path):
 
 def test_file_from_xdg_config_home(show, xdg_file):
     path = xdg_file('log_level = "info"\nuse_colors = false\ntable_width = 120\n'
-                    'default_timeout_secs = 10\nwatch_interval_secs = 1.5\nshow_details = true\n')
+                    'default_timeout_secs = 10\nwatch_interval_secs = 1.5\nshow_details = true\n'
+                    'audit.record_on_list = false\naudit.retention_days = 7\n')
     doc = show()
     assert (doc["file"], doc["file_found"]) == (str(path), True)
     assert values(doc) == {
         "log_level": ("info", "file"), "output_format": ("json", "flag"),
         "use_colors": ("false", "file"), "table_width": ("120", "file"),
         "default_timeout_secs": ("10", "file"), "watch_interval_secs": ("1.5", "file"),
-        "show_details": ("true", "file")}
+        "show_details": ("true", "file"), "audit.record_on_list": ("false", "file"),
+        "audit.retention_days": ("7", "file")}
 
 
 def test_file_from_home_when_xdg_unset_or_relative(show, tmp_path):

@@ -39,6 +39,7 @@ static int setup(void **state)
         fprintf(stderr, "%s\n", e.msg);
         return -1;
     }
+    audit_set_retention_days(f->db, 0);
     *state = f;
     return 0;
 }
@@ -212,13 +213,323 @@ static void test_record_and_query(void **state)
     assert_non_null(strstr(e.msg, "position"));
 }
 
+
+#define M (INT64_C(60000))
+#define GIB_S (1.0 / 3600.0)   /* one GiB for one second, in GiB-hours */
+
+/* Four samples (see the comments) whose figures are worked out by hand in
+ * the tests below. */
+static void record_history(struct audit_db *db)
+{
+    struct audit_gpu_record g[2] = {gpu(0, 50, 4096), gpu(1, -1, 0)};
+    struct audit_proc_record p[3] = {proc(0, 100, "alice", "python", 1024, 30),
+                                     proc(0, 200, "bob", "xmrig", 2048, -1),
+                                     proc(1, 300, "alice", "train", 512, 10)};
+    record(db, T0 + 10 * M, g, 2, p, 3);            /* first sample: stands for 0 s */
+    g[0].util_pct.v = 70;
+    p[0].gpu_mem_bytes.v = 3072 * MIB;
+    record(db, T0 + 11 * M, g, 2, p, 2);            /* 60 s */
+    g[0] = gpu(0, 90, 8192);
+    p[0] = proc(0, 100, "alice", "python", 1024, 50);
+    record(db, T0 + H + 5 * M, g, 1, p, 1);         /* 54 min later: capped at 300 s */
+    g[0] = gpu(0, 10, 100);
+    p[0] = proc(0, 200, "bob", "xmrig", 4096, 100);
+    record(db, T0 + 2 * H + 30 * M, g, 1, p, 1);    /* 300 s */
+}
+
+static struct audit_summary *summary(struct audit_db *db, int64_t from, int64_t to,
+                                     const char *user, const char *pattern)
+{
+    struct audit_filter f = {.from_ms = from, .to_ms = to, .user = user, .process = pattern};
+    struct audit_summary *s = NULL;
+    struct error e = {0};
+    int rc = audit_summary(db, &f, 0, &s, &e);
+    if (rc)
+        fprintf(stderr, "%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    return s;
+}
+
+static void check_usage(const struct audit_usage *u, const char *key, uint64_t rows,
+                        double gib_s, double pct_s, uint64_t peak_mib)
+{
+    assert_string_equal(u->key, key);
+    assert_int_equal(u->rows, rows);
+    assert_float_equal(u->gpu_mem_gib_hours, gib_s * GIB_S, 1e-9);
+    assert_float_equal(u->sm_pct_hours, pct_s / 3600.0, 1e-9);
+    assert_true(u->peak_mem_bytes.known);
+    assert_int_equal(u->peak_mem_bytes.v, peak_mib * MIB);
+}
+
+/* Every figure of the whole history: the same whether it comes from the
+ * rollups (window on whole hours) or from raw rows (ends inside hours). */
+static void check_full_summary(const struct audit_summary *s)
+{
+    assert_int_equal(s->samples, 4);
+    assert_int_equal(s->proc_rows, 7);
+    assert_int_equal(s->gpu_rows, 6);
+    assert_int_equal(s->first_ms.v, T0 + 10 * M);
+    assert_int_equal(s->last_ms.v, T0 + 2 * H + 30 * M);
+    /* bob: 2 GiB x 60 s + 4 GiB x 300 s; SM 100 % x 300 s */
+    assert_int_equal(s->user_count, 2);
+    check_usage(&s->users[0], "bob", 3, 120 + 1200, 30000, 4096);
+    /* alice: 3 GiB x 60 s + 1 GiB x 300 s; SM 30 x 60 + 50 x 300 */
+    check_usage(&s->users[1], "alice", 4, 180 + 300, 1800 + 15000, 3072);
+    assert_int_equal(s->process_count, 3);
+    check_usage(&s->processes[0], "xmrig", 3, 1320, 30000, 4096);
+    check_usage(&s->processes[1], "python", 3, 480, 16800, 3072);
+    check_usage(&s->processes[2], "train", 1, 0, 0, 512);   /* its only sample stands for 0 s */
+
+    assert_int_equal(s->gpu_count, 2);
+    assert_string_equal(s->gpus[0].host, "h1");
+    assert_int_equal(s->gpus[0].gpu_index, 0);
+    assert_string_equal(s->gpus[0].uuid, "GPU-a");
+    assert_int_equal(s->gpus[0].rows, 4);
+    assert_float_equal(s->gpus[0].util_avg_pct.v, (50 + 70 + 90 + 10) / 4.0, 1e-9);
+    assert_float_equal(s->gpus[0].util_peak_pct.v, 90, 1e-9);
+    assert_int_equal(s->gpus[0].mem_peak_bytes.v, 8192 * MIB);
+    assert_int_equal(s->gpus[1].rows, 2);
+    assert_false(s->gpus[1].util_avg_pct.known);            /* never reported */
+    assert_false(s->gpus[1].util_peak_pct.known);
+    assert_int_equal(s->gpus[1].mem_peak_bytes.v, 0);
+
+    /* TZ=UTC: T0 is midnight */
+    assert_int_equal(s->hours[0].proc_rows, 5);
+    assert_float_equal(s->hours[0].gpu_mem_gib_hours, 300 * GIB_S, 1e-9);
+    assert_float_equal(s->hours[0].sm_pct_hours, 1800 / 3600.0, 1e-9);
+    assert_float_equal(s->hours[0].util_avg_pct.v, 60, 1e-9);
+    assert_int_equal(s->hours[1].proc_rows, 1);
+    assert_float_equal(s->hours[1].sm_pct_hours, 15000 / 3600.0, 1e-9);
+    assert_float_equal(s->hours[1].util_avg_pct.v, 90, 1e-9);
+    assert_float_equal(s->hours[2].gpu_mem_gib_hours, 1200 * GIB_S, 1e-9);
+    assert_float_equal(s->hours[2].util_avg_pct.v, 10, 1e-9);
+    for (int b = 3; b < 24; b++) {
+        assert_int_equal(s->hours[b].hour, b);
+        assert_int_equal(s->hours[b].proc_rows, 0);
+        assert_false(s->hours[b].util_avg_pct.known);
+    }
+    /* busiest: hour 2 (1200 GiB s), then hours 1 and 0 tie on memory (300)
+     * and hour 1 has more SM */
+    assert_int_equal(s->busiest_count, 3);
+    assert_int_equal(s->busiest[0].start_ms, s->from_ms > T0 + 2 * H ? s->from_ms : T0 + 2 * H);
+    assert_int_equal(s->busiest[1].start_ms, T0 + H);
+    assert_int_equal(s->busiest[1].end_ms, T0 + 2 * H);
+    assert_float_equal(s->busiest[1].util_avg_pct.v, 90, 1e-9);
+    assert_int_equal(s->busiest[2].proc_rows, 5);
+}
+
+static void test_summary_hand_computed(void **state)
+{
+    struct fixture *f = *state;
+    record_history(f->db);
+    struct audit_summary *s = summary(f->db, T0, T0 + 3 * H, NULL, NULL);
+    check_full_summary(s);
+    audit_summary_free(s);
+    s = summary(f->db, T0 + 1, T0 + 3 * H - 1, NULL, NULL);   /* raw rows at both ends */
+    check_full_summary(s);
+    assert_int_equal(s->busiest[2].start_ms, T0 + 1);
+    assert_int_equal(s->busiest[0].end_ms, T0 + 3 * H - 1);
+    audit_summary_free(s);
+}
+
+static void test_summary_partial_window(void **state)
+{
+    struct fixture *f = *state;
+    record_history(f->db);
+    /* drops the first sample (raw, hour 0) and nothing else */
+    struct audit_summary *s = summary(f->db, T0 + 10 * M + 30000, T0 + 2 * H + 40 * M, NULL,
+                                      NULL);
+    assert_int_equal(s->samples, 3);
+    assert_int_equal(s->proc_rows, 4);
+    assert_int_equal(s->first_ms.v, T0 + 11 * M);
+    check_usage(&s->users[0], "bob", 2, 1320, 30000, 4096);
+    check_usage(&s->users[1], "alice", 2, 480, 16800, 3072);
+    assert_int_equal(s->process_count, 2);                   /* train only ran in the first */
+    assert_float_equal(s->gpus[0].util_avg_pct.v, (70 + 90 + 10) / 3.0, 1e-9);
+    audit_summary_free(s);
+}
+
+static void test_summary_filters(void **state)
+{
+    struct fixture *f = *state;
+    record_history(f->db);
+    struct audit_summary *s = summary(f->db, T0, T0 + 3 * H, "alice", NULL);
+    assert_int_equal(s->user_count, 1);
+    check_usage(&s->users[0], "alice", 4, 480, 16800, 3072);
+    assert_int_equal(s->process_count, 2);
+    assert_string_equal(s->processes[0].key, "python");
+    assert_int_equal(s->proc_rows, 4);
+    assert_int_equal(s->gpu_rows, 6);                        /* GPU figures are unfiltered */
+    assert_int_equal(s->busiest_count, 2);                   /* hour 2 had no alice */
+    assert_int_equal(s->busiest[0].start_ms, T0 + H);
+    assert_int_equal(s->last_ms.v, T0 + H + 5 * M);
+    audit_summary_free(s);
+
+    s = summary(f->db, T0 + 1, T0 + 3 * H, NULL, "^x");
+    assert_int_equal(s->process_count, 1);
+    check_usage(&s->processes[0], "xmrig", 3, 1320, 30000, 4096);
+    assert_int_equal(s->user_count, 1);
+    assert_string_equal(s->users[0].key, "bob");
+    audit_summary_free(s);
+
+    s = summary(f->db, T0, T0 + 3 * H, "carol", NULL);
+    assert_int_equal(s->proc_rows, 0);
+    assert_int_equal(s->user_count, 0);
+    assert_false(s->first_ms.known);
+    assert_int_equal(s->busiest_count, 0);
+    audit_summary_free(s);
+}
+
+static void test_summary_top_n(void **state)
+{
+    struct fixture *f = *state;
+    record_history(f->db);
+    struct audit_filter flt = {.from_ms = T0, .to_ms = T0 + 3 * H};
+    struct audit_summary *s = NULL;
+    struct error e = {0};
+    assert_int_equal(audit_summary(f->db, &flt, 1, &s, &e), 0);
+    assert_int_equal(s->user_count, 1);
+    assert_string_equal(s->users[0].key, "bob");
+    assert_int_equal(s->process_count, 1);
+    assert_int_equal(s->busiest_count, 1);
+    audit_summary_free(s);
+}
+
+static void test_interval_widens_gap(void **state)
+{
+    struct fixture *f = *state;
+    struct audit_proc_record p = proc(0, 1, "u", "n", 1024, 0);
+    struct audit_sample smp = {.time_ms = T0, .host = "h1", .procs = &p, .proc_count = 1};
+    struct error e = {0};
+    assert_int_equal(audit_record_samples(f->db, &smp, 1, 600, &e), 0);
+    smp.time_ms = T0 + 500000;                               /* 500 s: within 600 */
+    assert_int_equal(audit_record_samples(f->db, &smp, 1, 600, &e), 0);
+    smp.time_ms = T0 + 500000 + 700000;                      /* 700 s: capped at 600 */
+    assert_int_equal(audit_record_samples(f->db, &smp, 1, 600, &e), 0);
+    struct audit_summary *s = summary(f->db, T0, T0 + 2 * H, NULL, NULL);
+    assert_float_equal(s->users[0].gpu_mem_gib_hours, (500 + 600) * GIB_S, 1e-9);
+    audit_summary_free(s);
+}
+
+static size_t count_rows(const char *path, const char *table)
+{
+    sqlite3 *raw;
+    sqlite3_stmt *st;
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+    assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(raw, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    size_t n = (size_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(raw);
+    return n;
+}
+
+static void test_retention(void **state)
+{
+    struct fixture *f = *state;
+    record_history(f->db);                                   /* T0 .. T0 + 2h30 */
+    struct audit_proc_record p = proc(0, 7, "dave", "new", 64, 0);
+    struct audit_gpu_record g = gpu(0, 5, 64);
+    record(f->db, T0 + 48 * H, &g, 1, &p, 1);
+    audit_set_retention_days(f->db, 1);
+    uint64_t deleted = 0;
+    struct error e = {0};
+    /* cutoff: T0 + 26h30 - 24h = T0 + 2h30, down to the hour: T0 + 2h */
+    assert_int_equal(audit_apply_retention(f->db, T0 + 26 * H + 30 * M, &deleted, &e), 0);
+    assert_int_equal(deleted, 6);                            /* hours 0 and 1 */
+    struct collected c;
+    query(f->db, 0, T0 + 100 * H, NULL, NULL, &c);
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.names[0], "xmrig");
+    struct audit_summary *s = summary(f->db, 0, T0 + 100 * H, NULL, NULL);
+    assert_int_equal(s->proc_rows, 2);                       /* the rollups went too */
+    assert_int_equal(s->samples, 2);
+    assert_int_equal(s->gpu_rows, 2);
+    audit_summary_free(s);
+    assert_int_equal(count_rows(f->path, "procs"), 2);       /* identities nothing uses */
+    assert_int_equal(count_rows(f->path, "cmdlines"), 2);
+}
+
+struct events {
+    size_t n;
+    int64_t vid[8];
+    bool has_action[8], dry_run[8], success[8];
+    char policy[8][32], action[8][32], user[8][32];
+};
+
+static int collect_event(const struct audit_policy_event *ev, void *arg)
+{
+    struct events *x = arg;
+    if (x->n < 8) {
+        x->vid[x->n] = ev->violation_id;
+        x->has_action[x->n] = ev->has_action;
+        x->dry_run[x->n] = ev->a.dry_run;
+        x->success[x->n] = ev->a.success;
+        snprintf(x->policy[x->n], 32, "%s", ev->v.policy);
+        snprintf(x->action[x->n], 32, "%s", ev->has_action ? ev->a.action : "");
+        snprintf(x->user[x->n], 32, "%s", ev->v.user);
+    }
+    x->n++;
+    return 0;
+}
+
+static void test_violations_and_actions(void **state)
+{
+    struct fixture *f = *state;
+    struct error e = {0};
+    struct audit_violation v = {.time_ms = T0, .policy = "user:alice", .user = "alice",
+                                .pid = 42, .gpu_index = 0, .violation = "memory_limit",
+                                .detail = "12.0 GiB > 8.0 GiB"};
+    OPT_SET(v.start_time_s, 1234);
+    int64_t id1 = 0, id2 = 0, aid = 0;
+    assert_int_equal(audit_violation_add(f->db, &v, &id1, &e), 0);
+    struct audit_action a = {.time_ms = T0 + 1, .action = "warn", .success = true};
+    assert_int_equal(audit_action_add(f->db, id1, &a, &aid, &e), 0);
+    a = (struct audit_action){.time_ms = T0 + 2, .action = "terminate", .dry_run = true,
+                              .success = true, .message = "would terminate"};
+    assert_int_equal(audit_action_add(f->db, id1, &a, NULL, &e), 0);
+    v = (struct audit_violation){.time_ms = T0 + 10, .policy = "gpu:1", .gpu_index = 1,
+                                 .violation = "blocked_gpu"};
+    assert_int_equal(audit_violation_add(f->db, &v, &id2, &e), 0);
+    assert_true(id2 > id1);
+    assert_true(aid > 0);
+
+    struct events x = {0};
+    struct audit_filter flt = {.from_ms = T0, .to_ms = T0 + H};
+    assert_int_equal(audit_query_policy_events(f->db, &flt, 0, collect_event, &x, &e), 0);
+    assert_int_equal(x.n, 3);
+    assert_int_equal(x.vid[0], id2);                         /* newest first */
+    assert_false(x.has_action[0]);
+    assert_string_equal(x.user[0], "");
+    assert_string_equal(x.action[1], "warn");
+    assert_false(x.dry_run[1]);
+    assert_string_equal(x.action[2], "terminate");
+    assert_true(x.dry_run[2]);
+    memset(&x, 0, sizeof x);
+    flt.user = "alice";
+    assert_int_equal(audit_query_policy_events(f->db, &flt, 1, collect_event, &x, &e), 0);
+    assert_int_equal(x.n, 1);
+    assert_string_equal(x.policy[0], "user:alice");
+}
+
 int main(void)
 {
+    setenv("TZ", "UTC", 1);
+    tzset();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_sets_version_and_wal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly_missing_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_and_query, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_summary_hand_computed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_summary_partial_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_summary_filters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_summary_top_n, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_interval_widens_gap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_violations_and_actions, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,10 +29,12 @@ struct fixture {
 static const char *const env_vars[] = {
     "GPUCTL_LOG_LEVEL",    "GPUCTL_OUTPUT_FORMAT",  "GPUCTL_USE_COLORS",  "GPUCTL_TABLE_WIDTH",
     "GPUCTL_DEFAULT_TIMEOUT", "GPUCTL_WATCH_INTERVAL", "GPUCTL_SHOW_DETAILS",
+    "GPUCTL_AUDIT_RECORD_ON_LIST", "GPUCTL_AUDIT_RETENTION_DAYS",
 };
 
 #define KNOWN_KEYS "known keys: log_level, output_format, use_colors, table_width, " \
-                   "default_timeout_secs, watch_interval_secs, show_details"
+                   "default_timeout_secs, watch_interval_secs, show_details, " \
+                   "audit.record_on_list, audit.retention_days"
 
 static int setup(void **state)
 {
@@ -195,10 +197,15 @@ static void test_file_values(void **state)
                     "table_width = 132\n"
                     "default_timeout_secs = 86400\n"
                     "watch_interval_secs = 0.25\n"
-                    "show_details = true\n");
+                    "show_details = true\n"
+                    "[audit]\n"
+                    "record_on_list = false\n"
+                    "retention_days = 0\n");
     struct config c;
     load_ok(&c, NULL);
     assert_true(c.file_found);
+    assert_false(c.audit_record_on_list);
+    assert_int_equal(c.audit_retention_days, 0);
     assert_string_equal(c.file_path, f->file);
     assert_int_equal(c.log_level, LOG_DEBUG);
     assert_int_equal(c.output_format, OUTPUT_NDJSON);
@@ -625,11 +632,13 @@ static void test_names(void **state)
     (void)state;
     static const char *const names[] = {"log_level", "output_format", "use_colors", "table_width",
                                         "default_timeout_secs", "watch_interval_secs",
-                                        "show_details"};
+                                        "show_details", "audit.record_on_list",
+                                        "audit.retention_days"};
     static const char *const envs[] = {"GPUCTL_LOG_LEVEL", "GPUCTL_OUTPUT_FORMAT",
                                        "GPUCTL_USE_COLORS", "GPUCTL_TABLE_WIDTH",
                                        "GPUCTL_DEFAULT_TIMEOUT", "GPUCTL_WATCH_INTERVAL",
-                                       "GPUCTL_SHOW_DETAILS"};
+                                       "GPUCTL_SHOW_DETAILS", "GPUCTL_AUDIT_RECORD_ON_LIST",
+                                       "GPUCTL_AUDIT_RETENTION_DAYS"};
     for (int k = 0; k < CONFIG_KEY_COUNT; k++) {
         enum config_key found;
         assert_string_equal(config_key_name((enum config_key)k), names[k]);
