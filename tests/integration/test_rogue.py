@@ -279,3 +279,48 @@ def test_bad_threshold_flag_is_a_usage_error(run, tmp_path):
     r = run(["audit", "--rogue-confidence-threshold", "1.5"])
     assert r.rc == 3
     assert "--rogue-confidence-threshold" in r.err
+
+
+# ---- history --------------------------------------------------------------------
+
+
+def test_miner_in_the_imported_history_is_reported_as_ended(run, tmp_path):
+    records = [{"id": i, "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                    time.gmtime(time.time() - 3600 + 60 * i)),
+                "gpu_index": 0, "gpu_name": "H100", "pid": 999777, "user": "mallory",
+                "process_name": "ethminer", "memory_used_mb": 4000, "utilization_pct": 99,
+                "temperature_c": 70, "power_w": 300, "container": None} for i in range(20)]
+    f = tmp_path / "audit.jsonl"
+    f.write_text("".join(json.dumps(r) + "\n" for r in records))
+    r = run(["audit", "import", f])
+    assert r.rc == 0, r.err
+    doc = rogue(run, gpu_scenario([]), "--hours", "2")
+    assert doc["scanned"]["history_rows"] == 20
+    assert doc["scanned"]["history_processes"] == 1
+    [miner] = [x for x in doc["findings"] if x["pid"] == 999777]
+    assert miner["category"] == "crypto_miner" and miner["live"] is False
+    assert miner["user"] == "mallory"
+    assert "gpuctl audit --user mallory" in miner["recommendation"]
+    # outside the window it is not seen
+    old = rogue(run, gpu_scenario([]), "--hours", "0.01")
+    assert [x for x in old["findings"] if x["pid"] == 999777] == []
+
+
+def test_sustained_busy_gpu_with_idle_cpu_looks_like_a_miner(run, tmp_path, spawn_procs):
+    xdg = tmp_path / "xdg" / "gpuctl"
+    xdg.mkdir(parents=True, exist_ok=True)
+    (xdg / "rogue.toml").write_text("[detection]\nsustained_minutes = 0\n")
+    [p] = spawn_procs(1)            # a sleeping process: host CPU near 0
+    scen = {"devices": [device(0, processes={
+        "compute": [{"pid": p.pid, "used_memory": 3 * GiB}]},
+        process_utilization=[{"pid": p.pid, "sm": 98, "mem": 40}])]}
+    for _ in range(3):              # each list records one sample
+        r = run(["list"], scenario=scen)
+        assert r.rc == 0, r.err
+    doc = rogue(run, scen)
+    miner = by_category(doc, p.pid)["crypto_miner"]
+    [ev] = miner["evidence"]
+    assert "SM 98% on average" in ev["text"] and "low host CPU" in ev["text"]
+    assert miner["confidence"] == pytest.approx(0.6)
+    abuse = by_category(doc, p.pid)["resource_abuse"]
+    assert any("SM 98% on average" in e["text"] for e in abuse["evidence"])
