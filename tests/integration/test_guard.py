@@ -9,6 +9,7 @@ import json
 import os
 import pty
 import select
+import socket
 import signal
 import subprocess
 import sys
@@ -53,7 +54,10 @@ def guard_toml(tmp_path):
     path.parent.mkdir(parents=True, exist_ok=True)
 
     def write(text):
-        path.write_text(text)
+        # whole or not at all, for a daemon that may read it at any moment
+        tmp = path.with_name("guard.toml.new")
+        tmp.write_text(text)
+        os.replace(tmp, path)
         return path
 
     write.path = path
@@ -291,6 +295,10 @@ def daemon(gpuctl_bin, gpuctl_env, scenario, tmp_path):
                                 stderr=open(log, "w"))
         d = Daemon(proc, log)
         running.append(d)
+        # the database exists (created and migrated) once it says it runs
+        wait_for(lambda: "guard running" in d.text() or proc.poll() is not None,
+                 what="the daemon to start")
+        assert proc.poll() is None, d.text()
         return d
 
     yield start
@@ -397,7 +405,7 @@ def test_soft_warns_then_escalates_after_the_grace_period(run, daemon, webhook, 
         os.execv(sys.executable, [sys.executable, "-c", SLEEP])
     try:
         scen = scenario_for([[(pid, GiB)]])
-        r = run(["guard", "--enable", "--enforce", "--mode", "soft", "--grace-period", "2",
+        r = run(["guard", "--enable", "--enforce", "--mode", "soft", "--grace-period", "4",
                  "--webhook", url, "--add-user", self_user, "--process-limit", "0"],
                 scenario=scen)
         assert r.rc == 0, r.err
@@ -448,3 +456,42 @@ def test_status_without_a_database(run):
     r = run(["guard", "status"])
     assert r.rc == 0, r.err
     assert "No violations" in r.out
+
+
+def test_running_daemon_follows_guard_toml_and_keeps_policies_on_a_bad_edit(
+        run, daemon, spawn_procs, self_user, guard_toml):
+    [p] = spawn_procs(1)
+    scen = scenario_for([[(p.pid, GiB)]])
+    path = guard_toml("[global]\nenabled = false\n")
+    d = daemon(scen)
+    wait_for(lambda: "guard is disabled" in d.text(), what="the disabled notice")
+    guard_toml("[global]\nenabled = true\nenforcement = \"hard\"\n\n"
+               f"[user_policies.{self_user}]\nmemory_limit_gb = -1\n")
+    wait_for(lambda: "keeping the policies in force" in d.text(), what="the refusal")
+    assert f"{path}:6:19:" in d.text()
+    assert "would terminate" not in d.text()
+    guard_toml("[global]\nenabled = true\nenforcement = \"hard\"\n\n"
+               f"[user_policies.{self_user}]\nmemory_limit_gb = 0.5\n")
+    wait_for(lambda: "would terminate" in d.text(), what="the new policy to act")
+    assert d.stop() == 0
+    assert alive(p.pid)
+
+
+def test_a_failed_webhook_is_recorded_as_failed(run, daemon, spawn_procs, self_user):
+    [p] = spawn_procs(1)
+    with socket.socket() as s:          # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    scen = scenario_for([[(p.pid, GiB)]])
+    r = run(["guard", "--enable", "--enforce", "--mode", "soft", "--grace-period", "3600",
+             "--webhook", f"http://127.0.0.1:{port}/hook", "--add-user", self_user,
+             "--memory-limit", "0.5"], scenario=scen)
+    assert r.rc == 0, r.err
+    d = daemon(scen)
+    wait_for(lambda: any(a[1] == "webhook" for a in actions(run)), what="the webhook action")
+    assert d.stop() == 0
+    acts = actions(run)
+    assert ("memory_limit", "warn", False, True) in acts
+    assert ("memory_limit", "webhook", False, False) in acts
+    assert not any(a[1] == "terminate" for a in acts)
+    assert alive(p.pid)

@@ -16,6 +16,7 @@
 
 #include "policy/guard_daemon.h"
 #include "policy/guard_eval.h"
+#include "policy/guard_notify.h"
 
 #define GIB (1024ull * 1024 * 1024)
 
@@ -352,6 +353,23 @@ static void test_small_parsers(void **state)
     assert_int_not_equal(guard_clock_parse("noon", &clock), 0);
 }
 
+static void test_tty_paths(void **state)
+{
+    (void)state;
+    char buf[64];
+    assert_int_equal(guard_tty_path((136u << 8) | 3, buf, sizeof buf), 0);
+    assert_string_equal(buf, "/dev/pts/3");
+    /* minor 261 on major 137: the high minor bits live above bit 20 */
+    assert_int_equal(guard_tty_path((137u << 8) | 5, buf, sizeof buf), 0);
+    assert_string_equal(buf, "/dev/pts/261");
+    assert_int_equal(guard_tty_path((136u << 8) | (1u << 20) | 2, buf, sizeof buf), 0);
+    assert_string_equal(buf, "/dev/pts/258");
+    assert_int_equal(guard_tty_path((4u << 8) | 1, buf, sizeof buf), 0);
+    assert_string_equal(buf, "/dev/tty1");
+    assert_int_not_equal(guard_tty_path(0, buf, sizeof buf), 0);
+    assert_int_not_equal(guard_tty_path((4u << 8) | 64, buf, sizeof buf), 0);   /* ttyS0 */
+}
+
 int main(void)
 {
     setenv("TZ", "UTC", 1);
@@ -367,6 +385,7 @@ int main(void)
         cmocka_unit_test(test_unknown_gpu),
         cmocka_unit_test(test_round_trips),
         cmocka_unit_test(test_small_parsers),
+        cmocka_unit_test(test_tty_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
