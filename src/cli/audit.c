@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/audit_rogue.h"
 #include "cli/audit.h"
 #include "cli/json_out.h"
 #include "core/csv.h"
@@ -604,6 +605,9 @@ static int cmd_query(struct cli_ctx *ctx, const struct audit_args *a)
 
 int cmd_audit(int argc, char **argv)
 {
+    /* --rogue and --rogue-*: suspicious-usage detection (cli/audit_rogue.c) */
+    if (cli_audit_wants_rogue(argc, argv))
+        return cli_audit_rogue(argc, argv);
     struct audit_args a = {0};
     int rc = parse_args(&a, argc, argv);
     if (rc)

@@ -69,6 +69,7 @@ int cmd_kill(int argc, char **argv);
 int cmd_reset(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
+int cmd_guard(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 
 /* Help text of a command, NULL when there is no such command. */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/audit_rogue.h"
 #include "cli/cli.h"
 
 static const char overview[] =
@@ -19,7 +20,9 @@ static const char overview[] =
     "  config    show the effective configuration and where each value came from\n"
     "  trace     run a CUDA job under the kernel flight recorder (NDJSON logs)\n"
     "  analyze   summary, scope tree, hotspots and HTML timeline of a trace\n"
-    "  audit     usage history: records, summary, the recorder, import and export\n"
+    "  audit     usage history: records, summary, the recorder, import and export;\n"
+    "            with --rogue: miners, suspicious processes, abuse, exfiltration\n"
+    "  guard     usage policies per user, group, GPU and time of day, and their daemon\n"
     "  help      show help for a command: gpuctl help COMMAND\n"
     "\n"
     "Options for every command:\n"
@@ -192,6 +195,74 @@ static const char analyze_help[] =
     "  --top N                   hotspots shown (default 10; 0 for all)\n"
     "  -o, --output FORMAT       table (default) or json\n"
     "  --html FILE               also write a self-contained zoomable timeline\n";
+/* The --rogue part of `gpuctl audit` (cli/audit_rogue.c). */
+const char cli_audit_rogue_help[] =
+    "usage: gpuctl audit --rogue [--hours N] [--output table|json]\n"
+    "       gpuctl audit [--rogue-config] [--rogue-export-config] [ROGUE EDITS]\n"
+    "\n"
+    "Suspicious-usage detection over the live GPU processes and the audit history:\n"
+    "crypto miners (known executable names, stratum URLs, pool and wallet\n"
+    "arguments, sustained high SM % with low host CPU and steady memory),\n"
+    "suspicious processes (temporary directories, deleted executables, names of\n"
+    "system processes, service accounts), resource abuse (memory, duration,\n"
+    "sustained utilisation) and exfiltration signs (/proc/PID/io, sockets).\n"
+    "Each finding has a confidence, a risk level, its evidence and a\n"
+    "recommendation.  Settings: $XDG_CONFIG_HOME/gpuctl/rogue.toml, created with\n"
+    "the defaults on first use.\n"
+    "\n"
+    "  --rogue                              scan (history of the last --hours, default 24)\n"
+    "  --rogue-config                       print rogue.toml's path and settings\n"
+    "  --rogue-memory-threshold GB          set detection.max_memory_usage_gb\n"
+    "  --rogue-utilization-threshold PCT    set detection.max_utilization_pct\n"
+    "  --rogue-duration-threshold HOURS     set detection.max_duration_hours\n"
+    "  --rogue-confidence-threshold C       set detection.min_confidence_threshold (0-1)\n"
+    "  --rogue-whitelist-process NAME       allow a process name or glob\n"
+    "  --rogue-unwhitelist-process NAME     remove it from the allow-list\n"
+    "  --rogue-whitelist-user NAME          allow a user name or glob\n"
+    "  --rogue-unwhitelist-user NAME        remove it from the allow-list\n"
+    "  --rogue-export-config                print the settings as JSON\n"
+    "  --rogue-import-config FILE           replace the settings with FILE (JSON),\n"
+    "                                       validated whole before anything is written\n";
+
+static const char guard_help[] =
+    "usage: gpuctl guard [EDITS] [--config] [--test-policies] [--export-config]\n"
+    "       gpuctl guard run [--once] [--interval SEC]\n"
+    "       gpuctl guard status [--hours N] [--limit N] [--output table|json]\n"
+    "\n"
+    "Usage policies in $XDG_CONFIG_HOME/gpuctl/guard.toml (or --file PATH): per\n"
+    "user, per group, per GPU and per time of day.  `guard run` enforces them:\n"
+    "dry run logs what would happen, soft warns (log, syslog, webhook, the user's\n"
+    "terminals) and ends the process after the grace period, hard ends it at\n"
+    "once (SIGTERM, then SIGKILL).  Violations and actions go to the audit\n"
+    "database; `guard status` shows them.  Every option may also be spelt with\n"
+    "guard- in front (--guard-add-user), as gpu-kill does.\n"
+    "\n"
+    "  --enable, --disable            switch enforcement on or off\n"
+    "  --dry-run, --enforce           log only, or act; --toggle-dry-run flips it\n"
+    "  --mode soft|hard               enforcement mode\n"
+    "  --grace-period SEC             soft: how long a violation may last\n"
+    "  --interval SEC                 seconds between checks (with run: this run only)\n"
+    "  --webhook URL                  POST a JSON notice for each warning\n"
+    "  --add-user NAME                with --memory-limit GB, --utilization-limit PCT,\n"
+    "                                 --process-limit N, --duration-limit H,\n"
+    "                                 --priority N, --allowed-gpus L, --blocked-gpus L\n"
+    "  --add-group NAME --members a,b with the same limits (totals of the members)\n"
+    "  --add-gpu IDX                  with --memory-limit GB, --utilization-limit PCT,\n"
+    "                                 --reserved-memory GB, --allowed-users a,b,\n"
+    "                                 --blocked-users a,b, --maintenance HH:MM-HH:MM,\n"
+    "                                 --days mon,tue\n"
+    "  --add-time-policy NAME         with --start HH:MM --end HH:MM [--days ...]\n"
+    "                                 [--users a,b] and limits per user\n"
+    "  --remove-user NAME, --remove-group NAME, --remove-gpu IDX,\n"
+    "  --remove-time-policy NAME      delete a policy\n"
+    "  --config                       print guard.toml's path and contents (in guard,\n"
+    "                                 --config takes no PATH)\n"
+    "  --test-policies                evaluate now and print what would happen\n"
+    "  --export-config                print the policies as JSON\n"
+    "  --import-config FILE           replace them with FILE (JSON), validated whole\n"
+    "\n"
+    "GPUCTL_GUARD_NOW=YYYY-MM-DDTHH:MM sets the local time time policies are\n"
+    "judged at (for testing policies).\n";
 
 static const char audit_help[] =
     "usage: gpuctl audit [--hours N] [--user NAME] [--process REGEX] [--gpus]\n"
@@ -229,7 +300,10 @@ static const char audit_help[] =
     "\n"
     "Retention: audit.retention_days (default 90), applied by the writers.\n"
     "Recording from list never makes list fail: a problem is said once, and\n"
-    "an unwritable location only at --log-level info.\n";
+    "an unwritable location only at --log-level info.\n"
+    "\n"
+    "Suspicious usage (miners, abuse, exfiltration): gpuctl audit --rogue;\n"
+    "its options: gpuctl audit --rogue --help.\n";
 
 /* One entry per command; a command's branch adds its line here. */
 static const struct {
@@ -244,6 +318,7 @@ static const struct {
     {"trace", trace_help},
     {"analyze", analyze_help},
     {"audit", audit_help},
+    {"guard", guard_help},
     {"help", overview},
 };
 

@@ -24,6 +24,7 @@ static const struct command commands[] = {
     {"config", cmd_config},
     {"trace", cmd_trace},
     {"analyze", cmd_analyze},
+    {"guard", cmd_guard},
     {"audit", cmd_audit},
 };
 
