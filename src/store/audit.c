@@ -254,12 +254,22 @@ static int migrate(struct audit_db *db, struct error *e)
     return audit_commit(db, e);
 }
 
-static int check_version_readonly(struct audit_db *db, struct error *e)
+/* A reader can open the file while its creator is still migrating it
+ * (version 0, no tables yet): wait for the creator, and when none finishes,
+ * it is a database with nothing recorded yet, not an old one. */
+static int check_version_readonly(struct audit_db *db, int timeout_ms, struct error *e)
 {
-    int version;
-    int rc = user_version(db, &version, e);
-    if (rc)
-        return rc;
+    int version, rc;
+    for (int waited = 0;; waited += 10) {
+        if ((rc = user_version(db, &version, e)))
+            return rc;
+        if (version != 0 || waited >= timeout_ms)
+            break;
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (version == 0)
+        return error_set(e, -ENOENT, "%s: no audit database yet (nothing recorded)", db->path);
     if (version > AUDIT_SCHEMA_VERSION)
         return error_set(e, -EPROTO, "%s: schema version %d is newer than this gpuctl "
                                      "understands (%d)", db->path, version,
@@ -302,7 +312,7 @@ static int configure(struct audit_db *db, unsigned flags, struct error *e)
     sqlite3_busy_timeout(db->db, timeout);
     sqlite3_extended_result_codes(db->db, 1);
     if (db->readonly)
-        return check_version_readonly(db, e);
+        return check_version_readonly(db, timeout < 2000 ? timeout : 2000, e);
     int rc = retry_busy(db, set_wal, timeout, e);
     if (!rc)
         rc = retry_busy(db, migrate, timeout, e);

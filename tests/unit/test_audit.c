@@ -176,6 +176,26 @@ static void test_readonly_missing_file(void **state)
     assert_int_not_equal(access(path, F_OK), 0);
 }
 
+/* A reader that opens the file while its creator has not yet written the
+ * schema (user_version 0) waits, then sees "nothing recorded", not an
+ * "older schema" error. */
+static void test_readonly_while_being_created(void **state)
+{
+    struct fixture *f = *state;
+    char path[200];
+    snprintf(path, sizeof path, "%s/creating.db", f->dir);
+    sqlite3 *raw;
+    assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(raw, "PRAGMA journal_mode=WAL", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(raw);
+    struct audit_db *db = NULL;
+    struct error e = {0};
+    assert_int_equal(audit_open(path, AUDIT_OPEN_READONLY | AUDIT_OPEN_SHORT_WAIT, &db, &e),
+                     -ENOENT);
+    assert_null(db);
+    assert_non_null(strstr(e.msg, "nothing recorded"));
+}
+
 static void test_record_and_query(void **state)
 {
     struct fixture *f = *state;
@@ -633,6 +653,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_sets_version_and_wal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly_missing_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_readonly_while_being_created, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_and_query, setup, teardown),
         cmocka_unit_test_setup_teardown(test_summary_hand_computed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_summary_partial_window, setup, teardown),
