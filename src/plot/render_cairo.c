@@ -93,7 +93,8 @@ static void draw_series(const struct frame *f, const struct rect *r, const struc
     plot_palette(color, rgb);
     set_rgb(cr, rgb);
     cairo_save(cr);
-    cairo_rectangle(cr, r->x, r->y, r->w, r->h);
+    /* a little beyond the frame, so a line at zero or at the top shows whole */
+    cairo_rectangle(cr, r->x - 2, r->y - 2, r->w + 4, r->h + 4);
     cairo_clip(cr);
     cairo_set_line_width(cr, 1.8);
     for (size_t i = 0; i < s->count; i++) {
@@ -139,6 +140,14 @@ static void draw_placeholder(cairo_t *cr, const struct rect *r, enum plot_panel 
     text_at(cr, r->x + r->w / 2, r->y + r->h / 2, text[p], 16, false, 0.5);
 }
 
+static void draw_frame(cairo_t *cr, const struct rect *r)
+{
+    cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
+    cairo_set_line_width(cr, 1);
+    cairo_rectangle(cr, r->x, r->y, r->w, r->h);
+    cairo_stroke(cr);
+}
+
 static void draw_panel(const struct frame *f, const struct plot_data *d, enum plot_panel p,
                        const struct rect *r, double legend_x)
 {
@@ -146,6 +155,8 @@ static void draw_panel(const struct frame *f, const struct plot_data *d, enum pl
     cairo_set_line_width(cr, 1);
     cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
     text_at(cr, r->x, r->y - 8, plot_panel_titles[p], 13, true, 0);
+    if (plot_data_has_panel(d, p))
+        draw_frame(cr, r);
     if (!plot_data_has_panel(d, p)) {
         draw_placeholder(cr, r, p);
     } else {
@@ -168,10 +179,8 @@ static void draw_panel(const struct frame *f, const struct plot_data *d, enum pl
             color++;
         }
     }
-    cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
-    cairo_set_line_width(cr, 1);
-    cairo_rectangle(cr, r->x, r->y, r->w, r->h);
-    cairo_stroke(cr);
+    if (!plot_data_has_panel(d, p))
+        draw_frame(cr, r);
 }
 
 static void draw(cairo_t *cr, const struct plot_data *d, const struct plot_style *st)
