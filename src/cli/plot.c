@@ -216,6 +216,8 @@ int cmd_plot(int argc, char **argv)
     else if (rc == 0 && (rc = cli_load_config(&ctx, &a.common)) == 0 && (rc = load(&a, &d)) == 0)
         rc = draw(&a, &ctx, &d);
     plot_data_free(&d);
+    if (!a.terminal)
+        plot_shutdown();
     free(a.pids);
     free(a.files);
     return rc;

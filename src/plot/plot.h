@@ -120,6 +120,11 @@ int plot_render_file(const struct plot_data *d, const struct plot_style *st, con
 int plot_render_braille(const struct plot_data *d, const struct plot_style *st, FILE *out,
                         bool color);
 
+/* Releases what cairo and fontconfig keep for the process's lifetime (font
+ * caches), so a leak checker sees a clean exit.  Call once, at the end,
+ * when no cairo object is left; nothing of this module may be used after. */
+void plot_shutdown(void);
+
 /* Series colour i of the shared palette, components 0-255. */
 void plot_palette(size_t i, unsigned char rgb[3]);
 

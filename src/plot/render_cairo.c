@@ -10,6 +10,7 @@
 
 #include <cairo-svg.h>
 #include <cairo.h>
+#include <fontconfig/fontconfig.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -104,13 +105,17 @@ static void draw_series(const struct frame *f, const struct rect *r, const struc
         else
             cairo_line_to(cr, x, y);
     }
-    if (s->count == 1) {
-        cairo_new_path(cr);
-        double x = x_of(f, r, s->pts[0].t), y = r->y + r->h - s->pts[0].v / top * r->h;
-        cairo_arc(cr, x, y, 3, 0, 6.2832);
+    cairo_stroke(cr);
+    /* all at one time (one sample, or sub-second samples in one second):
+     * a line would have no length, so each point gets a dot */
+    if (s->pts[0].t == s->pts[s->count - 1].t) {
+        for (size_t i = 0; i < s->count; i++) {
+            double x = x_of(f, r, s->pts[i].t), y = r->y + r->h - s->pts[i].v / top * r->h;
+            cairo_new_sub_path(cr);
+            cairo_arc(cr, x, y, 3, 0, 6.2832);
+        }
         cairo_fill(cr);
     }
-    cairo_stroke(cr);
     cairo_restore(cr);
 }
 
@@ -231,4 +236,10 @@ int plot_render_file(const struct plot_data *d, const struct plot_style *st, con
         return error_set(e, status == CAIRO_STATUS_NO_MEMORY ? -ENOMEM : -EIO,
                          "cannot write %s: %s", path, cairo_status_to_string(status));
     return 0;
+}
+
+void plot_shutdown(void)
+{
+    cairo_debug_reset_static_data();
+    FcFini();
 }

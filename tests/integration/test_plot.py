@@ -274,7 +274,7 @@ def test_plots_what_watch_wrote(plot, run, spawn_procs, tmp_path):
     scen = {"devices": [device(0, processes={"compute": [{"pid": a.pid, "used_memory": 64 * MiB},
                                                          {"pid": b.pid, "used_memory": 16 * MiB}]})]}
     log = tmp_path / "w.csv"
-    r = run(["watch", "--extended", "--count", "3", "--interval", "0.2", "-o", log], scenario=scen)
+    r = run(["watch", "--extended", "--count", "3", "--interval", "1", "-o", log], scenario=scen)
     assert r.rc == 0, r.err
     rc, _, err = plot([log, "--cpu", "-o", "w.png"])
     assert rc == 0, err
