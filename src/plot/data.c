@@ -482,8 +482,37 @@ int plot_data_add_file(struct plot_data *d, const char *path, const struct plot_
     return rc;
 }
 
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void set_gap(struct plot_series *s)
+{
+    s->gap_s = 0;
+    if (s->count < 3)
+        return;
+    double *steps = malloc((s->count - 1) * sizeof *steps);
+    if (!steps)
+        return;   /* no gaps drawn: the chart is still right, only bridged */
+    for (size_t i = 1; i < s->count; i++)
+        steps[i - 1] = s->pts[i].t - s->pts[i - 1].t;
+    qsort(steps, s->count - 1, sizeof *steps, compare_doubles);
+    double median = steps[(s->count - 1) / 2];
+    free(steps);
+    s->gap_s = median > 0 ? 3 * median : 0;
+}
+
+bool plot_series_gap(const struct plot_series *s, size_t i)
+{
+    return i > 0 && i < s->count && s->gap_s > 0 && s->pts[i].t - s->pts[i - 1].t > s->gap_s;
+}
+
 void plot_data_finish(struct plot_data *d, const char *const *names)
 {
+    for (size_t i = 0; i < d->count; i++)
+        set_gap(&d->series[i]);
     if (d->files < 2)
         return;
     for (size_t i = 0; i < d->count; i++) {

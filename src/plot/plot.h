@@ -50,6 +50,8 @@ struct plot_series {
     pid_t pid;
     int kind;
     size_t last_group;          /* the sample the last point came from */
+    double gap_s;               /* a step longer than this is a gap (no line);
+                                 * 0: none (set by plot_data_finish) */
     struct plot_point *pts;     /* time order as read */
     size_t count, cap;
 };
@@ -78,8 +80,13 @@ int plot_data_add(struct plot_data *d, const char *name, const char *buf, size_t
 /* Reads path whole and calls plot_data_add. */
 int plot_data_add_file(struct plot_data *d, const char *path, const struct plot_options *o,
                        struct error *e);
-/* With several files, prefixes each label with its file's base name. */
+/* Once every file is added: with several files, prefixes each label with
+ * its file's base name; and sets each series' gap_s to 3 times its median
+ * step (series of 3 points or more), so a log stopped and resumed with
+ * --append, or a process absent for a while, is not bridged by a line. */
 void plot_data_finish(struct plot_data *d, const char *const *names);
+/* Whether the step from point i-1 to point i of s is a gap. */
+bool plot_series_gap(const struct plot_series *s, size_t i);
 void plot_data_free(struct plot_data *d);   /* frees the contents; accepts zeroed */
 
 bool plot_data_has_panel(const struct plot_data *d, enum plot_panel p);

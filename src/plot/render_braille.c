@@ -87,7 +87,7 @@ static void plot_panel_series(struct canvas *c, const struct plot_data *d, enum 
         for (size_t j = 0; j < s->count; j++) {
             long x = (long)((s->pts[j].t - t0) / (t1 - t0) * (double)(c->cols * 2 - 1) + 0.5);
             long y = (long)((1 - s->pts[j].v / top) * (double)(c->rows * 4 - 1) + 0.5);
-            if (j == 0)
+            if (j == 0 || plot_series_gap(s, j))
                 set_dot(c, x, y, color);
             else
                 line(c, px, py, x, y, color);

@@ -100,22 +100,25 @@ static void draw_series(const struct frame *f, const struct rect *r, const struc
     cairo_set_line_width(cr, 1.8);
     for (size_t i = 0; i < s->count; i++) {
         double x = x_of(f, r, s->pts[i].t), y = r->y + r->h - s->pts[i].v / top * r->h;
-        if (i == 0)
+        if (i == 0 || plot_series_gap(s, i))
             cairo_move_to(cr, x, y);
         else
             cairo_line_to(cr, x, y);
     }
     cairo_stroke(cr);
-    /* all at one time (one sample, or sub-second samples in one second):
-     * a line would have no length, so each point gets a dot */
-    if (s->pts[0].t == s->pts[s->count - 1].t) {
-        for (size_t i = 0; i < s->count; i++) {
-            double x = x_of(f, r, s->pts[i].t), y = r->y + r->h - s->pts[i].v / top * r->h;
-            cairo_new_sub_path(cr);
-            cairo_arc(cr, x, y, 3, 0, 6.2832);
-        }
-        cairo_fill(cr);
+    /* A point with no line on either side (alone between gaps, or every
+     * point at one time: sub-second samples in one second) gets a dot. */
+    bool one_time = s->pts[0].t == s->pts[s->count - 1].t;
+    for (size_t i = 0; i < s->count; i++) {
+        bool alone = (i == 0 || plot_series_gap(s, i)) &&
+                     (i + 1 == s->count || plot_series_gap(s, i + 1));
+        if (!alone && !one_time)
+            continue;
+        double x = x_of(f, r, s->pts[i].t), y = r->y + r->h - s->pts[i].v / top * r->h;
+        cairo_new_sub_path(cr);
+        cairo_arc(cr, x, y, 3, 0, 6.2832);
     }
+    cairo_fill(cr);
     cairo_restore(cr);
 }
 

@@ -316,6 +316,27 @@ static void test_extended_helper_timeline(void **state)
     plot_data_free(&d);
 }
 
+static void test_gaps(void **state)
+{
+    (void)state;
+    use_tz("UTC");
+    static const char log[] =
+        "timestamp,used_mib\n"
+        "2025-01-10T14:00:00,1\n2025-01-10T14:00:30,1\n2025-01-10T14:01:00,1\n"
+        "2025-01-10T14:01:30,1\n"
+        "2025-01-10T18:00:00,1\n2025-01-10T18:00:30,1\n";   /* resumed hours later */
+    struct plot_data d = {0};
+    struct plot_options o = {0};
+    struct error e = {0};
+    assert_int_equal(plot_data_add(&d, "g.csv", log, strlen(log), &o, &e), 0);
+    plot_data_finish(&d, (const char *[]){"g.csv"});
+    const struct plot_series *s = &d.series[0];
+    assert_true(s->gap_s == 90);
+    for (size_t i = 0; i < s->count; i++)
+        assert_int_equal(plot_series_gap(s, i), i == 4);
+    plot_data_free(&d);
+}
+
 static void test_refused_files(void **state)
 {
     (void)state;
@@ -354,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_watch_log_per_gpu_and_pid),
         cmocka_unit_test(test_samples_within_one_second),
         cmocka_unit_test(test_extended_helper_timeline),
+        cmocka_unit_test(test_gaps),
         cmocka_unit_test(test_refused_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
