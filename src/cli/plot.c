@@ -29,11 +29,17 @@ struct plot_args {
     bool per_gpu, cpu, terminal;
 };
 
+/* Pids are taken while the arguments look like pid lists, so that
+ * `--pid 4242 log.csv` leaves the file name alone. */
+static bool looks_like_pids(const char *arg)
+{
+    return *arg && arg[strspn(arg, "0123456789,")] == '\0';
+}
+
 static int take_pids(struct plot_args *a, int argc, char **argv, int *i)
 {
     size_t before = a->pid_count;
-    while (*i + 1 < argc && argv[*i + 1][0] != '-' && strchr(argv[*i + 1], '.') == NULL &&
-           strchr(argv[*i + 1], '/') == NULL) {
+    while (*i + 1 < argc && looks_like_pids(argv[*i + 1])) {
         char *save = NULL, *arg = argv[++*i];
         for (char *tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
             unsigned long pid;
@@ -66,12 +72,14 @@ static int parse_one(struct plot_args *a, int argc, char **argv, int *i)
     int rc = cli_common_option(&a->common, "plot", argc, argv, i);
     if (rc != 0)
         return rc < 0 ? EXIT_INVALID_ARGS : 0;
-    if (strcmp(arg, "--per-gpu") == 0)
-        return a->per_gpu = true, 0;
-    if (strcmp(arg, "--cpu") == 0)
-        return a->cpu = true, 0;
-    if (strcmp(arg, "--terminal") == 0)
-        return a->terminal = true, 0;
+    bool *flag = strcmp(arg, "--per-gpu") == 0    ? &a->per_gpu
+                 : strcmp(arg, "--cpu") == 0      ? &a->cpu
+                 : strcmp(arg, "--terminal") == 0 ? &a->terminal
+                                                  : NULL;
+    if (flag) {
+        *flag = true;
+        return 0;
+    }
     if (strcmp(arg, "--pid") == 0)
         return take_pids(a, argc, argv, i);
     const char **slot = valued_slot(a, arg);

@@ -86,10 +86,13 @@ static int parse_one(struct watch_args *a, int argc, char **argv, int *i)
     int rc = cli_common_option(&a->common, "watch", argc, argv, i);
     if (rc != 0)
         return rc < 0 ? EXIT_INVALID_ARGS : 0;
-    if (strcmp(arg, "--append") == 0)
-        return a->append = true, 0;
-    if (strcmp(arg, "--extended") == 0)
-        return a->extended = true, 0;
+    bool *flag = strcmp(arg, "--append") == 0     ? &a->append
+                 : strcmp(arg, "--extended") == 0 ? &a->extended
+                                                  : NULL;
+    if (flag) {
+        *flag = true;
+        return 0;
+    }
     if (strcmp(arg, "--pid") == 0)
         return take_pids(a, argc, argv, i);
     const char **slot = valued_slot(a, arg);
@@ -185,6 +188,15 @@ static int check_pids(const struct watch_args *a)
 
 /* ---- the loop ------------------------------------------------------------------------ */
 
+/* A write error, said once; a closed pipe (watch -o - | head) is not worth
+ * a message, as with list.  Returns the exit code. */
+static int write_failed(const char *path, int err)
+{
+    if (err != EPIPE)
+        fprintf(stderr, "gpuctl: cannot write %s: %s\n", path, strerror(err));
+    return EXIT_GENERAL;
+}
+
 static int open_output(struct watch_run *r)
 {
     struct error e = {0};
@@ -196,10 +208,8 @@ static int open_output(struct watch_run *r)
                                  &header, &e) < 0) {
         return cli_fail(&e);
     }
-    if (header && watch_write_header(r->out, r->a.extended) < 0) {
-        fprintf(stderr, "gpuctl: cannot write %s: %s\n", r->path, strerror(errno));
-        return EXIT_GENERAL;
-    }
+    if (header && watch_write_header(r->out, r->a.extended) < 0)
+        return write_failed(r->path, errno);
     return 0;
 }
 
@@ -208,10 +218,8 @@ static int open_output(struct watch_run *r)
  * pipes and terminals. */
 static int flush_rows(struct watch_run *r)
 {
-    if (fflush(r->out) == EOF) {
-        fprintf(stderr, "gpuctl: cannot write %s: %s\n", r->path, strerror(errno));
-        return EXIT_GENERAL;
-    }
+    if (fflush(r->out) == EOF)
+        return write_failed(r->path, errno);
     if (r->out != stdout && fdatasync(fileno(r->out)) < 0 && errno != EINVAL) {
         fprintf(stderr, "gpuctl: cannot write %s to disk: %s\n", r->path, strerror(errno));
         return EXIT_GENERAL;
@@ -235,10 +243,8 @@ static int take_sample(struct watch_run *r)
     size_t rows;
     int rc = watch_write_sample(r->out, r->format, r->a.extended, s, &sel, &rows);
     snapshot_free(s);
-    if (rc < 0) {
-        fprintf(stderr, "gpuctl: cannot write %s: %s\n", r->path, strerror(-rc));
-        return EXIT_GENERAL;
-    }
+    if (rc < 0)
+        return write_failed(r->path, -rc);
     cli_log(&r->ctx, LOG_DEBUG, "sample: %zu row%s", rows, rows == 1 ? "" : "s");
     return flush_rows(r);
 }

@@ -228,6 +228,10 @@ def test_pid_filter(plot):
     rc, _, err = plot(["log.csv", "--pid", "200", "-o", "one.png"])
     assert rc == 0, err
     assert bands(plot.dir / "one.png", 2)[0][0] == {0}
+    write(plot, "log", watch_log(pids=(100, 200, 300)))   # a name without a dot
+    rc, _, err = plot(["--pid", "200,300", "log", "-o", "two.png"])
+    assert rc == 0, err
+    assert bands(plot.dir / "two.png", 2)[0][0] == {0, 1}
     rc, _, err = plot(["log.csv", "--pid", "999", "-o", "none.png"])
     assert rc == 1
     assert "--pid" in err

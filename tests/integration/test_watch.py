@@ -431,3 +431,12 @@ def test_help(watch):
     rc, out, _ = watch(["--help"], None)
     assert rc == 0
     assert "--extended" in out and "--match" in out
+
+
+def test_write_error_is_reported(watch, spawn_procs):
+    p, = spawn_procs(1)
+    rc, _, err = watch(["--count", "3", "--interval", "0.1", "-o", "/dev/full"],
+                       gpu_scenario([p.pid]))
+    assert rc == 1
+    assert "/dev/full" in err and "No space left" in err
+    assert err.count("cannot write") == 1
