@@ -5,12 +5,17 @@
  * CPU % when asked.  Each panel has its title with the unit, a zero-based
  * value axis, clock ticks, grid lines and a legend on the right.  Which
  * series exist and the tick positions come from data.c and axis.c.
+ *
+ * cairo is loaded with dlopen when a chart is drawn, not linked: it brings
+ * some twenty libraries (X11, pixman, freetype, png, ...) whose loading
+ * would cost every gpuctl command about 1.5 ms at start, three times what
+ * the rest of the process start costs, for the one command that draws.
  */
 #include "plot/plot.h"
 
 #include <cairo-svg.h>
 #include <cairo.h>
-#include <fontconfig/fontconfig.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +23,49 @@
 #include "core/str.h"
 
 #define FONT "DejaVu Sans"
+#define CAIRO_LIBRARY "libcairo.so.2"
+
+/* The cairo calls used here; FcFini is fontconfig's, found through
+ * cairo's dependencies. */
+#define CAIRO_CALLS(X)                                                                  \
+    X(cairo_arc) X(cairo_clip) X(cairo_create) X(cairo_debug_reset_static_data)         \
+    X(cairo_destroy) X(cairo_fill) X(cairo_image_surface_create) X(cairo_line_to)       \
+    X(cairo_move_to) X(cairo_new_sub_path) X(cairo_paint) X(cairo_rectangle)            \
+    X(cairo_restore) X(cairo_save) X(cairo_select_font_face) X(cairo_set_font_size)     \
+    X(cairo_set_line_width) X(cairo_set_source_rgb) X(cairo_show_text) X(cairo_status)  \
+    X(cairo_status_to_string) X(cairo_stroke) X(cairo_surface_destroy)                  \
+    X(cairo_surface_finish) X(cairo_surface_status) X(cairo_surface_write_to_png)       \
+    X(cairo_svg_surface_create) X(cairo_text_extents)
+
+/* The loaded library: set once by load_cairo, the module's only global
+ * state (a process loads cairo at most once). */
+static struct {
+    void *handle;
+#define FIELD(name) __typeof__(&name) name;
+    CAIRO_CALLS(FIELD)
+#undef FIELD
+    void (*FcFini)(void);
+} lib;
+
+static int load_cairo(struct error *e)
+{
+    if (lib.handle)
+        return 0;
+    void *h = dlopen(CAIRO_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        return error_set(e, -ENOENT, "cannot draw images: %s (install libcairo2)", dlerror());
+#define RESOLVE(name)                                                                   \
+    if (!(*(void **)&lib.name = dlsym(h, #name))) {                                     \
+        dlclose(h);                                                                     \
+        return error_set(e, -ENOSYS, "cannot draw images: %s has no %s", CAIRO_LIBRARY, \
+                         #name);                                                        \
+    }
+    CAIRO_CALLS(RESOLVE)
+#undef RESOLVE
+    *(void **)&lib.FcFini = dlsym(h, "FcFini");   /* optional: only for a clean exit */
+    lib.handle = h;
+    return 0;
+}
 #define LEGEND_ROW 16.0
 
 struct rect {
@@ -31,19 +79,19 @@ struct frame {
 
 static void set_rgb(cairo_t *cr, const unsigned char rgb[3])
 {
-    cairo_set_source_rgb(cr, rgb[0] / 255.0, rgb[1] / 255.0, rgb[2] / 255.0);
+    lib.cairo_set_source_rgb(cr, rgb[0] / 255.0, rgb[1] / 255.0, rgb[2] / 255.0);
 }
 
 static void text_at(cairo_t *cr, double x, double y, const char *s, double size, bool bold,
                     double align)
 {
-    cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL,
+    lib.cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL,
                            bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
-    cairo_set_font_size(cr, size);
+    lib.cairo_set_font_size(cr, size);
     cairo_text_extents_t ext;
-    cairo_text_extents(cr, s, &ext);
-    cairo_move_to(cr, x - ext.x_advance * align, y);
-    cairo_show_text(cr, s);
+    lib.cairo_text_extents(cr, s, &ext);
+    lib.cairo_move_to(cr, x - ext.x_advance * align, y);
+    lib.cairo_show_text(cr, s);
 }
 
 static double x_of(const struct frame *f, const struct rect *r, double t)
@@ -59,11 +107,11 @@ static void draw_x_axis(const struct frame *f, const struct rect *r)
     size_t n = plot_time_ticks(f->t0, f->t1, max, ticks);
     for (size_t i = 0; i < n; i++) {
         double x = x_of(f, r, ticks[i].v);
-        cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
-        cairo_move_to(cr, x, r->y);
-        cairo_line_to(cr, x, r->y + r->h);
-        cairo_stroke(cr);
-        cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
+        lib.cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
+        lib.cairo_move_to(cr, x, r->y);
+        lib.cairo_line_to(cr, x, r->y + r->h);
+        lib.cairo_stroke(cr);
+        lib.cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
         text_at(cr, x, r->y + r->h + 15, ticks[i].label, 11, false, 0.5);
     }
 }
@@ -76,11 +124,11 @@ static double draw_y_axis(cairo_t *cr, const struct rect *r, double hi)
     size_t n = plot_value_ticks(hi, max, &top, ticks);
     for (size_t i = 0; i < n; i++) {
         double y = r->y + r->h - ticks[i].v / top * r->h;
-        cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
-        cairo_move_to(cr, r->x, y);
-        cairo_line_to(cr, r->x + r->w, y);
-        cairo_stroke(cr);
-        cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
+        lib.cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
+        lib.cairo_move_to(cr, r->x, y);
+        lib.cairo_line_to(cr, r->x + r->w, y);
+        lib.cairo_stroke(cr);
+        lib.cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
         text_at(cr, r->x - 6, y + 4, ticks[i].label, 11, false, 1.0);
     }
     return top;
@@ -93,19 +141,19 @@ static void draw_series(const struct frame *f, const struct rect *r, const struc
     unsigned char rgb[3];
     plot_palette(color, rgb);
     set_rgb(cr, rgb);
-    cairo_save(cr);
+    lib.cairo_save(cr);
     /* a little beyond the frame, so a line at zero or at the top shows whole */
-    cairo_rectangle(cr, r->x - 2, r->y - 2, r->w + 4, r->h + 4);
-    cairo_clip(cr);
-    cairo_set_line_width(cr, 1.8);
+    lib.cairo_rectangle(cr, r->x - 2, r->y - 2, r->w + 4, r->h + 4);
+    lib.cairo_clip(cr);
+    lib.cairo_set_line_width(cr, 1.8);
     for (size_t i = 0; i < s->count; i++) {
         double x = x_of(f, r, s->pts[i].t), y = r->y + r->h - s->pts[i].v / top * r->h;
         if (i == 0 || plot_series_gap(s, i))
-            cairo_move_to(cr, x, y);
+            lib.cairo_move_to(cr, x, y);
         else
-            cairo_line_to(cr, x, y);
+            lib.cairo_line_to(cr, x, y);
     }
-    cairo_stroke(cr);
+    lib.cairo_stroke(cr);
     /* A point with no line on either side (alone between gaps, or every
      * point at one time: sub-second samples in one second) gets a dot. */
     bool one_time = s->pts[0].t == s->pts[s->count - 1].t;
@@ -115,11 +163,11 @@ static void draw_series(const struct frame *f, const struct rect *r, const struc
         if (!alone && !one_time)
             continue;
         double x = x_of(f, r, s->pts[i].t), y = r->y + r->h - s->pts[i].v / top * r->h;
-        cairo_new_sub_path(cr);
-        cairo_arc(cr, x, y, 3, 0, 6.2832);
+        lib.cairo_new_sub_path(cr);
+        lib.cairo_arc(cr, x, y, 3, 0, 6.2832);
     }
-    cairo_fill(cr);
-    cairo_restore(cr);
+    lib.cairo_fill(cr);
+    lib.cairo_restore(cr);
 }
 
 static void draw_legend_entry(cairo_t *cr, double x, double y, const char *label, size_t color)
@@ -127,15 +175,15 @@ static void draw_legend_entry(cairo_t *cr, double x, double y, const char *label
     unsigned char rgb[3];
     plot_palette(color, rgb);
     set_rgb(cr, rgb);
-    cairo_set_line_width(cr, 3);
-    cairo_move_to(cr, x, y - 4);
-    cairo_line_to(cr, x + 18, y - 4);
-    cairo_stroke(cr);
+    lib.cairo_set_line_width(cr, 3);
+    lib.cairo_move_to(cr, x, y - 4);
+    lib.cairo_line_to(cr, x + 18, y - 4);
+    lib.cairo_stroke(cr);
     char cut[48];
     str_copy(cut, sizeof cut, label);
     if (strlen(label) >= sizeof cut)
         memcpy(cut + sizeof cut - 4, "...", 4);
-    cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+    lib.cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
     text_at(cr, x + 24, y, cut, 11, false, 0);
 }
 
@@ -144,24 +192,24 @@ static void draw_placeholder(cairo_t *cr, const struct rect *r, enum plot_panel 
     static const char *const text[PLOT_PANEL_COUNT] = {
         "no GPU memory data", "no system memory data", "no CPU data",
     };
-    cairo_set_source_rgb(cr, 0.5, 0.5, 0.5);
+    lib.cairo_set_source_rgb(cr, 0.5, 0.5, 0.5);
     text_at(cr, r->x + r->w / 2, r->y + r->h / 2, text[p], 16, false, 0.5);
 }
 
 static void draw_frame(cairo_t *cr, const struct rect *r)
 {
-    cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
-    cairo_set_line_width(cr, 1);
-    cairo_rectangle(cr, r->x, r->y, r->w, r->h);
-    cairo_stroke(cr);
+    lib.cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
+    lib.cairo_set_line_width(cr, 1);
+    lib.cairo_rectangle(cr, r->x, r->y, r->w, r->h);
+    lib.cairo_stroke(cr);
 }
 
 static void draw_panel(const struct frame *f, const struct plot_data *d, enum plot_panel p,
                        const struct rect *r, double legend_x)
 {
     cairo_t *cr = f->cr;
-    cairo_set_line_width(cr, 1);
-    cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+    lib.cairo_set_line_width(cr, 1);
+    lib.cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
     text_at(cr, r->x, r->y - 8, plot_panel_titles[p], 13, true, 0);
     if (plot_data_has_panel(d, p))
         draw_frame(cr, r);
@@ -179,7 +227,7 @@ static void draw_panel(const struct frame *f, const struct plot_data *d, enum pl
                 draw_legend_entry(cr, legend_x, r->y + 12 + LEGEND_ROW * (double)shown, d->series[i].label,
                                   color);
             else if (shown + 1 == rows) {
-                cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
+                lib.cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
                 text_at(cr, legend_x, r->y + 12 + LEGEND_ROW * (double)shown, "(more not shown)",
                         11, false, 0);
             }
@@ -201,11 +249,11 @@ static void draw(cairo_t *cr, const struct plot_data *d, const struct plot_style
         f.t1 += 30;
     }
     double w = st->width, h = st->height;
-    cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_paint(cr);
+    lib.cairo_set_source_rgb(cr, 1, 1, 1);
+    lib.cairo_paint(cr);
     double top = 10;
     if (st->title && *st->title) {
-        cairo_set_source_rgb(cr, 0, 0, 0);
+        lib.cairo_set_source_rgb(cr, 0, 0, 0);
         text_at(cr, w / 2, 26, st->title, 17, true, 0.5);
         top = 40;
     }
@@ -222,27 +270,33 @@ static void draw(cairo_t *cr, const struct plot_data *d, const struct plot_style
 int plot_render_file(const struct plot_data *d, const struct plot_style *st, const char *path,
                      bool svg, struct error *e)
 {
+    int rc = load_cairo(e);
+    if (rc < 0)
+        return rc;
     cairo_surface_t *surface =
-        svg ? cairo_svg_surface_create(path, st->width, st->height)
-            : cairo_image_surface_create(CAIRO_FORMAT_RGB24, st->width, st->height);
-    cairo_t *cr = cairo_create(surface);
+        svg ? lib.cairo_svg_surface_create(path, st->width, st->height)
+            : lib.cairo_image_surface_create(CAIRO_FORMAT_RGB24, st->width, st->height);
+    cairo_t *cr = lib.cairo_create(surface);
     draw(cr, d, st);
-    cairo_status_t status = cairo_status(cr);
-    cairo_destroy(cr);
+    cairo_status_t status = lib.cairo_status(cr);
+    lib.cairo_destroy(cr);
     if (status == CAIRO_STATUS_SUCCESS && !svg)
-        status = cairo_surface_write_to_png(surface, path);
-    cairo_surface_finish(surface);
+        status = lib.cairo_surface_write_to_png(surface, path);
+    lib.cairo_surface_finish(surface);
     if (status == CAIRO_STATUS_SUCCESS)
-        status = cairo_surface_status(surface);
-    cairo_surface_destroy(surface);
+        status = lib.cairo_surface_status(surface);
+    lib.cairo_surface_destroy(surface);
     if (status != CAIRO_STATUS_SUCCESS)
         return error_set(e, status == CAIRO_STATUS_NO_MEMORY ? -ENOMEM : -EIO,
-                         "cannot write %s: %s", path, cairo_status_to_string(status));
+                         "cannot write %s: %s", path, lib.cairo_status_to_string(status));
     return 0;
 }
 
 void plot_shutdown(void)
 {
-    cairo_debug_reset_static_data();
-    FcFini();
+    if (!lib.handle)
+        return;
+    lib.cairo_debug_reset_static_data();
+    if (lib.FcFini)
+        lib.FcFini();
 }
