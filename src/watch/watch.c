@@ -76,15 +76,20 @@ void watch_matcher_clear(struct watch_matcher *m)
 
 /* ---- the output file ------------------------------------------------------------------ */
 
-/* The first line of the file, without its line end; "" for an empty file. */
-static int first_line(FILE *f, char *buf, size_t size, bool *empty)
+/* The first line of the file, without its line end (malloc'd, caller
+ * frees); NULL in *line for an empty file. */
+static int first_line(FILE *f, char **line)
 {
-    buf[0] = '\0';
-    *empty = true;
-    if (!fgets(buf, (int)size, f))
-        return ferror(f) ? -EIO : 0;
-    *empty = false;
-    buf[strcspn(buf, "\r\n")] = '\0';
+    size_t cap = 0;
+    *line = NULL;
+    errno = 0;
+    ssize_t n = getline(line, &cap, f);
+    if (n < 0) {
+        free(*line);
+        *line = NULL;
+        return errno ? -errno : 0;
+    }
+    (*line)[strcspn(*line, "\r\n")] = '\0';
     return 0;
 }
 
@@ -96,23 +101,50 @@ static void header_text(bool extended, char *buf, size_t size)
         used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? "," : "", watch_columns[i]);
 }
 
-static int check_existing(FILE *f, const char *path, bool extended, bool *has_content,
-                          struct error *e)
+/* JSON lines "have the same header" when the first object has exactly
+ * these keys. */
+static bool jsonl_keys_match(const char *line, bool extended)
 {
-    char line[1024], want[256];
-    int rc = first_line(f, line, sizeof line, has_content);
-    *has_content = !*has_content;
+    size_t n = extended ? WATCH_EXTENDED_COLUMNS : WATCH_BASIC_COLUMNS;
+    json_t *o = json_loads(line, JSON_DECODE_ANY, NULL);
+    bool same = json_is_object(o) && json_object_size(o) == n;
+    for (size_t i = 0; same && i < n; i++)
+        same = json_object_get(o, watch_columns[i]) != NULL;
+    json_decref(o);
+    return same;
+}
+
+static int refuse_columns(const char *path, const char *line, bool extended,
+                          enum watch_format format, struct error *e)
+{
+    char want[256], other[256];
+    header_text(extended, want, sizeof want);
+    header_text(!extended, other, sizeof other);
+    bool flip = format == WATCH_CSV ? strcmp(line, other) == 0 : jsonl_keys_match(line, !extended);
+    const char *hint = !flip ? "" : extended ? "; drop --extended to append to it"
+                                             : "; add --extended to append to it";
+    if (format == WATCH_JSONL)
+        return error_set(e, -EEXIST, "%s:1: the first record's keys are not those of a "
+                         "watch%s log; appending would mix records (use another file%s)",
+                         path, extended ? " --extended" : "", hint);
+    return error_set(e, -EEXIST, "%s:1: the file's header is '%.200s', not '%s'; appending "
+                     "would mix columns (use another file%s)", path, line, want, hint);
+}
+
+static int check_existing(FILE *f, const char *path, bool extended, enum watch_format format,
+                          bool *has_content, struct error *e)
+{
+    char *line;
+    int rc = first_line(f, &line);
     if (rc < 0)
         return error_set(e, rc, "cannot read %s: %s", path, strerror(-rc));
-    if (!*has_content)
-        return 0;
+    *has_content = line != NULL;
+    char want[256];
     header_text(extended, want, sizeof want);
-    if (strcmp(line, want) == 0)
-        return 0;
-    return error_set(e, -EEXIST,
-                     "%s:1: the file's header is '%.300s', not '%s'; appending would mix "
-                     "columns (use another file, or %s --extended)",
-                     path, line, want, extended ? "drop" : "add");
+    if (line && (format == WATCH_CSV ? strcmp(line, want) != 0 : !jsonl_keys_match(line, extended)))
+        rc = refuse_columns(path, line, extended, format, e);
+    free(line);
+    return rc;
 }
 
 int watch_open_output(const char *path, bool append, bool extended, enum watch_format format,
@@ -124,8 +156,8 @@ int watch_open_output(const char *path, bool append, bool extended, enum watch_f
     if (!f)
         return error_set(e, -errno, "cannot open %s: %s", path, strerror(errno));
     bool has_content = false;
-    if (append && format == WATCH_CSV) {
-        int rc = check_existing(f, path, extended, &has_content, e);
+    if (append) {
+        int rc = check_existing(f, path, extended, format, &has_content, e);
         if (rc < 0) {
             fclose(f);
             return rc;

@@ -53,7 +53,8 @@ struct watch_select {
  * the file is absent or empty, it is (re)created and *write_header is set
  * (CSV only); with append and content, the first line must be the header
  * of these columns, else -EEXIST with a message naming the file and both
- * headers.  JSON lines have no header; their file is appended to as is.
+ * headers.  JSON lines have no header: there the first record must have
+ * exactly these keys.
  * *out is the caller's to fclose. */
 int watch_open_output(const char *path, bool append, bool extended, enum watch_format format,
                       FILE **out, bool *write_header, struct error *e);

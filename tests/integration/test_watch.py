@@ -238,8 +238,22 @@ def test_append_to_other_columns_is_refused(watch, spawn_procs):
     before = (watch.dir / "log.csv").read_bytes()
     rc, _, err = watch(["--count", "1", "-o", "log.csv", "--append", "--extended"], scen)
     assert rc == 1
-    assert "log.csv:1" in err and "header" in err
+    assert "log.csv:1" in err and "header" in err and "drop --extended" in err
     assert (watch.dir / "log.csv").read_bytes() == before
+
+
+def test_jsonl_append_checks_the_records(watch, spawn_procs):
+    p, = spawn_procs(1)
+    scen = gpu_scenario([p.pid])
+    args = ["--count", "1", "-o", "log.jsonl", "--format", "jsonl"]
+    assert watch(args, scen)[0] == 0
+    rc, _, err = watch(args + ["--append"], scen)
+    assert rc == 0, err
+    assert len((watch.dir / "log.jsonl").read_text().splitlines()) == 2
+    rc, _, err = watch(args + ["--append", "--extended"], scen)
+    assert rc == 1
+    assert "log.jsonl:1" in err and "drop --extended" in err
+    assert len((watch.dir / "log.jsonl").read_text().splitlines()) == 2
 
 
 def test_append_to_an_empty_file_writes_the_header(watch, spawn_procs):

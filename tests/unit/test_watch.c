@@ -160,6 +160,7 @@ static void test_header_rules(void **state)
     assert_null(f);
     assert_non_null(strstr(e.msg, "log.csv:1:"));
     assert_non_null(strstr(e.msg, "sys_used_mib"));
+    assert_non_null(strstr(e.msg, "drop --extended"));
     assert_int_equal(file_size(path), size);
 
     /* no --append: replaced */
@@ -173,13 +174,28 @@ static void test_header_rules(void **state)
     assert_true(header);
     fclose(f);
 
-    /* JSON lines: never a header */
+    /* an unrelated CSV: refused, no --extended hint */
+    write_text(path, "index,name\n0,x\n");
+    assert_int_equal(watch_open_output(path, true, false, WATCH_CSV, &f, &header, &e), -EEXIST);
+    assert_null(strstr(e.msg, "--extended"));
+
+    /* JSON lines: never a header; the first record's keys must match */
     snprintf(path, sizeof path, "%s/log.jsonl", dir);
-    write_text(path, "{\"a\":1}\n");
+    static const char record[] =
+        "{\"timestamp\":\"2025-01-10T14:22:30\",\"gpu_index\":0,\"pid\":1,\"cmd\":\"x\","
+        "\"gpu_mem_mib\":1,\"sm_util_pct\":null,\"mem_util_pct\":null}\n";
+    write_text(path, record);
     assert_int_equal(watch_open_output(path, true, false, WATCH_JSONL, &f, &header, &e), 0);
     assert_false(header);
     fclose(f);
-    assert_int_equal(file_size(path), 8);
+    assert_int_equal(file_size(path), (long)strlen(record));
+    assert_int_equal(watch_open_output(path, true, true, WATCH_JSONL, &f, &header, &e), -EEXIST);
+    assert_non_null(strstr(e.msg, "log.jsonl:1:"));
+    assert_non_null(strstr(e.msg, "drop --extended"));
+    write_text(path, "{\"a\":1}\n");
+    assert_int_equal(watch_open_output(path, true, false, WATCH_JSONL, &f, &header, &e), -EEXIST);
+    write_text(path, "not json\n");
+    assert_int_equal(watch_open_output(path, true, false, WATCH_JSONL, &f, &header, &e), -EEXIST);
 }
 
 static void test_unopenable_file(void **state)
