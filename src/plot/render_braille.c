@@ -144,7 +144,9 @@ static void print_time_axis(FILE *out, size_t cols, double t0, double t1)
         size_t len = strlen(ticks[i].label);
         double pos = (ticks[i].v - t0) / (t1 - t0) * (double)(cols - 1) + AXIS_W;
         size_t at = pos > (double)len / 2 ? (size_t)(pos - (double)len / 2) : 0;
-        if (at < free_from || at + len > cols + AXIS_W)
+        if (at + len > cols + AXIS_W && len <= cols + AXIS_W)
+            at = cols + AXIS_W - len;   /* the last one, pulled in to fit */
+        if (at < free_from)
             continue;
         memcpy(lbl + at, ticks[i].label, len);
         free_from = at + len + 1;
@@ -214,9 +216,11 @@ int plot_render_braille(const struct plot_data *d, const struct plot_style *st, 
     }
     size_t panels = st->cpu ? 3 : 2;
     size_t cols = st->width > AXIS_W + 10 ? (size_t)st->width - AXIS_W : 10;
-    size_t per = (size_t)st->height / panels;
+    bool title = st->title && *st->title;
+    size_t lines = (size_t)st->height - (title && st->height > 1 ? 1 : 0);
+    size_t per = lines / panels;   /* title, canvas rows, time axis, legend */
     size_t rows = per > 4 + 3 ? per - 3 : 4;
-    if (st->title && *st->title)
+    if (title)
         fprintf(out, "%s\n", st->title);
     for (size_t i = 0; i < panels; i++)
         if (draw_panel(out, d, (enum plot_panel)i, cols, rows, t0, t1, color) < 0)

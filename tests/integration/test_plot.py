@@ -402,7 +402,8 @@ def test_terminal(plot):
 
 def test_terminal_cpu_and_size(plot):
     write(plot, "ext.csv", watch_log(extended=True))
-    rc, out, err = plot(["ext.csv", "--terminal", "--cpu", "--width", "60", "--height", "30"])
+    rc, out, err = plot(["ext.csv", "--terminal", "--cpu", "--width", "60", "--height", "30",
+                         "--title", "T"])
     assert rc == 0, err
     assert "CPU (%)" in out and "no system memory data" not in out
     assert max(len(line) for line in out.splitlines()) <= 60
