@@ -323,14 +323,16 @@ static int run_watch(struct watch_run *r)
     int rc;
     if ((rc = apply_values(r)) || (rc = prepare_match(r)) || (rc = check_pids(&r->a)))
         return rc;
-    /* Sources before the file: no GPU means no file is created or emptied. */
-    if ((rc = open_sources(r)) || (rc = open_output(r)))
-        return rc;
+    /* Blocked before the GPU library starts, so its threads (if any)
+     * inherit the mask and a Ctrl-C during start-up is a clean stop too. */
     sigemptyset(&r->stop_signals);
     sigaddset(&r->stop_signals, SIGINT);
     sigaddset(&r->stop_signals, SIGTERM);
     sigprocmask(SIG_BLOCK, &r->stop_signals, NULL);
-    return sample_loop(r);
+    /* Sources before the file: no GPU means no file is created or emptied. */
+    if ((rc = open_sources(r)) || (rc = open_output(r)))
+        return rc;
+    return stop_pending() ? EXIT_OK : sample_loop(r);
 }
 
 int cmd_watch(int argc, char **argv)

@@ -372,14 +372,17 @@ def test_sigterm_during_a_long_interval_stops_at_once(start_watch, spawn_procs, 
     assert len(data_lines(log)) == 1
 
 
-def test_sigint_before_the_first_sample_is_clean(start_watch, spawn_procs, tmp_path):
+def test_sigint_at_start_is_clean(start_watch, spawn_procs, tmp_path):
     p, = spawn_procs(1)
     proc = start_watch(["-o", "early.csv", "--interval", "0.2"], gpu_scenario([p.pid]))
+    time.sleep(0.01)   # no timing is assumed: any moment of start-up must end cleanly
     proc.send_signal(signal.SIGINT)
     rc = proc.wait(timeout=30)
-    assert rc in (0, -signal.SIGINT)               # before or after the handler was set up
+    # before gpuctl blocks SIGINT its default action ends it; after that, exit 0
+    assert rc in (0, -signal.SIGINT)
     if rc == 0 and (tmp_path / "early.csv").exists():
-        assert (tmp_path / "early.csv").read_bytes().endswith(b"\r\n")
+        text = (tmp_path / "early.csv").read_bytes()
+        assert text == b"" or text.endswith(b"\r\n")
 
 
 def test_count_and_duration(watch, spawn_procs):
