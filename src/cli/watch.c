@@ -309,7 +309,7 @@ static int open_sources(struct watch_run *r)
 {
     struct error e = {0};
     if (snapshot_ctx_open(&r->sctx, &e) < 0) {
-        error_prefix(&e, "no GPU source to watch");
+        error_prefix(&e, "nothing to watch");
         fprintf(stderr, "gpuctl: %s\n", e.msg);
         return EXIT_GENERAL;
     }
