@@ -71,6 +71,8 @@ int cmd_trace(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_guard(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 /* Help text of a command, NULL when there is no such command. */
 const char *cli_command_help(const char *command);

@@ -26,6 +26,8 @@ static const struct command commands[] = {
     {"analyze", cmd_analyze},
     {"guard", cmd_guard},
     {"audit", cmd_audit},
+    {"watch", cmd_watch},
+    {"plot", cmd_plot},
 };
 
 static const struct command *find_command(const char *name)

@@ -937,3 +937,53 @@ int procfs_list_pids(pid_t **pids, size_t *count, struct error *e)
     *count = n;
     return 0;
 }
+
+/* ---- the CPUs a process's threads are on ---- */
+
+static void add_cpu(int cpu, int *cpus, size_t cap, size_t *count)
+{
+    size_t i = 0;
+    while (i < *count && cpus[i] < cpu)
+        i++;
+    if ((i < *count && cpus[i] == cpu) || *count == cap)
+        return;
+    memmove(cpus + i + 1, cpus + i, (*count - i) * sizeof *cpus);
+    cpus[i] = cpu;
+    (*count)++;
+}
+
+static void add_thread_cpu(int task_fd, pid_t tid, int *cpus, size_t cap, size_t *count)
+{
+    char name[32], buf[2048];
+    size_t len;
+    bool full;
+    snprintf(name, sizeof name, "%d/stat", (int)tid);
+    struct procfs_stat st;
+    if (read_at(task_fd, name, buf, sizeof buf, &len, &full) == 0 &&
+        procfs_parse_stat(buf, len, &st) == 0 && st.processor >= 0)
+        add_cpu(st.processor, cpus, cap, count);
+}
+
+int procfs_read_thread_cpus(pid_t pid, int *cpus, size_t cap, size_t *count,
+                            struct error *e)
+{
+    *count = 0;
+    char path[PATH_MAX];
+    int rc = rootfs_path(path, sizeof path, ROOTFS_PROC, "%d/task", (int)pid);
+    if (rc < 0)
+        return error_set(e, rc, "the GPUCTL_PROC_ROOT path is too long");
+    DIR *d = opendir(path);
+    if (!d && (errno == ENOENT || errno == ESRCH))
+        return error_set(e, -ESRCH, "process %d does not exist (it may have exited)", (int)pid);
+    if (!d)
+        return error_set(e, -errno, "cannot list the threads of process %d in %s: %s",
+                         (int)pid, path, strerror(errno));
+    struct dirent *ent;
+    while ((ent = readdir(d))) {
+        pid_t tid;
+        if (pid_name(ent->d_name, &tid))
+            add_thread_cpu(dirfd(d), tid, cpus, cap, count);
+    }
+    closedir(d);
+    return 0;
+}

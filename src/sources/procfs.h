@@ -151,4 +151,12 @@ void procfs_user_name(struct procfs *p, uid_t uid, char *buf, size_t size);
 /* Every numeric entry of /proc, ascending; caller frees *pids. */
 int procfs_list_pids(pid_t **pids, size_t *count, struct error *e);
 
+/* The logical CPUs pid's threads last ran on (field 39 of each
+ * /proc/PID/task/TID/stat), ascending and distinct, into cpus (room for
+ * cap; more are dropped) with their number in *count.  A thread that exits
+ * while being read is skipped.  -ESRCH when pid does not exist; -errno,
+ * naming the pid, when its task directory cannot be listed. */
+int procfs_read_thread_cpus(pid_t pid, int *cpus, size_t cap, size_t *count,
+                            struct error *e);
+
 #endif

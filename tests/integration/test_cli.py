@@ -183,14 +183,17 @@ def test_reader_closing_mid_output(gpuctl_bin, gpuctl_env, scenario):
     (its output is bigger than the pipe): exit 1, quietly."""
     ghosts = [{"pid": 4000000 + i, "used_memory": (i + 1) << 20} for i in range(600)]
     path = scenario({"devices": [device(0, processes={"compute": ghosts})]})
+    # F_SETPIPE_SZ (1031): one page, so gpuctl must block; set before it
+    # starts, since a pipe already holding more than a page cannot shrink
+    fd, w = os.pipe()
+    fcntl.fcntl(w, 1031, 4096)
     p = subprocess.Popen([str(gpuctl_bin), "list", "--details"], env=gpuctl_env(path),
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    fd = p.stdout.fileno()
-    fcntl.fcntl(fd, 1031, 4096)            # F_SETPIPE_SZ: one page, so gpuctl must block
+                         stdout=w, stderr=subprocess.PIPE)
+    os.close(w)
     first = b""
     while not first.endswith(b"\n"):
         first += os.read(fd, 1)
-    p.stdout.close()
+    os.close(fd)
     rc = p.wait(timeout=60)
     err = p.stderr.read()
     p.stderr.close()

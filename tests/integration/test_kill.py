@@ -243,7 +243,10 @@ def launcher():
     started = []
 
     def start(new_group=False):
-        p = subprocess.Popen(["/bin/sh", "-c", "sleep 300 & sleep 300 & echo up; wait"],
+        # After `wait` the shell stays (as a sleep): when the children die
+        # first it must not exit 0 before its own signal arrives.
+        p = subprocess.Popen(["/bin/sh", "-c",
+                              "sleep 300 & sleep 300 & echo up; wait; exec sleep 300"],
                              stdout=subprocess.PIPE, start_new_session=new_group)
         started.append(p)
         assert p.stdout.readline() == b"up\n"
