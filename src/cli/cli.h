@@ -9,6 +9,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
+#include <stddef.h>
 
 #include "core/config.h"
 #include "core/error.h"
@@ -56,6 +58,14 @@ int cli_common_option(struct cli_common *c, const char *command, int argc, char 
 /* Loads the configuration (file, environment) and applies --log-level.
  * Returns 0 or an exit code after printing the error. */
 int cli_load_config(struct cli_ctx *ctx, const struct cli_common *c);
+
+/* The values of --pid: the arguments after argv[*i] up to the next option
+ * (with pids_only, up to the next argument that is not digits and commas,
+ * for commands that also take positional arguments), each split on commas,
+ * appended to pids[*count] (room for argc entries is the caller's).  Returns
+ * 0, or the usage exit code after saying which value is wrong. */
+int cli_take_pids(const char *command, int argc, char **argv, int *i, bool pids_only,
+                  pid_t *pids, size_t *count);
 
 /* Parses a whole non-negative number; false on anything else. */
 bool cli_parse_uint(const char *s, unsigned long max, unsigned long *out);

@@ -41,6 +41,30 @@ int cli_usage_error(const char *command, const char *fmt, ...)
     return EXIT_INVALID_ARGS;
 }
 
+static bool looks_like_pids(const char *arg)
+{
+    return *arg && arg[strspn(arg, "0123456789,")] == '\0';
+}
+
+int cli_take_pids(const char *command, int argc, char **argv, int *i, bool pids_only,
+                  pid_t *pids, size_t *count)
+{
+    size_t before = *count;
+    while (*i + 1 < argc && argv[*i + 1][0] != '-' &&
+           (!pids_only || looks_like_pids(argv[*i + 1]))) {
+        char *save = NULL, *arg = argv[++*i];
+        for (char *tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            unsigned long pid;
+            if (!cli_parse_uint(tok, 4194304, &pid) || pid == 0)
+                return cli_usage_error(command, "--pid: '%s' is not a process id", tok);
+            pids[(*count)++] = (pid_t)pid;
+        }
+    }
+    if (*count == before)
+        return cli_usage_error(command, "option '--pid' needs at least one value");
+    return 0;
+}
+
 int cli_unknown_argument(const char *command, const char *arg, const char *hint)
 {
     if (arg[0] == '-')

@@ -46,19 +46,7 @@ static int out_of_memory(void)
 
 static int take_pids(struct kill_args *a, int argc, char **argv, int *i)
 {
-    size_t before = a->pid_count;
-    while (*i + 1 < argc && argv[*i + 1][0] != '-') {
-        char *save = NULL, *arg = argv[++*i];
-        for (char *tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            unsigned long pid;
-            if (!cli_parse_uint(tok, 4194304, &pid) || pid == 0)
-                return cli_usage_error("kill", "--pid: '%s' is not a process id", tok);
-            a->pids[a->pid_count++] = (pid_t)pid;
-        }
-    }
-    if (a->pid_count == before)
-        return cli_usage_error("kill", "option '--pid' needs at least one value");
-    return 0;
+    return cli_take_pids("kill", argc, argv, i, false, a->pids, &a->pid_count);
 }
 
 static bool flag(const char *arg, const char *name, bool *out)

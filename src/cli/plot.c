@@ -31,26 +31,9 @@ struct plot_args {
 
 /* Pids are taken while the arguments look like pid lists, so that
  * `--pid 4242 log.csv` leaves the file name alone. */
-static bool looks_like_pids(const char *arg)
-{
-    return *arg && arg[strspn(arg, "0123456789,")] == '\0';
-}
-
 static int take_pids(struct plot_args *a, int argc, char **argv, int *i)
 {
-    size_t before = a->pid_count;
-    while (*i + 1 < argc && looks_like_pids(argv[*i + 1])) {
-        char *save = NULL, *arg = argv[++*i];
-        for (char *tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            unsigned long pid;
-            if (!cli_parse_uint(tok, 4194304, &pid) || pid == 0)
-                return cli_usage_error("plot", "--pid: '%s' is not a process id", tok);
-            a->pids[a->pid_count++] = (pid_t)pid;
-        }
-    }
-    if (a->pid_count == before)
-        return cli_usage_error("plot", "option '--pid' needs at least one value");
-    return 0;
+    return cli_take_pids("plot", argc, argv, i, true, a->pids, &a->pid_count);
 }
 
 static const char **valued_slot(struct plot_args *a, const char *arg)

@@ -48,19 +48,7 @@ struct watch_run {
 
 static int take_pids(struct watch_args *a, int argc, char **argv, int *i)
 {
-    size_t before = a->pid_count;
-    while (*i + 1 < argc && argv[*i + 1][0] != '-') {
-        char *save = NULL, *arg = argv[++*i];
-        for (char *tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            unsigned long pid;
-            if (!cli_parse_uint(tok, 4194304, &pid) || pid == 0)
-                return cli_usage_error("watch", "--pid: '%s' is not a process id", tok);
-            a->pids[a->pid_count++] = (pid_t)pid;
-        }
-    }
-    if (a->pid_count == before)
-        return cli_usage_error("watch", "option '--pid' needs at least one value");
-    return 0;
+    return cli_take_pids("watch", argc, argv, i, false, a->pids, &a->pid_count);
 }
 
 static const char **valued_slot(struct watch_args *a, const char *arg)
