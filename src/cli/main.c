@@ -22,6 +22,7 @@ static const struct command commands[] = {
     {"kill", cmd_kill},
     {"reset", cmd_reset},
     {"config", cmd_config},
+    {"top", cmd_top},
 };
 
 static const struct command *find_command(const char *name)
