@@ -107,10 +107,9 @@ static int read_key(void)
     int key = getch();
     if (key != 27)
         return key;
-    /* Alt-x arrives as ESC x; a lone ESC is the Esc key */
-    nodelay(stdscr, TRUE);
+    /* Alt-x arrives as ESC x; a lone ESC is the Esc key (input is
+     * non-blocking here: drain_keys set timeout(0)) */
     int next = getch();
-    nodelay(stdscr, FALSE);
     if (next == ERR)
         return 27;
     return VIEW_KEY_ALT(next);

@@ -106,7 +106,9 @@ static bool move_key(struct view *v, int key)
     case KEY_LEFT: v->cmd_scroll = v->cmd_scroll > 4 ? v->cmd_scroll - 4 : 0; break;
     case KEY_RIGHT: v->cmd_scroll += 4; break;
     case '^': v->cmd_scroll = 0; break;
-    case '$': v->cmd_scroll = v->cmd_max > 20 ? v->cmd_max - 20 : 0; break;
+    case '$':   /* the end of the longest command at the right edge */
+        v->cmd_scroll = v->cmd_max > v->cmd_width ? v->cmd_max - v->cmd_width : 0;
+        break;
     default: return false;
     }
     return true;

@@ -88,7 +88,7 @@ static void labelled_bar(struct view *v, struct canvas *c, int y, int x, int w, 
                          double pct, const double *th, const char *text)
 {
     int tw = (int)strlen(text);
-    int bw = w - 5 - tw - 1;
+    int bw = w - 5 - tw - 2;
     enum tui_style st = pct < 0 ? ST_DIM : th ? view_level(pct, th) : ST_GRAPH;
     canvas_printf(c, y, x, 5, ST_BOLD, "%-4s", label);
     if (bw >= 3)

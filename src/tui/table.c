@@ -19,11 +19,11 @@ struct column {
 };
 
 static const struct column columns[] = {
-    {"GPU", 4, SORT_GPU, false},      {"PID", 8, SORT_PID, false},
-    {"USER", 10, SORT_USER, true},    {"TYPE", 4, -1, true},
-    {"GPU-MEM", 9, SORT_GPU_MEM, false}, {"%SM", 5, SORT_SM, false},
-    {"%GMBW", 6, SORT_GMBW, false},   {"%CPU", 6, SORT_CPU, false},
-    {"%MEM", 5, SORT_MEM, false},     {"TIME", 11, SORT_TIME, false},
+    {"GPU", 3, SORT_GPU, false},      {"PID", 7, SORT_PID, false},
+    {"USER", 8, SORT_USER, true},     {"TYPE", 4, -1, true},
+    {"GPU-MEM", 8, SORT_GPU_MEM, false}, {"%SM", 4, SORT_SM, false},
+    {"%GMBW", 5, SORT_GMBW, false},   {"%CPU", 5, SORT_CPU, false},
+    {"%MEM", 5, SORT_MEM, false},     {"TIME", 10, SORT_TIME, false},
 };
 #define NCOLS (sizeof columns / sizeof columns[0])
 
@@ -120,6 +120,7 @@ static void row(struct view *v, struct canvas *c, int y, const struct proc_row *
     int w = term_display_width(cmd, strlen(cmd));
     if (w > v->cmd_max)
         v->cmd_max = w;
+    v->cmd_width = c->w - x;
     const char *shown = skip_columns(cmd, v->cmd_scroll);
     canvas_put(c, y, x, c->w - x, shown, strlen(shown), st);
     if (v->has_sel && v->cursor >= 0 && &v->table.rows[v->cursor] == r) {

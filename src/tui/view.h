@@ -54,6 +54,7 @@ struct view {
     int table_y;                         /* screen row of the first table row */
     int cmd_scroll;                      /* command column offset */
     int cmd_max;                         /* longest command shown last frame */
+    int cmd_width;                       /* columns of the command column */
 
     struct view_ident *tags;
     size_t tag_count, tag_cap;
