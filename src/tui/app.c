@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/snapshot.h"
@@ -176,32 +177,54 @@ static void install_signals(struct sigaction *old_term, struct sigaction *old_in
     sigaction(SIGINT, &sa, old_int);
 }
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Draws after a frame or a key, and otherwise once a second for the clock
+ * and the stale mark: an idle monitor costs one sample per interval and
+ * one redraw per second. */
 static int loop(struct view *v)
 {
     struct canvas c = {0};
     struct palette pal;
     make_palette(&pal, v->opt->color, v->opt->light);
     int rc = 0;
+    bool dirty = true;
+    double drawn = 0;
     while (!v->quit && !quit_signal && rc == 0) {
-        rc = draw(v, &c, &pal);
+        double now = now_s();
+        if (dirty || now - drawn >= 1.0) {
+            rc = draw(v, &c, &pal);
+            drawn = now;
+            dirty = false;
+        }
         struct pollfd fds[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
                                 {.fd = feed_fd(v->feed), .events = POLLIN}};
-        int n = poll(fds, 2, 500);   /* wakes twice a second for the clock and staleness */
+        int wait_ms = (int)((drawn + 1.0 - now_s()) * 1000) + 1;
+        int n = poll(fds, 2, wait_ms > 0 ? wait_ms : 0);
         if (n < 0 && errno != EINTR) {
             rc = -errno;
             break;
         }
         if (n < 0) {
             drain_keys(v);           /* SIGWINCH: ncurses queues KEY_RESIZE */
+            dirty = true;
             continue;
         }
         if (fds[1].revents & POLLIN) {
             struct feed_frame *fr = feed_take(v->feed);
             if (fr)
                 view_accept_frame(v, fr);
+            dirty = true;
         }
-        if (fds[0].revents & (POLLIN | POLLHUP | POLLERR))
+        if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             drain_keys(v);
+            dirty = true;
+        }
         if (fds[0].revents & (POLLHUP | POLLERR))
             v->quit = true;          /* the terminal went away */
     }

@@ -18,12 +18,31 @@
 #include "core/sampler.h"
 #include "sources/procfs.h"
 
+/* What is read once per process, not every sample: the owner and the
+ * command line of a (pid, start time) seldom change, and reading them (the
+ * status file for root's processes, the other process's memory for the
+ * command line) costs more than the stat file the rates need. */
+struct ident_entry {
+    pid_t pid;
+    uint64_t start_ticks;
+    struct opt_i64 uid;
+    char user[64];
+    char *cmdline;               /* owned; NULL when unreadable */
+};
+
+struct ident_cache {
+    struct ident_entry *items;
+    size_t count;
+};
+
 struct feed {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct snapshot_ctx *ctx;
     struct sampler *sampler;
+    struct procfs *procfs;             /* the thread's: identities and ancestors */
+    struct ident_cache idents;
     double interval_s;
     int pipe[2];
     /* under mu */
@@ -136,9 +155,74 @@ int feed_read_ancestors(const struct snapshot *snap, struct host_process **out, 
 static const struct snapshot_options take_opts = {
     .processes = true,
     .host_processes = true,
-    .host_fields = SNAPSHOT_HOST_USER | SNAPSHOT_HOST_CMDLINE,
+    .host_fields = 0,            /* owner and command line: from the cache */
     .host_cpu = true,
 };
+
+static void ident_cache_clear(struct ident_cache *c)
+{
+    for (size_t i = 0; i < c->count; i++)
+        free(c->items[i].cmdline);
+    free(c->items);
+    c->items = NULL;
+    c->count = 0;
+}
+
+static const struct ident_entry *ident_find(const struct ident_cache *c, pid_t pid,
+                                            uint64_t start)
+{
+    for (size_t lo = 0, hi = c->count; lo < hi;) {
+        size_t mid = (lo + hi) / 2;
+        const struct ident_entry *e = &c->items[mid];
+        if (e->pid == pid && e->start_ticks == start)
+            return e;
+        if (e->pid < pid || (e->pid == pid && e->start_ticks < start))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* Fills the owner and command line of snap's processes from the cache, or
+ * from /proc for processes it has not seen; the next cache holds exactly
+ * the processes of this snapshot (hprocs are in pid order). */
+static int fill_identities(struct feed *f, struct snapshot *snap)
+{
+    struct ident_cache next = {calloc(snap->hproc_count + 1, sizeof *next.items), 0};
+    if (!next.items)
+        return -ENOMEM;
+    for (size_t i = 0; i < snap->hproc_count; i++) {
+        struct host_process *hp = &snap->hprocs[i];
+        if (!hp->exists)
+            continue;
+        struct ident_entry *e = &next.items[next.count];
+        const struct ident_entry *old = ident_find(&f->idents, hp->pid, hp->start_ticks);
+        if (old) {
+            *e = *old;
+            e->cmdline = old->cmdline ? strdup(old->cmdline) : NULL;
+        } else {
+            struct host_process fresh = {0};
+            struct error err = {0};
+            if (procfs_read_process_fields(f->procfs, hp->pid,
+                                           PROCFS_WANT_USER | PROCFS_WANT_CMDLINE, &fresh,
+                                           &err) < 0 || fresh.start_ticks != hp->start_ticks) {
+                model_host_process_clear(&fresh);
+                continue;        /* gone since the snapshot: its row says N/A */
+            }
+            *e = (struct ident_entry){hp->pid, hp->start_ticks, fresh.uid, "", fresh.cmdline};
+            memcpy(e->user, fresh.user, sizeof e->user);
+        }
+        next.count++;
+        hp->uid = e->uid;
+        memcpy(hp->user, e->user, sizeof hp->user);
+        free(hp->cmdline);
+        hp->cmdline = e->cmdline ? strdup(e->cmdline) : NULL;
+    }
+    ident_cache_clear(&f->idents);
+    f->idents = next;
+    return 0;
+}
 
 static struct feed_frame *take_frame(struct feed *f, bool tree, struct error *e)
 {
@@ -148,9 +232,10 @@ static struct feed_frame *take_frame(struct feed *f, bool tree, struct error *e)
         return NULL;
     }
     if (sampler_take(f->sampler, &take_opts, &fr->snap, e) < 0 ||
+        fill_identities(f, fr->snap) < 0 ||
         (tree && feed_read_ancestors(fr->snap, &fr->ancestors, &fr->ancestor_count) < 0)) {
         if (!e->code)
-            error_set(e, -ENOMEM, "out of memory reading ancestors");
+            error_set(e, -ENOMEM, "out of memory taking a sample");
         feed_frame_free(fr);
         return NULL;
     }
@@ -221,6 +306,8 @@ static void *run(void *arg)
 static void feed_free(struct feed *f)
 {
     feed_frame_free(f->ready);
+    ident_cache_clear(&f->idents);
+    procfs_close(f->procfs);
     sampler_free(f->sampler);
     snapshot_ctx_close(f->ctx);
     close(f->pipe[0]);
@@ -265,8 +352,11 @@ int feed_start(struct feed **out, double interval_s, struct error *e)
     if (rc == 0)
         rc = sampler_create(&f->sampler, f->ctx, e);
     if (rc == 0)
+        rc = procfs_open(&f->procfs, e);
+    if (rc == 0)
         rc = start_thread(f, e);
     if (rc < 0) {
+        procfs_close(f->procfs);
         sampler_free(f->sampler);
         snapshot_ctx_close(f->ctx);
         close(f->pipe[0]);
