@@ -268,8 +268,14 @@ int tui_run(const struct tui_options *o, struct error *e)
     noecho();
     keypad(stdscr, TRUE);
     curs_set(0);
-    mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
-    mouseinterval(0);
+    /* The mouse through the terminal's own protocol (xterm, tmux, screen).
+     * On the Linux console ncurses would go through GPM instead, whose
+     * client library leaks when no gpm daemon runs; keys do everything. */
+    const char *term = termname();
+    if (!term || strncmp(term, "linux", 5) != 0) {
+        mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
+        mouseinterval(0);
+    }
     rc = loop(&v);
     endwin();
     delscreen(screen);

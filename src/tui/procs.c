@@ -306,7 +306,8 @@ static int emit_node(struct proc_table *out, const struct forest *f, const struc
 static int build_tree(struct proc_table *t, struct proc_table *flat, const struct procs_input *in)
 {
     struct sort_ctx by_pid = {SORT_PID, false, in->once};
-    qsort_r(flat->rows, flat->count, sizeof *flat->rows, cmp_rows, &by_pid);
+    if (flat->count > 1)
+        qsort_r(flat->rows, flat->count, sizeof *flat->rows, cmp_rows, &by_pid);
     struct forest f = {0};
     int rc = build_forest(&f, flat, in);
     if (rc == 0)
@@ -326,7 +327,8 @@ int procs_build(struct proc_table *t, const struct procs_input *in)
         rc = build_tree(t, &flat, in);
     else if (rc == 0) {
         struct sort_ctx k = {in->sort, in->reverse, in->once};
-        qsort_r(t->rows, t->count, sizeof *t->rows, cmp_rows, &k);
+        if (t->count > 1)
+            qsort_r(t->rows, t->count, sizeof *t->rows, cmp_rows, &k);
     }
     procs_free(&flat);
     if (rc < 0)
