@@ -157,6 +157,15 @@ static int resolve(struct top_args *a, const struct cli_ctx *ctx)
         return cli_usage_error("top", "--monitor: %s", e.msg);
     if (a->interval && tui_parse_interval(a->interval, &a->opt.interval_s, &e) < 0)
         return cli_usage_error("top", "--interval: %s", e.msg);
+    enum config_origin from = ctx->cfg.origin[CONFIG_WATCH_INTERVAL_SECS];
+    if (!a->interval && from != CONFIG_FROM_DEFAULT) {
+        /* watch_interval_secs / GPUCTL_WATCH_INTERVAL, with top's floor */
+        if (ctx->cfg.watch_interval_secs < TUI_INTERVAL_MIN)
+            return cli_usage_error("top", "watch_interval_secs %g (from %s) is below top's "
+                                   "floor of %.2f s", ctx->cfg.watch_interval_secs,
+                                   config_origin_name(from), TUI_INTERVAL_MIN);
+        a->opt.interval_s = ctx->cfg.watch_interval_secs;
+    }
     if (a->light)
         a->opt.light = true;
     if (a->gpu_th_set)

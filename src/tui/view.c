@@ -239,7 +239,10 @@ void view_accept_frame(struct view *v, struct feed_frame *fr)
     view_rebuild(v);
     drop_exited_tags(v);
     if (had && v->cursor < 0) {
-        view_set_status(v, false, "pid %d is gone: selection cleared", (int)v->sel.pid);
+        const struct host_process *hp = snapshot_host_process(s, v->sel.pid);
+        bool alive = hp && hp->exists && hp->start_ticks == v->sel.start_ticks;
+        view_set_status(v, false, "pid %d %s: selection cleared", (int)v->sel.pid,
+                        alive ? "is no longer shown" : "has exited");
         v->has_sel = false;
         if (v->screen == SCREEN_PROCESS)
             v->screen = SCREEN_MAIN;

@@ -192,6 +192,7 @@ def test_once_filters(run, spawn_procs):
     (["--no-color", "--force-color"], {}, "contradict"),
     (["--bogus"], {}, "unknown option"),
     ([], {"GPUCTL_MONITOR_MODE": "tiny"}, "GPUCTL_MONITOR_MODE"),
+    ([], {"GPUCTL_WATCH_INTERVAL": "0.1"}, "watch_interval_secs"),
     ([], {"GPUCTL_MONITOR_THEME": "pink"}, "GPUCTL_MONITOR_THEME"),
     ([], {"GPUCTL_GPU_UTILIZATION_THRESHOLDS": "50"}, "GPUCTL_GPU_UTILIZATION_THRESHOLDS"),
     ([], {"GPUCTL_MEMORY_UTILIZATION_THRESHOLDS": "90,20"}, "GPUCTL_MEMORY_UTILIZATION"),
