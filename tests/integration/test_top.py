@@ -584,3 +584,37 @@ def test_mouse_click_and_wheel(top, spawn_procs):
     t.wait(lambda s: t.selected_pid() == ps[1].pid, "a click selects the row")
     t.literal("\x1b[M" + chr(32 + 65) + pos)
     t.wait(lambda s: t.selected_pid() == ps[2].pid, "the wheel moves the selection")
+
+
+def test_mig_instances_have_their_own_rows(run, spawn_procs):
+    ps = spawn_procs(2)
+    mig = {"current": True, "pending": True, "max_devices": 7, "devices": [
+        {"name": "NVIDIA A100-SXM4-40GB MIG 3g.20gb", "uuid": f"MIG-0000000{i}-5e6f-5a7b-8c9d-0e1f2a3b4c5d",
+         "gpu_instance_id": i + 1, "compute_instance_id": 0,
+         "memory": {"total": 20 * GiB, "used": (i + 1) * GiB},
+         "processes": {"compute": [proc(ps[i].pid, 700 + i)], "graphics": []}} for i in range(2)]}
+    sc = {"devices": [device(0, name="NVIDIA A100-SXM4-40GB", mig=mig)]}
+    r = run(["top", "--once"], scenario=sc)
+    assert r.rc == 0, r.err
+    assert "MIG On" in r.out
+    rows = [l for l in r.out.splitlines() if l.lstrip().startswith("MIG ")]
+    assert len(rows) == 2, r.out
+    assert rows[0].lstrip().startswith("MIG 1/0") and "1.00GiB / 20.0GiB" in rows[0]
+    assert rows[1].lstrip().startswith("MIG 2/0") and "2.00GiB / 20.0GiB" in rows[1]
+    for p in ps:
+        assert re.search(rf"\b{p.pid}\b", r.out)
+
+
+def test_other_users_processes_are_dimmed(top, spawn_procs):
+    if os.getuid() != 0:
+        pytest.skip("starting another user's process needs root")
+    mine = spawn_procs(1)[0]
+    theirs = spawn_procs(1, user="nobody")[0]
+    t = top(scenario_for([mine, theirs]), "--interval", "0.5", "--no-color")
+    t.wait(lambda s: str(mine.pid) in s and str(theirs.pid) in s and "nobody" in s, "both")
+    lines = t.screen(escapes=True).splitlines()
+    dim = re.compile(r"\x1b\[[0-9;]*\b2[;m]")
+    their_line = next(l for l in lines if re.search(rf"\b{theirs.pid}\b", l))
+    my_line = next(l for l in lines if re.search(rf"\b{mine.pid}\b", l))
+    assert dim.search(their_line), repr(their_line)
+    assert not dim.search(my_line), repr(my_line)
