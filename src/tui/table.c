@@ -33,13 +33,15 @@ static void header(struct view *v, struct canvas *c, int y)
     int x = 1;
     for (size_t i = 0; i < NCOLS; i++) {
         const struct column *col = &columns[i];
-        char name[32];
         bool sorted = !v->tree && col->sort == (int)v->sort;
-        snprintf(name, sizeof name, "%s%s", col->name,
-                 sorted ? (v->reverse ? (c->ascii ? "v" : "▼") : (c->ascii ? "^" : "▲")) : "");
-        int w = term_display_width(name, strlen(name));
-        int pad = col->left ? 0 : col->width - w;
-        canvas_put(c, y, x + (pad > 0 ? pad : 0), col->width, name, strlen(name), ST_TABLE_HEAD);
+        const char *mark = v->reverse ? (c->ascii ? "v" : "▼") : (c->ascii ? "^" : "▲");
+        int w = (int)strlen(col->name);
+        int at = col->left ? x : x + col->width - w;
+        canvas_put(c, y, at, w, col->name, (size_t)w, ST_TABLE_HEAD);
+        /* the mark goes right after the name: into the gap after a
+         * right-aligned column, so no name is ever cut for it */
+        if (sorted)
+            canvas_put(c, y, at + w, 1, mark, strlen(mark), ST_TABLE_HEAD);
         x += col->width + 1;
     }
     canvas_put(c, y, x, c->w - x, "COMMAND", 7, ST_TABLE_HEAD);
