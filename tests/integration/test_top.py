@@ -618,3 +618,18 @@ def test_other_users_processes_are_dimmed(top, spawn_procs):
     my_line = next(l for l in lines if re.search(rf"\b{mine.pid}\b", l))
     assert dim.search(their_line), repr(their_line)
     assert not dim.search(my_line), repr(my_line)
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_light_theme_changes_the_palette(top, spawn_procs, how):
+    ps = spawn_procs(1)
+    # utilisation 10% between thresholds 5 and 50: drawn as moderate
+    args = ["--interval", "0.5", "--gpu-util-thresh", "5", "50", "--monitor", "full"]
+    dark = top(scenario_for(ps), *args)
+    light = top(scenario_for(ps), *args, *(["--light"] if how == "flag" else []),
+                env={"GPUCTL_MONITOR_THEME": "light"} if how == "env" else None)
+    util_line = lambda t: next((l for l in t.screen(escapes=True).splitlines() if "UTIL" in l), "")
+    dark.wait(lambda s: re.search(r"\x1b\[[0-9;]*33m", util_line(dark)), "yellow bars (dark)")
+    light.wait(lambda s: re.search(r"\x1b\[[0-9;]*35m", util_line(light)), "magenta bars (light)")
+    assert not re.search(r"\x1b\[[0-9;]*35m", util_line(dark))
+    assert not re.search(r"\x1b\[[0-9;]*33m", util_line(light))
