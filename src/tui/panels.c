@@ -184,7 +184,12 @@ static int device_compact(struct view *v, struct canvas *c, int y, int bottom,
                           const struct device *d)
 {
     int x = canvas_printf(c, y, 0, c->w, ST_BOLD, "GPU %-2d", d->index);
-    x += canvas_printf(c, y, x, 24, ST_NORMAL, " %-22.22s", d->name[0] ? d->name : "N/A");
+    /* narrow terminals: a shorter name and the used memory only, so the
+     * bars keep some width */
+    bool narrow = c->w < 100;
+    int namew = narrow ? 14 : 22;
+    x += canvas_printf(c, y, x, namew + 2, ST_NORMAL, " %-*.*s", namew, namew,
+                       d->name[0] ? d->name : "N/A");
     if (d->status[0]) {
         canvas_printf(c, y, x, c->w - x, ST_WARN, " LOST: %s", d->status);
         return y + 1;
@@ -196,7 +201,10 @@ static int device_compact(struct view *v, struct canvas *c, int y, int bottom,
     char used[UNITS_BYTES_BUFSZ], total[UNITS_BYTES_BUFSZ], text[64];
     fmt_bytes(d->mem_used_bytes, used, sizeof used);
     fmt_bytes(d->mem_total_bytes, total, sizeof total);
-    snprintf(text, sizeof text, "%s/%s", used, total);
+    if (narrow)
+        snprintf(text, sizeof text, "%s", used);
+    else
+        snprintf(text, sizeof text, "%s/%s", used, total);
     int rest = c->w - x - 1;
     int mw = rest * 3 / 5;
     labelled_bar(v, c, y, x + 1, mw - 1, "MEM", pct_of(d->mem_used_bytes, d->mem_total_bytes),
