@@ -1,5 +1,5 @@
 /* fuzz_procfs_meminfo.c - the host-file parsers (meminfo, uptime, loadavg,
- * the btime line of /proc/stat) on arbitrary bytes. */
+ * the btime and cpu lines of /proc/stat) on arbitrary bytes. */
 #include "fuzz.h"
 #include "sources/procfs.h"
 
@@ -13,5 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)procfs_parse_uptime(buf, size, &uptime);
     (void)procfs_parse_loadavg(buf, size, load);
     (void)procfs_parse_btime(buf, size, &btime);
+    struct procfs_cpu_times cpu;
+    (void)procfs_parse_cpu_times(buf, size, &cpu);
     return 0;
 }

@@ -25,6 +25,7 @@ static const char overview[] =
     "  guard     usage policies per user, group, GPU and time of day, and their daemon\n"
     "  watch     log GPU processes' memory and utilisation to CSV or JSON lines\n"
     "  plot      chart watch, helper or run --timeline logs as PNG, SVG or braille\n"
+    "  top       interactive monitor of GPUs, host and GPU processes\n"
     "  help      show help for a command: gpuctl help COMMAND\n"
     "\n"
     "Options for every command:\n"
@@ -352,6 +353,35 @@ static const char plot_help[] =
     "Exit status: 0 drawn; 1 an empty, unreadable or unrecognised file;\n"
     "3 invalid arguments.\n";
 
+static const char top_help[] =
+    "usage: gpuctl top [OPTIONS]\n"
+    "\n"
+    "Interactive monitor: GPUs with bars and history graphs, the host's CPU,\n"
+    "memory and load, and the GPU processes, refreshed every interval.  Press\n"
+    "h inside for every key (signals, tree view, sorting, filter, ...).\n"
+    "\n"
+    "Options:\n"
+    "  --interval SEC          refresh interval (default 2, at least 0.25)\n"
+    "  -1, --once              print one frame as text and exit\n"
+    "  --monitor MODE          auto (default), full or compact\n"
+    "                          (environment: GPUCTL_MONITOR_MODE)\n"
+    "  --only IDX...           show only these GPUs\n"
+    "  --only-visible          only the GPUs CUDA_VISIBLE_DEVICES leaves visible\n"
+    "  --compute, --graphics   only compute or graphics processes\n"
+    "  --user [NAME...]        only these users' processes (no name: yours)\n"
+    "  --pid PID...            only these processes\n"
+    "  --ascii                 ASCII only: no Unicode bars, graphs or tree\n"
+    "  --no-color              no colour (also NO_COLOR); --force-color: always\n"
+    "  --light                 colours for a light background\n"
+    "                          (GPUCTL_MONITOR_THEME=light|dark)\n"
+    "  --gpu-util-thresh TH1 TH2   utilisation colour thresholds (default 10 75;\n"
+    "                          GPUCTL_GPU_UTILIZATION_THRESHOLDS=\"10,75\")\n"
+    "  --mem-util-thresh TH1 TH2   memory colour thresholds (default 10 80;\n"
+    "                          GPUCTL_MEMORY_UTILIZATION_THRESHOLDS)\n"
+    "  --readonly              disable the signal keys I, T and K\n"
+    "\n"
+    "Exit status: 0 on q; 2 no GPU source; 3 invalid option or environment value.\n";
+
 /* One entry per command; a command's branch adds its line here. */
 static const struct {
     const char *command;
@@ -368,6 +398,7 @@ static const struct {
     {"guard", guard_help},
     {"watch", watch_help},
     {"plot", plot_help},
+    {"top", top_help},
     {"help", overview},
 };
 

@@ -28,6 +28,7 @@ static const struct command commands[] = {
     {"audit", cmd_audit},
     {"watch", cmd_watch},
     {"plot", cmd_plot},
+    {"top", cmd_top},
 };
 
 static const struct command *find_command(const char *name)

@@ -223,3 +223,8 @@ bool filter_process(const struct filter *f, const struct gpu_process *gp,
         return false;
     return true;
 }
+
+bool filter_regex_match(const struct filter *f, const char *s)
+{
+    return f->regex && regex_hits(f, s);
+}

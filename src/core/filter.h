@@ -53,4 +53,8 @@ bool filter_process_has_criteria(const struct filter *f);
 bool filter_process(const struct filter *f, const struct gpu_process *gp,
                     const struct host_process *hp, const char *self_user);
 
+/* Whether f's pattern matches s (false without a pattern or for NULL s);
+ * for front ends that match more than the name and command line. */
+bool filter_regex_match(const struct filter *f, const char *s);
+
 #endif

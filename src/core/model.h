@@ -226,6 +226,11 @@ struct host_info {
     struct opt_f64 load1, load5, load15;
     long clock_ticks;           /* sysconf(_SC_CLK_TCK) */
     long page_size;
+    /* /proc/stat's cpu line, read only when a monitor asks (snapshot
+     * option host_cpu); the sampler turns two readings into cpu_pct */
+    struct opt_u64 cpu_busy_ticks;
+    struct opt_u64 cpu_total_ticks;
+    struct opt_f64 cpu_pct;     /* host CPU busy %, 0-100 (sampler only) */
 };
 
 /* What one source reported about itself this time. */

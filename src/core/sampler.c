@@ -39,6 +39,7 @@ struct sampler_memory {
     size_t engine_count;
     struct energy_memory *energy;
     size_t energy_count;
+    struct opt_u64 host_busy, host_total;   /* /proc/stat cpu line */
 };
 
 struct sampler {
@@ -209,6 +210,19 @@ static void power_rates(const struct sampler_memory *prev, struct snapshot *snap
     }
 }
 
+/* Host CPU %: the busy share of all ticks between the two readings. */
+static void host_cpu_rate(const struct sampler_memory *prev, struct snapshot *snap)
+{
+    const struct host_info *h = &snap->host;
+    if (!prev->host_busy.known || !prev->host_total.known || !h->cpu_busy_ticks.known ||
+        !h->cpu_total_ticks.known || h->cpu_total_ticks.v <= prev->host_total.v ||
+        h->cpu_busy_ticks.v < prev->host_busy.v)
+        return;
+    double busy = (double)(h->cpu_busy_ticks.v - prev->host_busy.v);
+    double total = (double)(h->cpu_total_ticks.v - prev->host_total.v);
+    OPT_SET(snap->host.cpu_pct, clamp_pct(100.0 * busy / total));
+}
+
 /* Devices without a busy figure: per engine class, the clients' sum; the
  * busiest class is the device's utilisation. */
 static void device_util_from_clients(struct snapshot *snap)
@@ -304,7 +318,9 @@ static int remember_energy(struct sampler_memory *m, const struct snapshot *snap
 static int remember(struct sampler *s, const struct snapshot *snap, struct error *e)
 {
     struct sampler_memory next = {.valid = true, .mono = snap->mono,
-                                  .clock_ticks = snap->host.clock_ticks};
+                                  .clock_ticks = snap->host.clock_ticks,
+                                  .host_busy = snap->host.cpu_busy_ticks,
+                                  .host_total = snap->host.cpu_total_ticks};
     if (remember_cpu(&next, snap) < 0 || remember_engines(&next, &s->prev, snap) < 0 ||
         remember_energy(&next, snap) < 0) {
         memory_clear(&next);
@@ -324,6 +340,7 @@ int sampler_feed(struct sampler *s, struct snapshot *snap, struct error *e)
             engine_rates(&s->prev, snap, dt);
             power_rates(&s->prev, snap, dt);
             device_util_from_clients(snap);
+            host_cpu_rate(&s->prev, snap);
         }
     }
     return remember(s, snap, e);

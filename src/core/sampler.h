@@ -11,6 +11,7 @@
  *   device.power_mw                 denergy / dt, when the source gave none
  *   device.util_gpu_pct             util_from_clients devices: per engine class
  *                                   the sum over clients, the busiest class
+ *   host.cpu_pct                    100 * dbusy_ticks / dtotal_ticks (/proc/stat)
  *
  * A process is matched by (pid, start time) for CPU and by (device, pid) for
  * engines.  An engine counter that goes backwards (the DRM usage-stats spec

@@ -231,6 +231,8 @@ static int take(struct snapshot_ctx *ctx, const struct snapshot_options *opts, s
     int rc = procfs_read_host(ctx->procfs, &s->host, e);
     if (rc < 0)
         return rc;
+    if (opts->host_cpu)
+        (void)procfs_read_cpu_times(ctx->procfs, &s->host); /* unreadable: unknown */
     if (opts->processes && (rc = collect_processes(ctx, s, e)) < 0)
         return rc;
     bool host = opts->processes && opts->host_processes;

@@ -63,6 +63,7 @@ struct snapshot_options {
     bool processes;        /* list GPU processes */
     bool host_processes;   /* read /proc for each GPU process's pid */
     unsigned host_fields;  /* enum snapshot_host_fields; 0: stat only */
+    bool host_cpu;         /* read the host CPU counters (/proc/stat) */
 };
 
 /* Takes one snapshot.  Caller frees with snapshot_free. */

@@ -987,3 +987,75 @@ int procfs_read_thread_cpus(pid_t pid, int *cpus, size_t cap, size_t *count,
     closedir(d);
     return 0;
 }
+
+/* ---- host CPU time and process environments (monitors) ---- */
+
+int procfs_parse_cpu_times(const char *buf, size_t len, struct procfs_cpu_times *out)
+{
+    const char *cur = buf, *end = buf + len;
+    const char *nl = memchr(cur, '\n', len);
+    const char *stop = nl ? nl : end;
+    if (stop - cur < 4 || memcmp(cur, "cpu ", 4) != 0)
+        return -ENOENT;
+    cur += 4;
+    /* user nice system idle iowait irq softirq steal guest guest_nice */
+    uint64_t v[10] = {0};
+    size_t n = 0;
+    for (; n < 10; n++) {
+        skip_blanks(&cur, stop);
+        if (cur == stop)
+            break;
+        if (!parse_u64(&cur, stop, &v[n]) || (cur != stop && *cur != ' '))
+            return -ERROR_PARSE;
+    }
+    if (n < 4 || !rest_is_blank(cur, stop))
+        return -ERROR_PARSE;
+    uint64_t busy = 0, total = 0;
+    for (size_t i = 0; i < 8; i++) {
+        if (v[i] > UINT64_MAX / 16)
+            return -ERROR_PARSE;   /* so the sums below cannot overflow */
+        total += v[i];
+        if (i != 3 && i != 4)
+            busy += v[i];
+    }
+    out->busy_ticks = busy;
+    out->total_ticks = total;
+    return 0;
+}
+
+int procfs_read_cpu_times(struct procfs *p, struct host_info *out)
+{
+    /* The cpu line comes first; one page holds it on any machine. */
+    char buf[4096];
+    size_t len;
+    bool full;
+    struct procfs_cpu_times t;
+    int rc = read_at(p->proc_fd, "stat", buf, sizeof buf, &len, &full);
+    if (rc == 0)
+        rc = procfs_parse_cpu_times(buf, len, &t);
+    if (rc < 0)
+        return rc;
+    OPT_SET(out->cpu_busy_ticks, t.busy_ticks);
+    OPT_SET(out->cpu_total_ticks, t.total_ticks);
+    return 0;
+}
+
+int procfs_read_environ(pid_t pid, char **out, size_t *len, struct error *e)
+{
+    *out = NULL;
+    *len = 0;
+    char path[PATH_MAX];
+    int rc = rootfs_path(path, sizeof path, ROOTFS_PROC, "%d", (int)pid);
+    if (rc < 0)
+        return error_set(e, rc, "pid %d: path too long", (int)pid);
+    int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return error_set(e, errno == ENOENT ? -ESRCH : -errno, "pid %d: %s", (int)pid,
+                         errno == ENOENT ? "no such process" : strerror(errno));
+    rc = read_all_at(dfd, "environ", CMDLINE_MAX, out, len);
+    close(dfd);
+    if (rc < 0)
+        return error_set(e, rc, "pid %d: cannot read its environment: %s", (int)pid,
+                         strerror(-rc));
+    return 0;
+}

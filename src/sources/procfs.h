@@ -159,4 +159,27 @@ int procfs_list_pids(pid_t **pids, size_t *count, struct error *e);
 int procfs_read_thread_cpus(pid_t pid, int *cpus, size_t cap, size_t *count,
                             struct error *e);
 
+/* The aggregate "cpu" line of /proc/stat (the first line): ticks spent
+ * busy (user, nice, system, irq, softirq, steal) and in total (busy plus
+ * idle and iowait).  guest and guest_nice are already inside user and nice,
+ * so they are not added again.  Older kernels stop after fewer fields; at
+ * least user, nice, system and idle are required.  -ENOENT without a cpu
+ * line, -ERROR_PARSE for a malformed one. */
+struct procfs_cpu_times {
+    uint64_t busy_ticks;
+    uint64_t total_ticks;
+};
+int procfs_parse_cpu_times(const char *buf, size_t len, struct procfs_cpu_times *out);
+
+/* Reads /proc/stat's cpu line into out->cpu_busy_ticks and cpu_total_ticks
+ * (left unknown when it cannot be read).  For monitors, which want the host
+ * CPU % every refresh; one-shot commands do not pay for /proc/stat. */
+int procfs_read_cpu_times(struct procfs *p, struct host_info *out);
+
+/* The environment of pid (/proc/PID/environ) as a malloc'd buffer of
+ * NUL-separated VAR=value strings (caller frees), its length in *len.
+ * -ESRCH when there is no such pid, -EACCES for another user's process,
+ * other -errno; the message names the pid. */
+int procfs_read_environ(pid_t pid, char **out, size_t *len, struct error *e);
+
 #endif

@@ -176,6 +176,16 @@ nvmlReturn_t fake_injected(const struct scenario *sc, unsigned int dev, int mig,
     return rc != NVML_SUCCESS ? rc : scenario_injected(&sc->errors, function);
 }
 
+/* A "delays_ms" entry: the call sleeps holding the library lock, as a hung
+ * driver call blocks every other caller too. */
+static void stall(const char *function)
+{
+    unsigned int ms = scenario_delay_ms(current, function);
+    struct timespec left = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    while (ms > 0 && nanosleep(&left, &left) != 0)
+        ;
+}
+
 /* Takes the lock; every path out of a call_begin_* leaves it held. */
 static nvmlReturn_t enter(struct call *c)
 {
@@ -195,6 +205,7 @@ nvmlReturn_t call_begin_system(struct call *c, const char *function, nvmlReturn_
         return rc;
     if (args != NVML_SUCCESS)
         return args;
+    stall(function);
     return scenario_injected(&current->errors, function);
 }
 
@@ -218,6 +229,7 @@ nvmlReturn_t call_begin_device(struct call *c, nvmlDevice_t handle, const char *
     c->mig_slot = mig >= 0 ? (unsigned int)mig : 0;
     if (args != NVML_SUCCESS)
         return args;
+    stall(function);
     return fake_injected(current, dev, mig, function);
 }
 

@@ -429,6 +429,40 @@ static bool parse_errors(struct parser *p, const node *parent, struct scenario_e
     return true;
 }
 
+/* "delays_ms": {"<function>": milliseconds, ...}, at most 10 minutes each. */
+static bool parse_delays(struct parser *p, const node *parent, struct scenario_errors *out)
+{
+    const node *obj;
+    if (!want_object(p, parent, "delays_ms", &obj))
+        return false;
+    if (!obj)
+        return true;
+    push_key(p, "delays_ms", obj);
+    out->entries = arena_alloc(p->arena, (obj->length + 1) * sizeof(*out->entries));
+    if (!out->entries)
+        return out_of_memory(p);
+    for (const node *m = obj->first; m; m = m->next) {
+        push_key(p, m->key, m);
+        if (!scenario_known_function(m->key))
+            return fail(p, "\"%s\" is not an NVML function this library implements", m->key);
+        if (m->type != JSON_INTEGER || m->integer < 0 || m->integer > 600000)
+            return fail(p, "expected a whole number of milliseconds, 0 to 600000");
+        const char *function = copy_string(p, m->key, strlen(m->key));
+        if (!function)
+            return out_of_memory(p);
+        out->entries[out->count++] =
+            (struct scenario_error){.function = function, .code = (nvmlReturn_t)m->integer};
+        pop(p);
+    }
+    pop(p);
+    return true;
+}
+
+unsigned int scenario_delay_ms(const struct scenario *sc, const char *function)
+{
+    return (unsigned int)scenario_injected(&sc->delays, function);
+}
+
 /* ---- processes ------------------------------------------------------------ */
 
 static const char *const list_names[LIST_KINDS] = {"compute", "graphics", "mps"};
@@ -1012,7 +1046,8 @@ static bool parse_devices(struct parser *p, const node *root, struct scenario *s
 static bool parse_root(struct parser *p, const node *root, struct scenario *sc)
 {
     static const char *const fields[] = {"description", "driver_version", "nvml_version", "cuda_driver_version",
-                                         "init_error",  "errors",         "devices",      NULL};
+                                         "init_error",  "errors",         "devices",      "delays_ms",
+                                         NULL};
     if (!is_object(root))
         return fail(p, "a scenario is a JSON object");
     if (!only_fields(p, root, fields))
@@ -1031,7 +1066,8 @@ static bool parse_root(struct parser *p, const node *root, struct scenario *sc)
         push_key(p, "init_error", init_error);
         return fail(p, "expected an NVML error name such as \"DRIVER_NOT_LOADED\"");
     }
-    return parse_errors(p, root, &sc->errors) && parse_devices(p, root, sc);
+    return parse_errors(p, root, &sc->errors) && parse_delays(p, root, &sc->delays) &&
+           parse_devices(p, root, sc);
 }
 
 int scenario_parse(const char *text, size_t len, const char *file, struct scenario **out, char err[SCENARIO_ERROR_MAX])

@@ -137,6 +137,9 @@ struct scenario {
     int cuda_driver_version;
     nvmlReturn_t init_error; /* NVML_SUCCESS when nvmlInit should succeed */
     struct scenario_errors errors;
+    /* "delays_ms": calls that stall before answering (a slow or hung
+     * driver); entries reuse scenario_error with code holding the ms */
+    struct scenario_errors delays;
     unsigned int ndevices;
     struct scenario_device *devices;
     struct arena *arena; /* owns every pointer above */
@@ -156,6 +159,10 @@ void scenario_free(struct scenario *sc);
 
 /* Error code for a name such as "NOT_SUPPORTED" or "NVML_ERROR_NOT_SUPPORTED"
  * (also "SUCCESS"); returns false when the name is unknown. */
+/* Milliseconds the scenario's "delays_ms" map makes function stall (0: none),
+ * matched like the errors maps. */
+unsigned int scenario_delay_ms(const struct scenario *sc, const char *function);
+
 bool scenario_error_by_name(const char *name, nvmlReturn_t *code);
 
 /* The text nvmlErrorString gives for a code. */

@@ -283,6 +283,8 @@ BAD_SCENARIOS = {
     "process without pid": ('{"devices": [{"processes": {"compute": [{"pid": 1}, {"used_memory": 5}]}}]}',
                             '{"used_memory": 5}', "devices[0].processes.compute[1]"),
     "bad bus id": ('{"devices": [{"pci": {"bus_id": "1:2:3"}}]}', '"1:2:3"', "devices[0].pci.bus_id"),
+    "bad delay": ('{"delays_ms": {"nvmlDeviceGetPowerUsage": -5}}', '-5', "delays_ms.nvmlDeviceGetPowerUsage"),
+    "delay for no function": ('{"delays_ms": {"nvmlDeviceGetPower": 5}}', '5', "nvmlDeviceGetPower"),
 }
 
 
@@ -840,6 +842,16 @@ def test_injected_errors(nvml, use):
     mig = nvml.mig_handle(third, 0)
     assert nvml.processes("nvmlDeviceGetComputeRunningProcesses_v3", mig, ProcessInfoV2, 1)[0] == 19
     assert nvml.processes("nvmlDeviceGetComputeRunningProcesses_v2", mig, ProcessInfoV2, 1)[:2] == (SUCCESS, 1)
+
+
+def test_delays_stall_the_named_calls(nvml, use):
+    init_with(nvml, use, {"delays_ms": {"nvmlDeviceGetPowerUsage": 300, "nvmlSystemGetDriverVersion": 0},
+                          "devices": [gpu(0, power={"usage_mw": 7})]})
+    first = nvml.handle(0)
+    t0 = time.monotonic()
+    assert nvml.uint("nvmlDeviceGetPowerUsage", first) == (SUCCESS, 7)   # late, but right
+    assert time.monotonic() - t0 >= 0.3
+    assert nvml.string("nvmlSystemGetDriverVersion")[0] == SUCCESS
 
 
 def test_mig_devices_inherit_their_gpus_errors(nvml, use):

@@ -995,6 +995,27 @@ static void test_real_vanished_process(void **state)
     procfs_close(p);
 }
 
+static void test_cpu_times(void **state)
+{
+    (void)state;
+    struct procfs_cpu_times t;
+    const char *stat = "cpu  1000 20 300 400000 50 0 10 5 7 0\ncpu0 1 2 3 4\n";
+    assert_int_equal(procfs_parse_cpu_times(stat, strlen(stat), &t), 0);
+    assert_int_equal(t.busy_ticks, 1000 + 20 + 300 + 0 + 10 + 5);
+    assert_int_equal(t.total_ticks, 1000 + 20 + 300 + 400000 + 50 + 0 + 10 + 5);
+    /* an old kernel with four fields, no newline */
+    assert_int_equal(procfs_parse_cpu_times("cpu 1 2 3 4", 11, &t), 0);
+    assert_int_equal(t.total_ticks, 10);
+    assert_int_equal(t.busy_ticks, 6);
+    /* the length is honoured: the line is cut inside the third field */
+    assert_int_equal(procfs_parse_cpu_times(stat, 12, &t), -ERROR_PARSE);
+    assert_int_equal(procfs_parse_cpu_times("cpu 1 2 x 4\n", 12, &t), -ERROR_PARSE);
+    assert_int_equal(procfs_parse_cpu_times("cpu0 1 2 3 4\n", 13, &t), -ENOENT);
+    assert_int_equal(procfs_parse_cpu_times("", 0, &t), -ENOENT);
+    const char *huge = "cpu 99999999999999999999 1 1 1\n";
+    assert_int_equal(procfs_parse_cpu_times(huge, strlen(huge), &t), -ERROR_PARSE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1026,6 +1047,7 @@ int main(void)
         cmocka_unit_test(test_owner_or_status_decides_uid),
         cmocka_unit_test(test_host_rereads_but_keeps_boot_time),
         cmocka_unit_test(test_missing_root),
+        cmocka_unit_test(test_cpu_times),
         cmocka_unit_test_setup(test_real_own_process, use_real_root),
         cmocka_unit_test_setup(test_real_vanished_process, use_real_root),
     };

@@ -252,6 +252,30 @@ static void test_take_without_ctx_fails_cleanly(void **state)
     sampler_free(NULL);
 }
 
+static void test_host_cpu_rate(void **state)
+{
+    (void)state;
+    struct sampler *s = new_sampler();
+    struct snapshot *a = make_snapshot(10.0), *b = make_snapshot(12.0),
+                    *c = make_snapshot(14.0);
+    OPT_SET(a->host.cpu_busy_ticks, 1000);
+    OPT_SET(a->host.cpu_total_ticks, 10000);
+    OPT_SET(b->host.cpu_busy_ticks, 1100);   /* 100 of 400 ticks busy: 25 % */
+    OPT_SET(b->host.cpu_total_ticks, 10400);
+    feed(s, a);
+    assert_false(a->host.cpu_pct.known);
+    feed(s, b);
+    assert_true(b->host.cpu_pct.known);
+    assert_float_equal(b->host.cpu_pct.v, 25.0, 1e-9);
+    /* no counters this time (unreadable /proc/stat): no rate, no crash */
+    feed(s, c);
+    assert_false(c->host.cpu_pct.known);
+    snapshot_free(a);
+    snapshot_free(b);
+    snapshot_free(c);
+    sampler_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +289,7 @@ int main(void)
         cmocka_unit_test(test_device_util_from_clients),
         cmocka_unit_test(test_time_not_moving_gives_no_rates),
         cmocka_unit_test(test_take_without_ctx_fails_cleanly),
+        cmocka_unit_test(test_host_cpu_rate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,310 @@
+/* panels.c - the top half of the main screen: the header (host, driver,
+ * mode, sort, filter, stale data), one block per GPU with its bars and MIG
+ * instances, the host panel and the history graphs.  The process table is
+ * table.c's.
+ */
+#include "tui/view.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/units.h"
+
+static const char *bar_sep(const struct canvas *c)
+{
+    return c->ascii ? "|" : "│";
+}
+
+static void fmt_bytes(struct opt_u64 v, char *buf, size_t size)
+{
+    if (v.known)
+        units_format_bytes(v.v, buf, size);
+    else
+        snprintf(buf, size, "N/A");
+}
+
+static double pct_of(struct opt_u64 used, struct opt_u64 total)
+{
+    return used.known && total.known && total.v ? 100.0 * (double)used.v / (double)total.v : -1;
+}
+
+/* ---- header -------------------------------------------------------------------------- */
+
+static void stale_text(const struct view *v, const struct feed_status *st, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    if (!st)
+        return;
+    double limit = v->opt->interval_s * 2 + 1;
+    if (st->error[0])
+        snprintf(buf, n, "STALE: sampling failed: %s", st->error);
+    else if (!st->have_data)
+        snprintf(buf, n, "waiting for the first sample (%.0fs)", st->busy_for_s);
+    else if (st->age_s > limit && st->busy)
+        snprintf(buf, n, "STALE: data %.0fs old, driver busy for %.0fs", st->age_s,
+                 st->busy_for_s);
+    else if (st->age_s > limit)
+        snprintf(buf, n, "STALE: data %.0fs old", st->age_s);
+}
+
+int panels_header(struct view *v, struct canvas *c, int y, const struct feed_status *st)
+{
+    const struct snapshot *s = v->frame ? v->frame->snap : NULL;
+    char left[512];
+    int n = snprintf(left, sizeof left, "gpuctl top  %s", s ? s->host.hostname : "");
+    if (s && s->driver_version[0])
+        n += snprintf(left + n, sizeof left - (size_t)n, "  Driver %s", s->driver_version);
+    if (s && s->cuda_version[0] && n < (int)sizeof left)
+        n += snprintf(left + n, sizeof left - (size_t)n, "  CUDA %s", s->cuda_version);
+    int x = canvas_put(c, y, 0, c->w, left, strlen(left), ST_TITLE);
+    static const char *const modes[] = {"auto", "full", "compact"};
+    x += canvas_printf(c, y, x, c->w - x, ST_DIM, "  [%s%s] sort %s%s", modes[v->mode],
+                       v->tree ? ", tree" : "", procs_sort_name(v->sort),
+                       v->reverse ? (c->ascii ? "v" : "▼") : (c->ascii ? "^" : "▲"));
+    if (v->pattern_text[0])
+        x += canvas_printf(c, y, x, c->w - x, ST_BOLD, "  filter: %s", v->pattern_text);
+    if (v->opt->readonly)
+        x += canvas_printf(c, y, x, c->w - x, ST_DIM, "  read-only");
+    char stale[ERROR_MSG_MAX + 64];
+    stale_text(v, st, stale, sizeof stale);
+    if (stale[0])
+        x += canvas_printf(c, y, x, c->w - x, ST_WARN, "  %s", stale);
+    if (s && !v->once && c->w - x > 10) {
+        struct tm tm;
+        time_t t = s->wall.tv_sec;
+        localtime_r(&t, &tm);
+        canvas_printf(c, y, c->w - 8, 8, ST_DIM, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min,
+                      tm.tm_sec);
+    }
+    return y + 1;
+}
+
+/* ---- devices ------------------------------------------------------------------------- */
+
+/* LABEL [bar] text, in w columns. */
+static void labelled_bar(struct view *v, struct canvas *c, int y, int x, int w, const char *label,
+                         double pct, const double *th, const char *text)
+{
+    int tw = (int)strlen(text);
+    int bw = w - 5 - tw - 2;
+    enum tui_style st = pct < 0 ? ST_DIM : th ? view_level(pct, th) : ST_GRAPH;
+    canvas_printf(c, y, x, 5, ST_BOLD, "%-4s", label);
+    if (bw >= 3)
+        canvas_bar(c, y, x + 5, bw, pct, st);
+    canvas_put(c, y, x + w - tw - 1, tw, text, strlen(text), pct < 0 ? ST_DIM : ST_NORMAL);
+    (void)v;
+}
+
+static void fmt_pct_text(double pct, char *buf, size_t n)
+{
+    if (pct < 0)
+        snprintf(buf, n, "N/A");
+    else
+        snprintf(buf, n, "%.0f%%", pct);
+}
+
+static void device_line(struct view *v, struct canvas *c, int y, const struct device *d)
+{
+    const char *sep = bar_sep(c);
+    int x = canvas_printf(c, y, 0, c->w, ST_BOLD, "GPU %-2d", d->index);
+    x += canvas_printf(c, y, x, c->w - x, ST_NORMAL, " %s %s %s %s", sep,
+                       d->name[0] ? d->name : "N/A", sep, d->pci_bus_id[0] ? d->pci_bus_id : "N/A");
+    if (d->status[0]) {
+        canvas_printf(c, y, x, c->w - x, ST_WARN, " %s LOST: %s", sep, d->status);
+        return;
+    }
+    char fan[16], temp[16], ps[8], pw[48], ecc[24];
+    snprintf(fan, sizeof fan, d->fan_pct.known ? "%.0f%%" : "N/A", d->fan_pct.v);
+    snprintf(temp, sizeof temp, d->temp_c.known ? "%lldC" : "N/A", (long long)d->temp_c.v);
+    snprintf(ps, sizeof ps, d->pstate.known ? "P%lld" : "N/A", (long long)d->pstate.v);
+    if (d->power_mw.known && d->power_limit_mw.known)
+        snprintf(pw, sizeof pw, "%lluW / %lluW", (unsigned long long)(d->power_mw.v / 1000),
+                 (unsigned long long)(d->power_limit_mw.v / 1000));
+    else if (d->power_mw.known)
+        snprintf(pw, sizeof pw, "%lluW / N/A", (unsigned long long)(d->power_mw.v / 1000));
+    else
+        snprintf(pw, sizeof pw, "N/A");
+    snprintf(ecc, sizeof ecc, d->ecc_volatile_uncorrected.known ? "%llu" : "N/A",
+             (unsigned long long)d->ecc_volatile_uncorrected.v);
+    const char *cm = d->compute_mode.known
+        ? model_compute_mode_name((enum compute_mode)d->compute_mode.v) : "N/A";
+    const char *mig = !d->mig_mode.known ? "N/A" : d->mig_mode.v ? "On" : "Off";
+    canvas_printf(c, y, x, c->w - x, ST_NORMAL,
+                  " %s Fan %s %s %s %s %s %s Pwr %s %s ECC %s %s %s %s MIG %s", sep, fan, sep,
+                  temp, sep, ps, sep, pw, sep, ecc, sep, cm, sep, mig);
+    (void)v;
+}
+
+static int mig_rows(struct view *v, struct canvas *c, int y, int bottom, const struct device *d)
+{
+    for (size_t m = 0; m < d->mig_count && y < bottom; m++, y++) {
+        const struct mig_instance *mi = &d->migs[m];
+        int x = canvas_printf(c, y, 2, c->w - 2, ST_NORMAL, "MIG %u/%u %-12s",
+                              mi->gpu_instance_id, mi->compute_instance_id,
+                              mi->name[0] ? mi->name : "N/A");
+        char used[UNITS_BYTES_BUFSZ], total[UNITS_BYTES_BUFSZ], text[48];
+        fmt_bytes(mi->mem_used_bytes, used, sizeof used);
+        fmt_bytes(mi->mem_total_bytes, total, sizeof total);
+        snprintf(text, sizeof text, "%s / %s", used, total);
+        int w = c->w - x - 3 < 60 ? c->w - x - 3 : 60;
+        labelled_bar(v, c, y, x + 3, w, "MEM", pct_of(mi->mem_used_bytes, mi->mem_total_bytes),
+                     v->opt->mem_thresh, text);
+    }
+    return y;
+}
+
+static int device_full(struct view *v, struct canvas *c, int y, int bottom, const struct device *d)
+{
+    device_line(v, c, y++, d);
+    if (d->status[0] || y + 2 > bottom)
+        return y;
+    int half = (c->w - 4) / 2;
+    char used[UNITS_BYTES_BUFSZ], total[UNITS_BYTES_BUFSZ], text[64];
+    fmt_bytes(d->mem_used_bytes, used, sizeof used);
+    fmt_bytes(d->mem_total_bytes, total, sizeof total);
+    snprintf(text, sizeof text, "%s / %s", used, total);
+    labelled_bar(v, c, y, 2, half, "MEM", pct_of(d->mem_used_bytes, d->mem_total_bytes),
+                 v->opt->mem_thresh, text);
+    double util = d->util_gpu_pct.known ? d->util_gpu_pct.v : -1;
+    fmt_pct_text(util, text, sizeof text);
+    labelled_bar(v, c, y++, 4 + half, half, "UTIL", util, v->opt->gpu_thresh, text);
+    double bw = d->util_mem_pct.known ? d->util_mem_pct.v : -1;
+    fmt_pct_text(bw, text, sizeof text);
+    labelled_bar(v, c, y, 2, half, "MBW", bw, v->opt->mem_thresh, text);
+    double pw = d->power_mw.known && d->power_limit_mw.known && d->power_limit_mw.v
+        ? 100.0 * (double)d->power_mw.v / (double)d->power_limit_mw.v : -1;
+    fmt_pct_text(pw, text, sizeof text);
+    labelled_bar(v, c, y++, 4 + half, half, "PWR", pw, NULL, text);
+    return mig_rows(v, c, y, bottom, d);
+}
+
+static int device_compact(struct view *v, struct canvas *c, int y, int bottom,
+                          const struct device *d)
+{
+    int x = canvas_printf(c, y, 0, c->w, ST_BOLD, "GPU %-2d", d->index);
+    /* narrow terminals: a shorter name and the used memory only, so the
+     * bars keep some width */
+    bool narrow = c->w < 100;
+    int namew = narrow ? 14 : 22;
+    x += canvas_printf(c, y, x, namew + 2, ST_NORMAL, " %-*.*s", namew, namew,
+                       d->name[0] ? d->name : "N/A");
+    if (d->status[0]) {
+        canvas_printf(c, y, x, c->w - x, ST_WARN, " LOST: %s", d->status);
+        return y + 1;
+    }
+    char temp[24], ps[24];
+    snprintf(temp, sizeof temp, d->temp_c.known ? "%lldC" : "N/A", (long long)d->temp_c.v);
+    snprintf(ps, sizeof ps, d->pstate.known ? "P%lld" : "N/A", (long long)d->pstate.v);
+    x += canvas_printf(c, y, x, 12, ST_NORMAL, " %5s %-3s", temp, ps);
+    char used[UNITS_BYTES_BUFSZ], total[UNITS_BYTES_BUFSZ], text[64];
+    fmt_bytes(d->mem_used_bytes, used, sizeof used);
+    fmt_bytes(d->mem_total_bytes, total, sizeof total);
+    if (narrow)
+        snprintf(text, sizeof text, "%s", used);
+    else
+        snprintf(text, sizeof text, "%s/%s", used, total);
+    int rest = c->w - x - 1;
+    int mw = rest * 3 / 5;
+    labelled_bar(v, c, y, x + 1, mw - 1, "MEM", pct_of(d->mem_used_bytes, d->mem_total_bytes),
+                 v->opt->mem_thresh, text);
+    double util = d->util_gpu_pct.known ? d->util_gpu_pct.v : -1;
+    fmt_pct_text(util, text, sizeof text);
+    labelled_bar(v, c, y, x + 1 + mw, rest - mw, "UTIL", util, v->opt->gpu_thresh, text);
+    return mig_rows(v, c, y + 1, bottom, d);
+}
+
+/* ---- host ---------------------------------------------------------------------------- */
+
+static int host_panel(struct view *v, struct canvas *c, int y)
+{
+    const struct host_info *h = &v->frame->snap->host;
+    int third = (c->w - 26) / 3;
+    char text[32];
+    double cpu = h->cpu_pct.known ? h->cpu_pct.v : -1;
+    fmt_pct_text(cpu, text, sizeof text);
+    static const double cpu_th[2] = {50, 80};
+    labelled_bar(v, c, y, 0, third, "CPU", cpu, cpu_th, text);
+    struct opt_u64 used = {0};
+    if (h->mem_total_bytes.known && h->mem_available_bytes.known)
+        OPT_SET(used, h->mem_total_bytes.v - h->mem_available_bytes.v);
+    double mem = pct_of(used, h->mem_total_bytes);
+    fmt_pct_text(mem, text, sizeof text);
+    labelled_bar(v, c, y, third + 1, third, "MEM", mem, v->opt->mem_thresh, text);
+    struct opt_u64 swap_used = {0};
+    if (h->swap_total_bytes.known && h->swap_free_bytes.known)
+        OPT_SET(swap_used, h->swap_total_bytes.v - h->swap_free_bytes.v);
+    double swap = pct_of(swap_used, h->swap_total_bytes);
+    if (h->swap_total_bytes.known && h->swap_total_bytes.v == 0)
+        swap = 0;
+    fmt_pct_text(swap, text, sizeof text);
+    labelled_bar(v, c, y, 2 * third + 2, third, "SWP", swap, v->opt->mem_thresh, text);
+    if (h->load1.known)
+        canvas_printf(c, y, 3 * third + 3, c->w, ST_NORMAL, "Load %.2f %.2f %.2f", h->load1.v,
+                      h->load5.v, h->load15.v);
+    else
+        canvas_printf(c, y, 3 * third + 3, c->w, ST_DIM, "Load N/A");
+    return y + 1;
+}
+
+/* ---- graphs -------------------------------------------------------------------------- */
+
+static int graphs_rows(const struct view *v)
+{
+    return 3 + (int)(v->frame->snap->device_count < 16 ? v->frame->snap->device_count : 16);
+}
+
+static int graphs(struct view *v, struct canvas *c, int y)
+{
+    int half = (c->w - 1) / 2;
+    const struct host_info *h = &v->frame->snap->host;
+    canvas_printf(c, y, 0, 4, ST_BOLD, "CPU");
+    canvas_graph(c, y, 4, half - 4, 3, &v->host_cpu, 100, ST_GRAPH);
+    canvas_printf(c, y, half + 1, 4, ST_BOLD, "MEM");
+    canvas_graph(c, y, half + 5, c->w - half - 5, 3, &v->host_mem, 100, ST_GRAPH);
+    (void)h;
+    y += 3;
+    const struct snapshot *s = v->frame->snap;
+    for (size_t i = 0; i < s->device_count && i < 16; i++, y++) {
+        int x = canvas_printf(c, y, 0, 12, ST_BOLD, "GPU%-2d UTIL ", s->devices[i].index);
+        canvas_sparkline(c, y, x, half - x, &v->gpu_util[i], 100, ST_GRAPH);
+        canvas_printf(c, y, half + 1, 5, ST_BOLD, "MEM ");
+        canvas_sparkline(c, y, half + 5, c->w - half - 5, &v->gpu_mem[i], 100, ST_GRAPH);
+    }
+    return y;
+}
+
+/* ---- the whole top half -------------------------------------------------------------- */
+
+int panels_draw(struct view *v, struct canvas *c, int y, enum tui_mode mode,
+                const struct feed_status *st, int rows_for_table)
+{
+    y = panels_header(v, c, y, st);
+    if (!v->frame) {
+        canvas_printf(c, y + 1, 2, c->w - 2, ST_DIM, "waiting for the first sample...");
+        return y + 3;
+    }
+    const struct snapshot *s = v->frame->snap;
+    int bottom = rows_for_table;
+    int shown = 0;
+    for (size_t i = 0; i < s->device_count; i++) {
+        const struct device *d = &s->devices[i];
+        if (i < VIEW_MAX_DEVICES && !v->device_visible[i])
+            continue;
+        if (!v->once && y >= bottom - 6) {
+            canvas_printf(c, y++, 0, c->w, ST_DIM, "(%zu more GPUs: enlarge the terminal)",
+                          s->device_count - i);
+            break;
+        }
+        y = mode == TUI_MODE_FULL ? device_full(v, c, y, bottom, d)
+                                  : device_compact(v, c, y, bottom, d);
+        shown++;
+    }
+    if (shown == 0 && s->device_count == 0)
+        canvas_printf(c, y++, 0, c->w, ST_DIM, "No GPU found.");
+    y = host_panel(v, c, y);
+    if (mode == TUI_MODE_FULL && !v->once && bottom - y - graphs_rows(v) >= 12)
+        y = graphs(v, c, y);
+    return y;
+}

@@ -1,0 +1,147 @@
+/* screens.c - the full-screen pages besides the main one: help (every key
+ * binding), the environment of the selected process, and the process
+ * screen with live graphs of its CPU %, host memory, GPU memory and SM %.
+ */
+#include "tui/view.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/units.h"
+#include "sources/procfs.h"
+
+static const char *const help_lines[] = {
+    "gpuctl top - keys",
+    "",
+    "  q               quit (on another screen: back)",
+    "  h ?             this help",
+    "  r  Ctrl-R  F5   redraw the screen and sample now",
+    "  a  f  c         display mode: auto, full, compact",
+    "  Up Down  Alt-k Alt-j  Shift-Tab Tab   select the previous or next process",
+    "  Home End        first or last process",
+    "  PgUp PgDn  [ ]  a page up or down",
+    "  Left Right      scroll the command column",
+    "  ^  $            command column to its start or end",
+    "  Esc             clear the selection and the tags",
+    "  Space           tag or untag the selected process",
+    "  I  T  K         send SIGINT, SIGTERM, SIGKILL to the tagged or selected processes",
+    "                  (y confirms; disabled by --readonly)",
+    "  t               tree view: GPU processes under their ancestors",
+    "  e               environment of the selected process",
+    "  Enter           process screen with live graphs",
+    "  ,  .            sort by the previous or next column",
+    "  /               reverse the sort order",
+    "  o + n u p g s b c m t   sort by GPU, user, pid, GPU memory, SM %,",
+    "                  memory bandwidth %, CPU %, host memory %, time",
+    "                  (a capital letter sorts in reverse)",
+    "  F               filter: a PCRE2 pattern on user, name and command line",
+    "                  (an empty pattern clears it)",
+    "  mouse           click selects a process, the wheel moves the selection",
+    "",
+    "Press q, Esc or h to go back.",
+};
+
+void screens_help(struct view *v, struct canvas *c)
+{
+    (void)v;
+    for (size_t i = 0; i < sizeof help_lines / sizeof help_lines[0] && (int)i < c->h; i++)
+        canvas_put(c, (int)i, 0, c->w, help_lines[i], strlen(help_lines[i]),
+                   i == 0 ? ST_TITLE : ST_NORMAL);
+}
+
+/* ---- environment --------------------------------------------------------------------- */
+
+void screens_env_load(struct view *v)
+{
+    free(v->env);
+    v->env = NULL;
+    v->env_len = 0;
+    v->env_error[0] = '\0';
+    v->env_top = 0;
+    const struct proc_row *r = view_selected(v);
+    if (!r) {
+        snprintf(v->env_error, sizeof v->env_error, "no process selected");
+        return;
+    }
+    v->env_of = v->sel;
+    struct error e = {0};
+    if (procfs_read_environ(r->pid, &v->env, &v->env_len, &e) < 0)
+        snprintf(v->env_error, sizeof v->env_error, "%s", e.msg);
+}
+
+void screens_env(struct view *v, struct canvas *c)
+{
+    canvas_printf(c, 0, 0, c->w, ST_TITLE, "Environment of pid %d  (Up/Down/PgUp/PgDn scroll, "
+                  "q or Esc back)", (int)v->env_of.pid);
+    if (v->env_error[0]) {
+        canvas_put(c, 2, 0, c->w, v->env_error, strlen(v->env_error), ST_WARN);
+        return;
+    }
+    long line = 0;
+    int y = 1;
+    for (size_t i = 0; i < v->env_len && y < c->h;) {
+        const char *s = v->env + i;
+        size_t n = strnlen(s, v->env_len - i);
+        if (line++ >= v->env_top && n > 0)
+            canvas_put(c, y++, 0, c->w, s, n, ST_NORMAL);
+        i += n + 1;
+    }
+    if (v->env_len == 0)
+        canvas_put(c, 2, 0, c->w, "(empty environment)", 19, ST_DIM);
+}
+
+/* ---- process screen ------------------------------------------------------------------ */
+
+static int graph_box(struct canvas *c, int y, int h, const char *title, const char *now,
+                     const struct history *hist, double max)
+{
+    canvas_printf(c, y, 0, c->w, ST_BOLD, "%s: %s", title, now);
+    canvas_graph(c, y + 1, 0, c->w, h, hist, max, ST_GRAPH);
+    return y + 1 + h;
+}
+
+static double history_max(const struct history *h, double floor)
+{
+    double m = floor;
+    for (size_t i = 0; i < h->len; i++) {
+        double x = history_at(h, i);
+        if (x == x && x > m)
+            m = x;
+    }
+    return m;
+}
+
+void screens_process(struct view *v, struct canvas *c, const struct feed_status *st)
+{
+    int y = panels_header(v, c, 0, st);
+    const struct proc_row *r = view_selected(v);
+    if (!r) {
+        canvas_printf(c, y + 1, 0, c->w, ST_DIM, "The process is gone. Press q to go back.");
+        return;
+    }
+    const struct host_process *hp = r->hp;
+    canvas_printf(c, y++, 0, c->w, ST_TITLE, "Process %d  %s  user %s  (q or Esc back)",
+                  (int)r->pid, hp ? hp->name : "N/A", hp ? hp->user : "N/A");
+    const char *cmd = hp && hp->cmdline ? hp->cmdline : "N/A";
+    canvas_put(c, y++, 0, c->w, cmd, strlen(cmd), ST_NORMAL);
+    int h = (c->h - y - 8) / 4;
+    if (h < 1)
+        h = 1;
+    char now[64];
+    snprintf(now, sizeof now, hp && hp->cpu_pct_interval.known ? "%.1f%%" : "N/A",
+             hp ? hp->cpu_pct_interval.v : 0);
+    y = graph_box(c, y, h, "CPU %", now, &v->p_cpu, history_max(&v->p_cpu, 100));
+    if (hp && hp->rss_bytes.known)
+        units_format_bytes(hp->rss_bytes.v, now, sizeof now);
+    else
+        snprintf(now, sizeof now, "N/A");
+    y = graph_box(c, y, h, "Host memory", now, &v->p_rss, history_max(&v->p_rss, 1));
+    if (r->gp && r->gp->gpu_mem_bytes.known)
+        units_format_bytes(r->gp->gpu_mem_bytes.v, now, sizeof now);
+    else
+        snprintf(now, sizeof now, "N/A");
+    y = graph_box(c, y, h, "GPU memory", now, &v->p_gmem, history_max(&v->p_gmem, 1));
+    snprintf(now, sizeof now, r->gp && r->gp->sm_pct.known ? "%.0f%%" : "N/A",
+             r->gp ? r->gp->sm_pct.v : 0);
+    graph_box(c, y, h, "SM %", now, &v->p_sm, 100);
+}

@@ -1,0 +1,66 @@
+/* tui.h - `gpuctl top`, the interactive monitor: what the command line
+ * hands it and the two ways to run it.
+ *
+ * The CLI parses flags (src/cli/top.c); this layer validates values, applies
+ * the GPUCTL_MONITOR_* environment and runs the screen or prints one frame.
+ * Nothing here prints errors or exits: failures come back in struct error.
+ */
+#ifndef GPUCTL_TUI_TUI_H
+#define GPUCTL_TUI_TUI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "core/error.h"
+#include "core/filter.h"
+
+enum tui_mode { TUI_MODE_AUTO, TUI_MODE_FULL, TUI_MODE_COMPACT };
+
+#define TUI_INTERVAL_MIN 0.25
+#define TUI_INTERVAL_DEFAULT 2.0
+
+struct tui_options {
+    double interval_s;          /* >= TUI_INTERVAL_MIN */
+    enum tui_mode mode;
+    bool ascii;                 /* no Unicode: bars, graphs and tree in ASCII */
+    bool color;                 /* resolved: colour on or off */
+    bool light;                 /* palette for a light background */
+    bool readonly;              /* no signals */
+    double gpu_thresh[2];       /* utilisation: below [0] low, below [1] moderate */
+    double mem_thresh[2];
+    struct filter filter;       /* devices and processes shown (borrowed pointers) */
+    const char *self_user;      /* whose processes are not dimmed */
+};
+
+/* Defaults: interval 2 s, mode auto, thresholds 10 75 and 10 80. */
+void tui_options_init(struct tui_options *o);
+
+/* "auto", "full", "compact"; -EINVAL otherwise (message names the value). */
+int tui_parse_mode(const char *s, enum tui_mode *out, struct error *e);
+/* "dark" or "light" into *light; -EINVAL otherwise. */
+int tui_parse_theme(const char *s, bool *light, struct error *e);
+/* One threshold: a number 0 < TH < 100. */
+int tui_parse_threshold(const char *s, double *out, struct error *e);
+/* Two thresholds in one string, "10 75" or "10,75", with TH1 < TH2. */
+int tui_parse_threshold_pair(const char *s, double out[2], struct error *e);
+/* Checks a pair given separately: 0 < th[0] < th[1] < 100. */
+int tui_check_threshold_pair(const double th[2], struct error *e);
+/* An interval in seconds, TUI_INTERVAL_MIN .. 86400. */
+int tui_parse_interval(const char *s, double *out, struct error *e);
+
+/* Reads GPUCTL_MONITOR_MODE, GPUCTL_MONITOR_THEME,
+ * GPUCTL_GPU_UTILIZATION_THRESHOLDS and GPUCTL_MEMORY_UTILIZATION_THRESHOLDS
+ * into o (flags are applied after, so they win).  An invalid value is
+ * -EINVAL naming the variable; o is then unchanged. */
+int tui_options_from_env(struct tui_options *o, struct error *e);
+
+/* The interactive monitor on the terminal of stdin/stdout, until q or
+ * SIGTERM/SIGINT.  Returns 0, or -errno/-ERROR_GPU_LIBRARY when it cannot
+ * start (no terminal, no GPU source). */
+int tui_run(const struct tui_options *o, struct error *e);
+
+/* One frame as text on out (width: the terminal's, COLUMNS, or 120), every
+ * process listed; ANSI colour when o->color.  Takes one snapshot, no sleep. */
+int tui_print_once(const struct tui_options *o, FILE *out, struct error *e);
+
+#endif

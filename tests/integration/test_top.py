@@ -1,0 +1,635 @@
+"""`gpuctl top`: the interactive monitor driven in tmux (send-keys,
+capture-pane) against the fake NVML and real processes, plus --once and
+option validation without a terminal.
+
+Every test uses its own tmux server (`tmux -L <unique>`) and kills it at
+teardown.  Waits poll the pane with generous deadlines: the machine may be
+loaded, and nothing here asserts a duration."""
+
+import os
+import pathlib
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+from conftest import GiB, MiB, device, write_json_atomically, check_no_sanitizer_report
+
+TMUX = shutil.which("tmux")
+pytestmark = pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
+WAIT = 60          # seconds: a loaded 2-core box running ASan builds
+
+
+def full_blocks(screen):
+    """Whether GPU blocks are in full mode (their bandwidth bar line)."""
+    return re.search(r"^  MBW ", screen, re.M) is not None
+
+
+def proc(pid, mem_mib):
+    return {"pid": pid, "used_memory": mem_mib * MiB}
+
+
+class Top:
+    """gpuctl top in a private tmux server."""
+
+    def __init__(self, tmp_path, argv, env, width=160, height=50):
+        self.sock = f"gpuctl-top-{uuid.uuid4().hex[:12]}"
+        self.tmp = tmp_path
+        self.rc_file = tmp_path / f"rc-{self.sock}"
+        self.err_file = tmp_path / f"err-{self.sock}"
+        envs = " ".join(shlex.quote(f"{k}={v}") for k, v in env.items())
+        cmd = (f"env -i {envs} {' '.join(shlex.quote(str(a)) for a in argv)} "
+               f"2>{shlex.quote(str(self.err_file))}; echo $? > {shlex.quote(str(self.rc_file))}; "
+               f"stty -a > {shlex.quote(str(self.rc_file))}.stty; sleep 600")
+        self.tmux("new-session", "-d", "-x", str(width), "-y", str(height), cmd)
+
+    def tmux(self, *args, check=True):
+        return subprocess.run([TMUX, "-L", self.sock, *args], check=check,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=WAIT).stdout
+
+    def screen(self, escapes=False):
+        args = ["capture-pane", "-p", "-t", "0"] + (["-e"] if escapes else [])
+        return self.tmux(*args).decode("utf-8", errors="replace")
+
+    def keys(self, *keys):
+        self.tmux("send-keys", "-t", "0", *keys)
+
+    def literal(self, text):
+        self.tmux("send-keys", "-t", "0", "-l", text)
+
+    def wait(self, pred, what, timeout=WAIT):
+        deadline = time.monotonic() + timeout
+        text = ""
+        while time.monotonic() < deadline:
+            text = self.screen()
+            if pred(text):
+                return text
+            if self.rc_file.exists() and self.rc_file.read_text().strip():
+                break
+            time.sleep(0.1)
+        err = self.err_file.read_text() if self.err_file.exists() else ""
+        pytest.fail(f"timed out waiting for {what}; screen:\n{text}\nstderr:\n{err}")
+
+    def wait_text(self, text, timeout=WAIT):
+        return self.wait(lambda s: text in s, repr(text), timeout)
+
+    def exit_code(self, timeout=WAIT):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.rc_file.exists() and self.rc_file.read_text().strip():
+                err = self.err_file.read_text()
+                check_no_sanitizer_report(err)
+                return int(self.rc_file.read_text())
+            time.sleep(0.1)
+        pytest.fail(f"gpuctl top did not exit; screen:\n{self.screen()}")
+
+    def table_pids(self):
+        """The pids of the process table, top to bottom."""
+        lines = self.screen().splitlines()
+        heads = [i for i, l in enumerate(lines) if re.search(r"\bPID\b.*COMMAND", l)]
+        if not heads:
+            return []            # another screen, or a moment before the first frame
+        head = heads[0]
+        pids = []
+        for line in lines[head + 1:]:
+            m = re.match(r"^[ *][ >#]\s*(\d+|-)\s+(\d+)\s", line)
+            if not m:
+                break
+            pids.append(int(m.group(2)))
+        return pids
+
+    def selected_pid(self):
+        for line in self.screen().splitlines():
+            m = re.match(r"^[ *]>\s*(?:\d+|-)\s+(\d+)\s", line)
+            if m:
+                return int(m.group(1))
+        return None
+
+    def kill(self):
+        self.tmux("kill-server", check=False)
+
+
+@pytest.fixture
+def top(tmp_path, gpuctl_bin, gpuctl_env, scenario):
+    started = []
+    make_scenario = scenario
+
+    def start(scenario, *args, env=None, width=160, height=50, term="screen-256color"):
+        if isinstance(scenario, dict):
+            scenario = make_scenario(scenario)
+        e = gpuctl_env(scenario, {"TERM": term, "FAKE_NVML_RECHECK_MS": 0, **(env or {})})
+        t = Top(tmp_path, [gpuctl_bin, "top", *args], e, width, height)
+        started.append(t)
+        return t
+
+    yield start
+    for t in started:
+        t.kill()
+
+
+def scenario_for(ps, per_gpu=None):
+    """One GPU per group of processes; memory 100, 200, ... MiB in spawn order."""
+    groups = per_gpu or [ps]
+    devs, k = [], 0
+    for i, group in enumerate(groups):
+        plist = []
+        for p in group:
+            k += 1
+            plist.append(proc(p.pid, 100 * k))
+        devs.append(device(i, processes={"compute": plist}))
+    return {"devices": devs}
+
+
+# ---- without a terminal ------------------------------------------------------------------
+
+
+def test_once_prints_one_frame(run, spawn_procs):
+    ps = spawn_procs(2)
+    r = run(["top", "--once"], scenario=scenario_for(ps))
+    assert r.rc == 0, r.err
+    assert r.out.startswith("gpuctl top")
+    assert "NVIDIA H100 80GB HBM3" in r.out and "GPU 0" in r.out
+    for col in "GPU PID USER TYPE GPU-MEM %SM %GMBW %CPU %MEM TIME COMMAND".split():
+        assert col in r.out
+    for p in ps:
+        assert re.search(rf"\b{p.pid}\b.*gpuctl-test", r.out)
+    assert "\x1b" not in r.out                      # not a terminal: no colour
+    r1 = run(["top", "-1", "--ascii"], scenario=scenario_for(ps))
+    assert r1.rc == 0 and all(ord(ch) < 128 for ch in r1.out), r1.out
+    rc = run(["top", "--once", "--force-color"], scenario=scenario_for(ps))
+    assert "\x1b[" in rc.out
+    rn = run(["top", "--once", "--force-color", "--monitor", "compact"],
+             scenario=scenario_for(ps))
+    assert not full_blocks(rn.out) and full_blocks(r.out)
+
+
+def test_once_filters(run, spawn_procs):
+    ps = spawn_procs(3)
+    sc = scenario_for(ps, per_gpu=[ps[:2], ps[2:]])
+    r = run(["top", "--once", "--only", "1"], scenario=sc)
+    assert r.rc == 0, r.err
+    assert "GPU 1" in r.out and "GPU 0 " not in r.out
+    assert str(ps[2].pid) in r.out and str(ps[0].pid) not in r.out
+    r = run(["top", "--once", "--pid", str(ps[1].pid)], scenario=sc)
+    assert str(ps[1].pid) in r.out and str(ps[0].pid) not in r.out
+    r = run(["top", "--once", "--graphics"], scenario=sc)
+    assert "No GPU process." in r.out
+
+
+@pytest.mark.parametrize("args,env,message", [
+    (["--interval", "0.1"], {}, "--interval"),
+    (["--interval", "abc"], {}, "--interval"),
+    (["--monitor", "huge"], {}, "display mode"),
+    (["--gpu-util-thresh", "80", "10"], {}, "TH1 < TH2"),
+    (["--mem-util-thresh", "10", "100"], {}, "threshold"),
+    (["--gpu-util-thresh", "10"], {}, "two values"),
+    (["--no-color", "--force-color"], {}, "contradict"),
+    (["--bogus"], {}, "unknown option"),
+    ([], {"GPUCTL_MONITOR_MODE": "tiny"}, "GPUCTL_MONITOR_MODE"),
+    ([], {"GPUCTL_WATCH_INTERVAL": "0.1"}, "watch_interval_secs"),
+    ([], {"GPUCTL_MONITOR_THEME": "pink"}, "GPUCTL_MONITOR_THEME"),
+    ([], {"GPUCTL_GPU_UTILIZATION_THRESHOLDS": "50"}, "GPUCTL_GPU_UTILIZATION_THRESHOLDS"),
+    ([], {"GPUCTL_MEMORY_UTILIZATION_THRESHOLDS": "90,20"}, "GPUCTL_MEMORY_UTILIZATION"),
+])
+def test_invalid_values_refused_before_the_screen(run, args, env, message):
+    r = run(["top", "--once", *args], scenario={"devices": [device(0)]}, env=env)
+    assert r.rc == 3, (r.out, r.err)
+    assert message in r.err
+    assert r.out == ""
+
+
+def test_valid_environment_and_flags(run):
+    env = {"GPUCTL_MONITOR_MODE": "compact", "GPUCTL_GPU_UTILIZATION_THRESHOLDS": "5 50",
+           "GPUCTL_MEMORY_UTILIZATION_THRESHOLDS": "5,50", "GPUCTL_MONITOR_THEME": "light"}
+    r = run(["top", "--once"], scenario={"devices": [device(0)]}, env=env)
+    assert r.rc == 0, r.err
+    assert "[compact]" in r.out and not full_blocks(r.out)
+    r = run(["top", "--once", "--monitor", "full"], scenario={"devices": [device(0)]}, env=env)
+    assert "[full]" in r.out and full_blocks(r.out)         # the flag wins
+
+
+def test_needs_a_terminal(run):
+    r = run(["top"], scenario={"devices": [device(0)]})
+    assert r.rc != 0 and "terminal" in r.err
+
+
+# ---- in tmux -----------------------------------------------------------------------------
+
+
+def test_keys_navigation_modes_and_help(top, spawn_procs):
+    ps = spawn_procs(4)
+    t = top(scenario_for(ps), "--interval", "0.5")
+    t.wait_text("COMMAND")
+    t.wait(lambda s: all(str(p.pid) in s for p in ps), "the processes")
+    assert t.table_pids() == [p.pid for p in ps]
+    assert t.selected_pid() is None
+    t.keys("Down")
+    t.wait(lambda s: t.selected_pid() == ps[0].pid, "first selected")
+    for key, want in [("Down", 1), ("Tab", 2), ("BTab", 1), ("M-j", 2), ("M-k", 1),
+                      ("End", 3), ("Home", 0), ("NPage", 3), ("PPage", 0), ("]", 3),
+                      ("[", 0), ("Up", 0)]:
+        t.keys(key)
+        t.wait(lambda s, want=want: t.selected_pid() == ps[want].pid, f"{key} selects {want}")
+    t.keys("Escape")
+    t.wait(lambda s: t.selected_pid() is None, "Esc clears the selection")
+    # tags
+    t.keys("Down", "Space")
+    t.wait(lambda s: re.search(rf"^\*.*\b{ps[0].pid}\b", s, re.M), "a tagged row")
+    # modes
+    t.keys("c")
+    t.wait(lambda s: "[compact" in s and not full_blocks(s), "compact mode")
+    t.keys("f")
+    t.wait(lambda s: "[full" in s and full_blocks(s), "full mode")
+    t.keys("a")
+    t.wait_text("[auto")
+    # help
+    for key in ("h", "?"):
+        t.keys(key)
+        help_text = t.wait_text("gpuctl top - keys")
+        for binding in ("Ctrl-R", "F5", "Alt-k", "Shift-Tab", "PgUp", "Esc", "Space",
+                        "I  T  K", "tree view", "Enter", "o + n u p g s b c m t", "PCRE2",
+                        "mouse"):
+            assert binding in help_text
+        t.keys("q")
+        t.wait_text("COMMAND")
+    # redraw keys keep the screen whole
+    for key in ("r", "C-r", "F5"):
+        t.keys(key)
+        t.wait(lambda s: s.startswith("gpuctl top") and "COMMAND" in s, f"redraw {key}")
+    # the command scrolls horizontally
+    t.keys("Right", "Right")
+    t.wait(lambda s: re.search(rf"\b{ps[1].pid}\b.*\sest-1 300", s), "command scrolled")
+    t.keys("^")
+    t.wait(lambda s: re.search(rf"\b{ps[1].pid}\b.*gpuctl-test-1 300", s), "command at start")
+    t.keys("q")
+    assert t.exit_code() == 0
+
+
+def test_command_scrolls_to_its_end(top, spawn_procs):
+    long = spawn_procs(1, argv=[sys.executable, "-c", "import time; time.sleep(300)",
+                                "x" * 300, "THE-END"])[0]
+    t = top(scenario_for([long]), "--interval", "0.5", width=120)
+    t.wait_text(str(long.pid))
+    assert "THE-END" not in t.screen() and "time.sleep" in t.screen()
+    t.keys("$")
+    t.wait(lambda s: re.search(r"x THE-END$", s, re.M) and "time.sleep" not in s, "the end")
+    t.keys("^")
+    t.wait(lambda s: "time.sleep" in s and "THE-END" not in s, "the start again")
+    t.keys("Right")
+    t.wait(lambda s: "time.sleep" in s and sys.executable not in s, "scrolled right")
+    t.keys("Left")
+    t.wait(lambda s: sys.executable in s, "scrolled back")
+
+
+def test_sorting(top, spawn_procs):
+    ps = spawn_procs(3)
+    # memory: ps[0] 300, ps[1] 100, ps[2] 200 MiB
+    sc = {"devices": [device(0, processes={"compute": [proc(ps[0].pid, 300), proc(ps[1].pid, 100),
+                                                       proc(ps[2].pid, 200)]})]}
+    t = top(sc, "--interval", "0.5")
+    t.wait(lambda s: all(str(p.pid) in s for p in ps), "the processes")
+    by_pid = sorted(p.pid for p in ps)
+    by_mem = [ps[1].pid, ps[2].pid, ps[0].pid]
+    t.keys("o", "g")
+    t.wait(lambda s: t.table_pids() == by_mem and "sort GPU-MEM" in s, "o g")
+    t.keys("o", "G")
+    t.wait(lambda s: t.table_pids() == by_mem[::-1], "o G")
+    t.keys("/")
+    t.wait(lambda s: t.table_pids() == by_mem, "/ reverses")
+    t.keys("o", "p")
+    t.wait(lambda s: t.table_pids() == by_pid and "sort PID" in s, "o p")
+    t.keys(".")                    # PID -> USER
+    t.wait_text("sort USER")
+    t.keys(".")                    # USER -> GPU-MEM
+    t.wait(lambda s: "sort GPU-MEM" in s and t.table_pids() == by_mem, ". moves right")
+    t.keys(",", ",")
+    t.wait(lambda s: "sort PID" in s and t.table_pids() == by_pid, ", moves left")
+    for letter, name in zip("nusbcmt", ["GPU", "USER", "%SM", "%GMBW", "%CPU", "%MEM", "TIME"]):
+        t.keys("o", letter)
+        t.wait_text(f"sort {name}")
+    t.keys("q")
+    assert t.exit_code() == 0
+
+
+def test_filter_prompt(top, spawn_procs):
+    ps = spawn_procs(2)
+    py = spawn_procs(1, argv=[sys.executable, "-c", "import time; time.sleep(300)",
+                              "filter-me-please"])
+    t = top(scenario_for(ps + py), "--interval", "0.5")
+    t.wait(lambda s: str(py[0].pid) in s and str(ps[0].pid) in s, "the processes")
+    t.keys("F")
+    t.wait_text("Filter (PCRE2")
+    t.literal("filter-me-pl.*se")
+    t.keys("Enter")
+    t.wait(lambda s: t.table_pids() == [py[0].pid] and "filter: filter-me-pl.*se" in s, "filtered")
+    t.keys("F")
+    t.literal("(")                 # appended: "filter-me-pl.*se(" is invalid
+    t.keys("Enter")
+    t.wait(lambda s: "invalid filter" in s, "the pattern error")
+    assert t.table_pids() == [py[0].pid]          # the old filter stays
+    t.keys("F", "C-u", "Enter")
+    t.wait(lambda s: len(t.table_pids()) == 3 and "filter:" not in s, "filter cleared")
+    # matches the user name too
+    t.keys("F")
+    t.literal(f"^{ps[0].user}$")
+    t.keys("Enter")
+    t.wait(lambda s: len(t.table_pids()) == 3 and "filter: ^" in s, "user filter")
+    t.keys("F")
+    t.literal("zz-no-such")
+    t.keys("Enter")
+    t.wait_text("No process matches the filter.")
+    t.keys("q")
+    assert t.exit_code() == 0
+
+
+def test_tree_env_and_process_screens(top, spawn_procs):
+    # a shell (not on a GPU) that launched the GPU process
+    parent = spawn_procs(1, argv=["/bin/sh", "-c", "GPUCTL_TOP_MARK=env-seen /bin/sleep 300 "
+                                  "& echo $! > /dev/null; wait"])[0]
+    deadline = time.monotonic() + WAIT
+    child = None
+    while child is None and time.monotonic() < deadline:
+        kids = pathlib.Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text().split()
+        child = int(kids[0]) if kids else None
+        time.sleep(0.05)
+    assert child
+    sc = {"devices": [device(0, processes={"compute": [proc(child, 500)]})]}
+    t = top(sc, "--interval", "0.5")
+    t.wait_text(str(child))
+    assert parent.pid not in t.table_pids()
+    t.keys("t")
+    t.wait(lambda s: parent.pid in t.table_pids() and "└─ " in s, "the tree view")
+    pids = t.table_pids()
+    assert pids.index(parent.pid) < pids.index(child)
+    t.keys("t")
+    t.wait(lambda s: t.table_pids() == [child], "the flat view again")
+    t.keys("Down", "e")
+    t.wait_text(f"Environment of pid {child}")
+    t.wait_text("GPUCTL_TOP_MARK=env-seen")
+    t.keys("q")
+    t.wait_text("COMMAND")
+    t.keys("Enter")
+    scr = t.wait_text(f"Process {child}")
+    for title in ("CPU %", "Host memory", "GPU memory: 500MiB", "SM %"):
+        assert title in scr
+    t.keys("Escape")
+    t.wait_text("COMMAND")
+    t.keys("q")
+    assert t.exit_code() == 0
+
+
+def test_signals_are_delivered(top, spawn_procs):
+    ps = spawn_procs(4)
+    t = top(scenario_for(ps), "--interval", "0.5")
+    t.wait(lambda s: all(str(p.pid) in s for p in ps), "the processes")
+    t.keys("Down", "T")
+    t.wait_text(f"Send SIGTERM to pid {ps[0].pid}")
+    t.keys("n")
+    t.wait_text("cancelled")
+    assert ps[0].popen.poll() is None
+    t.keys("T")
+    t.wait_text("[y/N]")
+    t.keys("y")
+    t.wait_text("SIGTERM sent to 1 process")
+    assert ps[0].popen.wait(timeout=WAIT) == -signal.SIGTERM
+    # two tagged processes get SIGKILL
+    t.keys("Home", "Down", "Space", "Space")
+    t.keys("K")
+    t.wait_text("Send SIGKILL to 2 tagged processes")
+    t.keys("y")
+    t.wait_text("SIGKILL sent to 2 processes")
+    assert ps[1].popen.wait(timeout=WAIT) == -signal.SIGKILL
+    assert ps[2].popen.wait(timeout=WAIT) == -signal.SIGKILL
+    t.keys("Escape", "End", "I")
+    t.wait_text("Send SIGINT")
+    t.keys("y")
+    t.wait_text("SIGINT sent")
+    assert ps[3].popen.wait(timeout=WAIT) == -signal.SIGINT
+    t.keys("q")
+    assert t.exit_code() == 0
+
+
+def test_signals_refused_in_readonly(top, spawn_procs):
+    ps = spawn_procs(1)
+    t = top(scenario_for(ps), "--readonly", "--interval", "0.5")
+    t.wait_text(str(ps[0].pid))
+    t.wait_text("read-only")
+    for key in ("K", "T", "I"):
+        t.keys("Down", key, "y")
+        t.wait_text("read-only mode: signals are disabled")
+    time.sleep(0.5)
+    assert ps[0].popen.poll() is None
+    t.keys("q")
+    assert t.exit_code() == 0
+
+
+def test_signal_refused_for_pid_1_shows_the_reason(top, spawn_procs):
+    # pid 1 on a GPU (a scenario can claim it): the kill checks refuse it
+    t = top({"devices": [device(0, processes={"compute": [proc(1, 10)]})]}, "--interval", "0.5")
+    t.wait(lambda s: 1 in t.table_pids(), "pid 1 listed")
+    t.keys("Down", "T", "y")
+    t.wait_text("SIGTERM not sent")
+
+
+def test_selection_cleared_when_process_exits_and_lost_gpu(top, spawn_procs, scenario):
+    ps = spawn_procs(2)
+    data = scenario_for(ps, per_gpu=[ps[:1], ps[1:]])
+    path = scenario(data)
+    t = top(path, "--interval", "0.25")
+    t.wait(lambda s: all(str(p.pid) in s for p in ps), "the processes")
+    t.keys("Down")
+    t.wait(lambda s: t.selected_pid() == ps[0].pid, "selected")
+    ps[0].popen.kill()
+    ps[0].popen.wait()
+    data["devices"][0]["processes"]["compute"] = []
+    write_json_atomically(path, data)
+    t.wait(lambda s: "selection cleared" in s and t.selected_pid() is None, "selection cleared")
+    # GPU 1 falls off the bus
+    lost = ["nvmlDeviceGetMemoryInfo", "nvmlDeviceGetUtilizationRates", "nvmlDeviceGetTemperature",
+            "nvmlDeviceGetPowerUsage", "nvmlDeviceGetComputeRunningProcesses"]
+    data["devices"][1]["errors"] = {fn: "GPU_IS_LOST" for fn in lost}
+    write_json_atomically(path, data)
+    t.wait(lambda s: re.search(r"GPU 1 .*LOST", s), "GPU 1 shown as lost")
+    t.keys("q")
+    assert t.exit_code() == 0
+
+
+def test_keys_answer_while_the_driver_stalls(top, spawn_procs, scenario):
+    ps = spawn_procs(1)
+    data = scenario_for(ps)
+    path = scenario(data)
+    t = top(path, "--interval", "0.25")
+    t.wait_text(str(ps[0].pid))
+    data["delays_ms"] = {"nvmlDeviceGetUtilizationRates": 5000}
+    write_json_atomically(path, data)
+    t.wait(lambda s: "STALE" in s and "driver busy" in s, "the stale mark")
+    # keys still answer while the sample is stuck in the driver
+    t.keys("h")
+    t.wait_text("gpuctl top - keys", timeout=4)
+    t.keys("q")
+    t.wait(lambda s: "COMMAND" in s and "driver busy" in s, "back, still stalled", timeout=4)
+    t.keys("c")
+    t.wait_text("[compact", timeout=4)
+    t.keys("q")
+    assert t.exit_code() == 0
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 60)])
+def test_resize_redraws_cleanly(top, spawn_procs, size):
+    ps = spawn_procs(3)
+    t = top(scenario_for(ps), "--interval", "0.5", width=100, height=30)
+    t.wait_text("COMMAND")
+    w, h = size
+    t.tmux("resize-window", "-t", "0", "-x", str(w), "-y", str(h))
+
+    def clean(s):
+        lines = s.split("\n")
+        return (len(lines) >= h and lines[0].startswith("gpuctl top")
+                and sum("COMMAND" in l for l in lines) == 1
+                and lines[h - 1].startswith(("q quit", "pid"))
+                and all(len(l) <= w for l in lines) and "\ufffd" not in s
+                and all(str(p.pid) in s for p in ps))
+    t.wait(clean, f"a clean {w}x{h} screen")
+    t.keys("q")
+    assert t.exit_code() == 0
+
+
+def test_ascii_and_no_colour(top, spawn_procs):
+    ps = spawn_procs(2)
+    t = top(scenario_for(ps), "--ascii", "--no-color", "--monitor", "full", "--interval", "0.5")
+    t.wait(lambda s: full_blocks(s) and str(ps[1].pid) in s, "the screen")
+    t.keys("Down", "t")
+    t.wait(lambda s: "`- " in s or "|- " in s, "an ASCII tree")
+    s = t.screen()
+    assert all(ord(ch) < 128 for ch in s), s
+    coloured = re.compile(r"\x1b\[[0-9;]*(?:3[0-7]|38|9[0-7]|4[0-7])[;m]")
+    assert not coloured.search(t.screen(escapes=True))
+    t.keys("q")
+    assert t.exit_code() == 0
+    c = top(scenario_for(ps), "--interval", "0.5")
+    c.wait_text(str(ps[1].pid))
+    c.wait(lambda s: coloured.search(c.screen(escapes=True)), "colour without --no-color")
+    n = top(scenario_for(ps), "--interval", "0.5", env={"NO_COLOR": "1"})
+    n.wait_text(str(ps[1].pid))
+    assert not coloured.search(n.screen(escapes=True))
+
+
+@pytest.mark.parametrize("term", ["xterm", "screen-256color", "linux"])
+def test_terminal_types_and_sigterm_restore(top, spawn_procs, term):
+    ps = spawn_procs(1)
+    t = top(scenario_for(ps), "--interval", "0.5", term=term)
+    t.wait_text(str(ps[0].pid))
+    pid = int(subprocess.run(["pgrep", "-f", "-n", "gpuctl top --interval 0.5"],
+                             stdout=subprocess.PIPE).stdout.split()[0])
+    os.kill(pid, signal.SIGTERM)
+    assert t.exit_code() == 0
+    stty = pathlib.Path(str(t.rc_file) + ".stty")
+    deadline = time.monotonic() + WAIT
+    while not (stty.exists() and stty.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    modes = stty.read_text().split()
+    assert "icanon" in modes and "echo" in modes, modes     # the terminal is restored
+
+
+def test_suspend_and_resume(tmp_path, gpuctl_bin, gpuctl_env, spawn_procs, scenario):
+    ps = spawn_procs(1)
+    env = gpuctl_env(scenario(scenario_for(ps)), {"TERM": "xterm-256color", "PS1": "READY$ "})
+    sock = f"gpuctl-top-{uuid.uuid4().hex[:12]}"
+    envs = " ".join(shlex.quote(f"{k}={v}") for k, v in env.items())
+    tm = lambda *a: subprocess.run([TMUX, "-L", sock, *a], stdout=subprocess.PIPE, check=True,
+                                   timeout=WAIT).stdout.decode("utf-8", "replace")
+    tm("new-session", "-d", "-x", "120", "-y", "40", f"env -i {envs} /bin/bash --norc -i")
+    try:
+        def wait(pred, what):
+            deadline = time.monotonic() + WAIT
+            while time.monotonic() < deadline:
+                s = tm("capture-pane", "-p", "-t", "0")
+                if pred(s):
+                    return s
+                time.sleep(0.1)
+            pytest.fail(f"timed out waiting for {what}:\n{s}")
+        wait(lambda s: "READY$" in s, "the shell")
+        tm("send-keys", "-t", "0", "-l", f"{gpuctl_bin} top --interval 0.5")
+        tm("send-keys", "-t", "0", "Enter")
+        wait(lambda s: str(ps[0].pid) in s and "COMMAND" in s, "the monitor")
+        tm("send-keys", "-t", "0", "C-z")
+        wait(lambda s: "Stopped" in s and "COMMAND" not in s, "the shell after Ctrl-Z")
+        tm("send-keys", "-t", "0", "-l", "fg")
+        tm("send-keys", "-t", "0", "Enter")
+        wait(lambda s: str(ps[0].pid) in s and "COMMAND" in s, "the monitor again")
+        tm("send-keys", "-t", "0", "h")
+        wait(lambda s: "gpuctl top - keys" in s, "keys work after fg")
+        tm("send-keys", "-t", "0", "q", "q")
+        wait(lambda s: "COMMAND" not in s and s.rstrip().endswith("READY$"), "the prompt")
+    finally:
+        subprocess.run([TMUX, "-L", sock, "kill-server"], check=False)
+
+
+def test_mouse_click_and_wheel(top, spawn_procs):
+    ps = spawn_procs(3)
+    t = top(scenario_for(ps), "--interval", "0.5")
+    t.wait(lambda s: all(str(p.pid) in s for p in ps), "the processes")
+    lines = t.screen().splitlines()
+    row = next(i for i, l in enumerate(lines) if re.search(rf"\b{ps[1].pid}\b", l))
+    # X10 mouse reports, as screen-256color's kmous (\E[M) announces: a press
+    # and release of button 1 at column 11 of that row, then a wheel step down
+    pos = chr(32 + 11) + chr(32 + row + 1)
+    t.literal("\x1b[M" + chr(32 + 0) + pos + "\x1b[M" + chr(32 + 3) + pos)
+    t.wait(lambda s: t.selected_pid() == ps[1].pid, "a click selects the row")
+    t.literal("\x1b[M" + chr(32 + 65) + pos)
+    t.wait(lambda s: t.selected_pid() == ps[2].pid, "the wheel moves the selection")
+
+
+def test_mig_instances_have_their_own_rows(run, spawn_procs):
+    ps = spawn_procs(2)
+    mig = {"current": True, "pending": True, "max_devices": 7, "devices": [
+        {"name": "NVIDIA A100-SXM4-40GB MIG 3g.20gb", "uuid": f"MIG-0000000{i}-5e6f-5a7b-8c9d-0e1f2a3b4c5d",
+         "gpu_instance_id": i + 1, "compute_instance_id": 0,
+         "memory": {"total": 20 * GiB, "used": (i + 1) * GiB},
+         "processes": {"compute": [proc(ps[i].pid, 700 + i)], "graphics": []}} for i in range(2)]}
+    sc = {"devices": [device(0, name="NVIDIA A100-SXM4-40GB", mig=mig)]}
+    r = run(["top", "--once"], scenario=sc)
+    assert r.rc == 0, r.err
+    assert "MIG On" in r.out
+    rows = [l for l in r.out.splitlines() if l.lstrip().startswith("MIG ")]
+    assert len(rows) == 2, r.out
+    assert rows[0].lstrip().startswith("MIG 1/0") and "1.00GiB / 20.0GiB" in rows[0]
+    assert rows[1].lstrip().startswith("MIG 2/0") and "2.00GiB / 20.0GiB" in rows[1]
+    for p in ps:
+        assert re.search(rf"\b{p.pid}\b", r.out)
+
+
+def test_other_users_processes_are_dimmed(top, spawn_procs):
+    if os.getuid() != 0:
+        pytest.skip("starting another user's process needs root")
+    mine = spawn_procs(1)[0]
+    theirs = spawn_procs(1, user="nobody")[0]
+    t = top(scenario_for([mine, theirs]), "--interval", "0.5", "--no-color")
+    t.wait(lambda s: str(mine.pid) in s and str(theirs.pid) in s and "nobody" in s, "both")
+    lines = t.screen(escapes=True).splitlines()
+    dim = re.compile(r"\x1b\[[0-9;]*\b2[;m]")
+    their_line = next(l for l in lines if re.search(rf"\b{theirs.pid}\b", l))
+    my_line = next(l for l in lines if re.search(rf"\b{mine.pid}\b", l))
+    assert dim.search(their_line), repr(their_line)
+    assert not dim.search(my_line), repr(my_line)
+
+
+@pytest.mark.parametrize("how", ["flag", "env"])
+def test_light_theme_changes_the_palette(top, spawn_procs, how):
+    ps = spawn_procs(1)
+    # utilisation 10% between thresholds 5 and 50: drawn as moderate
+    args = ["--interval", "0.5", "--gpu-util-thresh", "5", "50", "--monitor", "full"]
+    dark = top(scenario_for(ps), *args)
+    light = top(scenario_for(ps), *args, *(["--light"] if how == "flag" else []),
+                env={"GPUCTL_MONITOR_THEME": "light"} if how == "env" else None)
+    util_line = lambda t: next((l for l in t.screen(escapes=True).splitlines() if "UTIL" in l), "")
+    dark.wait(lambda s: re.search(r"\x1b\[[0-9;]*33m", util_line(dark)), "yellow bars (dark)")
+    light.wait(lambda s: re.search(r"\x1b\[[0-9;]*35m", util_line(light)), "magenta bars (light)")
+    assert not re.search(r"\x1b\[[0-9;]*35m", util_line(dark))
+    assert not re.search(r"\x1b\[[0-9;]*33m", util_line(light))
