@@ -7,10 +7,15 @@
  * non-blocking and without becoming our controlling terminal, and only
  * character devices are written, so a stale utmp line cannot make guard
  * write into a file or hang.
+ *
+ * libcurl is loaded with dlopen when a webhook is first posted, not linked:
+ * it brings some thirty libraries (TLS, Kerberos, LDAP, ...) whose loading
+ * would slow every gpuctl command, while only guard run uses it.
  */
 #include "policy/guard_notify.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
@@ -37,29 +42,78 @@ static size_t discard(char *ptr, size_t size, size_t n, void *arg)
     return size * n;
 }
 
+#define CURL_LIBRARY "libcurl.so.4"
+
+/* The loaded library, set once by load_curl: the module's only global state
+ * (a process loads libcurl at most once).  Fields are not named after the
+ * functions because curl.h wraps curl_easy_setopt in a checking macro. */
+static struct {
+    void *handle;
+    __typeof__(&curl_easy_init) easy_init;
+    __typeof__(&curl_easy_setopt) easy_setopt;
+    __typeof__(&curl_easy_perform) easy_perform;
+    __typeof__(&curl_easy_getinfo) easy_getinfo;
+    __typeof__(&curl_easy_cleanup) easy_cleanup;
+    __typeof__(&curl_easy_strerror) easy_strerror;
+    __typeof__(&curl_slist_append) slist_append;
+    __typeof__(&curl_slist_free_all) slist_free_all;
+} curl_lib;
+
+static int load_curl(const char *url, struct error *e)
+{
+    if (curl_lib.handle)
+        return 0;
+    void *h = dlopen(CURL_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        return error_set(e, -ENOENT, "webhook %s: cannot load %s (install libcurl4): %s", url,
+                         CURL_LIBRARY, dlerror());
+    struct { void **slot; const char *name; } calls[] = {
+        {(void **)&curl_lib.easy_init, "curl_easy_init"},
+        {(void **)&curl_lib.easy_setopt, "curl_easy_setopt"},
+        {(void **)&curl_lib.easy_perform, "curl_easy_perform"},
+        {(void **)&curl_lib.easy_getinfo, "curl_easy_getinfo"},
+        {(void **)&curl_lib.easy_cleanup, "curl_easy_cleanup"},
+        {(void **)&curl_lib.easy_strerror, "curl_easy_strerror"},
+        {(void **)&curl_lib.slist_append, "curl_slist_append"},
+        {(void **)&curl_lib.slist_free_all, "curl_slist_free_all"},
+    };
+    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+        if (!(*calls[i].slot = dlsym(h, calls[i].name))) {
+            dlclose(h);
+            return error_set(e, -ENOSYS, "webhook %s: %s has no %s", url, CURL_LIBRARY,
+                             calls[i].name);
+        }
+    }
+    curl_lib.handle = h;
+    return 0;
+}
+
 int guard_notify_webhook(const char *url, const char *body, long timeout_s, struct error *e)
 {
-    CURL *curl = curl_easy_init();
+    int rc = load_curl(url, e);
+    if (rc < 0)
+        return rc;
+    CURL *curl = curl_lib.easy_init();
     if (!curl)
         return error_set(e, -ENOMEM, "cannot start libcurl for the webhook %s", url);
-    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+    struct curl_slist *headers = curl_lib.slist_append(NULL, "Content-Type: application/json");
     char errbuf[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout_s);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "gpuctl-guard");
-    CURLcode res = curl_easy_perform(curl);
+    curl_lib.easy_setopt(curl, CURLOPT_URL, url);
+    curl_lib.easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    curl_lib.easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_lib.easy_setopt(curl, CURLOPT_TIMEOUT, timeout_s);
+    curl_lib.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_lib.easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+    curl_lib.easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+    curl_lib.easy_setopt(curl, CURLOPT_USERAGENT, "gpuctl-guard");
+    CURLcode res = curl_lib.easy_perform(curl);
     long status = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
+    curl_lib.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_lib.slist_free_all(headers);
+    curl_lib.easy_cleanup(curl);
     if (res != CURLE_OK)
-        return error_set(e, -EIO, "webhook %s: %s", url, errbuf[0] ? errbuf
-                                                                   : curl_easy_strerror(res));
+        return error_set(e, -EIO, "webhook %s: %s", url,
+                         errbuf[0] ? errbuf : curl_lib.easy_strerror(res));
     if (status >= 400)
         return error_set(e, -EIO, "webhook %s answered HTTP %ld", url, status);
     return 0;
