@@ -67,6 +67,8 @@ int cmd_config(int argc, char **argv);
 int cmd_select(int argc, char **argv);
 int cmd_kill(int argc, char **argv);
 int cmd_reset(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 /* Help text of a command, NULL when there is no such command. */
 const char *cli_command_help(const char *command);

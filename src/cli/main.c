@@ -22,6 +22,8 @@ static const struct command commands[] = {
     {"kill", cmd_kill},
     {"reset", cmd_reset},
     {"config", cmd_config},
+    {"run", cmd_run},
+    {"compare", cmd_compare},
 };
 
 static const struct command *find_command(const char *name)

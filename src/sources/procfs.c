@@ -177,7 +177,8 @@ static int stat_numbers(const struct field *f, size_t count, struct procfs_stat 
         !field_pid(f[6 - 3], &out->session) || !field_u64(f[9 - 3], &flags) ||
         flags > UINT_MAX || !field_u64(f[14 - 3], &out->utime) ||
         !field_u64(f[15 - 3], &out->stime) || !field_u64(f[22 - 3], &out->starttime) ||
-        !field_u64(f[23 - 3], &out->vsize) || !field_i64(f[24 - 3], &rss))
+        !field_u64(f[23 - 3], &out->vsize) || !field_i64(f[24 - 3], &rss) ||
+        !field_u64(f[11 - 3], &out->cminflt) || !field_u64(f[13 - 3], &out->cmajflt))
         return -ERROR_PARSE;
     out->flags = (unsigned)flags;
     out->rss_pages = rss;
@@ -313,6 +314,8 @@ int procfs_parse_status(const char *buf, size_t len, struct procfs_status *out)
             ok &= value_kib(l.value, &out->vm_hwm_kib);
         else if (key_is(l.key, "NSpid"))
             ok &= value_count_numbers(l.value, &out->nspid_levels);
+        else if (key_is(l.key, "Threads"))
+            ok &= value_kib(l.value, &out->threads);
     }
     return ok ? 0 : -ERROR_PARSE;
 }
