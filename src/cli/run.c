@@ -162,6 +162,8 @@ static int parse_args(struct run_args *a, int argc, char **argv)
     a->o.argv = argv + i;
     const char *nocg = getenv("GPUCTL_RUN_NO_CGROUP");
     a->o.no_cgroup = nocg && *nocg && strcmp(nocg, "0") != 0;
+    const char *nots = getenv("GPUCTL_RUN_NO_TASKSTATS");
+    a->o.no_exit_records = nots && *nots && strcmp(nots, "0") != 0;
     return 0;
 }
 

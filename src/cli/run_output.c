@@ -279,6 +279,9 @@ static void put_memory(json_t *root, const struct run_view *v)
     json_out_put(root, "exact", json_boolean(run_method_exact(r->method)));
     json_out_put(root, "method_note", json_out_str(r->method_note));
     json_out_put(root, "pss", json_boolean(r->pss));
+    json_out_put(root, "exit_records", json_boolean(r->exit_records));
+    json_out_put(root, "exit_records_lost", json_boolean(r->exit_records_lost));
+    json_out_put(root, "exit_records_note", json_out_str(r->exit_note));
     json_out_put(root, "sampled_max_total_kib",
                  json_integer((json_int_t)r->sampled_max_total_kib));
     json_out_put(root, "sampled_max_total_at", time_json(r->max_total_at));

@@ -27,9 +27,12 @@
 #include "core/grow.h"
 #include "core/snapshot.h"
 #include "core/str.h"
+#include "jobs/exitwatch.h"
 #include "jobs/jobcg.h"
 #include "jobs/proctree.h"
 #include "ops/proc_ident.h"
+#include "sources/procfs.h"
+#include "sources/rootfs.h"
 
 /* What gpuctl keeps of a process beyond the report: its open files and
  * its identity now (after an exec the name changes; the report keeps the
@@ -43,7 +46,19 @@ struct tracked {
     char *cmdline_now;
     char exe_now[256];
     uint64_t hwm_now;         /* VmHWM of the current image */
+    bool exit_recorded;       /* its taskstats exit record was applied */
 };
+
+/* Exit records wait here until their process can be placed in the tree
+ * (its parent may be reported a moment later). */
+struct pending_exit {
+    struct exit_record rec;
+    double arrived;           /* monotonic seconds */
+};
+
+#define PENDING_MAX 4096
+#define PENDING_KEEP_S 2.0
+#define RECENT_MAX 256
 
 struct tracker {
     const struct run_options *o;
@@ -60,6 +75,13 @@ struct tracker {
     bool main_reaped;
     bool no_children;
     struct pid_list queue;
+    struct exitwatch *xw;
+    struct pending_exit *pending;
+    size_t pending_count, pending_cap;
+    size_t recent[RECENT_MAX];   /* ring of the latest processes to end */
+    size_t recent_count, recent_next;
+    double boot_time;         /* epoch seconds, 0 unknown */
+    long hz;
 };
 
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
@@ -86,6 +108,7 @@ const char *run_peak_source_name(enum run_peak_source s)
     case RUN_PEAK_HWM: return "vmhwm";
     case RUN_PEAK_WAIT4: return "wait4";
     case RUN_PEAK_PSS: return "sampled-pss";
+    case RUN_PEAK_EXIT: return "taskstats";
     case RUN_PEAK_NONE: break;
     }
     return "none";
@@ -117,6 +140,20 @@ static int find_alive(const struct tracker *k, pid_t pid)
             lo = mid + 1;
         else
             hi = mid;
+    }
+    return -1;
+}
+
+/* A live process, or one of the latest to end, with this pid. */
+static int find_known(const struct tracker *k, pid_t pid)
+{
+    int idx = find_alive(k, pid);
+    if (idx >= 0)
+        return idx;
+    for (size_t n = 0; n < k->recent_count; n++) {
+        size_t i = k->recent[(k->recent_next + RECENT_MAX - 1 - n) % RECENT_MAX];
+        if (k->r->procs[i].pid == pid)
+            return (int)i;
     }
     return -1;
 }
@@ -180,10 +217,19 @@ static void raise_peak(struct run_proc *p, struct tracked *t, uint64_t kib,
     }
 }
 
+static void remember_recent(struct tracker *k, size_t i)
+{
+    k->recent[k->recent_next] = i;
+    k->recent_next = (k->recent_next + 1) % RECENT_MAX;
+    if (k->recent_count < RECENT_MAX)
+        k->recent_count++;
+}
+
 static void mark_gone(struct tracker *k, size_t i)
 {
     struct tracked *t = &k->t[i];
     t->alive = false;
+    remember_recent(k, i);
     proctree_close(&t->files);
     free(t->cmdline_now);
     t->cmdline_now = NULL;
@@ -403,12 +449,14 @@ static void gpu_sample(struct tracker *k, struct run_sample *s)
 static int zombie_entry(struct tracker *k, pid_t pid, const struct proctree_reading *rd,
                         size_t *index)
 {
-    int idx = find_alive(k, pid);
-    if (idx >= 0) {
+    int idx = find_known(k, pid);
+    if (idx >= 0 && !k->r->procs[idx].reaped) {
         *index = (size_t)idx;
         return 0;
     }
     int rc = add_proc(k, pid, rd, index);
+    if (rc == 0)
+        remember_recent(k, *index);
     if (rc == 0 && !rd->comm[0]) {
         str_copy(k->r->procs[*index].command, sizeof k->r->procs[*index].command, "?");
         str_copy(k->t[*index].comm_now, sizeof k->t[*index].comm_now, "?");
@@ -479,6 +527,138 @@ static int reap_all(struct tracker *k)
         if (rc < 0)
             return rc;
     }
+}
+
+/* ---- exit records ---------------------------------------------------------------------------- */
+
+/* Whether the record can be this entry's: a pid reused by an unrelated
+ * process started at another time is not. */
+static bool same_start(const struct tracker *k, const struct run_proc *p,
+                       const struct exit_record *rec)
+{
+    if (!p->start_ticks || !k->boot_time || !rec->btime || k->hz <= 0)
+        return true;
+    double start = k->boot_time + (double)p->start_ticks / (double)k->hz;
+    return start > (double)rec->btime - 2.0 && start < (double)rec->btime + 2.0;
+}
+
+static void apply_record(struct tracker *k, size_t i, const struct exit_record *rec)
+{
+    struct run_proc *p = &k->r->procs[i];
+    struct tracked *t = &k->t[i];
+    /* The mark is the last image's, so the name at exit goes with it. */
+    if (rec->hiwater_rss_kib > p->max_rss_kib || p->peak_source == RUN_PEAK_NONE) {
+        str_copy(t->comm_now, sizeof t->comm_now, rec->comm);
+        raise_peak(p, t, rec->hiwater_rss_kib, RUN_PEAK_EXIT);
+    }
+    if (p->last_seen < wall_now())
+        p->last_seen = wall_now();
+    check_proc_limit(k, p);
+}
+
+/* A process that lived and died between two samples, under a parent the
+ * tree knows (or under gpuctl, which adopts orphans). */
+static int adopt_record(struct tracker *k, const struct exit_record *rec)
+{
+    struct proctree_reading rd = {.ppid = rec->ppid};
+    str_copy(rd.comm, sizeof rd.comm, rec->comm[0] ? rec->comm : "?");
+    size_t i;
+    int rc = add_proc(k, rec->pid, &rd, &i);
+    if (rc < 0)
+        return rc;
+    remember_recent(k, i);
+    if (rec->btime)
+        k->r->procs[i].first_seen = (double)rec->btime;
+    apply_record(k, i, rec);
+    return 0;
+}
+
+/* 1 when the record was placed (or belongs to nothing of ours for sure),
+ * 0 when it must wait for its parent to be known, -errno. */
+static int place_record(struct tracker *k, const struct exit_record *rec)
+{
+    pid_t tgid = rec->tgid ? rec->tgid : rec->pid;
+    int idx = find_known(k, tgid);
+    if (idx >= 0 && same_start(k, &k->r->procs[idx], rec)) {
+        apply_record(k, (size_t)idx, rec);
+        return 1;
+    }
+    if (!rec->tgid || rec->pid != rec->tgid)
+        return 0;          /* a thread, or a kernel that does not say: only known processes */
+    if (rec->ppid != k->self && find_known(k, rec->ppid) < 0)
+        return 0;
+    int rc = adopt_record(k, rec);
+    return rc < 0 ? rc : 1;
+}
+
+static int place_pending(struct tracker *k)
+{
+    double now = clock_s(CLOCK_MONOTONIC);
+    bool placed_one = true;
+    while (placed_one) {
+        placed_one = false;
+        size_t keep = 0;
+        for (size_t i = 0; i < k->pending_count; i++) {
+            int rc = place_record(k, &k->pending[i].rec);
+            if (rc < 0)
+                return rc;
+            placed_one |= rc == 1;
+            if (rc == 0 && now - k->pending[i].arrived < PENDING_KEEP_S)
+                k->pending[keep++] = k->pending[i];
+        }
+        k->pending_count = keep;
+    }
+    return 0;
+}
+
+static void queue_record(const struct exit_record *rec, void *arg)
+{
+    struct tracker *k = arg;
+    if (k->pending_count == PENDING_MAX) {
+        memmove(k->pending, k->pending + 1, (PENDING_MAX - 1) * sizeof *k->pending);
+        k->pending_count--;
+    }
+    if (grow_for_one((void **)&k->pending, &k->pending_cap, k->pending_count,
+                     sizeof *k->pending, 64) < 0)
+        return;
+    k->pending[k->pending_count++] = (struct pending_exit){*rec, clock_s(CLOCK_MONOTONIC)};
+}
+
+static int read_exits(struct tracker *k)
+{
+    if (!k->xw)
+        return 0;
+    int rc = exitwatch_drain(k->xw, queue_record, k);
+    if (rc == -ENOBUFS)
+        k->r->exit_records_lost = true;
+    else if (rc < 0)
+        return rc;
+    return place_pending(k);
+}
+
+static void open_exitwatch(struct tracker *k)
+{
+    struct run_report *r = k->r;
+    if (k->o->no_exit_records) {
+        str_copy(r->exit_note, sizeof r->exit_note, "not asked for (GPUCTL_RUN_NO_TASKSTATS)");
+        return;
+    }
+    if (k->o->pss) {
+        str_copy(r->exit_note, sizeof r->exit_note, "not used with --pss (they hold RSS)");
+        return;
+    }
+    if (exitwatch_open(&k->xw, r->exit_note, sizeof r->exit_note) == 0) {
+        r->exit_records = true;
+        r->exit_note[0] = '\0';
+    }
+    k->hz = sysconf(_SC_CLK_TCK);
+    char path[256], buf[8192];
+    size_t len;
+    uint64_t btime;
+    if (rootfs_path(path, sizeof path, ROOTFS_PROC, "stat") == 0 &&
+        rootfs_read_file(path, buf, sizeof buf, &len) == 0 &&
+        procfs_parse_btime(buf, len, &btime) == 0)
+        k->boot_time = (double)btime;
 }
 
 /* ---- signals ------------------------------------------------------------------------------ */
@@ -607,11 +787,19 @@ static int wait_events(struct tracker *k, double next)
 {
     double left = next - clock_s(CLOCK_MONOTONIC);
     int timeout = left <= 0 ? 0 : (int)(left * 1000.0) + 1;
-    struct pollfd pfd = {.fd = k->sfd, .events = POLLIN};
-    int n = poll(&pfd, 1, timeout);
+    struct pollfd pfd[2] = {{.fd = k->sfd, .events = POLLIN},
+                            {.fd = k->xw ? exitwatch_fd(k->xw) : -1, .events = POLLIN}};
+    int n = poll(pfd, 2, timeout);
     if (n < 0 && errno != EINTR)
         return -errno;
-    return n > 0 ? drain_signals(k) : 0;
+    if (n <= 0)
+        return 0;
+    /* Exit records first: a process's record is sent before it becomes a
+     * zombie, so its entry exists by the time it is reaped. */
+    int rc = pfd[1].revents ? read_exits(k) : 0;
+    if (rc == 0 && pfd[0].revents)
+        rc = drain_signals(k);
+    return rc;
 }
 
 static void check_total_limit(struct tracker *k)
@@ -632,11 +820,13 @@ static int loop(struct tracker *k)
     double interval = k->o->interval_ms / 1000.0;
     double next = clock_s(CLOCK_MONOTONIC);
     for (;;) {
-        int rc = reap_all(k);
+        int rc = read_exits(k);
+        if (rc == 0)
+            rc = reap_all(k);
         if (rc < 0)
             return rc;
         if (k->main_reaped && k->no_children)
-            return 0;
+            return read_exits(k);
         if (clock_s(CLOCK_MONOTONIC) >= next) {
             rc = take_sample(k);
             if (rc < 0)
@@ -715,6 +905,7 @@ static int prepare(struct tracker *k, struct error *e)
                  "no cgroup was tried (GPUCTL_RUN_NO_CGROUP)");
     else
         (void)jobcg_create(&k->cg, k->self, k->r->method_note, sizeof k->r->method_note);
+    open_exitwatch(k);
     if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
         return error_set(e, -errno, "cannot become a child subreaper: %s", strerror(errno));
     return block_signals(k, e);
@@ -728,6 +919,8 @@ static void cleanup(struct tracker *k)
     free(k->t);
     free(k->alive);
     pid_list_free(&k->queue);
+    exitwatch_close(k->xw);
+    free(k->pending);
     jobcg_remove(&k->cg);
     snapshot_ctx_close(k->sctx);
     if (k->sfd >= 0) {

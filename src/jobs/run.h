@@ -45,6 +45,7 @@ enum run_peak_source {
     RUN_PEAK_HWM,     /* VmHWM, the kernel's high-water mark */
     RUN_PEAK_WAIT4,   /* ru_maxrss from wait4, when gpuctl reaped it */
     RUN_PEAK_PSS,     /* the largest PSS sampled (--pss) */
+    RUN_PEAK_EXIT,    /* the taskstats exit record's hiwater_rss */
 };
 
 const char *run_peak_source_name(enum run_peak_source s);
@@ -105,6 +106,9 @@ struct run_report {
     bool pss, gpu;
     enum run_method method;
     char method_note[512];    /* why the cgroup was not used; "" when it was */
+    bool exit_records;        /* taskstats exit records were received */
+    bool exit_records_lost;   /* ... but the kernel dropped some */
+    char exit_note[256];      /* why there were none; "" when there were */
     uint64_t max_total_rss_kib;     /* the job's peak by method */
     uint64_t sampled_max_total_kib; /* the largest sampled sum, always */
     double max_total_at;            /* epoch of the largest sampled sum */
@@ -129,6 +133,7 @@ struct run_options {
     bool pss;                 /* PSS from smaps_rollup instead of RSS */
     bool gpu;                 /* GPU memory and SM % through the snapshot layer */
     bool no_cgroup;           /* do not try a cgroup (GPUCTL_RUN_NO_CGROUP=1) */
+    bool no_exit_records;     /* do not listen to taskstats (GPUCTL_RUN_NO_TASKSTATS=1) */
     uint64_t max_total_kib;   /* 0: no limit */
     uint64_t max_proc_kib;    /* 0: no limit */
     bool kill_on_limit;
