@@ -53,6 +53,10 @@ static int read_groups(json_t *root, struct compare_doc *d, const char *name, st
         if (!key || !number(g, "total_peak_kib", &total))
             return error_set(e, -ERROR_PARSE, "%s: groups[%zu] lacks a \"name\" string or a "
                              "numeric \"total_peak_kib\"", name, i);
+        for (size_t j = 0; j < d->group_count; j++)
+            if (strcmp(d->groups[j].name, key) == 0)
+                return error_set(e, -ERROR_PARSE, "%s: groups[%zu]: the group \"%.100s\" "
+                                 "appears twice", name, i, key);
         if (grow_for_one((void **)&d->groups, &cap, d->group_count, sizeof *d->groups, 8) < 0)
             return error_set(e, -ENOMEM, "out of memory");
         struct compare_group *cg = &d->groups[d->group_count++];
