@@ -196,6 +196,11 @@ static int read_status(struct proctree_files *f, struct proctree_reading *out)
     out->rss_kib = st.vm_rss_kib.known ? st.vm_rss_kib.v : 0;
     out->hwm_kib = st.vm_hwm_kib.known ? st.vm_hwm_kib.v : 0;
     out->threads = st.threads.known && st.threads.v < 1000000 ? (unsigned)st.threads.v : 1;
+    str_copy(out->status_name, sizeof out->status_name, st.name);
+    if (st.state)
+        out->state = st.state;
+    if (st.ppid.known)
+        out->ppid = (pid_t)st.ppid.v;
     return 0;
 }
 
@@ -214,10 +219,11 @@ static int read_pss(struct proctree_files *f, struct proctree_reading *out)
     return 0;
 }
 
-int proctree_read(struct proctree_files *f, bool pss, struct proctree_reading *out)
+int proctree_read(struct proctree_files *f, bool pss, bool with_stat,
+                  struct proctree_reading *out)
 {
     memset(out, 0, sizeof *out);
-    int rc = read_stat(f, out);
+    int rc = with_stat ? read_stat(f, out) : 0;
     if (rc == 0)
         rc = read_status(f, out);
     if (rc == 0 && pss && out->has_mm)

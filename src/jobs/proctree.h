@@ -52,7 +52,8 @@ void proctree_close(struct proctree_files *f);
 
 /* What one sample reads of one process. */
 struct proctree_reading {
-    char comm[64];
+    char comm[64];            /* from stat; "" when stat was not read */
+    char status_name[64];     /* the Name line of status (escaped): tells an exec */
     char state;
     pid_t ppid;
     uint64_t start_ticks;
@@ -64,10 +65,13 @@ struct proctree_reading {
     unsigned threads;
 };
 
-/* Reads stat and status (and smaps_rollup with pss) once each.  -ESRCH
- * when the process is gone; other -errno; -ERROR_PARSE for a malformed
- * stat. */
-int proctree_read(struct proctree_files *f, bool pss, struct proctree_reading *out);
+/* Reads status (and smaps_rollup with pss) once each, and stat too when
+ * with_stat: the start time and the raw name, needed when a process is
+ * first seen or its name changed.  The state and parent come from status
+ * otherwise, so a sample costs one file per process.  -ESRCH when the
+ * process is gone; other -errno; -ERROR_PARSE for a malformed stat. */
+int proctree_read(struct proctree_files *f, bool pss, bool with_stat,
+                  struct proctree_reading *out);
 
 /* Appends the children of every thread of the process to out.  threads is
  * the count from the latest status: with one thread, only the main

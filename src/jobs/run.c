@@ -43,6 +43,7 @@ struct tracked {
     bool visited;             /* seen by the current walk */
     unsigned threads;
     char comm_now[64];
+    char status_name[64];     /* status's Name line, to notice an exec */
     char *cmdline_now;
     char exe_now[256];
     uint64_t hwm_now;         /* VmHWM of the current image */
@@ -184,12 +185,10 @@ static int add_proc(struct tracker *k, pid_t pid, const struct proctree_reading 
     return 0;
 }
 
-/* The name, command line and executable of the current image; read again
- * only when the name changes (an exec). */
-static void refresh_identity(struct tracked *t, pid_t pid, const char *comm, bool first)
+/* The name, command line and executable of the current image: read when
+ * a process is first seen and after an exec. */
+static void refresh_identity(struct tracked *t, pid_t pid, const char *comm)
 {
-    if (!first && strcmp(t->comm_now, comm) == 0)
-        return;
     str_copy(t->comm_now, sizeof t->comm_now, comm);
     free(t->cmdline_now);
     t->cmdline_now = proctree_cmdline(pid);
@@ -285,58 +284,79 @@ static void record_point(struct tracker *k, struct run_proc *p, uint64_t kib)
         .sample = (uint32_t)k->r->sample_count, .rss_kib = kib};
 }
 
-/* Reads one process found by the walk; returns its memory for the total,
- * and queues its children. */
+/* Takes one reading into the report: the peak, the point, the limit, and
+ * the children to visit next. */
+static int account(struct tracker *k, size_t idx, const struct proctree_reading *rd,
+                   uint64_t *kib)
+{
+    struct tracked *t = &k->t[idx];
+    struct run_proc *p = &k->r->procs[idx];
+    t->visited = true;
+    t->threads = rd->threads;
+    p->ppid = rd->ppid;
+    p->last_seen = wall_now();
+    if (rd->state == 'Z' || !rd->has_mm)
+        return 0;                         /* a zombie: its peak is already known */
+    t->hwm_now = rd->hwm_kib;
+    uint64_t now = k->o->pss ? rd->pss_kib : rd->rss_kib;
+    raise_peak(p, t, k->o->pss ? rd->pss_kib : rd->hwm_kib,
+               k->o->pss ? RUN_PEAK_PSS : RUN_PEAK_HWM);
+    record_point(k, p, now);
+    check_proc_limit(k, p);
+    *kib = now;
+    return proctree_children(&t->files, rd->threads, &k->queue);
+}
+
+static int visit_new(struct tracker *k, pid_t pid, uint64_t *kib)
+{
+    struct proctree_files fresh;
+    if (proctree_open(&fresh, pid, k->o->pss) < 0)
+        return 0;                         /* gone before we looked */
+    struct proctree_reading rd;
+    size_t i = 0;
+    int rc = proctree_read(&fresh, k->o->pss, true, &rd);
+    if (rc == 0)
+        rc = add_proc(k, pid, &rd, &i);
+    if (rc < 0) {
+        proctree_close(&fresh);
+        return rc == -ENOMEM ? rc : 0;
+    }
+    struct tracked *t = &k->t[i];
+    t->files = fresh;
+    t->alive = true;
+    str_copy(t->status_name, sizeof t->status_name, rd.status_name);
+    refresh_identity(t, pid, rd.comm);
+    return account(k, i, &rd, kib);
+}
+
+/* Reads one process found by the walk; adds its memory to the total and
+ * queues its children.  A known process costs one file (status); stat is
+ * read again only when the name changed, which is an exec. */
 static int visit(struct tracker *k, pid_t pid, uint64_t *kib)
 {
     *kib = 0;
     int idx = find_alive(k, pid);
-    struct proctree_files fresh;
-    struct proctree_files *f = idx >= 0 ? &k->t[idx].files : &fresh;
-    if (idx < 0 && proctree_open(&fresh, pid, k->o->pss) < 0)
-        return 0;                         /* gone before we looked */
-    struct proctree_reading rd;
-    int rc = proctree_read(f, k->o->pss, &rd);
-    if (rc == 0 && idx >= 0 && rd.start_ticks != k->r->procs[idx].start_ticks) {
-        mark_gone(k, (size_t)idx);        /* the pid now names another process */
-        idx = -1;
-        rc = proctree_open(&fresh, pid, k->o->pss);
-        if (rc == 0)
-            rc = proctree_read(&fresh, k->o->pss, &rd);
-    }
-    if (rc < 0) {
-        if (idx < 0)
-            proctree_close(&fresh);
-        return rc == -ENOMEM ? rc : 0;
-    }
-    bool first = idx < 0;
-    if (first) {
-        size_t i;
-        rc = add_proc(k, pid, &rd, &i);
-        if (rc < 0) {
-            proctree_close(&fresh);
-            return rc;
-        }
-        idx = (int)i;
-        k->t[i].files = fresh;
-        k->t[i].alive = true;
-    }
+    if (idx < 0)
+        return visit_new(k, pid, kib);
     struct tracked *t = &k->t[idx];
-    struct run_proc *p = &k->r->procs[idx];
-    t->visited = true;
-    t->threads = rd.threads;
-    p->ppid = rd.ppid;
-    p->last_seen = wall_now();
-    if (rd.state == 'Z' || !rd.has_mm)
-        return 0;                         /* a zombie: its peak is already known */
-    refresh_identity(t, pid, rd.comm, first);
-    t->hwm_now = rd.hwm_kib;
-    uint64_t now = k->o->pss ? rd.pss_kib : rd.rss_kib;
-    raise_peak(p, t, k->o->pss ? rd.pss_kib : rd.hwm_kib, k->o->pss ? RUN_PEAK_PSS : RUN_PEAK_HWM);
-    record_point(k, p, now);
-    check_proc_limit(k, p);
-    *kib = now;
-    return proctree_children(f, rd.threads, &k->queue);
+    /* Without a kept descriptor the path may name a new process. */
+    bool by_path = t->files.status_fd < 0;
+    struct proctree_reading rd;
+    int rc = proctree_read(&t->files, k->o->pss, by_path, &rd);
+    if (rc < 0)
+        return rc == -ENOMEM ? rc : 0;    /* gone: the walk's end marks it */
+    if (by_path && rd.start_ticks != k->r->procs[idx].start_ticks) {
+        mark_gone(k, (size_t)idx);
+        return visit_new(k, pid, kib);
+    }
+    if (strcmp(rd.status_name, t->status_name) != 0) {
+        struct proctree_reading st;
+        bool raw = proctree_read(&t->files, false, true, &st) == 0;
+        str_copy(rd.comm, sizeof rd.comm, raw ? st.comm : rd.status_name);
+        str_copy(t->status_name, sizeof t->status_name, rd.status_name);
+        refresh_identity(t, pid, rd.comm);
+    }
+    return account(k, (size_t)idx, &rd, kib);
 }
 
 static int self_children(struct tracker *k)
@@ -483,7 +503,7 @@ static int reap_one(struct tracker *k, pid_t pid)
     struct proctree_reading rd = {0};
     bool waited = true;
     if (proctree_open(&f, pid, false) == 0) {
-        if (proctree_read(&f, false, &rd) == 0)
+        if (proctree_read(&f, false, true, &rd) == 0)
             waited = rd.waited;
         proctree_close(&f);
     }

@@ -299,6 +299,26 @@ static bool value_count_numbers(struct field v, int *out)
     return true;
 }
 
+/* "\tbash": the text after the tab, cut to fit. */
+static void value_text(struct field v, char *out, size_t size)
+{
+    const char *p = v.s, *end = v.s + v.n;
+    if (p < end && *p == '\t')
+        p++;
+    size_t n = (size_t)(end - p) < size - 1 ? (size_t)(end - p) : size - 1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+/* "\tS (sleeping)": the letter. */
+static char value_first_char(struct field v)
+{
+    for (size_t i = 0; i < v.n; i++)
+        if (v.s[i] != ' ' && v.s[i] != '\t')
+            return v.s[i];
+    return 0;
+}
+
 int procfs_parse_status(const char *buf, size_t len, struct procfs_status *out)
 {
     memset(out, 0, sizeof *out);
@@ -316,6 +336,12 @@ int procfs_parse_status(const char *buf, size_t len, struct procfs_status *out)
             ok &= value_count_numbers(l.value, &out->nspid_levels);
         else if (key_is(l.key, "Threads"))
             ok &= value_kib(l.value, &out->threads);
+        else if (key_is(l.key, "PPid"))
+            ok &= value_first_id(l.value, &out->ppid);
+        else if (key_is(l.key, "Name"))
+            value_text(l.value, out->name, sizeof out->name);
+        else if (key_is(l.key, "State"))
+            out->state = value_first_char(l.value);
     }
     return ok ? 0 : -ERROR_PARSE;
 }

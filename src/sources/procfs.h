@@ -43,6 +43,9 @@ struct procfs_status {
     struct opt_u64 vm_hwm_kib;
     int nspid_levels;            /* entries on the NSpid line; 0 if absent */
     struct opt_u64 threads;      /* the Threads line */
+    char name[64];               /* the Name line as written (escaped); "" if absent */
+    char state;                  /* first letter of the State line; 0 if absent */
+    struct opt_i64 ppid;         /* the PPid line */
 };
 /* Absent keys stay unknown (kernel threads have no VmRSS).  Returns
  * -ERROR_PARSE when a key it reads holds a malformed value; the other
