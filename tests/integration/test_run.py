@@ -546,3 +546,18 @@ def test_gpu_without_a_driver_fails_before_running(run, memload, truth):
     assert r.rc == 2
     assert "--gpu" in r.err
     assert truth.read() == {}
+
+
+@pytest.mark.parametrize("command", ["run", "compare"])
+def test_help_same_both_ways_and_names_every_option(run, command):
+    a, b = run(["help", command]), run([command, "--help"])
+    assert (a.rc, b.rc) == (0, 0) and a.out == b.out
+    assert a.out.startswith(f"usage: gpuctl {command}")
+    options = {"run": ["--interval", "--json", "--quiet", "--csv", "--timeline", "--html",
+                       "--group-by", "--max-total-rss", "--max-per-proc-rss", "--kill-on-limit",
+                       "--gpu", "--pss", "--live", "--post-run-cmd", "--leak-min-growth",
+                       "--leak-min-duration", "GPUCTL_RUN_NO_CGROUP"],
+               "compare": ["--threshold", "--json"]}[command]
+    for option in options:
+        assert option in a.out
+    assert f"  {command} " in run(["help"]).out
