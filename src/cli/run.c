@@ -160,11 +160,19 @@ static int parse_args(struct run_args *a, int argc, char **argv)
         return cli_usage_error("run", "--kill-on-limit needs --max-total-rss or "
                                "--max-per-proc-rss");
     a->o.argv = argv + i;
-    const char *nocg = getenv("GPUCTL_RUN_NO_CGROUP");
-    a->o.no_cgroup = nocg && *nocg && strcmp(nocg, "0") != 0;
-    const char *nots = getenv("GPUCTL_RUN_NO_TASKSTATS");
-    a->o.no_exit_records = nots && *nots && strcmp(nots, "0") != 0;
     return 0;
+}
+
+/* A boolean environment variable; unset or empty is false. */
+static int env_flag(const char *name, bool *out)
+{
+    const char *v = getenv(name);
+    *out = false;
+    if (!v || !*v || config_parse_bool(v, out))
+        return 0;
+    fprintf(stderr, "gpuctl: %s: '%s' is not a boolean (true/false, yes/no, on/off, 1/0)\n",
+            name, v);
+    return EXIT_GENERAL;
 }
 
 /* ---- files ----------------------------------------------------------------------------------- */
@@ -336,6 +344,10 @@ int cmd_run(int argc, char **argv)
     }
     struct cli_ctx ctx = {0};
     rc = cli_load_config(&ctx, &a.common);
+    if (rc == 0)
+        rc = env_flag("GPUCTL_RUN_NO_CGROUP", &a.o.no_cgroup);
+    if (rc == 0)
+        rc = env_flag("GPUCTL_RUN_NO_TASKSTATS", &a.o.no_exit_records);
     if (rc)
         return rc;
     struct out_file files[3] = {{0}};
