@@ -25,8 +25,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (l.items[i] <= 0)
                 abort();
     pid_list_free(&l);
-    uint64_t pss;
+    uint64_t pss, pages;
     (void)proctree_parse_pss(s, size, &pss);
+    (void)proctree_parse_statm(s, size, &pages);
     char path[64];
     for (int v = 1; v <= 2; v++)
         if (jobcg_parse_self(s, size, v, path, sizeof path) == 0 &&

@@ -89,6 +89,26 @@ int proctree_parse_pss(const char *buf, size_t len, uint64_t *pss_kib)
     return -ENOENT;
 }
 
+int proctree_parse_statm(const char *buf, size_t len, uint64_t *resident_pages)
+{
+    size_t i = 0;
+    while (i < len && buf[i] >= '0' && buf[i] <= '9')
+        i++;
+    if (i == 0 || i >= len || buf[i] != ' ')
+        return -ERROR_PARSE;
+    i++;
+    uint64_t v = 0;
+    size_t digits = 0;
+    while (i < len && buf[i] >= '0' && buf[i] <= '9' && digits < 19) {
+        v = v * 10 + (uint64_t)(buf[i++] - '0');
+        digits++;
+    }
+    if (digits == 0 || (i < len && buf[i] != ' ' && buf[i] != '\n'))
+        return -ERROR_PARSE;
+    *resident_pages = v;
+    return 0;
+}
+
 /* ---- files ------------------------------------------------------------------- */
 
 static int open_file(pid_t pid, const char *name, int *fd)
@@ -106,13 +126,12 @@ static int open_file(pid_t pid, const char *name, int *fd)
 
 int proctree_open(struct proctree_files *f, pid_t pid, bool pss)
 {
-    *f = (struct proctree_files){.pid = pid, .stat_fd = -1, .status_fd = -1, .smaps_fd = -1,
-                                 .children_fd = -1};
+    *f = PROCTREE_FILES_CLOSED(pid);
     char children[64];
     snprintf(children, sizeof children, "task/%d/children", (int)pid);
-    int rc = open_file(pid, "stat", &f->stat_fd);
+    int rc = open_file(pid, "status", &f->status_fd);
     if (rc == 0)
-        rc = open_file(pid, "status", &f->status_fd);
+        rc = open_file(pid, "statm", &f->statm_fd);
     if (rc == 0 && pss)
         rc = open_file(pid, "smaps_rollup", &f->smaps_fd);
     if (rc == 0)
@@ -126,7 +145,7 @@ int proctree_open(struct proctree_files *f, pid_t pid, bool pss)
 
 void proctree_close(struct proctree_files *f)
 {
-    int *fds[] = {&f->stat_fd, &f->status_fd, &f->smaps_fd, &f->children_fd};
+    int *fds[] = {&f->status_fd, &f->statm_fd, &f->smaps_fd, &f->children_fd};
     for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++) {
         if (*fds[i] >= 0)
             close(*fds[i]);
@@ -165,7 +184,7 @@ static int read_stat(struct proctree_files *f, struct proctree_reading *out)
 {
     char buf[1024];
     size_t len;
-    int rc = read_file(f->stat_fd, f->pid, "stat", buf, sizeof buf, &len);
+    int rc = read_file(-1, f->pid, "stat", buf, sizeof buf, &len);
     if (rc < 0)
         return rc;
     if (len == 0)
@@ -193,6 +212,7 @@ static int read_status(struct proctree_files *f, struct proctree_reading *out)
     struct procfs_status st;
     (void)procfs_parse_status(buf, len, &st);
     out->has_mm = st.vm_hwm_kib.known && st.vm_rss_kib.known;
+    out->has_hwm = out->has_mm;
     out->rss_kib = st.vm_rss_kib.known ? st.vm_rss_kib.v : 0;
     out->hwm_kib = st.vm_hwm_kib.known ? st.vm_hwm_kib.v : 0;
     out->threads = st.threads.known && st.threads.v < 1000000 ? (unsigned)st.threads.v : 1;
@@ -212,21 +232,41 @@ static int read_pss(struct proctree_files *f, struct proctree_reading *out)
     if (rc < 0)
         return rc;
     uint64_t v;
-    if (proctree_parse_pss(buf, len, &v) == 0)
-        out->pss_kib = v;
-    else
-        out->has_mm = false;
+    if (len == 0)
+        return -ESRCH;
+    out->has_mm = proctree_parse_pss(buf, len, &v) == 0;
+    out->pss_kib = out->has_mm ? v : 0;
     return 0;
 }
 
-int proctree_read(struct proctree_files *f, bool pss, bool with_stat,
-                  struct proctree_reading *out)
+/* A zombie's statm is all zeros: no memory to account. */
+static int read_statm(struct proctree_files *f, struct proctree_reading *out)
+{
+    char buf[256];
+    size_t len;
+    int rc = read_file(f->statm_fd, f->pid, "statm", buf, sizeof buf, &len);
+    if (rc < 0)
+        return rc;
+    if (len == 0)
+        return -ESRCH;
+    uint64_t pages;
+    if (proctree_parse_statm(buf, len, &pages) < 0)
+        return -ERROR_PARSE;
+    long page = sysconf(_SC_PAGESIZE);
+    out->rss_kib = pages * (uint64_t)(page > 0 ? page / 1024 : 4);
+    out->has_mm = pages > 0;
+    return 0;
+}
+
+int proctree_read(struct proctree_files *f, unsigned want, struct proctree_reading *out)
 {
     memset(out, 0, sizeof *out);
-    int rc = with_stat ? read_stat(f, out) : 0;
-    if (rc == 0)
+    int rc = want & PROCTREE_STAT ? read_stat(f, out) : 0;
+    if (rc == 0 && (want & PROCTREE_STATUS))
         rc = read_status(f, out);
-    if (rc == 0 && pss && out->has_mm)
+    if (rc == 0 && (want & PROCTREE_STATM) && !(want & PROCTREE_STATUS))
+        rc = read_statm(f, out);
+    if (rc == 0 && (want & PROCTREE_PSS) && out->has_mm)
         rc = read_pss(f, out);
     return rc;
 }

@@ -38,11 +38,19 @@ int proctree_parse_children(const char *buf, size_t len, struct pid_list *out);
  * is no such line (a zombie), -ERROR_PARSE when it is malformed. */
 int proctree_parse_pss(const char *buf, size_t len, uint64_t *pss_kib);
 
-/* One process's open files. */
+/* The resident page count (second field) of /proc/PID/statm.  Returns 0
+ * or -ERROR_PARSE. */
+int proctree_parse_statm(const char *buf, size_t len, uint64_t *resident_pages);
+
+/* One process's open files (stat, read rarely, is opened each time). */
 struct proctree_files {
     pid_t pid;
-    int stat_fd, status_fd, smaps_fd, children_fd;   /* -1: not open */
+    int status_fd, statm_fd, smaps_fd, children_fd;   /* -1: not open */
 };
+
+#define PROCTREE_FILES_CLOSED(p) \
+    ((struct proctree_files){.pid = (p), .status_fd = -1, .statm_fd = -1, .smaps_fd = -1, \
+                             .children_fd = -1})
 
 /* Opens the files of pid (smaps_rollup only when pss).  Fails with -ESRCH
  * when the process is gone, -errno otherwise; a failure to keep a file
@@ -58,20 +66,28 @@ struct proctree_reading {
     pid_t ppid;
     uint64_t start_ticks;
     bool waited;              /* it has reaped children (cminflt/cmajflt) */
-    bool has_mm;              /* false for a zombie: no memory lines */
+    bool has_mm;              /* false for a zombie: no memory */
+    bool has_hwm;             /* hwm_kib was read */
     uint64_t rss_kib;
     uint64_t hwm_kib;
-    uint64_t pss_kib;         /* with pss */
-    unsigned threads;
+    uint64_t pss_kib;         /* with PROCTREE_PSS */
+    unsigned threads;         /* with PROCTREE_STATUS; else 0 */
 };
 
-/* Reads status (and smaps_rollup with pss) once each, and stat too when
- * with_stat: the start time and the raw name, needed when a process is
- * first seen or its name changed.  The state and parent come from status
- * otherwise, so a sample costs one file per process.  -ESRCH when the
- * process is gone; other -errno; -ERROR_PARSE for a malformed stat. */
-int proctree_read(struct proctree_files *f, bool pss, bool with_stat,
-                  struct proctree_reading *out);
+/* What proctree_read reads, each file once; the price per process on the
+ * development VM is in brackets. */
+enum proctree_want {
+    PROCTREE_STAT = 1u << 0,    /* comm, state, parent, start, waited  [3 us, by path] */
+    PROCTREE_STATUS = 1u << 1,  /* name, state, parent, threads, VmRSS, VmHWM  [6 us] */
+    PROCTREE_STATM = 1u << 2,   /* RSS  [1 us] */
+    PROCTREE_PSS = 1u << 3,     /* smaps_rollup's Pss  [48 us] */
+};
+
+/* Reads what want asks for (PSS only for a process with memory, so ask
+ * for STATUS or STATM with it).  Fields of files not read stay zero.  -ESRCH
+ * when the process is gone; other -errno; -ERROR_PARSE for a malformed
+ * stat or statm. */
+int proctree_read(struct proctree_files *f, unsigned want, struct proctree_reading *out);
 
 /* Appends the children of every thread of the process to out.  threads is
  * the count from the latest status: with one thread, only the main

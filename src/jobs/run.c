@@ -44,6 +44,7 @@ struct tracked {
     unsigned threads;
     char comm_now[64];
     char status_name[64];     /* status's Name line, to notice an exec */
+    size_t status_due;        /* the sample at which status is read next */
     char *cmdline_now;
     char exe_now[256];
     uint64_t hwm_now;         /* VmHWM of the current image */
@@ -82,6 +83,8 @@ struct tracker {
     size_t recent[RECENT_MAX];   /* ring of the latest processes to end */
     size_t recent_count, recent_next;
     double boot_time;         /* epoch seconds, 0 unknown */
+    struct rlimit nofile;     /* as gpuctl found it; the job gets it back */
+    bool nofile_raised;
     long hz;
 };
 
@@ -110,6 +113,7 @@ const char *run_peak_source_name(enum run_peak_source s)
     case RUN_PEAK_WAIT4: return "wait4";
     case RUN_PEAK_PSS: return "sampled-pss";
     case RUN_PEAK_EXIT: return "taskstats";
+    case RUN_PEAK_RSS: return "rss";
     case RUN_PEAK_NONE: break;
     }
     return "none";
@@ -178,8 +182,7 @@ static int add_proc(struct tracker *k, pid_t pid, const struct proctree_reading 
     *p = (struct run_proc){.pid = pid, .ppid = rd->ppid, .start_ticks = rd->start_ticks};
     str_copy(p->command, sizeof p->command, rd->comm);
     p->first_seen = p->last_seen = wall_now();
-    k->t[i] = (struct tracked){.files = {.pid = pid, .stat_fd = -1, .status_fd = -1,
-                                         .smaps_fd = -1, .children_fd = -1}};
+    k->t[i] = (struct tracked){.files = PROCTREE_FILES_CLOSED(pid)};
     str_copy(k->t[i].comm_now, sizeof k->t[i].comm_now, rd->comm);
     *index = i;
     return 0;
@@ -287,24 +290,49 @@ static void record_point(struct tracker *k, struct run_proc *p, uint64_t kib)
 /* Takes one reading into the report: the peak, the point, the limit, and
  * the children to visit next. */
 static int account(struct tracker *k, size_t idx, const struct proctree_reading *rd,
-                   uint64_t *kib)
+                   unsigned want, uint64_t *kib)
 {
     struct tracked *t = &k->t[idx];
     struct run_proc *p = &k->r->procs[idx];
     t->visited = true;
-    t->threads = rd->threads;
-    p->ppid = rd->ppid;
     p->last_seen = wall_now();
+    if (want & (PROCTREE_STATUS | PROCTREE_STAT)) {
+        p->ppid = rd->ppid;
+        if (rd->threads)
+            t->threads = rd->threads;
+    }
     if (rd->state == 'Z' || !rd->has_mm)
         return 0;                         /* a zombie: its peak is already known */
-    t->hwm_now = rd->hwm_kib;
     uint64_t now = k->o->pss ? rd->pss_kib : rd->rss_kib;
-    raise_peak(p, t, k->o->pss ? rd->pss_kib : rd->hwm_kib,
-               k->o->pss ? RUN_PEAK_PSS : RUN_PEAK_HWM);
+    if (k->o->pss) {
+        raise_peak(p, t, now, RUN_PEAK_PSS);
+    } else {
+        if (rd->has_hwm)
+            raise_peak(p, t, rd->hwm_kib, RUN_PEAK_HWM);
+        if (now > p->max_rss_kib)
+            raise_peak(p, t, now, RUN_PEAK_RSS);
+    }
     record_point(k, p, now);
     check_proc_limit(k, p);
     *kib = now;
-    return proctree_children(&t->files, rd->threads, &k->queue);
+    return proctree_children(&t->files, t->threads, &k->queue);
+}
+
+/* What a known process costs this sample.  VmHWM only rises while the
+ * process lives, so reading it less often loses nothing as long as it is
+ * read once more at the end; the exit record is that last reading.  With
+ * exit records status is read once a second (and statm, a sixth of its
+ * price, every sample); without them, every sample. */
+static unsigned want_for(struct tracker *k, struct tracked *t)
+{
+    unsigned want = k->o->pss ? PROCTREE_PSS : 0;
+    size_t now = k->r->sample_count;
+    if (!k->xw || now >= t->status_due) {
+        size_t per_second = k->o->interval_ms >= 1000 ? 1 : 1000 / k->o->interval_ms;
+        t->status_due = now + per_second;
+        return want | PROCTREE_STATUS;
+    }
+    return want | PROCTREE_STATM;
 }
 
 static int visit_new(struct tracker *k, pid_t pid, uint64_t *kib)
@@ -313,8 +341,9 @@ static int visit_new(struct tracker *k, pid_t pid, uint64_t *kib)
     if (proctree_open(&fresh, pid, k->o->pss) < 0)
         return 0;                         /* gone before we looked */
     struct proctree_reading rd;
+    unsigned want = PROCTREE_STAT | PROCTREE_STATUS | (k->o->pss ? PROCTREE_PSS : 0);
     size_t i = 0;
-    int rc = proctree_read(&fresh, k->o->pss, true, &rd);
+    int rc = proctree_read(&fresh, want, &rd);
     if (rc == 0)
         rc = add_proc(k, pid, &rd, &i);
     if (rc < 0) {
@@ -324,14 +353,16 @@ static int visit_new(struct tracker *k, pid_t pid, uint64_t *kib)
     struct tracked *t = &k->t[i];
     t->files = fresh;
     t->alive = true;
+    t->threads = rd.threads;
+    t->status_due = k->r->sample_count + 1;
     str_copy(t->status_name, sizeof t->status_name, rd.status_name);
     refresh_identity(t, pid, rd.comm);
-    return account(k, i, &rd, kib);
+    return account(k, i, &rd, want, kib);
 }
 
 /* Reads one process found by the walk; adds its memory to the total and
- * queues its children.  A known process costs one file (status); stat is
- * read again only when the name changed, which is an exec. */
+ * queues its children.  stat is read again only when status shows a new
+ * name, which is an exec. */
 static int visit(struct tracker *k, pid_t pid, uint64_t *kib)
 {
     *kib = 0;
@@ -340,29 +371,29 @@ static int visit(struct tracker *k, pid_t pid, uint64_t *kib)
         return visit_new(k, pid, kib);
     struct tracked *t = &k->t[idx];
     /* Without a kept descriptor the path may name a new process. */
-    bool by_path = t->files.status_fd < 0;
+    bool by_path = t->files.status_fd < 0 || t->files.statm_fd < 0;
+    unsigned want = want_for(k, t) | (by_path ? PROCTREE_STAT : 0);
     struct proctree_reading rd;
-    int rc = proctree_read(&t->files, k->o->pss, by_path, &rd);
+    int rc = proctree_read(&t->files, want, &rd);
     if (rc < 0)
         return rc == -ENOMEM ? rc : 0;    /* gone: the walk's end marks it */
     if (by_path && rd.start_ticks != k->r->procs[idx].start_ticks) {
         mark_gone(k, (size_t)idx);
         return visit_new(k, pid, kib);
     }
-    if (strcmp(rd.status_name, t->status_name) != 0) {
+    if ((want & PROCTREE_STATUS) && strcmp(rd.status_name, t->status_name) != 0) {
         struct proctree_reading st;
-        bool raw = proctree_read(&t->files, false, true, &st) == 0;
+        bool raw = proctree_read(&t->files, PROCTREE_STAT, &st) == 0;
         str_copy(rd.comm, sizeof rd.comm, raw ? st.comm : rd.status_name);
         str_copy(t->status_name, sizeof t->status_name, rd.status_name);
         refresh_identity(t, pid, rd.comm);
     }
-    return account(k, (size_t)idx, &rd, kib);
+    return account(k, (size_t)idx, &rd, want, kib);
 }
 
 static int self_children(struct tracker *k)
 {
-    struct proctree_files self = {.pid = k->self, .stat_fd = -1, .status_fd = -1,
-                                  .smaps_fd = -1, .children_fd = -1};
+    struct proctree_files self = PROCTREE_FILES_CLOSED(k->self);
     return proctree_children(&self, 2, &k->queue);   /* 2: list every thread */
 }
 
@@ -499,14 +530,11 @@ static int reap_one(struct tracker *k, pid_t pid)
     /* ru_maxrss also covers the children it waited for; it is this
      * process's own only when it waited for none (cminflt and cmajflt,
      * which the kernel adds at the same moment, are both zero). */
-    struct proctree_files f;
+    struct proctree_files f = PROCTREE_FILES_CLOSED(pid);
     struct proctree_reading rd = {0};
     bool waited = true;
-    if (proctree_open(&f, pid, false) == 0) {
-        if (proctree_read(&f, false, true, &rd) == 0)
-            waited = rd.waited;
-        proctree_close(&f);
-    }
+    if (proctree_read(&f, PROCTREE_STAT, &rd) == 0)
+        waited = rd.waited;
     size_t i;
     int rc = zombie_entry(k, pid, &rd, &i);
     if (rc < 0)
@@ -754,6 +782,8 @@ struct child_report {
 static void child_side(struct tracker *k, int pipe_w)
 {
     signal(SIGPIPE, SIG_DFL);      /* gpuctl ignores it; an exec would keep that */
+    if (k->nofile_raised)
+        setrlimit(RLIMIT_NOFILE, &k->nofile);
     sigprocmask(SIG_SETMASK, &k->old_mask, NULL);
     if (k->cg.version) {
         int rc = jobcg_enter(&k->cg);
@@ -904,6 +934,18 @@ static int copy_argv(struct run_report *r, char *const *argv)
     return 0;
 }
 
+/* Three files are kept open per process (proctree.h): room for a few
+ * thousand processes before reads fall back to opening by path. */
+static void raise_nofile(struct tracker *k)
+{
+    if (getrlimit(RLIMIT_NOFILE, &k->nofile) < 0 || k->nofile.rlim_cur >= k->nofile.rlim_max)
+        return;
+    struct rlimit more = {k->nofile.rlim_max, k->nofile.rlim_max};
+    if (more.rlim_cur > 65536)
+        more.rlim_cur = 65536;
+    k->nofile_raised = setrlimit(RLIMIT_NOFILE, &more) == 0;
+}
+
 static int prepare(struct tracker *k, struct error *e)
 {
     const struct run_options *o = k->o;
@@ -926,6 +968,7 @@ static int prepare(struct tracker *k, struct error *e)
     else
         (void)jobcg_create(&k->cg, k->self, k->r->method_note, sizeof k->r->method_note);
     open_exitwatch(k);
+    raise_nofile(k);
     if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
         return error_set(e, -errno, "cannot become a child subreaper: %s", strerror(errno));
     return block_signals(k, e);
@@ -948,6 +991,8 @@ static void cleanup(struct tracker *k)
         sigprocmask(SIG_SETMASK, &k->old_mask, NULL);
     }
     prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+    if (k->nofile_raised)
+        setrlimit(RLIMIT_NOFILE, &k->nofile);
 }
 
 int run_job(const struct run_options *o, struct run_report **out, struct error *e)

@@ -46,6 +46,7 @@ enum run_peak_source {
     RUN_PEAK_WAIT4,   /* ru_maxrss from wait4, when gpuctl reaped it */
     RUN_PEAK_PSS,     /* the largest PSS sampled (--pss) */
     RUN_PEAK_EXIT,    /* the taskstats exit record's hiwater_rss */
+    RUN_PEAK_RSS,     /* a sampled RSS above the last VmHWM read (read again soon) */
 };
 
 const char *run_peak_source_name(enum run_peak_source s);

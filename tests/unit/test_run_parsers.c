@@ -81,6 +81,21 @@ static void test_pss(void **state)
     assert_int_equal(v, 7);
 }
 
+static void test_statm(void **state)
+{
+    (void)state;
+    uint64_t v = 0;
+    assert_int_equal(proctree_parse_statm("2585 1638 1380 12 0 219 0\n", 27, &v), 0);
+    assert_int_equal(v, 1638);
+    assert_int_equal(proctree_parse_statm("0 0 0 0 0 0 0\n", 14, &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(proctree_parse_statm("2585", 4, &v), -ERROR_PARSE);
+    assert_int_equal(proctree_parse_statm("2585 x", 6, &v), -ERROR_PARSE);
+    assert_int_equal(proctree_parse_statm(" 1 2", 4, &v), -ERROR_PARSE);
+    assert_int_equal(proctree_parse_statm("1 2", 3, &v), 0);
+    assert_int_equal(v, 2);
+}
+
 static int self_path(const char *text, int version, char *out, size_t size)
 {
     char *c = dup_exact(text, strlen(text));
@@ -202,6 +217,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_children),
         cmocka_unit_test(test_pss),
+        cmocka_unit_test(test_statm),
         cmocka_unit_test(test_cgroup_self),
         cmocka_unit_test(test_exit_records),
     };
