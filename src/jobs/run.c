@@ -56,11 +56,13 @@ struct tracked {
 struct pending_exit {
     struct exit_record rec;
     double arrived;           /* monotonic seconds */
+    bool tried;
 };
 
 #define PENDING_MAX 4096
 #define PENDING_KEEP_S 2.0
 #define RECENT_MAX 256
+#define EXITS_EVERY_MS 250
 
 struct tracker {
     const struct run_options *o;
@@ -84,6 +86,8 @@ struct tracker {
     size_t recent_count, recent_next;
     double boot_time;         /* epoch seconds, 0 unknown */
     struct rlimit nofile;     /* as gpuctl found it; the job gets it back */
+    uint64_t tree_gen;        /* bumped whenever a process joins the report */
+    uint64_t placed_gen;      /* tree_gen when the pending records were last tried */
     bool nofile_raised;
     long hz;
 };
@@ -178,6 +182,7 @@ static int add_proc(struct tracker *k, pid_t pid, const struct proctree_reading 
         k->t = nt;
     }
     size_t i = r->proc_count++;
+    k->tree_gen++;
     struct run_proc *p = &r->procs[i];
     *p = (struct run_proc){.pid = pid, .ppid = rd->ppid, .start_ticks = rd->start_ticks};
     str_copy(p->command, sizeof p->command, rd->comm);
@@ -639,23 +644,40 @@ static int place_record(struct tracker *k, const struct exit_record *rec)
     return rc < 0 ? rc : 1;
 }
 
+/* One pass over the waiting records: all of them, or only the new ones. */
+static int place_pass(struct tracker *k, bool all, double now)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < k->pending_count; i++) {
+        struct pending_exit *pe = &k->pending[i];
+        int rc = all || !pe->tried ? place_record(k, &pe->rec) : 0;
+        if (rc < 0)
+            return rc;
+        pe->tried = true;
+        if (rc == 0 && now - pe->arrived < PENDING_KEEP_S)
+            k->pending[keep++] = *pe;
+    }
+    k->pending_count = keep;
+    return 0;
+}
+
+/* Tries the records that arrived since the last call, and the older ones
+ * again only when the tree gained a process since (otherwise their parent
+ * is still unknown): on a busy machine most records are other people's. */
 static int place_pending(struct tracker *k)
 {
     double now = clock_s(CLOCK_MONOTONIC);
-    bool placed_one = true;
-    while (placed_one) {
-        placed_one = false;
-        size_t keep = 0;
-        for (size_t i = 0; i < k->pending_count; i++) {
-            int rc = place_record(k, &k->pending[i].rec);
-            if (rc < 0)
-                return rc;
-            placed_one |= rc == 1;
-            if (rc == 0 && now - k->pending[i].arrived < PENDING_KEEP_S)
-                k->pending[keep++] = k->pending[i];
-        }
-        k->pending_count = keep;
+    bool all = k->tree_gen != k->placed_gen;
+    for (;;) {
+        uint64_t gen = k->tree_gen;
+        int rc = place_pass(k, all, now);
+        if (rc < 0)
+            return rc;
+        if (k->tree_gen == gen)
+            break;
+        all = true;        /* one just placed may be the parent another waits for */
     }
+    k->placed_gen = k->tree_gen;
     return 0;
 }
 
@@ -669,7 +691,7 @@ static void queue_record(const struct exit_record *rec, void *arg)
     if (grow_for_one((void **)&k->pending, &k->pending_cap, k->pending_count,
                      sizeof *k->pending, 64) < 0)
         return;
-    k->pending[k->pending_count++] = (struct pending_exit){*rec, clock_s(CLOCK_MONOTONIC)};
+    k->pending[k->pending_count++] = (struct pending_exit){*rec, clock_s(CLOCK_MONOTONIC), false};
 }
 
 static int read_exits(struct tracker *k)
@@ -751,7 +773,10 @@ static int drain_signals(struct tracker *k)
         else
             forward(k, (int)si.ssi_signo, si.ssi_code == SI_KERNEL);
     }
-    return child ? reap_all(k) : 0;
+    /* Exit records first: a process's record is sent before it becomes a
+     * zombie, so its entry exists by the time it is reaped. */
+    int rc = child ? read_exits(k) : 0;
+    return rc == 0 && child ? reap_all(k) : rc;
 }
 
 static int block_signals(struct tracker *k, struct error *e)
@@ -837,19 +862,17 @@ static int wait_events(struct tracker *k, double next)
 {
     double left = next - clock_s(CLOCK_MONOTONIC);
     int timeout = left <= 0 ? 0 : (int)(left * 1000.0) + 1;
-    struct pollfd pfd[2] = {{.fd = k->sfd, .events = POLLIN},
-                            {.fd = k->xw ? exitwatch_fd(k->xw) : -1, .events = POLLIN}};
-    int n = poll(pfd, 2, timeout);
+    /* Exit records are not waited on: every exit on the machine sends one,
+     * and waking for each would cost more than the sampling.  They are
+     * read at every wake-up, at least every EXITS_EVERY_MS, which the
+     * socket's buffer outlasts by far. */
+    if (k->xw && timeout > EXITS_EVERY_MS)
+        timeout = EXITS_EVERY_MS;
+    struct pollfd pfd = {.fd = k->sfd, .events = POLLIN};
+    int n = poll(&pfd, 1, timeout);
     if (n < 0 && errno != EINTR)
         return -errno;
-    if (n <= 0)
-        return 0;
-    /* Exit records first: a process's record is sent before it becomes a
-     * zombie, so its entry exists by the time it is reaped. */
-    int rc = pfd[1].revents ? read_exits(k) : 0;
-    if (rc == 0 && pfd[0].revents)
-        rc = drain_signals(k);
-    return rc;
+    return n > 0 ? drain_signals(k) : 0;
 }
 
 static void check_total_limit(struct tracker *k)
