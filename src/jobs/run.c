@@ -399,7 +399,8 @@ static int visit(struct tracker *k, pid_t pid, uint64_t *kib)
 static int self_children(struct tracker *k)
 {
     struct proctree_files self = PROCTREE_FILES_CLOSED(k->self);
-    return proctree_children(&self, 2, &k->queue);   /* 2: list every thread */
+    /* gpuctl is single-threaded unless a GPU library started threads. */
+    return proctree_children(&self, k->o->gpu ? 2 : 1, &k->queue);
 }
 
 static int cmp_alive(const void *a, const void *b, void *arg);
