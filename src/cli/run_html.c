@@ -32,34 +32,35 @@ static void put_escaped(FILE *out, const char *s)
     }
 }
 
+/* The stacked series: for each group, the sum of its members' points at
+ * each sample.  Each process's group is looked up once. */
 static json_t *group_series(const struct run_view *v)
 {
     const struct run_report *r = v->r;
+    size_t ns = r->sample_count ? r->sample_count : 1;
+    uint64_t *sum = calloc(v->group_count * ns + 1, sizeof *sum);
     json_t *groups = json_array();
-    for (size_t g = 0; groups && g < v->group_count; g++) {
-        json_t *vals = json_array();
-        uint64_t *sum = calloc(r->sample_count ? r->sample_count : 1, sizeof *sum);
-        if (!vals || !sum) {
-            json_decref(vals);
-            free(sum);
-            continue;
-        }
-        for (size_t i = 0; i < r->proc_count; i++) {
-            const struct run_proc *p = &r->procs[i];
-            if (run_group_index(v->groups, v->group_count, p, v->group_by) != (int)g)
-                continue;
-            for (size_t k = 0; k < p->point_count; k++)
-                if (p->points[k].sample < r->sample_count)
-                    sum[p->points[k].sample] += p->points[k].rss_kib;
-        }
-        for (size_t s = 0; s < r->sample_count; s++)
-            json_array_append_new(vals, json_integer((json_int_t)sum[s]));
+    if (!sum || !groups) {
         free(sum);
-        json_t *o = json_object();
+        json_decref(groups);
+        return NULL;
+    }
+    for (size_t i = 0; i < r->proc_count; i++) {
+        const struct run_proc *p = &r->procs[i];
+        int g = run_group_index(v->groups, v->group_count, p, v->group_by);
+        for (size_t k = 0; g >= 0 && k < p->point_count; k++)
+            if (p->points[k].sample < r->sample_count)
+                sum[(size_t)g * ns + p->points[k].sample] += p->points[k].rss_kib;
+    }
+    for (size_t g = 0; g < v->group_count; g++) {
+        json_t *vals = json_array(), *o = json_object();
+        for (size_t s = 0; vals && s < r->sample_count; s++)
+            json_array_append_new(vals, json_integer((json_int_t)sum[g * ns + s]));
         json_out_put(o, "name", json_string(v->groups[g].key));
         json_out_put(o, "values", vals);
         json_array_append_new(groups, o);
     }
+    free(sum);
     return groups;
 }
 
