@@ -45,6 +45,7 @@ struct tracked {
     char comm_now[64];
     char status_name[64];     /* status's Name line, to notice an exec */
     size_t status_due;        /* the sample at which status is read next */
+    uint64_t mem_last;        /* the latest RSS (or PSS) read, KiB */
     char *cmdline_now;
     char exe_now[256];
     uint64_t hwm_now;         /* VmHWM of the current image */
@@ -63,6 +64,7 @@ struct pending_exit {
 #define PENDING_KEEP_S 2.0
 #define RECENT_MAX 256
 #define EXITS_EVERY_MS 250
+#define READ_GAP_MS 200
 
 struct tracker {
     const struct run_options *o;
@@ -306,9 +308,12 @@ static int account(struct tracker *k, size_t idx, const struct proctree_reading 
         if (rd->threads)
             t->threads = rd->threads;
     }
-    if (rd->state == 'Z' || !rd->has_mm)
+    if (rd->state == 'Z' || !rd->has_mm) {
+        t->mem_last = 0;
         return 0;                         /* a zombie: its peak is already known */
+    }
     uint64_t now = k->o->pss ? rd->pss_kib : rd->rss_kib;
+    t->mem_last = now;
     if (k->o->pss) {
         raise_peak(p, t, now, RUN_PEAK_PSS);
     } else {
@@ -368,12 +373,40 @@ static int visit_new(struct tracker *k, pid_t pid, uint64_t *kib)
 /* Reads one process found by the walk; adds its memory to the total and
  * queues its children.  stat is read again only when status shows a new
  * name, which is an exec. */
+/* Whether this sample may reuse a process's last memory reading.  Only
+ * when both exact paths run: the cgroup holds the job's total and VmHWM
+ * plus the exit record each process's peak, so a fresh RSS every sample
+ * would only sharpen the timeline.  Then memory is read at most every
+ * READ_GAP_MS per process, staggered by pid so each sample reads an even
+ * share; children are still read every sample to find new processes. */
+static bool reuse_reading(const struct tracker *k, pid_t pid)
+{
+    if (!k->cg.version || !k->xw || k->o->pss || k->o->interval_ms >= READ_GAP_MS)
+        return false;
+    size_t stride = (READ_GAP_MS + k->o->interval_ms - 1) / k->o->interval_ms;
+    return (k->r->sample_count + (size_t)pid) % stride != 0;
+}
+
+static int visit_reused(struct tracker *k, size_t idx, uint64_t *kib)
+{
+    struct tracked *t = &k->t[idx];
+    struct run_proc *p = &k->r->procs[idx];
+    t->visited = true;
+    p->last_seen = wall_now();
+    if (t->mem_last)
+        record_point(k, p, t->mem_last);
+    *kib = t->mem_last;
+    return proctree_children(&t->files, t->threads, &k->queue);
+}
+
 static int visit(struct tracker *k, pid_t pid, uint64_t *kib)
 {
     *kib = 0;
     int idx = find_alive(k, pid);
     if (idx < 0)
         return visit_new(k, pid, kib);
+    if (reuse_reading(k, pid))
+        return visit_reused(k, (size_t)idx, kib);
     struct tracked *t = &k->t[idx];
     /* Without a kept descriptor the path may name a new process. */
     bool by_path = t->files.status_fd < 0 || t->files.statm_fd < 0;
