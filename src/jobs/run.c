@@ -64,7 +64,7 @@ struct pending_exit {
 #define PENDING_KEEP_S 2.0
 #define RECENT_MAX 256
 #define EXITS_EVERY_MS 250
-#define READ_GAP_MS 200
+#define READ_GAP_MS 250
 
 struct tracker {
     const struct run_options *o;
@@ -373,15 +373,23 @@ static int visit_new(struct tracker *k, pid_t pid, uint64_t *kib)
 /* Reads one process found by the walk; adds its memory to the total and
  * queues its children.  stat is read again only when status shows a new
  * name, which is an exec. */
-/* Whether this sample may reuse a process's last memory reading.  Only
- * when both exact paths run: the cgroup holds the job's total and VmHWM
- * plus the exit record each process's peak, so a fresh RSS every sample
- * would only sharpen the timeline.  Then memory is read at most every
- * READ_GAP_MS per process, staggered by pid so each sample reads an even
- * share; children are still read every sample to find new processes. */
+/* Whether this sample may reuse a process's last reading.  Only when both
+ * exact paths run: the cgroup holds the job's total, VmHWM plus the exit
+ * record each process's peak, and a child that lives shorter than the gap
+ * is still adopted from its exit record; a fresh reading every sample
+ * would only sharpen the timeline.  Then a process's files (memory and
+ * children) are read at most every READ_GAP_MS, staggered by pid so each
+ * sample reads an even share, and every known process is visited from the
+ * live list rather than only through its parent's children.  One that has
+ * ended is noticed at its next reading. */
+static bool reuse_mode(const struct tracker *k)
+{
+    return k->cg.version && k->xw && !k->o->pss && k->o->interval_ms < READ_GAP_MS;
+}
+
 static bool reuse_reading(const struct tracker *k, pid_t pid)
 {
-    if (!k->cg.version || !k->xw || k->o->pss || k->o->interval_ms >= READ_GAP_MS)
+    if (!reuse_mode(k))
         return false;
     size_t stride = (READ_GAP_MS + k->o->interval_ms - 1) / k->o->interval_ms;
     return (k->r->sample_count + (size_t)pid) % stride != 0;
@@ -392,11 +400,10 @@ static int visit_reused(struct tracker *k, size_t idx, uint64_t *kib)
     struct tracked *t = &k->t[idx];
     struct run_proc *p = &k->r->procs[idx];
     t->visited = true;
-    p->last_seen = wall_now();
     if (t->mem_last)
         record_point(k, p, t->mem_last);
     *kib = t->mem_last;
-    return proctree_children(&t->files, t->threads, &k->queue);
+    return 0;
 }
 
 static int visit(struct tracker *k, pid_t pid, uint64_t *kib)
@@ -405,6 +412,8 @@ static int visit(struct tracker *k, pid_t pid, uint64_t *kib)
     int idx = find_alive(k, pid);
     if (idx < 0)
         return visit_new(k, pid, kib);
+    if (k->t[idx].visited)
+        return 0;                         /* queued twice: by its parent and the live list */
     if (reuse_reading(k, pid))
         return visit_reused(k, (size_t)idx, kib);
     struct tracked *t = &k->t[idx];
@@ -480,6 +489,10 @@ static int take_sample(struct tracker *k)
     s.elapsed_s = clock_s(CLOCK_MONOTONIC) - k->t0_mono;
     k->queue.count = 0;
     rc = self_children(k);
+    /* Reusing readings, a process is visited whether or not its parent's
+     * children were read this sample. */
+    for (size_t a = 0; rc == 0 && reuse_mode(k) && a < k->alive_count; a++)
+        rc = pid_list_push(&k->queue, r->procs[k->alive[a]].pid);
     for (size_t q = 0; rc == 0 && q < k->queue.count; q++) {
         uint64_t kib;
         rc = visit(k, k->queue.items[q], &kib);
