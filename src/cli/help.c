@@ -14,18 +14,20 @@ static const char overview[] =
     "\n"
     "Commands:\n"
     "  list      show GPUs and the processes on them, once or with --watch\n"
+    "  top       interactive monitor of GPUs, host and GPU processes\n"
     "  select    choose GPUs for a CUDA job: print them, or run the job on them\n"
     "  kill      end GPU processes safely (SIGTERM, wait, SIGKILL only with --force)\n"
     "  reset     reset GPUs, ending the processes on them first with --force\n"
-    "  config    show the effective configuration and where each value came from\n"
-    "  trace     run a CUDA job under the kernel flight recorder (NDJSON logs)\n"
-    "  analyze   summary, scope tree, hotspots and HTML timeline of a trace\n"
+    "  run       run a job and report the exact memory peak of its process tree\n"
+    "  compare   compare two `run --json` reports; exit 1 on a regression (CI)\n"
+    "  watch     log GPU processes' memory and utilisation to CSV or JSON lines\n"
+    "  plot      chart watch, helper or run --timeline logs as PNG, SVG or braille\n"
     "  audit     usage history: records, summary, the recorder, import and export;\n"
     "            with --rogue: miners, suspicious processes, abuse, exfiltration\n"
     "  guard     usage policies per user, group, GPU and time of day, and their daemon\n"
-    "  watch     log GPU processes' memory and utilisation to CSV or JSON lines\n"
-    "  plot      chart watch, helper or run --timeline logs as PNG, SVG or braille\n"
-    "  top       interactive monitor of GPUs, host and GPU processes\n"
+    "  trace     run a CUDA job under the kernel flight recorder (NDJSON logs)\n"
+    "  analyze   summary, scope tree, hotspots and HTML timeline of a trace\n"
+    "  config    show the effective configuration and where each value came from\n"
     "  help      show help for a command: gpuctl help COMMAND\n"
     "\n"
     "Options for every command:\n"
@@ -382,6 +384,55 @@ static const char top_help[] =
     "\n"
     "Exit status: 0 on q; 2 no GPU source; 3 invalid option or environment value.\n";
 
+static const char run_help[] =
+    "usage: gpuctl run [OPTIONS] [--] COMMAND [ARG...]\n"
+    "\n"
+    "Run COMMAND and report the memory of its whole process tree: the job's\n"
+    "peak total, each process's peak, groups, and with --gpu its GPU memory.\n"
+    "gpuctl is a child subreaper, so orphans and double-forked daemons stay in\n"
+    "the tree, and it waits until the last of them has exited.\n"
+    "\n"
+    "Sampling:\n"
+    "  -i, --interval MS          sample every MS milliseconds (default 500, 10-3600000)\n"
+    "  --pss                      measure PSS (smaps_rollup): shared pages counted once\n"
+    "  --gpu                      GPU memory and SM % of the tree's processes\n"
+    "Output (the summary goes to stderr):\n"
+    "  --json                     the report as JSON on stdout (docs/json/run.md)\n"
+    "  --quiet                    no summary\n"
+    "  --csv FILE                 per-process peaks, CSV\n"
+    "  --timeline FILE            the total at every sample, CSV\n"
+    "  --html FILE                a self-contained HTML report\n"
+    "  --group-by KEY             command (default), exe or ppid\n"
+    "  --live                     a status line on stderr while the job runs\n"
+    "  --post-run-cmd CMD         run CMD REPORT.json through sh afterwards\n"
+    "Limits:\n"
+    "  --max-total-rss SIZE       exit 10 when the job's total exceeds SIZE\n"
+    "  --max-per-proc-rss SIZE    exit 11 when one process exceeds SIZE\n"
+    "  --kill-on-limit            kill the job when a limit is exceeded\n"
+    "Leak heuristic:\n"
+    "  --leak-min-growth PCT      growth from the first to the last quarter (default 50)\n"
+    "  --leak-min-duration SEC    shortest life judged (default 60)\n"
+    "\n"
+    "SIZE: 512M, 8G, 1.5GiB or bytes.  The total is exact (a cgroup's\n"
+    "high-water mark) when gpuctl can create a memory cgroup, else the sampled\n"
+    "sum; GPUCTL_RUN_NO_CGROUP=1 skips the cgroup.  SIGINT, SIGTERM, SIGHUP and\n"
+    "SIGQUIT are passed on to the job and the report is still written.\n"
+    "\n"
+    "Exit status: the job's own (128+N when it died of signal N), 10 or 11 for\n"
+    "a limit, 127/126 when COMMAND cannot be found/run, 1 gpuctl error, 3 bad\n"
+    "arguments.\n";
+
+static const char compare_help[] =
+    "usage: gpuctl compare BASE.json CANDIDATE.json [--threshold PCT] [--json]\n"
+    "\n"
+    "Compare two `gpuctl run --json` reports: the peak total, the largest\n"
+    "process, process count, duration, GPU peak and each group.  The peak\n"
+    "total and every group present in both reports are gated: exit 1 when\n"
+    "one grew by more than PCT percent (default 10), 0 otherwise.\n"
+    "\n"
+    "  --threshold PCT   allowed growth in percent\n"
+    "  --json            the comparison as JSON on stdout\n";
+
 /* One entry per command; a command's branch adds its line here. */
 static const struct {
     const char *command;
@@ -399,6 +450,8 @@ static const struct {
     {"watch", watch_help},
     {"plot", plot_help},
     {"top", top_help},
+    {"run", run_help},
+    {"compare", compare_help},
     {"help", overview},
 };
 

@@ -29,6 +29,8 @@ static const struct command commands[] = {
     {"watch", cmd_watch},
     {"plot", cmd_plot},
     {"top", cmd_top},
+    {"run", cmd_run},
+    {"compare", cmd_compare},
 };
 
 static const struct command *find_command(const char *name)

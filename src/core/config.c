@@ -218,6 +218,11 @@ static bool parse_bool_text(const char *s, bool *out)
     return true;
 }
 
+bool config_parse_bool(const char *s, bool *out)
+{
+    return parse_bool_text(s, out);
+}
+
 static bool parse_double_c_locale(const char *s, double *out)
 {
     locale_t c_numeric = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);

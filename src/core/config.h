@@ -84,5 +84,8 @@ const char *config_output_format_name(enum output_format f);
 int config_output_format_parse(const char *s, enum output_format *out);
 const char *config_log_level_name(enum log_level l);
 int config_log_level_parse(const char *s, enum log_level *out);
+/* A boolean in the forms configuration accepts (1/0, true/false, yes/no,
+ * on/off, any case); false when s is none of them. */
+bool config_parse_bool(const char *s, bool *out);
 
 #endif

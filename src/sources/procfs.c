@@ -177,7 +177,8 @@ static int stat_numbers(const struct field *f, size_t count, struct procfs_stat 
         !field_pid(f[6 - 3], &out->session) || !field_u64(f[9 - 3], &flags) ||
         flags > UINT_MAX || !field_u64(f[14 - 3], &out->utime) ||
         !field_u64(f[15 - 3], &out->stime) || !field_u64(f[22 - 3], &out->starttime) ||
-        !field_u64(f[23 - 3], &out->vsize) || !field_i64(f[24 - 3], &rss))
+        !field_u64(f[23 - 3], &out->vsize) || !field_i64(f[24 - 3], &rss) ||
+        !field_u64(f[11 - 3], &out->cminflt) || !field_u64(f[13 - 3], &out->cmajflt))
         return -ERROR_PARSE;
     out->flags = (unsigned)flags;
     out->rss_pages = rss;
@@ -298,6 +299,26 @@ static bool value_count_numbers(struct field v, int *out)
     return true;
 }
 
+/* "\tbash": the text after the tab, cut to fit. */
+static void value_text(struct field v, char *out, size_t size)
+{
+    const char *p = v.s, *end = v.s + v.n;
+    if (p < end && *p == '\t')
+        p++;
+    size_t n = (size_t)(end - p) < size - 1 ? (size_t)(end - p) : size - 1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+/* "\tS (sleeping)": the letter. */
+static char value_first_char(struct field v)
+{
+    for (size_t i = 0; i < v.n; i++)
+        if (v.s[i] != ' ' && v.s[i] != '\t')
+            return v.s[i];
+    return 0;
+}
+
 int procfs_parse_status(const char *buf, size_t len, struct procfs_status *out)
 {
     memset(out, 0, sizeof *out);
@@ -313,6 +334,14 @@ int procfs_parse_status(const char *buf, size_t len, struct procfs_status *out)
             ok &= value_kib(l.value, &out->vm_hwm_kib);
         else if (key_is(l.key, "NSpid"))
             ok &= value_count_numbers(l.value, &out->nspid_levels);
+        else if (key_is(l.key, "Threads"))
+            ok &= value_kib(l.value, &out->threads);
+        else if (key_is(l.key, "PPid"))
+            ok &= value_first_id(l.value, &out->ppid);
+        else if (key_is(l.key, "Name"))
+            value_text(l.value, out->name, sizeof out->name);
+        else if (key_is(l.key, "State"))
+            out->state = value_first_char(l.value);
     }
     return ok ? 0 : -ERROR_PARSE;
 }

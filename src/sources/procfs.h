@@ -22,6 +22,7 @@ struct procfs_stat {
     pid_t ppid;
     pid_t pgrp;
     pid_t session;
+    uint64_t cminflt, cmajflt;   /* faults of the children it has waited for */
     uint64_t utime, stime;       /* clock ticks */
     uint64_t starttime;          /* clock ticks after boot */
     uint64_t vsize;              /* bytes */
@@ -41,6 +42,10 @@ struct procfs_status {
     struct opt_u64 vm_rss_kib;
     struct opt_u64 vm_hwm_kib;
     int nspid_levels;            /* entries on the NSpid line; 0 if absent */
+    struct opt_u64 threads;      /* the Threads line */
+    char name[64];               /* the Name line as written (escaped); "" if absent */
+    char state;                  /* first letter of the State line; 0 if absent */
+    struct opt_i64 ppid;         /* the PPid line */
 };
 /* Absent keys stay unknown (kernel threads have no VmRSS).  Returns
  * -ERROR_PARSE when a key it reads holds a malformed value; the other

@@ -1,0 +1,190 @@
+/* compare.c - `gpuctl compare BASE.json CANDIDATE.json [--threshold PCT]`:
+ * the table (or JSON) of deltas between two run reports and the CI verdict
+ * as the exit status: 1 when the candidate regressed, 0 when it did not.
+ *
+ * Reading and comparing are src/jobs/compare.c's.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/json_out.h"
+#include "core/table.h"
+#include "jobs/compare.h"
+
+#define DEFAULT_THRESHOLD_PCT 10.0
+
+struct compare_args {
+    struct cli_common common;
+    const char *files[2];
+    size_t file_count;
+    double threshold;
+    bool json;
+};
+
+static int parse_args(struct compare_args *a, int argc, char **argv)
+{
+    a->threshold = DEFAULT_THRESHOLD_PCT;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        int rc = cli_common_option(&a->common, "compare", argc, argv, &i);
+        if (rc < 0)
+            return EXIT_INVALID_ARGS;
+        if (rc > 0)
+            continue;
+        if (strcmp(arg, "--json") == 0) {
+            a->json = true;
+        } else if (strcmp(arg, "--threshold") == 0) {
+            if (i + 1 >= argc)
+                return cli_usage_error("compare", "option '--threshold' needs a value");
+            char *end;
+            const char *v = argv[++i];
+            a->threshold = strtod(v, &end);
+            if (!*v || *end || !(a->threshold >= 0) || a->threshold > 1e6)
+                return cli_usage_error("compare", "--threshold: '%s' is not a percentage "
+                                       "from 0 to 1000000", v);
+        } else if (arg[0] == '-' && arg[1]) {
+            return cli_unknown_argument("compare", arg, "");
+        } else if (a->file_count < 2) {
+            a->files[a->file_count++] = arg;
+        } else {
+            return cli_unknown_argument("compare", arg, " (compare takes two reports)");
+        }
+    }
+    if (!a->common.help && a->file_count != 2)
+        return cli_usage_error("compare", "name two reports: gpuctl compare BASE.json "
+                               "CANDIDATE.json");
+    return 0;
+}
+
+static void value_text(struct opt_f64 v, char *buf, size_t size)
+{
+    if (!v.known)
+        snprintf(buf, size, "N/A");
+    else if (v.v == floor(v.v) && fabs(v.v) < 1e15)
+        snprintf(buf, size, "%.0f", v.v);
+    else
+        snprintf(buf, size, "%.3f", v.v);
+}
+
+static int print_table(const struct compare_result *res)
+{
+    struct table_column cols[] = {
+        {"", TABLE_LEFT, false, 0}, {"NAME", TABLE_LEFT, true, 8},
+        {"BASE", TABLE_RIGHT, false, 0}, {"CANDIDATE", TABLE_RIGHT, false, 0},
+        {"DELTA", TABLE_RIGHT, false, 0}, {"VERDICT", TABLE_LEFT, false, 0},
+    };
+    struct table *t = table_new(cols, 6);
+    if (!t)
+        return -ENOMEM;
+    for (size_t i = 0; i < res->count; i++) {
+        const struct compare_row *row = &res->rows[i];
+        char b[32], c[32];
+        value_text(row->base, b, sizeof b);
+        value_text(row->candidate, c, sizeof c);
+        table_row(t);
+        table_cell(t, 0, "%s", row->kind == COMPARE_GROUP ? "group" : "metric");
+        table_cell(t, 0, "%s", row->name);
+        table_cell(t, 0, "%s", b);
+        table_cell(t, 0, "%s", c);
+        if (row->delta_pct.known)
+            table_cell(t, 0, "%+.1f%%", row->delta_pct.v);
+        else
+            table_cell(t, 0, "%s", !row->base.known ? "new" : !row->candidate.known ? "gone"
+                                                                                   : "N/A");
+        table_cell(t, row->regression ? TABLE_STYLE_RED : 0, "%s",
+                   row->regression ? "REGRESSION" : row->gated ? "ok" : "");
+    }
+    int rc = table_render(t, stdout, NULL);
+    table_free(t);
+    printf("%s (threshold %.1f%%)\n", res->regression ? "regression" : "no regression",
+           res->threshold_pct);
+    return rc;
+}
+
+static json_t *opt_json(struct opt_f64 v)
+{
+    return v.known ? json_real(v.v) : json_null();
+}
+
+static int print_json(const struct compare_result *res)
+{
+    json_t *root = json_object(), *rows = json_array();
+    if (!root || !rows) {
+        json_decref(root);
+        json_decref(rows);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < res->count; i++) {
+        const struct compare_row *row = &res->rows[i];
+        json_t *o = json_object();
+        json_out_put(o, "kind", json_string(row->kind == COMPARE_GROUP ? "group" : "metric"));
+        json_out_put(o, "name", json_string(row->name));
+        json_out_put(o, "base", opt_json(row->base));
+        json_out_put(o, "candidate", opt_json(row->candidate));
+        json_out_put(o, "delta_pct", opt_json(row->delta_pct));
+        json_out_put(o, "gated", json_boolean(row->gated));
+        json_out_put(o, "regression", json_boolean(row->regression));
+        json_array_append_new(rows, o);
+    }
+    json_out_put(root, "threshold_pct", json_real(res->threshold_pct));
+    json_out_put(root, "regression", json_boolean(res->regression));
+    json_out_put(root, "base_method", json_out_str(res->base_method));
+    json_out_put(root, "candidate_method", json_out_str(res->candidate_method));
+    json_out_put(root, "rows", rows);
+    return json_out_write(root, stdout, false);
+}
+
+static void warn_mismatch(const struct compare_result *res)
+{
+    if (strcmp(res->base_method, res->candidate_method) != 0)
+        fprintf(stderr, "gpuctl: warning: the reports measured the total differently (%s, %s)\n",
+                res->base_method[0] ? res->base_method : "?",
+                res->candidate_method[0] ? res->candidate_method : "?");
+    if (res->group_by_differs)
+        fputs("gpuctl: warning: the reports group processes differently; groups may not "
+              "match\n", stderr);
+}
+
+int cmd_compare(int argc, char **argv)
+{
+    struct compare_args a = {0};
+    int rc = parse_args(&a, argc, argv);
+    if (rc)
+        return rc;
+    if (a.common.help) {
+        fputs(cli_command_help("compare"), stdout);
+        return EXIT_OK;
+    }
+    struct cli_ctx ctx = {0};
+    if ((rc = cli_load_config(&ctx, &a.common)) != 0)
+        return rc;
+    struct compare_doc docs[2] = {{0}};
+    struct error e = {0};
+    for (int i = 0; i < 2; i++) {
+        if (compare_load(a.files[i], &docs[i], &e) < 0) {
+            compare_doc_clear(&docs[0]);
+            return cli_fail(&e);
+        }
+    }
+    struct compare_result res;
+    rc = compare_docs(&docs[0], &docs[1], a.threshold, &res);
+    compare_doc_clear(&docs[0]);
+    compare_doc_clear(&docs[1]);
+    if (rc < 0) {
+        fputs("gpuctl: out of memory\n", stderr);
+        return EXIT_GENERAL;
+    }
+    warn_mismatch(&res);
+    rc = a.json ? print_json(&res) : print_table(&res);
+    bool regression = res.regression;
+    compare_result_clear(&res);
+    if (rc < 0) {
+        fprintf(stderr, "gpuctl: writing the comparison failed: %s\n", strerror(-rc));
+        return EXIT_GENERAL;
+    }
+    return regression ? EXIT_GENERAL : EXIT_OK;
+}

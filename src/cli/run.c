@@ -1,0 +1,363 @@
+/* run.c - `gpuctl run`: arguments, the output files, --live, the run
+ * itself (src/jobs/run.c), the report, --post-run-cmd and the exit status.
+ *
+ * Output files are opened before the job starts, so a wrong path fails in
+ * a second and not after a three-hour job.  The exit status is the job's
+ * own unless a memory limit was exceeded (10, 11) or gpuctl itself failed.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/run.h"
+#include "core/term.h"
+#include "core/units.h"
+
+#define DEFAULT_INTERVAL_MS 500
+
+struct run_args {
+    struct cli_common common;
+    struct run_options o;
+    bool json, quiet, live;
+    const char *csv, *timeline, *html, *post_run_cmd;
+    enum run_group_by group_by;
+    double leak_growth, leak_duration;
+};
+
+struct out_file {
+    const char *path;
+    FILE *f;
+};
+
+struct live_state {
+    bool tty;
+    double last_line;
+};
+
+/* ---- arguments ---------------------------------------------------------------------------- */
+
+static int parse_size_flag(const char *flag, const char *v, uint64_t *kib)
+{
+    struct error e = {0};
+    uint64_t bytes;
+    if (units_parse_size(v, strlen(v), &bytes, &e) < 0)
+        return cli_usage_error("run", "%s: %s", flag, e.msg);
+    if (bytes < 1024)
+        return cli_usage_error("run", "%s: '%s' is less than 1 KiB", flag, v);
+    *kib = bytes / 1024;
+    return 0;
+}
+
+static int parse_number(const char *flag, const char *v, double max, double *out)
+{
+    char *end;
+    double d = strtod(v, &end);
+    if (!*v || *end || !(d >= 0) || d > max)
+        return cli_usage_error("run", "%s: '%s' is not a number from 0 to %g", flag, v, max);
+    *out = d;
+    return 0;
+}
+
+static int valued(struct run_args *a, const char *arg, const char *v)
+{
+    unsigned long ms;
+    if (strcmp(arg, "-i") == 0 || strcmp(arg, "--interval") == 0) {
+        if (!cli_parse_uint(v, 3600000, &ms) || ms < 10)
+            return cli_usage_error("run", "%s: '%s' is not a whole number of milliseconds from "
+                                   "10 to 3600000", arg, v);
+        a->o.interval_ms = (unsigned)ms;
+        return 0;
+    }
+    if (strcmp(arg, "--csv") == 0)
+        return a->csv = v, 0;
+    if (strcmp(arg, "--timeline") == 0)
+        return a->timeline = v, 0;
+    if (strcmp(arg, "--html") == 0)
+        return a->html = v, 0;
+    if (strcmp(arg, "--post-run-cmd") == 0)
+        return a->post_run_cmd = v, 0;
+    if (strcmp(arg, "--group-by") == 0) {
+        if (run_group_by_parse(v, &a->group_by) < 0)
+            return cli_usage_error("run", "--group-by: '%s' is not command, exe or ppid", v);
+        return 0;
+    }
+    if (strcmp(arg, "--max-total-rss") == 0)
+        return parse_size_flag(arg, v, &a->o.max_total_kib);
+    if (strcmp(arg, "--max-per-proc-rss") == 0)
+        return parse_size_flag(arg, v, &a->o.max_proc_kib);
+    if (strcmp(arg, "--leak-min-growth") == 0)
+        return parse_number(arg, v, 1e6, &a->leak_growth);
+    return parse_number(arg, v, 1e7, &a->leak_duration);     /* --leak-min-duration */
+}
+
+static bool takes_value(const char *arg)
+{
+    static const char *const names[] = {"-i", "--interval", "--csv", "--timeline", "--html",
+        "--post-run-cmd", "--group-by", "--max-total-rss", "--max-per-proc-rss",
+        "--leak-min-growth", "--leak-min-duration"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(arg, names[i]) == 0)
+            return true;
+    return false;
+}
+
+static bool flag(struct run_args *a, const char *arg)
+{
+    struct { const char *name; bool *slot; } flags[] = {
+        {"--json", &a->json}, {"--quiet", &a->quiet}, {"--live", &a->live},
+        {"--gpu", &a->o.gpu}, {"--pss", &a->o.pss}, {"--kill-on-limit", &a->o.kill_on_limit},
+    };
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+        if (strcmp(arg, flags[i].name) == 0) {
+            *flags[i].slot = true;
+            return true;
+        }
+    }
+    return false;
+}
+
+static int parse_args(struct run_args *a, int argc, char **argv)
+{
+    a->o.interval_ms = DEFAULT_INTERVAL_MS;
+    a->leak_growth = 50;
+    a->leak_duration = 60;
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--") == 0) {
+            i++;
+            break;
+        }
+        if (arg[0] != '-')
+            break;               /* the command starts here */
+        int rc = cli_common_option(&a->common, "run", argc, argv, &i);
+        if (rc != 0) {
+            if (rc < 0)
+                return EXIT_INVALID_ARGS;
+            continue;
+        }
+        if (flag(a, arg))
+            continue;
+        if (!takes_value(arg))
+            return cli_unknown_argument("run", arg, "");
+        if (i + 1 >= argc)
+            return cli_usage_error("run", "option '%s' needs a value", arg);
+        rc = valued(a, arg, argv[++i]);
+        if (rc)
+            return rc;
+    }
+    if (a->common.help)
+        return 0;
+    if (i >= argc)
+        return cli_usage_error("run", "no command to run: gpuctl run [OPTIONS] -- COMMAND "
+                               "[ARG...]");
+    if (a->o.kill_on_limit && !a->o.max_total_kib && !a->o.max_proc_kib)
+        return cli_usage_error("run", "--kill-on-limit needs --max-total-rss or "
+                               "--max-per-proc-rss");
+    a->o.argv = argv + i;
+    return 0;
+}
+
+/* A boolean environment variable; unset or empty is false. */
+static int env_flag(const char *name, bool *out)
+{
+    const char *v = getenv(name);
+    *out = false;
+    if (!v || !*v || config_parse_bool(v, out))
+        return 0;
+    fprintf(stderr, "gpuctl: %s: '%s' is not a boolean (true/false, yes/no, on/off, 1/0)\n",
+            name, v);
+    return EXIT_GENERAL;
+}
+
+/* ---- files ----------------------------------------------------------------------------------- */
+
+static int open_out(struct out_file *f, const char *path)
+{
+    f->path = path;
+    f->f = NULL;
+    if (!path)
+        return 0;
+    f->f = fopen(path, "w");
+    if (!f->f) {
+        fprintf(stderr, "gpuctl: cannot write %s: %s\n", path, strerror(errno));
+        return EXIT_GENERAL;
+    }
+    return 0;
+}
+
+static int close_out(struct out_file *f, int write_rc)
+{
+    if (!f->f)
+        return 0;
+    int rc = write_rc;
+    if (fclose(f->f) != 0 && rc == 0)
+        rc = -errno;
+    f->f = NULL;
+    if (rc < 0) {
+        fprintf(stderr, "gpuctl: writing %s failed: %s\n", f->path, strerror(-rc));
+        return EXIT_GENERAL;
+    }
+    return 0;
+}
+
+/* ---- --live ------------------------------------------------------------------------------------ */
+
+static void live_line(const struct run_report *r, void *arg)
+{
+    struct live_state *ls = arg;
+    const struct run_sample *s = &r->timeline[r->sample_count - 1];
+    if (!ls->tty && ls->last_line > 0 && s->elapsed_s - ls->last_line < 1.0)
+        return;      /* a log gets a line a second at most */
+    ls->last_line = s->elapsed_s > 0 ? s->elapsed_s : 1e-9;
+    char now[UNITS_BYTES_BUFSZ], peak[UNITS_BYTES_BUFSZ], top[UNITS_BYTES_BUFSZ];
+    units_format_bytes(s->total_kib * 1024, now, sizeof now);
+    units_format_bytes(r->sampled_max_total_kib * 1024, peak, sizeof peak);
+    const struct run_proc *t = run_report_top(r);
+    units_format_bytes(t ? t->max_rss_kib * 1024 : 0, top, sizeof top);
+    fprintf(stderr, "%sgpuctl run: %.1fs  total %s  peak %s  procs %u  top %s%s%.40s%s%s",
+            ls->tty ? "\r\033[K" : "", s->elapsed_s, now, peak, s->process_count,
+            t ? top : "-", t ? " (" : "", t ? t->command : "", t ? ")" : "",
+            ls->tty ? "" : "\n");
+    fflush(stderr);
+}
+
+/* ---- after the job ------------------------------------------------------------------------------ */
+
+/* Writes the JSON report to a temporary file and runs CMD "PATH" through
+ * the shell; the file is removed afterwards. */
+static void post_run(const struct run_view *v, const char *cmd)
+{
+    const char *dir = getenv("TMPDIR");
+    char path[512];
+    snprintf(path, sizeof path, "%s/gpuctl-run-XXXXXX.json", dir && *dir ? dir : "/tmp");
+    int fd = mkstemps(path, 5);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        fprintf(stderr, "gpuctl: --post-run-cmd: cannot write the report to %s: %s\n", path,
+                strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    int rc = run_write_json(v, f);
+    if (fclose(f) != 0 || rc < 0) {
+        fprintf(stderr, "gpuctl: --post-run-cmd: writing %s failed\n", path);
+        unlink(path);
+        return;
+    }
+    char *script = NULL;
+    if (asprintf(&script, "%s \"$1\"", cmd) < 0) {
+        unlink(path);
+        return;
+    }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", script, "gpuctl-post-run", path, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) < 0)
+        fprintf(stderr, "gpuctl: --post-run-cmd could not be started: %s\n", strerror(errno));
+    else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fprintf(stderr, "gpuctl: --post-run-cmd failed (status %d)\n",
+                WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    free(script);
+    unlink(path);
+}
+
+static int write_outputs(const struct run_args *a, const struct run_view *v,
+                         struct out_file files[3])
+{
+    int rc = EXIT_OK, r;
+    r = close_out(&files[0], files[0].f ? run_write_csv(v, files[0].f) : 0);
+    rc = rc ? rc : r;
+    r = close_out(&files[1], files[1].f ? run_write_timeline(v, files[1].f) : 0);
+    rc = rc ? rc : r;
+    r = close_out(&files[2], files[2].f ? run_write_html(v, files[2].f) : 0);
+    rc = rc ? rc : r;
+    if (!a->quiet && run_print_summary(v, stderr) < 0)
+        rc = rc ? rc : EXIT_GENERAL;
+    if (a->json && run_write_json(v, stdout) < 0) {
+        fprintf(stderr, "gpuctl: writing the JSON report failed: %s\n", strerror(errno));
+        rc = rc ? rc : EXIT_GENERAL;
+    }
+    if (a->post_run_cmd)
+        post_run(v, a->post_run_cmd);
+    return rc;
+}
+
+static int job_status(const struct run_report *r)
+{
+    if (r->breach.kind != RUN_LIMIT_NONE)
+        return (int)r->breach.kind;
+    return r->exit_code;
+}
+
+static int execute(struct run_args *a, struct out_file files[3])
+{
+    struct live_state ls = {.tty = term_is_tty(STDERR_FILENO)};
+    if (a->live) {
+        a->o.on_sample = live_line;
+        a->o.on_sample_arg = &ls;
+    }
+    struct run_report *r = NULL;
+    struct error e = {0};
+    int rc = run_job(&a->o, &r, &e);
+    if (a->live && ls.tty)
+        fputs("\r\033[K", stderr);
+    if (rc < 0) {
+        int code = cli_fail(&e);
+        return rc == -ENOENT || rc == -EACCES ? (rc == -ENOENT ? 127 : 126) : code;
+    }
+    run_mark_leaks(r, a->leak_growth, a->leak_duration);
+    struct run_view v = {.r = r, .group_by = a->group_by,
+                         .leak_min_growth_pct = a->leak_growth,
+                         .leak_min_duration_s = a->leak_duration};
+    if (run_groups(r, a->group_by, &v.groups, &v.group_count) < 0) {
+        run_report_free(r);
+        fputs("gpuctl: out of memory\n", stderr);
+        return EXIT_GENERAL;
+    }
+    int out_rc = write_outputs(a, &v, files);
+    int status = job_status(r);
+    free(v.groups);
+    run_report_free(r);
+    return out_rc && status == 0 ? out_rc : status;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    struct run_args a = {0};
+    int rc = parse_args(&a, argc, argv);
+    if (rc)
+        return rc;
+    if (a.common.help) {
+        fputs(cli_command_help("run"), stdout);
+        return EXIT_OK;
+    }
+    struct cli_ctx ctx = {0};
+    rc = cli_load_config(&ctx, &a.common);
+    if (rc == 0)
+        rc = env_flag("GPUCTL_RUN_NO_CGROUP", &a.o.no_cgroup);
+    if (rc == 0)
+        rc = env_flag("GPUCTL_RUN_NO_TASKSTATS", &a.o.no_exit_records);
+    if (rc)
+        return rc;
+    struct out_file files[3] = {{0}};
+    const char *paths[3] = {a.csv, a.timeline, a.html};
+    for (int i = 0; i < 3 && rc == 0; i++)
+        rc = open_out(&files[i], paths[i]);
+    if (rc == 0)
+        rc = execute(&a, files);
+    for (int i = 0; i < 3; i++)
+        if (files[i].f)
+            fclose(files[i].f);
+    return rc;
+}
