@@ -79,7 +79,7 @@ int snapshot_ctx_open(struct snapshot_ctx **out, struct error *e)
     struct snapshot_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx)
         return error_set(e, -ENOMEM, "out of memory starting the GPU sources");
-    for (int id = 0; source_table[id] && id < SNAPSHOT_MAX_SOURCES; id++)
+    for (int id = 0; id < SNAPSHOT_MAX_SOURCES && source_table[id]; id++)
         start_source(ctx, id, source_table[id]);
     int rc = ctx->started_count ? 0 : no_source_error(ctx, e);
     if (rc == 0)
