@@ -159,7 +159,7 @@ static int number(const char *flag, const char *text, double min, double max, do
 
 static int opt_number(const char *flag, const char *text, double max, struct opt_f64 *out)
 {
-    double v;
+    double v = 0;
     if (!text)
         return 0;
     int rc = number(flag, text, 0, max, &v);
@@ -606,7 +606,7 @@ static int test_json(const struct guard_config *c, const struct guard_violations
 
 static int test_policies(struct guard_cmd *g, const struct guard_config *c)
 {
-    enum output_format fmt;
+    enum output_format fmt = OUTPUT_TABLE;
     struct guard_clock clock;
     bool fixed;
     int rc = output_format(g, &fmt);
@@ -764,7 +764,7 @@ static int status_table(const struct guard_cmd *g, const struct policy_event *ev
 
 static int status(struct guard_cmd *g)
 {
-    enum output_format fmt;
+    enum output_format fmt = OUTPUT_TABLE;
     double hours = 24;
     unsigned long limit = 50;
     int rc = output_format(g, &fmt);

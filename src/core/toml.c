@@ -751,6 +751,8 @@ static bool starts_multi_line(const struct parser *p)
 
 static void key_path_free(struct key_path *kp)
 {
+    if (!kp)
+        return;
     for (size_t i = 0; i < kp->count; i++)
         free(kp->part[i].name);
     kp->count = 0;

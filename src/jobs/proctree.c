@@ -35,6 +35,8 @@ int pid_list_push(struct pid_list *l, pid_t pid)
 
 void pid_list_free(struct pid_list *l)
 {
+    if (!l)
+        return;
     free(l->items);
     *l = (struct pid_list){0};
 }

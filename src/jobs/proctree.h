@@ -27,7 +27,7 @@ struct pid_list {
 };
 
 int pid_list_push(struct pid_list *l, pid_t pid);
-void pid_list_free(struct pid_list *l);
+void pid_list_free(struct pid_list *l);   /* accepts NULL */
 
 /* Parses the contents of /proc/PID/task/TID/children ("12 34 ") and
  * appends each pid to out.  Returns 0, -ERROR_PARSE for anything but

@@ -43,6 +43,8 @@ static void entry_clear(struct kill_entry *en)
 
 void kill_set_free(struct kill_set *s)
 {
+    if (!s)
+        return;
     for (size_t i = 0; i < s->count; i++)
         entry_clear(&s->items[i]);
     free(s->items);

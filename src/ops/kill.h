@@ -62,7 +62,7 @@ struct kill_set {
 };
 
 /* Opens the process reader the entries' host facts come from.  Free with
- * kill_set_free, which accepts a set that failed to open. */
+ * kill_set_free, which accepts NULL and a set that failed to open. */
 int kill_set_init(struct kill_set *s, struct error *e);
 void kill_set_free(struct kill_set *s);
 

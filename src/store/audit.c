@@ -226,15 +226,32 @@ static int user_version(struct audit_db *db, int *out, struct error *e)
     return 0;
 }
 
+/* A version this build cannot take forward: newer than ours, or one no
+ * gpuctl ever wrote (negative: another program's file, or a damaged one). */
+static int check_known_version(struct audit_db *db, int version, struct error *e)
+{
+    if (version > AUDIT_SCHEMA_VERSION)
+        return error_set(e, -EPROTO, "%s: schema version %d is newer than this gpuctl "
+                                     "understands (%d)", db->path, version,
+                         AUDIT_SCHEMA_VERSION);
+    if (version < 0)
+        return error_set(e, -EPROTO, "%s: schema version %d was never written by gpuctl: "
+                                     "not an audit database, or a damaged one", db->path,
+                         version);
+    return 0;
+}
+
 /* Each step in its own transaction together with the new user_version, so a
  * crash leaves the file at one version or the next, never between. */
 static int migrate(struct audit_db *db, struct error *e)
 {
-    int version;
+    int version = 0;
     int rc = audit_begin(db, e);
     if (rc)
         return rc;
     rc = user_version(db, &version, e);
+    if (!rc)
+        rc = check_known_version(db, version, e);
     while (!rc && version < AUDIT_SCHEMA_VERSION) {
         char sql[64];
         rc = audit_exec(db, migrations[version], e);
@@ -243,10 +260,6 @@ static int migrate(struct audit_db *db, struct error *e)
             rc = audit_exec(db, sql, e);
         version++;
     }
-    if (!rc && version > AUDIT_SCHEMA_VERSION)
-        rc = error_set(e, -EPROTO, "%s: schema version %d is newer than this gpuctl "
-                                   "understands (%d)", db->path, version,
-                       AUDIT_SCHEMA_VERSION);
     if (rc) {
         audit_rollback(db);
         return rc;
@@ -270,10 +283,8 @@ static int check_version_readonly(struct audit_db *db, int timeout_ms, struct er
     }
     if (version == 0)
         return error_set(e, -ENOENT, "%s: no audit database yet (nothing recorded)", db->path);
-    if (version > AUDIT_SCHEMA_VERSION)
-        return error_set(e, -EPROTO, "%s: schema version %d is newer than this gpuctl "
-                                     "understands (%d)", db->path, version,
-                         AUDIT_SCHEMA_VERSION);
+    if ((rc = check_known_version(db, version, e)))
+        return rc;
     if (version < AUDIT_SCHEMA_VERSION)
         return error_set(e, -EPROTO, "%s: schema version %d is older than %d; open it once "
                                      "for writing (e.g. gpuctl list) to upgrade it",

@@ -37,6 +37,8 @@ struct cells {
 
 static void cells_free(struct cells *c)
 {
+    if (!c)
+        return;
     free(c->p);
     free(c->g);
 }

@@ -26,6 +26,8 @@ int canvas_init(struct canvas *c, int w, int h, bool ascii)
 
 void canvas_free(struct canvas *c)
 {
+    if (!c)
+        return;
     free(c->cells);
     c->cells = NULL;
     c->w = c->h = 0;

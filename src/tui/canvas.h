@@ -42,7 +42,7 @@ struct canvas {
     struct cell *cells;
 };
 
-/* w x h blank cells; -ENOMEM on failure.  canvas_free accepts a zeroed one. */
+/* w x h blank cells; -ENOMEM on failure.  canvas_free accepts NULL and a zeroed one. */
 int canvas_init(struct canvas *c, int w, int h, bool ascii);
 void canvas_free(struct canvas *c);
 void canvas_clear(struct canvas *c);

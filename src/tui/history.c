@@ -17,6 +17,8 @@ int history_init(struct history *h, size_t cap)
 
 void history_free(struct history *h)
 {
+    if (!h)
+        return;
     free(h->v);
     h->v = NULL;
     h->cap = h->len = h->head = 0;

@@ -17,7 +17,7 @@ struct history {
 
 /* Room for cap samples (cap >= 1).  -ENOMEM on failure. */
 int history_init(struct history *h, size_t cap);
-void history_free(struct history *h);     /* accepts a zeroed history */
+void history_free(struct history *h);     /* accepts NULL and a zeroed history */
 void history_reset(struct history *h);
 void history_push(struct history *h, double value, bool known);
 /* The sample age steps back from the newest (0 = newest); NAN past the end. */

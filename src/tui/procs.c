@@ -29,6 +29,8 @@ int procs_sort_by_letter(int letter)
 
 void procs_free(struct proc_table *t)
 {
+    if (!t)
+        return;
     free(t->rows);
     t->rows = NULL;
     t->count = t->cap = 0;

@@ -58,7 +58,7 @@ struct proc_table {
 
 /* Rebuilds t from in.  -ENOMEM on failure (t then holds no rows). */
 int procs_build(struct proc_table *t, const struct procs_input *in);
-void procs_free(struct proc_table *t);
+void procs_free(struct proc_table *t);   /* accepts NULL */
 
 /* The CPU % a row shows: the sampler's interval rate, or with once the
  * lifetime average. */

@@ -40,6 +40,8 @@ int view_init(struct view *v, const struct tui_options *opt, bool once, struct e
 
 void view_free(struct view *v)
 {
+    if (!v)
+        return;
     feed_frame_free(v->frame);
     v->frame = NULL;
     procs_free(&v->table);

@@ -87,7 +87,7 @@ struct view {
 };
 
 int view_init(struct view *v, const struct tui_options *opt, bool once, struct error *e);
-void view_free(struct view *v);
+void view_free(struct view *v);   /* accepts NULL */
 
 /* Takes ownership of fr: rebuilds the rows, pushes the histories, keeps
  * the selection on its process (clearing it when the process is gone) and

@@ -164,6 +164,25 @@ static void test_newer_schema_refused(void **state)
     assert_null(f->db);
 }
 
+/* A negative user_version was never written by any gpuctl: refused by
+ * writers and readers alike, not used as an index into the migrations. */
+static void test_negative_schema_version_refused(void **state)
+{
+    struct fixture *f = *state;
+    audit_close(f->db);
+    f->db = NULL;
+    sqlite3 *raw;
+    assert_int_equal(sqlite3_open(f->path, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(raw, "PRAGMA user_version = -1", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(raw);
+    struct error e = {0};
+    assert_int_equal(audit_open(f->path, 0, &f->db, &e), -EPROTO);
+    assert_null(f->db);
+    assert_non_null(strstr(e.msg, "schema version -1"));
+    assert_int_equal(audit_open(f->path, AUDIT_OPEN_READONLY, &f->db, &e), -EPROTO);
+    assert_null(f->db);
+}
+
 static void test_readonly_missing_file(void **state)
 {
     struct fixture *f = *state;
@@ -652,6 +671,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_sets_version_and_wal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_negative_schema_version_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly_missing_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly_while_being_created, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_and_query, setup, teardown),
