@@ -320,6 +320,36 @@ static int check_opt(struct opt_f64 v, double max, const char *path, const char 
     return 0;
 }
 
+/* A name the reader would refuse: empty (the reader wants 1 to 63 bytes). */
+static int check_name(const char *name, const char *section, struct error *e)
+{
+    if (!name[0])
+        return error_set(e, -EINVAL, "%s: a policy name must not be empty", section);
+    return 0;
+}
+
+static int check_users(const struct policy_strlist *l, const char *path, const char *key,
+                       struct error *e)
+{
+    for (size_t i = 0; i < l->count; i++)
+        if (!l->items[i][0])
+            return error_set(e, -EINVAL, "%s.%s: a user name must not be empty", path, key);
+    return 0;
+}
+
+/* NULL when url is acceptable, else what is wrong with it. */
+static const char *webhook_problem(const char *url)
+{
+    if (!url[0])
+        return NULL;
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+        return "must start with http:// or https://";
+    for (const unsigned char *p = (const unsigned char *)url; *p; p++)
+        if (*p <= 0x20 || *p == 0x7f)
+            return "must not contain spaces or control characters (such as CR or LF)";
+    return NULL;
+}
+
 int guard_config_validate(const struct guard_config *c, struct error *e)
 {
     char path[160];
@@ -327,44 +357,71 @@ int guard_config_validate(const struct guard_config *c, struct error *e)
     if (!(c->grace_period_secs >= 0) || !(c->check_interval_secs > 0))
         return error_set(e, -EINVAL, "global: grace_period_secs must be >= 0 and "
                          "check_interval_secs > 0");
-    if (c->webhook_url[0] && strncmp(c->webhook_url, "http://", 7) != 0 &&
-        strncmp(c->webhook_url, "https://", 8) != 0)
-        return error_set(e, -EINVAL, "global.webhook_url must start with http:// or https://");
+    const char *bad_url = webhook_problem(c->webhook_url);
+    if (bad_url)
+        return error_set(e, -EINVAL, "global.webhook_url %s", bad_url);
     if ((rc = check_limits(&c->defaults, "global defaults", e)) < 0)
         return rc;
     for (size_t i = 0; i < c->user_count && rc == 0; i++) {
         snprintf(path, sizeof path, "user_policies.%s", c->users[i].name);
-        rc = check_limits(&c->users[i].limits, path, e);
+        if ((rc = check_name(c->users[i].name, "user_policies", e)) == 0)
+            rc = check_limits(&c->users[i].limits, path, e);
     }
     for (size_t i = 0; i < c->group_count && rc == 0; i++) {
         snprintf(path, sizeof path, "group_policies.%s", c->groups[i].name);
-        rc = check_limits(&c->groups[i].total, path, e);
+        if ((rc = check_name(c->groups[i].name, "group_policies", e)) == 0)
+            rc = check_limits(&c->groups[i].total, path, e);
         if (rc == 0 && c->groups[i].members.count == 0)
             rc = error_set(e, -EINVAL, "%s: members is empty", path);
+        if (rc == 0)
+            rc = check_users(&c->groups[i].members, path, "members", e);
     }
     for (size_t i = 0; i < c->gpu_count && rc == 0; i++) {
         const struct guard_gpu_policy *g = &c->gpus[i];
         snprintf(path, sizeof path, "gpu_policies.\"%d\"", g->index);
         if ((rc = check_opt(g->max_memory_gb, 1e9, path, "max_memory_gb", e)) == 0 &&
             (rc = check_opt(g->max_utilization_pct, 100, path, "max_utilization_pct", e)) == 0 &&
-            (rc = check_opt(g->reserved_memory_gb, 1e9, path, "reserved_memory_gb", e)) == 0)
+            (rc = check_opt(g->reserved_memory_gb, 1e9, path, "reserved_memory_gb", e)) == 0 &&
+            (rc = check_users(&g->allowed_users, path, "allowed_users", e)) == 0 &&
+            (rc = check_users(&g->blocked_users, path, "blocked_users", e)) == 0)
             rc = check_window(&g->maintenance, path, e);
     }
     for (size_t i = 0; i < c->time_count && rc == 0; i++) {
         snprintf(path, sizeof path, "time_policies \"%s\"", c->times[i].name);
-        if ((rc = check_limits(&c->times[i].limits, path, e)) == 0)
+        if ((rc = check_name(c->times[i].name, "time_policies", e)) == 0 &&
+            (rc = check_limits(&c->times[i].limits, path, e)) == 0 &&
+            (rc = check_users(&c->times[i].users, path, "users", e)) == 0)
             rc = check_window(&c->times[i].window, path, e);
     }
     return rc;
 }
 
-static int gpu_set_error(uint64_t set, size_t device_count, const char *what, struct error *e)
+/* An index in set beyond the machine's GPUs; at pos in file when both are known. */
+static int gpu_set_error(uint64_t set, size_t device_count, const char *what, const char *file,
+                         struct toml_pos pos, struct error *e)
 {
-    for (int i = 0; i < GUARD_MAX_GPUS; i++)
-        if ((set >> i & 1) && (size_t)i >= device_count)
-            return error_set(e, -EINVAL, "%s names GPU %d, but this machine has %zu GPU%s", what,
-                             i, device_count, device_count == 1 ? "" : "s");
+    for (int i = 0; i < GUARD_MAX_GPUS; i++) {
+        if (!(set >> i & 1) || (size_t)i < device_count)
+            continue;
+        if (file && pos.line)
+            return error_set(e, -ERROR_PARSE, "%s:%u:%u: %s names GPU %d, but this machine has "
+                             "%zu GPU%s", file, pos.line, pos.column, what, i, device_count,
+                             device_count == 1 ? "" : "s");
+        return error_set(e, -EINVAL, "%s names GPU %d, but this machine has %zu GPU%s", what,
+                         i, device_count, device_count == 1 ? "" : "s");
+    }
     return 0;
+}
+
+static int gpu_sets_error(uint64_t allowed, struct toml_pos allowed_pos, uint64_t blocked,
+                          struct toml_pos blocked_pos, size_t device_count, const char *path,
+                          const char *file, struct error *e)
+{
+    char what[200];
+    snprintf(what, sizeof what, "%s.allowed_gpus", path);
+    int rc = gpu_set_error(allowed, device_count, what, file, allowed_pos, e);
+    snprintf(what, sizeof what, "%s.blocked_gpus", path);
+    return rc ? rc : gpu_set_error(blocked, device_count, what, file, blocked_pos, e);
 }
 
 int guard_config_check_gpus(const struct guard_config *c, size_t device_count, const char *file,
@@ -384,14 +441,16 @@ int guard_config_check_gpus(const struct guard_config *c, size_t device_count, c
     }
     int rc = 0;
     for (size_t i = 0; i < c->user_count && rc == 0; i++) {
-        snprintf(what, sizeof what, "user_policies.%s", c->users[i].name);
-        rc = gpu_set_error(c->users[i].allowed_gpus | c->users[i].blocked_gpus, device_count,
-                           what, e);
+        const struct guard_user_policy *u = &c->users[i];
+        snprintf(what, sizeof what, "user_policies.%s", u->name);
+        rc = gpu_sets_error(u->allowed_gpus, u->allowed_pos, u->blocked_gpus, u->blocked_pos,
+                            device_count, what, file, e);
     }
     for (size_t i = 0; i < c->group_count && rc == 0; i++) {
-        snprintf(what, sizeof what, "group_policies.%s", c->groups[i].name);
-        rc = gpu_set_error(c->groups[i].allowed_gpus | c->groups[i].blocked_gpus, device_count,
-                           what, e);
+        const struct guard_group_policy *g = &c->groups[i];
+        snprintf(what, sizeof what, "group_policies.%s", g->name);
+        rc = gpu_sets_error(g->allowed_gpus, g->allowed_pos, g->blocked_gpus, g->blocked_pos,
+                            device_count, what, file, e);
     }
     return rc;
 }
@@ -442,7 +501,10 @@ static int get_number(const struct reader *r, const struct toml_entry *en, const
     double v;
     if (!toml_get_number(en->value, &v))
         return fail_at(r, toml_value_pos(en->value), "%s.%s must be a number", path, en->key);
-    if (!isfinite(v) || v < min)
+    if (!isfinite(v))
+        return fail_at(r, toml_value_pos(en->value), "%s.%s must be a finite number, not %s",
+                       path, en->key, isnan(v) ? "nan" : v < 0 ? "-inf" : "inf");
+    if (v < min)
         return fail_at(r, toml_value_pos(en->value), "%s.%s must not be %s", path, en->key,
                        v < 0 ? "negative" : "below its minimum");
     if (v > max)
@@ -498,8 +560,10 @@ static int get_users(const struct reader *r, const struct toml_entry *en, const 
 }
 
 static int get_gpus(const struct reader *r, const struct toml_entry *en, const char *path,
-                    uint64_t *out)
+                    uint64_t *out, struct toml_pos *pos)
 {
+    if (r->positions)
+        *pos = toml_value_pos(en->value);
     uint64_t set = 0;
     if (toml_type(en->value) != TOML_ARRAY)
         return fail_at(r, toml_value_pos(en->value), "%s.%s must be an array of GPU indices",
@@ -545,6 +609,18 @@ static int get_days(const struct reader *r, const struct toml_entry *en, const c
     }
     *out = days;
     return 0;
+}
+
+/* How a window's end relates to its start, for a refusal. */
+static const char *order_word(const struct guard_window *w)
+{
+    return w->end_min == w->start_min ? "equals" : "is before";
+}
+
+static const char *order_hint(const struct guard_window *w)
+{
+    return w->end_min == w->start_min ? " (a window must end after it starts; \"24:00\" is the "
+                                        "end of the day)" : "";
 }
 
 static int unknown_key(const struct reader *r, const struct toml_entry *en, const char *path)
@@ -617,10 +693,10 @@ static int read_global(const struct reader *r, struct guard_config *c, const str
         if (rc < 0)
             return rc;
     }
-    if (c->webhook_url[0] && strncmp(c->webhook_url, "http://", 7) != 0 &&
-        strncmp(c->webhook_url, "https://", 8) != 0)
+    const char *bad_url = webhook_problem(c->webhook_url);
+    if (bad_url)
         return fail_at(r, toml_value_pos(toml_table_get(t, "webhook_url")),
-                       "global.webhook_url must start with http:// or https://");
+                       "global.webhook_url %s", bad_url);
     return 0;
 }
 
@@ -655,9 +731,9 @@ static int read_user(const struct reader *r, struct guard_user_policy *u, const 
                 rc = fail_at(r, toml_value_pos(en.value), "%s.priority must be a whole number",
                              path);
         } else if (strcmp(en.key, "allowed_gpus") == 0)
-            rc = get_gpus(r, &en, path, &u->allowed_gpus);
+            rc = get_gpus(r, &en, path, &u->allowed_gpus, &u->allowed_pos);
         else if (strcmp(en.key, "blocked_gpus") == 0)
-            rc = get_gpus(r, &en, path, &u->blocked_gpus);
+            rc = get_gpus(r, &en, path, &u->blocked_gpus, &u->blocked_pos);
         else
             rc = unknown_key(r, &en, path);
         if (rc < 0)
@@ -684,9 +760,9 @@ static int read_group(const struct reader *r, struct guard_group_policy *g, cons
         else if (strcmp(en.key, "duration_limit_hours") == 0)
             rc = get_opt(r, &en, path, 1e9, &g->total.duration_hours);
         else if (strcmp(en.key, "allowed_gpus") == 0)
-            rc = get_gpus(r, &en, path, &g->allowed_gpus);
+            rc = get_gpus(r, &en, path, &g->allowed_gpus, &g->allowed_pos);
         else if (strcmp(en.key, "blocked_gpus") == 0)
-            rc = get_gpus(r, &en, path, &g->blocked_gpus);
+            rc = get_gpus(r, &en, path, &g->blocked_gpus, &g->blocked_pos);
         else
             rc = unknown_key(r, &en, path);
         if (rc < 0)
@@ -713,8 +789,9 @@ static int read_window(const struct reader *r, struct guard_window *w, const cha
     if (w->start_min < 0 || w->end_min < 0)
         return fail_at(r, toml_value_pos(t), "%s needs both start and end (HH:MM)", path);
     if (w->end_min <= w->start_min)
-        return fail_at(r, toml_value_pos(t), "%s: end %02d:%02d is before start %02d:%02d", path,
-                       w->end_min / 60, w->end_min % 60, w->start_min / 60, w->start_min % 60);
+        return fail_at(r, toml_value_pos(t), "%s: end %02d:%02d %s start %02d:%02d%s", path,
+                       w->end_min / 60, w->end_min % 60, order_word(w), w->start_min / 60,
+                       w->start_min % 60, order_hint(w));
     return 0;
 }
 
@@ -785,9 +862,10 @@ static int read_time(const struct reader *r, struct guard_config *c, size_t n,
         return fail_at(r, toml_value_pos(t), "%s needs start_time and end_time (HH:MM)", path);
     if (tp->window.end_min <= tp->window.start_min)
         return fail_at(r, toml_value_pos(toml_table_get(t, "end_time")),
-                       "%s: end_time %02d:%02d is before start_time %02d:%02d", path,
-                       tp->window.end_min / 60, tp->window.end_min % 60,
-                       tp->window.start_min / 60, tp->window.start_min % 60);
+                       "%s: end_time %02d:%02d %s start_time %02d:%02d%s", path,
+                       tp->window.end_min / 60, tp->window.end_min % 60, order_word(&tp->window),
+                       tp->window.start_min / 60, tp->window.start_min % 60,
+                       order_hint(&tp->window));
     return 0;
 }
 
@@ -816,6 +894,11 @@ static int read_named(const struct reader *r, struct guard_config *c, const char
             if (!isdigit((unsigned char)en.key[0]) || *end || idx >= GUARD_MAX_GPUS)
                 return fail_at(r, en.key_pos, "gpu_policies: \"%s\" is not a GPU index (0-%d)",
                                en.key, GUARD_MAX_GPUS - 1);
+            /* "0" and "00" are different TOML keys but the same GPU */
+            const struct guard_gpu_policy *twice = guard_config_gpu(c, (int)idx);
+            if (twice)
+                return fail_at(r, en.key_pos, "gpu_policies.\"%s\": GPU %ld already has a "
+                               "policy (gpu_policies at line %u)", en.key, idx, twice->pos.line);
             struct guard_gpu_policy *g = guard_config_add_gpu(c, (int)idx);
             if (!g)
                 return error_set(r->e, -ENOMEM, "out of memory");
@@ -1075,7 +1158,14 @@ int guard_config_save(const struct guard_config *c, const char *path, struct err
     char *text = guard_config_to_toml(c);
     if (!text)
         return error_set(e, -ENOMEM, "out of memory writing %s", path);
-    rc = policy_write_file(path, text, strlen(text), e);
+    struct guard_config back;
+    rc = guard_config_parse(&back, text, strlen(text), path, e);
+    if (rc < 0)
+        error_prefix(e, "not writing %s, its reader would refuse the result", path);
+    else
+        guard_config_free(&back);
+    if (rc == 0)
+        rc = policy_write_file(path, text, strlen(text), e);
     free(text);
     return rc;
 }

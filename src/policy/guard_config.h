@@ -46,6 +46,7 @@ struct guard_user_policy {
     int64_t priority;                  /* higher keeps its processes longer */
     uint64_t allowed_gpus;             /* 0: any */
     uint64_t blocked_gpus;
+    struct toml_pos allowed_pos, blocked_pos;  /* where the file sets them; {0,0} otherwise */
 };
 
 struct guard_group_policy {
@@ -53,6 +54,7 @@ struct guard_group_policy {
     struct policy_strlist members;
     struct guard_limits total;         /* over all members together */
     uint64_t allowed_gpus, blocked_gpus;
+    struct toml_pos allowed_pos, blocked_pos;  /* where the file sets them; {0,0} otherwise */
 };
 
 struct guard_gpu_policy {
@@ -107,13 +109,16 @@ int guard_config_parse(struct guard_config *c, const char *text, size_t len, con
  * -ENOENT.  *found (may be NULL) tells whether it existed. */
 int guard_config_load(struct guard_config *c, const char *path, bool missing_ok, bool *found,
                       struct error *e);
-/* Validates and writes path atomically. */
+/* Validates c, turns it into TOML, reads that text back with the same
+ * reader guard_config_load uses (so nothing is written that a later load
+ * would refuse), then replaces path atomically (write, fsync, rename). */
 int guard_config_save(const struct guard_config *c, const char *path, struct error *e);
 char *guard_config_to_toml(const struct guard_config *c);
 
 /* Whole-configuration checks that do not depend on where it came from:
  * negative limits, utilisation over 100, windows ending before they start,
- * a group without members.  Named by key path. */
+ * a group without members, empty names and user names, a webhook URL that
+ * is not http(s) or holds control characters.  Named by key path. */
 int guard_config_validate(const struct guard_config *c, struct error *e);
 /* Checks every GPU index the policies name against the machine's
  * device_count ("unknown GPU"); file (may be NULL) for positions. */

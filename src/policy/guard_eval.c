@@ -3,16 +3,17 @@
  * The snapshot's GPU processes become "units": per process (summed over
  * its GPUs) for user, group and time policies, per GPU process for GPU
  * policies.  Each policy adds violations naming the units that break it.
- * A limit on a total (memory, utilisation, process count) blames as few
- * units as bring the total back within the limit, taken lowest user
- * priority first, then newest first, so the long-running work of the
- * most important users is the last to go.  Units whose owner /proc could
+ * A limit on a total (memory, utilisation, process count) blames the
+ * fewest units that bring the total back within the limit; among equally
+ * few, those of the lowest user priority, then the newest, so the
+ * long-running work of the most important users is the last to go.  Units whose owner /proc could
  * not show are skipped: nothing could be enforced on them.  A GB here is
  * 2^30 bytes.  Acting on the result is guard_daemon.c's.
  */
 #include "policy/guard_eval.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,23 +155,93 @@ static void describe(char *buf, size_t size, enum measure m, const char *who, do
         snprintf(buf, size, "%s runs %.0f GPU processes, limit %g", who, total, limit);
 }
 
-/* Blames the fewest units (in blame order) that bring total within limit. */
-static void blame_over(struct eval *ev, struct unit **units, size_t n, enum measure m,
-                       double total, double limit, const char *policy, const char *who)
+/* The sum of the `take` largest amounts among units[from..n), using
+ * by_size (the positions 0..n-1 ordered by amount, largest first). */
+static double largest_after(struct unit **units, const size_t *by_size, size_t n, size_t from,
+                            size_t take, enum measure m)
 {
-    if (total <= limit || n == 0)
-        return;
-    char detail[192];
-    describe(detail, sizeof detail, m, who, total, limit);
+    double sum = 0;
+    for (size_t i = 0; i < n && take > 0; i++)
+        if (by_size[i] >= from) {
+            sum += amount(units[by_size[i]], m);
+            take--;
+        }
+    return sum;
+}
+
+struct size_order {
+    struct unit **units;
+    enum measure m;
+};
+
+static int larger_first(const void *a, const void *b, void *arg)
+{
+    const struct size_order *o = arg;
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    double x = amount(o->units[i], o->m), y = amount(o->units[j], o->m);
+    if (x != y)
+        return x > y ? -1 : 1;
+    return (i > j) - (i < j);
+}
+
+/* Blames the fewest units whose removal brings total within limit: first
+ * the smallest count k that can (the k largest amounts), then, of the sets
+ * of k that can, the one that comes first in blame order (lowest priority,
+ * then newest).  Removing units one by one in blame order instead would
+ * blame every small process ahead of the one large offender. */
+static void blame_fewest(struct eval *ev, struct unit **units, size_t n, enum measure m,
+                         double total, double limit, const char *policy, const char *rule,
+                         const char *detail)
+{
     qsort(units, n, sizeof *units, blame_order);
-    double left = total;
-    for (size_t i = 0; i < n && left > limit; i++) {
+    size_t *by_size = malloc(n * sizeof *by_size);
+    if (!by_size) {
+        ev->rc = -ENOMEM;
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        by_size[i] = i;
+    struct size_order order = {.units = units, .m = m};
+    qsort_r(by_size, n, sizeof *by_size, larger_first, &order);
+    size_t need = 0;
+    for (double removed = 0; need < n && total - removed > limit; need++)
+        removed += amount(units[by_size[need]], m);
+    double removed = 0;
+    for (size_t i = 0; i < n && need > 0; i++) {
         double a = amount(units[i], m);
         if (a <= 0 && m != BY_COUNT)
             continue;
-        violation(ev, units[i], policy, rule_of(m), "%s", detail);
-        left -= a;
+        double best_rest = largest_after(units, by_size, n, i + 1, need - 1, m);
+        if (total - (removed + a + best_rest) > limit)
+            continue;
+        violation(ev, units[i], policy, rule, "%s", detail);
+        removed += a;
+        need--;
     }
+    free(by_size);
+}
+
+/* How many GPUs the units use: a busy GPU is 100 % at most, however the
+ * per-process samples add up. */
+static double sm_ceiling(struct unit **units, size_t n)
+{
+    uint64_t gpus = 0;
+    for (size_t i = 0; i < n; i++)
+        gpus |= units[i]->gpu >= 0 ? 1ull << units[i]->gpu : units[i]->gpus;
+    return 100.0 * (double)__builtin_popcountll(gpus);
+}
+
+/* Blames the fewest units that bring total within limit. */
+static void blame_over(struct eval *ev, struct unit **units, size_t n, enum measure m,
+                       double total, double limit, const char *policy, const char *who)
+{
+    /* NVML's per-process SM samples can add up past 100 % of a GPU */
+    double shown = m == BY_SM ? fmin(total, sm_ceiling(units, n)) : total;
+    if (shown <= limit || n == 0)
+        return;
+    char detail[192];
+    describe(detail, sizeof detail, m, who, shown, limit);
+    blame_fewest(ev, units, n, m, total, limit, policy, rule_of(m), detail);
 }
 
 /* Applies limits l to the units (one user's or a group's processes). */
@@ -354,14 +425,7 @@ static void eval_reserved(struct eval *ev, const struct guard_gpu_policy *p, str
     char detail[192];
     snprintf(detail, sizeof detail, "processes on GPU %d use %.2f GB, leaving less than the %g "
              "GB reserved (of %.2f GB)", p->index, used, p->reserved_memory_gb.v, total);
-    qsort(sel, n, sizeof *sel, blame_order);
-    for (size_t i = 0; i < n && used > usable; i++) {
-        double a = amount(sel[i], BY_MEMORY);
-        if (a <= 0)
-            continue;
-        violation(ev, sel[i], policy, "reserved_memory", "%s", detail);
-        used -= a;
-    }
+    blame_fewest(ev, sel, n, BY_MEMORY, used, usable, policy, "reserved_memory", detail);
 }
 
 static void eval_gpus(struct eval *ev, struct unit **sel)

@@ -5,8 +5,9 @@
  * does).  Every violation names one process (pid and start time), the
  * policy ("user:alice", "group:ml", "gpu:0", "time:nights",
  * "default") and the rule it broke, with the figures.  Where a total is
- * over its limit, the processes blamed are those whose removal brings it
- * back under: lowest user priority first, then the newest.
+ * over its limit, the processes blamed are the fewest whose removal brings
+ * it back within the limit; among equally few, lowest user priority first,
+ * then the newest.  A utilisation total is shown as at most 100 % per GPU.
  */
 #ifndef GPUCTL_POLICY_GUARD_EVAL_H
 #define GPUCTL_POLICY_GUARD_EVAL_H

@@ -192,6 +192,28 @@ static int write_all(int fd, const char *text, size_t len)
     return 0;
 }
 
+/* The rename itself reaches the disk only when the folder is synced. */
+static int sync_parent(const char *path, struct error *e)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return error_set(e, -errno, "cannot open %s to sync it: %s", dir, strerror(errno));
+    int rc = fsync(fd) < 0 && errno != EINVAL ? -errno : 0;
+    close(fd);
+    if (rc < 0)
+        return error_set(e, rc, "cannot sync %s: %s", dir, strerror(-rc));
+    return 0;
+}
+
 int policy_write_file(const char *path, const char *text, size_t len, struct error *e)
 {
     int rc = make_parent(path, e);
@@ -214,7 +236,7 @@ int policy_write_file(const char *path, const char *text, size_t len, struct err
         unlink(tmp);
         return error_set(e, rc, "cannot write %s: %s", path, strerror(-rc));
     }
-    return 0;
+    return sync_parent(path, e);
 }
 
 int policy_parse_toml_file(const char *path, struct toml_value **root, struct error *e)

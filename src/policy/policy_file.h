@@ -49,8 +49,9 @@ int policy_config_path(char *buf, size_t size, const char *file, struct error *e
 int policy_read_file(const char *path, char **buf, size_t *len, struct error *e);
 
 /* Replaces path with len bytes of text: written to a temporary file in the
- * same folder (created 0755 if missing), flushed, then renamed over it, so a
- * reader sees the old file or the new one, never half of one. */
+ * same folder (created 0755 if missing), fsynced, renamed over it, and the
+ * folder fsynced, so a reader sees the old file or the new one, never half
+ * of one, and a crash keeps one of the two. */
 int policy_write_file(const char *path, const char *text, size_t len, struct error *e);
 
 /* Parses the file at path with core/toml.  -ENOENT when it is missing. */

@@ -145,6 +145,16 @@ int rogue_config_defaults(struct rogue_config *c)
     return 0;
 }
 
+/* The first risk level whose threshold is above the next one's; -1 when
+ * they ascend. */
+static int threshold_out_of_order(const struct rogue_config *c)
+{
+    for (int r = ROGUE_RISK_LOW; r < ROGUE_RISK_CRITICAL; r++)
+        if (c->risk_thresholds[r] > c->risk_thresholds[r + 1])
+            return r;
+    return -1;
+}
+
 int rogue_config_validate(const struct rogue_config *c, struct error *e)
 {
     for (size_t i = 0; i < COUNT(num_keys); i++) {
@@ -154,12 +164,20 @@ int rogue_config_validate(const struct rogue_config *c, struct error *e)
             return error_set(e, -EINVAL, "%s.%s must be between %g and %g, not %g", k->section,
                              k->name, k->min, k->max, v);
     }
-    for (int r = ROGUE_RISK_LOW; r < ROGUE_RISK_CRITICAL; r++)
-        if (c->risk_thresholds[r] > c->risk_thresholds[r + 1])
-            return error_set(e, -EINVAL, "scoring.risk_thresholds: %s (%g) is above %s (%g); "
-                             "they must ascend low <= medium <= high <= critical",
-                             rogue_risk_name(r), c->risk_thresholds[r], rogue_risk_name(r + 1),
-                             c->risk_thresholds[r + 1]);
+    int r = threshold_out_of_order(c);
+    if (r >= 0)
+        return error_set(e, -EINVAL, "scoring.risk_thresholds: %s (%g) is above %s (%g); "
+                         "they must ascend low <= medium <= high <= critical",
+                         rogue_risk_name(r), c->risk_thresholds[r], rogue_risk_name(r + 1),
+                         c->risk_thresholds[r + 1]);
+    for (size_t i = 0; i < COUNT(list_keys); i++) {
+        const struct policy_strlist *l = list_get(c, &list_keys[i]);
+        for (size_t j = 0; j < l->count; j++)
+            if (!l->items[j][0])
+                return error_set(e, -EINVAL, "patterns.%s: an empty name or pattern matches "
+                                 "nothing; every item must be a non-empty string",
+                                 list_keys[i].name);
+    }
     return 0;
 }
 
@@ -200,7 +218,11 @@ static int read_value(struct rogue_config *c, const char *section, const struct 
         if (!toml_get_number(en->value, &v))
             return policy_toml_error(e, file, en->value, "%s.%s must be a number", section,
                                      en->key);
-        if (!isfinite(v) || v < nk->min || v > nk->max)
+        if (!isfinite(v))
+            return policy_toml_error(e, file, en->value, "%s.%s must be a finite number, "
+                                     "not %s", section, en->key,
+                                     isnan(v) ? "nan" : v < 0 ? "-inf" : "inf");
+        if (v < nk->min || v > nk->max)
             return policy_toml_error(e, file, en->value, "%s.%s must be between %g and %g",
                                      section, en->key, nk->min, nk->max);
         *num_at(c, nk) = v;
@@ -245,6 +267,25 @@ static int read_table(struct rogue_config *c, const struct toml_value *t, const 
     return 0;
 }
 
+/* Thresholds out of order, named at the value the file set (the later of
+ * the two when it set both; the section when it set neither). */
+static int thresholds_in_order(const struct rogue_config *c, const struct toml_value *root,
+                               const char *file, struct error *e)
+{
+    int r = threshold_out_of_order(c);
+    if (r < 0)
+        return 0;
+    const struct toml_value *scoring = toml_table_get(root, "scoring");
+    const struct toml_value *t = scoring ? toml_table_get(scoring, "risk_thresholds") : NULL;
+    const struct toml_value *hi = t ? toml_table_get(t, rogue_risk_name(r + 1)) : NULL;
+    const struct toml_value *lo = t ? toml_table_get(t, rogue_risk_name(r)) : NULL;
+    const struct toml_value *at = hi ? hi : lo ? lo : t ? t : root;
+    return policy_toml_error(e, file, at, "scoring.risk_thresholds: %s (%g) is above %s (%g); "
+                             "they must ascend low <= medium <= high <= critical",
+                             rogue_risk_name(r), c->risk_thresholds[r], rogue_risk_name(r + 1),
+                             c->risk_thresholds[r + 1]);
+}
+
 int rogue_config_parse(struct rogue_config *c, const char *text, size_t len, const char *file,
                        struct error *e)
 {
@@ -259,6 +300,8 @@ int rogue_config_parse(struct rogue_config *c, const char *text, size_t len, con
         return error_set(e, rc, "out of memory reading %s", file);
     }
     rc = read_table(&next, root, "", file, e);
+    if (rc == 0)
+        rc = thresholds_in_order(&next, root, file, e);
     toml_free(root);
     if (rc == 0 && (rc = rogue_config_validate(&next, e)) < 0)
         error_prefix(e, "%s", file);
@@ -307,10 +350,21 @@ char *rogue_config_to_toml(const struct rogue_config *c)
 
 int rogue_config_save(const struct rogue_config *c, const char *path, struct error *e)
 {
+    int rc = rogue_config_validate(c, e);
+    if (rc < 0)
+        return rc;
     char *text = rogue_config_to_toml(c);
     if (!text)
         return error_set(e, -ENOMEM, "out of memory writing %s", path);
-    int rc = policy_write_file(path, text, strlen(text), e);
+    /* what is written must load again: read it back with the same reader */
+    struct rogue_config back;
+    rc = rogue_config_parse(&back, text, strlen(text), path, e);
+    if (rc < 0)
+        error_prefix(e, "not writing %s, its reader would refuse the result", path);
+    else
+        rogue_config_free(&back);
+    if (rc == 0)
+        rc = policy_write_file(path, text, strlen(text), e);
     free(text);
     return rc;
 }

@@ -69,7 +69,9 @@ int rogue_config_parse(struct rogue_config *c, const char *text, size_t len, con
 
 /* The whole configuration as rogue.toml text (caller frees); NULL on ENOMEM. */
 char *rogue_config_to_toml(const struct rogue_config *c);
-/* Writes it to path atomically. */
+/* Validates c, reads its TOML back with rogue_config_parse (nothing is
+ * written that a later load would refuse), then replaces path atomically
+ * (write, fsync, rename). */
 int rogue_config_save(const struct rogue_config *c, const char *path, struct error *e);
 
 /* The JSON form (--rogue-export-config): {"detection": {...}, "patterns":
@@ -80,7 +82,8 @@ json_t *rogue_config_to_json(const struct rogue_config *c);
  * their defaults.  Errors name the key path ("detection.max_duration_hours"). */
 int rogue_config_from_json(struct rogue_config *c, const json_t *doc, struct error *e);
 
-/* Checks ranges and the order of the risk thresholds. */
+/* Checks ranges, the order of the risk thresholds and that no pattern or
+ * name in a list is empty. */
 int rogue_config_validate(const struct rogue_config *c, struct error *e);
 
 #endif

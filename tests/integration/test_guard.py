@@ -227,6 +227,27 @@ def test_refused_edit_changes_nothing(run, self_user):
     assert json.loads(run(["guard", "--export-config"]).out) == before
 
 
+@pytest.mark.parametrize("args, what", [
+    (["--add-user", ""], "a policy name must not be empty"),
+    (["--add-time-policy", ""], "a policy name must not be empty"),
+    (["--add-gpu", "0", "--blocked-users", "a,,b", "--allowed-users", ""], None),
+    (["--webhook", "http://h/\r\nX-Injected: 1"], "control characters"),
+])
+def test_cli_edits_never_save_what_the_reader_refuses(run, self_user, args, what):
+    assert run(["guard", "--add-user", self_user, "--memory-limit", "4"]).rc == 0
+    before = json.loads(run(["guard", "--export-config"]).out)
+    r = run(["guard", *args])
+    if what is None:                 # empty items are dropped: a valid edit
+        assert r.rc == 0, r.err
+    else:
+        assert r.rc == 3 and what in r.err and "saved" not in r.err, r.err
+        assert json.loads(run(["guard", "--export-config"]).out) == before
+    # every later command still reads the file
+    for later in (["guard"], ["guard", "--export-config"]):
+        r = run(later)
+        assert r.rc == 0, r.err
+
+
 def test_gpu_kill_spellings_are_accepted(run, self_user):
     r = run(["guard", "--guard-add-user", self_user, "--guard-memory-limit", "3",
              "--guard-utilization-limit", "80", "--guard-process-limit", "2"])

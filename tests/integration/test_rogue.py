@@ -275,6 +275,19 @@ def test_bad_rogue_toml_is_refused_with_its_position(run, tmp_path):
     assert r.rc == 1 and f"{path}:2:" in r.err
 
 
+def test_an_empty_allow_list_entry_is_refused_and_nothing_is_saved(run, tmp_path):
+    assert run(["audit", "--rogue-whitelist-process", "trainer"]).rc == 0
+    path = tmp_path / "xdg" / "gpuctl" / "rogue.toml"
+    before = path.read_text()
+    for flag in ("--rogue-whitelist-process", "--rogue-whitelist-user"):
+        r = run(["audit", flag, ""])
+        assert r.rc != 0 and "must be a non-empty string" in r.err, r.err
+        assert "saved" not in r.err
+        assert path.read_text() == before
+    r = run(["audit", "--rogue", "--output", "json"], scenario=gpu_scenario([]))
+    assert r.rc == 0, r.err
+
+
 def test_bad_threshold_flag_is_a_usage_error(run, tmp_path):
     r = run(["audit", "--rogue-confidence-threshold", "1.5"])
     assert r.rc == 3

@@ -185,6 +185,55 @@ static void test_gpu_policies_and_priority(void **state)
     guard_config_free(&c);
 }
 
+static void test_the_fewest_processes_are_blamed_for_a_total(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f);
+    add(&f, 100, "ann", 0, 1, 99, 10);    /* the oldest, and the one that matters */
+    add(&f, 101, "ann", 0, 1, 1, 20);
+    add(&f, 102, "ann", 0, 1, 1, 30);
+    add(&f, 103, "bob", 0, 1, 1, 40);
+    add(&f, 104, "bob", 0, 1, 1, 50);
+    struct guard_config c;
+    load(&c, "[gpu_policies.\"0\"]\nmax_utilization_pct = 90\n");
+    struct guard_clock clock = {.wday = 1, .minute = 600};
+    struct guard_violations vs;
+    struct error e = {0};
+    assert_int_equal(guard_evaluate(&c, &f.snap, &clock, &vs, &e), 0);
+    assert_int_equal(vs.count, 1);
+    assert_int_equal(vs.items[0].pid, 100);
+    /* the samples add up to 103 %, but a GPU is at most 100 % busy */
+    assert_string_equal(vs.items[0].detail, "GPU 0 uses 100% SM, limit 90%");
+    guard_violations_free(&vs);
+    guard_config_free(&c);
+    /* memory: 5 GB over a 3.5 GB limit; the oldest (2 GB) alone is enough */
+    fixture_init(&f);
+    add(&f, 100, "ann", 0, 2, -1, 10);
+    add(&f, 101, "ann", 0, 1, -1, 20);
+    add(&f, 102, "ann", 0, 1, -1, 30);
+    add(&f, 103, "ann", 0, 0.5, -1, 40);
+    add(&f, 104, "ann", 0, 0.5, -1, 50);
+    char out[1024];
+    load(&c, "[user_policies.ann]\nmemory_limit_gb = 3.5\n");
+    eval(&c, &f, 1, 600, out, sizeof out);
+    assert_string_equal(out, "user:ann memory_limit 100\n");
+    guard_config_free(&c);
+    /* among equally few, the newest that is enough: 0.8 GB over, so not a 0.5 GB one */
+    load(&c, "[user_policies.ann]\nmemory_limit_gb = 4.2\n");
+    eval(&c, &f, 1, 600, out, sizeof out);
+    assert_string_equal(out, "user:ann memory_limit 102\n");
+    guard_config_free(&c);
+    /* a sum at exactly 100 % is not over a 100 % limit */
+    fixture_init(&f);
+    add(&f, 100, "ann", 0, 1, 60, 10);
+    add(&f, 101, "ann", 0, 1, 45, 20);
+    load(&c, "[gpu_policies.\"0\"]\nmax_utilization_pct = 100\n");
+    eval(&c, &f, 1, 600, out, sizeof out);
+    assert_string_equal(out, "");
+    guard_config_free(&c);
+}
+
 static void test_gpu_utilization_from_the_device(void **state)
 {
     (void)state;
@@ -261,6 +310,81 @@ static void test_refusals(void **state)
                  "defined twice");
     expect_error("[other]\n", "g.toml:1:2: unknown section");
     expect_error("[global\n", "g.toml:1:");
+}
+
+static void test_a_gpu_named_twice_is_refused_at_its_second_key(void **state)
+{
+    (void)state;
+    expect_error("[gpu_policies.\"0\"]\nmax_memory_gb = 1\n[gpu_policies.\"00\"]\n"
+                 "max_memory_gb = 2\n", "g.toml:3:15: gpu_policies.\"00\": GPU 0 already has a "
+                 "policy (gpu_policies at line 1)");
+}
+
+static void test_refusals_say_what_is_wrong_and_where(void **state)
+{
+    (void)state;
+    expect_error("[user_policies.a]\nmemory_limit_gb = nan\n",
+                 "g.toml:2:19: user_policies.a.memory_limit_gb must be a finite number, not nan");
+    expect_error("[global]\ngrace_period_secs = inf\n", "must be a finite number, not inf");
+    expect_error("[[time_policies]]\nname = \"a\"\nstart_time = \"10:00\"\nend_time = \"10:00\"\n",
+                 "g.toml:4:12: time_policies[0] \"a\": end_time 10:00 equals start_time 10:00");
+    expect_error("[gpu_policies.\"0\"]\nmaintenance_window = {start = \"05:00\", end = "
+                 "\"05:00\"}\n", "end 05:00 equals start 05:00");
+    expect_error("[global]\nwebhook_url = \"http://h/\\r\\nX-Evil: 1\"\n",
+                 "g.toml:2:15: global.webhook_url must not contain spaces or control characters");
+    struct guard_config c;
+    struct error e = {0};
+    load(&c, "[user_policies.a]\nallowed_gpus = [0, 5]\n[group_policies.g]\nmembers = [\"a\"]\n"
+             "blocked_gpus = [7]\n");
+    assert_int_not_equal(guard_config_check_gpus(&c, 2, "g.toml", &e), 0);
+    assert_string_equal(e.msg, "g.toml:2:16: user_policies.a.allowed_gpus names GPU 5, but this "
+                               "machine has 2 GPUs");
+    c.users[0].allowed_gpus = 1;
+    assert_int_not_equal(guard_config_check_gpus(&c, 2, "g.toml", &e), 0);
+    assert_non_null(strstr(e.msg, "g.toml:5:16: group_policies.g.blocked_gpus names GPU 7"));
+    guard_config_free(&c);
+}
+
+/* Every edit a front end makes goes through guard_config_save: what it
+ * writes must load again, and a refusal leaves the file as it was. */
+static void test_save_refuses_what_its_reader_would_refuse(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/gpuctl-guard-save-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[128];
+    snprintf(path, sizeof path, "%s/guard.toml", dir);
+    struct guard_config c, back;
+    struct error e = {0};
+    guard_config_defaults(&c);
+    assert_non_null(guard_config_add_user(&c, "ann"));
+    assert_int_equal(guard_config_save(&c, path, &e), 0);
+    assert_non_null(guard_config_add_user(&c, ""));
+    assert_int_not_equal(guard_config_save(&c, path, &e), 0);
+    assert_non_null(strstr(e.msg, "user_policies: a policy name must not be empty"));
+    guard_config_remove_user(&c, "");
+    assert_non_null(guard_config_add_time(&c, ""));
+    assert_int_not_equal(guard_config_save(&c, path, &e), 0);
+    assert_non_null(strstr(e.msg, "time_policies: a policy name must not be empty"));
+    guard_config_remove_time(&c, "");
+    struct guard_group_policy *g = guard_config_add_group(&c, "ml");
+    assert_int_equal(policy_strlist_add(&g->members, ""), 0);
+    assert_int_not_equal(guard_config_save(&c, path, &e), 0);
+    assert_non_null(strstr(e.msg, "group_policies.ml.members: a user name must not be empty"));
+    guard_config_remove_group(&c, "ml");
+    snprintf(c.webhook_url, sizeof c.webhook_url, "http://h/\nx");
+    assert_int_not_equal(guard_config_save(&c, path, &e), 0);
+    /* the file still holds the last good save */
+    bool found;
+    assert_int_equal(guard_config_load(&back, path, false, &found, &e), 0);
+    assert_int_equal(back.user_count, 1);
+    assert_string_equal(back.users[0].name, "ann");
+    assert_string_equal(back.webhook_url, "");
+    guard_config_free(&back);
+    guard_config_free(&c);
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
 }
 
 static void test_unknown_gpu(void **state)
@@ -379,9 +503,13 @@ int main(void)
         cmocka_unit_test(test_gpu_sets),
         cmocka_unit_test(test_group_totals),
         cmocka_unit_test(test_gpu_policies_and_priority),
+        cmocka_unit_test(test_the_fewest_processes_are_blamed_for_a_total),
         cmocka_unit_test(test_gpu_utilization_from_the_device),
         cmocka_unit_test(test_time_policies),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_a_gpu_named_twice_is_refused_at_its_second_key),
+        cmocka_unit_test(test_refusals_say_what_is_wrong_and_where),
+        cmocka_unit_test(test_save_refuses_what_its_reader_would_refuse),
         cmocka_unit_test(test_unknown_gpu),
         cmocka_unit_test(test_round_trips),
         cmocka_unit_test(test_small_parsers),

@@ -420,6 +420,39 @@ static void test_config_errors(void **state)
     expect_error("[detection\n", "r.toml:1:");
 }
 
+static void test_threshold_order_and_non_finite_values_name_their_place(void **state)
+{
+    (void)state;
+    expect_error("[scoring.risk_thresholds]\nlow = 0.9\n", "r.toml:2:7: scoring.risk_thresholds: "
+                 "low (0.9) is above medium (0.4)");
+    expect_error("[scoring.risk_thresholds]\nhigh = 0.7\ncritical = 0.65\n",
+                 "r.toml:3:12: scoring.risk_thresholds: high (0.7) is above critical (0.65)");
+    expect_error("[detection]\nmax_duration_hours = nan\n",
+                 "r.toml:2:22: detection.max_duration_hours must be a finite number, not nan");
+}
+
+static void test_save_refuses_an_empty_allow_list_entry(void **state)
+{
+    struct rogue_config *cfg = *state;
+    char dir[] = "/tmp/gpuctl-rogue-save-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[128];
+    snprintf(path, sizeof path, "%s/rogue.toml", dir);
+    struct error e = {0};
+    assert_int_equal(rogue_config_save(cfg, path, &e), 0);
+    assert_int_equal(policy_strlist_add(&cfg->allowed_processes, ""), 0);
+    assert_int_not_equal(rogue_config_save(cfg, path, &e), 0);
+    assert_non_null(strstr(e.msg, "patterns.allowed_processes: an empty name"));
+    struct rogue_config back;
+    bool created;
+    assert_int_equal(rogue_config_load(&back, path, false, &created, &e), 0);
+    assert_int_equal(back.allowed_processes.count, 0);
+    rogue_config_free(&back);
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_parse_io(void **state)
 {
     (void)state;
@@ -454,6 +487,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_history_from_the_audit_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_toml_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_threshold_order_and_non_finite_values_name_their_place, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_save_refuses_an_empty_allow_list_entry, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_parse_io, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
