@@ -418,9 +418,9 @@ static int gpu_sets_error(uint64_t allowed, struct toml_pos allowed_pos, uint64_
                           const char *file, struct error *e)
 {
     char what[200];
-    snprintf(what, sizeof what, "%s.allowed_gpus", path);
+    snprintf(what, sizeof what, "%.160s.allowed_gpus", path);
     int rc = gpu_set_error(allowed, device_count, what, file, allowed_pos, e);
-    snprintf(what, sizeof what, "%s.blocked_gpus", path);
+    snprintf(what, sizeof what, "%.160s.blocked_gpus", path);
     return rc ? rc : gpu_set_error(blocked, device_count, what, file, blocked_pos, e);
 }
 

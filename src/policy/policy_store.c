@@ -51,6 +51,8 @@ static int take_row(const struct audit_proc_record *r, void *arg)
                              .pid = r->pid, .gpu_mem_bytes = r->gpu_mem_bytes,
                              .sm_pct = r->sm_pct,
                              .cmdline = r->cmdline && *r->cmdline ? (char *)r->cmdline : NULL};
+    if (r->start_time_s.known)
+        OPT_SET(s.start_time, (double)r->start_time_s.v);
     str_copy(s.user, sizeof s.user, r->user ? r->user : "");
     str_copy(s.name, sizeof s.name, r->name ? r->name : "");
     return rogue_history_add(arg, &s) < 0 ? -ENOMEM : 0;

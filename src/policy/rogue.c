@@ -69,8 +69,11 @@ struct subject {
     char user[64], name[64];
     const char *cmdline;                /* borrowed from the snapshot or history */
     int gpu;
-    struct opt_u64 mem_bytes;           /* live: summed over its GPUs */
+    struct opt_u64 mem_bytes;           /* live: now, summed over its GPUs;
+                                         * history only: the peak of that sum */
     struct opt_f64 sm_pct;              /* live: summed over its GPUs */
+    struct opt_f64 elapsed_s;           /* live: from /proc; history only: from its
+                                         * start time (else the first row) to its last row */
     size_t *samples;                    /* indices into the history, by time */
     size_t sample_count;
 };
@@ -121,6 +124,7 @@ static int gather_live(struct scan *s)
                                 .cmdline = hp->cmdline};
         str_copy(sub->user, sizeof sub->user, hp->user);
         str_copy(sub->name, sizeof sub->name, hp->name);
+        sub->elapsed_s = hp->elapsed_s;
         (s->in->read_facts ? s->in->read_facts : rogue_facts_read)(hp->pid, &sub->facts);
         for (size_t g = 0; g < snap->gproc_count; g++)
             if (snap->gprocs[g].pid == hp->pid)
@@ -162,6 +166,42 @@ static int gather_history(struct scan *s)
     }
     s->out->history_rows = h->count;
     return 0;
+}
+
+static int by_time(const void *a, const void *b, void *arg)
+{
+    const struct rogue_history *h = arg;
+    double x = h->items[*(const size_t *)a].time, y = h->items[*(const size_t *)b].time;
+    return (x > y) - (x < y);
+}
+
+/* What the history says of a process that no longer runs: its peak GPU
+ * memory (rows of one sample time summed over its GPUs) and how long it
+ * ran (from its recorded start, else from its first row, to its last). */
+static void history_figures(const struct rogue_history *h, struct subject *sub)
+{
+    if (sub->live || sub->sample_count == 0)
+        return;
+    qsort_r(sub->samples, sub->sample_count, sizeof *sub->samples, by_time, (void *)h);
+    const struct rogue_sample *first = &h->items[sub->samples[0]];
+    const struct rogue_sample *last = &h->items[sub->samples[sub->sample_count - 1]];
+    struct opt_f64 start = {0};
+    for (size_t i = 0; i < sub->sample_count && !start.known; i++)
+        start = h->items[sub->samples[i]].start_time;
+    double from = start.known && start.v <= first->time ? start.v : first->time;
+    if (start.known || sub->sample_count > 1)
+        OPT_SET(sub->elapsed_s, last->time - from);
+    uint64_t at_once = 0;
+    for (size_t i = 0; i < sub->sample_count; i++) {
+        const struct rogue_sample *r = &h->items[sub->samples[i]];
+        if (i > 0 && r->time != h->items[sub->samples[i - 1]].time)
+            at_once = 0;
+        if (!r->gpu_mem_bytes.known)
+            continue;
+        at_once += r->gpu_mem_bytes.v;
+        if (!sub->mem_bytes.known || at_once > sub->mem_bytes.v)
+            OPT_SET(sub->mem_bytes, at_once);
+    }
 }
 
 /* ---- names ------------------------------------------------------------------------ */
@@ -466,15 +506,16 @@ static int detect_abuse(struct scan *s, const struct subject *sub)
     if (sub->mem_bytes.known && (double)sub->mem_bytes.v > cfg->max_memory_usage_gb * GIB) {
         double ratio = cfg->max_memory_usage_gb > 0
                            ? (double)sub->mem_bytes.v / (cfg->max_memory_usage_gb * GIB) : 2;
-        evidence(&d, fmin(1.0, 0.5 + 0.5 * (ratio - 1)), "holds %.1f GiB of GPU memory "
-                 "(limit %g GiB)", (double)sub->mem_bytes.v / GIB, cfg->max_memory_usage_gb);
+        evidence(&d, fmin(1.0, 0.5 + 0.5 * (ratio - 1)), "%s %.1f GiB of GPU memory "
+                 "(limit %g GiB)", sub->live ? "holds" : "held up to",
+                 (double)sub->mem_bytes.v / GIB, cfg->max_memory_usage_gb);
     }
-    const struct host_process *hp = sub->host;
-    if (hp && hp->elapsed_s.known && hp->elapsed_s.v > cfg->max_duration_hours * 3600.0) {
+    if (sub->elapsed_s.known && sub->elapsed_s.v > cfg->max_duration_hours * 3600.0) {
         double ratio = cfg->max_duration_hours > 0
-                           ? hp->elapsed_s.v / (cfg->max_duration_hours * 3600.0) : 2;
-        evidence(&d, fmin(1.0, 0.5 + 0.25 * (ratio - 1)), "has run %.1f hours (limit %g)",
-                 hp->elapsed_s.v / 3600.0, cfg->max_duration_hours);
+                           ? sub->elapsed_s.v / (cfg->max_duration_hours * 3600.0) : 2;
+        evidence(&d, fmin(1.0, 0.5 + 0.25 * (ratio - 1)), "%s %.1f hours (limit %g)",
+                 sub->live ? "has run" : "ran at least", sub->elapsed_s.v / 3600.0,
+                 cfg->max_duration_hours);
     }
     struct trend t;
     history_trend(s, sub, &t);
@@ -561,6 +602,8 @@ int rogue_scan(const struct rogue_config *cfg, const struct rogue_input *in,
         free_subjects(&s);
         return error_set(e, -ENOMEM, "out of memory scanning for suspicious usage");
     }
+    for (size_t i = 0; in->history && i < s.count; i++)
+        history_figures(in->history, &s.subjects[i]);
     int rc = 0;
     for (size_t i = 0; i < s.count && rc == 0; i++) {
         const struct subject *sub = &s.subjects[i];

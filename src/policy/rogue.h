@@ -31,6 +31,7 @@ struct rogue_sample {
     char *cmdline;               /* owned; NULL unknown */
     struct opt_u64 gpu_mem_bytes;
     struct opt_f64 sm_pct;
+    struct opt_f64 start_time;   /* process start, epoch seconds */
 };
 
 /* Rows ordered by time (any order is accepted; the scan sorts a copy of

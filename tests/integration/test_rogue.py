@@ -319,6 +319,30 @@ def test_miner_in_the_imported_history_is_reported_as_ended(run, tmp_path):
     assert [x for x in old["findings"] if x["pid"] == 999777] == []
 
 
+def test_memory_hogs_and_long_runs_only_in_the_history_are_found(run, tmp_path):
+    def rec(i, ago_s, pid, name, mb):
+        return {"id": i, "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                    time.gmtime(time.time() - ago_s)),
+                "gpu_index": 0, "gpu_name": "H100", "pid": pid, "user": "kim",
+                "process_name": name, "memory_used_mb": mb, "utilization_pct": 20,
+                "temperature_c": 60, "power_w": 200, "container": None}
+    records = [rec(i, 600 - 60 * i, 999781, "hog", 30000) for i in range(5)]
+    records += [rec(10 + i, (26 - i) * 3600, 999782, "marathon", 1000) for i in range(26)]
+    f = tmp_path / "audit.jsonl"
+    f.write_text("".join(json.dumps(r) + "\n" for r in records))
+    r = run(["audit", "import", f])
+    assert r.rc == 0, r.err
+    doc = rogue(run, gpu_scenario([]), "--hours", "30")
+    hog = by_category(doc, 999781)["resource_abuse"]
+    assert hog["live"] is False
+    assert any("held up to 29.3 GiB of GPU memory (limit 20 GiB)" in e["text"]
+               for e in hog["evidence"]), hog
+    marathon = by_category(doc, 999782)["resource_abuse"]
+    assert any("ran at least 25.0 hours (limit 24)" in e["text"]
+               for e in marathon["evidence"]), marathon
+    assert "gpuctl audit --user kim" in marathon["recommendation"]
+
+
 def test_sustained_busy_gpu_with_idle_cpu_looks_like_a_miner(run, tmp_path, spawn_procs):
     xdg = tmp_path / "xdg" / "gpuctl"
     xdg.mkdir(parents=True, exist_ok=True)

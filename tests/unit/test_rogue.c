@@ -319,6 +319,41 @@ static void test_miner_behaviour_from_history(void **state)
     rogue_history_free(&h);
 }
 
+/* A process that ended is judged on what the history kept of it: its
+ * peak GPU memory (summed over its GPUs at one sample) and its run time
+ * (from its recorded start to its last row). */
+static void test_memory_hogs_and_long_runs_in_the_history_are_found(void **state)
+{
+    struct rogue_config *cfg = *state;
+    struct rogue_history h = {0};
+    for (int i = 0; i < 3; i++)
+        for (int gpu = 0; gpu < 2; gpu++) {
+            struct rogue_sample s = {.time = 1e9 + i * 60.0, .gpu = gpu, .pid = 70,
+                                     .cmdline = "train.py"};
+            snprintf(s.name, sizeof s.name, "python3");
+            snprintf(s.user, sizeof s.user, "kim");
+            OPT_SET(s.gpu_mem_bytes, (uint64_t)(i == 1 ? 15 : 5) * GIB);
+            OPT_SET(s.start_time, 1e9 - 30 * 3600.0);
+            assert_int_equal(rogue_history_add(&h, &s), 0);
+        }
+    /* no start time recorded: the rows' own span counts */
+    add_rows(&h, 71, "sim", "lee", 3, 10, 1, 0);
+    struct rogue_report r;
+    scan(cfg, NULL, &h, &r);
+    const struct rogue_finding *a = find(&r, 70, ROGUE_RESOURCE_ABUSE);
+    assert_non_null(a);
+    assert_false(a->live);
+    assert_true(has_text(a, "held up to 30.0 GiB of GPU memory (limit 20 GiB)"));
+    assert_true(has_text(a, "ran at least 30.0 hours (limit 24)"));
+    assert_null(find(&r, 71, ROGUE_RESOURCE_ABUSE));
+    rogue_report_free(&r);
+    cfg->max_duration_hours = 0.03;     /* 108 s: the 120 s the rows span is over it */
+    scan(cfg, NULL, &h, &r);
+    assert_true(has_text(find(&r, 71, ROGUE_RESOURCE_ABUSE), "ran at least 0.0 hours"));
+    rogue_report_free(&r);
+    rogue_history_free(&h);
+}
+
 static void test_history_from_the_audit_database(void **state)
 {
     struct rogue_config *cfg = *state;
@@ -484,6 +519,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_resource_abuse, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exfiltration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_miner_behaviour_from_history, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_memory_hogs_and_long_runs_in_the_history_are_found, setup, teardown),
         cmocka_unit_test_setup_teardown(test_history_from_the_audit_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_toml_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
