@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "cli/json_out.h"
+#include "doc/json.h"
 #include "core/table.h"
 #include "core/term.h"
 #include "core/units.h"
@@ -278,34 +278,34 @@ static json_t *result_json(const struct analyze_result *r)
 {
     json_t *root = json_object();
     json_t *sum = json_object();
-    json_out_put(sum, "command", r->command ? json_string(r->command) : json_null());
-    json_out_put(sum, "host", r->host[0] ? json_string(r->host) : json_null());
-    json_out_put(sum, "pid", r->pid >= 0 ? json_integer(r->pid) : json_null());
-    json_out_put(sum, "recorder_error", r->activity_error ? json_string(r->activity_error)
+    doc_json_put(sum, "command", r->command ? json_string(r->command) : json_null());
+    doc_json_put(sum, "host", r->host[0] ? json_string(r->host) : json_null());
+    doc_json_put(sum, "pid", r->pid >= 0 ? json_integer(r->pid) : json_null());
+    doc_json_put(sum, "recorder_error", r->activity_error ? json_string(r->activity_error)
                                                           : json_null());
-    json_out_put(sum, "duration_ns", r->have_time ? json_integer((json_int_t)(r->t_max - r->t_min))
+    doc_json_put(sum, "duration_ns", r->have_time ? json_integer((json_int_t)(r->t_max - r->t_min))
                                                   : json_null());
-    json_out_put(sum, "kernels", json_integer((json_int_t)r->kernels));
-    json_out_put(sum, "kernel_time_ns", json_integer((json_int_t)r->kernel_ns));
-    json_out_put(sum, "memcpys", json_integer((json_int_t)r->memcpys));
-    json_out_put(sum, "memcpy_bytes", json_integer((json_int_t)r->memcpy_bytes));
-    json_out_put(sum, "memsets", json_integer((json_int_t)r->memsets));
-    json_out_put(sum, "gpu_busy_pct", opt_f64(r->gpu_busy_pct));
-    json_out_put(sum, "gpu_util_mean_pct", opt_f64(r->util_gpu_mean_pct));
-    json_out_put(sum, "vram_peak_bytes", opt_u64(r->vram_peak_bytes));
-    json_out_put(sum, "vram_total_bytes", opt_u64(r->vram_total_bytes));
-    json_out_put(sum, "host_cpu_mean_pct", opt_f64(r->host_cpu_mean_pct));
-    json_out_put(sum, "process_cpu_mean_pct", opt_f64(r->process_cpu_mean_pct));
+    doc_json_put(sum, "kernels", json_integer((json_int_t)r->kernels));
+    doc_json_put(sum, "kernel_time_ns", json_integer((json_int_t)r->kernel_ns));
+    doc_json_put(sum, "memcpys", json_integer((json_int_t)r->memcpys));
+    doc_json_put(sum, "memcpy_bytes", json_integer((json_int_t)r->memcpy_bytes));
+    doc_json_put(sum, "memsets", json_integer((json_int_t)r->memsets));
+    doc_json_put(sum, "gpu_busy_pct", opt_f64(r->gpu_busy_pct));
+    doc_json_put(sum, "gpu_util_mean_pct", opt_f64(r->util_gpu_mean_pct));
+    doc_json_put(sum, "vram_peak_bytes", opt_u64(r->vram_peak_bytes));
+    doc_json_put(sum, "vram_total_bytes", opt_u64(r->vram_total_bytes));
+    doc_json_put(sum, "host_cpu_mean_pct", opt_f64(r->host_cpu_mean_pct));
+    doc_json_put(sum, "process_cpu_mean_pct", opt_f64(r->process_cpu_mean_pct));
     json_t *drops = r->have_summary ? json_pack("{s:I,s:I,s:I,s:I}", "ring",
         (json_int_t)r->ring_drops, "cupti", (json_int_t)r->cupti_drops, "names",
         (json_int_t)r->name_drops, "unattributed_kernels", (json_int_t)r->unattributed)
                                     : json_null();
-    json_out_put(sum, "dropped", drops);
-    json_out_put(sum, "lines", json_integer((json_int_t)r->lines));
-    json_out_put(sum, "corrupt_lines", json_integer((json_int_t)r->corrupt_lines));
-    json_out_put(sum, "unknown_lines", json_integer((json_int_t)r->unknown_lines));
-    json_out_put(sum, "files", json_integer((json_int_t)r->files));
-    json_out_put(root, "summary", sum);
+    doc_json_put(sum, "dropped", drops);
+    doc_json_put(sum, "lines", json_integer((json_int_t)r->lines));
+    doc_json_put(sum, "corrupt_lines", json_integer((json_int_t)r->corrupt_lines));
+    doc_json_put(sum, "unknown_lines", json_integer((json_int_t)r->unknown_lines));
+    doc_json_put(sum, "files", json_integer((json_int_t)r->files));
+    doc_json_put(root, "summary", sum);
 
     json_t *scopes = json_array();
     for (size_t i = 0; i < r->scope_count; i++) {
@@ -317,7 +317,7 @@ static json_t *result_json(const struct analyze_result *r)
             "gpu_ns", (json_int_t)s->gpu_ns, "kernels_self", (json_int_t)s->kernels_self,
             "gpu_self_ns", (json_int_t)s->gpu_self_ns));
     }
-    json_out_put(root, "scopes", scopes);
+    doc_json_put(root, "scopes", scopes);
 
     json_t *hot = json_array();
     for (size_t i = 0; i < r->hot_count; i++) {
@@ -337,7 +337,7 @@ static json_t *result_json(const struct analyze_result *r)
             "dynamic_smem", (json_int_t)k->dynamic_smem, "scopes", ks,
             "other_scope_launches", (json_int_t)k->other_scopes));
     }
-    json_out_put(root, "hotspots", hot);
+    doc_json_put(root, "hotspots", hot);
     return root;
 }
 
@@ -363,8 +363,8 @@ int cmd_analyze(int argc, char **argv)
         return cli_fail(&e);
     }
     if (strcmp(a.output, "json") == 0) {
-        json_t *root = result_json(r);     /* json_out_write takes it */
-        rc = root ? json_out_write(root, stdout, false) : -ENOMEM;
+        json_t *root = result_json(r);     /* doc_json_write takes it */
+        rc = root ? doc_json_write(root, stdout, false) : -ENOMEM;
     } else {
         print_summary(r);
         rc = print_scopes(r);

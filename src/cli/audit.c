@@ -17,7 +17,7 @@
 
 #include "cli/audit_rogue.h"
 #include "cli/audit.h"
-#include "cli/json_out.h"
+#include "doc/json.h"
 #include "core/csv.h"
 #include "core/filter.h"
 #include "core/table.h"
@@ -215,17 +215,17 @@ static json_t *proc_json(const struct audit_proc_record *r)
     audit_cli_time_rfc3339(r->time_ms, t, sizeof t);
     json_t *o = json_object();
     struct opt_f64 start = {(double)r->start_time_s.v, r->start_time_s.known};
-    json_out_put(o, "time", json_string(t));
-    json_out_put(o, "host", json_string(r->host));
-    json_out_put(o, "gpu", json_integer(r->gpu_index));
-    json_out_put(o, "pid", json_integer(r->pid));
-    json_out_put(o, "start_time", json_out_time(start));
-    json_out_put(o, "user", json_out_str(r->user));
-    json_out_put(o, "name", json_out_str(r->name));
-    json_out_put(o, "command", json_out_str(r->cmdline));
-    json_out_put(o, "container", json_out_str(r->container));
-    json_out_put(o, "gpu_memory_bytes", opt_u(r->gpu_mem_bytes));
-    json_out_put(o, "sm_pct", opt_f(r->sm_pct));
+    doc_json_put(o, "time", json_string(t));
+    doc_json_put(o, "host", json_string(r->host));
+    doc_json_put(o, "gpu", json_integer(r->gpu_index));
+    doc_json_put(o, "pid", json_integer(r->pid));
+    doc_json_put(o, "start_time", doc_json_time(start));
+    doc_json_put(o, "user", doc_json_str(r->user));
+    doc_json_put(o, "name", doc_json_str(r->name));
+    doc_json_put(o, "command", doc_json_str(r->cmdline));
+    doc_json_put(o, "container", doc_json_str(r->container));
+    doc_json_put(o, "gpu_memory_bytes", opt_u(r->gpu_mem_bytes));
+    doc_json_put(o, "sm_pct", opt_f(r->sm_pct));
     return o;
 }
 
@@ -235,18 +235,18 @@ static json_t *gpu_json(const struct audit_gpu_record *r)
     audit_cli_time_rfc3339(r->time_ms, t, sizeof t);
     json_t *o = json_object();
     struct opt_f64 watts = {(double)r->power_mw.v / 1000.0, r->power_mw.known};
-    json_out_put(o, "time", json_string(t));
-    json_out_put(o, "host", json_string(r->host));
-    json_out_put(o, "gpu", json_integer(r->gpu_index));
-    json_out_put(o, "uuid", json_out_str(r->uuid));
-    json_out_put(o, "vendor", r->vendor == VENDOR_UNKNOWN ? json_null()
+    doc_json_put(o, "time", json_string(t));
+    doc_json_put(o, "host", json_string(r->host));
+    doc_json_put(o, "gpu", json_integer(r->gpu_index));
+    doc_json_put(o, "uuid", doc_json_str(r->uuid));
+    doc_json_put(o, "vendor", r->vendor == VENDOR_UNKNOWN ? json_null()
                                                           : json_string(model_vendor_name(r->vendor)));
-    json_out_put(o, "name", json_out_str(r->name));
-    json_out_put(o, "memory_used_bytes", opt_u(r->mem_used_bytes));
-    json_out_put(o, "memory_total_bytes", opt_u(r->mem_total_bytes));
-    json_out_put(o, "utilization_pct", opt_f(r->util_pct));
-    json_out_put(o, "temperature_c", opt_i(r->temp_c));
-    json_out_put(o, "power_w", opt_f(watts));
+    doc_json_put(o, "name", doc_json_str(r->name));
+    doc_json_put(o, "memory_used_bytes", opt_u(r->mem_used_bytes));
+    doc_json_put(o, "memory_total_bytes", opt_u(r->mem_total_bytes));
+    doc_json_put(o, "utilization_pct", opt_f(r->util_pct));
+    doc_json_put(o, "temperature_c", opt_i(r->temp_c));
+    doc_json_put(o, "power_w", opt_f(watts));
     return o;
 }
 
@@ -412,11 +412,11 @@ static void json_head(FILE *out, const struct audit_filter *f, const char *path,
     audit_cli_time_rfc3339(f->from_ms, from, sizeof from);
     audit_cli_time_rfc3339(f->to_ms, to, sizeof to);
     fputs("{\n", out);
-    json_member(out, "database", json_out_str(path));
+    json_member(out, "database", doc_json_str(path));
     json_member(out, "from", json_string(from));
     json_member(out, "to", json_string(to));
-    json_member(out, "user", json_out_str(f->user));
-    json_member(out, "process", json_out_str(f->process));
+    json_member(out, "user", doc_json_str(f->user));
+    json_member(out, "process", doc_json_str(f->process));
     fprintf(out, "  \"%s\": [", gpus ? "gpus" : "processes");
 }
 

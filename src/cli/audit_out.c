@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "cli/audit.h"
-#include "cli/json_out.h"
+#include "doc/json.h"
 #include "core/table.h"
 #include "core/term.h"
 #include "core/units.h"
@@ -71,11 +71,11 @@ static json_t *usage_json(const struct audit_usage *u, size_t n, const char *key
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++) {
         json_t *o = json_object();
-        json_out_put(o, key, json_string(u[i].key));
-        json_out_put(o, "rows", json_integer((json_int_t)u[i].rows));
-        json_out_put(o, "gpu_memory_gib_hours", json_real(u[i].gpu_mem_gib_hours));
-        json_out_put(o, "sm_pct_hours", json_real(u[i].sm_pct_hours));
-        json_out_put(o, "peak_memory_bytes", opt_u(u[i].peak_mem_bytes));
+        doc_json_put(o, key, doc_json_text(u[i].key));
+        doc_json_put(o, "rows", json_integer((json_int_t)u[i].rows));
+        doc_json_put(o, "gpu_memory_gib_hours", json_real(u[i].gpu_mem_gib_hours));
+        doc_json_put(o, "sm_pct_hours", json_real(u[i].sm_pct_hours));
+        doc_json_put(o, "peak_memory_bytes", opt_u(u[i].peak_mem_bytes));
         json_array_append_new(a, o);
     }
     return a;
@@ -87,14 +87,14 @@ static json_t *gpus_json(const struct audit_summary *s)
     for (size_t i = 0; i < s->gpu_count; i++) {
         const struct audit_gpu_usage *g = &s->gpus[i];
         json_t *o = json_object();
-        json_out_put(o, "host", json_string(g->host));
-        json_out_put(o, "gpu", json_integer(g->gpu_index));
-        json_out_put(o, "uuid", json_out_str(g->uuid));
-        json_out_put(o, "name", json_out_str(g->name));
-        json_out_put(o, "rows", json_integer((json_int_t)g->rows));
-        json_out_put(o, "utilization_avg_pct", opt_f(g->util_avg_pct));
-        json_out_put(o, "utilization_peak_pct", opt_f(g->util_peak_pct));
-        json_out_put(o, "memory_peak_bytes", opt_u(g->mem_peak_bytes));
+        doc_json_put(o, "host", json_string(g->host));
+        doc_json_put(o, "gpu", json_integer(g->gpu_index));
+        doc_json_put(o, "uuid", doc_json_str(g->uuid));
+        doc_json_put(o, "name", doc_json_str(g->name));
+        doc_json_put(o, "rows", json_integer((json_int_t)g->rows));
+        doc_json_put(o, "utilization_avg_pct", opt_f(g->util_avg_pct));
+        doc_json_put(o, "utilization_peak_pct", opt_f(g->util_peak_pct));
+        doc_json_put(o, "memory_peak_bytes", opt_u(g->mem_peak_bytes));
         json_array_append_new(a, o);
     }
     return a;
@@ -106,11 +106,11 @@ static json_t *hours_json(const struct audit_summary *s)
     for (int h = 0; h < 24; h++) {
         const struct audit_hour_bin *b = &s->hours[h];
         json_t *o = json_object();
-        json_out_put(o, "hour", json_integer(b->hour));
-        json_out_put(o, "process_rows", json_integer((json_int_t)b->proc_rows));
-        json_out_put(o, "gpu_memory_gib_hours", json_real(b->gpu_mem_gib_hours));
-        json_out_put(o, "sm_pct_hours", json_real(b->sm_pct_hours));
-        json_out_put(o, "utilization_avg_pct", opt_f(b->util_avg_pct));
+        doc_json_put(o, "hour", json_integer(b->hour));
+        doc_json_put(o, "process_rows", json_integer((json_int_t)b->proc_rows));
+        doc_json_put(o, "gpu_memory_gib_hours", json_real(b->gpu_mem_gib_hours));
+        doc_json_put(o, "sm_pct_hours", json_real(b->sm_pct_hours));
+        doc_json_put(o, "utilization_avg_pct", opt_f(b->util_avg_pct));
         json_array_append_new(a, o);
     }
     return a;
@@ -122,12 +122,12 @@ static json_t *busiest_json(const struct audit_summary *s)
     for (size_t i = 0; i < s->busiest_count; i++) {
         const struct audit_period *p = &s->busiest[i];
         json_t *o = json_object();
-        json_out_put(o, "start", time_json(p->start_ms));
-        json_out_put(o, "end", time_json(p->end_ms));
-        json_out_put(o, "process_rows", json_integer((json_int_t)p->proc_rows));
-        json_out_put(o, "gpu_memory_gib_hours", json_real(p->gpu_mem_gib_hours));
-        json_out_put(o, "sm_pct_hours", json_real(p->sm_pct_hours));
-        json_out_put(o, "utilization_avg_pct", opt_f(p->util_avg_pct));
+        doc_json_put(o, "start", time_json(p->start_ms));
+        doc_json_put(o, "end", time_json(p->end_ms));
+        doc_json_put(o, "process_rows", json_integer((json_int_t)p->proc_rows));
+        doc_json_put(o, "gpu_memory_gib_hours", json_real(p->gpu_mem_gib_hours));
+        doc_json_put(o, "sm_pct_hours", json_real(p->sm_pct_hours));
+        doc_json_put(o, "utilization_avg_pct", opt_f(p->util_avg_pct));
         json_array_append_new(a, o);
     }
     return a;
@@ -138,18 +138,18 @@ static int summary_json(const struct audit_summary *s, bool compact, FILE *out)
     json_t *o = json_object();
     if (!o)
         return -ENOMEM;
-    json_out_put(o, "from", time_json(s->from_ms));
-    json_out_put(o, "to", time_json(s->to_ms));
-    json_out_put(o, "samples", json_integer((json_int_t)s->samples));
-    json_out_put(o, "process_rows", json_integer((json_int_t)s->proc_rows));
-    json_out_put(o, "gpu_rows", json_integer((json_int_t)s->gpu_rows));
-    json_out_put(o, "first", opt_time(s->first_ms));
-    json_out_put(o, "last", opt_time(s->last_ms));
-    json_out_put(o, "top_users", usage_json(s->users, s->user_count, "user"));
-    json_out_put(o, "top_processes", usage_json(s->processes, s->process_count, "name"));
-    json_out_put(o, "gpus", gpus_json(s));
-    json_out_put(o, "hourly", hours_json(s));
-    json_out_put(o, "busiest", busiest_json(s));
+    doc_json_put(o, "from", time_json(s->from_ms));
+    doc_json_put(o, "to", time_json(s->to_ms));
+    doc_json_put(o, "samples", json_integer((json_int_t)s->samples));
+    doc_json_put(o, "process_rows", json_integer((json_int_t)s->proc_rows));
+    doc_json_put(o, "gpu_rows", json_integer((json_int_t)s->gpu_rows));
+    doc_json_put(o, "first", opt_time(s->first_ms));
+    doc_json_put(o, "last", opt_time(s->last_ms));
+    doc_json_put(o, "top_users", usage_json(s->users, s->user_count, "user"));
+    doc_json_put(o, "top_processes", usage_json(s->processes, s->process_count, "name"));
+    doc_json_put(o, "gpus", gpus_json(s));
+    doc_json_put(o, "hourly", hours_json(s));
+    doc_json_put(o, "busiest", busiest_json(s));
     /* ten significant digits: hours summed from milliseconds need no more */
     size_t flags = JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10) |
                    (compact ? JSON_COMPACT : JSON_INDENT(2));

@@ -16,7 +16,7 @@
 
 #include "cli/audit_rogue.h"
 #include "cli/cli.h"
-#include "cli/json_out.h"
+#include "doc/json.h"
 #include "core/table.h"
 #include "core/term.h"
 #include "policy/policy_store.h"
@@ -295,37 +295,37 @@ static int render_table(const struct rogue_report *r, const struct cli_ctx *c, d
 static json_t *finding_json(const struct rogue_finding *f)
 {
     json_t *o = json_object(), *ev = json_array();
-    json_out_put(o, "category", json_string(rogue_category_name(f->category)));
-    json_out_put(o, "risk", json_string(rogue_risk_name(f->risk)));
-    json_out_put(o, "risk_score", json_real(f->risk_score));
-    json_out_put(o, "confidence", json_real(f->confidence));
-    json_out_put(o, "pid", json_integer(f->pid));
-    json_out_put(o, "live", json_boolean(f->live));
-    json_out_put(o, "user", json_out_str(f->user));
-    json_out_put(o, "process", json_out_str(f->name));
-    json_out_put(o, "exe", json_out_str(f->exe));
-    json_out_put(o, "command_line", json_out_str(f->cmdline));
-    json_out_put(o, "gpu", f->gpu >= 0 ? json_integer(f->gpu) : json_null());
+    doc_json_put(o, "category", json_string(rogue_category_name(f->category)));
+    doc_json_put(o, "risk", json_string(rogue_risk_name(f->risk)));
+    doc_json_put(o, "risk_score", json_real(f->risk_score));
+    doc_json_put(o, "confidence", json_real(f->confidence));
+    doc_json_put(o, "pid", json_integer(f->pid));
+    doc_json_put(o, "live", json_boolean(f->live));
+    doc_json_put(o, "user", doc_json_str(f->user));
+    doc_json_put(o, "process", doc_json_str(f->name));
+    doc_json_put(o, "exe", doc_json_str(f->exe));
+    doc_json_put(o, "command_line", doc_json_str(f->cmdline));
+    doc_json_put(o, "gpu", f->gpu >= 0 ? json_integer(f->gpu) : json_null());
     for (size_t i = 0; i < f->evidence_count; i++)
         json_array_append_new(ev, json_pack("{s:s, s:f}", "text", f->evidence[i].text,
                                             "confidence", f->evidence[i].confidence));
-    json_out_put(o, "evidence", ev);
-    json_out_put(o, "recommendation", json_string(f->recommendation));
+    doc_json_put(o, "evidence", ev);
+    doc_json_put(o, "recommendation", json_string(f->recommendation));
     return o;
 }
 
 static int render_json(const struct rogue_report *r, double hours, bool history, bool live)
 {
     json_t *root = json_object(), *arr = json_array();
-    json_out_put(root, "scanned", json_pack("{s:b, s:i, s:b, s:f, s:i, s:i}", "live", live,
+    doc_json_put(root, "scanned", json_pack("{s:b, s:i, s:b, s:f, s:i, s:i}", "live", live,
                                             "live_processes", (int)r->live_processes, "history",
                                             history, "hours", hours, "history_rows",
                                             (int)r->history_rows, "history_processes",
                                             (int)r->history_processes));
     for (size_t i = 0; i < r->count; i++)
         json_array_append_new(arr, finding_json(&r->findings[i]));
-    json_out_put(root, "findings", arr);
-    return json_out_write(root, stdout, false) < 0 ? EXIT_GENERAL : EXIT_OK;
+    doc_json_put(root, "findings", arr);
+    return doc_json_write(root, stdout, false) < 0 ? EXIT_GENERAL : EXIT_OK;
 }
 
 /* ---- the command ------------------------------------------------------------------- */
@@ -395,7 +395,7 @@ static int run(struct rogue_args *a, struct cli_ctx *c)
     }
     if (rc == 0 && a->export_config) {
         json_t *doc = rogue_config_to_json(&cfg);
-        rc = !doc || json_out_write(doc, stdout, false) < 0 ? EXIT_GENERAL : EXIT_OK;
+        rc = !doc || doc_json_write(doc, stdout, false) < 0 ? EXIT_GENERAL : EXIT_OK;
     }
     if (rc == 0 && a->show_config)
         rc = show_config(&cfg, path);

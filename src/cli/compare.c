@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "cli/json_out.h"
+#include "doc/json.h"
 #include "core/table.h"
 #include "jobs/compare.h"
 
@@ -121,21 +121,21 @@ static int print_json(const struct compare_result *res)
     for (size_t i = 0; i < res->count; i++) {
         const struct compare_row *row = &res->rows[i];
         json_t *o = json_object();
-        json_out_put(o, "kind", json_string(row->kind == COMPARE_GROUP ? "group" : "metric"));
-        json_out_put(o, "name", json_string(row->name));
-        json_out_put(o, "base", opt_json(row->base));
-        json_out_put(o, "candidate", opt_json(row->candidate));
-        json_out_put(o, "delta_pct", opt_json(row->delta_pct));
-        json_out_put(o, "gated", json_boolean(row->gated));
-        json_out_put(o, "regression", json_boolean(row->regression));
+        doc_json_put(o, "kind", json_string(row->kind == COMPARE_GROUP ? "group" : "metric"));
+        doc_json_put(o, "name", json_string(row->name));
+        doc_json_put(o, "base", opt_json(row->base));
+        doc_json_put(o, "candidate", opt_json(row->candidate));
+        doc_json_put(o, "delta_pct", opt_json(row->delta_pct));
+        doc_json_put(o, "gated", json_boolean(row->gated));
+        doc_json_put(o, "regression", json_boolean(row->regression));
         json_array_append_new(rows, o);
     }
-    json_out_put(root, "threshold_pct", json_real(res->threshold_pct));
-    json_out_put(root, "regression", json_boolean(res->regression));
-    json_out_put(root, "base_method", json_out_str(res->base_method));
-    json_out_put(root, "candidate_method", json_out_str(res->candidate_method));
-    json_out_put(root, "rows", rows);
-    return json_out_write(root, stdout, false);
+    doc_json_put(root, "threshold_pct", json_real(res->threshold_pct));
+    doc_json_put(root, "regression", json_boolean(res->regression));
+    doc_json_put(root, "base_method", doc_json_str(res->base_method));
+    doc_json_put(root, "candidate_method", doc_json_str(res->candidate_method));
+    doc_json_put(root, "rows", rows);
+    return doc_json_write(root, stdout, false);
 }
 
 static void warn_mismatch(const struct compare_result *res)

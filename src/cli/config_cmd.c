@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "cli/json_out.h"
+#include "doc/json.h"
 #include "core/table.h"
 #include "core/term.h"
 
@@ -30,7 +30,7 @@ static int show_json(const struct config *c)
         json_object_set_new(keys, config_key_name((enum config_key)k), o);
     }
     json_object_set_new(root, "keys", keys);
-    return json_out_write(root, stdout, false) == 0 ? EXIT_OK : EXIT_GENERAL;
+    return doc_json_write(root, stdout, false) == 0 ? EXIT_OK : EXIT_GENERAL;
 }
 
 static int show_table(const struct config *c, bool ascii)

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "cli/json_out.h"
+#include "doc/json.h"
 #include "core/table.h"
 #include "core/term.h"
 #include "core/units.h"
@@ -578,15 +578,15 @@ static int test_table(const struct guard_cmd *g, const struct guard_config *c,
 static json_t *violation_json(const struct guard_violation *v, const char *action)
 {
     json_t *o = json_object();
-    json_out_put(o, "policy", json_string(v->policy));
-    json_out_put(o, "rule", json_string(v->rule));
-    json_out_put(o, "pid", json_integer(v->pid));
-    json_out_put(o, "start_time", json_out_time(v->start_time));
-    json_out_put(o, "user", json_out_str(v->user));
-    json_out_put(o, "process", json_out_str(v->name));
-    json_out_put(o, "gpu", v->gpu >= 0 ? json_integer(v->gpu) : json_null());
-    json_out_put(o, "detail", json_string(v->detail));
-    json_out_put(o, "action", json_string(action));
+    doc_json_put(o, "policy", json_string(v->policy));
+    doc_json_put(o, "rule", json_string(v->rule));
+    doc_json_put(o, "pid", json_integer(v->pid));
+    doc_json_put(o, "start_time", doc_json_time(v->start_time));
+    doc_json_put(o, "user", doc_json_str(v->user));
+    doc_json_put(o, "process", doc_json_str(v->name));
+    doc_json_put(o, "gpu", v->gpu >= 0 ? json_integer(v->gpu) : json_null());
+    doc_json_put(o, "detail", json_string(v->detail));
+    doc_json_put(o, "action", json_string(action));
     return o;
 }
 
@@ -595,13 +595,13 @@ static int test_json(const struct guard_config *c, const struct guard_violations
     char action[128];
     planned(c, action, sizeof action);
     json_t *root = json_object(), *arr = json_array();
-    json_out_put(root, "enabled", json_boolean(c->enabled));
-    json_out_put(root, "dry_run", json_boolean(c->dry_run));
-    json_out_put(root, "enforcement", json_string(c->enforcement == GUARD_HARD ? "hard" : "soft"));
+    doc_json_put(root, "enabled", json_boolean(c->enabled));
+    doc_json_put(root, "dry_run", json_boolean(c->dry_run));
+    doc_json_put(root, "enforcement", json_string(c->enforcement == GUARD_HARD ? "hard" : "soft"));
     for (size_t i = 0; i < vs->count; i++)
         json_array_append_new(arr, violation_json(&vs->items[i], action));
-    json_out_put(root, "violations", arr);
-    return json_out_write(root, stdout, false) < 0 ? EXIT_GENERAL : EXIT_OK;
+    doc_json_put(root, "violations", arr);
+    return doc_json_write(root, stdout, false) < 0 ? EXIT_GENERAL : EXIT_OK;
 }
 
 static int test_policies(struct guard_cmd *g, const struct guard_config *c)
@@ -700,25 +700,25 @@ static json_t *event_json(const struct policy_event *ev)
     char when[40];
     json_t *o = json_object();
     format_time(ev->time_s, when, sizeof when);
-    json_out_put(o, "time", json_string(when));
-    json_out_put(o, "policy", json_string(ev->policy));
-    json_out_put(o, "rule", json_string(ev->rule));
-    json_out_put(o, "pid", ev->pid ? json_integer(ev->pid) : json_null());
-    json_out_put(o, "user", json_out_str(ev->user));
-    json_out_put(o, "gpu", ev->gpu >= 0 ? json_integer(ev->gpu) : json_null());
-    json_out_put(o, "detail", json_out_str(ev->detail));
+    doc_json_put(o, "time", json_string(when));
+    doc_json_put(o, "policy", json_string(ev->policy));
+    doc_json_put(o, "rule", json_string(ev->rule));
+    doc_json_put(o, "pid", ev->pid ? json_integer(ev->pid) : json_null());
+    doc_json_put(o, "user", doc_json_str(ev->user));
+    doc_json_put(o, "gpu", ev->gpu >= 0 ? json_integer(ev->gpu) : json_null());
+    doc_json_put(o, "detail", doc_json_str(ev->detail));
     if (!ev->has_action) {
-        json_out_put(o, "action", json_null());
+        doc_json_put(o, "action", json_null());
         return o;
     }
     json_t *a = json_object();
     format_time(ev->action_time_s, when, sizeof when);
-    json_out_put(a, "time", json_string(when));
-    json_out_put(a, "action", json_string(ev->action));
-    json_out_put(a, "dry_run", json_boolean(ev->dry_run));
-    json_out_put(a, "success", json_boolean(ev->success));
-    json_out_put(a, "message", json_out_str(ev->message));
-    json_out_put(o, "action", a);
+    doc_json_put(a, "time", json_string(when));
+    doc_json_put(a, "action", json_string(ev->action));
+    doc_json_put(a, "dry_run", json_boolean(ev->dry_run));
+    doc_json_put(a, "success", json_boolean(ev->success));
+    doc_json_put(a, "message", doc_json_str(ev->message));
+    doc_json_put(o, "action", a);
     return o;
 }
 
@@ -791,9 +791,9 @@ static int status(struct guard_cmd *g)
         json_t *root = json_object(), *arr = json_array();
         for (size_t i = 0; i < n; i++)
             json_array_append_new(arr, event_json(&evs[i]));
-        json_out_put(root, "hours", json_real(hours));
-        json_out_put(root, "events", arr);
-        rc = json_out_write(root, stdout, false) < 0 ? EXIT_GENERAL : EXIT_OK;
+        doc_json_put(root, "hours", json_real(hours));
+        doc_json_put(root, "events", arr);
+        rc = doc_json_write(root, stdout, false) < 0 ? EXIT_GENERAL : EXIT_OK;
     } else {
         rc = status_table(g, evs, n, hours);
     }
@@ -817,7 +817,7 @@ static int dispatch(struct guard_cmd *g)
         rc = run_daemon(g);
     if (rc == 0 && a->export_config) {
         json_t *doc = guard_config_to_json(&cfg);
-        rc = !doc || json_out_write(doc, stdout, false) < 0 ? EXIT_GENERAL : EXIT_OK;
+        rc = !doc || doc_json_write(doc, stdout, false) < 0 ? EXIT_GENERAL : EXIT_OK;
     }
     if (rc == 0 && a->show)
         rc = show(g, &cfg);

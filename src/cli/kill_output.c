@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/json_out.h"
+#include "doc/json.h"
 #include "cli/kill.h"
 #include "core/table.h"
 #include "core/units.h"
@@ -192,22 +192,22 @@ static json_t *entry_json(const struct kill_view *v, const struct kill_entry *en
         json_decref(sigs);
         return NULL;
     }
-    json_out_put(o, "pid", json_integer(en->h.id.pid));
-    json_out_put(o, "start_time", json_out_time(en->host.start_time));
-    json_out_put(o, "start_ticks", json_integer((json_int_t)en->h.id.start_ticks));
-    json_out_put(o, "name", json_string(en->h.stat.comm));
-    json_out_put(o, "user", en->host.user[0] ? json_string(en->host.user) : json_null());
-    json_out_put(o, "uid", en->host.uid.known ? json_integer(en->host.uid.v) : json_null());
-    json_out_put(o, "cmdline", en->host.cmdline ? json_string(en->host.cmdline) : json_null());
-    json_out_put(o, "gpus", gpus);
-    json_out_put(o, "role", json_string(kill_role_name(en->role)));
-    json_out_put(o, "target_pid", json_integer(en->target));
-    json_out_put(o, "result", json_string(result_name(v, en)));
-    json_out_put(o, "signals", sigs);
+    doc_json_put(o, "pid", json_integer(en->h.id.pid));
+    doc_json_put(o, "start_time", doc_json_time(en->host.start_time));
+    doc_json_put(o, "start_ticks", json_integer((json_int_t)en->h.id.start_ticks));
+    doc_json_put(o, "name", json_string(en->h.stat.comm));
+    doc_json_put(o, "user", en->host.user[0] ? json_string(en->host.user) : json_null());
+    doc_json_put(o, "uid", en->host.uid.known ? json_integer(en->host.uid.v) : json_null());
+    doc_json_put(o, "cmdline", en->host.cmdline ? json_string(en->host.cmdline) : json_null());
+    doc_json_put(o, "gpus", gpus);
+    doc_json_put(o, "role", json_string(kill_role_name(en->role)));
+    doc_json_put(o, "target_pid", json_integer(en->target));
+    doc_json_put(o, "result", json_string(result_name(v, en)));
+    doc_json_put(o, "signals", sigs);
     bool ended = en->outcome == KILL_OUTCOME_TERMINATED || en->outcome == KILL_OUTCOME_KILLED;
-    json_out_put(o, "ended_after_s", ended && en->ended_after_s >= 0 && isfinite(en->ended_after_s)
+    doc_json_put(o, "ended_after_s", ended && en->ended_after_s >= 0 && isfinite(en->ended_after_s)
                                 ? json_real(en->ended_after_s) : json_null());
-    json_out_put(o, "reason", en->failure.msg[0] ? json_string(en->failure.msg) : json_null());
+    doc_json_put(o, "reason", en->failure.msg[0] ? json_string(en->failure.msg) : json_null());
     return o;
 }
 
@@ -219,21 +219,21 @@ static json_t *document(const struct kill_view *v)
         json_decref(procs);
         return NULL;
     }
-    json_out_put(root, "dry_run", json_boolean(v->stage == KILL_VIEW_DRY_RUN));
-    json_out_put(root, "batch_needed", json_boolean(v->stage == KILL_VIEW_MATCHED));
-    json_out_put(root, "signal", j_signal(v->signal));
-    json_out_put(root, "timeout_secs", json_integer(v->timeout_secs));
-    json_out_put(root, "force", json_boolean(v->force));
-    json_out_put(root, "tree", json_boolean(v->tree));
-    json_out_put(root, "group", json_boolean(v->group));
+    doc_json_put(root, "dry_run", json_boolean(v->stage == KILL_VIEW_DRY_RUN));
+    doc_json_put(root, "batch_needed", json_boolean(v->stage == KILL_VIEW_MATCHED));
+    doc_json_put(root, "signal", j_signal(v->signal));
+    doc_json_put(root, "timeout_secs", json_integer(v->timeout_secs));
+    doc_json_put(root, "force", json_boolean(v->force));
+    doc_json_put(root, "tree", json_boolean(v->tree));
+    doc_json_put(root, "group", json_boolean(v->group));
     for (size_t k = 0; k < v->set->count; k++)
         json_array_append_new(procs, entry_json(v, &v->set->items[v->order[k]]));
-    json_out_put(root, "processes", procs);
+    doc_json_put(root, "processes", procs);
     return root;
 }
 
 int kill_render_json(const struct kill_view *v, FILE *out, bool compact)
 {
     json_t *root = document(v);
-    return root ? json_out_write(root, out, compact) : -ENOMEM;
+    return root ? doc_json_write(root, out, compact) : -ENOMEM;
 }

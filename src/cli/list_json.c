@@ -8,23 +8,16 @@
 #include <math.h>
 #include <string.h>
 
-#include "cli/json_out.h"
+#include "doc/json.h"
 #include "cli/list.h"
 #include "core/units.h"
 
-static json_t *j_u64(struct opt_u64 o)
-{
-    return o.known ? json_integer((json_int_t)o.v) : json_null();
-}
+/* Decimals kept for each kind of real (docs/json/list.md, "Numbers"). */
+enum { PCT_DECIMALS = 2, WATT_DECIMALS = 3, SECOND_DECIMALS = 2 };
 
-static json_t *j_i64(struct opt_i64 o)
+static json_t *j_pct(struct opt_f64 o)
 {
-    return o.known ? json_integer((json_int_t)o.v) : json_null();
-}
-
-static json_t *j_f64(struct opt_f64 o)
-{
-    return o.known && isfinite(o.v) ? json_real(o.v) : json_null();
+    return doc_json_f64(o, PCT_DECIMALS);
 }
 
 static json_t *j_mib(struct opt_u64 bytes)
@@ -34,23 +27,15 @@ static json_t *j_mib(struct opt_u64 bytes)
 
 static json_t *j_watts(struct opt_u64 mw)
 {
-    return mw.known ? json_real((double)mw.v / 1000.0) : json_null();
+    return mw.known ? doc_json_real((double)mw.v / 1000.0, WATT_DECIMALS) : json_null();
 }
-
-static json_t *j_bool(struct opt_i64 o)
-{
-    return o.known ? json_boolean(o.v != 0) : json_null();
-}
-
-
-
 
 /* DRM engine utilisation by engine class; {} for other processes. */
 static json_t *engines_json(const struct gpu_process *gp)
 {
     json_t *o = json_object();
     for (size_t i = 0; o && i < gp->engine_count && i < GPU_PROC_MAX_ENGINES; i++)
-        json_out_put(o, gp->engines[i].name, j_f64(gp->engine_pct[i]));
+        doc_json_put(o, gp->engines[i].name, j_pct(gp->engine_pct[i]));
     return o;
 }
 
@@ -62,42 +47,42 @@ static json_t *process_json(const struct list_view *v, const struct gpu_process 
     json_t *o = json_object();
     if (!o)
         return NULL;
-    json_out_put(o, "gpu_index", json_integer(gp->device_index));
-    json_out_put(o, "pid", json_integer(gp->pid));
-    json_out_put(o, "user", json_out_str(host ? hp->user : NULL));
-    json_out_put(o, "proc_name", json_out_str(host ? hp->name : NULL));
-    json_out_put(o, "used_mem_mb", j_mib(gp->gpu_mem_bytes));
-    json_out_put(o, "start_time", host ? json_out_time(hp->start_time) : json_null());
-    json_out_put(o, "container", json_out_str(host ? list_container_text(&hp->container, false, cbuf, sizeof cbuf)
+    doc_json_put(o, "gpu_index", json_integer(gp->device_index));
+    doc_json_put(o, "pid", json_integer(gp->pid));
+    doc_json_put(o, "user", doc_json_str(host ? hp->user : NULL));
+    doc_json_put(o, "proc_name", doc_json_str(host ? hp->name : NULL));
+    doc_json_put(o, "used_mem_mb", j_mib(gp->gpu_mem_bytes));
+    doc_json_put(o, "start_time", host ? doc_json_time(hp->start_time) : json_null());
+    doc_json_put(o, "container", doc_json_str(host ? list_container_text(&hp->container, false, cbuf, sizeof cbuf)
                                    : NULL));
     const struct device *d = snapshot_device(v->snap, gp->device_index);
-    json_out_put(o, "gpu_uuid", json_out_str(d ? d->uuid : NULL));
-    json_out_put(o, "type", json_string(model_gpu_process_type_name(gp->type)));
-    json_out_put(o, "used_mem_bytes", j_u64(gp->gpu_mem_bytes));
-    json_out_put(o, "sm_pct", j_f64(gp->sm_pct));
-    json_out_put(o, "mem_bw_pct", j_f64(gp->mem_bw_pct));
-    json_out_put(o, "enc_pct", j_f64(gp->enc_pct));
-    json_out_put(o, "dec_pct", j_f64(gp->dec_pct));
-    json_out_put(o, "gpu_instance_id", j_u64(gp->gpu_instance_id));
-    json_out_put(o, "compute_instance_id", j_u64(gp->compute_instance_id));
-    json_out_put(o, "host_visible", json_boolean(host));
-    json_out_put(o, "uid", host ? j_i64(hp->uid) : json_null());
-    json_out_put(o, "ppid", host ? j_i64(hp->ppid) : json_null());
-    json_out_put(o, "cmdline", json_out_str(host ? hp->cmdline : NULL));
-    json_out_put(o, "state", host && hp->state ? json_sprintf("%c", hp->state) : json_null());
-    json_out_put(o, "elapsed_s", host ? j_f64(hp->elapsed_s) : json_null());
-    json_out_put(o, "cpu_pct", host ? j_f64(hp->cpu_pct) : json_null());
-    json_out_put(o, "host_rss_bytes", host ? j_u64(hp->rss_bytes) : json_null());
-    json_out_put(o, "host_mem_pct", host ? j_f64(hp->mem_pct) : json_null());
-    json_out_put(o, "other_pid_namespace", host ? j_bool(hp->other_pidns) : json_null());
-    json_out_put(o, "used_sys_mem_bytes", j_u64(gp->gpu_sys_mem_bytes));
-    json_out_put(o, "engines_pct", engines_json(gp));
+    doc_json_put(o, "gpu_uuid", doc_json_str(d ? d->uuid : NULL));
+    doc_json_put(o, "type", json_string(model_gpu_process_type_name(gp->type)));
+    doc_json_put(o, "used_mem_bytes", doc_json_u64(gp->gpu_mem_bytes));
+    doc_json_put(o, "sm_pct", j_pct(gp->sm_pct));
+    doc_json_put(o, "mem_bw_pct", j_pct(gp->mem_bw_pct));
+    doc_json_put(o, "enc_pct", j_pct(gp->enc_pct));
+    doc_json_put(o, "dec_pct", j_pct(gp->dec_pct));
+    doc_json_put(o, "gpu_instance_id", doc_json_u64(gp->gpu_instance_id));
+    doc_json_put(o, "compute_instance_id", doc_json_u64(gp->compute_instance_id));
+    doc_json_put(o, "host_visible", json_boolean(host));
+    doc_json_put(o, "uid", host ? doc_json_i64(hp->uid) : json_null());
+    doc_json_put(o, "ppid", host ? doc_json_i64(hp->ppid) : json_null());
+    doc_json_put(o, "cmdline", doc_json_str(host ? hp->cmdline : NULL));
+    doc_json_put(o, "state", host && hp->state ? doc_json_stringn(&hp->state, 1) : json_null());
+    doc_json_put(o, "elapsed_s", host ? doc_json_f64(hp->elapsed_s, SECOND_DECIMALS) : json_null());
+    doc_json_put(o, "cpu_pct", host ? j_pct(hp->cpu_pct) : json_null());
+    doc_json_put(o, "host_rss_bytes", host ? doc_json_u64(hp->rss_bytes) : json_null());
+    doc_json_put(o, "host_mem_pct", host ? j_pct(hp->mem_pct) : json_null());
+    doc_json_put(o, "other_pid_namespace", host ? doc_json_bool(hp->other_pidns) : json_null());
+    doc_json_put(o, "used_sys_mem_bytes", doc_json_u64(gp->gpu_sys_mem_bytes));
+    doc_json_put(o, "engines_pct", engines_json(gp));
     if (v->containers) {
         bool has = host && hp->container.kind != CONTAINER_NONE;
-        json_out_put(o, "container_kind", has ? json_string(model_container_kind_name(hp->container.kind))
+        doc_json_put(o, "container_kind", has ? json_string(model_container_kind_name(hp->container.kind))
                                      : json_null());
-        json_out_put(o, "container_id", json_out_str(has ? hp->container.id : NULL));
-        json_out_put(o, "pod_uid", json_out_str(has ? hp->container.pod_uid : NULL));
+        doc_json_put(o, "container_id", doc_json_str(has ? hp->container.id : NULL));
+        doc_json_put(o, "pod_uid", doc_json_str(has ? hp->container.pod_uid : NULL));
     }
     return o;
 }
@@ -107,12 +92,12 @@ static json_t *mig_json(const struct mig_instance *m)
     json_t *o = json_object();
     if (!o)
         return NULL;
-    json_out_put(o, "gpu_instance_id", json_integer(m->gpu_instance_id));
-    json_out_put(o, "compute_instance_id", json_integer(m->compute_instance_id));
-    json_out_put(o, "uuid", json_out_str(m->uuid));
-    json_out_put(o, "name", json_out_str(m->name));
-    json_out_put(o, "mem_used_mb", j_mib(m->mem_used_bytes));
-    json_out_put(o, "mem_total_mb", j_mib(m->mem_total_bytes));
+    doc_json_put(o, "gpu_instance_id", json_integer(m->gpu_instance_id));
+    doc_json_put(o, "compute_instance_id", json_integer(m->compute_instance_id));
+    doc_json_put(o, "uuid", doc_json_str(m->uuid));
+    doc_json_put(o, "name", doc_json_str(m->name));
+    doc_json_put(o, "mem_used_mb", j_mib(m->mem_used_bytes));
+    doc_json_put(o, "mem_total_mb", j_mib(m->mem_total_bytes));
     return o;
 }
 
@@ -121,12 +106,12 @@ static json_t *clocks_json(const struct device *d)
     json_t *o = json_object();
     if (!o)
         return NULL;
-    json_out_put(o, "graphics_mhz", j_u64(d->clock_graphics_mhz));
-    json_out_put(o, "sm_mhz", j_u64(d->clock_sm_mhz));
-    json_out_put(o, "mem_mhz", j_u64(d->clock_mem_mhz));
-    json_out_put(o, "graphics_max_mhz", j_u64(d->clock_graphics_max_mhz));
-    json_out_put(o, "sm_max_mhz", j_u64(d->clock_sm_max_mhz));
-    json_out_put(o, "mem_max_mhz", j_u64(d->clock_mem_max_mhz));
+    doc_json_put(o, "graphics_mhz", doc_json_u64(d->clock_graphics_mhz));
+    doc_json_put(o, "sm_mhz", doc_json_u64(d->clock_sm_mhz));
+    doc_json_put(o, "mem_mhz", doc_json_u64(d->clock_mem_mhz));
+    doc_json_put(o, "graphics_max_mhz", doc_json_u64(d->clock_graphics_max_mhz));
+    doc_json_put(o, "sm_max_mhz", doc_json_u64(d->clock_sm_max_mhz));
+    doc_json_put(o, "mem_max_mhz", doc_json_u64(d->clock_mem_max_mhz));
     return o;
 }
 
@@ -135,31 +120,31 @@ static json_t *pcie_json(const struct device *d)
     json_t *o = json_object();
     if (!o)
         return NULL;
-    json_out_put(o, "gen", j_u64(d->pcie_gen));
-    json_out_put(o, "width", j_u64(d->pcie_width));
-    json_out_put(o, "gen_max", j_u64(d->pcie_gen_max));
-    json_out_put(o, "width_max", j_u64(d->pcie_width_max));
-    json_out_put(o, "rx_kbps", j_u64(d->pcie_rx_kbps));
-    json_out_put(o, "tx_kbps", j_u64(d->pcie_tx_kbps));
+    doc_json_put(o, "gen", doc_json_u64(d->pcie_gen));
+    doc_json_put(o, "width", doc_json_u64(d->pcie_width));
+    doc_json_put(o, "gen_max", doc_json_u64(d->pcie_gen_max));
+    doc_json_put(o, "width_max", doc_json_u64(d->pcie_width_max));
+    doc_json_put(o, "rx_kbps", doc_json_u64(d->pcie_rx_kbps));
+    doc_json_put(o, "tx_kbps", doc_json_u64(d->pcie_tx_kbps));
     return o;
 }
 
 static void device_state_fields(json_t *o, const struct device *d)
 {
-    json_out_put(o, "persistence_mode", j_bool(d->persistence_mode));
-    json_out_put(o, "display_active", j_bool(d->display_active));
-    json_out_put(o, "compute_mode", d->compute_mode.known
+    doc_json_put(o, "persistence_mode", doc_json_bool(d->persistence_mode));
+    doc_json_put(o, "display_active", doc_json_bool(d->display_active));
+    doc_json_put(o, "compute_mode", d->compute_mode.known
         ? json_string(model_compute_mode_name((enum compute_mode)d->compute_mode.v))
         : json_null());
-    json_out_put(o, "pstate", d->pstate.known ? json_sprintf("P%lld", (long long)d->pstate.v)
+    doc_json_put(o, "pstate", d->pstate.known ? json_sprintf("P%lld", (long long)d->pstate.v)
                                      : json_null());
-    json_out_put(o, "mig_mode", j_bool(d->mig_mode));
-    json_out_put(o, "mig_mode_pending", j_bool(d->mig_mode_pending));
+    doc_json_put(o, "mig_mode", doc_json_bool(d->mig_mode));
+    doc_json_put(o, "mig_mode_pending", doc_json_bool(d->mig_mode_pending));
     json_t *migs = json_array();
     for (size_t i = 0; migs && i < d->mig_count; i++)
         json_array_append_new(migs, mig_json(&d->migs[i]));
-    json_out_put(o, "mig_instances", migs);
-    json_out_put(o, "status", json_out_str(d->status));
+    doc_json_put(o, "mig_instances", migs);
+    doc_json_put(o, "status", doc_json_str(d->status));
 }
 
 static json_t *device_json(const struct list_view *v, const struct device *d)
@@ -169,39 +154,39 @@ static json_t *device_json(const struct list_view *v, const struct device *d)
     json_t *o = json_object();
     if (!o)
         return NULL;
-    json_out_put(o, "gpu_index", json_integer(d->index));
-    json_out_put(o, "name", json_out_str(d->name));
-    json_out_put(o, "mem_used_mb", j_mib(d->mem_used_bytes));
-    json_out_put(o, "mem_total_mb", j_mib(d->mem_total_bytes));
-    json_out_put(o, "util_pct", j_f64(d->util_gpu_pct));
-    json_out_put(o, "temp_c", j_i64(d->temp_c));
-    json_out_put(o, "power_w", j_watts(d->power_mw));
-    json_out_put(o, "ecc_volatile", j_u64(d->ecc_volatile_uncorrected));
-    json_out_put(o, "pids", json_integer((json_int_t)pids));
-    json_out_put(o, "top_proc", top ? process_json(v, top) : json_null());
-    json_out_put(o, "vendor", json_string(model_vendor_name(d->vendor)));
-    json_out_put(o, "uuid", json_out_str(d->uuid));
-    json_out_put(o, "pci_bus_id", json_out_str(d->pci_bus_id));
-    json_out_put(o, "driver", json_out_str(d->driver));
-    json_out_put(o, "driver_version", json_out_str(d->driver_version));
-    json_out_put(o, "mem_free_mb", j_mib(d->mem_free_bytes));
-    json_out_put(o, "mem_reserved_mb", j_mib(d->mem_reserved_bytes));
-    json_out_put(o, "mem_util_pct", j_f64(d->util_mem_pct));
-    json_out_put(o, "enc_util_pct", j_f64(d->util_enc_pct));
-    json_out_put(o, "dec_util_pct", j_f64(d->util_dec_pct));
-    json_out_put(o, "temp_slowdown_c", j_i64(d->temp_slowdown_c));
-    json_out_put(o, "temp_shutdown_c", j_i64(d->temp_shutdown_c));
-    json_out_put(o, "power_limit_w", j_watts(d->power_limit_mw));
-    json_out_put(o, "fan_pct", j_f64(d->fan_pct));
-    json_out_put(o, "clocks", clocks_json(d));
-    json_out_put(o, "pcie", pcie_json(d));
-    json_out_put(o, "ecc_volatile_corrected", j_u64(d->ecc_volatile_corrected));
+    doc_json_put(o, "gpu_index", json_integer(d->index));
+    doc_json_put(o, "name", doc_json_str(d->name));
+    doc_json_put(o, "mem_used_mb", j_mib(d->mem_used_bytes));
+    doc_json_put(o, "mem_total_mb", j_mib(d->mem_total_bytes));
+    doc_json_put(o, "util_pct", j_pct(d->util_gpu_pct));
+    doc_json_put(o, "temp_c", doc_json_i64(d->temp_c));
+    doc_json_put(o, "power_w", j_watts(d->power_mw));
+    doc_json_put(o, "ecc_volatile", doc_json_u64(d->ecc_volatile_uncorrected));
+    doc_json_put(o, "pids", json_integer((json_int_t)pids));
+    doc_json_put(o, "top_proc", top ? process_json(v, top) : json_null());
+    doc_json_put(o, "vendor", json_string(model_vendor_name(d->vendor)));
+    doc_json_put(o, "uuid", doc_json_str(d->uuid));
+    doc_json_put(o, "pci_bus_id", doc_json_str(d->pci_bus_id));
+    doc_json_put(o, "driver", doc_json_str(d->driver));
+    doc_json_put(o, "driver_version", doc_json_str(d->driver_version));
+    doc_json_put(o, "mem_free_mb", j_mib(d->mem_free_bytes));
+    doc_json_put(o, "mem_reserved_mb", j_mib(d->mem_reserved_bytes));
+    doc_json_put(o, "mem_util_pct", j_pct(d->util_mem_pct));
+    doc_json_put(o, "enc_util_pct", j_pct(d->util_enc_pct));
+    doc_json_put(o, "dec_util_pct", j_pct(d->util_dec_pct));
+    doc_json_put(o, "temp_slowdown_c", doc_json_i64(d->temp_slowdown_c));
+    doc_json_put(o, "temp_shutdown_c", doc_json_i64(d->temp_shutdown_c));
+    doc_json_put(o, "power_limit_w", j_watts(d->power_limit_mw));
+    doc_json_put(o, "fan_pct", j_pct(d->fan_pct));
+    doc_json_put(o, "clocks", clocks_json(d));
+    doc_json_put(o, "pcie", pcie_json(d));
+    doc_json_put(o, "ecc_volatile_corrected", doc_json_u64(d->ecc_volatile_corrected));
     device_state_fields(o, d);
-    json_out_put(o, "gtt_used_mb", j_mib(d->gtt_used_bytes));
-    json_out_put(o, "gtt_total_mb", j_mib(d->gtt_total_bytes));
-    json_out_put(o, "temp_hotspot_c", j_i64(d->temp_hotspot_c));
-    json_out_put(o, "temp_mem_c", j_i64(d->temp_mem_c));
-    json_out_put(o, "fan_rpm", j_u64(d->fan_rpm));
+    doc_json_put(o, "gtt_used_mb", j_mib(d->gtt_used_bytes));
+    doc_json_put(o, "gtt_total_mb", j_mib(d->gtt_total_bytes));
+    doc_json_put(o, "temp_hotspot_c", doc_json_i64(d->temp_hotspot_c));
+    doc_json_put(o, "temp_mem_c", doc_json_i64(d->temp_mem_c));
+    doc_json_put(o, "fan_rpm", doc_json_u64(d->fan_rpm));
     return o;
 }
 
@@ -212,9 +197,9 @@ static json_t *sources_json(const struct snapshot *s)
         json_t *o = json_object();
         if (!o)
             break;
-        json_out_put(o, "name", json_string(s->sources[i].name));
-        json_out_put(o, "started", json_boolean(s->sources[i].started));
-        json_out_put(o, "message", json_out_str(s->sources[i].message));
+        doc_json_put(o, "name", json_string(s->sources[i].name));
+        doc_json_put(o, "started", json_boolean(s->sources[i].started));
+        doc_json_put(o, "message", doc_json_str(s->sources[i].message));
         json_array_append_new(a, o);
     }
     return a;
@@ -227,27 +212,27 @@ static json_t *document(const struct list_view *v)
     json_t *root = json_object();
     if (!root)
         return NULL;
-    json_out_put(root, "host", json_out_str(s->host.hostname));
+    doc_json_put(root, "host", doc_json_str(s->host.hostname));
     double now = (double)s->wall.tv_sec + s->wall.tv_nsec / 1e9;
-    json_out_put(root, "ts", units_format_rfc3339_utc(now, ts, sizeof ts) == 0 ? json_string(ts)
+    doc_json_put(root, "ts", units_format_rfc3339_utc(now, ts, sizeof ts) == 0 ? json_string(ts)
                                                                         : json_null());
-    json_out_put(root, "driver_version", json_out_str(s->driver_version));
-    json_out_put(root, "cuda_version", json_out_str(s->cuda_version));
-    json_out_put(root, "nvml_version", json_out_str(s->nvml_version));
-    json_out_put(root, "sources", sources_json(s));
+    doc_json_put(root, "driver_version", doc_json_str(s->driver_version));
+    doc_json_put(root, "cuda_version", doc_json_str(s->cuda_version));
+    doc_json_put(root, "nvml_version", doc_json_str(s->nvml_version));
+    doc_json_put(root, "sources", sources_json(s));
     json_t *gpus = json_array(), *procs = json_array();
     for (size_t i = 0; gpus && i < s->device_count; i++)
         if (v->device_visible[i])
             json_array_append_new(gpus, device_json(v, &s->devices[i]));
     for (size_t i = 0; procs && i < v->proc_count; i++)
         json_array_append_new(procs, process_json(v, v->procs[i]));
-    json_out_put(root, "gpus", gpus);
-    json_out_put(root, "procs", procs);
+    doc_json_put(root, "gpus", gpus);
+    doc_json_put(root, "procs", procs);
     return root;
 }
 
 int list_render_json(const struct list_view *v, FILE *out, bool compact)
 {
     json_t *root = document(v);
-    return root ? json_out_write(root, out, compact) : -ENOMEM;
+    return root ? doc_json_write(root, out, compact) : -ENOMEM;
 }

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/json_out.h"
+#include "doc/json.h"
 #include "cli/run.h"
 #include "core/units.h"
 
@@ -56,8 +56,8 @@ static json_t *group_series(const struct run_view *v)
         json_t *vals = json_array(), *o = json_object();
         for (size_t s = 0; vals && s < r->sample_count; s++)
             json_array_append_new(vals, json_integer((json_int_t)sum[g * ns + s]));
-        json_out_put(o, "name", json_string(v->groups[g].key));
-        json_out_put(o, "values", vals);
+        doc_json_put(o, "name", json_string(v->groups[g].key));
+        doc_json_put(o, "values", vals);
         json_array_append_new(groups, o);
     }
     free(sum);
@@ -74,14 +74,14 @@ static json_t *proc_series(const struct run_view *v)
         for (size_t k = 0; pts && k < p->point_count; k++)
             json_array_append_new(pts, json_pack("[I,I]", (json_int_t)p->points[k].sample,
                                                  (json_int_t)p->points[k].rss_kib));
-        json_out_put(o, "pid", json_integer(p->pid));
-        json_out_put(o, "ppid", json_integer(p->ppid));
-        json_out_put(o, "command", json_string(p->command));
-        json_out_put(o, "cmdline", json_out_str(p->cmdline));
-        json_out_put(o, "peak_kib", json_integer((json_int_t)p->max_rss_kib));
-        json_out_put(o, "first", json_real(p->first_seen - r->start_time));
-        json_out_put(o, "last", json_real(p->last_seen - r->start_time));
-        json_out_put(o, "points", pts);
+        doc_json_put(o, "pid", json_integer(p->pid));
+        doc_json_put(o, "ppid", json_integer(p->ppid));
+        doc_json_put(o, "command", json_string(p->command));
+        doc_json_put(o, "cmdline", doc_json_str(p->cmdline));
+        doc_json_put(o, "peak_kib", json_integer((json_int_t)p->max_rss_kib));
+        doc_json_put(o, "first", json_real(p->first_seen - r->start_time));
+        doc_json_put(o, "last", json_real(p->last_seen - r->start_time));
+        doc_json_put(o, "points", pts);
         json_array_append_new(procs, o);
     }
     return procs;
@@ -94,10 +94,10 @@ static json_t *page_data(const struct run_view *v)
     for (size_t s = 0; t && s < r->sample_count; s++)
         json_array_append_new(t, json_real(r->timeline[s].elapsed_s));
     json_t *d = json_object();
-    json_out_put(d, "t", t);
-    json_out_put(d, "duration", json_real(r->duration_s));
-    json_out_put(d, "groups", group_series(v));
-    json_out_put(d, "procs", proc_series(v));
+    doc_json_put(d, "t", t);
+    doc_json_put(d, "duration", json_real(r->duration_s));
+    doc_json_put(d, "groups", group_series(v));
+    doc_json_put(d, "procs", proc_series(v));
     return d;
 }
 

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "cli/json_out.h"
+#include "doc/json.h"
 #include "cli/run.h"
 #include "core/csv.h"
 #include "core/table.h"
@@ -182,7 +182,7 @@ int run_print_summary(const struct run_view *v, FILE *out)
 
 static json_t *time_json(double epoch)
 {
-    return json_out_time((struct opt_f64){epoch, epoch > 0});
+    return doc_json_time((struct opt_f64){epoch, epoch > 0});
 }
 
 static json_t *opt_u64_json(struct opt_u64 v)
@@ -195,28 +195,28 @@ static json_t *proc_json(const struct run_view *v, const struct run_proc *p)
     json_t *o = json_object();
     if (!o)
         return NULL;
-    json_out_put(o, "pid", json_integer(p->pid));
-    json_out_put(o, "ppid", json_integer(p->ppid));
-    json_out_put(o, "command", json_string(p->command));
-    json_out_put(o, "max_rss_kib", json_integer((json_int_t)p->max_rss_kib));
-    json_out_put(o, "first_seen", time_json(p->first_seen));
-    json_out_put(o, "last_seen", time_json(p->last_seen));
-    json_out_put(o, "cmdline", json_out_str(p->cmdline));
-    json_out_put(o, "exe", json_out_str(p->exe));
-    json_out_put(o, "peak_source", json_string(run_peak_source_name(p->peak_source)));
-    json_out_put(o, "reaped_by_gpuctl", json_boolean(p->reaped));
+    doc_json_put(o, "pid", json_integer(p->pid));
+    doc_json_put(o, "ppid", json_integer(p->ppid));
+    doc_json_put(o, "command", json_string(p->command));
+    doc_json_put(o, "max_rss_kib", json_integer((json_int_t)p->max_rss_kib));
+    doc_json_put(o, "first_seen", time_json(p->first_seen));
+    doc_json_put(o, "last_seen", time_json(p->last_seen));
+    doc_json_put(o, "cmdline", doc_json_str(p->cmdline));
+    doc_json_put(o, "exe", doc_json_str(p->exe));
+    doc_json_put(o, "peak_source", json_string(run_peak_source_name(p->peak_source)));
+    doc_json_put(o, "reaped_by_gpuctl", json_boolean(p->reaped));
     json_t *code = json_null();
     if (p->exit_status.known) {
         int st = (int)p->exit_status.v;
         code = json_integer(WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st));
     }
-    json_out_put(o, "exit_code", code);
-    json_out_put(o, "leak_suspect", json_boolean(p->leak_suspect));
-    json_out_put(o, "leak_growth_pct", p->point_count >= 8 ? json_real(p->leak_growth_pct)
+    doc_json_put(o, "exit_code", code);
+    doc_json_put(o, "leak_suspect", json_boolean(p->leak_suspect));
+    doc_json_put(o, "leak_growth_pct", p->point_count >= 8 ? json_real(p->leak_growth_pct)
                                                            : json_null());
     if (v->r->gpu) {
-        json_out_put(o, "gpu_mem_peak_bytes", opt_u64_json(p->gpu_mem_peak_bytes));
-        json_out_put(o, "gpu_sm_peak_pct", p->gpu_sm_peak_pct.known
+        doc_json_put(o, "gpu_mem_peak_bytes", opt_u64_json(p->gpu_mem_peak_bytes));
+        doc_json_put(o, "gpu_sm_peak_pct", p->gpu_sm_peak_pct.known
                                                ? json_real(p->gpu_sm_peak_pct.v) : json_null());
     }
     return o;
@@ -230,12 +230,12 @@ static json_t *groups_json(const struct run_view *v)
         json_t *o = json_object();
         if (!o)
             continue;
-        json_out_put(o, "name", json_string(g->key));
-        json_out_put(o, "process_count", json_integer((json_int_t)g->process_count));
-        json_out_put(o, "total_peak_kib", json_integer((json_int_t)g->total_peak_kib));
-        json_out_put(o, "max_peak_kib", json_integer((json_int_t)g->max_peak_kib));
+        doc_json_put(o, "name", json_string(g->key));
+        doc_json_put(o, "process_count", json_integer((json_int_t)g->process_count));
+        doc_json_put(o, "total_peak_kib", json_integer((json_int_t)g->total_peak_kib));
+        doc_json_put(o, "max_peak_kib", json_integer((json_int_t)g->max_peak_kib));
         if (v->r->gpu)
-            json_out_put(o, "gpu_mem_peak_bytes", opt_u64_json(g->gpu_mem_peak_bytes));
+            doc_json_put(o, "gpu_mem_peak_bytes", opt_u64_json(g->gpu_mem_peak_bytes));
         json_array_append_new(a, o);
     }
     return a;
@@ -249,48 +249,48 @@ static json_t *breach_json(const struct run_report *r)
     json_t *o = json_object();
     if (!o)
         return NULL;
-    json_out_put(o, "kind", json_string(limit_flag(b->kind) + 2));
-    json_out_put(o, "exit_code", json_integer(b->kind));
-    json_out_put(o, "at", time_json(b->at));
-    json_out_put(o, "elapsed_seconds", json_real(b->at - r->start_time));
-    json_out_put(o, "value_kib", json_integer((json_int_t)b->value_kib));
-    json_out_put(o, "limit_kib", json_integer((json_int_t)b->limit_kib));
-    json_out_put(o, "pid", b->pid ? json_integer(b->pid) : json_null());
-    json_out_put(o, "command", json_out_str(b->command));
-    json_out_put(o, "killed", json_boolean(b->killed));
+    doc_json_put(o, "kind", json_string(limit_flag(b->kind) + 2));
+    doc_json_put(o, "exit_code", json_integer(b->kind));
+    doc_json_put(o, "at", time_json(b->at));
+    doc_json_put(o, "elapsed_seconds", json_real(b->at - r->start_time));
+    doc_json_put(o, "value_kib", json_integer((json_int_t)b->value_kib));
+    doc_json_put(o, "limit_kib", json_integer((json_int_t)b->limit_kib));
+    doc_json_put(o, "pid", b->pid ? json_integer(b->pid) : json_null());
+    doc_json_put(o, "command", doc_json_str(b->command));
+    doc_json_put(o, "killed", json_boolean(b->killed));
     return o;
 }
 
 static void put_exit(json_t *root, const struct run_report *r)
 {
-    json_out_put(root, "exit_code", json_integer(r->exit_code));
-    json_out_put(root, "signal", WIFSIGNALED(r->wait_status)
+    doc_json_put(root, "exit_code", json_integer(r->exit_code));
+    doc_json_put(root, "signal", WIFSIGNALED(r->wait_status)
                                      ? json_integer(WTERMSIG(r->wait_status)) : json_null());
-    json_out_put(root, "forwarded_signal",
+    doc_json_put(root, "forwarded_signal",
                  r->forwarded_signal ? json_integer(r->forwarded_signal) : json_null());
-    json_out_put(root, "limit_exceeded", breach_json(r));
+    doc_json_put(root, "limit_exceeded", breach_json(r));
 }
 
 static void put_memory(json_t *root, const struct run_view *v)
 {
     const struct run_report *r = v->r;
-    json_out_put(root, "max_total_rss_kib", json_integer((json_int_t)r->max_total_rss_kib));
-    json_out_put(root, "method", json_string(run_method_name(r->method)));
-    json_out_put(root, "exact", json_boolean(run_method_exact(r->method)));
-    json_out_put(root, "method_note", json_out_str(r->method_note));
-    json_out_put(root, "pss", json_boolean(r->pss));
-    json_out_put(root, "exit_records", json_boolean(r->exit_records));
-    json_out_put(root, "exit_records_lost", json_boolean(r->exit_records_lost));
-    json_out_put(root, "exit_records_note", json_out_str(r->exit_note));
-    json_out_put(root, "sampled_max_total_kib",
+    doc_json_put(root, "max_total_rss_kib", json_integer((json_int_t)r->max_total_rss_kib));
+    doc_json_put(root, "method", json_string(run_method_name(r->method)));
+    doc_json_put(root, "exact", json_boolean(run_method_exact(r->method)));
+    doc_json_put(root, "method_note", doc_json_str(r->method_note));
+    doc_json_put(root, "pss", json_boolean(r->pss));
+    doc_json_put(root, "exit_records", json_boolean(r->exit_records));
+    doc_json_put(root, "exit_records_lost", json_boolean(r->exit_records_lost));
+    doc_json_put(root, "exit_records_note", doc_json_str(r->exit_note));
+    doc_json_put(root, "sampled_max_total_kib",
                  json_integer((json_int_t)r->sampled_max_total_kib));
-    json_out_put(root, "sampled_max_total_at", time_json(r->max_total_at));
+    doc_json_put(root, "sampled_max_total_at", time_json(r->max_total_at));
     const struct run_proc *top = run_report_top(r);
-    json_out_put(root, "max_process_rss_kib",
+    doc_json_put(root, "max_process_rss_kib",
                  top ? json_integer((json_int_t)top->max_rss_kib) : json_null());
-    json_out_put(root, "max_process_pid", top ? json_integer(top->pid) : json_null());
-    json_out_put(root, "gpu", json_boolean(r->gpu));
-    json_out_put(root, "gpu_total_peak_bytes", r->gpu ? opt_u64_json(r->gpu_total_peak_bytes)
+    doc_json_put(root, "max_process_pid", top ? json_integer(top->pid) : json_null());
+    doc_json_put(root, "gpu", json_boolean(r->gpu));
+    doc_json_put(root, "gpu_total_peak_bytes", r->gpu ? opt_u64_json(r->gpu_total_peak_bytes)
                                                       : json_null());
 }
 
@@ -305,25 +305,25 @@ int run_write_json(const struct run_view *v, FILE *out)
         return -ENOMEM;
     }
     for (size_t i = 0; r->argv[i]; i++)
-        json_array_append_new(cmd, json_string(r->argv[i]));
-    json_out_put(root, "command", cmd);
-    json_out_put(root, "start_time", time_json(r->start_time));
-    json_out_put(root, "end_time", time_json(r->end_time));
-    json_out_put(root, "duration_seconds", json_real(r->duration_s));
-    json_out_put(root, "interval_ms", json_integer(r->interval_ms));
-    json_out_put(root, "samples", json_integer((json_int_t)r->sample_count));
+        json_array_append_new(cmd, doc_json_text(r->argv[i]));
+    doc_json_put(root, "command", cmd);
+    doc_json_put(root, "start_time", time_json(r->start_time));
+    doc_json_put(root, "end_time", time_json(r->end_time));
+    doc_json_put(root, "duration_seconds", json_real(r->duration_s));
+    doc_json_put(root, "interval_ms", json_integer(r->interval_ms));
+    doc_json_put(root, "samples", json_integer((json_int_t)r->sample_count));
     put_memory(root, v);
     put_exit(root, r);
     for (size_t i = 0; i < r->proc_count; i++)
         json_array_append_new(procs, proc_json(v, &r->procs[i]));
-    json_out_put(root, "processes", procs);
-    json_out_put(root, "group_by", json_string(run_group_by_name(v->group_by)));
-    json_out_put(root, "groups", groups_json(v));
+    doc_json_put(root, "processes", procs);
+    doc_json_put(root, "group_by", json_string(run_group_by_name(v->group_by)));
+    doc_json_put(root, "groups", groups_json(v));
     json_t *leak = json_object();
-    json_out_put(leak, "min_growth_pct", json_real(v->leak_min_growth_pct));
-    json_out_put(leak, "min_duration_seconds", json_real(v->leak_min_duration_s));
-    json_out_put(root, "leak_heuristic", leak);
-    return json_out_write(root, out, false);
+    doc_json_put(leak, "min_growth_pct", json_real(v->leak_min_growth_pct));
+    doc_json_put(leak, "min_duration_seconds", json_real(v->leak_min_duration_s));
+    doc_json_put(root, "leak_heuristic", leak);
+    return doc_json_write(root, out, false);
 }
 
 /* ---- CSV ---------------------------------------------------------------------------------------- */

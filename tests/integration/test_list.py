@@ -11,6 +11,7 @@ import os
 import pwd
 import re
 import subprocess
+import sys
 import time
 
 import pytest
@@ -936,3 +937,36 @@ def test_containers_json(list_json, container_scenario):
     assert [procs[7000][k] for k in CONTAINER_KEYS] == ["kubernetes", CRI_ID, POD_UID]
     assert [procs[1][k] for k in CONTAINER_KEYS] == ["systemd", "init.scope", None]
     assert procs[7000]["container"] == "k8s:0125ec2f/ee4b20e90ac7", "the short text stays short"
+
+
+# ---- strings that are not UTF-8, numbers without noise ----------------------------
+
+
+def test_name_and_command_line_that_are_not_utf8_keep_their_keys(list_json, scenario, tmp_path):
+    """comm and argv are bytes; a byte that is not UTF-8 becomes U+FFFD
+    (docs/json/list.md, "Strings") and the key stays."""
+    link = os.path.join(os.fsencode(tmp_path), b"gpu\xffbad")
+    os.symlink(os.fsencode(sys.executable), link)
+    argv = [link, b"-c", b"import time; time.sleep(300)", b"\xfe"]
+    p = subprocess.Popen(argv, executable=link, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        # Popen returns after exec, so comm and cmdline are final.
+        doc = list_json(scenario({"devices": [device(0, processes={"compute": [proc(p.pid, 5)]})]}),
+                        "--details")
+        entry, = doc["procs"]
+        assert entry["proc_name"] == "gpu\ufffdbad"
+        assert entry["cmdline"].endswith("gpu\ufffdbad -c import time; time.sleep(300) \ufffd")
+        assert doc["gpus"][0]["top_proc"]["proc_name"] == "gpu\ufffdbad"
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_reals_are_rounded_to_their_precision(run, scenario):
+    """580 mW is 0.58 W in the text itself, not 0.57999999999999996."""
+    path = scenario({"devices": [device(0, power={"usage_mw": 580, "enforced_limit_mw": 700100})]})
+    r = run(["list", "--output", "json"], scenario=path)
+    assert r.rc == 0, r.err
+    assert '"power_w": 0.58,' in r.out
+    assert '"power_limit_w": 700.1,' in r.out

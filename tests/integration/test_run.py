@@ -563,3 +563,16 @@ def test_help_same_both_ways_and_names_every_option(run, command):
     for option in options:
         assert option in a.out
     assert f"  {command} " in run(["help"]).out
+
+
+def test_argument_that_is_not_utf8_keeps_its_place_in_command(gpuctl_bin, gpuctl_env):
+    """Each byte that is not UTF-8 becomes U+FFFD (docs/json/run.md); the
+    argument is never dropped, and an empty one stays ""."""
+    argv = [os.fsencode(gpuctl_bin), b"run", b"--json", b"--quiet", b"--", b"/bin/true",
+            b"a\xffb", b"", b"ok"]
+    proc = subprocess.run(argv, env=gpuctl_env(None, NO_CGROUP), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=60)
+    check_no_sanitizer_report(proc.stderr.decode("utf-8", errors="replace"))
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout.decode("utf-8"))
+    assert doc["command"] == ["/bin/true", "a\ufffdb", "", "ok"]
