@@ -22,6 +22,13 @@
 #include "core/str.h"
 #include "store/audit_internal.h"
 
+/* Pages of WAL after which a commit checkpoints (SQLite's default is 1000).
+ * Each new process that opens the database reads the whole WAL to rebuild
+ * its index (nobody keeps it open between two `gpuctl list`), so a short
+ * WAL keeps that cheap; a checkpoint (two fsyncs) comes every few dozen
+ * samples of a busy host. */
+#define AUDIT_WAL_CHECKPOINT_PAGES "256"
+
 /* Busy timeout: long enough for another writer's largest transaction (an
  * import batch, a retention pass) on a slow disk. */
 #define AUDIT_BUSY_TIMEOUT_MS 30000
@@ -204,8 +211,20 @@ static const char schema_v1[] =
     " message TEXT);"
     "CREATE INDEX actions_violation ON actions(violation_id);";
 
+/* Version 2.  The index of process rows by process cost a second B-tree
+ * insert per row and, once each process's rows filled pages of their own,
+ * one dirty page per running process per sample (a megabyte of WAL for 256
+ * processes); its only reader was retention's search for process
+ * identities with no rows left.  procs.last_hour (the hour of the
+ * identity's latest row) answers that instead and changes once an hour. */
+static const char schema_v2[] =
+    "ALTER TABLE procs ADD COLUMN last_hour INTEGER;"
+    "UPDATE procs SET last_hour = (SELECT max(s.t) / 3600000 FROM proc_samples ps"
+    " JOIN samples s ON s.id = ps.sample_id WHERE ps.proc_id = procs.id);"
+    "DROP INDEX proc_samples_proc;";
+
 /* migrations[i] takes the schema from version i to i + 1. */
-static const char *const migrations[] = {schema_v1};
+static const char *const migrations[] = {schema_v1, schema_v2};
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == AUDIT_SCHEMA_VERSION,
                "one migration per schema version");
@@ -311,10 +330,28 @@ static int retry_busy(struct audit_db *db, int (*step)(struct audit_db *, struct
 
 static int set_wal(struct audit_db *db, struct error *e)
 {
-    /* WAL: readers never block the writer; NORMAL sync is durable against
-     * a killed process (the WAL is replayed) and loses at most the last
-     * commits on power loss, which is fine for sampled history. */
-    return audit_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", e);
+    /* WAL: readers never block the writer.  synchronous=NORMAL syncs the
+     * WAL only at checkpoints, not at each commit: a commit is in the WAL
+     * (the kernel's page cache) when COMMIT returns, so a gpuctl that is
+     * killed or crashes loses nothing and the next opener replays the WAL;
+     * only a power loss or kernel crash can drop the last commits since
+     * the latest checkpoint, and never leaves the file inconsistent.  For
+     * sampled history that is the right trade against an fsync per list. */
+    return audit_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                          " PRAGMA wal_autocheckpoint=" AUDIT_WAL_CHECKPOINT_PAGES ";", e);
+}
+
+/* The schema needs work only when it is not at our version; reading the
+ * version first keeps the common open free of a write transaction. */
+static int migrate_if_needed(struct audit_db *db, struct error *e)
+{
+    int version = 0;
+    int rc = user_version(db, &version, e);
+    if (!rc)
+        rc = check_known_version(db, version, e);
+    if (rc || version == AUDIT_SCHEMA_VERSION)
+        return rc;
+    return migrate(db, e);
 }
 
 static int configure(struct audit_db *db, unsigned flags, struct error *e)
@@ -324,9 +361,17 @@ static int configure(struct audit_db *db, unsigned flags, struct error *e)
     sqlite3_extended_result_codes(db->db, 1);
     if (db->readonly)
         return check_version_readonly(db, timeout < 2000 ? timeout : 2000, e);
+    /* The last connection to close would checkpoint the whole WAL into the
+     * database (two fsyncs) and delete the WAL, which the next writer
+     * creates again (a directory fsync): that was most of what a sample
+     * recorded by `gpuctl list` cost.  The WAL stays instead; the automatic
+     * checkpoint (every 1000 pages) keeps it bounded, and a writer or
+     * reader that opens it later reads the committed frames from it. */
+    if (sqlite3_db_config(db->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL) != SQLITE_OK)
+        return audit_sql_error(db, e, "configuring the audit database");
     int rc = retry_busy(db, set_wal, timeout, e);
     if (!rc)
-        rc = retry_busy(db, migrate, timeout, e);
+        rc = retry_busy(db, migrate_if_needed, timeout, e);
     return rc;
 }
 
@@ -472,8 +517,7 @@ int audit_retention_run(struct audit_db *db, int64_t now_ms, uint64_t *deleted,
         "DELETE FROM samples WHERE t < ?",
         "DELETE FROM rollup_procs WHERE hour < ? / 3600000",
         "DELETE FROM rollup_gpus WHERE hour < ? / 3600000",
-        "DELETE FROM procs WHERE NOT EXISTS"
-        " (SELECT 1 FROM proc_samples WHERE proc_id = procs.id)",
+        "DELETE FROM procs WHERE last_hour IS NULL OR last_hour < ? / 3600000",
         "DELETE FROM cmdlines WHERE NOT EXISTS"
         " (SELECT 1 FROM procs WHERE cmd_id = cmdlines.id)",
         "DELETE FROM actions WHERE violation_id IN (SELECT id FROM violations WHERE t < ?)"

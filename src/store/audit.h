@@ -33,7 +33,7 @@
 #include "core/snapshot.h"
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define AUDIT_SCHEMA_VERSION 1
+#define AUDIT_SCHEMA_VERSION 2
 
 /* A sample counts for the time since its host's previous sample, but for at
  * most max(AUDIT_MAX_GAP_S, the recorder's interval): a gap longer than that

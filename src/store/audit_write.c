@@ -94,6 +94,14 @@ static void bind_opt_pct(sqlite3_stmt *st, int i, struct opt_f64 v)
         sqlite3_bind_null(st, i);
 }
 
+static struct opt_i64 column_opt_i64(sqlite3_stmt *st, int i)
+{
+    struct opt_i64 v = {0};
+    if (sqlite3_column_type(st, i) != SQLITE_NULL)
+        OPT_SET(v, sqlite3_column_int64(st, i));
+    return v;
+}
+
 /* ------------------------------------------------------------ samples */
 
 /* The time this sample stands for: since the host's previous sample, at
@@ -304,20 +312,22 @@ static void bind_proc_key(sqlite3_stmt *st, const int64_t key[8], bool start_kno
             sqlite3_bind_int64(st, i + 1, key[i]);
 }
 
-static int proc_id(struct audit_db *db, const int64_t key[8], bool start_known, int64_t *id,
-                   struct error *e)
+static int proc_id(struct audit_db *db, const int64_t key[8], bool start_known, int64_t hour,
+                   int64_t *id, struct opt_i64 *last_hour, struct error *e)
 {
     sqlite3_stmt *st;
     int rc = audit_stmt(db, ST_PROC_GET,
-                        "SELECT id FROM procs WHERE host_id = ?1 AND pid = ?3 AND gpu = ?2"
+                        "SELECT id, last_hour FROM procs WHERE host_id = ?1 AND pid = ?3 AND gpu = ?2"
                         " AND start_s IS ?4 AND user_id = ?5 AND name_id = ?6 AND cmd_id = ?7"
                         " AND container_id = ?8", &st, e);
     if (rc)
         return rc;
     bind_proc_key(st, key, start_known);
     int step = sqlite3_step(st);
-    if (step == SQLITE_ROW)
+    if (step == SQLITE_ROW) {
         *id = sqlite3_column_int64(st, 0);
+        *last_hour = column_opt_i64(st, 1);
+    }
     sqlite3_reset(st);
     if (step == SQLITE_ROW)
         return 0;
@@ -325,13 +335,17 @@ static int proc_id(struct audit_db *db, const int64_t key[8], bool start_known, 
         return audit_sql_error(db, e, "recording a sample");
     rc = audit_stmt(db, ST_PROC_ADD,
                     "INSERT INTO procs(host_id, gpu, pid, start_s, user_id, name_id, cmd_id,"
-                    " container_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &st, e);
+                    " container_id, last_hour) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    &st, e);
     if (rc)
         return rc;
     bind_proc_key(st, key, start_known);
+    sqlite3_bind_int64(st, 9, hour);
     rc = run(db, st, e);
-    if (!rc)
+    if (!rc) {
         *id = sqlite3_last_insert_rowid(db->db);
+        OPT_SET(*last_hour, hour);
+    }
     return rc;
 }
 
@@ -339,11 +353,12 @@ static int proc_id(struct audit_db *db, const int64_t key[8], bool start_known, 
  * sample) is found with one statement that compares the strings through
  * their tables; only a new one pays for interning each string. */
 static int proc_find(struct audit_db *db, int64_t host_id, const struct audit_proc_record *p,
-                     int64_t key[8], int64_t *id, bool *found, struct error *e)
+                     int64_t key[8], int64_t *id, struct opt_i64 *last_hour, bool *found,
+                     struct error *e)
 {
     sqlite3_stmt *st;
     int rc = audit_stmt(db, ST_PROC_FIND,
-                        "SELECT p.id, p.user_id, p.name_id FROM procs p"
+                        "SELECT p.id, p.user_id, p.name_id, p.last_hour FROM procs p"
                         " JOIN users u ON u.id = p.user_id JOIN pnames n ON n.id = p.name_id"
                         " JOIN cmdlines c ON c.id = p.cmd_id"
                         " JOIN containers k ON k.id = p.container_id"
@@ -367,6 +382,7 @@ static int proc_find(struct audit_db *db, int64_t host_id, const struct audit_pr
         *id = sqlite3_column_int64(st, 0);
         key[4] = sqlite3_column_int64(st, 1);
         key[5] = sqlite3_column_int64(st, 2);
+        *last_hour = column_opt_i64(st, 3);
     }
     sqlite3_reset(st);
     if (step != SQLITE_ROW && step != SQLITE_DONE)
@@ -374,14 +390,31 @@ static int proc_find(struct audit_db *db, int64_t host_id, const struct audit_pr
     return 0;
 }
 
-static int write_proc(struct audit_db *db, int64_t sample_id, int64_t host_id, int64_t dur,
-                      const struct audit_proc_record *p, struct rollup_acc *acc,
+/* Keeps procs.last_hour at the hour of the identity's latest row, which
+ * retention reads; written once an hour per identity, not per sample. */
+static int touch_proc(struct audit_db *db, int64_t id, struct opt_i64 last_hour, int64_t hour,
+                      struct error *e)
+{
+    if (last_hour.known && last_hour.v >= hour)
+        return 0;
+    sqlite3_stmt *st;
+    int rc = audit_stmt(db, ST_PROC_TOUCH, "UPDATE procs SET last_hour = ? WHERE id = ?", &st, e);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, hour);
+    sqlite3_bind_int64(st, 2, id);
+    return run(db, st, e);
+}
+
+static int write_proc(struct audit_db *db, int64_t sample_id, int64_t hour, int64_t host_id,
+                      int64_t dur, const struct audit_proc_record *p, struct rollup_acc *acc,
                       struct error *e)
 {
     int64_t key[8] = {host_id, p->gpu_index, p->pid, p->start_time_s.v, 0, 0, 0, 0};
     int64_t pid_id = 0;
+    struct opt_i64 last_hour = {0};
     bool found = false;
-    int rc = proc_find(db, host_id, p, key, &pid_id, &found, e);
+    int rc = proc_find(db, host_id, p, key, &pid_id, &last_hour, &found, e);
     if (!rc && !found)
         rc = intern(db, &intern_users, p->user, &key[4], e);
     if (!rc && !found)
@@ -391,7 +424,9 @@ static int write_proc(struct audit_db *db, int64_t sample_id, int64_t host_id, i
     if (!rc && !found)
         rc = intern(db, &intern_ctrs, p->container, &key[7], e);
     if (!rc && !found)
-        rc = proc_id(db, key, p->start_time_s.known, &pid_id, e);
+        rc = proc_id(db, key, p->start_time_s.known, hour, &pid_id, &last_hour, e);
+    if (!rc)
+        rc = touch_proc(db, pid_id, last_hour, hour, e);
     sqlite3_stmt *st;
     /* One process may show twice on one GPU (once per MIG instance): its
      * row then holds the sum of the memory and the larger SM %. */
@@ -442,7 +477,7 @@ static int write_sample(struct audit_db *db, const struct audit_sample *s, unsig
         rc = write_gpu(db, sample_id, hour, host_id, &s->gpus[i], e);
     acc->count = 0;
     for (size_t i = 0; !rc && i < s->proc_count; i++)
-        rc = write_proc(db, sample_id, host_id, dur, &s->procs[i], acc, e);
+        rc = write_proc(db, sample_id, hour, host_id, dur, &s->procs[i], acc, e);
     if (!rc)
         rc = rollup_flush(db, hour, acc, e);
     return rc;

@@ -462,7 +462,7 @@ static size_t count_rows(const char *path, const char *table)
 {
     sqlite3 *raw;
     sqlite3_stmt *st;
-    char sql[96];
+    char sql[128];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
     assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
     assert_int_equal(sqlite3_prepare_v2(raw, sql, -1, &st, NULL), SQLITE_OK);
@@ -497,6 +497,41 @@ static void test_retention(void **state)
     audit_summary_free(s);
     assert_int_equal(count_rows(f->path, "procs"), 2);       /* identities nothing uses */
     assert_int_equal(count_rows(f->path, "cmdlines"), 2);
+}
+
+/* A version 1 file (an index of process rows by process, no
+ * procs.last_hour) is taken to version 2 with its rows kept: last_hour
+ * from each identity's latest row, the index gone, retention still
+ * removing the identities whose rows it deleted. */
+static void test_version_1_file_is_migrated(void **state)
+{
+    struct fixture *f = *state;
+    record_history(f->db);                                   /* T0 .. T0 + 2h30 */
+    audit_close(f->db);
+    f->db = NULL;
+    sqlite3 *raw;
+    assert_int_equal(sqlite3_open(f->path, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(raw, "CREATE INDEX proc_samples_proc ON proc_samples(proc_id);"
+                                       "ALTER TABLE procs DROP COLUMN last_hour;"
+                                       "PRAGMA user_version = 1;", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(raw);
+    struct error e = {0};
+    assert_int_equal(audit_open(f->path, 0, &f->db, &e), 0);
+    audit_set_retention_days(f->db, 0);
+    assert_int_equal(count_rows(f->path, "procs WHERE last_hour IS NULL"), 0);
+    assert_int_equal(count_rows(f->path, "sqlite_schema WHERE name = 'proc_samples_proc'"), 0);
+    struct collected c;
+    query(f->db, 0, T0 + 100 * H, NULL, NULL, &c);
+    size_t before = c.n;
+    assert_true(before > 0);
+    audit_set_retention_days(f->db, 1);
+    uint64_t deleted = 0;
+    assert_int_equal(audit_apply_retention(f->db, T0 + 26 * H + 30 * M, &deleted, &e), 0);
+    assert_int_equal(deleted, 6);                            /* hours 0 and 1, as in v1 */
+    query(f->db, 0, T0 + 100 * H, NULL, NULL, &c);
+    assert_int_equal(c.n, before - 6);
+    assert_int_equal(count_rows(f->path, "procs"), 1);       /* only xmrig has rows left */
 }
 
 struct events {
@@ -681,6 +716,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_summary_top_n, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interval_widens_gap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_version_1_file_is_migrated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_violations_and_actions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_at_most_hourly, setup, teardown),
