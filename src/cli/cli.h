@@ -8,12 +8,14 @@
 #define GPUCTL_CLI_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <stddef.h>
 
 #include "core/config.h"
 #include "core/error.h"
+#include "core/options.h"
 
 enum exit_code {
     EXIT_OK = 0,
@@ -54,6 +56,34 @@ void cli_log(const struct cli_ctx *ctx, enum log_level level, const char *fmt, .
 /* Tries argv[*i] as a common option (consuming its value); returns 1 when it
  * was one, 0 when not, -1 (after printing) when its value is missing. */
 int cli_common_option(struct cli_common *c, const char *command, int argc, char **argv, int *i);
+
+/* The options given before the command (`gpuctl --log-level debug list`):
+ * main sets them once, before dispatch; a command's own --config and
+ * --log-level win over them.  Single-threaded start-up only. */
+void cli_set_global_options(const char *config_path, const char *log_level);
+
+void cli_print_version(void);
+
+/* Parses a command's arguments with its option table into req, then the
+ * environment for what the flags left out; --config and --log-level go
+ * into common.  Returns 0 to go on, -1 after printing --help or --version
+ * (the command then exits 0), or an exit code after printing the usage
+ * error.  Release p with options_parsed_clear in every case. */
+int cli_parse_options(const struct options_command *cmd, int argc, char **argv, void *req,
+                      struct options_parsed *p, struct cli_common *common);
+
+/* The device and process lists of a filter from the option lists of --only,
+ * --user and --pid (values already checked by the table): allocates *only,
+ * *users and *pids (the caller frees them) and points f at them.  Returns 0
+ * or EXIT_GENERAL after saying it is out of memory. */
+struct filter;
+int cli_filter_lists(struct filter *f, int **only, const char ***users, pid_t **pids,
+                     const struct options_list *only_opt, const struct options_list *user_opt,
+                     const struct options_list *pid_opt);
+
+/* Writes the help of a command (generated from its option table where it
+ * has one); -1 when there is no such command. */
+int cli_write_command_help(const char *command, FILE *out);
 
 /* Loads the configuration (file, environment) and applies --log-level.
  * Returns 0 or an exit code after printing the error. */

@@ -2,6 +2,8 @@
  * command.
  */
 #include "cli/cli.h"
+#include "core/filter.h"
+#include "version.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -124,9 +126,55 @@ int cli_common_option(struct cli_common *c, const char *command, int argc, char 
     return 1;
 }
 
-int cli_load_config(struct cli_ctx *ctx, const struct cli_common *c)
+/* Set once by main before any command runs; read-only afterwards. */
+static struct cli_common global_options;
+
+void cli_set_global_options(const char *config_path, const char *log_level)
+{
+    global_options.config_path = config_path;
+    global_options.log_level = log_level;
+}
+
+void cli_print_version(void)
+{
+    printf("gpuctl %s (git %s, built %s)\n", GPUCTL_VERSION, GPUCTL_GIT_REVISION,
+           GPUCTL_BUILD_DATE);
+}
+
+int cli_parse_options(const struct options_command *cmd, int argc, char **argv, void *req,
+                      struct options_parsed *p, struct cli_common *common)
 {
     struct error e = {0};
+    if (options_parse(cmd, argc, argv, req, p, &e) < 0 ||
+        (!p->help && !p->version && options_apply_env(cmd, req, p, &e) < 0)) {
+        if (e.code == -ENOMEM) {
+            fprintf(stderr, "gpuctl: %s\n", e.msg);
+            return EXIT_GENERAL;
+        }
+        return cli_usage_error(cmd->name, "%s", e.msg);
+    }
+    if (p->help) {
+        options_write_help(cmd, stdout);
+        return -1;
+    }
+    if (p->version) {
+        cli_print_version();
+        return -1;
+    }
+    common->config_path = p->config_path;
+    common->log_level = p->log_level;
+    return 0;
+}
+
+int cli_load_config(struct cli_ctx *ctx, const struct cli_common *given)
+{
+    struct error e = {0};
+    struct cli_common merged = *given;
+    if (!merged.config_path)
+        merged.config_path = global_options.config_path;
+    if (!merged.log_level)
+        merged.log_level = global_options.log_level;
+    const struct cli_common *c = &merged;
     if (config_load(&ctx->cfg, c->config_path, &e) < 0) {
         fprintf(stderr, "gpuctl: %s\n", e.msg);
         return EXIT_GENERAL;
@@ -161,4 +209,27 @@ bool cli_parse_seconds(const char *s, double *out)
         return false;
     *out = v;
     return true;
+}
+
+int cli_filter_lists(struct filter *f, int **only, const char ***users, pid_t **pids,
+                     const struct options_list *only_opt, const struct options_list *user_opt,
+                     const struct options_list *pid_opt)
+{
+    *only = calloc(only_opt->count + 1, sizeof **only);
+    *users = calloc(user_opt->count + 1, sizeof **users);
+    *pids = calloc(pid_opt->count + 1, sizeof **pids);
+    if (!*only || !*users || !*pids) {
+        fputs("gpuctl: out of memory\n", stderr);
+        return EXIT_GENERAL;
+    }
+    for (size_t i = 0; i < only_opt->count; i++)
+        (*only)[f->only_count++] = atoi(only_opt->values[i]);
+    for (size_t i = 0; i < user_opt->count; i++)
+        (*users)[f->user_count++] = user_opt->values[i];
+    for (size_t i = 0; i < pid_opt->count; i++)
+        (*pids)[f->pid_count++] = (pid_t)atol(pid_opt->values[i]);
+    f->only = f->only_count ? *only : NULL;
+    f->users = *users;
+    f->pids = *pids;
+    return 0;
 }

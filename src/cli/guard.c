@@ -18,6 +18,7 @@
 
 #include "cli/cli.h"
 #include "doc/json.h"
+#include "cli/opts.h"
 #include "core/table.h"
 #include "core/term.h"
 #include "core/units.h"
@@ -29,15 +30,11 @@ enum guard_target { TARGET_NONE, TARGET_USER, TARGET_GROUP, TARGET_GPU, TARGET_T
 
 struct guard_args {
     struct cli_common common;
+    struct options_parsed parsed;
     const char *sub;                       /* "run", "status" or NULL */
-    const char *file;                      /* --file: guard.toml elsewhere */
-    bool enable, disable, dry_run, enforce, toggle_dry_run, show, test, export_config, once;
-    const char *import_file, *mode, *grace, *interval, *webhook, *output, *hours, *limit;
     enum guard_target add;
-    const char *add_name, *remove_user, *remove_group, *remove_gpu, *remove_time;
-    const char *memory, *utilization, *processes, *duration, *priority, *members;
-    const char *allowed_gpus, *blocked_gpus, *allowed_users, *blocked_users, *reserved;
-    const char *maintenance, *days, *start, *end, *users;
+    const char *add_name;
+    struct guard_request q;                /* filled by the option table, guard_opts.c */
 };
 
 struct guard_cmd {
@@ -49,97 +46,71 @@ struct guard_cmd {
 
 /* ---- arguments ------------------------------------------------------------------ */
 
-struct opt_slot {
-    const char *name;
-    size_t off;
-};
-
-#define S(n, f) {n, offsetof(struct guard_args, f)}
-
-static const struct opt_slot valued[] = {
-    S("--file", file), S("--import-config", import_file), S("--mode", mode),
-    S("--enforcement", mode), S("--grace-period", grace), S("--interval", interval),
-    S("--webhook", webhook), S("--output", output), S("-o", output), S("--hours", hours),
-    S("--limit", limit), S("--remove-user", remove_user), S("--remove-group", remove_group),
-    S("--remove-gpu", remove_gpu), S("--remove-time-policy", remove_time),
-    S("--memory-limit", memory), S("--utilization-limit", utilization),
-    S("--process-limit", processes), S("--duration-limit", duration),
-    S("--priority", priority), S("--members", members), S("--allowed-gpus", allowed_gpus),
-    S("--blocked-gpus", blocked_gpus), S("--allowed-users", allowed_users),
-    S("--blocked-users", blocked_users), S("--reserved-memory", reserved),
-    S("--maintenance", maintenance), S("--days", days), S("--start", start), S("--end", end),
-    S("--users", users),
-};
-
-static const struct opt_slot flags[] = {
-    S("--enable", enable), S("--disable", disable), S("--dry-run", dry_run),
-    S("--enforce", enforce), S("--toggle-dry-run", toggle_dry_run), S("--config", show),
-    S("--test-policies", test), S("--export-config", export_config), S("--once", once),
-};
-
-static const struct { const char *name; enum guard_target t; } adders[] = {
-    {"--add-user", TARGET_USER}, {"--add-group", TARGET_GROUP}, {"--add-gpu", TARGET_GPU},
-    {"--add-time-policy", TARGET_TIME},
-};
-
-/* gpu-kill spells every option with "guard-" in front. */
-static const char *canonical(const char *arg, char *buf, size_t size)
+/* gpu-kill's group- and gpu- limits are the general limits, given to the
+ * one kind of policy they name. */
+static int take_prefixed(const char *flag, const char *value, bool fits, const char *needs,
+                         const char **general)
 {
-    if (strncmp(arg, "--guard-", 8) != 0)
-        return arg;
-    snprintf(buf, size, "--%s", arg + 8);
-    return buf;
+    if (!value)
+        return 0;
+    if (!fits)
+        return cli_usage_error(CMD, "%s goes with %s", flag, needs);
+    if (*general)
+        return cli_usage_error(CMD, "%s and the same limit without the prefix contradict each "
+                               "other", flag);
+    *general = value;
+    return 0;
 }
 
-static int parse_one(struct guard_args *a, int argc, char **argv, int *i)
+static int take_target(struct guard_args *a)
 {
-    char buf[64];
-    const char *arg = canonical(argv[*i], buf, sizeof buf);
-    /* guard's --config shows guard.toml; every other common option applies */
-    if (strcmp(arg, "--config") != 0) {
-        int rc = cli_common_option(&a->common, CMD, argc, argv, i);
-        if (rc != 0)
-            return rc < 0 ? EXIT_INVALID_ARGS : 0;
+    const struct { const char *name; enum guard_target t; } adders[] = {
+        {a->q.add_user, TARGET_USER}, {a->q.add_group, TARGET_GROUP},
+        {a->q.add_gpu, TARGET_GPU}, {a->q.add_time, TARGET_TIME},
+    };
+    for (size_t k = 0; k < sizeof adders / sizeof adders[0]; k++) {
+        if (!adders[k].name)
+            continue;
+        if (a->add != TARGET_NONE)
+            return cli_usage_error(CMD, "one --add-* option at a time");
+        a->add = adders[k].t;
+        a->add_name = adders[k].name;
     }
-    for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++)
-        if (strcmp(arg, flags[k].name) == 0) {
-            *(bool *)((char *)a + flags[k].off) = true;
-            return 0;
-        }
-    for (size_t k = 0; k < sizeof adders / sizeof adders[0]; k++)
-        if (strcmp(arg, adders[k].name) == 0) {
-            if (a->add != TARGET_NONE)
-                return cli_usage_error(CMD, "one --add-* option at a time");
-            if (*i + 1 >= argc)
-                return cli_usage_error(CMD, "option '%s' needs a value", argv[*i]);
-            a->add = adders[k].t;
-            a->add_name = argv[++*i];
-            return 0;
-        }
-    for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
-        if (strcmp(arg, valued[k].name) == 0) {
-            if (*i + 1 >= argc)
-                return cli_usage_error(CMD, "option '%s' needs a value", argv[*i]);
-            *(const char **)((char *)a + valued[k].off) = argv[++*i];
-            return 0;
-        }
-    if (!a->sub && (strcmp(arg, "run") == 0 || strcmp(arg, "status") == 0) && *i == 1) {
-        a->sub = arg;
-        return 0;
-    }
-    return cli_unknown_argument(CMD, argv[*i], "(subcommands: run, status)");
+    struct guard_request *q = &a->q;
+    bool group = a->add == TARGET_GROUP, gpu = a->add == TARGET_GPU;
+    int rc = take_prefixed("--group-memory-limit", q->group_memory, group, "--add-group",
+                           &q->memory);
+    if (rc == 0)
+        rc = take_prefixed("--group-utilization-limit", q->group_utilization, group,
+                           "--add-group", &q->utilization);
+    if (rc == 0)
+        rc = take_prefixed("--group-process-limit", q->group_processes, group, "--add-group",
+                           &q->processes);
+    if (rc == 0)
+        rc = take_prefixed("--gpu-memory-limit", q->gpu_memory, gpu, "--add-gpu", &q->memory);
+    if (rc == 0)
+        rc = take_prefixed("--gpu-utilization-limit", q->gpu_utilization, gpu, "--add-gpu",
+                           &q->utilization);
+    return rc;
 }
 
 static int parse_args(struct guard_args *a, int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        int rc = parse_one(a, argc, argv, &i);
-        if (rc)
-            return rc;
+    int rc = cli_parse_options(&guard_options, argc, argv, &a->q, &a->parsed, &a->common);
+    if (rc)
+        return rc;
+    if (a->parsed.operand_count) {
+        const char *op = a->parsed.operands[0];
+        if ((strcmp(op, "run") != 0 && strcmp(op, "status") != 0) || op != argv[1])
+            return cli_unknown_argument(CMD, op, " (subcommands: run, status)");
+        a->sub = op;
     }
-    if (a->enable && a->disable)
+    if ((rc = take_target(a)))
+        return rc;
+    if (a->q.enable && a->q.disable)
         return cli_usage_error(CMD, "--enable and --disable contradict each other");
-    if ((a->dry_run || a->toggle_dry_run) + a->enforce > 1 || (a->dry_run && a->toggle_dry_run))
+    if ((a->q.dry_run || a->q.toggle_dry_run) + a->q.enforce > 1 ||
+        (a->q.dry_run && a->q.toggle_dry_run))
         return cli_usage_error(CMD, "choose one of --dry-run, --enforce and --toggle-dry-run");
     return 0;
 }
@@ -250,13 +221,13 @@ static int window_value(const char *text, struct guard_window *w)
 
 static int limits(const struct guard_args *a, struct guard_limits *l)
 {
-    int rc = opt_number("--memory-limit", a->memory ? a->memory : NULL, 1e9, &l->memory_gb);
+    int rc = opt_number("--memory-limit", a->q.memory ? a->q.memory : NULL, 1e9, &l->memory_gb);
     if (rc == 0)
-        rc = opt_number("--utilization-limit", a->utilization, 100, &l->utilization_pct);
+        rc = opt_number("--utilization-limit", a->q.utilization, 100, &l->utilization_pct);
     if (rc == 0)
-        rc = opt_number("--duration-limit", a->duration, 1e9, &l->duration_hours);
+        rc = opt_number("--duration-limit", a->q.duration, 1e9, &l->duration_hours);
     if (rc == 0)
-        rc = count("--process-limit", a->processes, &l->max_processes);
+        rc = count("--process-limit", a->q.processes, &l->max_processes);
     return rc;
 }
 
@@ -266,16 +237,16 @@ static int add_user(struct guard_config *c, const struct guard_args *a)
     if (!u)
         return EXIT_GENERAL;
     int rc = limits(a, &u->limits);
-    if (rc == 0 && a->priority) {
+    if (rc == 0 && a->q.priority) {
         char *end;
-        long long p = strtoll(a->priority, &end, 10);
-        if (!*a->priority || *end)
-            return cli_usage_error(CMD, "--priority: '%s' is not a whole number", a->priority);
+        long long p = strtoll(a->q.priority, &end, 10);
+        if (!*a->q.priority || *end)
+            return cli_usage_error(CMD, "--priority: '%s' is not a whole number", a->q.priority);
         u->priority = p;
     }
     if (rc == 0)
-        rc = gpu_list("--allowed-gpus", a->allowed_gpus, &u->allowed_gpus);
-    return rc ? rc : gpu_list("--blocked-gpus", a->blocked_gpus, &u->blocked_gpus);
+        rc = gpu_list("--allowed-gpus", a->q.allowed_gpus, &u->allowed_gpus);
+    return rc ? rc : gpu_list("--blocked-gpus", a->q.blocked_gpus, &u->blocked_gpus);
 }
 
 static int add_group(struct guard_config *c, const struct guard_args *a)
@@ -283,12 +254,12 @@ static int add_group(struct guard_config *c, const struct guard_args *a)
     struct guard_group_policy *g = guard_config_add_group(c, a->add_name);
     if (!g)
         return EXIT_GENERAL;
-    int rc = user_list(a->members, &g->members);
+    int rc = user_list(a->q.members, &g->members);
     if (rc == 0)
         rc = limits(a, &g->total);
     if (rc == 0)
-        rc = gpu_list("--allowed-gpus", a->allowed_gpus, &g->allowed_gpus);
-    return rc ? rc : gpu_list("--blocked-gpus", a->blocked_gpus, &g->blocked_gpus);
+        rc = gpu_list("--allowed-gpus", a->q.allowed_gpus, &g->allowed_gpus);
+    return rc ? rc : gpu_list("--blocked-gpus", a->q.blocked_gpus, &g->blocked_gpus);
 }
 
 static int gpu_index(const char *flag, const char *text, int *out)
@@ -308,20 +279,20 @@ static int add_gpu(struct guard_config *c, const struct guard_args *a)
     struct guard_gpu_policy *g = rc ? NULL : guard_config_add_gpu(c, idx);
     if (rc || !g)
         return rc ? rc : EXIT_GENERAL;
-    rc = opt_number("--memory-limit", a->memory, 1e9, &g->max_memory_gb);
+    rc = opt_number("--memory-limit", a->q.memory, 1e9, &g->max_memory_gb);
     if (rc == 0)
-        rc = opt_number("--utilization-limit", a->utilization, 100, &g->max_utilization_pct);
+        rc = opt_number("--utilization-limit", a->q.utilization, 100, &g->max_utilization_pct);
     if (rc == 0)
-        rc = opt_number("--reserved-memory", a->reserved, 1e9, &g->reserved_memory_gb);
+        rc = opt_number("--reserved-memory", a->q.reserved, 1e9, &g->reserved_memory_gb);
     if (rc == 0)
-        rc = user_list(a->allowed_users, &g->allowed_users);
+        rc = user_list(a->q.allowed_users, &g->allowed_users);
     if (rc == 0)
-        rc = user_list(a->blocked_users, &g->blocked_users);
+        rc = user_list(a->q.blocked_users, &g->blocked_users);
     if (rc == 0)
-        rc = window_value(a->maintenance, &g->maintenance);
-    if (rc == 0 && a->days && !g->maintenance.set)
+        rc = window_value(a->q.maintenance, &g->maintenance);
+    if (rc == 0 && a->q.days && !g->maintenance.set)
         return cli_usage_error(CMD, "--days with --add-gpu needs --maintenance");
-    return rc ? rc : days_list(a->days, &g->maintenance.days);
+    return rc ? rc : days_list(a->q.days, &g->maintenance.days);
 }
 
 static int add_time(struct guard_config *c, const struct guard_args *a)
@@ -332,68 +303,68 @@ static int add_time(struct guard_config *c, const struct guard_args *a)
     if (strlen(a->add_name) >= sizeof t->name)
         return cli_usage_error(CMD, "--add-time-policy: the name is longer than %zu bytes",
                                sizeof t->name - 1);
-    int rc = clock_value("--start", a->start, &t->window.start_min);
+    int rc = clock_value("--start", a->q.start, &t->window.start_min);
     if (rc == 0)
-        rc = clock_value("--end", a->end, &t->window.end_min);
+        rc = clock_value("--end", a->q.end, &t->window.end_min);
     if (rc == 0)
-        rc = days_list(a->days, &t->window.days);
+        rc = days_list(a->q.days, &t->window.days);
     if (rc == 0)
-        rc = user_list(a->users, &t->users);
+        rc = user_list(a->q.users, &t->users);
     return rc ? rc : limits(a, &t->limits);
 }
 
 static int remove_one(struct guard_config *c, const struct guard_args *a)
 {
     int idx = 0;
-    if (a->remove_user && !guard_config_remove_user(c, a->remove_user))
-        return cli_usage_error(CMD, "there is no user policy '%s'", a->remove_user);
-    if (a->remove_group && !guard_config_remove_group(c, a->remove_group))
-        return cli_usage_error(CMD, "there is no group policy '%s'", a->remove_group);
-    if (a->remove_gpu && (gpu_index("--remove-gpu", a->remove_gpu, &idx) ||
+    if (a->q.remove_user && !guard_config_remove_user(c, a->q.remove_user))
+        return cli_usage_error(CMD, "there is no user policy '%s'", a->q.remove_user);
+    if (a->q.remove_group && !guard_config_remove_group(c, a->q.remove_group))
+        return cli_usage_error(CMD, "there is no group policy '%s'", a->q.remove_group);
+    if (a->q.remove_gpu && (gpu_index("--remove-gpu", a->q.remove_gpu, &idx) ||
                           !guard_config_remove_gpu(c, idx)))
-        return cli_usage_error(CMD, "there is no GPU policy '%s'", a->remove_gpu);
-    if (a->remove_time && !guard_config_remove_time(c, a->remove_time))
-        return cli_usage_error(CMD, "there is no time policy '%s'", a->remove_time);
+        return cli_usage_error(CMD, "there is no GPU policy '%s'", a->q.remove_gpu);
+    if (a->q.remove_time && !guard_config_remove_time(c, a->q.remove_time))
+        return cli_usage_error(CMD, "there is no time policy '%s'", a->q.remove_time);
     return 0;
 }
 
 static int global_edits(struct guard_config *c, const struct guard_args *a)
 {
-    if (a->enable || a->disable)
-        c->enabled = a->enable;
-    if (a->dry_run || a->enforce)
-        c->dry_run = a->dry_run;
-    if (a->toggle_dry_run)
+    if (a->q.enable || a->q.disable)
+        c->enabled = a->q.enable;
+    if (a->q.dry_run || a->q.enforce)
+        c->dry_run = a->q.dry_run;
+    if (a->q.toggle_dry_run)
         c->dry_run = !c->dry_run;
-    if (a->mode && strcmp(a->mode, "soft") != 0 && strcmp(a->mode, "hard") != 0)
-        return cli_usage_error(CMD, "--mode: '%s' is not soft or hard", a->mode);
-    if (a->mode)
-        c->enforcement = strcmp(a->mode, "hard") == 0 ? GUARD_HARD : GUARD_SOFT;
-    if (a->webhook && strlen(a->webhook) >= sizeof c->webhook_url)
+    if (a->q.mode && strcmp(a->q.mode, "soft") != 0 && strcmp(a->q.mode, "hard") != 0)
+        return cli_usage_error(CMD, "--mode: '%s' is not soft or hard", a->q.mode);
+    if (a->q.mode)
+        c->enforcement = strcmp(a->q.mode, "hard") == 0 ? GUARD_HARD : GUARD_SOFT;
+    if (a->q.webhook && strlen(a->q.webhook) >= sizeof c->webhook_url)
         return cli_usage_error(CMD, "--webhook: the URL is too long");
-    if (a->webhook)
-        snprintf(c->webhook_url, sizeof c->webhook_url, "%s", a->webhook);
-    int rc = a->grace ? number("--grace-period", a->grace, 0, 1e9, &c->grace_period_secs) : 0;
-    if (rc == 0 && a->interval && !a->sub)
-        rc = number("--interval", a->interval, 0.01, 1e6, &c->check_interval_secs);
+    if (a->q.webhook)
+        snprintf(c->webhook_url, sizeof c->webhook_url, "%s", a->q.webhook);
+    int rc = a->q.grace ? number("--grace-period", a->q.grace, 0, 1e9, &c->grace_period_secs) : 0;
+    if (rc == 0 && a->q.interval && !a->sub)
+        rc = number("--interval", a->q.interval, 0.01, 1e6, &c->check_interval_secs);
     return rc;
 }
 
 static bool has_edits(const struct guard_args *a)
 {
-    return a->enable || a->disable || a->dry_run || a->enforce || a->toggle_dry_run ||
-           a->mode || a->webhook || a->grace || (a->interval && !a->sub) ||
-           a->add != TARGET_NONE || a->remove_user || a->remove_group || a->remove_gpu ||
-           a->remove_time || a->import_file;
+    return a->q.enable || a->q.disable || a->q.dry_run || a->q.enforce || a->q.toggle_dry_run ||
+           a->q.mode || a->q.webhook || a->q.grace || (a->q.interval && !a->sub) ||
+           a->add != TARGET_NONE || a->q.remove_user || a->q.remove_group || a->q.remove_gpu ||
+           a->q.remove_time || a->q.import_file;
 }
 
 static bool limit_flags_without_target(const struct guard_args *a)
 {
     return a->add == TARGET_NONE &&
-           (a->memory || a->utilization || a->processes || a->duration || a->priority ||
-            a->members || a->allowed_gpus || a->blocked_gpus || a->allowed_users ||
-            a->blocked_users || a->reserved || a->maintenance || a->days || a->start || a->end ||
-            a->users);
+           (a->q.memory || a->q.utilization || a->q.processes || a->q.duration || a->q.priority ||
+            a->q.members || a->q.allowed_gpus || a->q.blocked_gpus || a->q.allowed_users ||
+            a->q.blocked_users || a->q.reserved || a->q.maintenance || a->q.days || a->q.start || a->q.end ||
+            a->q.users);
 }
 
 static int import_config(struct guard_config *c, const char *file)
@@ -450,7 +421,7 @@ static int edit(struct guard_cmd *g, struct guard_config *cfg)
     struct guard_config next;
     if (guard_config_copy(&next, cfg) < 0)
         return EXIT_GENERAL;
-    int rc = a->import_file ? import_config(&next, a->import_file) : 0;
+    int rc = a->q.import_file ? import_config(&next, a->q.import_file) : 0;
     if (rc == 0)
         rc = global_edits(&next, a);
     if (rc == 0)
@@ -487,7 +458,7 @@ static int edit(struct guard_cmd *g, struct guard_config *cfg)
 static int output_format(struct guard_cmd *g, enum output_format *out)
 {
     struct error e = {0};
-    if (g->a.output && config_set_from_flag(&g->ctx.cfg, CONFIG_OUTPUT_FORMAT, g->a.output, &e) < 0)
+    if (g->a.q.output && config_set_from_flag(&g->ctx.cfg, CONFIG_OUTPUT_FORMAT, g->a.q.output, &e) < 0)
         return cli_usage_error(CMD, "--output: %s", e.msg);
     *out = g->ctx.cfg.output_format;
     if (*out != OUTPUT_TABLE && *out != OUTPUT_JSON)
@@ -663,8 +634,8 @@ static int run_daemon(struct guard_cmd *g)
     bool fixed;
     int rc = injected_clock(&clock, &fixed);
     double interval = 0;
-    if (rc == 0 && g->a.interval)
-        rc = number("--interval", g->a.interval, 0.01, 1e6, &interval);
+    if (rc == 0 && g->a.q.interval)
+        rc = number("--interval", g->a.q.interval, 0.01, 1e6, &interval);
     if (rc)
         return rc;
     struct error e = {0};
@@ -677,7 +648,7 @@ static int run_daemon(struct guard_cmd *g)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    struct guard_daemon_options o = {.config_path = g->path, .store = store, .once = g->a.once,
+    struct guard_daemon_options o = {.config_path = g->path, .store = store, .once = g->a.q.once,
                                      .stop = &stop_flag, .fixed_clock = fixed ? &clock : NULL,
                                      .interval_override_s = interval, .log = daemon_log,
                                      .log_arg = &g->ctx};
@@ -768,10 +739,10 @@ static int status(struct guard_cmd *g)
     double hours = 24;
     unsigned long limit = 50;
     int rc = output_format(g, &fmt);
-    if (rc == 0 && g->a.hours)
-        rc = number("--hours", g->a.hours, 0.001, 1e6, &hours);
-    if (rc == 0 && g->a.limit && !cli_parse_uint(g->a.limit, 1000000, &limit))
-        rc = cli_usage_error(CMD, "--limit: '%s' is not a whole number", g->a.limit);
+    if (rc == 0 && g->a.q.hours)
+        rc = number("--hours", g->a.q.hours, 0.001, 1e6, &hours);
+    if (rc == 0 && g->a.q.limit && !cli_parse_uint(g->a.q.limit, 1000000, &limit))
+        rc = cli_usage_error(CMD, "--limit: '%s' is not a whole number", g->a.q.limit);
     if (rc)
         return rc;
     struct error e = {0};
@@ -815,44 +786,47 @@ static int dispatch(struct guard_cmd *g)
     int rc = has_edits(a) ? edit(g, &cfg) : 0;
     if (rc == 0 && a->sub && strcmp(a->sub, "run") == 0)
         rc = run_daemon(g);
-    if (rc == 0 && a->export_config) {
+    if (rc == 0 && a->q.export_config) {
         json_t *doc = guard_config_to_json(&cfg);
         rc = !doc || doc_json_write(doc, stdout, false) < 0 ? EXIT_GENERAL : EXIT_OK;
     }
-    if (rc == 0 && a->show)
+    if (rc == 0 && a->q.show)
         rc = show(g, &cfg);
-    if (rc == 0 && a->test)
+    if (rc == 0 && a->q.test)
         rc = test_policies(g, &cfg);
-    if (rc == 0 && !a->sub && !has_edits(a) && !a->export_config && !a->test && !a->show)
+    if (rc == 0 && !a->sub && !has_edits(a) && !a->q.export_config && !a->q.test && !a->q.show)
         rc = show(g, &cfg);
     guard_config_free(&cfg);
     return rc;
+}
+
+static int check_and_run(struct guard_cmd *g)
+{
+    const struct guard_args *a = &g->a;
+    if (limit_flags_without_target(a))
+        return cli_usage_error(CMD, "policy options such as --memory-limit go with --add-user, "
+                               "--add-group, --add-gpu or --add-time-policy");
+    if (a->sub && strcmp(a->sub, "run") != 0 && (a->q.once || a->q.interval))
+        return cli_usage_error(CMD, "--once and --interval go with `guard run`");
+    if ((a->q.hours || a->q.limit) && !(a->sub && strcmp(a->sub, "status") == 0))
+        return cli_usage_error(CMD, "--hours and --limit go with `guard status`");
+    int rc = cli_load_config(&g->ctx, &a->common);
+    if (rc)
+        return rc;
+    struct error e = {0};
+    if (a->q.file)
+        snprintf(g->path, sizeof g->path, "%s", a->q.file);
+    else if (policy_config_path(g->path, sizeof g->path, "guard.toml", &e) < 0)
+        return cli_fail(&e);
+    return dispatch(g);
 }
 
 int cmd_guard(int argc, char **argv)
 {
     struct guard_cmd g = {0};
     int rc = parse_args(&g.a, argc, argv);
-    if (rc)
-        return rc;
-    if (g.a.common.help) {
-        fputs(cli_command_help(CMD), stdout);
-        return EXIT_OK;
-    }
-    if (limit_flags_without_target(&g.a))
-        return cli_usage_error(CMD, "policy options such as --memory-limit go with --add-user, "
-                               "--add-group, --add-gpu or --add-time-policy");
-    if (g.a.sub && strcmp(g.a.sub, "run") != 0 && (g.a.once || g.a.interval))
-        return cli_usage_error(CMD, "--once and --interval go with `guard run`");
-    if ((g.a.hours || g.a.limit) && !(g.a.sub && strcmp(g.a.sub, "status") == 0))
-        return cli_usage_error(CMD, "--hours and --limit go with `guard status`");
-    rc = cli_load_config(&g.ctx, &g.a.common);
-    if (rc)
-        return rc;
-    struct error e = {0};
-    if (g.a.file)
-        snprintf(g.path, sizeof g.path, "%s", g.a.file);
-    else if (policy_config_path(g.path, sizeof g.path, "guard.toml", &e) < 0)
-        return cli_fail(&e);
-    return dispatch(&g);
+    if (rc == 0)
+        rc = check_and_run(&g);
+    options_parsed_clear(&g.a.parsed);
+    return rc < 0 ? EXIT_OK : rc;
 }

@@ -1,11 +1,13 @@
 /* help.c - the usage text of every command, shown by `gpuctl help CMD`,
- * `gpuctl CMD --help` and kept in step with docs/gpuctl.1.
+ * `gpuctl CMD --help` and kept in step with docs/gpuctl.1.  A command with
+ * an option table (cli/opts.h) has its help generated from it instead.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/audit_rogue.h"
 #include "cli/cli.h"
+#include "cli/opts.h"
 
 static const char overview[] =
     "usage: gpuctl COMMAND [OPTIONS]\n"
@@ -38,37 +40,6 @@ static const char overview[] =
     "\n"
     "Exit status: 0 success, 1 error, 2 GPU library failure, 3 invalid arguments,\n"
     "4 permission denied, 5 unsupported operation.\n";
-
-static const char list_help[] =
-    "usage: gpuctl list [OPTIONS]\n"
-    "\n"
-    "Show every GPU, one row each, and with --details the processes on them.\n"
-    "\n"
-    "Output:\n"
-    "  --details               add the process table\n"
-    "  --output FORMAT         table (default) or json\n"
-    "  --containers            show full container ids (table) and container\n"
-    "                          kind/id/pod fields (JSON)\n"
-    "  --watch [SEC]           redraw every SEC seconds (default: watch_interval_secs)\n"
-    "                          until Ctrl-C; with json, one document per line\n"
-    "  --ascii                 plain ASCII table lines and symbols\n"
-    "  --no-color              no colour even on a terminal (NO_COLOR is honoured)\n"
-    "\n"
-    "Devices:\n"
-    "  --vendor NAME...        nvidia, amd, intel or all (apple: macOS only)\n"
-    "  --only IDX...           only these GPU indices (space or comma separated)\n"
-    "  --only-visible          only NVIDIA GPUs visible under CUDA_VISIBLE_DEVICES\n"
-    "\n"
-    "Processes:\n"
-    "  --compute               only compute (and MPS) processes\n"
-    "  --graphics              only graphics processes\n"
-    "  --user [NAME...]        only these users' processes (no name: yours)\n"
-    "  --pid PID...            only these processes\n"
-    "  --filter REGEX          PCRE2 pattern on process name and command line\n"
-    "\n"
-    "A process filter implies --details.  Unknown values show as N/A (null in JSON).\n"
-    "Each run (each refresh with --watch) also appends a sample to the audit\n"
-    "database unless audit.record_on_list = false (see gpuctl help audit).\n";
 
 static const char select_help[] =
     "usage: gpuctl select [OPTIONS] [-- COMMAND [ARG...]]\n"
@@ -105,39 +76,6 @@ static const char select_help[] =
     "cannot give fails the constraint on it.  At most one MIG device is chosen, and\n"
     "never beside whole GPUs.  With a COMMAND, gpuctl is replaced by it (exit\n"
     "status is the command's; 127 not found, 126 not runnable).  See docs/select.md.\n";
-
-static const char kill_help[] =
-    "usage: gpuctl kill (--pid PID... | --filter REGEX) [OPTIONS]\n"
-    "\n"
-    "End GPU processes: send SIGTERM (or --signal), wait for them all at once,\n"
-    "and with --force send SIGKILL to those still running.  Each process is\n"
-    "held by a pidfd checked against its start time, so a reused pid is never\n"
-    "hit.  Nothing is signalled unless every process passes the checks: it\n"
-    "exists, it uses a GPU (skipped with --force), it is not pid 1, gpuctl, its\n"
-    "parent or a kernel thread, and you may signal it.\n"
-    "\n"
-    "Choosing:\n"
-    "  --pid PID...            these processes (space or comma separated)\n"
-    "  --filter REGEX          GPU processes whose name or command line matches\n"
-    "                          (PCRE2); lists them unless --batch is given\n"
-    "  --batch                 signal every process --filter matches, in parallel\n"
-    "  --tree                  also end each target's descendants, children first\n"
-    "  --group                 also end every process in each target's process group\n"
-    "\n"
-    "Acting:\n"
-    "  --signal SIG            first signal: name (TERM, INT, HUP, ...) or number\n"
-    "                          (default TERM)\n"
-    "  --timeout-secs N        how long to wait for them to end\n"
-    "                          (default: default_timeout_secs, 5)\n"
-    "  --force                 SIGKILL what is still running after the wait, and\n"
-    "                          skip the GPU check for --pid\n"
-    "  --dry-run               show what would be done; change nothing\n"
-    "  --output FORMAT         table (default) or json\n"
-    "\n"
-    "Exit status: 0 when every process ended; 1 when one did not (or a --pid\n"
-    "does not exist, or --filter matches nothing); 2 no GPU source to check\n"
-    "against; 3 a refused target or --filter without --batch; 4 permission\n"
-    "denied.\n";
 
 static const char reset_help[] =
     "usage: gpuctl reset (--gpu IDX... | --all) [--force] [--timeout-secs N]\n"
@@ -229,46 +167,6 @@ const char cli_audit_rogue_help[] =
     "  --rogue-import-config FILE           replace the settings with FILE (JSON),\n"
     "                                       validated whole before anything is written\n";
 
-static const char guard_help[] =
-    "usage: gpuctl guard [EDITS] [--config] [--test-policies] [--export-config]\n"
-    "       gpuctl guard run [--once] [--interval SEC]\n"
-    "       gpuctl guard status [--hours N] [--limit N] [--output table|json]\n"
-    "\n"
-    "Usage policies in $XDG_CONFIG_HOME/gpuctl/guard.toml (or --file PATH): per\n"
-    "user, per group, per GPU and per time of day.  `guard run` enforces them:\n"
-    "dry run logs what would happen, soft warns (log, syslog, webhook, the user's\n"
-    "terminals) and ends the process after the grace period, hard ends it at\n"
-    "once (SIGTERM, then SIGKILL).  Violations and actions go to the audit\n"
-    "database; `guard status` shows them.  Every option may also be spelt with\n"
-    "guard- in front (--guard-add-user), as gpu-kill does.\n"
-    "\n"
-    "  --enable, --disable            switch enforcement on or off\n"
-    "  --dry-run, --enforce           log only, or act; --toggle-dry-run flips it\n"
-    "  --mode soft|hard               enforcement mode\n"
-    "  --grace-period SEC             soft: how long a violation may last\n"
-    "  --interval SEC                 seconds between checks (with run: this run only)\n"
-    "  --webhook URL                  POST a JSON notice for each warning\n"
-    "  --add-user NAME                with --memory-limit GB, --utilization-limit PCT,\n"
-    "                                 --process-limit N, --duration-limit H,\n"
-    "                                 --priority N, --allowed-gpus L, --blocked-gpus L\n"
-    "  --add-group NAME --members a,b with the same limits (totals of the members)\n"
-    "  --add-gpu IDX                  with --memory-limit GB, --utilization-limit PCT,\n"
-    "                                 --reserved-memory GB, --allowed-users a,b,\n"
-    "                                 --blocked-users a,b, --maintenance HH:MM-HH:MM,\n"
-    "                                 --days mon,tue\n"
-    "  --add-time-policy NAME         with --start HH:MM --end HH:MM [--days ...]\n"
-    "                                 [--users a,b] and limits per user\n"
-    "  --remove-user NAME, --remove-group NAME, --remove-gpu IDX,\n"
-    "  --remove-time-policy NAME      delete a policy\n"
-    "  --config                       print guard.toml's path and contents (in guard,\n"
-    "                                 --config takes no PATH)\n"
-    "  --test-policies                evaluate now and print what would happen\n"
-    "  --export-config                print the policies as JSON\n"
-    "  --import-config FILE           replace them with FILE (JSON), validated whole\n"
-    "\n"
-    "GPUCTL_GUARD_NOW=YYYY-MM-DDTHH:MM sets the local time time policies are\n"
-    "judged at (for testing policies).\n";
-
 static const char audit_help[] =
     "usage: gpuctl audit [--hours N] [--user NAME] [--process REGEX] [--gpus]\n"
     "                    [--output table|json|jsonl|csv]\n"
@@ -355,35 +253,6 @@ static const char plot_help[] =
     "Exit status: 0 drawn; 1 an empty, unreadable or unrecognised file;\n"
     "3 invalid arguments.\n";
 
-static const char top_help[] =
-    "usage: gpuctl top [OPTIONS]\n"
-    "\n"
-    "Interactive monitor: GPUs with bars and history graphs, the host's CPU,\n"
-    "memory and load, and the GPU processes, refreshed every interval.  Press\n"
-    "h inside for every key (signals, tree view, sorting, filter, ...).\n"
-    "\n"
-    "Options:\n"
-    "  --interval SEC          refresh interval (default 2, at least 0.25)\n"
-    "  -1, --once              print one frame as text and exit\n"
-    "  --monitor MODE          auto (default), full or compact\n"
-    "                          (environment: GPUCTL_MONITOR_MODE)\n"
-    "  --only IDX...           show only these GPUs\n"
-    "  --only-visible          only the GPUs CUDA_VISIBLE_DEVICES leaves visible\n"
-    "  --compute, --graphics   only compute or graphics processes\n"
-    "  --user [NAME...]        only these users' processes (no name: yours)\n"
-    "  --pid PID...            only these processes\n"
-    "  --ascii                 ASCII only: no Unicode bars, graphs or tree\n"
-    "  --no-color              no colour (also NO_COLOR); --force-color: always\n"
-    "  --light                 colours for a light background\n"
-    "                          (GPUCTL_MONITOR_THEME=light|dark)\n"
-    "  --gpu-util-thresh TH1 TH2   utilisation colour thresholds (default 10 75;\n"
-    "                          GPUCTL_GPU_UTILIZATION_THRESHOLDS=\"10,75\")\n"
-    "  --mem-util-thresh TH1 TH2   memory colour thresholds (default 10 80;\n"
-    "                          GPUCTL_MEMORY_UTILIZATION_THRESHOLDS)\n"
-    "  --readonly              disable the signal keys I, T and K\n"
-    "\n"
-    "Exit status: 0 on q; 2 no GPU source; 3 invalid option or environment value.\n";
-
 static const char run_help[] =
     "usage: gpuctl run [OPTIONS] [--] COMMAND [ARG...]\n"
     "\n"
@@ -433,23 +302,20 @@ static const char compare_help[] =
     "  --threshold PCT   allowed growth in percent\n"
     "  --json            the comparison as JSON on stdout\n";
 
-/* One entry per command; a command's branch adds its line here. */
+/* Commands without an option table yet; the others' help is generated
+ * from their table (cli/opts.h). */
 static const struct {
     const char *command;
     const char *text;
 } help_texts[] = {
-    {"list", list_help},
     {"select", select_help},
     {"config", config_help},
-    {"kill", kill_help},
     {"reset", reset_help},
     {"trace", trace_help},
     {"analyze", analyze_help},
     {"audit", audit_help},
-    {"guard", guard_help},
     {"watch", watch_help},
     {"plot", plot_help},
-    {"top", top_help},
     {"run", run_help},
     {"compare", compare_help},
     {"help", overview},
@@ -466,4 +332,16 @@ const char *cli_command_help(const char *command)
 void cli_print_overview(void)
 {
     fputs(overview, stdout);
+}
+
+int cli_write_command_help(const char *command, FILE *out)
+{
+    const struct options_command *table = cli_option_table(command);
+    if (table)
+        return options_write_help(table, out) < 0 ? -1 : 0;
+    const char *text = cli_command_help(command);
+    if (!text)
+        return -1;
+    fputs(text, out);
+    return 0;
 }

@@ -16,10 +16,12 @@
 
 #include "cli/cli.h"
 #include "cli/kill.h"
+#include "cli/opts.h"
 #include "core/term.h"
 
 struct kill_args {
     struct cli_common common;
+    struct options_parsed parsed;
     pid_t *pids;
     size_t pid_count;
     const char *regex, *timeout, *signal, *output;
@@ -44,67 +46,31 @@ static int out_of_memory(void)
 
 /* ---- arguments ------------------------------------------------------------------ */
 
-static int take_pids(struct kill_args *a, int argc, char **argv, int *i)
-{
-    return cli_take_pids("kill", argc, argv, i, false, a->pids, &a->pid_count);
-}
-
-static bool flag(const char *arg, const char *name, bool *out)
-{
-    if (strcmp(arg, name) != 0)
-        return false;
-    *out = true;
-    return true;
-}
-
-static const char **valued_slot(struct kill_args *a, const char *arg)
-{
-    if (strcmp(arg, "--filter") == 0)
-        return &a->regex;
-    if (strcmp(arg, "--timeout-secs") == 0)
-        return &a->timeout;
-    if (strcmp(arg, "--signal") == 0)
-        return &a->signal;
-    if (strcmp(arg, "--output") == 0 || strcmp(arg, "-o") == 0)
-        return &a->output;
-    return NULL;
-}
-
-static int parse_one(struct kill_args *a, int argc, char **argv, int *i)
-{
-    const char *arg = argv[*i];
-    int rc = cli_common_option(&a->common, "kill", argc, argv, i);
-    if (rc != 0)
-        return rc < 0 ? EXIT_INVALID_ARGS : 0;
-    if (flag(arg, "--batch", &a->batch) || flag(arg, "--force", &a->force) ||
-        flag(arg, "--tree", &a->tree) || flag(arg, "--group", &a->group) ||
-        flag(arg, "--dry-run", &a->dry_run))
-        return 0;
-    if (strcmp(arg, "--pid") == 0)
-        return take_pids(a, argc, argv, i);
-    const char **slot = valued_slot(a, arg);
-    if (slot) {
-        if (*i + 1 >= argc)
-            return cli_usage_error("kill", "option '%s' needs a value", arg);
-        *slot = argv[++*i];
-        return 0;
-    }
-    return cli_unknown_argument("kill", arg, "");
-}
-
+/* The option table (kill_opts.c) fills a kill_request; this copies it into
+ * kill_args, whose pid array the checks use. */
 static int parse_args(struct kill_args *a, int argc, char **argv)
 {
-    a->pids = calloc((size_t)argc + 1, sizeof *a->pids);
+    struct kill_request q = {0};
+    int rc = cli_parse_options(&kill_options, argc, argv, &q, &a->parsed, &a->common);
+    if (rc)
+        return rc;
+    a->pids = calloc(q.pid.count + 1, sizeof *a->pids);
     if (!a->pids) {
         fputs("gpuctl: out of memory\n", stderr);
         return EXIT_GENERAL;
     }
-    for (int i = 1; i < argc; i++) {
-        int rc = parse_one(a, argc, argv, &i);
-        if (rc)
-            return rc;
-    }
-    if (!a->common.help && (a->pid_count > 0) == (a->regex != NULL))
+    for (size_t i = 0; i < q.pid.count; i++)
+        a->pids[a->pid_count++] = (pid_t)atol(q.pid.values[i]);
+    a->regex = q.filter;
+    a->timeout = q.timeout;
+    a->signal = q.signal;
+    a->output = q.output;
+    a->batch = q.batch;
+    a->force = q.force;
+    a->tree = q.tree;
+    a->group = q.group;
+    a->dry_run = q.dry_run;
+    if ((a->pid_count > 0) == (a->regex != NULL))
         return cli_usage_error("kill", "name the processes with either --pid or --filter");
     return 0;
 }
@@ -308,10 +274,6 @@ static int prepare(struct kill_cmd *c, int argc, char **argv)
     int rc = parse_args(&c->a, argc, argv);
     if (rc)
         return rc;
-    if (c->a.common.help) {
-        fputs(cli_command_help("kill"), stdout);
-        return -1;
-    }
     if ((rc = cli_load_config(&c->ctx, &c->a.common)) || (rc = apply_flags(c)))
         return rc;
     struct error e = {0};
@@ -343,5 +305,6 @@ int cmd_kill(int argc, char **argv)
     snapshot_ctx_close(c.sctx);
     filter_clear(&c.filter);
     free(c.a.pids);
+    options_parsed_clear(&c.a.parsed);
     return rc < 0 ? EXIT_OK : rc;
 }

@@ -14,6 +14,7 @@
 #include "cli/audit.h"
 #include "cli/cli.h"
 #include "cli/list.h"
+#include "cli/opts.h"
 #include "core/filter.h"
 #include "core/sampler.h"
 #include "core/str.h"
@@ -21,6 +22,7 @@
 
 struct list_args {
     struct cli_common common;
+    struct options_parsed parsed;          /* owns the strings of the lists */
     bool details, containers, ascii, no_color, watch;
     double watch_secs;                 /* 0: from configuration */
     const char *output;
@@ -33,52 +35,10 @@ struct list_args {
 
 /* ---- arguments --------------------------------------------------------------- */
 
-/* Values of a multi-value option: the following arguments up to the next
- * option, each split on commas.  Calls take() for each; returns the count
- * or take()'s negative answer when it refused one (it has printed why):
- * -1 for a bad value, -EXIT_UNSUPPORTED for one this system cannot do. */
-typedef int (*take_fn)(struct list_args *a, char *value);
+/* The option table (list_opts.c) fills a list_request; these turn its
+ * values into the filter. */
 
-static int take_values(struct list_args *a, int argc, char **argv, int *i, take_fn take)
-{
-    int n = 0;
-    while (*i + 1 < argc && argv[*i + 1][0] != '-') {
-        char *save = NULL, *arg = argv[++*i];
-        for (char *tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            int rc = take(a, tok);
-            if (rc < 0)
-                return rc;
-            n++;
-        }
-    }
-    return n;
-}
-
-static int take_only(struct list_args *a, char *v)
-{
-    unsigned long idx;
-    if (!cli_parse_uint(v, 4095, &idx))
-        return cli_usage_error("list", "--only: '%s' is not a GPU index", v), -1;
-    a->only[a->filter.only_count++] = (int)idx;
-    return 0;
-}
-
-static int take_pid(struct list_args *a, char *v)
-{
-    unsigned long pid;
-    if (!cli_parse_uint(v, 4194304, &pid) || pid == 0)
-        return cli_usage_error("list", "--pid: '%s' is not a process id", v), -1;
-    a->pids[a->filter.pid_count++] = (pid_t)pid;
-    return 0;
-}
-
-static int take_user(struct list_args *a, char *v)
-{
-    a->users[a->filter.user_count++] = v;
-    return 0;
-}
-
-static int take_vendor(struct list_args *a, char *v)
+static int take_vendor(struct list_args *a, const char *v)
 {
     enum vendor vendor;
     if (strcmp(v, "all") == 0) {
@@ -87,120 +47,54 @@ static int take_vendor(struct list_args *a, char *v)
     }
     if (model_vendor_parse(v, &vendor) < 0 || vendor == VENDOR_UNKNOWN || vendor == VENDOR_OTHER)
         return cli_usage_error("list", "--vendor: '%s' is not one of nvidia, amd, intel, apple, "
-                               "all", v), -1;
+                               "all", v);
     if (vendor == VENDOR_APPLE) {
         fputs("gpuctl: --vendor apple: Apple Silicon GPUs are only supported on macOS; this is "
               "Linux\n", stderr);
-        return -EXIT_UNSUPPORTED;
+        return EXIT_UNSUPPORTED;
     }
     a->filter.vendor_mask |= 1u << vendor;
     return 0;
 }
 
-static int parse_watch(struct list_args *a, int argc, char **argv, int *i)
+static int take_request(struct list_args *a, const struct list_request *q)
 {
-    a->watch = true;
-    const char *arg = argv[*i];
-    const char *v = strchr(arg, '=') ? strchr(arg, '=') + 1 : NULL;
-    /* The interval is optional: a following number is it, anything else
-     * is the next argument. */
-    const char *next = *i + 1 < argc ? argv[*i + 1] : NULL;
-    if (!v && next && next[0] != '-' && cli_parse_seconds(next, &a->watch_secs))
-        ++*i;
-    else if (v && !cli_parse_seconds(v, &a->watch_secs))
-        return cli_usage_error("list", "--watch: '%s' is not a number of seconds "
-                               "(0 < SEC <= 86400)", v);
+    a->details = q->details;
+    a->containers = q->containers;
+    a->ascii = q->ascii;
+    a->no_color = q->no_color;
+    a->watch = options_given(&list_options, &a->parsed, "watch");
+    a->watch_secs = q->watch_secs;
+    a->output = q->output;
+    a->regex = q->filter;
+    a->filter.only_visible = q->only_visible;
+    a->filter.compute = q->compute;
+    a->filter.graphics = q->graphics;
+    a->filter.users_set = options_given(&list_options, &a->parsed, "user");
+    for (size_t i = 0; i < q->vendor.count; i++) {
+        int rc = take_vendor(a, q->vendor.values[i]);
+        if (rc)
+            return rc;
+    }
     return 0;
-}
-
-static bool flag(const char *arg, const char *name, bool *out)
-{
-    if (strcmp(arg, name) != 0)
-        return false;
-    *out = true;
-    return true;
-}
-
-static int parse_multi(struct list_args *a, int argc, char **argv, int *i)
-{
-    const char *arg = argv[*i];
-    int n;
-    if (strcmp(arg, "--only") == 0)
-        n = take_values(a, argc, argv, i, take_only);
-    else if (strcmp(arg, "--pid") == 0)
-        n = take_values(a, argc, argv, i, take_pid);
-    else if (strcmp(arg, "--vendor") == 0)
-        n = take_values(a, argc, argv, i, take_vendor);
-    else if (strcmp(arg, "--user") == 0) {
-        a->filter.users_set = true;
-        return take_values(a, argc, argv, i, take_user) < 0 ? EXIT_INVALID_ARGS : 0;
-    } else
-        return -1;
-    if (n == 0)
-        return cli_usage_error("list", "option '%s' needs at least one value", arg);
-    if (n == -EXIT_UNSUPPORTED)
-        return EXIT_UNSUPPORTED;
-    return n < 0 ? EXIT_INVALID_ARGS : 0;
-}
-
-static int parse_single_valued(struct list_args *a, int argc, char **argv, int *i)
-{
-    const char *arg = argv[*i];
-    const char **slot = strcmp(arg, "--output") == 0 || strcmp(arg, "-o") == 0 ? &a->output
-                      : strcmp(arg, "--filter") == 0 ? &a->regex
-                      : NULL;
-    if (!slot)
-        return -1;
-    if (*i + 1 >= argc)
-        return cli_usage_error("list", "option '%s' needs a value", arg);
-    *slot = argv[++*i];
-    return 0;
-}
-
-static int parse_one(struct list_args *a, int argc, char **argv, int *i)
-{
-    const char *arg = argv[*i];
-    int rc = cli_common_option(&a->common, "list", argc, argv, i);
-    if (rc != 0)
-        return rc < 0 ? EXIT_INVALID_ARGS : 0;
-    if (flag(arg, "--details", &a->details) || flag(arg, "--containers", &a->containers) ||
-        flag(arg, "--ascii", &a->ascii) || flag(arg, "--no-color", &a->no_color) ||
-        flag(arg, "--only-visible", &a->filter.only_visible) ||
-        flag(arg, "--compute", &a->filter.compute) || flag(arg, "--graphics", &a->filter.graphics))
-        return 0;
-    if (strcmp(arg, "--watch") == 0 || strncmp(arg, "--watch=", 8) == 0)
-        return parse_watch(a, argc, argv, i);
-    if ((rc = parse_multi(a, argc, argv, i)) >= 0)
-        return rc;
-    if ((rc = parse_single_valued(a, argc, argv, i)) >= 0)
-        return rc;
-    return cli_unknown_argument("list", arg, "");
 }
 
 static int parse_args(struct list_args *a, int argc, char **argv)
 {
-    size_t n = (size_t)argc + 1;
-    a->only = calloc(n, sizeof *a->only);
-    a->users = calloc(n, sizeof *a->users);
-    a->pids = calloc(n, sizeof *a->pids);
-    if (!a->only || !a->users || !a->pids) {
-        fputs("gpuctl: out of memory\n", stderr);
-        return EXIT_GENERAL;
-    }
-    for (int i = 1; i < argc; i++) {
-        int rc = parse_one(a, argc, argv, &i);
-        if (rc)
-            return rc;
-    }
-    a->filter.only = a->filter.only_count ? a->only : NULL;
-    a->filter.users = a->users;
-    a->filter.pids = a->pids;
-    return 0;
+    struct list_request q = {0};
+    int rc = cli_parse_options(&list_options, argc, argv, &q, &a->parsed, &a->common);
+    if (rc)
+        return rc;
+    if ((rc = take_request(a, &q)))
+        return rc;
+    return cli_filter_lists(&a->filter, &a->only, &a->users, &a->pids, &q.only, &q.user,
+                            &q.pid);
 }
 
 static void free_args(struct list_args *a)
 {
     filter_clear(&a->filter);
+    options_parsed_clear(&a->parsed);
     free(a->only);
     free(a->users);
     free(a->pids);
@@ -477,10 +371,6 @@ static int prepare(struct list_run *r, int argc, char **argv)
     int rc = parse_args(&r->args, argc, argv);
     if (rc)
         return rc;
-    if (r->args.common.help) {
-        fputs(cli_command_help("list"), stdout);
-        return -1;
-    }
     if ((rc = cli_load_config(&r->ctx, &r->args.common)) || (rc = apply_flags(&r->ctx, &r->args)))
         return rc;
     find_self_user(r->self_user, sizeof r->self_user);

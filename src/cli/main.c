@@ -1,15 +1,18 @@
 /* main.c - gpuctl's entry point: global options and command dispatch.
  *
- * Each command lives in its own file and parses its own arguments; this
- * file only finds it.  Commands that are not built yet are simply absent.
+ * Each command lives in its own file and parses its own arguments (most
+ * with their option table, cli/opts.h); this file takes the options that
+ * may come before the command (--config, --log-level) and finds the
+ * command, also when it is spelled as gpu-kill's operation flag (--list,
+ * --kill, --reset, --audit, --guard).
  */
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "cli/cli.h"
-#include "version.h"
 
 struct command {
     const char *name;
@@ -41,23 +44,71 @@ static const struct command *find_command(const char *name)
     return NULL;
 }
 
-static void print_version(void)
-{
-    printf("gpuctl %s (git %s, built %s)\n", GPUCTL_VERSION, GPUCTL_GIT_REVISION,
-           GPUCTL_BUILD_DATE);
-}
-
 static int help_command(int argc, char **argv)
 {
     if (argc < 2) {
         cli_print_overview();
         return EXIT_OK;
     }
-    const char *text = cli_command_help(argv[1]);
-    if (!text)
+    if (cli_write_command_help(argv[1], stdout) < 0)
         return cli_usage_error(NULL, "no such command '%s'", argv[1]);
-    fputs(text, stdout);
     return EXIT_OK;
+}
+
+/* gpu-kill's operations are flags (`gpukill --list --details`); here the
+ * same words name the commands. */
+static const char *operation_command(const char *arg)
+{
+    static const char *const ops[] = {"--list", "--kill", "--reset", "--audit", "--guard"};
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (strcmp(arg, ops[i]) == 0)
+            return ops[i] + 2;
+    return NULL;
+}
+
+/* The global options before the command: --config PATH and --log-level
+ * LEVEL, in both spellings.  Returns the index of the first other
+ * argument, or -1 after printing a usage error. */
+static int take_global_options(int argc, char **argv)
+{
+    const char *config = NULL, *level = NULL;
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *arg = argv[i];
+        const char **slot = strncmp(arg, "--config", 8) == 0 && (!arg[8] || arg[8] == '=')
+                              ? &config
+                          : strncmp(arg, "--log-level", 11) == 0 && (!arg[11] || arg[11] == '=')
+                              ? &level : NULL;
+        if (!slot)
+            break;
+        const char *eq = strchr(arg, '=');
+        if (eq) {
+            *slot = eq + 1;
+        } else if (i + 1 < argc) {
+            *slot = argv[++i];
+        } else {
+            cli_usage_error(NULL, "option '%s' needs a value", arg);
+            return -1;
+        }
+    }
+    cli_set_global_options(config, level);
+    return i;
+}
+
+/* In gpu-kill's form the operation may come after other options
+ * (`gpuctl --details --list`): moves it to the front of argv[first..].
+ * Returns false when no argument is an operation. */
+static bool hoist_operation(int argc, char **argv, int first)
+{
+    for (int i = first; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (!operation_command(argv[i]))
+            continue;
+        char *op = argv[i];
+        memmove(argv + first + 1, argv + first, (size_t)(i - first) * sizeof *argv);
+        argv[first] = op;
+        return true;
+    }
+    return false;
 }
 
 int main(int argc, char **argv)
@@ -68,27 +119,35 @@ int main(int argc, char **argv)
     /* A closed pipe (gpuctl list | head) is a write error we report, not a kill. */
     signal(SIGPIPE, SIG_IGN);
 
-    if (argc < 2) {
+    int first = take_global_options(argc, argv);
+    if (first < 0)
+        return EXIT_INVALID_ARGS;
+    if (first >= argc) {
         cli_print_overview();
         return EXIT_INVALID_ARGS;
     }
-    const char *name = argv[1];
+    const char *name = argv[first];
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
         cli_print_overview();
         return EXIT_OK;
     }
     if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) {
-        print_version();
+        cli_print_version();
         return EXIT_OK;
     }
     if (strcmp(name, "help") == 0)
-        return help_command(argc - 1, argv + 1);
-    const struct command *cmd = find_command(name);
+        return help_command(argc - first, argv + first);
+    if (name[0] == '-' && hoist_operation(argc, argv, first))
+        name = argv[first];
+    const char *op = operation_command(name);
+    const struct command *cmd = find_command(op ? op : name);
     if (!cmd) {
         if (name[0] == '-')
             return cli_usage_error(NULL, "unknown option '%s' (options go after the command)",
                                    name);
         return cli_usage_error(NULL, "unknown command '%s'", name);
     }
-    return cmd->run(argc - 1, argv + 1);
+    /* argv[0] of a command is its name, whichever way it was spelled. */
+    argv[first] = (char *)cmd->name;
+    return cmd->run(argc - first, argv + first);
 }

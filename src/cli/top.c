@@ -10,11 +10,13 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "core/term.h"
 #include "tui/tui.h"
 
 struct top_args {
     struct cli_common common;
+    struct options_parsed parsed;     /* owns the strings of the lists */
     struct tui_options opt;
     bool once, no_color, force_color, light, gpu_th_set, mem_th_set, interval_set;
     double gpu_th[2], mem_th[2];
@@ -24,127 +26,45 @@ struct top_args {
     pid_t *pids;
 };
 
-static bool flag(const char *arg, const char *name, bool *out)
+/* --gpu-util-thresh TH1 TH2 (the table guarantees two values) */
+static int take_thresholds(const char *flag, const struct options_list *l, double th[2],
+                           bool *set)
 {
-    if (strcmp(arg, name) != 0)
-        return false;
-    *out = true;
-    return true;
-}
-
-/* Values up to the next option, each split on commas. */
-typedef int (*take_fn)(struct top_args *a, char *value);
-
-static int take_values(struct top_args *a, int argc, char **argv, int *i, take_fn take)
-{
-    int n = 0;
-    while (*i + 1 < argc && argv[*i + 1][0] != '-') {
-        char *save = NULL, *arg = argv[++*i];
-        for (char *tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            if (take(a, tok) < 0)
-                return -1;
-            n++;
-        }
-    }
-    return n;
-}
-
-static int take_only(struct top_args *a, char *v)
-{
-    unsigned long idx;
-    if (!cli_parse_uint(v, 4095, &idx))
-        return cli_usage_error("top", "--only: '%s' is not a GPU index", v), -1;
-    a->only[a->opt.filter.only_count++] = (int)idx;
-    return 0;
-}
-
-static int take_pid(struct top_args *a, char *v)
-{
-    unsigned long pid;
-    if (!cli_parse_uint(v, 4194304, &pid) || pid == 0)
-        return cli_usage_error("top", "--pid: '%s' is not a process id", v), -1;
-    a->pids[a->opt.filter.pid_count++] = (pid_t)pid;
-    return 0;
-}
-
-static int take_user(struct top_args *a, char *v)
-{
-    a->users[a->opt.filter.user_count++] = v;
-    return 0;
-}
-
-static int parse_multi(struct top_args *a, int argc, char **argv, int *i)
-{
-    const char *arg = argv[*i];
-    int n;
-    if (strcmp(arg, "--only") == 0)
-        n = take_values(a, argc, argv, i, take_only);
-    else if (strcmp(arg, "--pid") == 0)
-        n = take_values(a, argc, argv, i, take_pid);
-    else if (strcmp(arg, "--user") == 0) {
-        a->opt.filter.users_set = true;   /* no names: the caller's own processes */
-        return take_values(a, argc, argv, i, take_user) < 0 ? EXIT_INVALID_ARGS : 0;
-    } else
-        return -1;
-    if (n == 0)
-        return cli_usage_error("top", "option '%s' needs at least one value", arg);
-    return n < 0 ? EXIT_INVALID_ARGS : 0;
-}
-
-/* --gpu-util-thresh TH1 TH2 */
-static int parse_thresholds(struct top_args *a, int argc, char **argv, int *i)
-{
-    const char *arg = argv[*i];
-    double *th = strcmp(arg, "--gpu-util-thresh") == 0 ? a->gpu_th
-               : strcmp(arg, "--mem-util-thresh") == 0 ? a->mem_th : NULL;
-    if (!th)
-        return -1;
-    if (*i + 2 >= argc)
-        return cli_usage_error("top", "option '%s' needs two values, TH1 TH2", arg);
+    if (l->count == 0)
+        return 0;
     struct error e = {0};
     for (int k = 0; k < 2; k++)
-        if (tui_parse_threshold(argv[*i + 1 + k], &th[k], &e) < 0)
-            return cli_usage_error("top", "%s: %s", arg, e.msg);
-    *i += 2;
+        if (tui_parse_threshold(l->values[k], &th[k], &e) < 0)
+            return cli_usage_error("top", "%s: %s", flag, e.msg);
     if (tui_check_threshold_pair(th, &e) < 0)
-        return cli_usage_error("top", "%s: %s", arg, e.msg);
-    *(th == a->gpu_th ? &a->gpu_th_set : &a->mem_th_set) = true;
+        return cli_usage_error("top", "%s: %s", flag, e.msg);
+    *set = true;
     return 0;
 }
 
-static int parse_valued(struct top_args *a, int argc, char **argv, int *i)
+/* The option table (top_opts.c) fills a top_request; this moves it into
+ * top_args and the monitor's options. */
+static int take_request(struct top_args *a, const struct top_request *q)
 {
-    const char *arg = argv[*i];
-    const char **slot = strcmp(arg, "--interval") == 0 ? &a->interval
-                      : strcmp(arg, "--monitor") == 0 ? &a->mode : NULL;
-    if (!slot)
-        return -1;
-    if (*i + 1 >= argc)
-        return cli_usage_error("top", "option '%s' needs a value", arg);
-    *slot = argv[++*i];
-    return 0;
-}
-
-static int parse_one(struct top_args *a, int argc, char **argv, int *i)
-{
-    const char *arg = argv[*i];
-    int rc = cli_common_option(&a->common, "top", argc, argv, i);
-    if (rc != 0)
-        return rc < 0 ? EXIT_INVALID_ARGS : 0;
     struct filter *f = &a->opt.filter;
-    if (flag(arg, "--once", &a->once) || flag(arg, "-1", &a->once) ||
-        flag(arg, "--only-visible", &f->only_visible) || flag(arg, "--compute", &f->compute) ||
-        flag(arg, "--graphics", &f->graphics) || flag(arg, "--ascii", &a->opt.ascii) ||
-        flag(arg, "--no-color", &a->no_color) || flag(arg, "--force-color", &a->force_color) ||
-        flag(arg, "--light", &a->light) || flag(arg, "--readonly", &a->opt.readonly))
-        return 0;
-    if ((rc = parse_multi(a, argc, argv, i)) >= 0)
+    a->once = q->once;
+    a->no_color = q->no_color;
+    a->force_color = q->force_color;
+    a->light = q->light;
+    a->opt.ascii = q->ascii;
+    a->opt.readonly = q->readonly;
+    a->mode = q->monitor;
+    a->interval = q->interval;
+    f->only_visible = q->only_visible;
+    f->compute = q->compute;
+    f->graphics = q->graphics;
+    f->users_set = options_given(&top_options, &a->parsed, "user");
+    int rc = cli_filter_lists(f, &a->only, &a->users, &a->pids, &q->only, &q->user, &q->pid);
+    if (rc)
         return rc;
-    if ((rc = parse_thresholds(a, argc, argv, i)) >= 0)
-        return rc;
-    if ((rc = parse_valued(a, argc, argv, i)) >= 0)
-        return rc;
-    return cli_unknown_argument("top", arg, "");
+    rc = take_thresholds("--gpu-util-thresh", &q->gpu_thresh, a->gpu_th, &a->gpu_th_set);
+    return rc ? rc : take_thresholds("--mem-util-thresh", &q->mem_thresh, a->mem_th,
+                                     &a->mem_th_set);
 }
 
 /* Environment first, then flags over it (flag > environment > default). */
@@ -202,9 +122,6 @@ static int run_top(struct top_args *a)
     char self[64];
     find_self_user(self, sizeof self);
     a->opt.self_user = self;
-    a->opt.filter.only = a->opt.filter.only_count ? a->only : NULL;
-    a->opt.filter.users = a->users;
-    a->opt.filter.pids = a->pids;
     struct error e = {0};
     rc = a->once ? tui_print_once(&a->opt, stdout, &e) : tui_run(&a->opt, &e);
     if (rc < 0)
@@ -221,23 +138,15 @@ int cmd_top(int argc, char **argv)
     struct top_args a;
     memset(&a, 0, sizeof a);
     tui_options_init(&a.opt);
-    size_t n = (size_t)argc + 1;
-    a.only = calloc(n, sizeof *a.only);
-    a.users = calloc(n, sizeof *a.users);
-    a.pids = calloc(n, sizeof *a.pids);
-    int rc = 0;
-    if (!a.only || !a.users || !a.pids) {
-        fputs("gpuctl: out of memory\n", stderr);
-        rc = EXIT_GENERAL;
-    }
-    for (int i = 1; i < argc && rc == 0; i++)
-        rc = parse_one(&a, argc, argv, &i);
-    if (rc == 0 && a.common.help)
-        fputs(cli_command_help("top"), stdout);
-    else if (rc == 0)
+    struct top_request q = {0};
+    int rc = cli_parse_options(&top_options, argc, argv, &q, &a.parsed, &a.common);
+    if (rc == 0)
+        rc = take_request(&a, &q);
+    if (rc == 0)
         rc = run_top(&a);
     free(a.only);
     free(a.users);
     free(a.pids);
-    return rc;
+    options_parsed_clear(&a.parsed);
+    return rc < 0 ? EXIT_OK : rc;
 }

@@ -1,12 +1,15 @@
 /* options.c - the monitor's option values: parsing and validation of the
  * display mode, theme, thresholds and interval, and the GPUCTL_MONITOR_*
- * environment.  Flags themselves are the CLI's (src/cli/top.c); these
+ * environment (with nvitop's NVITOP_* variables as fallbacks).  Flags themselves are the CLI's (src/cli/top.c); these
  * checks run before the screen opens, so a bad value never leaves a
  * half-drawn terminal behind.
  */
 #include "tui/tui.h"
 
+#include <ctype.h>
 #include <math.h>
+#include <stdio.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,20 +110,53 @@ static const char *env_value(const char *name)
     return v && *v ? v : NULL;
 }
 
+/* nvitop's NVITOP_MONITOR_MODE is a set of words, "compact,light": the one
+ * display mode it names (none, or two, leave the mode alone, as in nvitop)
+ * and the theme; words it has and gpuctl lacks ("colorful") are ignored. */
+static void nvitop_monitor_mode(const char *v, struct tui_options *o, bool mode_set,
+                                bool theme_set)
+{
+    char words[256];
+    snprintf(words, sizeof words, "%s", v);
+    int modes = 0;
+    enum tui_mode mode = o->mode;
+    char *save = NULL;
+    for (char *w = strtok_r(words, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+        w += strspn(w, " ");
+        w[strcspn(w, " ")] = '\0';
+        enum tui_mode m;
+        if (tui_parse_mode(w, &m, NULL) == 0) {
+            mode = m;
+            modes++;
+        } else if (!theme_set && (strcasecmp(w, "light") == 0 || strcasecmp(w, "dark") == 0)) {
+            o->light = tolower((unsigned char)w[0]) == 'l';
+        }
+    }
+    if (!mode_set && modes == 1)
+        o->mode = mode;
+}
+
 int tui_options_from_env(struct tui_options *o, struct error *e)
 {
     struct tui_options next = *o;
     const char *v;
     int rc = 0;
     const char *var = NULL;
+    bool mode_set = false, theme_set = false;
     if (!rc && (v = env_value(var = "GPUCTL_MONITOR_MODE")))
-        rc = tui_parse_mode(v, &next.mode, e);
+        rc = tui_parse_mode(v, &next.mode, e), mode_set = true;
     if (!rc && (v = env_value(var = "GPUCTL_MONITOR_THEME")))
-        rc = tui_parse_theme(v, &next.light, e);
+        rc = tui_parse_theme(v, &next.light, e), theme_set = true;
     if (!rc && (v = env_value(var = "GPUCTL_GPU_UTILIZATION_THRESHOLDS")))
+        rc = tui_parse_threshold_pair(v, next.gpu_thresh, e);
+    else if (!rc && (v = env_value(var = "NVITOP_GPU_UTILIZATION_THRESHOLDS")))
         rc = tui_parse_threshold_pair(v, next.gpu_thresh, e);
     if (!rc && (v = env_value(var = "GPUCTL_MEMORY_UTILIZATION_THRESHOLDS")))
         rc = tui_parse_threshold_pair(v, next.mem_thresh, e);
+    else if (!rc && (v = env_value(var = "NVITOP_MEMORY_UTILIZATION_THRESHOLDS")))
+        rc = tui_parse_threshold_pair(v, next.mem_thresh, e);
+    if (!rc && (!mode_set || !theme_set) && (v = env_value("NVITOP_MONITOR_MODE")))
+        nvitop_monitor_mode(v, &next, mode_set, theme_set);
     if (rc < 0) {
         error_prefix(e, "%s", var);
         return rc;

@@ -50,7 +50,9 @@ int tui_parse_interval(const char *s, double *out, struct error *e);
 
 /* Reads GPUCTL_MONITOR_MODE, GPUCTL_MONITOR_THEME,
  * GPUCTL_GPU_UTILIZATION_THRESHOLDS and GPUCTL_MEMORY_UTILIZATION_THRESHOLDS
- * into o (flags are applied after, so they win).  An invalid value is
+ * into o (flags are applied after, so they win); where one is unset,
+ * nvitop's NVITOP_MONITOR_MODE ("compact,light") and
+ * NVITOP_{GPU,MEMORY}_UTILIZATION_THRESHOLDS stand in.  An invalid value is
  * -EINVAL naming the variable; o is then unchanged. */
 int tui_options_from_env(struct tui_options *o, struct error *e);
 

@@ -1,0 +1,60 @@
+/* opts.h - the request structs the option tables fill, and the tables.
+ *
+ * Each command's table lives next to it (list_opts.c beside list.c) and
+ * names every option once; the command reads the filled request.  The
+ * tables link without the rest of the CLI, so the build-time generator
+ * (optgen.c: man page option lists, bash and zsh completions) and the
+ * tests see exactly what the binary parses.
+ */
+#ifndef GPUCTL_CLI_OPTS_H
+#define GPUCTL_CLI_OPTS_H
+
+#include <stdbool.h>
+
+#include "core/options.h"
+
+struct list_request {
+    bool details, containers, ascii, no_color, only_visible, compute, graphics;
+    double watch_secs;                 /* 0: --watch without SEC, from configuration */
+    const char *output, *filter;
+    struct options_list vendor, only, user, pid;
+};
+extern const struct options_command list_options;
+
+struct kill_request {
+    struct options_list pid;
+    const char *filter, *timeout, *signal, *output;
+    bool batch, force, tree, group, dry_run;
+};
+extern const struct options_command kill_options;
+
+struct top_request {
+    bool once, no_color, force_color, light, ascii, readonly, only_visible, compute, graphics;
+    const char *monitor, *interval;
+    struct options_list gpu_thresh, mem_thresh, only, user, pid;
+};
+extern const struct options_command top_options;
+
+/* guard: every value is checked by guard.c, which knows what each means for
+ * the policy it edits. */
+struct guard_request {
+    const char *file;                      /* --file: guard.toml elsewhere */
+    bool enable, disable, dry_run, enforce, toggle_dry_run, show, test, export_config, once;
+    const char *import_file, *mode, *grace, *interval, *webhook, *output, *hours, *limit;
+    const char *add_user, *add_group, *add_gpu, *add_time;
+    const char *remove_user, *remove_group, *remove_gpu, *remove_time;
+    const char *memory, *utilization, *processes, *duration, *priority, *members;
+    const char *group_memory, *group_utilization, *group_processes;
+    const char *gpu_memory, *gpu_utilization;
+    const char *allowed_gpus, *blocked_gpus, *allowed_users, *blocked_users, *reserved;
+    const char *maintenance, *days, *start, *end, *users;
+};
+extern const struct options_command guard_options;
+
+/* Every command's table, in the order of `gpuctl --help`; NULL-terminated. */
+extern const struct options_command *const cli_option_tables[];
+
+/* The table of a command, NULL when it has none. */
+const struct options_command *cli_option_table(const char *command);
+
+#endif

@@ -1,0 +1,218 @@
+"""The option tables end to end: both spellings (`--name value`,
+`--name=value`) on every converted command, gpu-kill's top-level form
+(`gpuctl --list --details`, `--kill --pid N`, `--guard --guard-*`),
+nvitop's short options for `top`, global options before the command, and
+-h/-V after any command."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import MiB, device
+
+STUBBORN = "import time; print('ready', flush=True); time.sleep(300)"
+
+
+@pytest.fixture
+def two_gpus(scenario):
+    return scenario({"devices": [device(0), device(1)]})
+
+
+def gpu_names(table):
+    return re.findall(r"^│\s+(\d+) │", table, re.M)
+
+
+# ---- gpu-kill's operations as flags -------------------------------------------------------
+
+
+def test_list_flag_is_the_list_command(run, two_gpus):
+    a = run(["--list", "--details"], scenario=two_gpus)
+    b = run(["list", "--details"], scenario=two_gpus)
+    assert (a.rc, a.err) == (0, "")
+    strip = lambda s: s.split("\n", 1)[1]          # the first line carries the time
+    assert strip(a.out) == strip(b.out)
+    assert "PID" in a.out
+
+
+def test_operation_flag_may_follow_other_options(run, two_gpus):
+    r = run(["--output", "json", "--list"], scenario=two_gpus)
+    assert r.rc == 0, r.err
+    assert len(json.loads(r.out)["gpus"]) == 2
+
+
+def test_kill_flag_ends_the_process(run, scenario):
+    p = subprocess.Popen([sys.executable, "-c", STUBBORN], stdout=subprocess.PIPE)
+    try:
+        assert p.stdout.readline() == b"ready\n"
+        sc = scenario({"devices": [device(0, processes={"compute": [
+            {"pid": p.pid, "used_memory": 64 * MiB}]})]})
+        r = run(["--kill", "--pid", str(p.pid), "--timeout-secs=5"], scenario=sc)
+        assert r.rc == 0, r.err
+        assert p.wait(timeout=20) == -15
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_guard_flags_with_gpu_kill_spellings(run, tmp_path):
+    r = run(["--guard", "--guard-add-group", "g", "--guard-group-members", "a,b",
+             "--guard-group-memory-limit", "32"])
+    assert r.rc == 0, r.err
+    r = run(["guard", "--export-config"])
+    groups = json.loads(r.out)["group_policies"]
+    assert groups["g"]["members"] == ["a", "b"]
+    assert groups["g"]["total_memory_limit_gb"] == 32
+
+
+def test_guard_done_when_line(run):
+    r = run(["guard", "--guard-add-group", "g", "--guard-group-members", "a,b",
+             "--guard-group-memory-limit", "32"])
+    assert r.rc == 0, r.err
+    text = run(["guard", "--config"]).out
+    assert "[group_policies.g]" in text and 'members = ["a", "b"]' in text
+
+
+def test_guard_gpu_prefixed_limits(run, scenario):
+    sc = scenario({"devices": [device(0)]})
+    r = run(["guard", "--guard-add-gpu", "0", "--guard-gpu-memory-limit=40",
+             "--guard-gpu-utilization-limit", "90", "--guard-gpu-reserved-memory", "8",
+             "--guard-gpu-allowed-users", "alice,bob"], scenario=sc)
+    assert r.rc == 0, r.err
+    gpu = json.loads(run(["guard", "--export-config"]).out)["gpu_policies"]["0"]
+    assert gpu["max_memory_gb"] == 40 and gpu["max_utilization_pct"] == 90
+    assert gpu["reserved_memory_gb"] == 8 and gpu["allowed_users"] == ["alice", "bob"]
+
+
+def test_group_limit_without_a_group_is_refused(run):
+    r = run(["guard", "--add-user", "a", "--guard-group-memory-limit", "3"])
+    assert r.rc == 3 and "goes with --add-group" in r.err
+    assert run(["guard", "--export-config"]).out.count('"a"') == 0
+
+
+# ---- global options before the command, -h and -V after it ----------------------------------
+
+
+def test_log_level_before_the_command(run, two_gpus):
+    r = run(["--log-level", "debug", "list"], scenario=two_gpus)
+    assert r.rc == 0
+    assert "gpuctl: debug: source nvml started" in r.err
+    r = run(["--log-level=debug", "--list"], scenario=two_gpus)
+    assert "gpuctl: debug: source nvml started" in r.err
+
+
+def test_global_log_level_value_is_checked(run, two_gpus):
+    r = run(["--log-level", "loud", "list"], scenario=two_gpus)
+    assert r.rc == 3 and "--log-level" in r.err
+
+
+@pytest.mark.parametrize("command", ["list", "kill", "top", "guard"])
+@pytest.mark.parametrize("flag", ["-V", "--version"])
+def test_version_after_any_command(run, command, flag):
+    r = run([command, flag])
+    assert (r.rc, r.err) == (0, "")
+    assert r.out.startswith("gpuctl ")
+
+
+@pytest.mark.parametrize("command", ["list", "kill", "top", "guard"])
+def test_help_is_the_same_every_way(run, command):
+    a, b, c = run(["help", command]), run([command, "--help"]), run([command, "-h"])
+    assert (a.rc, b.rc, c.rc) == (0, 0, 0)
+    assert a.out == b.out == c.out
+    assert a.out.startswith(f"usage: gpuctl {command}")
+
+
+# ---- --name=value everywhere ------------------------------------------------------------------
+
+
+def test_list_output_equals_json(run, two_gpus):
+    r = run(["list", "--output=json"], scenario=two_gpus)
+    assert r.rc == 0, r.err
+    assert [g["gpu_index"] for g in json.loads(r.out)["gpus"]] == [0, 1]
+
+
+def test_list_only_equals(run, two_gpus):
+    r = run(["list", "--only=1", "--output", "json"], scenario=two_gpus)
+    assert [g["gpu_index"] for g in json.loads(r.out)["gpus"]] == [1]
+
+
+def test_kill_pid_equals_and_dry_run(run, scenario):
+    p = subprocess.Popen([sys.executable, "-c", STUBBORN], stdout=subprocess.PIPE)
+    try:
+        assert p.stdout.readline() == b"ready\n"
+        sc = scenario({"devices": [device(0, processes={"compute": [
+            {"pid": p.pid, "used_memory": 64 * MiB}]})]})
+        r = run(["kill", f"--pid={p.pid}", "--dry-run", "--output=json"], scenario=sc)
+        assert r.rc == 0, r.err
+        assert str(p.pid) in r.out
+        assert p.poll() is None
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_value_errors_exit_3_with_one_message(run, two_gpus):
+    r = run(["list", "--only=x"], scenario=two_gpus)
+    assert r.rc == 3 and "--only: 'x' is not a GPU index" in r.err
+    r = run(["list", "--details=yes"], scenario=two_gpus)
+    assert r.rc == 3 and "option '--details' takes no value" in r.err
+    r = run(["top", "-p", "0"], scenario=two_gpus)
+    assert r.rc == 3 and "-p: '0' is not a process id" in r.err
+
+
+# ---- nvitop's spellings for top ----------------------------------------------------------------
+
+
+def test_top_only_visible_compact(run, two_gpus):
+    r = run(["top", "-1", "-ov", "-m", "compact"], scenario=two_gpus,
+            env={"CUDA_VISIBLE_DEVICES": "1"})
+    assert r.rc == 0, r.err
+    assert "[compact]" in r.out
+    assert re.search(r"^GPU 1 ", r.out, re.M) and not re.search(r"^GPU 0 ", r.out, re.M)
+
+
+def test_top_only_short_and_equals(run, two_gpus):
+    for args in (["-o", "0"], ["--only=0"], ["-o=0"]):
+        r = run(["top", "--once", "--monitor=compact", *args], scenario=two_gpus)
+        assert r.rc == 0, r.err
+        assert re.search(r"^GPU 0 ", r.out, re.M) and not re.search(r"^GPU 1 ", r.out, re.M)
+
+
+def test_top_monitor_without_mode_keeps_the_environment(run, two_gpus):
+    r = run(["top", "-1", "-m"], scenario=two_gpus, env={"GPUCTL_MONITOR_MODE": "compact"})
+    assert r.rc == 0, r.err
+    assert "[compact]" in r.out
+
+
+def test_nvitop_monitor_mode_is_a_fallback(run, two_gpus):
+    r = run(["top", "-1"], scenario=two_gpus, env={"NVITOP_MONITOR_MODE": "compact,colorful"})
+    assert "[compact]" in r.out
+    r = run(["top", "-1"], scenario=two_gpus,
+            env={"NVITOP_MONITOR_MODE": "compact", "GPUCTL_MONITOR_MODE": "full"})
+    assert "[full]" in r.out
+
+
+def test_top_filters_by_short_options(run, scenario, spawn_procs):
+    ps = spawn_procs(2)
+    sc = scenario({"devices": [device(0, processes={
+        "compute": [{"pid": ps[0].pid, "used_memory": 64 * MiB}],
+        "graphics": [{"pid": ps[1].pid, "used_memory": 64 * MiB}]})]})
+    r = run(["top", "-1", "-c"], scenario=sc)
+    assert str(ps[0].pid) in r.out and str(ps[1].pid) not in r.out
+    r = run(["top", "-1", "-g"], scenario=sc)
+    assert str(ps[1].pid) in r.out and str(ps[0].pid) not in r.out
+    r = run(["top", "-1", "-p", str(ps[1].pid)], scenario=sc)
+    assert str(ps[1].pid) in r.out and str(ps[0].pid) not in r.out
+    r = run(["top", "-1", "-u", "nosuchuser"], scenario=sc)
+    assert str(ps[0].pid) not in r.out and str(ps[1].pid) not in r.out
+    r = run(["top", "-1", "-u"], scenario=sc)
+    assert str(ps[0].pid) in r.out
+
+
+def test_top_ascii_short(run, two_gpus):
+    r = run(["top", "-1", "-U"], scenario=two_gpus)
+    assert r.rc == 0, r.err
+    assert all(ord(c) < 128 for c in r.out)
