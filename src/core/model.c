@@ -11,6 +11,7 @@
 static const char *const vendor_names[] = {
     [VENDOR_UNKNOWN] = "unknown", [VENDOR_NVIDIA] = "nvidia", [VENDOR_AMD] = "amd",
     [VENDOR_INTEL] = "intel",     [VENDOR_APPLE] = "apple",   [VENDOR_OTHER] = "other",
+    [VENDOR_SIMULATED] = "simulated",
 };
 
 const char *model_vendor_name(enum vendor v)

@@ -29,6 +29,7 @@ enum vendor {
     VENDOR_INTEL,
     VENDOR_APPLE,
     VENDOR_OTHER,
+    VENDOR_SIMULATED,   /* --simulate: made up by sources/simulated.c */
 };
 
 /* Stable lower-case names ("nvidia", "amd", ...) used in JSON and flags. */

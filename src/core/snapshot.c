@@ -14,6 +14,7 @@
 #include "core/str.h"
 #include "sources/nvml.h"
 #include "sources/procfs.h"
+#include "sources/simulated.h"
 #include "sources/source.h"
 
 struct started_source {
@@ -79,8 +80,12 @@ int snapshot_ctx_open(struct snapshot_ctx **out, struct error *e)
     struct snapshot_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx)
         return error_set(e, -ENOMEM, "out of memory starting the GPU sources");
+    /* simulation replaces the real sources, so what is shown is all made up
+     * or all real, never a mix */
+    bool simulate = simulated_enabled();
     for (int id = 0; id < SNAPSHOT_MAX_SOURCES && source_table[id]; id++)
-        start_source(ctx, id, source_table[id]);
+        if ((source_table[id] == &simulated_source) == simulate)
+            start_source(ctx, id, source_table[id]);
     int rc = ctx->started_count ? 0 : no_source_error(ctx, e);
     if (rc == 0)
         rc = procfs_open(&ctx->procfs, e);

@@ -12,10 +12,12 @@
 
 #include "sources/drm.h"
 #include "sources/nvml.h"
+#include "sources/simulated.h"
 
 const struct source_ops *const source_table[] = {
     &nvml_source,
     &drm_source,      /* after nvml: it skips the NVIDIA cards NVML listed */
+    &simulated_source, /* alone, and only with --simulate (snapshot.c) */
     NULL,
 };
 
