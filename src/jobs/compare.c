@@ -7,6 +7,7 @@
 #include "jobs/compare.h"
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,37 @@ static void string(json_t *obj, const char *key, char *buf, size_t size)
     str_copy(buf, size, s ? s : "");
 }
 
+static int cmp_group_index(const void *a, const void *b, void *arg)
+{
+    const struct compare_group *g = arg;
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    int c = strcmp(g[x].name, g[y].name);
+    return c ? c : (x > y) - (x < y);
+}
+
+/* Sorts the groups' indices by name (then position), which finds a name
+ * given twice in O(n log n) and lets find_group search. */
+static int index_groups(struct compare_doc *d, const char *name, struct error *e)
+{
+    if (!d->group_count)
+        return 0;
+    d->by_name = malloc(d->group_count * sizeof *d->by_name);
+    if (!d->by_name)
+        return error_set(e, -ENOMEM, "out of memory");
+    for (size_t i = 0; i < d->group_count; i++)
+        d->by_name[i] = i;
+    qsort_r(d->by_name, d->group_count, sizeof *d->by_name, cmp_group_index, d->groups);
+    size_t dup = SIZE_MAX;    /* the first position that repeats an earlier name */
+    for (size_t i = 1; i < d->group_count; i++)
+        if (strcmp(d->groups[d->by_name[i]].name, d->groups[d->by_name[i - 1]].name) == 0 &&
+            d->by_name[i] < dup)
+            dup = d->by_name[i];
+    if (dup != SIZE_MAX)
+        return error_set(e, -ERROR_PARSE, "%s: groups[%zu]: the group \"%.100s\" appears twice",
+                         name, dup, d->groups[dup].name);
+    return 0;
+}
+
 static int read_groups(json_t *root, struct compare_doc *d, const char *name, struct error *e)
 {
     json_t *groups = json_object_get(root, "groups");
@@ -53,17 +85,13 @@ static int read_groups(json_t *root, struct compare_doc *d, const char *name, st
         if (!key || !number(g, "total_peak_kib", &total))
             return error_set(e, -ERROR_PARSE, "%s: groups[%zu] lacks a \"name\" string or a "
                              "numeric \"total_peak_kib\"", name, i);
-        for (size_t j = 0; j < d->group_count; j++)
-            if (strcmp(d->groups[j].name, key) == 0)
-                return error_set(e, -ERROR_PARSE, "%s: groups[%zu]: the group \"%.100s\" "
-                                 "appears twice", name, i, key);
         if (grow_for_one((void **)&d->groups, &cap, d->group_count, sizeof *d->groups, 8) < 0)
             return error_set(e, -ENOMEM, "out of memory");
         struct compare_group *cg = &d->groups[d->group_count++];
         str_copy(cg->name, sizeof cg->name, key);
         cg->total_peak_kib = total;
     }
-    return 0;
+    return index_groups(d, name, e);
 }
 
 static void read_processes(json_t *root, struct compare_doc *d)
@@ -112,7 +140,9 @@ int compare_parse(const char *buf, size_t len, const char *name, struct compare_
 void compare_doc_clear(struct compare_doc *d)
 {
     free(d->groups);
+    free(d->by_name);
     d->groups = NULL;
+    d->by_name = NULL;
     d->group_count = 0;
 }
 
@@ -176,9 +206,18 @@ static struct opt_f64 known(double v)
 
 static const struct compare_group *find_group(const struct compare_doc *d, const char *name)
 {
-    for (size_t i = 0; i < d->group_count; i++)
-        if (strcmp(d->groups[i].name, name) == 0)
-            return &d->groups[i];
+    size_t lo = 0, hi = d->by_name ? d->group_count : 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct compare_group *g = &d->groups[d->by_name[mid]];
+        int c = strcmp(g->name, name);
+        if (c == 0)
+            return g;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return NULL;
 }
 

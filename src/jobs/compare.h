@@ -28,8 +28,9 @@ struct compare_doc {
     struct opt_f64 gpu_total_peak_bytes;
     char method[32];
     char group_by[16];
-    struct compare_group *groups;        /* owned */
+    struct compare_group *groups;        /* owned, in the report's order */
     size_t group_count;
+    size_t *by_name;                     /* owned: indices of groups sorted by name */
 };
 
 /* Parses a report; name (the file) is used in messages.  -ERROR_PARSE for

@@ -43,10 +43,12 @@ int jobcg_parse_self(const char *buf, size_t len, int version, char *out, size_t
         const char *nl = memchr(line, '\n', len - i);
         size_t n = nl ? (size_t)(nl - line) : len - i;
         i += n + 1;
+        if (n == 0)
+            continue;             /* an empty line names nothing */
         const char *c1 = memchr(line, ':', n);
         const char *c2 = c1 ? memchr(c1 + 1, ':', n - (size_t)(c1 + 1 - line)) : NULL;
         if (!c2)
-            return n == 0 ? 0 : -ERROR_PARSE;
+            return -ERROR_PARSE;
         const char *ctl = c1 + 1;
         size_t ctl_n = (size_t)(c2 - ctl);
         bool match = version == 2 ? (c1 - line == 1 && line[0] == '0' && ctl_n == 0)

@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,6 +23,7 @@
 #include "core/csv.h"
 #include "core/grow.h"
 #include "core/str.h"
+#include "core/term.h"
 
 #define MAX_INPUT (1u << 30)
 
@@ -204,18 +207,63 @@ static bool parse_value(const char *text, double *out, bool *known)
 
 /* ---- series -------------------------------------------------------------------------- */
 
+/* Series are found by a hash of their key (kind, file, gpu, pid), so a log
+ * of many processes costs one probe per row, not a scan of every series. */
+static size_t key_hash(int kind, int file, int gpu, pid_t pid)
+{
+    uint64_t h = (uint64_t)(uint32_t)pid * 0x9e3779b97f4a7c15ull;
+    h ^= ((uint64_t)(uint32_t)gpu << 32 | (uint32_t)file) * 0xc2b2ae3d27d4eb4full;
+    h ^= (uint64_t)(uint32_t)kind * 0x165667b19e3779f9ull;
+    return (size_t)(h ^ (h >> 29));
+}
+
+static bool same_key(const struct plot_series *s, int kind, int file, int gpu, pid_t pid)
+{
+    return s->kind == kind && s->file == file && s->gpu == gpu && s->pid == pid;
+}
+
+/* The index slot holding the series of this key, or the empty one where it
+ * would go. */
+static size_t *index_slot(struct plot_data *d, int kind, int file, int gpu, pid_t pid)
+{
+    size_t k = key_hash(kind, file, gpu, pid) & (d->index_cap - 1);
+    while (d->index[k] && !same_key(&d->series[d->index[k] - 1], kind, file, gpu, pid))
+        k = (k + 1) & (d->index_cap - 1);
+    return &d->index[k];
+}
+
+/* Keeps the index at most half full (with room for one more). */
+static int index_grow(struct plot_data *d)
+{
+    if ((d->count + 1) * 2 <= d->index_cap)
+        return 0;
+    size_t cap = d->index_cap ? d->index_cap * 2 : 64;
+    size_t *slots = calloc(cap, sizeof *slots);
+    if (!slots)
+        return -ENOMEM;
+    free(d->index);
+    d->index = slots;
+    d->index_cap = cap;
+    for (size_t i = 0; i < d->count; i++) {
+        const struct plot_series *s = &d->series[i];
+        *index_slot(d, s->kind, s->file, s->gpu, s->pid) = i + 1;
+    }
+    return 0;
+}
+
 static struct plot_series *find_series(struct plot_data *d, int kind, int file, int gpu,
                                        pid_t pid)
 {
-    for (size_t i = d->count; i-- > 0;) {
-        struct plot_series *s = &d->series[i];
-        if (s->kind == kind && s->file == file && s->gpu == gpu && s->pid == pid)
-            return s;
-    }
+    if (index_grow(d) < 0)
+        return NULL;
+    size_t *slot = index_slot(d, kind, file, gpu, pid);
+    if (*slot)
+        return &d->series[*slot - 1];
     if (grow_for_one((void **)&d->series, &d->cap, d->count, sizeof *d->series, 8) < 0)
         return NULL;
     struct plot_series *s = &d->series[d->count++];
     *s = (struct plot_series){.kind = kind, .file = file, .gpu = gpu, .pid = pid};
+    *slot = d->count;
     return s;
 }
 
@@ -236,12 +284,20 @@ static int add_point(struct plot_series *s, double t, double v, size_t group, bo
 }
 
 /* Rows of one sample: consecutive rows with one timestamp, until a
- * (gpu, pid) pair repeats (two samples within one second). */
+ * (gpu, pid) pair repeats (two samples within one second).  The pairs seen
+ * are a hash set whose entries carry the group's id, so starting a new
+ * group empties it without touching it. */
+struct seen_pair {
+    size_t group;             /* 0: empty */
+    long gpu;
+    pid_t pid;
+};
+
 struct sample_group {
     size_t id;
     double t;
-    struct { long gpu; pid_t pid; } *seen;
-    size_t count, cap;
+    struct seen_pair *seen;
+    size_t count, cap;        /* pairs of this group; slots (a power of two) */
 };
 
 struct row_ctx {
@@ -270,6 +326,19 @@ static bool pid_wanted(const struct plot_options *o, pid_t pid)
     return false;
 }
 
+/* Labels hold outside text (another user's command line, a file name):
+ * every control character, escape sequences included, becomes '?' before
+ * it can reach a terminal or an SVG, as the tables do. */
+static int set_label(char *dst, size_t size, const char *text)
+{
+    char *safe = term_sanitize(text, strlen(text));
+    if (!safe)
+        return -ENOMEM;
+    str_copy(dst, size, safe);
+    free(safe);
+    return 0;
+}
+
 static int add_to(struct row_ctx *x, int kind, enum plot_panel panel, int gpu, pid_t pid,
                   double t, double v, bool sum, const char *label)
 {
@@ -278,7 +347,8 @@ static int add_to(struct row_ctx *x, int kind, enum plot_panel panel, int gpu, p
         return -ENOMEM;
     if (s->count == 0) {
         s->panel = panel;
-        str_copy(s->label, sizeof s->label, label);
+        if (set_label(s->label, sizeof s->label, label) < 0)
+            return -ENOMEM;
     }
     return add_point(s, t, v, x->g.id, sum);
 }
@@ -291,11 +361,37 @@ static void process_label(char *buf, size_t size, pid_t pid, const char *cmd)
         buf[--n] = '\0';
 }
 
+static struct seen_pair *seen_slot(const struct sample_group *g, long gpu, pid_t pid)
+{
+    size_t k = key_hash(0, 0, (int)gpu, pid) & (g->cap - 1);
+    while (g->seen[k].group == g->id && !(g->seen[k].gpu == gpu && g->seen[k].pid == pid))
+        k = (k + 1) & (g->cap - 1);
+    return &g->seen[k];
+}
+
+/* Keeps the set at most half full; only this group's pairs move over. */
+static int seen_grow(struct sample_group *g)
+{
+    if ((g->count + 1) * 2 <= g->cap)
+        return 0;
+    size_t old_cap = g->cap, cap = g->cap ? g->cap * 2 : 64;
+    struct seen_pair *old = g->seen;
+    g->seen = calloc(cap, sizeof *g->seen);
+    if (!g->seen) {
+        g->seen = old;
+        return -ENOMEM;
+    }
+    g->cap = cap;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i].group == g->id)
+            *seen_slot(g, old[i].gpu, old[i].pid) = old[i];
+    free(old);
+    return 0;
+}
+
 static int enter_group(struct sample_group *g, const struct row_values *r, bool keyed)
 {
-    bool repeat = false;
-    for (size_t i = 0; keyed && i < g->count && !repeat; i++)
-        repeat = g->seen[i].gpu == r->gpu && g->seen[i].pid == r->pid;
+    bool repeat = keyed && g->cap && seen_slot(g, r->gpu, r->pid)->group == g->id;
     if (g->id == 0 || r->t != g->t || repeat || !keyed) {
         g->id++;
         g->t = r->t;
@@ -303,10 +399,11 @@ static int enter_group(struct sample_group *g, const struct row_values *r, bool 
     }
     if (!keyed)
         return 0;
-    if (grow_for_one((void **)&g->seen, &g->cap, g->count, sizeof *g->seen, 16) < 0)
+    if (seen_grow(g) < 0)
         return -ENOMEM;
-    g->seen[g->count].gpu = r->gpu;
-    g->seen[g->count++].pid = r->pid;
+    *seen_slot(g, r->gpu, r->pid) = (struct seen_pair){.group = g->id, .gpu = r->gpu,
+                                                       .pid = r->pid};
+    g->count++;
     return 0;
 }
 
@@ -521,7 +618,8 @@ void plot_data_finish(struct plot_data *d, const char *const *names)
         base = base ? base + 1 : names[s->file];
         char label[sizeof s->label + 64];
         snprintf(label, sizeof label, "%.60s: %s", base, s->label);
-        str_copy(s->label, sizeof s->label, label);
+        if (set_label(s->label, sizeof s->label, label) < 0)
+            str_copy(s->label, sizeof s->label, "?");
     }
 }
 
@@ -532,8 +630,10 @@ void plot_data_free(struct plot_data *d)
     for (size_t i = 0; i < d->count; i++)
         free(d->series[i].pts);
     free(d->series);
+    free(d->index);
     d->series = NULL;
-    d->count = d->cap = 0;
+    d->index = NULL;
+    d->count = d->cap = d->index_cap = 0;
 }
 
 bool plot_data_has_panel(const struct plot_data *d, enum plot_panel p)

@@ -65,6 +65,8 @@ struct plot_options {
 struct plot_data {
     struct plot_series *series;
     size_t count, cap;
+    size_t *index;              /* hash of the series' keys: series + 1, 0 empty */
+    size_t index_cap;           /* a power of two, or 0 */
     size_t files;
     size_t malformed;           /* rows skipped */
     char first_malformed[256];  /* "FILE:LINE: why" of the first */

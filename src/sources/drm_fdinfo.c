@@ -125,9 +125,21 @@ static void set_number(struct slice value, const struct unit *units, struct opt_
 
 /* ---- engines and regions ------------------------------------------------------ */
 
-static struct drm_fdinfo_engine *engine(struct drm_fdinfo *f, struct slice name)
+/* An engine or region name the kernel could print: printable ASCII, no
+ * NUL (which would end the copied name early, leaving it empty or cut). */
+static bool name_ok(struct slice name)
 {
     if (name.n == 0 || name.n >= DRM_FDINFO_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < name.n; i++)
+        if ((unsigned char)name.p[i] <= ' ' || (unsigned char)name.p[i] >= 0x7f)
+            return false;
+    return true;
+}
+
+static struct drm_fdinfo_engine *engine(struct drm_fdinfo *f, struct slice name)
+{
+    if (!name_ok(name))
         return NULL;
     for (size_t i = 0; i < f->engine_count; i++)
         if (eq(name, f->engines[i].name))
@@ -141,7 +153,7 @@ static struct drm_fdinfo_engine *engine(struct drm_fdinfo *f, struct slice name)
 
 static struct drm_fdinfo_region *region(struct drm_fdinfo *f, struct slice name)
 {
-    if (name.n == 0 || name.n >= DRM_FDINFO_NAME_MAX)
+    if (!name_ok(name))
         return NULL;
     for (size_t i = 0; i < f->region_count; i++)
         if (eq(name, f->regions[i].name))

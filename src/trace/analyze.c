@@ -8,6 +8,7 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -736,6 +737,38 @@ static int cmp_hot(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
+/* Whether a is a proper ancestor of b (a's path, then a separator, starts b's). */
+static bool scope_ancestor(const struct analyze_scope *a, const struct analyze_scope *b)
+{
+    size_t n = strlen(a->path);
+    return (size_t)(b->name - b->path) > n && strncmp(a->path, b->path, n) == 0 &&
+           b->path[n] == ANALYZE_PATH_SEP;
+}
+
+/* The index of each scope's parent (SIZE_MAX for a top-level one) in the
+ * depth-first sorted array, in one pass with a stack of the current
+ * ancestors: a scope's parent is the nearest earlier scope that is its
+ * ancestor, and every ancestor has a row.  Caller frees; NULL on ENOMEM. */
+static size_t *scope_parents(const struct analyze_result *r)
+{
+    size_t *parent = malloc(r->scope_count * sizeof *parent);
+    size_t *stack = malloc(r->scope_count * sizeof *stack);
+    if (!parent || !stack) {
+        free(parent);
+        free(stack);
+        return NULL;
+    }
+    size_t depth = 0;
+    for (size_t i = 0; i < r->scope_count; i++) {
+        while (depth && !scope_ancestor(&r->scopes[stack[depth - 1]], &r->scopes[i]))
+            depth--;
+        parent[i] = depth ? stack[depth - 1] : SIZE_MAX;
+        stack[depth++] = i;
+    }
+    free(stack);
+    return parent;
+}
+
 static int finish_scopes(struct state *s)
 {
     struct analyze_result *r = s->r;
@@ -760,22 +793,20 @@ static int finish_scopes(struct state *s)
         c->kernels = c->kernels_self;
         c->gpu_ns = c->gpu_self_ns;
     }
-    /* sorted depth-first: every ancestor of i is before it */
+    size_t *parent = scope_parents(r);
+    if (!parent && r->scope_count)
+        return -ENOMEM;
+    /* children after their parents: from the end, each child is complete
+     * (its own descendants folded in) when it is folded into its parent */
     for (size_t i = r->scope_count; i-- > 0;) {
-        struct analyze_scope *c = &r->scopes[i];
-        size_t plen = (size_t)(c->name - c->path);
-        if (plen == 0)
+        if (parent[i] == SIZE_MAX)
             continue;
-        for (size_t k = i; k-- > 0;) {
-            struct analyze_scope *p = &r->scopes[k];
-            if (strlen(p->path) == plen - 1 && strncmp(p->path, c->path, plen - 1) == 0) {
-                p->self_ns = p->self_ns > c->total_ns ? p->self_ns - c->total_ns : 0;
-                p->kernels += c->kernels;
-                p->gpu_ns += c->gpu_ns;
-                break;
-            }
-        }
+        struct analyze_scope *c = &r->scopes[i], *p = &r->scopes[parent[i]];
+        p->self_ns = p->self_ns > c->total_ns ? p->self_ns - c->total_ns : 0;
+        p->kernels += c->kernels;
+        p->gpu_ns += c->gpu_ns;
     }
+    free(parent);
     return 0;
 }
 

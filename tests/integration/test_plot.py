@@ -400,6 +400,19 @@ def test_terminal(plot):
     assert not list(plot.dir.glob("*.png"))
 
 
+def test_terminal_neutralises_control_characters_in_commands(plot):
+    # another user's command line may hold escape sequences: they must not
+    # reach the terminal (the title sequence below would retitle it)
+    log = ("timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct\n"
+           '2025-01-10T14:22:30,0,100,"evil\x1b]0;pwned\x07\x1b[2Jx\x9b1m",10,,\n'
+           '2025-01-10T14:22:31,0,100,"evil\x1b]0;pwned\x07\x1b[2Jx\x9b1m",20,,\n')
+    write(plot, "log.csv", log)
+    rc, out, err = plot(["log.csv", "--terminal"], env={"COLUMNS": "100"})
+    assert rc == 0, err
+    assert "\x1b" not in out and "\x07" not in out and "\x9b" not in out
+    assert "100 evil?]0;pwned??[2Jx?1m" in out
+
+
 def test_terminal_cpu_and_size(plot):
     write(plot, "ext.csv", watch_log(extended=True))
     rc, out, err = plot(["ext.csv", "--terminal", "--cpu", "--width", "60", "--height", "30",

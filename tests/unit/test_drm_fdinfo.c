@@ -270,6 +270,25 @@ static void test_garbage_lines_are_skipped(void **state)
         assert_string_not_equal(f.engines[i].name, "gfx");
 }
 
+/* Found by libFuzzer: a NUL or control byte in a key made an engine whose
+ * copied name was empty or cut short. */
+static void test_engine_names_with_control_bytes_are_refused(void **state)
+{
+    (void)state;
+    static const char text[] = "drm-client-id: 3\n"
+                               "\0000:5%\n"
+                               "drm-engine-re\0der: 5 ns\n"
+                               "drm-engine-\033[2J: 5 ns\n"
+                               "drm-total-vr\x01m: 5 KiB\n"
+                               "drm-engine-render: 7 ns\n";
+    struct drm_fdinfo f;
+    assert_int_equal(drm_fdinfo_parse(text, sizeof text - 1, &f), 0);
+    assert_int_equal(f.engine_count, 1);
+    assert_string_equal(f.engines[0].name, "render");
+    assert_int_equal(f.engines[0].busy_ns.v, 7);
+    assert_int_equal(f.region_count, 0);
+}
+
 static void test_not_a_drm_client(void **state)
 {
     (void)state;
@@ -377,6 +396,7 @@ int main(void)
         cmocka_unit_test(test_region_used_order),
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_garbage_lines_are_skipped),
+        cmocka_unit_test(test_engine_names_with_control_bytes_are_refused),
         cmocka_unit_test(test_not_a_drm_client),
         cmocka_unit_test(test_truncated_files),
         cmocka_unit_test(test_limits),

@@ -277,6 +277,35 @@ static void test_samples_within_one_second(void **state)
     plot_data_free(&d);
 }
 
+/* Thousands of processes in one sample: each gets its own series and each
+ * second sample its second point (the series and the pairs of a sample are
+ * found through hashes that grow many times on the way). */
+static void test_many_processes_each_get_their_series(void **state)
+{
+    (void)state;
+    enum { PIDS = 5000 };
+    size_t cap = 64 + 2 * PIDS * 48, len = 0;
+    char *log = malloc(cap);
+    assert_non_null(log);
+    len += (size_t)snprintf(log + len, cap - len,
+                            "timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct\n");
+    for (int t = 0; t < 2; t++)
+        for (int p = 1; p <= PIDS; p++)
+            len += (size_t)snprintf(log + len, cap - len, "2025-01-10T14:22:3%d,%d,%d,w,%d,,\n",
+                                    t, p % 3, p, p + t);
+    struct plot_data d = {0};
+    struct plot_options o = {0};
+    struct error e = {0};
+    assert_int_equal(plot_data_add(&d, "w.csv", log, len, &o, &e), 0);
+    assert_int_equal(d.count, PIDS);
+    for (size_t i = 0; i < d.count; i++) {
+        assert_int_equal(d.series[i].count, 2);
+        assert_true(d.series[i].pts[1].v == d.series[i].pid + 1);
+    }
+    plot_data_free(&d);
+    free(log);
+}
+
 static void test_extended_helper_timeline(void **state)
 {
     (void)state;
@@ -374,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_watch_log_per_process),
         cmocka_unit_test(test_watch_log_per_gpu_and_pid),
         cmocka_unit_test(test_samples_within_one_second),
+        cmocka_unit_test(test_many_processes_each_get_their_series),
         cmocka_unit_test(test_extended_helper_timeline),
         cmocka_unit_test(test_gaps),
         cmocka_unit_test(test_refused_files),

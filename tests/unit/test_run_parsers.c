@@ -126,6 +126,20 @@ static void test_cgroup_self(void **state)
     assert_int_equal(self_path("0::/abcdef\n", 2, p, 4), -ERROR_PARSE);
 }
 
+/* Found by libFuzzer: an empty line used to end the search with success
+ * and an untouched (uninitialised) path. */
+static void test_cgroup_self_empty_lines_name_nothing(void **state)
+{
+    (void)state;
+    char p[64];
+    assert_int_equal(self_path("\n", 2, p, sizeof p), -ENOENT);
+    assert_int_equal(self_path("\n", 1, p, sizeof p), -ENOENT);
+    assert_int_equal(self_path("\n\n0::/job\n", 2, p, sizeof p), 0);
+    assert_string_equal(p, "/job");
+    assert_int_equal(self_path("\n4:memory:/m\n", 1, p, sizeof p), 0);
+    assert_string_equal(p, "/m");
+}
+
 /* ---- taskstats ------------------------------------------------------------------------ */
 
 struct collected {
@@ -219,6 +233,7 @@ int main(void)
         cmocka_unit_test(test_pss),
         cmocka_unit_test(test_statm),
         cmocka_unit_test(test_cgroup_self),
+        cmocka_unit_test(test_cgroup_self_empty_lines_name_nothing),
         cmocka_unit_test(test_exit_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

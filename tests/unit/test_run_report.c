@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -176,12 +177,72 @@ static void test_compare(void **state)
                      -ERROR_PARSE);
 }
 
+/* Groups are matched by name through a sorted index: thousands of them,
+ * in opposite orders, each meet their counterpart; rows keep base's order. */
+static void test_compare_matches_many_groups_by_name(void **state)
+{
+    (void)state;
+    enum { N = 3000 };
+    size_t cap = 64 + N * 64;
+    char *text[2];
+    for (int side = 0; side < 2; side++) {
+        text[side] = malloc(cap);
+        assert_non_null(text[side]);
+        size_t len = (size_t)snprintf(text[side], cap, "{\"max_total_rss_kib\": 1, \"groups\": [");
+        for (int i = 0; i < N; i++) {
+            int g = side ? N - 1 - i : i;
+            len += (size_t)snprintf(text[side] + len, cap - len,
+                                    "%s{\"name\": \"g%d\", \"total_peak_kib\": %d}",
+                                    i ? "," : "", g, 100 + g * (side + 1));
+        }
+        snprintf(text[side] + len, cap - len, "]}");
+    }
+    struct compare_doc b, c;
+    assert_int_equal(parse(text[0], &b), 0);
+    assert_int_equal(parse(text[1], &c), 0);
+    struct compare_result res;
+    assert_int_equal(compare_docs(&b, &c, 1e9, &res), 0);
+    size_t groups = 0;
+    for (size_t i = 0; i < res.count; i++) {
+        const struct compare_row *row = &res.rows[i];
+        if (row->kind != COMPARE_GROUP)
+            continue;
+        char want[32];
+        snprintf(want, sizeof want, "g%zu", groups);
+        assert_string_equal(row->name, want);
+        assert_true(row->gated && row->candidate.known);
+        assert_true(row->candidate.v == 100 + 2 * (double)groups);
+        groups++;
+    }
+    assert_int_equal(groups, N);
+    compare_result_clear(&res);
+    compare_doc_clear(&b);
+    compare_doc_clear(&c);
+    free(text[0]);
+    free(text[1]);
+}
+
+static void test_compare_refuses_a_group_named_twice(void **state)
+{
+    (void)state;
+    struct compare_doc d;
+    struct error e = {0};
+    static const char text[] =
+        "{\"max_total_rss_kib\": 1, \"groups\": [{\"name\": \"b\", \"total_peak_kib\": 1},"
+        "{\"name\": \"a\", \"total_peak_kib\": 1}, {\"name\": \"a\", \"total_peak_kib\": 1},"
+        "{\"name\": \"b\", \"total_peak_kib\": 1}]}";
+    assert_int_equal(compare_parse(text, strlen(text), "r.json", &d, &e), -ERROR_PARSE);
+    assert_non_null(strstr(e.msg, "r.json: groups[2]: the group \"a\" appears twice"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_groups),
         cmocka_unit_test(test_leaks),
         cmocka_unit_test(test_compare),
+        cmocka_unit_test(test_compare_matches_many_groups_by_name),
+        cmocka_unit_test(test_compare_refuses_a_group_named_twice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
