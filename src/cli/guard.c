@@ -605,12 +605,18 @@ static int test_policies(struct guard_cmd *g, const struct guard_config *c)
 
 /* ---- run ---------------------------------------------------------------------------- */
 
-static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t stop_flag, reload_flag;
 
 static void on_stop(int sig)
 {
     (void)sig;
     stop_flag = 1;
+}
+
+static void on_hup(int sig)
+{
+    (void)sig;
+    reload_flag = 1;
 }
 
 static void daemon_log(void *arg, enum guard_log_level level, const char *msg)
@@ -648,8 +654,13 @@ static int run_daemon(struct guard_cmd *g)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    struct sigaction hup = {.sa_handler = on_hup};
+    sigemptyset(&hup.sa_mask);
+    sigaction(SIGHUP, &hup, NULL);
     struct guard_daemon_options o = {.config_path = g->path, .store = store, .once = g->a.q.once,
-                                     .stop = &stop_flag, .fixed_clock = fixed ? &clock : NULL,
+                                     .stop = &stop_flag, .reload = &reload_flag,
+                                     .webhook_timeout_s = g->ctx.cfg.default_timeout_secs,
+                                     .fixed_clock = fixed ? &clock : NULL,
                                      .interval_override_s = interval, .log = daemon_log,
                                      .log_arg = &g->ctx};
     rc = guard_daemon_run(&o, &e) < 0 ? cli_fail(&e) : EXIT_OK;

@@ -6,7 +6,15 @@
  * violation once and each action once, not once per interval.  A process
  * that stops violating, or exits, is forgotten; if it violates again its
  * grace period starts over.  Evaluation is guard_eval.c's, delivery of
- * warnings guard_notify.c's, signalling ops/kill's.
+ * warnings guard_notify.c's (webhooks through guard_webhook.c's worker,
+ * whose outcomes are recorded here, on the loop's thread, which alone
+ * uses the database), signalling ops/kill's.
+ *
+ * guard.toml is watched between checks, every quarter second: a change is
+ * taken once the file has settled (identical on two looks in a row, so a
+ * file written in place is not read half-written), and it is also read
+ * again if it changed while being read.  A missing, empty or refused file
+ * leaves the policies in force and is reported once per change.
  */
 #include "policy/guard_daemon.h"
 
@@ -25,6 +33,10 @@
 #include "core/str.h"
 #include "ops/kill.h"
 #include "policy/guard_notify.h"
+#include "policy/guard_webhook.h"
+
+/* How often guard.toml, SIGHUP and webhook outcomes are looked at. */
+#define WATCH_PERIOD_S 0.25
 
 struct tracked {
     pid_t pid;
@@ -42,7 +54,12 @@ struct daemon {
     const struct guard_daemon_options *o;
     struct guard_config cfg;
     bool have_cfg;
-    struct stat cfg_stat;
+    struct stat cfg_stat;            /* the file last judged ({0}: none was there) */
+    struct stat seen;                /* a change seen once, not yet settled */
+    bool seen_valid;
+    bool said_gone;                  /* the file's absence is reported */
+    size_t device_count;
+    struct guard_webhook *hooks;     /* started at the first webhook */
     struct snapshot_ctx *sctx;
     struct tracked *tracked;
     size_t tracked_count;
@@ -115,44 +132,88 @@ int guard_clock_parse(const char *text, struct guard_clock *out)
 
 /* ---- configuration ---------------------------------------------------------------- */
 
-static bool file_changed(const struct daemon *d, const struct stat *st)
+static bool same_file(const struct stat *a, const struct stat *b)
 {
-    return st->st_ino != d->cfg_stat.st_ino || st->st_size != d->cfg_stat.st_size ||
-           st->st_mtim.tv_sec != d->cfg_stat.st_mtim.tv_sec ||
-           st->st_mtim.tv_nsec != d->cfg_stat.st_mtim.tv_nsec ||
-           st->st_ctim.tv_nsec != d->cfg_stat.st_ctim.tv_nsec;
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
-/* Loads the file when it changed.  At start a bad file is an error; later
- * it is reported and the policies in force stay. */
-static int reload(struct daemon *d, size_t device_count, struct error *e)
+/* The policies at start: a bad file is an error, a missing one gives the
+ * defaults (disabled). */
+static int load_first(struct daemon *d, struct error *e)
 {
     struct stat st = {0};
     bool exists = stat(d->o->config_path, &st) == 0;
-    if (d->have_cfg && exists && !file_changed(d, &st))
-        return 0;
-    if (d->have_cfg && !exists && d->cfg_stat.st_ino == 0)
-        return 0;
-    struct guard_config next;
-    int rc = guard_config_load(&next, d->o->config_path, true, NULL, e);
-    if (rc == 0 && (rc = guard_config_check_gpus(&next, device_count, d->o->config_path, e)) < 0)
-        guard_config_free(&next);
-    if (rc < 0) {
-        if (!d->have_cfg)
-            return rc;
-        say(d, GUARD_LOG_ERROR, "%s (keeping the policies in force)", e->msg);
-        d->cfg_stat = st;
-        return 0;
-    }
-    if (d->have_cfg) {
+    int rc = guard_config_load(&d->cfg, d->o->config_path, true, NULL, e);
+    if (rc == 0 &&
+        (rc = guard_config_check_gpus(&d->cfg, d->device_count, d->o->config_path, e)) < 0)
         guard_config_free(&d->cfg);
-        say(d, GUARD_LOG_INFO, "reloaded %s", d->o->config_path);
-    }
-    d->cfg = next;
+    if (rc < 0)
+        return rc;
     d->have_cfg = true;
     d->cfg_stat = exists ? st : (struct stat){0};
-    d->said_disabled = false;
     return 0;
+}
+
+/* Reads the file that st describes and takes its policies when they are
+ * valid; otherwise says why and keeps those in force. */
+static void take_file(struct daemon *d, const struct stat *st, const char *why)
+{
+    const char *path = d->o->config_path;
+    if (st->st_size == 0) {
+        d->cfg_stat = *st;
+        say(d, GUARD_LOG_ERROR, "%s is empty (keeping the policies in force)", path);
+        return;
+    }
+    struct error e = {0};
+    struct guard_config next;
+    int rc = guard_config_load(&next, path, false, NULL, &e);
+    if (rc == 0 && (rc = guard_config_check_gpus(&next, d->device_count, path, &e)) < 0)
+        guard_config_free(&next);
+    struct stat after;
+    if (stat(path, &after) != 0 || !same_file(&after, st)) {
+        /* written while we read it: judge it once it has settled */
+        if (rc == 0)
+            guard_config_free(&next);
+        return;
+    }
+    d->cfg_stat = *st;
+    if (rc < 0) {
+        say(d, GUARD_LOG_ERROR, "%s (keeping the policies in force)", e.msg);
+        return;
+    }
+    guard_config_free(&d->cfg);
+    d->cfg = next;
+    d->said_disabled = false;
+    say(d, GUARD_LOG_INFO, "reloaded %s%s", path, why);
+}
+
+/* One look at guard.toml; force (SIGHUP) reads it now, settled or not. */
+static void watch_config(struct daemon *d, bool force)
+{
+    struct stat st;
+    if (stat(d->o->config_path, &st) != 0) {
+        int err = errno;
+        d->seen_valid = false;
+        if (force || (!d->said_gone && d->cfg_stat.st_ino != 0))
+            say(d, GUARD_LOG_ERROR, "cannot read %s: %s (keeping the policies in force until "
+                "a valid file is there)", d->o->config_path, strerror(err));
+        d->said_gone = true;
+        return;
+    }
+    d->said_gone = false;
+    if (!force && same_file(&st, &d->cfg_stat)) {
+        d->seen_valid = false;
+        return;
+    }
+    if (!force && !(d->seen_valid && same_file(&st, &d->seen))) {
+        d->seen = st;           /* still changing, or just changed: look again */
+        d->seen_valid = true;
+        return;
+    }
+    d->seen_valid = false;
+    take_file(d, &st, force ? " (SIGHUP)" : "");
 }
 
 /* ---- tracking ------------------------------------------------------------------------ */
@@ -240,6 +301,41 @@ static char *webhook_body(const struct daemon *d, const struct guard_violation *
     return text;
 }
 
+/* Hands the POST to the worker; its outcome is recorded when collected. */
+static void queue_webhook(struct daemon *d, struct tracked *t, const struct guard_violation *v)
+{
+    struct error e = {0};
+    char *body = webhook_body(d, v, "warn");
+    long timeout = d->o->webhook_timeout_s > 0 ? d->o->webhook_timeout_s : 5;
+    int rc = body ? 0 : error_set(&e, -ENOMEM, "out of memory");
+    if (rc == 0 && !d->hooks)
+        rc = guard_webhook_start(&d->hooks, timeout, &e);
+    if (rc == 0)
+        rc = guard_webhook_post(d->hooks, d->cfg.webhook_url, body, t->violation_id, &e);
+    free(body);
+    if (rc < 0) {
+        say(d, GUARD_LOG_ERROR, "%s", e.msg);
+        record(d, t, "webhook", false, false, e.msg);
+    }
+}
+
+/* Logs and records the webhook outcomes the worker has finished. */
+static void collect_webhooks(struct daemon *d)
+{
+    struct guard_webhook_result done[16];
+    size_t n;
+    while (d->hooks && (n = guard_webhook_collect(d->hooks, done, 16)) > 0)
+        for (size_t i = 0; i < n; i++) {
+            if (!done[i].ok)
+                say(d, GUARD_LOG_ERROR, "%s", done[i].message);
+            struct error e = {0};
+            if (d->o->store && done[i].tag &&
+                policy_store_action(d->o->store, done[i].tag, "webhook", false, done[i].ok,
+                                    done[i].message, wall_now(), &e) < 0)
+                say(d, GUARD_LOG_ERROR, "cannot store the action: %s", e.msg);
+        }
+}
+
 static void warn(struct daemon *d, struct tracked *t, const struct guard_violation *v)
 {
     char msg[600];
@@ -253,15 +349,8 @@ static void warn(struct daemon *d, struct tracked *t, const struct guard_violati
         record(d, t, "syslog", false, true, NULL);
     }
     struct error e = {0};
-    if (d->cfg.webhook_url[0]) {
-        char *body = webhook_body(d, v, "warn");
-        int rc = body ? guard_notify_webhook(d->cfg.webhook_url, body, 10, &e)
-                      : error_set(&e, -ENOMEM, "out of memory");
-        free(body);
-        if (rc < 0)
-            say(d, GUARD_LOG_ERROR, "%s", e.msg);
-        record(d, t, "webhook", false, rc == 0, rc == 0 ? d->cfg.webhook_url : e.msg);
-    }
+    if (d->cfg.webhook_url[0])
+        queue_webhook(d, t, v);
     if (d->cfg.notify_terminals) {
         size_t written = 0;
         char note[128];
@@ -352,8 +441,7 @@ static void round_once(struct daemon *d)
         say(d, GUARD_LOG_ERROR, "snapshot failed: %s", e.msg);
         return;
     }
-    if (reload(d, snap->device_count, &e) < 0)
-        say(d, GUARD_LOG_ERROR, "%s", e.msg);
+    d->device_count = snap->device_count;
     if (!d->cfg.enabled) {
         if (!d->said_disabled)
             say(d, GUARD_LOG_INFO, "guard is disabled in %s (gpuctl guard --enable); "
@@ -391,29 +479,61 @@ static void round_once(struct daemon *d)
     snapshot_free(snap);
 }
 
-static void pause_for(const struct daemon *d, double seconds)
+/* What happens between checks: SIGHUP, guard.toml, webhook outcomes. */
+static void between_rounds(struct daemon *d)
 {
-    double until = mono_now() + seconds;
+    bool force = d->o->reload && *d->o->reload;
+    if (force)
+        *d->o->reload = 0;
+    watch_config(d, force);
+    collect_webhooks(d);
+}
+
+static void pause_for(struct daemon *d, double seconds)
+{
+    double until = mono_now() + seconds, next_look = 0;
     while (!(d->o->stop && *d->o->stop)) {
+        double now = mono_now();
+        if (now >= next_look || (d->o->reload && *d->o->reload)) {
+            between_rounds(d);
+            next_look = now + WATCH_PERIOD_S;
+        }
         double left = until - mono_now();
         if (left <= 0)
             break;
-        double step = left < 0.1 ? left : 0.1;
+        double step = left < 0.05 ? left : 0.05;
         struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)(step * 1e9)};
         nanosleep(&ts, NULL);
     }
 }
 
+/* One guard per guard.toml: a second would double every warning, action
+ * and record. */
+static int lock_config(struct daemon *d, int *fd, struct error *e)
+{
+    char lock_path[4200], what[4200];
+    if (snprintf(lock_path, sizeof lock_path, "%s.lock", d->o->config_path) >=
+        (int)sizeof lock_path)
+        return error_set(e, -ENAMETOOLONG, "path too long: %s", d->o->config_path);
+    snprintf(what, sizeof what, "a guard for %s", d->o->config_path);
+    return policy_lock_file(lock_path, what, fd, e);
+}
+
 int guard_daemon_run(const struct guard_daemon_options *o, struct error *e)
 {
     struct daemon d = {.o = o};
-    int rc = snapshot_ctx_open(&d.sctx, e);
+    int lock_fd = -1;
+    int rc = lock_config(&d, &lock_fd, e);
+    if (rc == 0)
+        rc = snapshot_ctx_open(&d.sctx, e);
     struct snapshot *snap = NULL;
     struct snapshot_options so = {0};
     if (rc == 0)
         rc = snapshot_take(d.sctx, &so, &snap, e);
-    if (rc == 0)
-        rc = reload(&d, snap->device_count, e);
+    if (rc == 0) {
+        d.device_count = snap->device_count;
+        rc = load_first(&d, e);
+    }
     snapshot_free(snap);
     if (rc == 0)
         say(&d, GUARD_LOG_INFO, "guard running: %s, %s enforcement%s, every %g s, grace %g s",
@@ -428,11 +548,17 @@ int guard_daemon_run(const struct guard_daemon_options *o, struct error *e)
         pause_for(&d, o->interval_override_s > 0 ? o->interval_override_s
                                                  : d.cfg.check_interval_secs);
     }
+    /* --once delivers its webhooks; a stopped daemon cancels what is left */
+    guard_webhook_stop(d.hooks, o->once);
+    collect_webhooks(&d);
+    guard_webhook_free(d.hooks);
     for (size_t i = 0; i < d.tracked_count; i++)
         free(d.tracked[i].keys);
     free(d.tracked);
     if (d.have_cfg)
         guard_config_free(&d.cfg);
     snapshot_ctx_close(d.sctx);
+    if (lock_fd >= 0)
+        close(lock_fd);
     return rc;
 }

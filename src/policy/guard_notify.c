@@ -42,6 +42,19 @@ static size_t discard(char *ptr, size_t size, size_t n, void *arg)
     return size * n;
 }
 
+/* libcurl calls this about once a second even on a silent connection: a
+ * non-zero return aborts the transfer. */
+static int cancelled(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                     curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    const atomic_bool *cancel = arg;
+    return cancel && atomic_load(cancel);
+}
+
 #define CURL_LIBRARY "libcurl.so.4"
 
 /* The loaded library, set once by load_curl: the module's only global state
@@ -88,7 +101,8 @@ static int load_curl(const char *url, struct error *e)
     return 0;
 }
 
-int guard_notify_webhook(const char *url, const char *body, long timeout_s, struct error *e)
+int guard_notify_webhook(const char *url, const char *body, long timeout_s,
+                         const atomic_bool *cancel, struct error *e)
 {
     int rc = load_curl(url, e);
     if (rc < 0)
@@ -106,11 +120,16 @@ int guard_notify_webhook(const char *url, const char *body, long timeout_s, stru
     curl_lib.easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
     curl_lib.easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
     curl_lib.easy_setopt(curl, CURLOPT_USERAGENT, "gpuctl-guard");
+    curl_lib.easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_lib.easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, cancelled);
+    curl_lib.easy_setopt(curl, CURLOPT_XFERINFODATA, (void *)cancel);
     CURLcode res = curl_lib.easy_perform(curl);
     long status = 0;
     curl_lib.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     curl_lib.slist_free_all(headers);
     curl_lib.easy_cleanup(curl);
+    if (res == CURLE_ABORTED_BY_CALLBACK)
+        return error_set(e, -ECANCELED, "webhook %s: not answered before guard stopped", url);
     if (res != CURLE_OK)
         return error_set(e, -EIO, "webhook %s: %s", url,
                          errbuf[0] ? errbuf : curl_lib.easy_strerror(res));

@@ -8,6 +8,7 @@
 #ifndef GPUCTL_POLICY_GUARD_NOTIFY_H
 #define GPUCTL_POLICY_GUARD_NOTIFY_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -17,8 +18,12 @@
 void guard_notify_syslog(const char *message);
 
 /* POSTs body (JSON) to url with Content-Type application/json; waits at
- * most timeout_s.  A response status of 400 or above is a failure. */
-int guard_notify_webhook(const char *url, const char *body, long timeout_s, struct error *e);
+ * most timeout_s, and gives up within about a second of *cancel (may be
+ * NULL) becoming true.  A response status of 400 or above is a failure.
+ * Safe to call from one thread other than the caller's main thread (the
+ * webhook worker of guard_webhook.c); not from several at once. */
+int guard_notify_webhook(const char *url, const char *body, long timeout_s,
+                         const atomic_bool *cancel, struct error *e);
 
 /* Writes message to the terminals of user: the login sessions utmp lists
  * for that user and the controlling terminal of pid (when it has one).

@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -237,6 +238,38 @@ int policy_write_file(const char *path, const char *text, size_t len, struct err
         return error_set(e, rc, "cannot write %s: %s", path, strerror(-rc));
     }
     return sync_parent(path, e);
+}
+
+int policy_lock_file(const char *lock_path, const char *what, int *fd, struct error *e)
+{
+    int rc = make_parent(lock_path, e);
+    if (rc < 0)
+        return rc;
+    int lfd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lfd < 0)
+        return error_set(e, -errno, "cannot open the lock file %s: %s", lock_path,
+                         strerror(errno));
+    if (flock(lfd, LOCK_EX | LOCK_NB) < 0) {
+        int err = errno;
+        char holder[32] = "";
+        ssize_t n = pread(lfd, holder, sizeof holder - 1, 0);
+        holder[n > 0 ? n : 0] = '\0';
+        holder[strcspn(holder, "\n")] = '\0';
+        close(lfd);
+        if (err == EWOULDBLOCK)
+            return error_set(e, -EBUSY, "%s is already running (pid %s holds %s)", what,
+                             holder[0] ? holder : "unknown", lock_path);
+        return error_set(e, -err, "cannot lock %s: %s", lock_path, strerror(err));
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(lfd, 0) < 0 || pwrite(lfd, pid, (size_t)len, 0) != len) {
+        int err = errno;
+        close(lfd);
+        return error_set(e, -err, "cannot write %s: %s", lock_path, strerror(err));
+    }
+    *fd = lfd;
+    return 0;
 }
 
 int policy_parse_toml_file(const char *path, struct toml_value **root, struct error *e)

@@ -54,6 +54,12 @@ int policy_read_file(const char *path, char **buf, size_t *len, struct error *e)
  * of one, and a crash keeps one of the two. */
 int policy_write_file(const char *path, const char *text, size_t len, struct error *e);
 
+/* Takes an exclusive lock on the lock file lock_path (created, with its
+ * folder, when missing) for as long as *fd stays open, and writes our pid
+ * into it.  -EBUSY with a message naming the holder's pid when another
+ * process has it.  The caller closes *fd (or exits) to release it. */
+int policy_lock_file(const char *lock_path, const char *what, int *fd, struct error *e);
+
 /* Parses the file at path with core/toml.  -ENOENT when it is missing. */
 int policy_parse_toml_file(const char *path, struct toml_value **root, struct error *e);
 

@@ -40,6 +40,11 @@ void policy_store_close(struct policy_store *s)
     free(s);
 }
 
+const char *policy_store_path(const struct policy_store *s)
+{
+    return audit_path(s->db);
+}
+
 static int64_t ms(double s)
 {
     return (int64_t)llround(s * 1000.0);

@@ -20,6 +20,8 @@ struct policy_store;
 int policy_store_open(const char *path, bool readonly, struct policy_store **out,
                       struct error *e);
 void policy_store_close(struct policy_store *s);
+/* The database file's path (valid while s is open). */
+const char *policy_store_path(const struct policy_store *s);
 
 /* The process rows of the last `hours` hours before now_s. */
 int policy_store_history(struct policy_store *s, double hours, double now_s,

@@ -516,3 +516,113 @@ def test_a_failed_webhook_is_recorded_as_failed(run, daemon, spawn_procs, self_u
     assert ("memory_limit", "webhook", False, False) in acts
     assert not any(a[1] == "terminate" for a in acts)
     assert alive(p.pid)
+
+
+# ---- reloads, the lock, webhooks off the loop ----------------------------------------
+
+
+def rounds_after(d, marker):
+    """The "checked ..." lines the daemon logged after the last line holding marker."""
+    text = d.text()
+    return text[text.rindex(marker):].count("gpuctl guard: debug: checked ")
+
+
+def test_sighup_reloads_and_a_second_guard_on_the_file_is_refused(run, daemon, spawn_procs,
+                                                                   self_user, guard_toml):
+    [p] = spawn_procs(1)
+    scen = scenario_for([[(p.pid, GiB)]])
+    path = guard_toml("[global]\nenabled = false\n")
+    d = daemon(scen)
+    d.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: f"reloaded {path} (SIGHUP)" in d.text(), what="the SIGHUP reload")
+    assert d.proc.poll() is None, "SIGHUP must not end guard run"
+    r = run(["guard", "run", "--once"], scenario=scen)
+    assert r.rc == 1 and f"a guard for {path} is already running (pid {d.proc.pid}" in r.err, \
+        r.err
+    # a SIGHUP reads the file even when nothing about it changed, and a bad one is refused
+    path.write_text("[global]\nenabled = maybe\n")
+    d.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "keeping the policies in force" in d.text(), what="the refusal")
+    assert d.stop() == 0
+    path.write_text("[global]\nenabled = false\n")
+    r = run(["guard", "run", "--once"], scenario=scen)      # the lock went with the daemon
+    assert r.rc == 0, r.err
+
+
+def test_missing_empty_or_half_written_guard_toml_keeps_the_policies_in_force(
+        run, daemon, spawn_procs, self_user, guard_toml):
+    [p] = spawn_procs(1)
+    scen = scenario_for([[(p.pid, GiB)]])
+    policy = ("[global]\nenabled = true\ndry_run = true\nenforcement = \"hard\"\n\n"
+              f"[user_policies.{self_user}]\n")
+    path = guard_toml(policy + "max_concurrent_processes = 0\n")
+    d = daemon(scen, env={"GPUCTL_LOG_LEVEL": "debug"})
+    wait_for(lambda: "violation: user:" in d.text(), what="the first violation")
+
+    def still_enforcing(marker):
+        wait_for(lambda: marker in d.text(), what=marker)
+        wait_for(lambda: rounds_after(d, marker) >= 3, what=f"rounds after {marker!r}")
+        text = d.text()[d.text().rindex(marker):]
+        assert "1 violations" in text and "guard is disabled" not in text, text
+
+    path.unlink()
+    still_enforcing(f"cannot read {path}: No such file or directory")
+    path.write_text("")
+    still_enforcing(f"{path} is empty")
+    # written in place, cut short: refused; completed later in place: taken
+    with open(path, "w") as f:
+        f.write(policy + "memory_limit_gb = ")
+    still_enforcing(f"{path}:7:")
+    with open(path, "w") as f:
+        f.write(policy + "memory_limit_gb = 0.5\n")
+    wait_for(lambda: "user:%s memory_limit" % self_user in d.text(), what="the corrected file")
+    # and an atomic replacement as well
+    guard_toml(policy + "max_concurrent_processes = 0\ndefault_memory_limit_gb = 0.25\n")
+    wait_for(lambda: f"{path}:8:1: unknown key" in d.text(), what="the next refusal")
+    guard_toml(policy + "memory_limit_gb = 0.75\n")
+    wait_for(lambda: d.text().count(f"reloaded {path}") >= 2, what="the renamed file")
+    assert "guard is disabled" not in d.text()
+    assert d.stop() == 0
+    assert alive(p.pid)
+
+
+def test_an_unanswering_webhook_does_not_hold_up_the_checks(run, daemon, spawn_procs,
+                                                            self_user):
+    procs = spawn_procs(3)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.settimeout(60)
+    port = listener.getsockname()[1]
+    scen = scenario_for([[(p.pid, GiB) for p in procs]])
+    r = run(["guard", "--enable", "--enforce", "--mode", "soft", "--grace-period", "1",
+             "--webhook", f"http://127.0.0.1:{port}/hook", "--add-user", self_user,
+             "--process-limit", "0"], scenario=scen)
+    assert r.rc == 0, r.err
+    # the webhook may wait an hour: only other webhooks wait for it
+    d = daemon(scen, env={"GPUCTL_DEFAULT_TIMEOUT": "3600"})
+    try:
+        conn, _ = listener.accept()          # the first POST, never answered
+        wait_for(lambda: not any(alive(p.pid) for p in procs),
+                 what="escalation past the grace period while the webhook hangs")
+        conn.setblocking(False)
+        still_open = None
+        while still_open is None:            # read the request; b"" means it hung up
+            try:
+                if conn.recv(65536) == b"":
+                    still_open = False
+            except BlockingIOError:
+                still_open = True
+        assert still_open, "the guard gave up on the webhook before it ended the processes"
+        assert d.stop() == 0
+        conn.close()
+    finally:
+        listener.close()
+    acts = actions(run)
+    assert sum(a[1] == "terminate" and a[3] for a in acts) == 3
+    hooks = [a for a in acts if a[1] == "webhook"]
+    assert len(hooks) == 3 and not any(a[3] for a in hooks), acts
+    msgs = [e["action"]["message"] for e in status(run)
+            if e["action"] and e["action"]["action"] == "webhook"]
+    assert any("not answered before guard stopped" in m for m in msgs), msgs
+    assert sum("not sent, guard stopped first" in m for m in msgs) == 2, msgs

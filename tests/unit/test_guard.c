@@ -17,6 +17,13 @@
 #include "policy/guard_daemon.h"
 #include "policy/guard_eval.h"
 #include "policy/guard_notify.h"
+#include "policy/guard_webhook.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define GIB (1024ull * 1024 * 1024)
 
@@ -477,6 +484,42 @@ static void test_small_parsers(void **state)
     assert_int_not_equal(guard_clock_parse("noon", &clock), 0);
 }
 
+/* A webhook that never answers: the worker holds one post, the queue
+ * takes GUARD_WEBHOOK_QUEUE more and refuses the next at once; stopping
+ * cancels the one in flight and reports every post as not delivered. */
+static void test_webhook_queue_is_bounded_and_stops_without_waiting(void **state)
+{
+    (void)state;
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(lfd, 4), 0);
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &alen), 0);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/hook", ntohs(a.sin_port));
+    struct guard_webhook *w;
+    struct error e = {0};
+    assert_int_equal(guard_webhook_start(&w, 3600, &e), 0);
+    int accepted = 0, rc = 0;
+    for (int i = 0; i < 2 * GUARD_WEBHOOK_QUEUE && rc == 0; i++)
+        if ((rc = guard_webhook_post(w, url, "{}", i + 1, &e)) == 0)
+            accepted++;
+    assert_int_equal(rc, -ENOSPC);
+    assert_non_null(strstr(e.msg, "not sent, 64 posts are already waiting"));
+    /* 64 queued, and one more when the worker had already taken the first */
+    assert_true(accepted == GUARD_WEBHOOK_QUEUE || accepted == GUARD_WEBHOOK_QUEUE + 1);
+    guard_webhook_stop(w, false);
+    struct guard_webhook_result r[2 * GUARD_WEBHOOK_QUEUE];
+    size_t n = guard_webhook_collect(w, r, sizeof r / sizeof r[0]);
+    assert_int_equal(n, (size_t)accepted);
+    for (size_t i = 0; i < n; i++)
+        assert_false(r[i].ok);
+    assert_int_equal(guard_webhook_post(w, url, "{}", 99, &e), -ENOSPC);
+    guard_webhook_free(w);
+    close(lfd);
+}
+
 static void test_tty_paths(void **state)
 {
     (void)state;
@@ -513,6 +556,7 @@ int main(void)
         cmocka_unit_test(test_unknown_gpu),
         cmocka_unit_test(test_round_trips),
         cmocka_unit_test(test_small_parsers),
+        cmocka_unit_test(test_webhook_queue_is_bounded_and_stops_without_waiting),
         cmocka_unit_test(test_tty_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
