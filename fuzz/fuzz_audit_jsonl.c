@@ -1,5 +1,6 @@
 /* fuzz_audit_jsonl.c - audit_jsonl_parse (one line of gpu-kill's
- * audit.jsonl, as `gpuctl audit import` reads it) on arbitrary bytes.
+ * audit.jsonl, as `gpuctl audit import` reads it) and audit_json_array_next
+ * (the elements of a JSON array file) on arbitrary bytes.
  *
  * Besides memory errors, checks the parser's promises: a refusal is
  * -ERROR_PARSE (or -ENOMEM) with a reason; an accepted record has its
@@ -31,10 +32,24 @@ static void check_record(const struct audit_jsonl_record *r)
     CHECK(memchr(r->host, '\0', sizeof r->host) != NULL);
 }
 
+/* Walks the bytes as a JSON array: every element lies inside the input,
+ * each step moves forward, and the walk ends. */
+static void walk_array(const char *buf, size_t size)
+{
+    size_t pos = 0, start, len;
+    struct error e = {0};
+    int rc;
+    while ((rc = audit_json_array_next(buf, size, &pos, &start, &len, &e)) == 1) {
+        CHECK(len > 0 && start + len <= size && pos == start + len);
+    }
+    CHECK(rc == 0 || (rc == -ERROR_PARSE && e.msg[0] != '\0' && pos <= size));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct audit_jsonl_record r, again;
     struct error e = {0};
+    walk_array((const char *)data, size);
     int rc = audit_jsonl_parse((const char *)data, size, &r, &e);
     if (rc != 0) {
         CHECK(rc == -ERROR_PARSE || rc == -ENOMEM);

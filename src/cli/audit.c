@@ -548,6 +548,9 @@ static int cmd_import(struct cli_ctx *ctx, const char *path)
     }
     fprintf(stderr, "gpuctl: imported %zu GPU and %zu process records (%zu samples) from %s "
             "into %s", st.gpu_records, st.process_records, st.samples, path, audit_path(db));
+    if (st.skipped_samples)
+        fprintf(stderr, "; %zu sample%s (%zu records) already stored, not added again",
+                st.skipped_samples, st.skipped_samples == 1 ? "" : "s", st.skipped_records);
     if (st.bad_lines)
         fprintf(stderr, "; skipped %zu bad line%s", st.bad_lines, st.bad_lines == 1 ? "" : "s");
     fputc('\n', stderr);

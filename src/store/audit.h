@@ -323,19 +323,37 @@ struct audit_import_stats {
     size_t gpu_records, process_records;
     size_t samples;
     size_t bad_lines;
+    /* samples (and their records) already stored, with the same host and
+     * time: not written again, and not counted above */
+    size_t skipped_samples, skipped_records;
 };
 
-/* Imports a whole file: consecutive records with the same timestamp and
- * host form one sample (host: the record's, else this machine's).  A bad
- * line goes to bad (may be NULL) and is skipped; everything else is
- * stored.  Returns an error only when reading or writing failed (then the
+/* Imports a whole file, JSON lines or one JSON array of records (its first
+ * character that is not white space is "["; a bad element is told by the
+ * line it starts on): consecutive records with the same timestamp and host
+ * form one sample (host: the record's, else this machine's), in any order
+ * of time.  A sample the database already holds (same host and time) is
+ * skipped, so importing a file again, or after an import was stopped, adds
+ * nothing twice.  A bad line goes to bad (may be NULL) and is skipped;
+ * everything else is stored.  Returns an error only when reading or writing failed (then the
  * batches already committed stay, and stats say how far it got). */
 int audit_import_jsonl(struct audit_db *db, FILE *in, audit_bad_line_cb bad, void *arg,
                        struct audit_import_stats *stats, struct error *e);
 
+/* The next element of a JSON array document (outside input: buf, len).
+ * *pos starts at 0 and is advanced past what was read.  Returns 1 with the
+ * element's bytes at buf + *start, *len long (parsed as JSON, any type); 0
+ * at the closing bracket (only white space may follow); -ERROR_PARSE with
+ * the reason, *pos at the place, when the text breaks the grammar. */
+int audit_json_array_next(const char *buf, size_t len, size_t *pos, size_t *start,
+                          size_t *elem_len, struct error *e);
+
 /* Export in that shape, one line per call (no newline; valid during the
  * call), per sample each GPU record followed by its processes' records.
- * Unknown values are null.  f's window applies to every record; with a
+ * gpu-kill's numeric fields are always numbers (its reader refuses null):
+ * an unknown one is 0 and named in the record's "unknown" list, which the
+ * import reads back; memory_used_mb is whole MiB, memory_used_kib the
+ * exact figure (null when unknown).  f's window applies to every record; with a
  * user or process filter only the matching process records are written. */
 typedef int (*audit_line_cb)(const char *line, size_t len, void *arg);
 int audit_export_jsonl(struct audit_db *db, const struct audit_filter *f, audit_line_cb cb,

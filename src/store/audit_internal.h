@@ -22,7 +22,7 @@ enum audit_stmt_id {
     ST_PNAME_GET, ST_PNAME_ADD,
     ST_CMD_GET, ST_CMD_ADD,
     ST_CTR_GET, ST_CTR_ADD,
-    ST_PREV_SAMPLE, ST_SAMPLE_ADD,
+    ST_PREV_SAMPLE, ST_SAMPLE_ADD, ST_SAMPLE_AT, ST_NEXT_SAMPLE, ST_SAMPLE_DUR, ST_ROLLUP_REDUR,
     ST_DEVICE_GET, ST_DEVICE_ADD, ST_DEVICE_UPDATE,
     ST_GPU_SAMPLE_ADD, ST_ROLLUP_GPU,
     ST_PROC_GET, ST_PROC_FIND, ST_PROC_ADD, ST_PROC_TOUCH, ST_PROC_SAMPLE_ADD, ST_ROLLUP_PROC,
@@ -66,6 +66,12 @@ int64_t audit_now_ms(void);
  * its bindings cleared. */
 int audit_stmt(struct audit_db *db, enum audit_stmt_id id, const char *sql, sqlite3_stmt **st,
                struct error *e);
+
+/* audit_record_samples, and with skipped (count flags) not NULL, a sample
+ * whose host already has one at its time is not written and its flag set:
+ * what makes an import idempotent. */
+int audit_write_samples(struct audit_db *db, const struct audit_sample *samples, size_t count,
+                        unsigned interval_s, bool *skipped, struct error *e);
 
 /* Binds text, or NULL for a NULL pointer. */
 int audit_bind_text(sqlite3_stmt *st, int i, const char *s);

@@ -177,6 +177,44 @@ static int parse_process_fields(json_t *o, struct audit_jsonl_record *r, struct 
     return 0;
 }
 
+/* What gpuctl's export adds to gpu-kill's fields: the exact memory in KiB
+ * (null: unknown), and "unknown", the gpu-kill fields written as 0 for
+ * want of a value.  Names this version does not know are ignored. */
+static int parse_gpuctl_extras(json_t *o, struct audit_jsonl_record *r, struct error *e)
+{
+    json_t *kib = json_object_get(o, "memory_used_kib");
+    if (kib) {
+        if (!json_is_null(kib) &&
+            (!json_is_integer(kib) || json_integer_value(kib) < 0 ||
+             json_integer_value(kib) > (json_int_t)1 << 50))
+            return bad(e, "memory_used_kib", "must be a whole number of KiB, 0 or more, or null");
+        r->mem_bytes = (struct opt_u64){0};
+        if (!json_is_null(kib))
+            OPT_SET(r->mem_bytes, (uint64_t)json_integer_value(kib) * 1024);
+    }
+    json_t *unknown = json_object_get(o, "unknown");
+    if (!unknown || json_is_null(unknown))
+        return 0;
+    if (!json_is_array(unknown))
+        return bad(e, "unknown", "must be a list of field names");
+    size_t i;
+    json_t *name;
+    json_array_foreach(unknown, i, name) {
+        const char *n = json_string_value(name);
+        if (!n)
+            return bad(e, "unknown", "must be a list of field names");
+        if (strcmp(n, "memory_used_mb") == 0 && !kib)
+            r->mem_bytes = (struct opt_u64){0};
+        else if (strcmp(n, "utilization_pct") == 0 && !r->is_process)
+            r->util_pct = (struct opt_f64){0};
+        else if (strcmp(n, "temperature_c") == 0)
+            r->temp_c = (struct opt_i64){0};
+        else if (strcmp(n, "power_w") == 0)
+            r->power_mw = (struct opt_u64){0};
+    }
+    return 0;
+}
+
 static int parse_object(json_t *o, struct audit_jsonl_record *r, struct error *e)
 {
     json_t *ts = json_object_get(o, "timestamp");
@@ -207,14 +245,18 @@ static int parse_object(json_t *o, struct audit_jsonl_record *r, struct error *e
     if (known)
         OPT_SET(r->mem_bytes, (uint64_t)(mb * 1048576.0 + 0.5));
     json_t *pid = json_object_get(o, "pid");
-    if (!pid || json_is_null(pid))
-        return parse_gpu_fields(o, r, e);
-    if (!json_is_integer(pid) || json_integer_value(pid) < 1 ||
-        json_integer_value(pid) > 4194304)
-        return bad(e, "pid", "must be a process id or null");
-    r->is_process = true;
-    r->pid = (pid_t)json_integer_value(pid);
-    return parse_process_fields(o, r, e);
+    int rc;
+    if (!pid || json_is_null(pid)) {
+        rc = parse_gpu_fields(o, r, e);
+    } else {
+        if (!json_is_integer(pid) || json_integer_value(pid) < 1 ||
+            json_integer_value(pid) > 4194304)
+            return bad(e, "pid", "must be a process id or null");
+        r->is_process = true;
+        r->pid = (pid_t)json_integer_value(pid);
+        rc = parse_process_fields(o, r, e);
+    }
+    return rc ? rc : parse_gpuctl_extras(o, r, e);
 }
 
 int audit_jsonl_parse(const char *buf, size_t len, struct audit_jsonl_record *out,
@@ -260,8 +302,29 @@ static void batch_reset(struct import_batch *b)
     b->samples = 0;
 }
 
-/* Writes the batch's samples in one transaction. */
-static int batch_flush(struct audit_db *db, struct import_batch *b, struct error *e)
+/* Takes the samples that were already stored out of the figures. */
+static void count_skipped(const struct import_batch *b, const bool *skipped,
+                          struct audit_import_stats *st)
+{
+    for (size_t k = 0; k < b->samples; k++) {
+        if (!skipped[k])
+            continue;
+        st->samples--;
+        st->skipped_samples++;
+        for (size_t i = b->sample_starts[k]; i < b->sample_starts[k + 1]; i++) {
+            if (b->recs[i].is_process)
+                st->process_records--;
+            else
+                st->gpu_records--;
+            st->skipped_records++;
+        }
+    }
+}
+
+/* Writes the batch's samples in one transaction; those already stored
+ * (the same host and time) are skipped. */
+static int batch_flush(struct audit_db *db, struct import_batch *b, struct audit_import_stats *stats,
+                       struct error *e)
 {
     if (b->samples == 0)
         return 0;
@@ -269,7 +332,8 @@ static int batch_flush(struct audit_db *db, struct import_batch *b, struct error
     struct audit_sample *s = calloc(b->samples, sizeof *s);
     struct audit_gpu_record *g = calloc(b->count + 1, sizeof *g);
     struct audit_proc_record *p = calloc(b->count + 1, sizeof *p);
-    int rc = s && g && p ? 0 : error_set(e, -ENOMEM, "out of memory importing");
+    bool *skipped = calloc(b->samples, sizeof *skipped);
+    int rc = s && g && p && skipped ? 0 : error_set(e, -ENOMEM, "out of memory importing");
     size_t ng = 0, np = 0;
     for (size_t k = 0; !rc && k < b->samples; k++) {
         const struct audit_jsonl_record *first = &b->recs[b->sample_starts[k]];
@@ -295,7 +359,10 @@ static int batch_flush(struct audit_db *db, struct import_batch *b, struct error
         }
     }
     if (!rc)
-        rc = audit_record_samples(db, s, b->samples, 0, e);
+        rc = audit_write_samples(db, s, b->samples, 0, skipped, e);
+    if (!rc)
+        count_skipped(b, skipped, stats);
+    free(skipped);
     free(s);
     free(g);
     free(p);
@@ -309,7 +376,7 @@ static int batch_add(struct audit_db *db, struct import_batch *b, struct audit_j
     const struct audit_jsonl_record *last = b->count ? &b->recs[b->count - 1] : NULL;
     bool new_sample = !last || last->time_ms != r->time_ms || strcmp(last->host, r->host) != 0;
     if (new_sample && b->samples == IMPORT_BATCH) {
-        int rc = batch_flush(db, b, e);
+        int rc = batch_flush(db, b, st, e);
         if (rc)
             return rc;
     }
@@ -342,52 +409,181 @@ static bool blank(const char *s, size_t n)
     return true;
 }
 
-int audit_import_jsonl(struct audit_db *db, FILE *in, audit_bad_line_cb bad_cb, void *arg,
-                       struct audit_import_stats *st, struct error *e)
+/* One record's bytes: parsed, then added to the batch, or told to bad_cb. */
+static int import_record(struct audit_db *db, struct import_batch *b, const char *buf,
+                         size_t len, size_t line, audit_bad_line_cb bad_cb, void *arg,
+                         struct audit_import_stats *st, struct error *e)
 {
-    memset(st, 0, sizeof *st);
-    struct import_batch b = {0};
+    struct audit_jsonl_record r;
+    struct error le = {0};
+    if (audit_jsonl_parse(buf, len, &r, &le) != 0) {
+        audit_jsonl_record_clear(&r);
+        st->bad_lines++;
+        if (bad_cb)
+            bad_cb(line, le.msg, arg);
+        return 0;
+    }
+    int rc = batch_add(db, b, &r, st, e);
+    audit_jsonl_record_clear(&r);
+    return rc;
+}
+
+static int import_lines(struct audit_db *db, struct import_batch *b, FILE *in,
+                        audit_bad_line_cb bad_cb, void *arg, struct audit_import_stats *st,
+                        struct error *e)
+{
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
     int rc = 0;
     while (!rc && (n = getline(&line, &cap, in)) >= 0) {
         st->lines++;
-        if (blank(line, (size_t)n))
-            continue;
-        struct audit_jsonl_record r;
-        struct error le = {0};
-        if (audit_jsonl_parse(line, (size_t)n, &r, &le) != 0) {
-            audit_jsonl_record_clear(&r);
-            st->bad_lines++;
-            if (bad_cb)
-                bad_cb(st->lines, le.msg, arg);
-            continue;
-        }
-        rc = batch_add(db, &b, &r, st, e);
-        audit_jsonl_record_clear(&r);
+        if (!blank(line, (size_t)n))
+            rc = import_record(db, b, line, (size_t)n, st->lines, bad_cb, arg, st, e);
     }
+    free(line);
     if (!rc && ferror(in))
         rc = error_set(e, -EIO, "reading failed after line %zu", st->lines);
+    return rc;
+}
+
+static size_t skip_space(const char *buf, size_t len, size_t pos)
+{
+    while (pos < len && (buf[pos] == ' ' || buf[pos] == '\t' || buf[pos] == '\r' ||
+                         buf[pos] == '\n'))
+        pos++;
+    return pos;
+}
+
+int audit_json_array_next(const char *buf, size_t len, size_t *pos, size_t *start,
+                          size_t *elem_len, struct error *e)
+{
+    size_t p = skip_space(buf, len, *pos);
+    if (*pos == 0) {
+        if (p >= len || buf[p] != '[')
+            return error_set(e, -ERROR_PARSE, "not a JSON array");
+        p = skip_space(buf, len, p + 1);
+        if (p < len && buf[p] == ']')
+            goto closing;
+    } else if (p < len && buf[p] == ',') {
+        p = skip_space(buf, len, p + 1);
+    } else if (p < len && buf[p] == ']') {
+        goto closing;
+    } else {
+        *pos = p;
+        return error_set(e, -ERROR_PARSE, "expected \",\" or \"]\" after a record");
+    }
+    json_error_t jerr;
+    json_t *v = json_loadb(buf + p, len - p, JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY, &jerr);
+    if (!v) {
+        *pos = p;
+        return error_set(e, -ERROR_PARSE, "not JSON (%s)", jerr.text);
+    }
+    json_decref(v);
+    *start = p;
+    *elem_len = (size_t)jerr.position;
+    *pos = p + (size_t)jerr.position;
+    return 1;
+closing:
+    *pos = skip_space(buf, len, p + 1);
+    if (*pos != len)
+        return error_set(e, -ERROR_PARSE, "text after the closing \"]\"");
+    return 0;
+}
+
+static int read_all(FILE *in, char **out, size_t *len, struct error *e)
+{
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n, in);
+        if (n < cap)
+            break;
+        char *bigger = realloc(buf, cap * 2);
+        if (!bigger)
+            free(buf);
+        buf = bigger;
+        cap *= 2;
+    }
+    if (!buf)
+        return error_set(e, -ENOMEM, "out of memory reading the file");
+    if (ferror(in)) {
+        free(buf);
+        return error_set(e, -EIO, "reading failed");
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+static size_t count_newlines(const char *buf, size_t from, size_t to)
+{
+    size_t n = 0;
+    for (size_t i = from; i < to; i++)
+        n += buf[i] == '\n';
+    return n;
+}
+
+/* A JSON array of records (gpu-kill's `--audit --output json`): each
+ * element is a record, told by the line it starts on.  A bad element is
+ * skipped; text that is not JSON ends the file, since where the next
+ * element starts cannot be known. */
+static int import_array(struct audit_db *db, struct import_batch *b, FILE *in,
+                        audit_bad_line_cb bad_cb, void *arg, struct audit_import_stats *st,
+                        struct error *e)
+{
+    char *buf = NULL;
+    size_t len = 0, pos = 0, start = 0, elen = 0, line = 1, counted = 0;
+    int rc = read_all(in, &buf, &len, e), more;
+    while (!rc) {
+        struct error ae = {0};
+        more = audit_json_array_next(buf, len, &pos, &start, &elen, &ae);
+        size_t at = more > 0 ? start : pos < len ? pos : len;
+        line += count_newlines(buf, counted, at);
+        counted = at;
+        if (more <= 0) {
+            if (more < 0) {
+                st->bad_lines++;
+                if (bad_cb)
+                    bad_cb(line, ae.msg, arg);
+            }
+            break;
+        }
+        rc = import_record(db, b, buf + start, elen, line, bad_cb, arg, st, e);
+    }
+    if (len)
+        st->lines = line + count_newlines(buf, counted, len) - (buf[len - 1] == '\n');
+    free(buf);
+    return rc;
+}
+
+/* '[' as the first character that is not white space: a JSON array. */
+static bool starts_array(FILE *in)
+{
+    int c;
+    while ((c = getc(in)) == ' ' || c == '\t' || c == '\r' || c == '\n')
+        ;
+    if (c == EOF)
+        return false;
+    ungetc(c, in);
+    return c == '[';
+}
+
+int audit_import_jsonl(struct audit_db *db, FILE *in, audit_bad_line_cb bad_cb, void *arg,
+                       struct audit_import_stats *st, struct error *e)
+{
+    memset(st, 0, sizeof *st);
+    struct import_batch b = {0};
+    int rc = starts_array(in) ? import_array(db, &b, in, bad_cb, arg, st, e)
+                              : import_lines(db, &b, in, bad_cb, arg, st, e);
     if (!rc)
-        rc = batch_flush(db, &b, e);
+        rc = batch_flush(db, &b, st, e);
     batch_reset(&b);
     free(b.recs);
-    free(line);
     return rc;
 }
 
 /* ------------------------------------------------------------ export */
-
-static json_t *opt_num(bool known, double v)
-{
-    return known ? json_real(v) : json_null();
-}
-
-static json_t *opt_int(bool known, json_int_t v)
-{
-    return known ? json_integer(v) : json_null();
-}
 
 static json_t *text_or_null(const unsigned char *s)
 {
@@ -413,6 +609,23 @@ static void put(json_t *o, const char *key, json_t *v)
         json_object_set_new(o, key, v);
 }
 
+/* gpu-kill's reader (serde, struct AuditRecord) declares memory_used_mb
+ * u32, utilization_pct f32, temperature_c i32 and power_w f32: plain
+ * numbers, never null, and its reader stops at the first line that breaks
+ * that.  A value gpuctl does not know is written as 0, as gpu-kill itself
+ * writes what it did not measure, and its key is listed in "unknown" (a
+ * key gpu-kill ignores) so that gpuctl's own import keeps it unknown. */
+static void put_required(json_t *o, json_t *unknown, const char *key, bool known, json_t *v)
+{
+    if (!known) {
+        json_t *zero = json_is_integer(v) ? json_integer(0) : json_real(0.0);
+        json_decref(v);
+        v = zero;
+        json_array_append_new(unknown, json_string(key));
+    }
+    put(o, key, v);
+}
+
 /* Columns: 0 t, 1 host, 2 kind (0 GPU, 1 process), 3 gpu idx, 4 gpu name,
  * 5 uuid, 6 pid, 7 start, 8 user, 9 name, 10 cmd, 11 container,
  * 12 mem kib, 13 util/sm, 14 temp, 15 power mw */
@@ -420,10 +633,14 @@ static json_t *export_object(sqlite3_stmt *st)
 {
     bool proc = sqlite3_column_int(st, 2) == 1;
     int64_t t = sqlite3_column_int64(st, 0);
-    json_t *o = json_object();
-    if (!o)
+    json_t *o = json_object(), *unknown = json_array();
+    if (!o || !unknown) {
+        json_decref(o);
+        json_decref(unknown);
         return NULL;
+    }
 #define KNOWN(i) (sqlite3_column_type(st, (i)) != SQLITE_NULL)
+    int64_t kib = sqlite3_column_int64(st, 12);
     put(o, "id", json_integer(t + (proc ? sqlite3_column_int64(st, 6) : 0)));
     put(o, "timestamp", timestamp(t));
     put(o, "gpu_index", json_integer(sqlite3_column_int(st, 3)));
@@ -431,19 +648,29 @@ static json_t *export_object(sqlite3_stmt *st)
     put(o, "pid", proc ? json_integer(sqlite3_column_int64(st, 6)) : json_null());
     put(o, "user", proc ? text_or_null(sqlite3_column_text(st, 8)) : json_null());
     put(o, "process_name", proc ? text_or_null(sqlite3_column_text(st, 9)) : json_null());
-    put(o, "memory_used_mb", opt_num(KNOWN(12), (double)sqlite3_column_int64(st, 12) / 1024.0));
-    put(o, "utilization_pct", opt_num(!proc && KNOWN(13), sqlite3_column_double(st, 13)));
-    put(o, "temperature_c", opt_int(!proc && KNOWN(14), sqlite3_column_int64(st, 14)));
-    put(o, "power_w", opt_num(!proc && KNOWN(15), (double)sqlite3_column_int64(st, 15) / 1000.0));
+    put_required(o, unknown, "memory_used_mb", KNOWN(12), json_integer((kib + 512) / 1024));
+    /* on a process record gpu-kill's zeros are its own "not measured" */
+    put_required(o, unknown, "utilization_pct", proc || KNOWN(13),
+                 json_real(proc ? 0.0 : sqlite3_column_double(st, 13)));
+    put_required(o, unknown, "temperature_c", proc || KNOWN(14),
+                 json_integer(proc ? 0 : sqlite3_column_int64(st, 14)));
+    put_required(o, unknown, "power_w", proc || KNOWN(15),
+                 json_real(proc ? 0.0 : (double)sqlite3_column_int64(st, 15) / 1000.0));
     put(o, "container", proc ? text_or_null(sqlite3_column_text(st, 11)) : json_null());
     put(o, "host", json_string((const char *)sqlite3_column_text(st, 1)));
     put(o, "gpu_uuid", text_or_null(sqlite3_column_text(st, 5)));
+    /* the exact figure behind the rounded memory_used_mb */
+    put(o, "memory_used_kib", KNOWN(12) ? json_integer(kib) : json_null());
     if (proc) {
-        put(o, "start_time", opt_int(KNOWN(7), sqlite3_column_int64(st, 7)));
+        put(o, "start_time", KNOWN(7) ? json_integer(sqlite3_column_int64(st, 7)) : json_null());
         put(o, "command", text_or_null(sqlite3_column_text(st, 10)));
-        put(o, "sm_pct", opt_num(KNOWN(13), sqlite3_column_double(st, 13)));
+        put(o, "sm_pct", KNOWN(13) ? json_real(sqlite3_column_double(st, 13)) : json_null());
     }
 #undef KNOWN
+    if (json_array_size(unknown))
+        put(o, "unknown", unknown);
+    else
+        json_decref(unknown);
     return o;
 }
 

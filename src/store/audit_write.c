@@ -104,8 +104,16 @@ static struct opt_i64 column_opt_i64(sqlite3_stmt *st, int i)
 
 /* ------------------------------------------------------------ samples */
 
-/* The time this sample stands for: since the host's previous sample, at
- * most max(AUDIT_MAX_GAP_S, interval); 0 for a host's first sample. */
+/* What a gap after the previous sample counts for: at most
+ * max(AUDIT_MAX_GAP_S, interval). */
+static int64_t capped_gap(int64_t gap_ms, unsigned interval_s)
+{
+    int64_t cap = (int64_t)(interval_s > AUDIT_MAX_GAP_S ? interval_s : AUDIT_MAX_GAP_S) * 1000;
+    return gap_ms < cap ? gap_ms : cap;
+}
+
+/* The time this sample stands for: since the host's previous sample,
+ * capped; 0 for a host's first sample. */
 static int sample_duration(struct audit_db *db, int64_t host_id, int64_t t, unsigned interval_s,
                            int64_t *dur, struct error *e)
 {
@@ -120,9 +128,7 @@ static int sample_duration(struct audit_db *db, int64_t host_id, int64_t t, unsi
     int step = sqlite3_step(st);
     *dur = 0;
     if (step == SQLITE_ROW) {
-        int64_t cap = (int64_t)(interval_s > AUDIT_MAX_GAP_S ? interval_s : AUDIT_MAX_GAP_S);
-        int64_t gap = t - sqlite3_column_int64(st, 0);
-        *dur = gap < cap * 1000 ? gap : cap * 1000;
+        *dur = capped_gap(t - sqlite3_column_int64(st, 0), interval_s);
     }
     sqlite3_reset(st);
     if (step != SQLITE_ROW && step != SQLITE_DONE)
@@ -451,14 +457,99 @@ static int write_proc(struct audit_db *db, int64_t sample_id, int64_t hour, int6
     return rc;
 }
 
+static int64_t hour_of(int64_t t)
+{
+    return t >= 0 ? t / AUDIT_HOUR_MS : -((-t + AUDIT_HOUR_MS - 1) / AUDIT_HOUR_MS);
+}
+
+/* Whether the host already has a sample at t: an import skips it, so the
+ * same file imported twice, or again after an import was killed, stores
+ * each sample once. */
+static int sample_exists(struct audit_db *db, int64_t host_id, int64_t t, bool *exists,
+                         struct error *e)
+{
+    sqlite3_stmt *st;
+    int rc = audit_stmt(db, ST_SAMPLE_AT, "SELECT 1 FROM samples WHERE host_id = ? AND t = ?",
+                        &st, e);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, host_id);
+    sqlite3_bind_int64(st, 2, t);
+    int step = sqlite3_step(st);
+    sqlite3_reset(st);
+    *exists = step == SQLITE_ROW;
+    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        return audit_sql_error(db, e, "recording a sample");
+    return 0;
+}
+
+/* A sample written before the host's later ones (an import of a
+ * newest-first file, or of history older than what is stored) is now the
+ * next one's predecessor, which changes the time that one stands for (0
+ * when it was the host's first): its duration and the process rollups of
+ * its hour are corrected by the difference. */
+static int redo_next_duration(struct audit_db *db, int64_t host_id, int64_t t,
+                              unsigned interval_s, struct error *e)
+{
+    sqlite3_stmt *st;
+    int rc = audit_stmt(db, ST_NEXT_SAMPLE,
+                        "SELECT id, t, dur_ms FROM samples WHERE host_id = ? AND t > ?"
+                        " ORDER BY t LIMIT 1", &st, e);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, host_id);
+    sqlite3_bind_int64(st, 2, t);
+    int step = sqlite3_step(st);
+    int64_t id = 0, next_t = 0, old = 0;
+    if (step == SQLITE_ROW) {
+        id = sqlite3_column_int64(st, 0);
+        next_t = sqlite3_column_int64(st, 1);
+        old = sqlite3_column_int64(st, 2);
+    }
+    sqlite3_reset(st);
+    if (step != SQLITE_ROW)
+        return step == SQLITE_DONE ? 0 : audit_sql_error(db, e, "recording a sample");
+    int64_t dur = capped_gap(next_t - t, interval_s);
+    if (dur == old)
+        return 0;
+    rc = audit_stmt(db, ST_SAMPLE_DUR, "UPDATE samples SET dur_ms = ? WHERE id = ?", &st, e);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, dur);
+    sqlite3_bind_int64(st, 2, id);
+    if ((rc = run(db, st, e)))
+        return rc;
+    rc = audit_stmt(db, ST_ROLLUP_REDUR,
+                    "UPDATE rollup_procs SET mem_kib_ms = mem_kib_ms + ?3 * a.mem,"
+                    " sm_pct_ms = sm_pct_ms + ?3 * a.sm FROM (SELECT p.user_id AS u,"
+                    " p.name_id AS n, sum(coalesce(ps.mem_kib, 0)) AS mem,"
+                    " sum(coalesce(ps.sm_pct, 0)) AS sm FROM proc_samples ps"
+                    " JOIN procs p ON p.id = ps.proc_id WHERE ps.sample_id = ?1"
+                    " GROUP BY 1, 2) AS a WHERE rollup_procs.hour = ?2"
+                    " AND rollup_procs.user_id = a.u AND rollup_procs.name_id = a.n", &st, e);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, hour_of(next_t));
+    sqlite3_bind_int64(st, 3, dur - old);
+    return run(db, st, e);
+}
+
 static int write_sample(struct audit_db *db, const struct audit_sample *s, unsigned interval_s,
-                        struct rollup_acc *acc, struct error *e)
+                        bool skip_existing, bool *skipped, struct rollup_acc *acc,
+                        struct error *e)
 {
     int64_t host_id, dur, sample_id;
     sqlite3_stmt *st;
     int rc = intern(db, &intern_hosts, s->host && *s->host ? s->host : db->host, &host_id, e);
+    *skipped = false;
+    if (!rc && skip_existing)
+        rc = sample_exists(db, host_id, s->time_ms, skipped, e);
+    if (rc || *skipped)
+        return rc;
+    rc = sample_duration(db, host_id, s->time_ms, interval_s, &dur, e);
     if (!rc)
-        rc = sample_duration(db, host_id, s->time_ms, interval_s, &dur, e);
+        rc = redo_next_duration(db, host_id, s->time_ms, interval_s, e);
     if (!rc)
         rc = audit_stmt(db, ST_SAMPLE_ADD,
                         "INSERT INTO samples(t, host_id, dur_ms) VALUES(?, ?, ?)", &st, e);
@@ -471,8 +562,7 @@ static int write_sample(struct audit_db *db, const struct audit_sample *s, unsig
     if (rc)
         return rc;
     sample_id = sqlite3_last_insert_rowid(db->db);
-    int64_t hour = s->time_ms >= 0 ? s->time_ms / AUDIT_HOUR_MS
-                                    : -((-s->time_ms + AUDIT_HOUR_MS - 1) / AUDIT_HOUR_MS);
+    int64_t hour = hour_of(s->time_ms);
     for (size_t i = 0; !rc && i < s->gpu_count; i++)
         rc = write_gpu(db, sample_id, hour, host_id, &s->gpus[i], e);
     acc->count = 0;
@@ -483,8 +573,8 @@ static int write_sample(struct audit_db *db, const struct audit_sample *s, unsig
     return rc;
 }
 
-int audit_record_samples(struct audit_db *db, const struct audit_sample *samples, size_t count,
-                         unsigned interval_s, struct error *e)
+int audit_write_samples(struct audit_db *db, const struct audit_sample *samples, size_t count,
+                        unsigned interval_s, bool *skipped, struct error *e)
 {
     if (db->readonly)
         return error_set(e, -EACCES, "%s: opened read-only", db->path);
@@ -492,8 +582,12 @@ int audit_record_samples(struct audit_db *db, const struct audit_sample *samples
     int rc = audit_begin(db, e);
     if (!rc)
         rc = audit_retention_if_due(db, audit_now_ms(), e);
-    for (size_t i = 0; !rc && i < count; i++)
-        rc = write_sample(db, &samples[i], interval_s, &acc, e);
+    for (size_t i = 0; !rc && i < count; i++) {
+        bool skip = false;
+        rc = write_sample(db, &samples[i], interval_s, skipped != NULL, &skip, &acc, e);
+        if (skipped)
+            skipped[i] = skip;
+    }
     free(acc.cells);
     if (rc) {
         audit_rollback(db);
@@ -503,6 +597,12 @@ int audit_record_samples(struct audit_db *db, const struct audit_sample *samples
     if (rc)
         audit_rollback(db);
     return rc;
+}
+
+int audit_record_samples(struct audit_db *db, const struct audit_sample *samples, size_t count,
+                         unsigned interval_s, struct error *e)
+{
+    return audit_write_samples(db, samples, count, interval_s, NULL, e);
 }
 
 /* ------------------------------------------------------------ snapshots */

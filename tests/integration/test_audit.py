@@ -441,9 +441,9 @@ def test_export_round_trip(run, tmp_path, imported):
         if theirs["pid"] is None:
             for key in ("utilization_pct", "temperature_c", "power_w"):
                 assert mine[key] == theirs[key], key
-        else:                                            # gpu-kill's zeros were never measured
+        else:                                            # gpu-kill's own "not measured"
             assert (mine["utilization_pct"], mine["temperature_c"], mine["power_w"]) == \
-                (None, None, None)
+                (0.0, 0, 0.0)
         assert set(theirs) <= set(mine)
 
     # gpuctl's own export re-imports exactly
@@ -457,6 +457,125 @@ def test_export_round_trip(run, tmp_path, imported):
 
     only_bob = run(["audit", "export", "--user", "bob"]).out.splitlines()
     assert [json.loads(x)["pid"] for x in only_bob] == [202, 202]
+
+
+def gpu_kill_types_hold(record):
+    """What gpu-kill's reader (serde, struct AuditRecord) accepts: id i64,
+    timestamp RFC 3339, gpu_index u16, gpu_name String, pid Option<u32>,
+    user/process_name/container Option<String>, memory_used_mb u32,
+    utilization_pct f32, temperature_c i32, power_w f32."""
+    def whole(v, lo, hi):
+        return isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi
+
+    def number(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    def opt_text(v):
+        return v is None or isinstance(v, str)
+    return (whole(record["id"], -2**63, 2**63 - 1) and isinstance(record["timestamp"], str)
+            and whole(record["gpu_index"], 0, 65535) and isinstance(record["gpu_name"], str)
+            and (record["pid"] is None or whole(record["pid"], 0, 2**32 - 1))
+            and opt_text(record["user"]) and opt_text(record["process_name"])
+            and opt_text(record["container"])
+            and whole(record["memory_used_mb"], 0, 2**32 - 1) and number(record["utilization_pct"])
+            and whole(record["temperature_c"], -2**31, 2**31 - 1) and number(record["power_w"]))
+
+
+def test_export_is_readable_by_gpu_kill(run, tmp_path):
+    """Unknown figures (a GPU without utilisation, temperature or power, a
+    process without memory) and memory that is not whole MiB: gpu-kill's
+    types on every line, and gpuctl's own import keeps the unknowns."""
+    t1 = history_start()
+    records = history(t1)
+    records[0].update(utilization_pct=None, temperature_c=None, power_w=None)
+    records[1]["memory_used_mb"] = None
+    records[3]["memory_used_mb"] = 2048.4
+    path = write_jsonl(tmp_path / "gaps.jsonl", records)
+    assert run(["audit", "import", path]).rc == 0
+    r = run(["audit", "export"])
+    assert r.rc == 0, r.err
+    out = [json.loads(line) for line in r.out.splitlines()]
+    assert len(out) == len(records)
+    assert all(gpu_kill_types_hold(rec) for rec in out), r.out
+    assert (out[0]["utilization_pct"], out[0]["temperature_c"], out[0]["power_w"]) == (0, 0, 0)
+    assert out[0]["unknown"] == ["utilization_pct", "temperature_c", "power_w"]
+    assert out[1]["memory_used_mb"] == 0 and out[1]["unknown"] == ["memory_used_mb"]
+    assert out[3]["memory_used_mb"] == 2048 and out[3]["memory_used_kib"] == round(2048.4 * 1024)
+    assert "unknown" not in out[2]
+
+    other = {"GPUCTL_AUDIT_DB": tmp_path / "other.db"}
+    exported = tmp_path / "exported.jsonl"
+    exported.write_text(r.out)
+    assert run(["audit", "import", exported], env=other).rc == 0
+    assert run(["audit", "export"], env=other).out == r.out
+    doc = audit_json(run, "--summary", env=other)
+    assert doc["gpus"][0]["utilization_peak_pct"] == 90      # the unknown 0 is not a reading
+
+
+def summary_without_times(run, env=None):
+    doc = audit_json(run, "--summary", env=env)
+    return {k: v for k, v in doc.items() if k not in ("from", "to")}
+
+
+def test_newest_first_and_json_array_import_like_jsonl(run, tmp_path):
+    """gpu-kill's `--audit --output json` prints one pretty JSON array,
+    newest record first: the same samples, durations and figures as the
+    oldest-first JSON lines file."""
+    t1 = history_start()
+    records = history(t1)
+    assert run(["audit", "import", write_jsonl(tmp_path / "a.jsonl", records)]).rc == 0
+    expected = summary_without_times(run)
+    assert expected["samples"] == 3
+
+    newest = list(reversed(records))
+    env = {"GPUCTL_AUDIT_DB": tmp_path / "newest.db"}
+    r = run(["audit", "import", write_jsonl(tmp_path / "n.jsonl", newest)], env=env)
+    assert r.rc == 0, r.err
+    assert summary_without_times(run, env) == expected
+
+    array = tmp_path / "gpu-kill.json"
+    array.write_text(json.dumps(newest, indent=2) + "\n")
+    env = {"GPUCTL_AUDIT_DB": tmp_path / "array.db"}
+    r = run(["audit", "import", array], env=env)
+    assert r.rc == 0, r.err
+    assert "imported 3 GPU and 5 process records (3 samples)" in r.err
+    assert summary_without_times(run, env) == expected
+
+    # a bad element is named by the line it starts on, the others are kept
+    broken = [dict(rec) for rec in newest]
+    broken[1]["memory_used_mb"] = "lots"                # alice's newest process record
+    array.write_text(json.dumps(broken, indent=2) + "\n")
+    env = {"GPUCTL_AUDIT_DB": tmp_path / "broken.db"}
+    r = run(["audit", "import", array], env=env)
+    assert r.rc == 1
+    starts = [i + 1 for i, line in enumerate(json.dumps(broken, indent=2).splitlines())
+              if line == "  {"]
+    bad, = [line for line in r.err.splitlines() if "skipped" in line and "memory_used_mb" in line]
+    assert f"gpu-kill.json:{starts[1]}:" in bad
+    assert len(audit_json(run, env=env)["processes"]) == 4
+
+
+def test_import_is_idempotent(run, tmp_path):
+    """The same file twice, and a file whose first part an earlier (killed)
+    import stored, give each sample once."""
+    t1 = history_start()
+    path = write_jsonl(tmp_path / "audit.jsonl", history(t1))
+    assert run(["audit", "import", path]).rc == 0
+    once = run(["audit", "export"]).out
+    r = run(["audit", "import", path])
+    assert r.rc == 0, r.err
+    assert "imported 0 GPU and 0 process records (0 samples)" in r.err
+    assert "3 samples (8 records) already stored" in r.err
+    assert run(["audit", "export"]).out == once
+
+    env = {"GPUCTL_AUDIT_DB": tmp_path / "resumed.db"}
+    # what a killed import leaves: whole samples (each batch is one transaction)
+    part = write_jsonl(tmp_path / "part.jsonl", history(t1)[:5])     # samples 1 and 2
+    assert run(["audit", "import", part], env=env).rc == 0
+    r = run(["audit", "import", path], env=env)
+    assert r.rc == 0, r.err
+    assert "(1 samples)" in r.err and "2 samples (5 records) already stored" in r.err
+    assert run(["audit", "export"], env=env).out == once
 
 
 def test_import_from_stdin(run, tmp_path):

@@ -155,6 +155,31 @@ static void test_bad_lines(void **state)
                "not JSON");   /* a duplicate key is refused, not guessed */
 }
 
+/* gpu-kill's `--audit --output json`: one array, pretty-printed. */
+static void test_array_elements(void **state)
+{
+    (void)state;
+    const char doc[] = " [\n  {\"a\": [1, 2]},\n  {\"b\": \"]\"}\n]\n";
+    size_t pos = 0, start = 0, len = 0;
+    struct error e = {0};
+    assert_int_equal(audit_json_array_next(doc, strlen(doc), &pos, &start, &len, &e), 1);
+    assert_memory_equal(doc + start, "{\"a\": [1, 2]}", len);
+    assert_int_equal(audit_json_array_next(doc, strlen(doc), &pos, &start, &len, &e), 1);
+    assert_memory_equal(doc + start, "{\"b\": \"]\"}", len);
+    assert_int_equal(audit_json_array_next(doc, strlen(doc), &pos, &start, &len, &e), 0);
+
+    pos = 0;
+    assert_int_equal(audit_json_array_next("[]", 2, &pos, &start, &len, &e), 0);
+    const char *bad[] = {"{}", "[{} {}]", "[{}] x", "[{\"a\": }]", "[{}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc;
+        pos = 0;
+        while ((rc = audit_json_array_next(bad[i], strlen(bad[i]), &pos, &start, &len, &e)) == 1)
+            ;
+        assert_int_equal(rc, -ERROR_PARSE);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -162,6 +187,7 @@ int main(void)
         cmocka_unit_test(test_gpu_record),
         cmocka_unit_test(test_process_record),
         cmocka_unit_test(test_bad_lines),
+        cmocka_unit_test(test_array_elements),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
