@@ -140,6 +140,9 @@ static int import_json(struct rogue_config *cfg, const char *file)
 static int list_edit(struct policy_strlist *l, const char *add, const char *remove,
                      const char *what)
 {
+    if (add && !*add)
+        return cli_usage_error(CMD, "an empty %s name matches nothing; nothing was changed",
+                               what);
     if (add && !policy_strlist_has(l, add) && policy_strlist_add(l, add) < 0) {
         fputs("gpuctl: out of memory\n", stderr);
         return EXIT_GENERAL;
