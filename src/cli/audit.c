@@ -17,6 +17,7 @@
 
 #include "cli/audit_rogue.h"
 #include "cli/audit.h"
+#include "cli/opts.h"
 #include "doc/json.h"
 #include "core/csv.h"
 #include "core/filter.h"
@@ -31,6 +32,8 @@
 
 struct audit_args {
     struct cli_common common;
+    struct options_parsed parsed;
+    struct audit_request q;          /* filled by the option table, audit_opts.c */
     const char *sub;                 /* NULL, "record", "import", "export" */
     const char *hours, *user, *process, *output, *top, *interval, *count, *format, *file;
     bool summary, gpus;
@@ -38,60 +41,24 @@ struct audit_args {
 
 /* ---- arguments ------------------------------------------------------------------ */
 
-static const char **valued_slot(struct audit_args *a, const char *arg)
+/* The subcommand (first argument) and import's FILE. */
+static int take_operands(struct audit_args *a, char **argv)
 {
-    static const struct {
-        const char *name;
-        size_t offset;
-    } slots[] = {
-        {"--hours", offsetof(struct audit_args, hours)},
-        {"--user", offsetof(struct audit_args, user)},
-        {"--process", offsetof(struct audit_args, process)},
-        {"--output", offsetof(struct audit_args, output)},
-        {"-o", offsetof(struct audit_args, output)},
-        {"--top", offsetof(struct audit_args, top)},
-        {"--interval", offsetof(struct audit_args, interval)},
-        {"--count", offsetof(struct audit_args, count)},
-        {"--format", offsetof(struct audit_args, format)},
-    };
-    for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++)
-        if (strcmp(arg, slots[i].name) == 0)
-            return (const char **)((char *)a + slots[i].offset);
-    return NULL;
-}
-
-static int parse_one(struct audit_args *a, int argc, char **argv, int *i)
-{
-    const char *arg = argv[*i];
-    int rc = cli_common_option(&a->common, "audit", argc, argv, i);
-    if (rc != 0)
-        return rc < 0 ? EXIT_INVALID_ARGS : 0;
-    if (strcmp(arg, "--summary") == 0) {
-        a->summary = true;
+    const struct options_parsed *p = &a->parsed;
+    if (p->operand_count == 0)
         return 0;
+    const char *sub = p->operands[0];
+    if (sub != argv[1] || (strcmp(sub, "record") != 0 && strcmp(sub, "import") != 0 &&
+                           strcmp(sub, "export") != 0))
+        return cli_unknown_argument("audit", sub, "(subcommands: record, import FILE, export)");
+    a->sub = sub;
+    if (p->operand_count > 1) {
+        if (strcmp(sub, "import") != 0)
+            return cli_unknown_argument("audit", p->operands[1],
+                                        "(subcommands: record, import FILE, export)");
+        a->file = p->operands[1];
     }
-    if (strcmp(arg, "--gpus") == 0) {
-        a->gpus = true;
-        return 0;
-    }
-    const char **slot = valued_slot(a, arg);
-    if (slot) {
-        if (*i + 1 >= argc)
-            return cli_usage_error("audit", "option '%s' needs a value", arg);
-        *slot = argv[++*i];
-        return 0;
-    }
-    if (arg[0] != '-' && *i == 1 && (strcmp(arg, "record") == 0 || strcmp(arg, "import") == 0 ||
-                                     strcmp(arg, "export") == 0)) {
-        a->sub = arg;
-        return 0;
-    }
-    bool stdin_name = strcmp(arg, "-") == 0;
-    if ((arg[0] != '-' || stdin_name) && a->sub && strcmp(a->sub, "import") == 0 && !a->file) {
-        a->file = arg;
-        return 0;
-    }
-    return cli_unknown_argument("audit", arg, "(subcommands: record, import FILE, export)");
+    return 0;
 }
 
 /* Which options each form accepts: a flag that a form would ignore is an
@@ -120,7 +87,7 @@ static int check_combination(const struct audit_args *a)
     if (a->gpus && (a->user || a->process))
         return cli_usage_error("audit", "--user and --process choose processes; GPU rows "
                                         "(--gpus) are not filtered by them");
-    if (imp && !a->file && !a->common.help)
+    if (imp && !a->file)
         return cli_usage_error("import", "name the file to import: gpuctl audit import "
                                          "FILE.jsonl");
     if (exp && a->format && strcmp(a->format, "jsonl") != 0)
@@ -131,11 +98,24 @@ static int check_combination(const struct audit_args *a)
 
 static int parse_args(struct audit_args *a, int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++) {
-        int rc = parse_one(a, argc, argv, &i);
-        if (rc)
-            return rc;
-    }
+    int rc = cli_parse_options(&audit_options, argc, argv, &a->q, &a->parsed, &a->common);
+    if (rc == 0)
+        rc = take_operands(a, argv);
+    if (rc)
+        return rc;
+    const struct audit_request *q = &a->q;
+    a->hours = q->hours;
+    a->user = q->user;
+    a->process = q->process;
+    a->output = q->output;
+    a->top = q->top;
+    a->interval = q->interval;
+    a->count = q->count;
+    a->format = q->format;
+    a->summary = q->summary;
+    a->gpus = q->gpus;
+    if (audit_rogue_wanted(q))
+        return 0;          /* audit_rogue.c checks the rogue form's combinations */
     return check_combination(a);
 }
 
@@ -606,27 +586,45 @@ static int cmd_query(struct cli_ctx *ctx, const struct audit_args *a)
     return rc;
 }
 
-int cmd_audit(int argc, char **argv)
+/* The options that mean nothing to the rogue scan and its settings. */
+static int check_rogue_form(const struct audit_args *a)
+{
+    static const char *const others[] = {"user", "process", "gpus", "summary", "top",
+                                         "interval", "count", "format"};
+    if (a->sub)
+        return cli_usage_error("audit", "'%s' does not go with --rogue", a->sub);
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++)
+        if (options_given(&audit_options, &a->parsed, others[i]))
+            return cli_usage_error("audit", "--%s does not go with --rogue", others[i]);
+    return 0;
+}
+
+static int run_audit(struct audit_args *a)
 {
     /* --rogue and --rogue-*: suspicious-usage detection (cli/audit_rogue.c) */
-    if (cli_audit_wants_rogue(argc, argv))
-        return cli_audit_rogue(argc, argv);
-    struct audit_args a = {0};
-    int rc = parse_args(&a, argc, argv);
-    if (rc)
-        return rc;
-    if (a.common.help) {
-        fputs(cli_command_help("audit"), stdout);
-        return EXIT_OK;
+    if (audit_rogue_wanted(&a->q)) {
+        int rc = check_rogue_form(a);
+        return rc ? rc : cli_audit_rogue(&a->q, &a->common);
     }
     struct cli_ctx ctx = {0};
-    if ((rc = cli_load_config(&ctx, &a.common)) != 0)
+    int rc = cli_load_config(&ctx, &a->common);
+    if (rc != 0)
         return rc;
-    if (!a.sub)
-        return cmd_query(&ctx, &a);
-    if (strcmp(a.sub, "record") == 0)
-        return audit_cmd_record(&ctx, a.interval, a.count);
-    if (strcmp(a.sub, "import") == 0)
-        return cmd_import(&ctx, a.file);
-    return cmd_export(&a);
+    if (!a->sub)
+        return cmd_query(&ctx, a);
+    if (strcmp(a->sub, "record") == 0)
+        return audit_cmd_record(&ctx, a->interval, a->count);
+    if (strcmp(a->sub, "import") == 0)
+        return cmd_import(&ctx, a->file);
+    return cmd_export(a);
+}
+
+int cmd_audit(int argc, char **argv)
+{
+    struct audit_args a = {0};
+    int rc = parse_args(&a, argc, argv);
+    if (rc == 0)
+        rc = run_audit(&a);
+    options_parsed_clear(&a.parsed);
+    return rc < 0 ? EXIT_OK : rc;
 }

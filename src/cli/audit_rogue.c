@@ -25,75 +25,39 @@
 #define CMD "audit"
 
 struct rogue_args {
-    struct cli_common common;
     bool scan, show_config, export_config;
     const char *hours, *output, *import_file;
     const char *memory, *utilization, *duration, *confidence;
     const char *wl_process, *unwl_process, *wl_user, *unwl_user;
 };
 
-bool cli_audit_wants_rogue(int argc, char **argv)
+bool audit_rogue_wanted(const struct audit_request *q)
 {
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--rogue") == 0 || strncmp(argv[i], "--rogue-", 8) == 0)
-            return true;
-    return false;
+    return q->rogue || q->rogue_config || q->rogue_export || q->rogue_import ||
+           q->rogue_memory || q->rogue_utilization || q->rogue_duration || q->rogue_confidence ||
+           q->rogue_wl_process || q->rogue_unwl_process || q->rogue_wl_user || q->rogue_unwl_user;
 }
 
 /* ---- arguments ------------------------------------------------------------------ */
 
-static const char **valued_slot(struct rogue_args *a, const char *arg)
+/* The audit table (audit_opts.c) parsed the command line; these are its
+ * rogue values. */
+static void take_request(struct rogue_args *a, const struct audit_request *q)
 {
-    static const struct { const char *name; size_t off; } slots[] = {
-        {"--hours", offsetof(struct rogue_args, hours)},
-        {"--output", offsetof(struct rogue_args, output)},
-        {"-o", offsetof(struct rogue_args, output)},
-        {"--rogue-import-config", offsetof(struct rogue_args, import_file)},
-        {"--rogue-memory-threshold", offsetof(struct rogue_args, memory)},
-        {"--rogue-utilization-threshold", offsetof(struct rogue_args, utilization)},
-        {"--rogue-duration-threshold", offsetof(struct rogue_args, duration)},
-        {"--rogue-confidence-threshold", offsetof(struct rogue_args, confidence)},
-        {"--rogue-whitelist-process", offsetof(struct rogue_args, wl_process)},
-        {"--rogue-unwhitelist-process", offsetof(struct rogue_args, unwl_process)},
-        {"--rogue-whitelist-user", offsetof(struct rogue_args, wl_user)},
-        {"--rogue-unwhitelist-user", offsetof(struct rogue_args, unwl_user)},
-    };
-    for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++)
-        if (strcmp(arg, slots[i].name) == 0)
-            return (const char **)((char *)a + slots[i].off);
-    return NULL;
-}
-
-static int parse_args(struct rogue_args *a, int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        int rc = cli_common_option(&a->common, CMD, argc, argv, &i);
-        if (rc != 0) {
-            if (rc < 0)
-                return EXIT_INVALID_ARGS;
-            continue;
-        }
-        if (strcmp(arg, "--rogue") == 0) {
-            a->scan = true;
-            continue;
-        }
-        if (strcmp(arg, "--rogue-config") == 0) {
-            a->show_config = true;
-            continue;
-        }
-        if (strcmp(arg, "--rogue-export-config") == 0) {
-            a->export_config = true;
-            continue;
-        }
-        const char **slot = valued_slot(a, arg);
-        if (!slot)
-            return cli_unknown_argument(CMD, arg, "");
-        if (i + 1 >= argc)
-            return cli_usage_error(CMD, "option '%s' needs a value", arg);
-        *slot = argv[++i];
-    }
-    return 0;
+    a->scan = q->rogue;
+    a->show_config = q->rogue_config;
+    a->export_config = q->rogue_export;
+    a->hours = q->hours;
+    a->output = q->output;
+    a->import_file = q->rogue_import;
+    a->memory = q->rogue_memory;
+    a->utilization = q->rogue_utilization;
+    a->duration = q->rogue_duration;
+    a->confidence = q->rogue_confidence;
+    a->wl_process = q->rogue_wl_process;
+    a->unwl_process = q->rogue_unwl_process;
+    a->wl_user = q->rogue_wl_user;
+    a->unwl_user = q->rogue_unwl_user;
 }
 
 static bool has_edits(const struct rogue_args *a)
@@ -408,19 +372,13 @@ static int run(struct rogue_args *a, struct cli_ctx *c)
     return rc;
 }
 
-int cli_audit_rogue(int argc, char **argv)
+int cli_audit_rogue(const struct audit_request *q, const struct cli_common *common)
 {
     struct rogue_args a = {0};
-    int rc = parse_args(&a, argc, argv);
-    if (rc)
-        return rc;
-    if (a.common.help) {
-        fputs(cli_audit_rogue_help, stdout);
-        return EXIT_OK;
-    }
+    take_request(&a, q);
     if (!a.scan && (a.hours || a.output))
         return cli_usage_error(CMD, "--hours and --output go with --rogue here");
     struct cli_ctx c = {0};
-    rc = cli_load_config(&c, &a.common);
+    int rc = cli_load_config(&c, common);
     return rc ? rc : run(&a, &c);
 }

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/audit_rogue.h"
 #include "cli/cli.h"
 #include "cli/opts.h"
 
@@ -40,63 +39,6 @@ static const char overview[] =
     "\n"
     "Exit status: 0 success, 1 error, 2 GPU library failure, 3 invalid arguments,\n"
     "4 permission denied, 5 unsupported operation.\n";
-
-static const char select_help[] =
-    "usage: gpuctl select [OPTIONS] [-- COMMAND [ARG...]]\n"
-    "\n"
-    "Choose the NVIDIA GPUs (or MIG devices) that meet the constraints, best\n"
-    "first, and print them for CUDA_VISIBLE_DEVICES; with a COMMAND, run it with\n"
-    "CUDA_VISIBLE_DEVICES and CUDA_DEVICE_ORDER=PCI_BUS_ID set to them.\n"
-    "\n"
-    "Constraints:\n"
-    "  -c, --min-count N               fail (exit 1, nothing printed) with fewer\n"
-    "                                  (default 0; 1 with a COMMAND)\n"
-    "  -C, --max-count N               choose at most N\n"
-    "  -n, --count N                   exactly N: --min-count N --max-count N\n"
-    "  -f, --min-free-memory SIZE      e.g. 5GiB, 5000M, 4G or bytes (K/M/G binary)\n"
-    "  -t, --min-total-memory SIZE\n"
-    "  -G, --max-gpu-utilization RATE  percent, 0-100\n"
-    "  -M, --max-memory-utilization RATE\n"
-    "  --tolerance TOL                 loosen every threshold by TOL percent\n"
-    "                                  (0-100, default 0); loosened devices sort last\n"
-    "  --inherit[=LIST]                only devices in CUDA_VISIBLE_DEVICES (or LIST)\n"
-    "  --account-as-free [USER...]     count these users' GPU memory as free\n"
-    "                                  (no name: yours)\n"
-    "\n"
-    "Output:\n"
-    "  -O, --format index|uuid         default index; a MIG device forces uuid\n"
-    "  --sep SEP                       separator (default ',')\n"
-    "  --newline                       one device per line\n"
-    "  -0, --null                      NUL after each device (for xargs -0)\n"
-    "  --wait [SEC]                    re-check every SEC seconds (default\n"
-    "                                  watch_interval_secs) until enough qualify\n"
-    "\n"
-    "Order: fewer loosened constraints, more free memory, less used memory, lower\n"
-    "GPU then memory utilisation, then the higher index.  A value the driver\n"
-    "cannot give fails the constraint on it.  At most one MIG device is chosen, and\n"
-    "never beside whole GPUs.  With a COMMAND, gpuctl is replaced by it (exit\n"
-    "status is the command's; 127 not found, 126 not runnable).  See docs/select.md.\n";
-
-static const char reset_help[] =
-    "usage: gpuctl reset (--gpu IDX... | --all) [--force] [--timeout-secs N]\n"
-    "\n"
-    "Reset GPUs.  A GPU with processes on it is not reset unless --force is\n"
-    "given, which first ends them as `gpuctl kill --force` does.  NVIDIA GPUs\n"
-    "are reset with `nvidia-smi --gpu-reset -i BUS_ID` (NVML has no reset\n"
-    "call), which must be on PATH; AMD GPUs by reading amdgpu's debugfs\n"
-    "file /sys/kernel/debug/dri/N/amdgpu_gpu_recover; other vendors are not\n"
-    "supported yet.\n"
-    "Needs root.\n"
-    "\n"
-    "  --gpu IDX...            these GPU indices (space or comma separated)\n"
-    "  --all                   every GPU\n"
-    "  --force                 end the processes on the GPUs first\n"
-    "  --timeout-secs N        wait for them this long before SIGKILL\n"
-    "                          (default: default_timeout_secs, 5)\n"
-    "\n"
-    "Exit status: 0 reset; 1 a process did not end or the reset failed;\n"
-    "2 no GPU source; 3 unknown index or GPU in use; 4 not root;\n"
-    "5 no way to reset this GPU here.\n";
 
 static const char config_help[] =
     "usage: gpuctl config show [--output table|json]\n"
@@ -139,75 +81,6 @@ static const char analyze_help[] =
     "  -o, --output FORMAT       table (default) or json\n"
     "  --html FILE               also write a self-contained zoomable timeline\n";
 /* The --rogue part of `gpuctl audit` (cli/audit_rogue.c). */
-const char cli_audit_rogue_help[] =
-    "usage: gpuctl audit --rogue [--hours N] [--output table|json]\n"
-    "       gpuctl audit [--rogue-config] [--rogue-export-config] [ROGUE EDITS]\n"
-    "\n"
-    "Suspicious-usage detection over the live GPU processes and the audit history:\n"
-    "crypto miners (known executable names, stratum URLs, pool and wallet\n"
-    "arguments, sustained high SM % with low host CPU and steady memory),\n"
-    "suspicious processes (temporary directories, deleted executables, names of\n"
-    "system processes, service accounts), resource abuse (memory, duration,\n"
-    "sustained utilisation) and exfiltration signs (/proc/PID/io, sockets).\n"
-    "Each finding has a confidence, a risk level, its evidence and a\n"
-    "recommendation.  Settings: $XDG_CONFIG_HOME/gpuctl/rogue.toml, created with\n"
-    "the defaults on first use.\n"
-    "\n"
-    "  --rogue                              scan (history of the last --hours, default 24)\n"
-    "  --rogue-config                       print rogue.toml's path and settings\n"
-    "  --rogue-memory-threshold GB          set detection.max_memory_usage_gb\n"
-    "  --rogue-utilization-threshold PCT    set detection.max_utilization_pct\n"
-    "  --rogue-duration-threshold HOURS     set detection.max_duration_hours\n"
-    "  --rogue-confidence-threshold C       set detection.min_confidence_threshold (0-1)\n"
-    "  --rogue-whitelist-process NAME       allow a process name or glob\n"
-    "  --rogue-unwhitelist-process NAME     remove it from the allow-list\n"
-    "  --rogue-whitelist-user NAME          allow a user name or glob\n"
-    "  --rogue-unwhitelist-user NAME        remove it from the allow-list\n"
-    "  --rogue-export-config                print the settings as JSON\n"
-    "  --rogue-import-config FILE           replace the settings with FILE (JSON),\n"
-    "                                       validated whole before anything is written\n";
-
-static const char audit_help[] =
-    "usage: gpuctl audit [--hours N] [--user NAME] [--process REGEX] [--gpus]\n"
-    "                    [--output table|json|jsonl|csv]\n"
-    "       gpuctl audit --summary [--hours N] [--user NAME] [--process REGEX]\n"
-    "                    [--top N] [--output table|json|jsonl]\n"
-    "       gpuctl audit record [--interval SEC] [--count N]\n"
-    "       gpuctl audit import FILE.jsonl\n"
-    "       gpuctl audit export [--format jsonl] [--hours N] [--user NAME] [--process REGEX]\n"
-    "\n"
-    "The usage history in $GPUCTL_AUDIT_DB, else $XDG_DATA_HOME/gpuctl/audit.db\n"
-    "(~/.local/share/gpuctl/audit.db).  Samples come from every gpuctl list\n"
-    "(audit.record_on_list) and from gpuctl audit record.\n"
-    "\n"
-    "Showing:\n"
-    "  --hours N           the last N hours (default 24)\n"
-    "  --user NAME         only this user's processes\n"
-    "  --process REGEX     only processes whose name matches (PCRE2)\n"
-    "  --gpus              GPU samples instead of process samples\n"
-    "  --summary           top users and processes (GPU-memory hours, SM-% hours,\n"
-    "                      peak memory), per-GPU average and peak utilisation, the\n"
-    "                      24-hour pattern (local time) and the busiest hours\n"
-    "  --top N             users, processes and hours in the summary (default 10)\n"
-    "  --output FORMAT     table (default), json, jsonl (ndjson) or csv\n"
-    "\n"
-    "A sample stands for the time since the host's previous one, at most 300 s\n"
-    "(or the recorder's interval when longer).\n"
-    "\n"
-    "record:  a sample every SEC seconds (default 60) until SIGINT/SIGTERM, or\n"
-    "         N samples with --count; see docs/gpuctl-audit.service.\n"
-    "import:  gpu-kill audit.jsonl records (\"-\" reads standard input); a bad\n"
-    "         line is reported as FILE:LINE and skipped, the rest imported\n"
-    "         (exit status 1 when any line was skipped).\n"
-    "export:  all history (or --hours N) in that shape, one record per line.\n"
-    "\n"
-    "Retention: audit.retention_days (default 90), applied by the writers.\n"
-    "Recording from list never makes list fail: a problem is said once, and\n"
-    "an unwritable location only at --log-level info.\n"
-    "\n"
-    "Suspicious usage (miners, abuse, exfiltration): gpuctl audit --rogue;\n"
-    "its options: gpuctl audit --rogue --help.\n";
-
 static const char watch_help[] =
     "usage: gpuctl watch [--pid PID... | --match PATTERN] [OPTIONS]\n"
     "\n"
@@ -308,12 +181,9 @@ static const struct {
     const char *command;
     const char *text;
 } help_texts[] = {
-    {"select", select_help},
     {"config", config_help},
-    {"reset", reset_help},
     {"trace", trace_help},
     {"analyze", analyze_help},
-    {"audit", audit_help},
     {"watch", watch_help},
     {"plot", plot_help},
     {"run", run_help},

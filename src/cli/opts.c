@@ -9,7 +9,10 @@
 const struct options_command *const cli_option_tables[] = {
     &list_options,
     &top_options,
+    &select_options,
     &kill_options,
+    &reset_options,
+    &audit_options,
     &guard_options,
     NULL,
 };

@@ -35,6 +35,33 @@ struct top_request {
 };
 extern const struct options_command top_options;
 
+struct reset_request {
+    struct options_list gpu;
+    bool all, force;
+    const char *timeout;
+};
+extern const struct options_command reset_options;
+
+#define SELECT_MAX_COUNT_ARG 65536
+struct select_request {
+    unsigned long min_count, max_count, count, max_gpu, max_mem, tolerance;
+    const char *min_free, *min_total, *inherit, *format, *sep;
+    struct options_list account_as_free;
+    bool newline, null;
+    double wait_secs;
+};
+extern const struct options_command select_options;
+
+struct audit_request {
+    const char *hours, *user, *process, *output, *top, *interval, *count, *format;
+    bool summary, gpus;
+    bool rogue, rogue_config, rogue_export;
+    const char *rogue_import, *rogue_memory, *rogue_utilization, *rogue_duration;
+    const char *rogue_confidence, *rogue_wl_process, *rogue_unwl_process, *rogue_wl_user;
+    const char *rogue_unwl_user;
+};
+extern const struct options_command audit_options;
+
 /* guard: every value is checked by guard.c, which knows what each means for
  * the policy it edits. */
 struct guard_request {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "cli/kill.h"
 #include "core/term.h"
 #include "ops/reset.h"
@@ -38,58 +39,28 @@ struct reset_cmd {
 
 /* ---- arguments ------------------------------------------------------------------ */
 
-static int take_gpus(struct reset_args *a, int argc, char **argv, int *i)
-{
-    size_t before = a->gpu_count;
-    while (*i + 1 < argc && argv[*i + 1][0] != '-') {
-        char *save = NULL, *arg = argv[++*i];
-        for (char *tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            unsigned long idx;
-            if (!cli_parse_uint(tok, 4095, &idx))
-                return cli_usage_error("reset", "--gpu: '%s' is not a GPU index", tok);
-            a->gpus[a->gpu_count++] = (int)idx;
-        }
-    }
-    if (a->gpu_count == before)
-        return cli_usage_error("reset", "option '--gpu' needs at least one value");
-    return 0;
-}
-
-static int parse_one(struct reset_args *a, int argc, char **argv, int *i)
-{
-    const char *arg = argv[*i];
-    int rc = cli_common_option(&a->common, "reset", argc, argv, i);
-    if (rc != 0)
-        return rc < 0 ? EXIT_INVALID_ARGS : 0;
-    if (strcmp(arg, "--all") == 0)
-        a->all = true;
-    else if (strcmp(arg, "--force") == 0)
-        a->force = true;
-    else if (strcmp(arg, "--gpu") == 0)
-        return take_gpus(a, argc, argv, i);
-    else if (strcmp(arg, "--timeout-secs") == 0) {
-        if (*i + 1 >= argc)
-            return cli_usage_error("reset", "option '%s' needs a value", arg);
-        a->timeout = argv[++*i];
-    } else {
-        return cli_unknown_argument("reset", arg, "");
-    }
-    return 0;
-}
-
+/* The option table (reset_opts.c) fills a reset_request. */
 static int parse_args(struct reset_args *a, int argc, char **argv)
 {
-    a->gpus = calloc((size_t)argc + 1, sizeof *a->gpus);
-    if (!a->gpus) {
-        fputs("gpuctl: out of memory\n", stderr);
-        return EXIT_GENERAL;
+    struct reset_request q = {0};
+    struct options_parsed p;
+    int rc = cli_parse_options(&reset_options, argc, argv, &q, &p, &a->common);
+    if (rc == 0) {
+        a->gpus = calloc(q.gpu.count + 1, sizeof *a->gpus);
+        if (!a->gpus) {
+            fputs("gpuctl: out of memory\n", stderr);
+            rc = EXIT_GENERAL;
+        }
     }
-    for (int i = 1; i < argc; i++) {
-        int rc = parse_one(a, argc, argv, &i);
-        if (rc)
-            return rc;
-    }
-    if (!a->common.help && (a->gpu_count > 0) == a->all)
+    for (size_t i = 0; rc == 0 && i < q.gpu.count; i++)
+        a->gpus[a->gpu_count++] = atoi(q.gpu.values[i]);
+    options_parsed_clear(&p);
+    if (rc)
+        return rc;
+    a->all = q.all;
+    a->force = q.force;
+    a->timeout = q.timeout;
+    if ((a->gpu_count > 0) == a->all)
         return cli_usage_error("reset", "name the GPUs with either --gpu or --all");
     return 0;
 }
@@ -335,10 +306,6 @@ static int prepare(struct reset_cmd *c, int argc, char **argv)
     int rc = parse_args(&c->a, argc, argv);
     if (rc)
         return rc;
-    if (c->a.common.help) {
-        fputs(cli_command_help("reset"), stdout);
-        return -1;
-    }
     if ((rc = cli_load_config(&c->ctx, &c->a.common)))
         return rc;
     struct error e = {0};

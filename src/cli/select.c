@@ -16,50 +16,15 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "core/snapshot.h"
 #include "core/str.h"
 #include "core/units.h"
 #include "ops/select.h"
 
-#define MAX_COUNT_ARG 65536
-
-enum opt_id {
-    O_MIN_COUNT, O_MAX_COUNT, O_COUNT, O_MIN_FREE, O_MIN_TOTAL, O_MAX_GPU, O_MAX_MEM,
-    O_TOLERANCE, O_INHERIT, O_ACCOUNT, O_FORMAT, O_SEP, O_NEWLINE, O_NULL, O_WAIT,
-};
-
-/* FLAG takes nothing; VALUE one value (attached or next); OPTIONAL one
- * attached value, or the next argument when it fits; MULTI the following
- * arguments up to the next option. */
-enum arity { FLAG, VALUE, OPTIONAL, MULTI };
-
-struct opt {
-    const char *name;
-    char short_name;          /* 0: none */
-    enum arity arity;
-    enum opt_id id;
-};
-
-static const struct opt opts[] = {
-    {"--min-count", 'c', VALUE, O_MIN_COUNT},
-    {"--max-count", 'C', VALUE, O_MAX_COUNT},
-    {"--count", 'n', VALUE, O_COUNT},
-    {"--min-free-memory", 'f', VALUE, O_MIN_FREE},
-    {"--min-total-memory", 't', VALUE, O_MIN_TOTAL},
-    {"--max-gpu-utilization", 'G', VALUE, O_MAX_GPU},
-    {"--max-memory-utilization", 'M', VALUE, O_MAX_MEM},
-    {"--tolerance", 0, VALUE, O_TOLERANCE},
-    {"--inherit", 0, OPTIONAL, O_INHERIT},
-    {"--account-as-free", 0, MULTI, O_ACCOUNT},
-    {"--format", 'O', VALUE, O_FORMAT},
-    {"--sep", 0, VALUE, O_SEP},
-    {"--newline", 0, FLAG, O_NEWLINE},
-    {"--null", '0', FLAG, O_NULL},
-    {"--wait", 0, OPTIONAL, O_WAIT},
-};
-
 struct select_args {
     struct cli_common common;
+    struct options_parsed parsed;  /* owns the --account-as-free names */
     struct select_constraints k;
     bool min_set, max_set, count_set;
     size_t count;
@@ -75,181 +40,75 @@ struct select_args {
     char **command;            /* after `--`; NULL: print */
 };
 
-/* ---- values ---------------------------------------------------------------------- */
+/* ---- arguments --------------------------------------------------------------------- */
 
-static int parse_count(const char *flag, const char *v, size_t *out)
-{
-    unsigned long n;
-    if (!cli_parse_uint(v, MAX_COUNT_ARG, &n))
-        return cli_usage_error("select", "%s: '%s' is not a whole number from 0 to %d", flag,
-                               v, MAX_COUNT_ARG);
-    *out = n;
-    return 0;
-}
-
+/* The option table (select_opts.c) checks every value it can; sizes are
+ * units.h's to read. */
 static int parse_size(const char *flag, const char *v, bool *set, uint64_t *out)
 {
     struct error e = {0};
+    if (!v)
+        return 0;
     if (units_parse_size(v, strlen(v), out, &e) < 0)
         return cli_usage_error("select", "%s: %s", flag, e.msg);
     *set = true;
     return 0;
 }
 
-static int parse_percent(const char *flag, const char *v, bool *set, unsigned *out)
-{
-    unsigned long n;
-    if (!cli_parse_uint(v, 100, &n))
-        return cli_usage_error("select", "%s: '%s' is not a whole percentage from 0 to 100",
-                               flag, v);
-    if (set)
-        *set = true;
-    *out = (unsigned)n;
-    return 0;
-}
-
-static int parse_format(struct select_args *a, const char *v)
-{
-    if (strcmp(v, "index") != 0 && strcmp(v, "uuid") != 0)
-        return cli_usage_error("select", "--format: '%s' is not index or uuid", v);
-    a->uuid = strcmp(v, "uuid") == 0;
-    return 0;
-}
-
-static int parse_wait(struct select_args *a, const char *v)
-{
-    a->wait = true;
-    if (v && !cli_parse_seconds(v, &a->wait_secs))
-        return cli_usage_error("select", "--wait: '%s' is not a number of seconds "
-                               "(0 < SEC <= 86400)", v);
-    return 0;
-}
-
-static int take_users(struct select_args *a, char *v)
-{
-    a->account_as_free = true;
-    char *save = NULL;
-    for (char *tok = strtok_r(v, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-        a->users[a->k.free_user_count++] = tok;
-    return 0;
-}
-
-static int apply_sizes_and_rates(struct select_args *a, const struct opt *o, char *v)
+static void take_counts_and_rates(struct select_args *a, const struct select_request *q)
 {
     struct select_constraints *k = &a->k;
-    switch (o->id) {
-    case O_MIN_FREE: return parse_size(o->name, v, &k->min_free_set, &k->min_free_bytes);
-    case O_MIN_TOTAL: return parse_size(o->name, v, &k->min_total_set, &k->min_total_bytes);
-    case O_MAX_GPU: return parse_percent(o->name, v, &k->max_gpu_util_set, &k->max_gpu_util_pct);
-    case O_MAX_MEM: return parse_percent(o->name, v, &k->max_mem_util_set, &k->max_mem_util_pct);
-    case O_TOLERANCE: return parse_percent(o->name, v, NULL, &k->tolerance_pct);
-    default: return -1;
+    const struct options_command *t = &select_options;
+    a->min_set = options_given(t, &a->parsed, "min-count");
+    a->max_set = options_given(t, &a->parsed, "max-count");
+    a->count_set = options_given(t, &a->parsed, "count");
+    k->min_count = q->min_count;
+    k->max_count = q->max_count;
+    a->count = q->count;
+    k->max_gpu_util_set = options_given(t, &a->parsed, "max-gpu-utilization");
+    k->max_gpu_util_pct = (unsigned)q->max_gpu;
+    k->max_mem_util_set = options_given(t, &a->parsed, "max-memory-utilization");
+    k->max_mem_util_pct = (unsigned)q->max_mem;
+    k->tolerance_pct = (unsigned)q->tolerance;
+}
+
+static int take_output(struct select_args *a, const struct select_request *q)
+{
+    a->uuid = q->format && strcmp(q->format, "uuid") == 0;
+    if (q->sep && !q->sep[0])
+        return cli_usage_error("select", "--sep: the separator cannot be empty");
+    a->sep = q->sep;
+    a->newline = q->newline;
+    a->null = q->null;
+    a->separators = (q->sep != NULL) + q->newline + q->null;
+    a->wait = options_given(&select_options, &a->parsed, "wait");
+    a->wait_secs = q->wait_secs;
+    return 0;
+}
+
+static int take_request(struct select_args *a, const struct select_request *q)
+{
+    take_counts_and_rates(a, q);
+    int rc = parse_size("--min-free-memory", q->min_free, &a->k.min_free_set,
+                        &a->k.min_free_bytes);
+    if (rc == 0)
+        rc = parse_size("--min-total-memory", q->min_total, &a->k.min_total_set,
+                        &a->k.min_total_bytes);
+    if (rc)
+        return rc;
+    a->k.inherit = options_given(&select_options, &a->parsed, "inherit");
+    a->inherit_value_set = q->inherit != NULL;
+    a->k.cuda_visible_devices = q->inherit;
+    a->account_as_free = options_given(&select_options, &a->parsed, "account-as-free");
+    a->users = calloc(q->account_as_free.count + 1, sizeof *a->users);
+    if (!a->users) {
+        fputs("gpuctl: out of memory\n", stderr);
+        return EXIT_GENERAL;
     }
-}
-
-static int apply_output(struct select_args *a, const struct opt *o, char *v)
-{
-    switch (o->id) {
-    case O_FORMAT: return parse_format(a, v);
-    case O_SEP:
-        if (!v[0])
-            return cli_usage_error("select", "--sep: the separator cannot be empty");
-        a->sep = v;
-        a->separators++;
-        return 0;
-    case O_NEWLINE: a->newline = true; a->separators++; return 0;
-    case O_NULL: a->null = true; a->separators++; return 0;
-    default: return -1;
-    }
-}
-
-/* v: the option's value, NULL for a flag or an optional value left out. */
-static int apply(struct select_args *a, const struct opt *o, char *v)
-{
-    int rc;
-    switch (o->id) {
-    case O_MIN_COUNT: a->min_set = true; return parse_count(o->name, v, &a->k.min_count);
-    case O_MAX_COUNT: a->max_set = true; return parse_count(o->name, v, &a->k.max_count);
-    case O_COUNT: a->count_set = true; return parse_count(o->name, v, &a->count);
-    case O_INHERIT:
-        a->k.inherit = true;
-        a->inherit_value_set = v != NULL;
-        a->k.cuda_visible_devices = v;
-        return 0;
-    case O_ACCOUNT: a->account_as_free = true; return v ? take_users(a, v) : 0;
-    case O_WAIT: return parse_wait(a, v);
-    default:
-        if ((rc = apply_sizes_and_rates(a, o, v)) >= 0)
-            return rc;
-        return apply_output(a, o, v);
-    }
-}
-
-/* ---- arguments --------------------------------------------------------------------- */
-
-/* The option argv[*i] names, and where an attached value starts (after
- * "--name=" or "-x"), or NULL. */
-static const struct opt *find_opt(const char *arg, char **attached)
-{
-    *attached = NULL;
-    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
-        const struct opt *o = &opts[i];
-        size_t n = strlen(o->name);
-        if (strncmp(arg, o->name, n) == 0 && (arg[n] == '\0' || arg[n] == '=')) {
-            *attached = arg[n] == '=' ? (char *)arg + n + 1 : NULL;
-            return o;
-        }
-        if (o->short_name && arg[0] == '-' && arg[1] == o->short_name &&
-            (arg[2] == '\0' || o->arity == VALUE)) {
-            *attached = arg[2] ? (char *)arg + 2 : NULL;
-            return o;
-        }
-    }
-    return NULL;
-}
-
-/* Whether the next argument is an optional value rather than the next
- * option: a number for --wait, anything but an option for --inherit. */
-static bool fits_optional(const struct opt *o, const char *next)
-{
-    double secs;
-    if (!next || next[0] == '-')
-        return false;
-    return o->id == O_WAIT ? cli_parse_seconds(next, &secs) : true;
-}
-
-static int take_value(struct select_args *a, const struct opt *o, char *attached, int argc,
-                      char **argv, int *i)
-{
-    char *next = *i + 1 < argc ? argv[*i + 1] : NULL;
-    if (attached && o->arity == FLAG)
-        return cli_usage_error("select", "option '%s' takes no value", o->name);
-    if (attached || o->arity == FLAG)
-        return apply(a, o, attached);
-    if (o->arity == VALUE) {
-        if (!next)
-            return cli_usage_error("select", "option '%s' needs a value", argv[*i]);
-        return apply(a, o, argv[++*i]);
-    }
-    if (o->arity == OPTIONAL)
-        return apply(a, o, fits_optional(o, next) ? argv[++*i] : NULL);
-    int rc = apply(a, o, NULL);
-    while (rc == 0 && *i + 1 < argc && argv[*i + 1][0] != '-')
-        rc = apply(a, o, argv[++*i]);
-    return rc;
-}
-
-static int parse_one(struct select_args *a, int argc, char **argv, int *i)
-{
-    const char *arg = argv[*i];
-    int rc = cli_common_option(&a->common, "select", argc, argv, i);
-    if (rc != 0)
-        return rc < 0 ? EXIT_INVALID_ARGS : 0;
-    char *attached;
-    const struct opt *o = find_opt(arg, &attached);
-    if (o)
-        return take_value(a, o, attached, argc, argv, i);
-    return cli_unknown_argument("select", arg, " (put a command after '--')");
+    for (size_t i = 0; i < q->account_as_free.count; i++)
+        a->users[a->k.free_user_count++] = q->account_as_free.values[i];
+    a->k.free_users = a->users;
+    return take_output(a, q);
 }
 
 /* nvisel's rules: --count N is --min-count N --max-count N and wins over
@@ -283,24 +142,18 @@ static int check_args(struct select_args *a)
 
 static int parse_args(struct select_args *a, int argc, char **argv)
 {
-    a->users = calloc((size_t)argc + 1, sizeof *a->users);
-    if (!a->users) {
-        fputs("gpuctl: out of memory\n", stderr);
-        return EXIT_GENERAL;
+    struct select_request q = {0};
+    int rc = cli_parse_options(&select_options, argc, argv, &q, &a->parsed, &a->common);
+    if (rc)
+        return rc;
+    if (a->parsed.dashdash) {
+        if (a->parsed.rest_count == 0)
+            return cli_usage_error("select", "'--' must be followed by a command");
+        a->command = a->parsed.rest;
     }
-    a->k.free_users = a->users;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0) {
-            if (i + 1 >= argc)
-                return cli_usage_error("select", "'--' must be followed by a command");
-            a->command = argv + i + 1;
-            break;
-        }
-        int rc = parse_one(a, argc, argv, &i);
-        if (rc)
-            return rc;
-    }
-    return a->common.help ? 0 : check_args(a);
+    if ((rc = take_request(a, &q)))
+        return rc;
+    return check_args(a);
 }
 
 /* ---- choosing ---------------------------------------------------------------------- */
@@ -529,10 +382,6 @@ static int prepare(struct select_run *r, int argc, char **argv)
     int rc = parse_args(a, argc, argv);
     if (rc)
         return rc;
-    if (a->common.help) {
-        fputs(cli_command_help("select"), stdout);
-        return -1;
-    }
     if ((rc = cli_load_config(&r->ctx, &a->common)))
         return rc;
     if (a->k.inherit && !a->inherit_value_set)
@@ -566,5 +415,6 @@ int cmd_select(int argc, char **argv)
     }
     snapshot_ctx_close(r.sctx);
     free(r.args.users);
+    options_parsed_clear(&r.args.parsed);
     return rc < 0 ? EXIT_OK : rc;
 }

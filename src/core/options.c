@@ -259,6 +259,16 @@ static const struct options_spec *match(const struct options_command *cmd, const
             matches_alias(s->aliases, arg, value))
             return s;
     }
+    /* A one-letter short name with its value attached, "-c1" (getopt's
+     * form), once no whole spelling matched ("-ov" is its own option). */
+    for (size_t i = 0; i < cmd->count; i++) {
+        const struct options_spec *s = &cmd->specs[i];
+        if (s->short_name && s->short_name[0] && !s->short_name[1] && s->type != OPTIONS_FLAG &&
+            arg[0] == '-' && arg[1] == s->short_name[0] && arg[2] && arg[2] != '=') {
+            *value = arg + 2;
+            return s;
+        }
+    }
     return NULL;
 }
 
@@ -299,13 +309,15 @@ static int take_list(struct cursor *c, const struct options_spec *s, const char 
     struct options_list *l = slot(req, s);
     size_t before = l->count;
     int rc = 0;
+    char name[80];
+    display_name(s, name, sizeof name);
     if (inline_value) {
-        rc = list_append(p, req, s, who, inline_value, e);
+        rc = list_append(p, req, s, name, inline_value, e);
     } else {
         while (rc == 0 && c->i + 1 < c->argc && !is_option_word(c->argv[c->i + 1]) &&
                strcmp(c->argv[c->i + 1], "--") != 0 &&
                (!s->max_values || l->count - before < s->max_values))
-            rc = list_append(p, req, s, who, c->argv[++c->i], e);
+            rc = list_append(p, req, s, name, c->argv[++c->i], e);
     }
     if (rc < 0)
         return rc;
@@ -325,10 +337,12 @@ static int take_list(struct cursor *c, const struct options_spec *s, const char 
 static int take_scalar(struct cursor *c, const struct options_spec *s, const char *who,
                        const char *v, void *req, struct error *e)
 {
+    char name[80];
+    display_name(s, name, sizeof name);
     if (!v && (s->flags & OPTIONS_OPTIONAL_VALUE)) {
         const char *next = c->i + 1 < c->argc ? c->argv[c->i + 1] : NULL;
         struct error ignored = {0};
-        if (!next || is_option_word(next) || check_as(s, s->type, who, next, &ignored) < 0)
+        if (!next || is_option_word(next) || check_as(s, s->type, name, next, &ignored) < 0)
             return 0;          /* given without a value */
         v = c->argv[++c->i];
     }
@@ -337,7 +351,7 @@ static int take_scalar(struct cursor *c, const struct options_spec *s, const cha
             return error_set(e, -EINVAL, "option '%s' needs a value", who);
         v = c->argv[++c->i];
     }
-    int rc = check_as(s, s->type, who, v, e);
+    int rc = check_as(s, s->type, name, v, e);
     if (rc < 0)
         return rc;
     return store_scalar(req, s, v);
@@ -346,10 +360,14 @@ static int take_scalar(struct cursor *c, const struct options_spec *s, const cha
 static int take_option(struct cursor *c, const struct options_spec *s, const char *v, void *req,
                        struct options_parsed *p, struct error *e)
 {
-    /* The spelling the user wrote names the option in messages. */
+    /* The spelling the user wrote names the option when it is misused; a
+     * bad value is named by the long name, the same from every front end. */
     char who[80];
     const char *arg = c->argv[c->i];
-    snprintf(who, sizeof who, "%.*s", (int)strcspn(arg, "="), arg);
+    size_t len = strcspn(arg, "=");
+    if (v && v == arg + 2 && arg[1] != '-')
+        len = 2;                                   /* "-c1": the option is "-c" */
+    snprintf(who, sizeof who, "%.*s", (int)len, arg);
     if (s->type == OPTIONS_FLAG) {
         if (v)
             return error_set(e, -EINVAL, "option '%s' takes no value", who);
@@ -402,7 +420,8 @@ int options_parse(const struct options_command *cmd, int argc, char **argv, void
                 return 0;
             }
             if (p->operand_count >= cmd->max_operands)
-                return error_set(e, -EINVAL, "unexpected argument '%s'", arg);
+                return error_set(e, -EINVAL, "unexpected argument '%s'%s", arg,
+                                 cmd->operand_hint ? cmd->operand_hint : "");
             p->operands[p->operand_count++] = argv[c.i];
             continue;
         }

@@ -46,7 +46,8 @@ struct options_list {
 
 struct options_spec {
     const char *name;        /* "output" for --output */
-    const char *short_name;  /* "o" for -o; nvitop's "ov" and "1" are short names too */
+    const char *short_name;  /* "o" for -o; nvitop's "ov" and "1" are short names too; a
+                                one-letter one also takes its value attached, "-c1" */
     const char *aliases;     /* other whole spellings, space separated:
                                 "--guard-memory-limit --no-unicode" */
     enum options_type type;
@@ -75,6 +76,7 @@ struct options_command {
     const char *operands;    /* words allowed as the first argument ("run status"), for
                                 completions; NULL when the command takes none */
     unsigned max_operands;   /* how many non-option arguments it takes (0: none) */
+    const char *operand_hint;/* added to "unexpected argument 'x'": " (put a command after '--')" */
     const struct options_spec *specs;
     size_t count;
     bool stop_at_operand;    /* the first argument that is not an option ends option parsing

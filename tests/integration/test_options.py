@@ -160,7 +160,7 @@ def test_value_errors_exit_3_with_one_message(run, two_gpus):
     r = run(["list", "--details=yes"], scenario=two_gpus)
     assert r.rc == 3 and "option '--details' takes no value" in r.err
     r = run(["top", "-p", "0"], scenario=two_gpus)
-    assert r.rc == 3 and "-p: '0' is not a process id" in r.err
+    assert r.rc == 3 and "--pid: '0' is not a process id" in r.err
 
 
 # ---- nvitop's spellings for top ----------------------------------------------------------------
@@ -216,3 +216,44 @@ def test_top_ascii_short(run, two_gpus):
     r = run(["top", "-1", "-U"], scenario=two_gpus)
     assert r.rc == 0, r.err
     assert all(ord(c) < 128 for c in r.out)
+
+
+# ---- reset, audit and select ----------------------------------------------------------------------
+
+
+def test_reset_flag_is_the_reset_command(run, two_gpus):
+    r = run(["--reset"], scenario=two_gpus)
+    assert r.rc == 3 and "either --gpu or --all" in r.err
+    r = run(["--reset", "--gpu=x"], scenario=two_gpus)
+    assert r.rc == 3 and "--gpu: 'x' is not a GPU index" in r.err
+
+
+def test_audit_flags_with_gpu_kill_spellings(run, two_gpus):
+    assert run(["list"], scenario=two_gpus).rc == 0          # records a sample
+    a = run(["--audit", "--audit-summary", "--audit-hours", "12", "--audit-user", "nobody",
+             "--audit-process=python", "--output=json"])
+    b = run(["audit", "--summary", "--hours=12", "--user", "nobody", "--process", "python",
+             "--output", "json"])
+    assert (a.rc, b.rc) == (0, 0), a.err + b.err
+    assert json.loads(a.out).keys() == json.loads(b.out).keys()
+    r = run(["--audit", "--audit-hours", "x"])
+    assert r.rc == 3 and "--hours" in r.err
+
+
+def test_audit_rogue_flag(run, two_gpus):
+    r = run(["--audit", "--rogue", "--output=json"], scenario=two_gpus)
+    assert r.rc == 0, r.err
+    json.loads(r.out)
+    r = run(["audit", "--rogue", "--summary"], scenario=two_gpus)
+    assert r.rc == 3 and "--summary does not go with --rogue" in r.err
+
+
+def test_select_nvisel_spellings(run, two_gpus):
+    r = run(["select", "-s", ";", "-c1"], scenario=two_gpus)
+    assert r.rc == 0, r.err
+    assert sorted(r.out.strip().split(";")) == ["0", "1"]
+    r = run(["select", "--separator=:", "--tol=20", "-n", "2"], scenario=two_gpus)
+    assert r.rc == 0, r.err
+    assert sorted(r.out.strip().split(":")) == ["0", "1"]
+    r = run(["select", "--tol", "150"], scenario=two_gpus)
+    assert r.rc == 3 and "--tolerance: '150' is not a whole percentage" in r.err

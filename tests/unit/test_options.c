@@ -104,6 +104,17 @@ static void test_multi_letter_short_names_and_aliases(void **state)
     assert_string_equal(r->r.output, "json");
 }
 
+static void test_one_letter_short_name_takes_an_attached_value(void **state)
+{
+    (void)state;
+    struct run *r = parse("-p12", "-ojson", NULL);
+    assert_int_equal(r->rc, 0);
+    assert_string_equal(r->r.pid.values[0], "12");
+    assert_string_equal(r->r.output, "json");
+    assert_true(parse("-ov", NULL)->r.visible);
+    assert_string_equal(parse("-px", NULL)->e.msg, "--pid: 'x' is not a process id");
+}
+
 static void test_optional_value_is_taken_only_when_valid(void **state)
 {
     (void)state;
@@ -154,7 +165,8 @@ static void test_fixed_count_list_stops_at_its_count(void **state)
 static void test_bad_values_name_the_option_as_written(void **state)
 {
     (void)state;
-    assert_string_equal(parse("-p", "x", NULL)->e.msg, "-p: 'x' is not a process id");
+    /* a bad value is named by the long name whatever the spelling */
+    assert_string_equal(parse("-p", "x", NULL)->e.msg, "--pid: 'x' is not a process id");
     assert_string_equal(parse("--pid", "0", NULL)->e.msg, "--pid: '0' is not a process id");
     assert_string_equal(parse("--output=xml", NULL)->e.msg,
                         "--output: 'xml' is not one of table, json");
@@ -246,6 +258,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_value_in_the_next_argument_or_after_an_equals_sign),
         cmocka_unit_test(test_multi_letter_short_names_and_aliases),
+        cmocka_unit_test(test_one_letter_short_name_takes_an_attached_value),
         cmocka_unit_test(test_optional_value_is_taken_only_when_valid),
         cmocka_unit_test(test_lists_take_arguments_up_to_the_next_option_split_on_commas),
         cmocka_unit_test(test_fixed_count_list_stops_at_its_count),
