@@ -1,0 +1,696 @@
+/* http.c - the HTTP layer of gpuctl serve, on libmicrohttpd.
+ *
+ * libmicrohttpd parses requests, speaks TLS through GnuTLS and serves all
+ * connections from a few epoll threads; this file adds what decision 15
+ * asks of every gpuctl server: a refusal to listen beyond loopback without
+ * a token, the bearer token compared in constant time, browsers' Origin
+ * checked before anything changes state or a WebSocket opens, and bounds on
+ * bodies, header lines and connections (header bytes are bounded by the
+ * per-connection memory limit, idle connections by the timeout).  Errors
+ * leave as the project's JSON error document.  Routes and their bodies are
+ * the caller's (net/api.c); WebSocket clients are handed to the event loop
+ * (net/wsloop.c) right after the 101 answer.
+ */
+#include "net/http.h"
+
+#include <arpa/inet.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net/ws.h"
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    struct http_server_options o;
+    bool loopback;
+    bool tls;
+    uint8_t token_digest[32];  /* SHA-256 of the token, for the constant-time compare */
+    bool has_token;
+    unsigned port;
+};
+
+struct http_upgraded {
+    struct MHD_UpgradeResponseHandle *urh;
+};
+
+/* What one request has collected between libmicrohttpd's calls. */
+struct request_state {
+    char *body;
+    size_t len, cap;
+    unsigned refuse;          /* a status decided before the body was read */
+    struct http_upgraded up;  /* for the WebSocket route */
+};
+
+/* --- addresses --- */
+
+int http_parse_listen(const char *spec, struct sockaddr_storage *out, socklen_t *len,
+                      struct error *e)
+{
+    char host[256];
+    const char *colon = strrchr(spec, ':');
+    if (!colon || colon == spec || !colon[1])
+        return error_set(e, -EINVAL, "--listen %s: expected ADDRESS:PORT, e.g. 127.0.0.1:8080",
+                         spec);
+    size_t hlen = (size_t)(colon - spec);
+    const char *h = spec;
+    if (h[0] == '[' && hlen >= 2 && h[hlen - 1] == ']') {
+        h++;
+        hlen -= 2;
+    }
+    if (hlen >= sizeof host)
+        return error_set(e, -EINVAL, "--listen %s: the address is too long", spec);
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    char *end;
+    unsigned long port = strtoul(colon + 1, &end, 10);
+    if (*end || port > 65535 || colon[1] == '-' || colon[1] == '+')
+        return error_set(e, -EINVAL, "--listen %s: the port must be 0 to 65535", spec);
+
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICSERV | AI_PASSIVE};
+    if (strcmp(host, "localhost") != 0)
+        hints.ai_flags |= AI_NUMERICHOST;
+    struct addrinfo *ai = NULL;
+    int rc = getaddrinfo(host, colon + 1, &hints, &ai);
+    if (rc != 0 || !ai)
+        return error_set(e, -EINVAL, "--listen %s: \"%s\" is not an IP address", spec, host);
+    memset(out, 0, sizeof *out);
+    memcpy(out, ai->ai_addr, ai->ai_addrlen);
+    *len = ai->ai_addrlen;
+    freeaddrinfo(ai);
+    return 0;
+}
+
+bool http_addr_is_loopback(const struct sockaddr_storage *addr)
+{
+    if (addr->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (addr->ss_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)addr)->sin6_addr;
+        if (IN6_IS_ADDR_LOOPBACK(a))
+            return true;
+        return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
+    }
+    return false;
+}
+
+/* --- replies --- */
+
+unsigned http_status_for_error(int code, const char **name)
+{
+    static const struct {
+        int code;
+        unsigned status;
+        const char *name;
+    } map[] = {
+        {-EINVAL, 400, "invalid_argument"},   {-ERANGE, 400, "invalid_argument"},
+        {-ERROR_PARSE, 400, "invalid_argument"}, {-EMSGSIZE, 413, "too_large"},
+        {-EACCES, 403, "permission_denied"},  {-EPERM, 403, "permission_denied"},
+        {-ENOENT, 404, "not_found"},          {-ESRCH, 404, "not_found"},
+        {-ENODEV, 404, "not_found"},          {-EEXIST, 409, "conflict"},
+        {-EBUSY, 409, "conflict"},            {-ENOTSUP, 422, "unsupported"},
+        {-ERROR_GPU_LIBRARY, 503, "gpu_library"}, {-EAGAIN, 503, "unavailable"},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof *map; i++) {
+        if (map[i].code == code) {
+            *name = map[i].name;
+            return map[i].status;
+        }
+    }
+    *name = "internal";
+    return 500;
+}
+
+int http_reply_error(struct http_reply *out, unsigned status, const char *name,
+                     const char *message)
+{
+    json_t *doc = json_pack("{s:{s:s,s:s}}", "error", "code", name, "message", message);
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    net_blob_unref(out->body);
+    out->body = NULL;
+    out->status = status;
+    out->content_type = "application/json";
+    if (!text)
+        return -ENOMEM;
+    size_t n = strlen(text);
+    text[n] = '\0';
+    /* one trailing newline, as the CLI's documents end */
+    char *withnl = realloc(text, n + 2);
+    if (!withnl) {
+        free(text);
+        return -ENOMEM;
+    }
+    withnl[n] = '\n';
+    withnl[n + 1] = '\0';
+    out->body = net_blob_take(withnl, n + 1);
+    return out->body ? 0 : -ENOMEM;
+}
+
+static void blob_release(void *cls)
+{
+    net_blob_unref(cls);
+}
+
+/* Queues reply (consuming its body); extra is one more header or NULL. */
+static enum MHD_Result send_reply(struct MHD_Connection *c, struct http_reply *reply,
+                                  const char *extra_name, const char *extra_value)
+{
+    struct net_blob *body = reply->body ? reply->body : net_blob_copy("", 0);
+    reply->body = NULL;
+    if (!body)
+        return MHD_NO;
+    struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback_cls(
+        net_blob_len(body), (void *)net_blob_data(body), blob_release, body);
+    if (!resp) {
+        net_blob_unref(body);
+        return MHD_NO;
+    }
+    const char *type = reply->content_type ? reply->content_type : "application/json";
+    bool ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type) == MHD_YES &&
+              MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") == MHD_YES &&
+              MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") == MHD_YES;
+    if (ok && extra_name)
+        ok = MHD_add_response_header(resp, extra_name, extra_value) == MHD_YES;
+    enum MHD_Result r = ok ? MHD_queue_response(c, reply->status ? reply->status : 200, resp)
+                           : MHD_NO;
+    MHD_destroy_response(resp);
+    return r;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *name,
+                                  const char *message, const char *extra_name,
+                                  const char *extra_value)
+{
+    struct http_reply reply = {0};
+    if (http_reply_error(&reply, status, name, message) < 0)
+        return MHD_NO;
+    return send_reply(c, &reply, extra_name, extra_value);
+}
+
+/* --- requests --- */
+
+struct query_walk {
+    int (*fn)(void *cls, const char *key, const char *value);
+    void *cls;
+    int rc;
+};
+
+static enum MHD_Result query_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
+{
+    (void)kind;
+    struct query_walk *w = cls;
+    w->rc = w->fn(w->cls, key, value);
+    return w->rc ? MHD_NO : MHD_YES;
+}
+
+const char *http_request_query(const struct http_request *r, const char *key)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+int http_request_query_each(const struct http_request *r,
+                            int (*fn)(void *cls, const char *key, const char *value),
+                            void *cls)
+{
+    struct query_walk w = {fn, cls, 0};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_iter, &w);
+    return w.rc;
+}
+
+/* Compares digests of both sides, so the time taken says nothing about the
+ * token's length or the first differing byte. */
+static bool token_matches(const struct http_server *s, const char *given, size_t len)
+{
+    uint8_t digest[32];
+    if (gnutls_hash_fast(GNUTLS_DIG_SHA256, given, len, digest) < 0)
+        return false;
+    volatile uint8_t diff = 0;
+    for (size_t i = 0; i < sizeof digest; i++)
+        diff |= digest[i] ^ s->token_digest[i];
+    return diff == 0;
+}
+
+/* 0 when the request may go on, else the status already queued is
+ * signalled by returning the MHD result through *sent. */
+static bool authorized(struct http_server *s, struct MHD_Connection *c, enum http_access access,
+                       enum MHD_Result *sent)
+{
+    bool need = access == HTTP_ACCESS_CHANGE || (s->has_token && !s->loopback);
+    if (!need)
+        return true;
+    if (!s->has_token) {
+        *sent = send_error(c, 403, "forbidden",
+                           "this server changes nothing: it was started without a token "
+                           "(--token-file FILE or GPUCTL_TOKEN)",
+                           NULL, NULL);
+        return false;
+    }
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                   MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
+        *sent = send_error(c, 401, "unauthorized",
+                           "this request needs the header \"Authorization: Bearer TOKEN\"",
+                           MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+        return false;
+    }
+    const char *given = auth + 7;
+    while (*given == ' ')
+        given++;
+    if (!token_matches(s, given, strlen(given))) {
+        *sent = send_error(c, 403, "forbidden", "the bearer token is not this server's", NULL,
+                           NULL);
+        return false;
+    }
+    return true;
+}
+
+/* A browser's Origin must name this server (scheme, host and port as the
+ * client addressed it); requests without Origin come from programs. */
+static bool origin_allowed(const struct http_server *s, struct MHD_Connection *c)
+{
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    if (!origin)
+        return true;
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    if (!host)
+        return false;
+    const char *scheme = s->tls ? "https://" : "http://";
+    size_t sl = strlen(scheme);
+    return strncasecmp(origin, scheme, sl) == 0 && strcasecmp(origin + sl, host) == 0;
+}
+
+static bool route_matches(const struct http_route *r, const char *path, const char **param)
+{
+    size_t n = strlen(r->path);
+    *param = NULL;
+    if (n >= 3 && strcmp(r->path + n - 3, "/{}") == 0) {
+        size_t prefix = n - 2;   /* keeps the '/' */
+        if (strncmp(path, r->path, prefix) != 0)
+            return false;
+        const char *rest = path + prefix;
+        if (!*rest || strchr(rest, '/'))
+            return false;
+        *param = rest;
+        return true;
+    }
+    return strcmp(path, r->path) == 0;
+}
+
+static enum MHD_Result run_handler(struct http_server *s, struct MHD_Connection *c,
+                                   const struct http_route *route, const char *path,
+                                   const char *param, const char *method,
+                                   struct request_state *st)
+{
+    struct http_request req = {
+        .method = method, .path = path, .param = param,
+        .body = st->body ? st->body : "", .body_len = st->len, .conn = c,
+    };
+    struct http_reply reply = {0};
+    struct error e = {0};
+    int rc = route->handler(s->o.ctx, &req, &reply, &e);
+    if (rc < 0) {
+        const char *name;
+        unsigned status = http_status_for_error(rc, &name);
+        net_blob_unref(reply.body);
+        return send_error(c, status, name, e.msg[0] ? e.msg : "the request failed", NULL, NULL);
+    }
+    return send_reply(c, &reply, NULL, NULL);
+}
+
+static void on_upgraded(void *cls, struct MHD_Connection *c, void *con_cls, const char *extra,
+                        size_t extra_len, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+    (void)c;
+    struct http_server *s = cls;
+    struct request_state *st = con_cls;
+    st->up.urh = urh;
+    s->o.on_upgrade(s->o.ctx, sock, extra, extra_len, &st->up);
+}
+
+void http_upgraded_close(struct http_upgraded *up)
+{
+    if (up && up->urh)
+        MHD_upgrade_action(up->urh, MHD_UPGRADE_ACTION_CLOSE);
+}
+
+static enum MHD_Result upgrade_websocket(struct http_server *s, struct MHD_Connection *c)
+{
+    if (!origin_allowed(s, c))
+        return send_error(c, 403, "forbidden", "a WebSocket from another site's page is refused",
+                          NULL, NULL);
+    const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-WebSocket-Key");
+    struct error e = {0};
+    int rc = ws_handshake_check(
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_UPGRADE),
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONNECTION),
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-WebSocket-Version"), key, &e);
+    if (rc == -ENOTSUP)
+        return send_error(c, 426, "upgrade_required", e.msg, "Sec-WebSocket-Version", "13");
+    if (rc < 0)
+        return send_error(c, 400, "invalid_argument", e.msg, NULL, NULL);
+    char accept[WS_ACCEPT_LEN + 1];
+    if (ws_accept_key(key, strlen(key), accept, &e) < 0)
+        return send_error(c, 500, "internal", e.msg, NULL, NULL);
+    struct MHD_Response *resp = MHD_create_response_for_upgrade(on_upgraded, s);
+    if (!resp)
+        return MHD_NO;
+    enum MHD_Result r = MHD_NO;
+    if (MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket") == MHD_YES &&
+        MHD_add_response_header(resp, "Sec-WebSocket-Accept", accept) == MHD_YES)
+        r = MHD_queue_response(c, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+/* Looks the path up; sends 404/405 itself and returns NULL then. */
+static const struct http_route *find_route(struct http_server *s, struct MHD_Connection *c,
+                                           const char *path, const char *method,
+                                           const char **param, enum MHD_Result *sent)
+{
+    char allow[64] = "";
+    const char *m = strcmp(method, "HEAD") == 0 ? "GET" : method;
+    for (size_t i = 0; i < s->o.route_count; i++) {
+        const struct http_route *r = &s->o.routes[i];
+        if (!route_matches(r, path, param))
+            continue;
+        if (strcmp(r->method, m) == 0)
+            return r;
+        size_t used = strlen(allow);
+        snprintf(allow + used, sizeof allow - used, "%s%s", used ? ", " : "", r->method);
+    }
+    if (allow[0]) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "%s does not take %s; it takes %s", path, method, allow);
+        *sent = send_error(c, 405, "method_not_allowed", msg, MHD_HTTP_HEADER_ALLOW, allow);
+    } else {
+        char msg[300];
+        snprintf(msg, sizeof msg, "no such route: %.200s (see /api/v1/openapi.json)", path);
+        *sent = send_error(c, 404, "not_found", msg, NULL, NULL);
+    }
+    return NULL;
+}
+
+static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *c,
+                                const char *path, const char *method, struct request_state *st)
+{
+    enum MHD_Result sent = MHD_NO;
+    if (s->o.ws_path && strcmp(path, s->o.ws_path) == 0) {
+        if (strcmp(method, "GET") != 0)
+            return send_error(c, 405, "method_not_allowed", "a WebSocket opens with GET",
+                              MHD_HTTP_HEADER_ALLOW, "GET");
+        if (!authorized(s, c, HTTP_ACCESS_READ, &sent))
+            return sent;
+        return upgrade_websocket(s, c);
+    }
+    const char *param;
+    const struct http_route *route = find_route(s, c, path, method, &param, &sent);
+    if (!route)
+        return sent;
+    if (route->access == HTTP_ACCESS_CHANGE && !origin_allowed(s, c))
+        return send_error(c, 403, "forbidden", "a state change from another site's page is refused",
+                          NULL, NULL);
+    if (!authorized(s, c, route->access, &sent))
+        return sent;
+    return run_handler(s, c, route, path, param, method, st);
+}
+
+/* First call for a request: refuse what is too big before reading a byte
+ * of its body. */
+static unsigned precheck(const struct http_server *s, struct MHD_Connection *c)
+{
+    int headers = MHD_get_connection_values(c, MHD_HEADER_KIND, NULL, NULL);
+    if (headers < 0 || (unsigned)headers > s->o.max_headers)
+        return 431;
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl) {
+        char *end;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (*end || n > s->o.max_body)
+            return 413;
+    }
+    return 0;
+}
+
+static enum MHD_Result refuse(const struct http_server *s, struct MHD_Connection *c,
+                              unsigned status)
+{
+    char msg[128];
+    if (status == 431) {
+        snprintf(msg, sizeof msg, "a request may carry at most %u header lines",
+                 s->o.max_headers);
+        return send_error(c, 431, "too_many_headers", msg, NULL, NULL);
+    }
+    snprintf(msg, sizeof msg, "a request body may hold at most %zu bytes", s->o.max_body);
+    return send_error(c, 413, "too_large", msg, NULL, NULL);
+}
+
+static int append_body(const struct http_server *s, struct request_state *st, const char *data,
+                       size_t n)
+{
+    if (n > s->o.max_body - st->len)
+        return -EMSGSIZE;
+    if (st->len + n + 1 > st->cap) {
+        size_t cap = st->cap ? st->cap : 1024;
+        while (cap < st->len + n + 1)
+            cap *= 2;
+        char *p = realloc(st->body, cap);
+        if (!p)
+            return -ENOMEM;
+        st->body = p;
+        st->cap = cap;
+    }
+    memcpy(st->body + st->len, data, n);
+    st->len += n;
+    st->body[st->len] = '\0';
+    return 0;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    (void)version;
+    struct http_server *s = cls;
+    struct request_state *st = *con_cls;
+    if (!st) {
+        st = calloc(1, sizeof *st);
+        if (!st)
+            return MHD_NO;
+        *con_cls = st;
+        st->refuse = precheck(s, c);
+        if (st->refuse)
+            return refuse(s, c, st->refuse);
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (st->refuse)
+            return MHD_YES;
+        int rc = append_body(s, st, upload_data, n);
+        if (rc == -EMSGSIZE) {
+            st->refuse = 413;
+            return refuse(s, c, 413);
+        }
+        return rc < 0 ? MHD_NO : MHD_YES;
+    }
+    if (st->refuse)
+        return MHD_YES;
+    return dispatch(s, c, url, method, st);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    struct request_state *st = *con_cls;
+    if (!st)
+        return;
+    free(st->body);
+    free(st);
+    *con_cls = NULL;
+}
+
+/* libmicrohttpd's own diagnostics are not printed: this layer never
+ * writes to stderr, and what a client did wrong reaches it as a status. */
+static void quiet_logger(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    (void)fmt;
+    (void)ap;
+}
+
+static int check_options(const struct http_server_options *o, bool loopback, struct error *e)
+{
+    bool token = o->token && o->token[0];
+    if (!loopback && !token)
+        return error_set(e, -EINVAL,
+                         "refusing to listen on %s without a token: anyone who can reach it "
+                         "could read this machine; give --token-file FILE or GPUCTL_TOKEN, or "
+                         "listen on 127.0.0.1",
+                         o->listen);
+    if (!o->tls_cert_pem != !o->tls_key_pem)
+        return error_set(e, -EINVAL, "TLS needs both --tls-cert and --tls-key");
+    if (o->tls_cert_pem && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+        return error_set(e, -ENOTSUP, "this libmicrohttpd was built without TLS");
+    if (o->ws_path && !o->on_upgrade)
+        return error_set(e, -EINVAL, "a WebSocket route needs an upgrade handler");
+    return 0;
+}
+
+/* The socket is bound here rather than by libmicrohttpd so that a port in
+ * use or a privileged port gets its own message. */
+static int open_listener(const struct sockaddr_storage *addr, socklen_t alen,
+                         const char *where, struct error *e)
+{
+    int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return error_set(e, -errno, "cannot open a socket for %s: %s", where, strerror(errno));
+    int one = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+        (addr->ss_family == AF_INET6 &&
+         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0) ||
+        bind(fd, (const struct sockaddr *)addr, alen) < 0 || listen(fd, SOMAXCONN) < 0) {
+        int err = errno;
+        close(fd);
+        return error_set(e, -err, "cannot listen on %s: %s", where, strerror(err));
+    }
+    return fd;
+}
+
+static unsigned bound_port(int fd)
+{
+    struct sockaddr_storage a;
+    socklen_t len = sizeof a;
+    if (getsockname(fd, (struct sockaddr *)&a, &len) < 0)
+        return 0;
+    if (a.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)&a)->sin_port);
+    return ntohs(((struct sockaddr_in6 *)&a)->sin6_port);
+}
+
+/* GnuTLS reads the pair here first, so a bad file is named at start
+ * instead of failing every handshake. */
+static int check_tls_pair(const char *cert, const char *key, struct error *e)
+{
+    gnutls_certificate_credentials_t cred;
+    if (gnutls_certificate_allocate_credentials(&cred) < 0)
+        return error_set(e, -ENOMEM, "out of memory");
+    gnutls_datum_t c = {(unsigned char *)cert, (unsigned)strlen(cert)};
+    gnutls_datum_t k = {(unsigned char *)key, (unsigned)strlen(key)};
+    int rc = gnutls_certificate_set_x509_key_mem(cred, &c, &k, GNUTLS_X509_FMT_PEM);
+    gnutls_certificate_free_credentials(cred);
+    if (rc < 0)
+        return error_set(e, -EINVAL, "the TLS certificate and key are not a usable PEM pair: %s",
+                         gnutls_strerror(rc));
+    return 0;
+}
+
+int http_server_start(struct http_server **out, const struct http_server_options *o,
+                      struct error *e)
+{
+    *out = NULL;
+    struct sockaddr_storage addr;
+    socklen_t alen;
+    int rc = http_parse_listen(o->listen, &addr, &alen, e);
+    if (rc < 0)
+        return rc;
+    bool loopback = http_addr_is_loopback(&addr);
+    rc = check_options(o, loopback, e);
+    if (rc < 0)
+        return rc;
+    if (o->tls_cert_pem) {
+        rc = check_tls_pair(o->tls_cert_pem, o->tls_key_pem, e);
+        if (rc < 0)
+            return rc;
+    }
+    int lfd = open_listener(&addr, alen, o->listen, e);
+    if (lfd < 0)
+        return lfd;
+    struct http_server *s = calloc(1, sizeof *s);
+    if (!s) {
+        close(lfd);
+        return error_set(e, -ENOMEM, "out of memory");
+    }
+    s->o = *o;
+    s->loopback = loopback;
+    s->tls = o->tls_cert_pem != NULL;
+    s->has_token = o->token && o->token[0];
+    if (s->has_token &&
+        gnutls_hash_fast(GNUTLS_DIG_SHA256, o->token, strlen(o->token), s->token_digest) < 0) {
+        close(lfd);
+        free(s);
+        return error_set(e, -EIO, "SHA-256 is not available from GnuTLS");
+    }
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_UPGRADE | MHD_USE_ITC;
+    if (addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    if (s->tls)
+        flags |= MHD_USE_TLS;
+    struct MHD_OptionItem tls_opts[] = {
+        {s->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, (void *)o->tls_cert_pem},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)o->tls_key_pem},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    s->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s,
+        MHD_OPTION_LISTEN_SOCKET, lfd,
+        MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+        MHD_OPTION_THREAD_POOL_SIZE, o->threads ? o->threads : 1u,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_EXTERNAL_LOGGER, quiet_logger, s,
+        MHD_OPTION_ARRAY, tls_opts,
+        MHD_OPTION_END);
+    if (!s->daemon) {
+        close(lfd);
+        free(s);
+        return error_set(e, -EIO, "libmicrohttpd could not start on %s", o->listen);
+    }
+    s->port = bound_port(lfd);
+    *out = s;
+    return 0;
+}
+
+unsigned http_server_port(const struct http_server *s)
+{
+    return s->port;
+}
+
+void http_server_quiesce(struct http_server *s)
+{
+    if (!s || !s->daemon)
+        return;
+    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+}
+
+void http_server_stop(struct http_server *s)
+{
+    if (!s)
+        return;
+    if (s->daemon)
+        MHD_stop_daemon(s->daemon);
+    free(s);
+}
