@@ -7,6 +7,7 @@ violations and actions are read back through `guard status`.
 import http.server
 import json
 import os
+import re
 import pty
 import select
 import socket
@@ -626,3 +627,28 @@ def test_an_unanswering_webhook_does_not_hold_up_the_checks(run, daemon, spawn_p
             if e["action"] and e["action"]["action"] == "webhook"]
     assert any("not answered before guard stopped" in m for m in msgs), msgs
     assert sum("not sent, guard stopped first" in m for m in msgs) == 2, msgs
+
+
+def test_webhook_timeout_is_default_timeout_secs(run, daemon, spawn_procs, self_user):
+    [p] = spawn_procs(1)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    port = listener.getsockname()[1]
+    scen = scenario_for([[(p.pid, GiB)]])
+    r = run(["guard", "--enable", "--enforce", "--mode", "soft", "--grace-period", "3600",
+             "--webhook", f"http://127.0.0.1:{port}/hook", "--add-user", self_user,
+             "--process-limit", "0"], scenario=scen)
+    assert r.rc == 0, r.err
+    d = daemon(scen, env={"GPUCTL_DEFAULT_TIMEOUT": "1"})
+    try:
+        wait_for(lambda: any(a[1] == "webhook" for a in actions(run)),
+                 what="the webhook's outcome")
+    finally:
+        assert d.stop() == 0
+        listener.close()
+    [msg] = [e["action"]["message"] for e in status(run)
+             if e["action"] and e["action"]["action"] == "webhook"]
+    # libcurl says when it gave up: after the configured 1 s, not a built-in 10 s
+    m = re.search(r"timed out after (\d+) milliseconds", msg)
+    assert m and 1000 <= int(m.group(1)) < 10000, msg
