@@ -1,8 +1,8 @@
 /* list.c - `gpuctl list`: arguments, the one-shot pass and --watch.
  *
  * One-shot means one pass: one snapshot, no sleeping, no subprocess, and
- * /proc read only for the pids on a GPU.  Rendering is in list_table.c and
- * list_json.c.
+ * /proc read only for the pids on a GPU.  What is shown and the JSON
+ * document are src/doc's (snapshot_doc.h); the table is list_table.c.
  */
 #include <pwd.h>
 #include <signal.h>
@@ -19,6 +19,8 @@
 #include "core/sampler.h"
 #include "core/str.h"
 #include "core/term.h"
+#include "doc/json.h"
+#include "doc/snapshot_doc.h"
 
 struct list_args {
     struct cli_common common;
@@ -155,76 +157,30 @@ struct list_run {
     struct audit_hook audit;
 };
 
-const struct gpu_process *list_top_process(const struct list_view *v, int device_index,
-                                           size_t *count)
-{
-    const struct gpu_process *top = NULL;
-    *count = 0;
-    for (size_t i = 0; i < v->proc_count; i++) {
-        const struct gpu_process *gp = v->procs[i];
-        if (gp->device_index != device_index)
-            continue;
-        ++*count;
-        uint64_t mem = gp->gpu_mem_bytes.known ? gp->gpu_mem_bytes.v : 0;
-        if (!top || mem > (top->gpu_mem_bytes.known ? top->gpu_mem_bytes.v : 0))
-            top = gp;
-    }
-    return top;
-}
-
-const char *list_container_text(const struct container_info *c, bool full, char *buf, size_t size)
-{
-    if (c->kind == CONTAINER_NONE)
-        return NULL;
-    const char *kind = c->kind == CONTAINER_KUBERNETES ? "k8s" : model_container_kind_name(c->kind);
-    int idlen = full ? (int)strlen(c->id) : 12;
-    if (c->kind == CONTAINER_KUBERNETES && c->pod_uid[0])
-        snprintf(buf, size, "%s:%.*s/%.*s", kind, full ? 48 : 8, c->pod_uid, idlen, c->id);
-    else if (c->kind == CONTAINER_SYSTEMD || c->kind == CONTAINER_LXC)
-        snprintf(buf, size, "%s:%s", kind, c->id);
-    else
-        snprintf(buf, size, "%s:%.*s", kind, idlen, c->id);
-    return buf;
-}
-
-/* The processes to show: on a shown device and matching the filters. */
-static size_t select_processes(const struct list_run *r, const struct snapshot *s,
-                               const bool *visible, const struct gpu_process **out)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < s->gproc_count; i++) {
-        const struct gpu_process *gp = &s->gprocs[i];
-        const struct device *d = snapshot_device(s, gp->device_index);
-        const struct host_process *hp = snapshot_host_process(s, gp->pid);
-        if (d && visible[d->index] && filter_process(&r->args.filter, gp, hp, r->self_user))
-            out[n++] = gp;
-    }
-    return n;
-}
-
 static int render(struct list_run *r, const struct snapshot *s, FILE *out)
 {
     const struct config *cfg = &r->ctx.cfg;
-    bool *visible = calloc(s->device_count ? s->device_count : 1, sizeof *visible);
-    const struct gpu_process **procs = calloc(s->gproc_count ? s->gproc_count : 1, sizeof *procs);
-    int rc = -ENOMEM;
-    if (visible && procs) {
-        filter_devices(&r->args.filter, s->devices, s->device_count,
-                       getenv("CUDA_VISIBLE_DEVICES"), visible);
+    struct doc_snapshot_request req = {
+        .filter = &r->args.filter, .cuda_visible_devices = getenv("CUDA_VISIBLE_DEVICES"),
+        .self_user = r->self_user, .details = cfg->show_details,
+        .containers = r->args.containers,
+    };
+    struct doc_snapshot_view shown;
+    struct error e = {0};
+    int rc = doc_snapshot_view_init(&shown, s, &req, &e);
+    if (rc == 0 && cfg->output_format == OUTPUT_TABLE) {
         struct list_view v = {
-            .snap = s, .device_visible = visible, .procs = procs,
-            .proc_count = select_processes(r, s, visible, procs),
-            .details = cfg->show_details || filter_process_has_criteria(&r->args.filter),
-            .containers = r->args.containers, .ascii = r->ascii, .color = r->color,
+            .shown = &shown, .ascii = r->ascii, .color = r->color,
             .width = cfg->table_width ? cfg->table_width : term_width(STDOUT_FILENO),
             .self_user = r->self_user,
         };
+        rc = list_render_table(&v, out);
+    } else if (rc == 0) {
+        json_t *doc = doc_snapshot_build_view(&shown, &e);
         bool compact = r->args.watch || cfg->output_format == OUTPUT_NDJSON;
-        rc = cfg->output_format == OUTPUT_TABLE ? list_render_table(&v, out)
-                                                : list_render_json(&v, out, compact);
+        rc = doc ? doc_json_write(doc, out, compact) : e.code;
     }
-    free(visible);
-    free(procs);
+    doc_snapshot_view_clear(&shown);
     return rc;
 }
 

@@ -61,14 +61,14 @@ static unsigned temp_style(const struct device *d)
 
 static const char *host_name_of(const struct list_view *v, pid_t pid)
 {
-    const struct host_process *hp = snapshot_host_process(v->snap, pid);
+    const struct host_process *hp = snapshot_host_process(v->shown->snap, pid);
     return hp && hp->exists && hp->name[0] ? hp->name : "?";
 }
 
 static void cell_top_process(struct table *t, const struct list_view *v, const struct device *d)
 {
     size_t count;
-    const struct gpu_process *top = list_top_process(v, d->index, &count);
+    const struct gpu_process *top = doc_snapshot_top_process(v->shown, d->index, &count);
     if (!top) {
         table_cell(t, TABLE_STYLE_DIM, "-");
         return;
@@ -83,7 +83,7 @@ static void cell_top_process(struct table *t, const struct list_view *v, const s
 static void device_row(struct table *t, const struct list_view *v, const struct device *d)
 {
     size_t count = 0;
-    list_top_process(v, d->index, &count);
+    doc_snapshot_top_process(v->shown, d->index, &count);
     table_row(t);
     table_cell(t, TABLE_STYLE_BOLD, "%d", d->index);
     table_cell(t, d->status[0] ? TABLE_STYLE_RED : 0, "%s", d->name[0] ? d->name : NA);
@@ -129,11 +129,12 @@ static int render_devices(const struct list_view *v, FILE *out,
     struct table *t = table_new(cols, sizeof cols / sizeof cols[0]);
     if (!t)
         return -ENOMEM;
-    for (size_t i = 0; i < v->snap->device_count; i++) {
-        if (!v->device_visible[i])
+    const struct snapshot *s = v->shown->snap;
+    for (size_t i = 0; i < s->device_count; i++) {
+        if (!v->shown->device_visible[i])
             continue;
-        device_row(t, v, &v->snap->devices[i]);
-        mig_rows(t, v, &v->snap->devices[i]);
+        device_row(t, v, &s->devices[i]);
+        mig_rows(t, v, &s->devices[i]);
     }
     int rc = table_render(t, out, o);
     table_free(t);
@@ -166,14 +167,14 @@ static void host_cells(struct table *t, const struct list_view *v, const struct 
     } else {
         table_cell(t, style, NA);
     }
-    const char *c = list_container_text(&hp->container, v->containers, buf, sizeof buf);
+    const char *c = model_container_text(&hp->container, v->shown->containers, buf, sizeof buf);
     table_cell(t, style, "%s", c ? c : "-");
     table_cell(t, style, "%s", hp->cmdline && hp->cmdline[0] ? hp->cmdline : hp->name);
 }
 
 static void process_row(struct table *t, const struct list_view *v, const struct gpu_process *gp)
 {
-    const struct host_process *hp = snapshot_host_process(v->snap, gp->pid);
+    const struct host_process *hp = snapshot_host_process(v->shown->snap, gp->pid);
     bool host = hp && hp->exists;
     unsigned style = host && v->self_user && strcmp(hp->user, v->self_user) != 0
                          ? TABLE_STYLE_DIM : 0;
@@ -211,8 +212,8 @@ static int render_processes(const struct list_view *v, FILE *out,
     struct table *t = table_new(cols, sizeof cols / sizeof cols[0]);
     if (!t)
         return -ENOMEM;
-    for (size_t i = 0; i < v->proc_count; i++)
-        process_row(t, v, v->procs[i]);
+    for (size_t i = 0; i < v->shown->proc_count; i++)
+        process_row(t, v, v->shown->procs[i]);
     int rc = table_render(t, out, o);
     table_free(t);
     return rc;
@@ -220,7 +221,7 @@ static int render_processes(const struct list_view *v, FILE *out,
 
 static void header_line(const struct list_view *v, FILE *out)
 {
-    const struct snapshot *s = v->snap;
+    const struct snapshot *s = v->shown->snap;
     char when[40] = "";
     struct tm tm;
     time_t now = s->wall.tv_sec;
@@ -237,9 +238,10 @@ static void header_line(const struct list_view *v, FILE *out)
 
 static void status_lines(const struct list_view *v, FILE *out)
 {
-    for (size_t i = 0; i < v->snap->device_count; i++) {
-        const struct device *d = &v->snap->devices[i];
-        if (v->device_visible[i] && d->status[0])
+    const struct snapshot *s = v->shown->snap;
+    for (size_t i = 0; i < s->device_count; i++) {
+        const struct device *d = &s->devices[i];
+        if (v->shown->device_visible[i] && d->status[0])
             fprintf(out, "%sGPU %d: %s%s\n", v->color ? "\033[31m" : "", d->index, d->status,
                     v->color ? "\033[0m" : "");
     }
@@ -251,7 +253,7 @@ int list_render_table(const struct list_view *v, FILE *out)
     header_line(v, out);
     int rc = render_devices(v, out, &o);
     status_lines(v, out);
-    if (rc == 0 && v->details)
+    if (rc == 0 && v->shown->details)
         rc = render_processes(v, out, &o);
     if (rc == 0 && fflush(out) == EOF)
         rc = -(errno ? errno : EIO);

@@ -1,9 +1,11 @@
-/* model.c - names for the model's enums and the few frees it needs.
+/* model.c - names for the model's enums, container text and the few frees
+ * it needs.
  *
  * The records themselves are filled by the sources and by snapshot.c.
  */
 #include "core/model.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -66,6 +68,22 @@ const char *model_container_kind_name(enum container_kind k)
     case CONTAINER_SYSTEMD: return "systemd";
     }
     return "unknown";
+}
+
+const char *model_container_text(const struct container_info *c, bool full, char *buf,
+                                 size_t size)
+{
+    if (c->kind == CONTAINER_NONE)
+        return NULL;
+    const char *kind = c->kind == CONTAINER_KUBERNETES ? "k8s" : model_container_kind_name(c->kind);
+    int idlen = full ? (int)strlen(c->id) : 12;
+    if (c->kind == CONTAINER_KUBERNETES && c->pod_uid[0])
+        snprintf(buf, size, "%s:%.*s/%.*s", kind, full ? 48 : 8, c->pod_uid, idlen, c->id);
+    else if (c->kind == CONTAINER_SYSTEMD || c->kind == CONTAINER_LXC)
+        snprintf(buf, size, "%s:%s", kind, c->id);
+    else
+        snprintf(buf, size, "%s:%.*s", kind, idlen, c->id);
+    return buf;
 }
 
 void model_device_clear(struct device *d)

@@ -194,6 +194,12 @@ struct container_info {
     char pod_uid[48];      /* Kubernetes only */
 };
 
+/* "docker:3f2a1b2c3d4e", "k8s:<pod>/<cid>" (ids cut to 12 and pods to 8
+ * characters unless full), "systemd:<unit>"; NULL without a container.
+ * Writes into buf (size bytes) and returns it. */
+const char *model_container_text(const struct container_info *c, bool full, char *buf,
+                                 size_t size);
+
 struct host_process {
     pid_t pid;
     bool exists;               /* false: the pid was gone when read */

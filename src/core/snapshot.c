@@ -291,7 +291,12 @@ const struct host_process *snapshot_host_process(const struct snapshot *s, pid_t
 
 const struct device *snapshot_device(const struct snapshot *s, int index)
 {
-    if (index < 0 || (size_t)index >= s->device_count)
-        return NULL;
-    return &s->devices[index];
+    /* A taken snapshot holds every device at its index; a decoded one
+     * (src/doc) may hold only the devices a filter showed. */
+    if (index >= 0 && (size_t)index < s->device_count && s->devices[index].index == index)
+        return &s->devices[index];
+    for (size_t i = 0; i < s->device_count; i++)
+        if (s->devices[i].index == index)
+            return &s->devices[i];
+    return NULL;
 }

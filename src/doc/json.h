@@ -48,6 +48,10 @@ json_t *doc_json_time(struct opt_f64 epoch);
 json_t *doc_json_real(double v, int precision);
 double doc_json_round(double v, int precision);
 
+/* Decimals documents keep for percentages that are not in the field table
+ * (per-engine utilisation), the same as the table's percentages. */
+#define DOC_JSON_PCT_DECIMALS 2
+
 /* Unknown-as-null wrappers for the model's optional values. */
 json_t *doc_json_u64(struct opt_u64 o);
 json_t *doc_json_i64(struct opt_i64 o);

@@ -1,0 +1,69 @@
+/* snapshot_doc.h - the snapshot document: what `gpuctl list --output json`
+ * prints, `GET /api/v1/snapshot` returns and a remote host or node sends
+ * (schema: docs/json/list.md).
+ *
+ * Two halves.  The request and the view say what is shown: which devices
+ * and processes pass the filters, whether processes are detailed and
+ * containers spelled out.  Front ends draw a view their own way (tables in
+ * src/cli) and never decide what is shown themselves.  The builder turns a
+ * view into JSON from the field table (core/fields.h); the decoder turns
+ * such a document back into a snapshot, so a remote snapshot is drawn by
+ * the same table code as a local one.
+ *
+ * Threads: every function may be called from any thread, but a request's
+ * filter is used during the call (its pattern's match data is scratch
+ * space), so threads must not share one filter at the same time.
+ */
+#ifndef GPUCTL_DOC_SNAPSHOT_DOC_H
+#define GPUCTL_DOC_SNAPSHOT_DOC_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/error.h"
+#include "core/filter.h"
+#include "core/snapshot.h"
+
+/* The version of the document's shape a decoder understands; a document
+ * states it in "schema_version" when asked to (none: version 1). */
+#define DOC_SNAPSHOT_SCHEMA_VERSION 1
+
+struct doc_snapshot_request {
+    const struct filter *filter;        /* NULL: every device and process */
+    const char *cuda_visible_devices;   /* followed when filter->only_visible; NULL: unset */
+    const char *self_user;              /* whom a --user without names means */
+    bool details;                       /* processes shown (a process criterion implies it) */
+    bool containers;                    /* container_kind, container_id, pod_uid keys;
+                                           full container text in tables */
+    bool schema_version;                /* add "schema_version" to the document */
+};
+
+/* What is shown of one snapshot.  Owns its two arrays; the snapshot stays
+ * the caller's and must outlive the view. */
+struct doc_snapshot_view {
+    const struct snapshot *snap;
+    bool *device_visible;                 /* per snap->devices */
+    const struct gpu_process **procs;     /* shown processes, device then pid order */
+    size_t proc_count;
+    bool details, containers, schema_version;
+};
+
+/* Applies r to s.  Returns 0, or -ENOMEM with e filled; clear the view with
+ * doc_snapshot_view_clear either way. */
+int doc_snapshot_view_init(struct doc_snapshot_view *v, const struct snapshot *s,
+                           const struct doc_snapshot_request *r, struct error *e);
+void doc_snapshot_view_clear(struct doc_snapshot_view *v);   /* accepts NULL */
+
+/* The shown process using the most GPU memory on a device (NULL: none
+ * shown there); *count receives how many are shown there. */
+const struct gpu_process *doc_snapshot_top_process(const struct doc_snapshot_view *v,
+                                                   int device_index, size_t *count);
+
+/* The document of a view / of s under r.  New reference (caller
+ * json_decrefs), or NULL with e filled (-ENOMEM). */
+json_t *doc_snapshot_build_view(const struct doc_snapshot_view *v, struct error *e);
+json_t *doc_snapshot_build(const struct snapshot *s, const struct doc_snapshot_request *r,
+                           struct error *e);
+
+#endif
