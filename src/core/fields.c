@@ -24,7 +24,7 @@ static_assert(sizeof(pid_t) == sizeof(int), "pid_t is read as int");
 
 /* Names indexed by the model's values (tests compare them with model.c). */
 static const char *const vendor_names[] = {"unknown", "nvidia", "amd", "intel", "apple",
-                                           "other"};
+                                           "other", "simulated"};
 static const char *const compute_mode_names[] = {"default", "exclusive_thread", "prohibited",
                                                  "exclusive_process"};
 static const char *const pstate_names[] = {"P0", "P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8",
