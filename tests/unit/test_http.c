@@ -132,7 +132,17 @@ static int dial(unsigned port)
     return fd;
 }
 
-/* Reads until the peer closes; returns a malloc'd string. */
+/* True when buf holds a whole response: its head and Content-Length bytes. */
+static bool response_complete(const char *buf, size_t len)
+{
+    const char *end = strstr(buf, "\r\n\r\n");
+    const char *cl = strcasestr(buf, "\r\nContent-Length:");
+    if (!end || !cl || cl > end)
+        return false;
+    return len >= (size_t)(end + 4 - buf) + strtoul(cl + 17, NULL, 10);
+}
+
+/* Reads one response (or until the peer closes); returns a malloc'd string. */
 static char *read_all(int fd)
 {
     size_t cap = 65536, len = 0;
@@ -146,6 +156,8 @@ static char *read_all(int fd)
             break;
         len += (size_t)n;
         buf[len] = '\0';
+        if (response_complete(buf, len))
+            break;
     }
     return buf;
 }
