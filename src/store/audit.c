@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +29,12 @@
  * WAL keeps that cheap; a checkpoint (two fsyncs) comes every few dozen
  * samples of a busy host. */
 #define AUDIT_WAL_CHECKPOINT_PAGES "256"
+
+/* A database (with its WAL) of at most this size is checked (PRAGMA
+ * quick_check) when it is opened: about 15 ms a MiB on a loaded 2-core VM,
+ * so at most ~60 ms; a larger one is checked by no open, and corruption
+ * shows on the first page that cannot be read (SQLITE_CORRUPT). */
+#define AUDIT_CHECK_MAX_BYTES (4 << 20)
 
 /* Busy timeout: long enough for another writer's largest transaction (an
  * import batch, a retention pass) on a slow disk. */
@@ -54,7 +61,10 @@ int audit_sql_error(struct audit_db *db, struct error *e, const char *what)
     else if ((rc & 0xff) == SQLITE_FULL)
         code = -ENOSPC;
     else if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB)
-        code = -EPROTO;
+        return error_set(e, -EPROTO, "%s: the audit database is corrupt (%s): %s; move it aside "
+                                     "(gpuctl then starts a new one) or recover what it can "
+                                     "with sqlite3's .recover", what, sqlite3_errmsg(db->db),
+                         db->path);
     return error_set(e, code, "%s: %s (%s)", what, sqlite3_errmsg(db->db), db->path);
 }
 
@@ -354,13 +364,54 @@ static int migrate_if_needed(struct audit_db *db, struct error *e)
     return migrate(db, e);
 }
 
+/* Total size of the database and its WAL, -1 when unknown. */
+static off_t file_bytes(const char *path)
+{
+    char wal[PATH_MAX];
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return -1;
+    off_t n = sb.st_size;
+    if ((size_t)snprintf(wal, sizeof wal, "%s-wal", path) < sizeof wal && stat(wal, &sb) == 0)
+        n += sb.st_size;
+    return n;
+}
+
+int audit_check_if_cheap(struct audit_db *db, struct error *e)
+{
+    off_t n = file_bytes(db->path);
+    if (n < 0 || n > AUDIT_CHECK_MAX_BYTES)
+        return 0;
+    sqlite3_stmt *st;
+    int rc = audit_prepare(db, "PRAGMA quick_check(1)", &st, e);
+    if (rc)
+        return rc;
+    int step = sqlite3_step(st);
+    const char *verdict = (const char *)sqlite3_column_text(st, 0);
+    if (step != SQLITE_ROW) {
+        rc = audit_sql_error(db, e, "checking the audit database");
+    } else if (!verdict || strcmp(verdict, "ok") != 0) {
+        /* "*** in database main ***\nPage 77: ..." on one line, the page */
+        char why[160];
+        const char *nl = verdict ? strrchr(verdict, '\n') : NULL;
+        str_copy(why, sizeof why, nl ? nl + 1 : verdict ? verdict : "no verdict");
+        rc = error_set(e, -EPROTO, "%s: the audit database is corrupt (%s); move it aside "
+                                   "(gpuctl then starts a new one) or recover what it can "
+                                   "with sqlite3's .recover", db->path, why);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int configure(struct audit_db *db, unsigned flags, struct error *e)
 {
     int timeout = flags & AUDIT_OPEN_SHORT_WAIT ? 1000 : AUDIT_BUSY_TIMEOUT_MS;
     sqlite3_busy_timeout(db->db, timeout);
     sqlite3_extended_result_codes(db->db, 1);
-    if (db->readonly)
-        return check_version_readonly(db, timeout < 2000 ? timeout : 2000, e);
+    if (db->readonly) {
+        int rc = check_version_readonly(db, timeout < 2000 ? timeout : 2000, e);
+        return rc ? rc : audit_check_if_cheap(db, e);
+    }
     /* The last connection to close would checkpoint the whole WAL into the
      * database (two fsyncs) and delete the WAL, which the next writer
      * creates again (a directory fsync): that was most of what a sample
@@ -372,7 +423,52 @@ static int configure(struct audit_db *db, unsigned flags, struct error *e)
     int rc = retry_busy(db, set_wal, timeout, e);
     if (!rc)
         rc = retry_busy(db, migrate_if_needed, timeout, e);
+    /* list's recording (a short wait) has a 1 ms budget: it checks with the
+     * hourly retention pass instead */
+    if (!rc && !(flags & AUDIT_OPEN_SHORT_WAIT))
+        rc = audit_check_if_cheap(db, e);
     return rc;
+}
+
+/* A read-only reader of a WAL database needs the -shm file, and creates it
+ * when it is missing; on a read-only filesystem it cannot.  With no WAL
+ * there (the last writer checkpointed it away) the file alone is the whole
+ * database, and since nothing can write on that filesystem, SQLite may
+ * read it as immutable, without locks or -shm.  A WAL without its -shm
+ * there cannot be read at all: said so.  *uri is NULL when the plain path
+ * does (freed by the caller). */
+static int readonly_uri(const char *path, char **uri, struct error *e)
+{
+    char dir[PATH_MAX], side[PATH_MAX];
+    struct statvfs vfs;
+    struct stat sb;
+    *uri = NULL;
+    str_copy(dir, sizeof dir, path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    if (statvfs(slash ? dir : ".", &vfs) != 0 || !(vfs.f_flag & ST_RDONLY))
+        return 0;
+    snprintf(side, sizeof side, "%s-shm", path);
+    if (access(side, F_OK) == 0)
+        return 0;                   /* SQLite reads a read-only -shm */
+    snprintf(side, sizeof side, "%s-wal", path);
+    if (stat(side, &sb) == 0 && sb.st_size > 0)
+        return error_set(e, -EROFS, "%s is on a read-only filesystem with a write-ahead log "
+                                    "but no -shm file, which SQLite needs to read it; copy "
+                                    "%s and %s elsewhere to read them", path, path, side);
+    size_t len = strlen(path), cap = 3 * len + 32;
+    char *u = malloc(cap), *w = u;
+    if (!u)
+        return error_set(e, -ENOMEM, "out of memory opening %s", path);
+    w += sprintf(w, "file:");
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)path[i];
+        w += c == '%' || c == '?' || c == '#' ? sprintf(w, "%%%02X", c) : sprintf(w, "%c", c);
+    }
+    sprintf(w, "?immutable=1");
+    *uri = u;
+    return 0;
 }
 
 int audit_open(const char *path, unsigned flags, struct audit_db **out, struct error *e)
@@ -395,20 +491,27 @@ int audit_open(const char *path, unsigned flags, struct audit_db **out, struct e
     if (gethostname(db->host, sizeof db->host - 1) != 0 || !db->host[0])
         str_copy(db->host, sizeof db->host, "localhost");
 
+    struct stat sb;
     int rc = 0;
-    if (db->readonly) {
-        if (access(path, F_OK) != 0)
-            rc = error_set(e, -ENOENT, "%s: no audit database yet (nothing recorded)", path);
-    } else {
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        rc = error_set(e, -EISDIR, "%s is a directory, not an audit database (GPUCTL_AUDIT_DB "
+                                   "names the database file itself)", path);
+    else if (db->readonly && access(path, F_OK) != 0)
+        rc = error_set(e, -ENOENT, "%s: no audit database yet (nothing recorded)", path);
+    else if (!db->readonly)
         rc = make_parent_dirs(path, e);
-    }
+    char *uri = NULL;
+    if (!rc && db->readonly)
+        rc = readonly_uri(path, &uri, e);
     if (!rc) {
-        int oflags = db->readonly ? SQLITE_OPEN_READONLY
+        int oflags = db->readonly ? SQLITE_OPEN_READONLY | SQLITE_OPEN_URI
                                   : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-        if (sqlite3_open_v2(path, &db->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+        if (sqlite3_open_v2(uri ? uri : path, &db->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) !=
+            SQLITE_OK)
             rc = db->db ? audit_sql_error(db, e, "cannot open the audit database")
                         : error_set(e, -ENOMEM, "out of memory opening %s", path);
     }
+    free(uri);
     if (!rc && !db->readonly)
         chmod(path, 0600);   /* best effort: the file names users and commands */
     if (!rc)
@@ -544,7 +647,9 @@ int audit_retention_if_due(struct audit_db *db, int64_t now_ms, struct error *e)
         return rc;
     if (found && now_ms - last < (int64_t)AUDIT_RETENTION_EVERY_S * 1000 && now_ms >= last)
         return 0;
-    return audit_retention_run(db, now_ms, NULL, e);
+    /* the hourly check of writers that skip it at open (list) */
+    rc = audit_check_if_cheap(db, e);
+    return rc ? rc : audit_retention_run(db, now_ms, NULL, e);
 }
 
 int audit_apply_retention(struct audit_db *db, int64_t now_ms, uint64_t *deleted,

@@ -73,6 +73,10 @@ int audit_stmt(struct audit_db *db, enum audit_stmt_id id, const char *sql, sqli
 int audit_write_samples(struct audit_db *db, const struct audit_sample *samples, size_t count,
                         unsigned interval_s, bool *skipped, struct error *e);
 
+/* PRAGMA quick_check when the file is small enough for it to be cheap
+ * (AUDIT_CHECK_MAX_BYTES); -EPROTO saying the file is corrupt. */
+int audit_check_if_cheap(struct audit_db *db, struct error *e);
+
 /* Binds text, or NULL for a NULL pointer. */
 int audit_bind_text(sqlite3_stmt *st, int i, const char *s);
 

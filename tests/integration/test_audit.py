@@ -649,3 +649,113 @@ def test_sigkill_mid_import_leaves_a_sound_database(gpuctl_bin, gpuctl_env, run,
     assert doc["process_rows"] == 2 * samples            # rollups agree with the rows
     assert run(["audit", "import", write_jsonl(tmp_path / "one.jsonl",
                                                history(history_start()))]).rc == 0
+
+
+# ---- a database that cannot be used ------------------------------------------------------
+
+
+def big_history(t0, samples=400, procs=8):
+    """Enough samples that the file has pages in its middle to damage."""
+    out = []
+    for k in range(samples):
+        ts = t0 + 30 * k
+        out.append(gk(ts, 0, mem=4000, util=50, temp=40, power=100.0))
+        out += [gk(ts, 0, 1000 + p, f"user{p}", f"job{p}", 512 + p,
+                   command=f"python train.py --seed {p} --step {k}") for p in range(procs)]
+    return out
+
+
+def test_unknown_schema_version_is_refused(run, tmp_path):
+    t1 = history_start()
+    assert run(["audit", "import", write_jsonl(tmp_path / "a.jsonl", history(t1))]).rc == 0
+    con = sqlite3.connect(str(db_path(tmp_path)))
+    con.execute("PRAGMA user_version = -1")
+    con.close()
+    for args in (["audit", "--summary"], ["audit", "import", tmp_path / "a.jsonl"]):
+        r = run(args)
+        assert r.rc == 1 and "schema version -1 was never written by gpuctl" in r.err, r.err
+
+
+def test_corrupt_database_is_said(run, scenario, spawn_procs, tmp_path):
+    """A page damaged in the middle of the file, which none of these reads:
+    each says the database is corrupt instead of succeeding."""
+    t0 = int(time.time()) - 6 * HOUR
+    path = write_jsonl(tmp_path / "big.jsonl", big_history(t0))
+    assert run(["audit", "import", path]).rc == 0
+    db = db_path(tmp_path)
+    con = sqlite3.connect(str(db))
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.execute("UPDATE meta SET value = 0 WHERE key = 'retention_ms'")   # retention is due
+    con.commit()
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    size = db.stat().st_size
+    assert size > 64 * 4096
+    with open(db, "r+b") as f:
+        f.seek(size // 2 // 4096 * 4096)
+        f.write(b"\xde\xad\xbe\xef" * 1024)
+    sc = scenario(scenario_for(spawn_procs(2)))
+    for args in (["audit", "--summary"], ["audit"], ["audit", "export"],
+                 ["audit", "record", "--count", "1"], ["audit", "import", path]):
+        r = run(args, scenario=sc)
+        assert r.rc == 1, (args, r.err)
+        assert "the audit database is corrupt" in r.err and str(db) in r.err, (args, r.err)
+    r = run(["list"], scenario=sc)
+    assert r.rc == 0                                      # list itself worked
+    assert "warn" in r.err and "the audit database is corrupt" in r.err, r.err
+
+
+def test_database_path_that_is_a_directory(run, scenario, spawn_procs, tmp_path):
+    env = {"GPUCTL_AUDIT_DB": tmp_path}
+    for args in (["audit", "--summary"], ["audit", "import", "-"]):
+        r = run(args, env=env, input=b"")
+        assert r.rc == 1, r.err
+        assert f"{tmp_path} is a directory, not an audit database" in r.err
+    r = run(["list"], scenario=scenario(scenario_for(spawn_procs(1))), env=env)
+    assert r.rc == 0 and "warn" in r.err and "is a directory" in r.err, r.err
+
+
+def read_only(gpuctl_bin, env, folder, args):
+    """gpuctl run with folder bound read-only in a mount namespace of its
+    own (unshare -rm: no privilege needed where user namespaces are on)."""
+    script = ('mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" && '
+              'touch "$0/probe" 2>/dev/null && exit 97; exec "$@"')
+    return subprocess.run(["unshare", "-rm", "sh", "-c", script, str(folder), str(gpuctl_bin),
+                           *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_wal_database_on_a_read_only_filesystem(run, gpuctl_bin, gpuctl_env, tmp_path):
+    t1 = history_start()
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    env = {"GPUCTL_AUDIT_DB": folder / "audit.db"}
+    assert run(["audit", "import", write_jsonl(tmp_path / "a.jsonl", history(t1))],
+               env=env).rc == 0
+    full_env = gpuctl_env(None, env)
+    probe = read_only(gpuctl_bin, full_env, folder, ["--version"])
+    if probe.returncode != 0:
+        pytest.skip(f"no read-only bind mount here (unshare -rm: {probe.stderr.strip()})")
+    args = ["audit", "--summary", "--output", "json"]
+
+    # as gpuctl leaves it: the WAL and its -shm next to the file
+    assert {p.name for p in folder.iterdir()} >= {"audit.db-wal", "audit.db-shm"}
+    r = read_only(gpuctl_bin, full_env, folder, args)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["samples"] == 3
+
+    # checkpointed and closed by another program: no WAL, no -shm to create
+    con = sqlite3.connect(str(folder / "audit.db"))
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    for side in ("audit.db-wal", "audit.db-shm"):
+        (folder / side).unlink(missing_ok=True)
+    r = read_only(gpuctl_bin, full_env, folder, args)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["samples"] == 3
+
+    # a WAL with content but no -shm cannot be read there: said so
+    assert run(["audit", "import", write_jsonl(tmp_path / "b.jsonl", history(t1 + 600))],
+               env=env).rc == 0
+    (folder / "audit.db-shm").unlink()
+    r = read_only(gpuctl_bin, full_env, folder, args)
+    assert r.returncode == 1 and "no -shm file" in r.stderr, r.stderr
