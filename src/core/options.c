@@ -503,23 +503,33 @@ int options_apply_env(const struct options_command *cmd, void *req, struct optio
 
 /* ---- help ------------------------------------------------------------------------------ */
 
-void options_format_synopsis(const struct options_spec *s, char *buf, size_t size)
+void options_format_value(const struct options_spec *s, char *buf, size_t size)
 {
-    int n = s->short_name ? snprintf(buf, size, "-%s, --%s", s->short_name, s->name)
-                          : snprintf(buf, size, "--%s", s->name);
-    if (n < 0 || (size_t)n >= size || s->type == OPTIONS_FLAG)
+    buf[0] = '\0';
+    if (s->type == OPTIONS_FLAG || size == 0)
         return;
     const char *meta = s->metavar ? s->metavar : "VALUE";
-    bool optional = s->flags & OPTIONS_OPTIONAL_VALUE;
     if (s->type == OPTIONS_LIST && s->max_values > 1 && s->min_values == s->max_values) {
         /* a fixed count: "TH1 TH2" */
-        for (unsigned k = 1; k <= s->max_values && (size_t)n < size; k++)
-            n += snprintf(buf + n, size - (size_t)n, " %s%u", meta, k);
+        size_t n = 0;
+        for (unsigned k = 1; k <= s->max_values && n < size; k++)
+            n += (size_t)snprintf(buf + n, size - n, "%s%s%u", k > 1 ? " " : "", meta, k);
         return;
     }
+    bool optional = s->flags & OPTIONS_OPTIONAL_VALUE;
     bool many = s->type == OPTIONS_LIST && s->max_values != 1;
-    snprintf(buf + n, size - (size_t)n, " %s%s%s%s", optional ? "[" : "", meta,
-             many ? "..." : "", optional ? "]" : "");
+    snprintf(buf, size, "%s%s%s%s", optional ? "[" : "", meta, many ? "..." : "",
+             optional ? "]" : "");
+}
+
+void options_format_synopsis(const struct options_spec *s, char *buf, size_t size)
+{
+    char value[128];
+    options_format_value(s, value, sizeof value);
+    if (s->short_name)
+        snprintf(buf, size, "-%s, --%s%s%s", s->short_name, s->name, *value ? " " : "", value);
+    else
+        snprintf(buf, size, "--%s%s%s", s->name, *value ? " " : "", value);
 }
 
 #define HELP_COLUMN 26

@@ -138,6 +138,10 @@ bool options_given(const struct options_command *cmd, const struct options_parse
  * spellings, then the common options and the epilog. */
 int options_write_help(const struct options_command *cmd, FILE *out);
 
+/* The value part alone: "FORMAT", "[SEC]", "PID...", "TH1 TH2"; "" for a
+ * flag. */
+void options_format_value(const struct options_spec *s, char *buf, size_t size);
+
 /* "--output FORMAT", "-o, --output FORMAT", "--watch [SEC]": how spec s is
  * written in help and the man page (without aliases). */
 void options_format_synopsis(const struct options_spec *s, char *buf, size_t size);

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from conftest import MiB, device
+from conftest import REPO, MiB, device
 
 STUBBORN = "import time; print('ready', flush=True); time.sleep(300)"
 
@@ -257,3 +257,82 @@ def test_select_nvisel_spellings(run, two_gpus):
     assert sorted(r.out.strip().split(":")) == ["0", "1"]
     r = run(["select", "--tol", "150"], scenario=two_gpus)
     assert r.rc == 3 and "--tolerance: '150' is not a whole percentage" in r.err
+
+
+# ---- help, man page and completions come from the tables ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def generated(gpuctl_bin):
+    """The build's gpuctl-optgen outputs and every (command, spelling) of the tables."""
+    build = gpuctl_bin.parent
+    optgen = build / "gpuctl-optgen"
+    gen = build / "src" / "cli" / "generated"
+    if not optgen.is_file() or not gen.is_dir():
+        pytest.skip(f"gpuctl-optgen or its outputs are not built in {build}")
+    out = subprocess.run([str(optgen), "spellings"], check=True, capture_output=True,
+                         text=True, timeout=30).stdout
+    pairs = [tuple(line.split("\t")) for line in out.splitlines()]
+    assert len(pairs) > 100, "the tables name every option of the converted commands"
+    return {"pairs": pairs, "man": (gen / "gpuctl.1").read_text(),
+            "bash": gen / "gpuctl", "zsh": (gen / "_gpuctl").read_text()}
+
+
+def man_section(man, command):
+    start = man.index(f'.SS "gpuctl {command}"')
+    end = man.find(".SS ", start + 4)
+    return man[start:end if end > 0 else len(man)]
+
+
+def test_every_spelling_is_in_the_help(run, generated):
+    helps = {}
+    for command, spelling in generated["pairs"]:
+        if command not in helps:
+            helps[command] = run(["help", command]).out
+        assert re.search(rf"(^|[\s,(]){re.escape(spelling)}([\s,)=\[]|$)", helps[command], re.M), \
+            (command, spelling)
+
+
+def test_every_spelling_is_in_the_man_page(generated):
+    for command, spelling in generated["pairs"]:
+        section = man_section(generated["man"], command)
+        assert "\\fB" + spelling.replace("-", "\\-") + "\\fR" in section, (command, spelling)
+
+
+def test_every_spelling_is_in_the_zsh_completion(generated):
+    zsh = generated["zsh"]
+    for command, spelling in generated["pairs"]:
+        start = zsh.index(f"_gpuctl_{command}() {{")
+        body = zsh[start:zsh.index("\n}\n", start)]
+        assert re.search(rf"'\*?{re.escape(spelling)}=?\[", body), (command, spelling)
+
+
+def test_bash_completion_offers_every_spelling(generated):
+    commands = sorted({c for c, _ in generated["pairs"]})
+    script = f"source {generated['bash']}\n"
+    for command in commands:
+        script += (f"COMP_WORDS=(gpuctl {command} -); COMP_CWORD=2; _gpuctl; "
+                   f"echo \"{command}:${{COMPREPLY[*]}}\"\n")
+    out = subprocess.run(["bash", "--norc", "--noprofile", "-c", script], check=True,
+                         capture_output=True, text=True, timeout=30).stdout
+    offered = {line.split(":", 1)[0]: set(line.split(":", 1)[1].split())
+               for line in out.splitlines()}
+    for command, spelling in generated["pairs"]:
+        assert spelling in offered[command], (command, spelling)
+
+
+def test_bash_completion_completes_choices_and_gpu_kill_form(generated):
+    script = (f"source {generated['bash']}\n"
+              "COMP_WORDS=(gpuctl top -m ''); COMP_CWORD=3; _gpuctl; echo \"${COMPREPLY[*]}\"\n"
+              "COMP_WORDS=(gpuctl --log-level debug --guard --guard-group-m); COMP_CWORD=4; "
+              "_gpuctl; echo \"${COMPREPLY[*]}\"\n")
+    out = subprocess.run(["bash", "--norc", "--noprofile", "-c", script], check=True,
+                         capture_output=True, text=True, timeout=30).stdout.splitlines()
+    assert out[0].split() == ["auto", "full", "compact"]
+    assert set(out[1].split()) == {"--guard-group-members", "--guard-group-memory-limit"}
+
+
+def test_committed_man_page_is_the_generated_one(generated):
+    """docs/gpuctl.1 carries the option reference the tables generate: after a
+    table changes, copy build/src/cli/generated/gpuctl.1 over it."""
+    assert (REPO / "docs" / "gpuctl.1").read_text() == generated["man"]
