@@ -66,4 +66,19 @@ json_t *doc_snapshot_build_view(const struct doc_snapshot_view *v, struct error 
 json_t *doc_snapshot_build(const struct snapshot *s, const struct doc_snapshot_request *r,
                            struct error *e);
 
+/* The snapshot a document describes (decoding is table-driven too).  A key
+ * that is absent or null leaves its value unknown; keys this version does
+ * not know are ignored; an index or pid must be present.  A value of the
+ * wrong type, a document that is not an object, or a "schema_version" newer
+ * than DOC_SNAPSHOT_SCHEMA_VERSION is -ERROR_PARSE with e naming the key
+ * ("gpus[1].clocks.sm_mhz: expected an integer, got a string").  Text longer
+ * than the model's buffer is cut at a character boundary.  The result holds
+ * only what the document shows (its devices and processes); it has no
+ * monotonic time and no rates.  *out: free with snapshot_free. */
+int doc_snapshot_decode(const json_t *doc, struct snapshot **out, struct error *e);
+
+/* The same from len bytes of JSON text (what a remote host printed). */
+int doc_snapshot_decode_buffer(const char *buf, size_t len, struct snapshot **out,
+                               struct error *e);
+
 #endif
