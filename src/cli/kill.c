@@ -200,22 +200,23 @@ static int report_refusals(const struct kill_cmd *c)
     return rc;
 }
 
-static int render(struct kill_cmd *c, enum kill_view_stage stage)
+static int render(struct kill_cmd *c, enum doc_kill_stage stage)
 {
     const struct config *cfg = &c->ctx.cfg;
     size_t *order = malloc((c->set.count ? c->set.count : 1) * sizeof *order);
     if (!order)
         return out_of_memory();
-    struct kill_view v = {
-        .set = &c->set, .order = order, .stage = stage, .signal = c->signal,
-        .timeout_secs = cfg->default_timeout_secs, .force = c->a.force, .tree = c->a.tree,
-        .group = c->a.group, .color = term_use_color(STDOUT_FILENO, cfg->use_colors),
+    struct cli_kill_view v = {
+        .doc = {.set = &c->set, .order = order, .stage = stage, .signal = c->signal,
+                .timeout_secs = cfg->default_timeout_secs, .force = c->a.force,
+                .tree = c->a.tree, .group = c->a.group},
+        .color = term_use_color(STDOUT_FILENO, cfg->use_colors),
         .width = cfg->table_width ? cfg->table_width : term_width(STDOUT_FILENO),
     };
     kill_set_order(&c->set, order);
     int rc = cfg->output_format == OUTPUT_TABLE
-                 ? kill_render_table(&v, stdout)
-                 : kill_render_json(&v, stdout, cfg->output_format == OUTPUT_NDJSON);
+                 ? cli_kill_render_table(&v, stdout)
+                 : cli_kill_render_json(&v, stdout, cfg->output_format == OUTPUT_NDJSON);
     free(order);
     if (rc < 0 && rc != -EPIPE)
         fprintf(stderr, "gpuctl: cannot write the output: %s\n", strerror(-rc));
@@ -224,7 +225,7 @@ static int render(struct kill_cmd *c, enum kill_view_stage stage)
 
 static int list_matches(struct kill_cmd *c)
 {
-    int rc = render(c, KILL_VIEW_MATCHED);
+    int rc = render(c, DOC_KILL_MATCHED);
     size_t n = c->set.count;
     fprintf(stderr, "gpuctl: --filter '%s' matches %zu process%s; pass --batch to signal %s\n",
             c->a.regex, n, n == 1 ? "" : "es", n == 1 ? "it" : "them all");
@@ -239,7 +240,7 @@ static int run_kill(struct kill_cmd *c)
     int left = kill_set_run(&c->set, &o, &e);
     if (left < 0)
         return cli_fail(&e);
-    int rc = render(c, KILL_VIEW_DONE);
+    int rc = render(c, DOC_KILL_DONE);
     if (left > 0) {
         fprintf(stderr, "gpuctl: %d of %zu process%s did not end%s\n", left, c->set.count,
                 c->set.count == 1 ? "" : "es",
@@ -290,7 +291,7 @@ static int execute(struct kill_cmd *c)
     if (kill_set_check(&c->set, !c->a.force) > 0)
         return report_refusals(c);
     if (c->a.dry_run)
-        return render(c, KILL_VIEW_DRY_RUN);
+        return render(c, DOC_KILL_DRY_RUN);
     return run_kill(c);
 }
 

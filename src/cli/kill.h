@@ -7,29 +7,20 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "ops/kill.h"
+#include "doc/kill_doc.h"
 
-enum kill_view_stage {
-    KILL_VIEW_MATCHED,    /* --filter without --batch: what would be chosen */
-    KILL_VIEW_DRY_RUN,    /* --dry-run: what would be signalled */
-    KILL_VIEW_DONE,       /* after kill_set_run */
-};
-
-struct kill_view {
-    const struct kill_set *set;
-    const size_t *order;          /* entry indices, children first */
-    enum kill_view_stage stage;
-    int signal;
-    long timeout_secs;
-    bool force, tree, group;
+/* What is shown (the document's request) and how it is drawn. */
+struct cli_kill_view {
+    struct doc_kill_request doc;  /* order: entry indices, children first */
     bool color;
     int width;                    /* 0: unlimited */
 };
 
-int kill_render_table(const struct kill_view *v, FILE *out);
-int kill_render_json(const struct kill_view *v, FILE *out, bool compact);
+int cli_kill_render_table(const struct cli_kill_view *v, FILE *out);
+/* doc_kill_build's document, pretty or on one line. */
+int cli_kill_render_json(const struct cli_kill_view *v, FILE *out, bool compact);
 
 /* One sentence for the dry run: "would send SIGTERM to 3 processes, ..." */
-void kill_plan_sentence(const struct kill_view *v, char *buf, size_t size);
+void cli_kill_plan_sentence(const struct doc_kill_request *r, char *buf, size_t size);
 
 #endif

@@ -1,19 +1,18 @@
-/* kill_output.c - `gpuctl kill` as a table or JSON (schema: docs/json/kill.md).
+/* kill_output.c - `gpuctl kill` as a table, or the kill document
+ * (doc/kill_doc.c; schema docs/json/kill.md) printed.
  *
  * One row per process, children first, as they were (or would be)
  * signalled.  The decisions were made by ops/kill.c; this file only turns
- * them into cells and keys.
+ * them into cells.
  */
-#include <jansson.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "doc/json.h"
 #include "cli/kill.h"
 #include "core/table.h"
 #include "core/units.h"
+#include "doc/json.h"
 
 static void gpu_text(const struct kill_entry *en, char *buf, size_t size)
 {
@@ -128,32 +127,33 @@ static void add_row(struct table *t, const struct kill_entry *en, bool done)
     table_cell(t, 0, "%s", command_text(en));
 }
 
-void kill_plan_sentence(const struct kill_view *v, char *buf, size_t size)
+void cli_kill_plan_sentence(const struct doc_kill_request *r, char *buf, size_t size)
 {
     char sig[24];
-    kill_signal_name(v->signal, sig, sizeof sig);
-    size_t n = v->set->count;
+    kill_signal_name(r->signal, sig, sizeof sig);
+    size_t n = r->set->count;
     int at = snprintf(buf, size, "would send %s to %zu process%s, children first, and wait up to "
-                      "%ld s", sig, n, n == 1 ? "" : "es", v->timeout_secs);
+                      "%ld s", sig, n, n == 1 ? "" : "es", r->timeout_secs);
     if (at < 0 || (size_t)at >= size)
         return;
-    if (v->force && v->signal != SIGKILL)
+    if (r->force && r->signal != SIGKILL)
         snprintf(buf + at, size - (size_t)at, "; then SIGKILL whatever is still running");
-    else if (!v->force)
+    else if (!r->force)
         snprintf(buf + at, size - (size_t)at, "; without --force, no SIGKILL");
 }
 
-int kill_render_table(const struct kill_view *v, FILE *out)
+int cli_kill_render_table(const struct cli_kill_view *v, FILE *out)
 {
-    bool done = v->stage == KILL_VIEW_DONE;
+    const struct doc_kill_request *r = &v->doc;
+    bool done = r->stage == DOC_KILL_DONE;
     struct table *t = new_table(done);
     if (!t)
         return -ENOMEM;
-    for (size_t k = 0; k < v->set->count; k++)
-        add_row(t, &v->set->items[v->order[k]], done);
-    if (v->stage == KILL_VIEW_DRY_RUN) {
+    for (size_t k = 0; k < r->set->count; k++)
+        add_row(t, &r->set->items[r->order[k]], done);
+    if (r->stage == DOC_KILL_DRY_RUN) {
         char plan[256];
-        kill_plan_sentence(v, plan, sizeof plan);
+        cli_kill_plan_sentence(r, plan, sizeof plan);
         fprintf(out, "Dry run: %s.\n", plan);
     }
     struct table_render_options o = {.color = v->color, .width = v->width};
@@ -162,78 +162,9 @@ int kill_render_table(const struct kill_view *v, FILE *out)
     return rc;
 }
 
-/* ---- JSON ---------------------------------------------------------------------- */
-
-static json_t *j_signal(int sig)
+int cli_kill_render_json(const struct cli_kill_view *v, FILE *out, bool compact)
 {
-    char name[24];
-    kill_signal_name(sig, name, sizeof name);
-    return json_string(name);
-}
-
-static const char *result_name(const struct kill_view *v, const struct kill_entry *en)
-{
-    if (v->stage == KILL_VIEW_MATCHED)
-        return "matched";
-    if (v->stage == KILL_VIEW_DRY_RUN)
-        return "would_signal";
-    return kill_outcome_name(en->outcome);
-}
-
-static json_t *entry_json(const struct kill_view *v, const struct kill_entry *en)
-{
-    json_t *o = json_object(), *gpus = json_array(), *sigs = json_array();
-    for (size_t i = 0; gpus && i < en->gpu_count; i++)
-        json_array_append_new(gpus, json_integer(en->gpus[i]));
-    for (size_t i = 0; sigs && i < en->signal_count; i++)
-        json_array_append_new(sigs, j_signal(en->signals[i]));
-    if (!o) {
-        json_decref(gpus);
-        json_decref(sigs);
-        return NULL;
-    }
-    doc_json_put(o, "pid", json_integer(en->h.id.pid));
-    doc_json_put(o, "start_time", doc_json_time(en->host.start_time));
-    doc_json_put(o, "start_ticks", json_integer((json_int_t)en->h.id.start_ticks));
-    doc_json_put(o, "name", json_string(en->h.stat.comm));
-    doc_json_put(o, "user", en->host.user[0] ? json_string(en->host.user) : json_null());
-    doc_json_put(o, "uid", en->host.uid.known ? json_integer(en->host.uid.v) : json_null());
-    doc_json_put(o, "cmdline", en->host.cmdline ? json_string(en->host.cmdline) : json_null());
-    doc_json_put(o, "gpus", gpus);
-    doc_json_put(o, "role", json_string(kill_role_name(en->role)));
-    doc_json_put(o, "target_pid", json_integer(en->target));
-    doc_json_put(o, "result", json_string(result_name(v, en)));
-    doc_json_put(o, "signals", sigs);
-    bool ended = en->outcome == KILL_OUTCOME_TERMINATED || en->outcome == KILL_OUTCOME_KILLED;
-    doc_json_put(o, "ended_after_s", ended && en->ended_after_s >= 0 && isfinite(en->ended_after_s)
-                                ? json_real(en->ended_after_s) : json_null());
-    doc_json_put(o, "reason", en->failure.msg[0] ? json_string(en->failure.msg) : json_null());
-    return o;
-}
-
-static json_t *document(const struct kill_view *v)
-{
-    json_t *root = json_object(), *procs = json_array();
-    if (!root || !procs) {
-        json_decref(root);
-        json_decref(procs);
-        return NULL;
-    }
-    doc_json_put(root, "dry_run", json_boolean(v->stage == KILL_VIEW_DRY_RUN));
-    doc_json_put(root, "batch_needed", json_boolean(v->stage == KILL_VIEW_MATCHED));
-    doc_json_put(root, "signal", j_signal(v->signal));
-    doc_json_put(root, "timeout_secs", json_integer(v->timeout_secs));
-    doc_json_put(root, "force", json_boolean(v->force));
-    doc_json_put(root, "tree", json_boolean(v->tree));
-    doc_json_put(root, "group", json_boolean(v->group));
-    for (size_t k = 0; k < v->set->count; k++)
-        json_array_append_new(procs, entry_json(v, &v->set->items[v->order[k]]));
-    doc_json_put(root, "processes", procs);
-    return root;
-}
-
-int kill_render_json(const struct kill_view *v, FILE *out, bool compact)
-{
-    json_t *root = document(v);
-    return root ? doc_json_write(root, out, compact) : -ENOMEM;
+    struct error e = {0};
+    json_t *root = doc_kill_build(&v->doc, &e);
+    return root ? doc_json_write(root, out, compact) : e.code;
 }

@@ -205,13 +205,13 @@ static int show_kill(struct reset_cmd *c, long timeout_secs)
         return EXIT_GENERAL;
     }
     kill_set_order(&c->set, order);
-    struct kill_view v = {
-        .set = &c->set, .order = order, .stage = KILL_VIEW_DONE, .signal = SIGTERM,
-        .timeout_secs = timeout_secs, .force = true,
+    struct cli_kill_view v = {
+        .doc = {.set = &c->set, .order = order, .stage = DOC_KILL_DONE, .signal = SIGTERM,
+                .timeout_secs = timeout_secs, .force = true},
         .color = term_use_color(STDOUT_FILENO, c->ctx.cfg.use_colors),
         .width = c->ctx.cfg.table_width ? c->ctx.cfg.table_width : term_width(STDOUT_FILENO),
     };
-    int rc = kill_render_table(&v, stdout);
+    int rc = cli_kill_render_table(&v, stdout);
     free(order);
     return rc < 0 && rc != -EPIPE ? EXIT_GENERAL : EXIT_OK;
 }

@@ -1,0 +1,57 @@
+/* build.c - the allocation bookkeeping of the document builders (build.h). */
+#include "doc/build.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+json_t *doc_object(struct doc_build *b)
+{
+    json_t *o = json_object();
+    if (!o)
+        b->failed = true;
+    return o;
+}
+
+json_t *doc_array(struct doc_build *b)
+{
+    json_t *a = json_array();
+    if (!a)
+        b->failed = true;
+    return a;
+}
+
+void doc_put(struct doc_build *b, json_t *obj, const char *key, json_t *value)
+{
+    if (!obj || !value || json_object_set_new(obj, key, value) < 0)
+        b->failed = true;
+    if (!obj)
+        json_decref(value);
+}
+
+void doc_append(struct doc_build *b, json_t *arr, json_t *value)
+{
+    if (!arr || !value || json_array_append_new(arr, value) < 0)
+        b->failed = true;
+    if (!arr)
+        json_decref(value);
+}
+
+json_t *doc_finish(struct doc_build *b, json_t *root, struct error *e)
+{
+    if (root && !b->failed)
+        return root;
+    json_decref(root);
+    error_set(e, -ENOMEM, "out of memory while building a JSON document");
+    return NULL;
+}
+
+json_t *doc_real_digits(double v, int digits)
+{
+    char text[64];
+    if (!isfinite(v))
+        return json_null();
+    snprintf(text, sizeof text, "%.*g", digits, v);
+    return json_real(strtod(text, NULL));
+}
