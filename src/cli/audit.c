@@ -4,8 +4,8 @@
  * Everything stored or computed is the store's (src/store): this file
  * turns flags into a filter, opens the database read-only for queries (a
  * query never creates a database or takes the write lock) and renders
- * rows as they stream in.  The summary's rendering is audit_out.c's,
- * list's recording audit_hook.c's.
+ * rows as they stream in (the JSON objects are src/doc/audit_doc.c's).  The
+ * summary's rendering is audit_out.c's, list's recording audit_hook.c's.
  */
 #include <errno.h>
 #include <limits.h>
@@ -18,12 +18,13 @@
 #include "cli/audit_rogue.h"
 #include "cli/audit.h"
 #include "cli/opts.h"
-#include "doc/json.h"
 #include "core/csv.h"
 #include "core/filter.h"
 #include "core/table.h"
 #include "core/term.h"
 #include "core/units.h"
+#include "doc/audit_doc.h"
+#include "doc/json.h"
 
 #define DEFAULT_HOURS 24
 #define DEFAULT_TOP 10
@@ -174,62 +175,6 @@ struct emit {
     int write_error;
 };
 
-static json_t *opt_f(struct opt_f64 v)
-{
-    return v.known ? json_real(v.v) : json_null();
-}
-
-static json_t *opt_u(struct opt_u64 v)
-{
-    return v.known ? json_integer((json_int_t)v.v) : json_null();
-}
-
-static json_t *opt_i(struct opt_i64 v)
-{
-    return v.known ? json_integer((json_int_t)v.v) : json_null();
-}
-
-static json_t *proc_json(const struct audit_proc_record *r)
-{
-    char t[48];
-    audit_cli_time_rfc3339(r->time_ms, t, sizeof t);
-    json_t *o = json_object();
-    struct opt_f64 start = {(double)r->start_time_s.v, r->start_time_s.known};
-    doc_json_put(o, "time", json_string(t));
-    doc_json_put(o, "host", json_string(r->host));
-    doc_json_put(o, "gpu", json_integer(r->gpu_index));
-    doc_json_put(o, "pid", json_integer(r->pid));
-    doc_json_put(o, "start_time", doc_json_time(start));
-    doc_json_put(o, "user", doc_json_str(r->user));
-    doc_json_put(o, "name", doc_json_str(r->name));
-    doc_json_put(o, "command", doc_json_str(r->cmdline));
-    doc_json_put(o, "container", doc_json_str(r->container));
-    doc_json_put(o, "gpu_memory_bytes", opt_u(r->gpu_mem_bytes));
-    doc_json_put(o, "sm_pct", opt_f(r->sm_pct));
-    return o;
-}
-
-static json_t *gpu_json(const struct audit_gpu_record *r)
-{
-    char t[48];
-    audit_cli_time_rfc3339(r->time_ms, t, sizeof t);
-    json_t *o = json_object();
-    struct opt_f64 watts = {(double)r->power_mw.v / 1000.0, r->power_mw.known};
-    doc_json_put(o, "time", json_string(t));
-    doc_json_put(o, "host", json_string(r->host));
-    doc_json_put(o, "gpu", json_integer(r->gpu_index));
-    doc_json_put(o, "uuid", doc_json_str(r->uuid));
-    doc_json_put(o, "vendor", r->vendor == VENDOR_UNKNOWN ? json_null()
-                                                          : json_string(model_vendor_name(r->vendor)));
-    doc_json_put(o, "name", doc_json_str(r->name));
-    doc_json_put(o, "memory_used_bytes", opt_u(r->mem_used_bytes));
-    doc_json_put(o, "memory_total_bytes", opt_u(r->mem_total_bytes));
-    doc_json_put(o, "utilization_pct", opt_f(r->util_pct));
-    doc_json_put(o, "temperature_c", opt_i(r->temp_c));
-    doc_json_put(o, "power_w", opt_f(watts));
-    return o;
-}
-
 /* JSON objects stream out: the document's array gets one compact object
  * per line, so months of history never sit in memory. */
 static void emit_json_object(struct emit *em, json_t *o)
@@ -241,7 +186,7 @@ static void emit_json_object(struct emit *em, json_t *o)
     bool doc = em->format == OUTPUT_JSON;
     if (doc)
         fputs(em->count ? ",\n    " : "\n    ", em->out);
-    if (json_dumpf(o, em->out, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) < 0)
+    if (json_dumpf(o, em->out, doc_json_dump_flags(true)) < 0)
         em->write_error = errno ? errno : EIO;
     if (!doc)
         fputc('\n', em->out);
@@ -288,10 +233,10 @@ static int on_proc(const struct audit_proc_record *r, void *arg)
 {
     struct emit *em = arg;
     if (em->format == OUTPUT_JSON || em->format == OUTPUT_NDJSON) {
-        emit_json_object(em, proc_json(r));
+        emit_json_object(em, doc_audit_proc_record(r, NULL));
     } else if (em->format == OUTPUT_CSV) {
         char t[48], gpu[16], pid[16], start[32], mem[32], sm[16];
-        audit_cli_time_rfc3339(r->time_ms, t, sizeof t);
+        doc_audit_time_rfc3339(r->time_ms, t, sizeof t);
         snprintf(gpu, sizeof gpu, "%d", r->gpu_index);
         snprintf(pid, sizeof pid, "%d", (int)r->pid);
         fmt_num(start, sizeof start, r->start_time_s.known, 0, (double)r->start_time_s.v);
@@ -303,7 +248,7 @@ static int on_proc(const struct audit_proc_record *r, void *arg)
             em->write_error = errno ? errno : EIO;
     } else {
         char t[32];
-        audit_cli_time_local(r->time_ms, t, sizeof t);
+        cli_audit_time_local(r->time_ms, t, sizeof t);
         table_row(em->table);
         table_cell(em->table, 0, "%s", t);
         table_cell(em->table, 0, "%s", r->host);
@@ -324,10 +269,10 @@ static int on_gpu(const struct audit_gpu_record *r, void *arg)
 {
     struct emit *em = arg;
     if (em->format == OUTPUT_JSON || em->format == OUTPUT_NDJSON) {
-        emit_json_object(em, gpu_json(r));
+        emit_json_object(em, doc_audit_gpu_record(r, NULL));
     } else if (em->format == OUTPUT_CSV) {
         char t[48], gpu[16], used[32], total[32], util[16], temp[16], watts[32];
-        audit_cli_time_rfc3339(r->time_ms, t, sizeof t);
+        doc_audit_time_rfc3339(r->time_ms, t, sizeof t);
         snprintf(gpu, sizeof gpu, "%d", r->gpu_index);
         fmt_num(used, sizeof used, r->mem_used_bytes.known, 0, (double)r->mem_used_bytes.v);
         fmt_num(total, sizeof total, r->mem_total_bytes.known, 0,
@@ -342,7 +287,7 @@ static int on_gpu(const struct audit_gpu_record *r, void *arg)
             em->write_error = errno ? errno : EIO;
     } else {
         char t[32];
-        audit_cli_time_local(r->time_ms, t, sizeof t);
+        cli_audit_time_local(r->time_ms, t, sizeof t);
         table_row(em->table);
         table_cell(em->table, 0, "%s", t);
         table_cell(em->table, 0, "%s", r->host);
@@ -377,27 +322,25 @@ static const char *const gpu_csv[] = {"time", "host", "gpu", "uuid", "vendor", "
                                       "memory_used_bytes", "memory_total_bytes",
                                       "utilization_pct", "temperature_c", "power_w"};
 
-static void json_member(FILE *out, const char *key, json_t *v)
+/* The document's head, one member per line; the array of records follows,
+ * streamed. */
+static int json_head(FILE *out, const struct doc_audit_query_request *r)
 {
-    char *text = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
-    fprintf(out, "  \"%s\": %s,\n", key, text ? text : "null");
-    free(text);
-    json_decref(v);
-}
-
-/* The document's head; the array of records follows, streamed. */
-static void json_head(FILE *out, const struct audit_filter *f, const char *path, bool gpus)
-{
-    char from[48], to[48];
-    audit_cli_time_rfc3339(f->from_ms, from, sizeof from);
-    audit_cli_time_rfc3339(f->to_ms, to, sizeof to);
+    struct error e = {0};
+    json_t *head = doc_audit_query_head(r, &e);
+    if (!head)
+        return e.code;
+    const char *key;
+    json_t *v;
     fputs("{\n", out);
-    json_member(out, "database", doc_json_str(path));
-    json_member(out, "from", json_string(from));
-    json_member(out, "to", json_string(to));
-    json_member(out, "user", doc_json_str(f->user));
-    json_member(out, "process", doc_json_str(f->process));
-    fprintf(out, "  \"%s\": [", gpus ? "gpus" : "processes");
+    json_object_foreach(head, key, v) {
+        char *text = json_dumps(v, doc_json_dump_flags(true) | JSON_ENCODE_ANY);
+        fprintf(out, "  \"%s\": %s,\n", key, text ? text : "null");
+        free(text);
+    }
+    fprintf(out, "  \"%s\": [", doc_audit_query_key(r));
+    json_decref(head);
+    return 0;
 }
 
 static int run_query(struct audit_db *db, const struct audit_filter *f, bool gpus,
@@ -428,7 +371,13 @@ static int show_records(const struct cli_ctx *ctx, const struct audit_args *a,
         else
             csv_write_record(stdout, proc_csv, sizeof proc_csv / sizeof proc_csv[0]);
     } else if (em.format == OUTPUT_JSON) {
-        json_head(stdout, f, db ? audit_path(db) : NULL, a->gpus);
+        struct doc_audit_query_request r = {.filter = f, .database = db ? audit_path(db) : NULL,
+                                            .gpus = a->gpus};
+        int hr = json_head(stdout, &r);
+        if (hr < 0) {
+            fputs("gpuctl: out of memory\n", stderr);
+            return EXIT_GENERAL;
+        }
     }
     struct error e = {0};
     int rc = run_query(db, f, a->gpus, &em, &e);
@@ -469,7 +418,7 @@ static int show_summary(const struct cli_ctx *ctx, const struct audit_args *a,
     if (db && audit_summary(db, f, top, &s, &e) != 0)
         return cli_fail(&e);
     enum output_format fmt = ctx->cfg.output_format;
-    int rc = audit_print_summary(s, fmt, fmt == OUTPUT_NDJSON, ctx, stdout);
+    int rc = cli_audit_print_summary(s, fmt, fmt == OUTPUT_NDJSON, ctx, stdout);
     if (s != &empty)
         audit_summary_free(s);
     if (rc < 0 && rc != -EPIPE)
@@ -613,7 +562,7 @@ static int run_audit(struct audit_args *a)
     if (!a->sub)
         return cmd_query(&ctx, a);
     if (strcmp(a->sub, "record") == 0)
-        return audit_cmd_record(&ctx, a->interval, a->count);
+        return cli_audit_record(&ctx, a->interval, a->count);
     if (strcmp(a->sub, "import") == 0)
         return cmd_import(&ctx, a->file);
     return cmd_export(a);

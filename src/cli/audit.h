@@ -14,37 +14,35 @@
 /* ---- recording from list (audit_hook.c) ---- */
 
 /* The database is opened at the first sample and kept for --watch. */
-struct audit_hook {
+struct cli_audit_hook {
     struct audit_db *db;
     bool disabled;     /* opening failed: no further tries this run */
     bool warned;       /* one warning per run at most */
 };
 
 /* What list asks of the snapshot so that a sample names its processes. */
-unsigned audit_hook_host_fields(const struct cli_ctx *ctx);
+unsigned cli_audit_hook_host_fields(const struct cli_ctx *ctx);
 
 /* Appends s to the audit database when audit.record_on_list is on.  Never
  * fails: a problem is said once on stderr (or, when the database's place
  * is not writable, only at log level info), and list goes on. */
-void audit_hook_record(struct audit_hook *h, const struct cli_ctx *ctx, const struct snapshot *s,
-                       unsigned interval_s);
-void audit_hook_close(struct audit_hook *h);
+void cli_audit_hook_record(struct cli_audit_hook *h, const struct cli_ctx *ctx,
+                           const struct snapshot *s, unsigned interval_s);
+void cli_audit_hook_close(struct cli_audit_hook *h);
 
 /* ---- gpuctl audit record (audit_record.c) ---- */
 
 /* The recording daemon: a sample every interval (text, seconds; NULL: 60)
  * until SIGINT/SIGTERM, or count samples (NULL: no limit).  Returns the
  * exit code. */
-int audit_cmd_record(struct cli_ctx *ctx, const char *interval, const char *count);
+int cli_audit_record(struct cli_ctx *ctx, const char *interval, const char *count);
 
 /* ---- output helpers (audit_out.c) ---- */
 
-/* "2026-01-31T12:00:00.250Z" */
-void audit_cli_time_rfc3339(int64_t ms, char *buf, size_t size);
 /* Local time for tables: "2026-01-31 13:00:00" */
-void audit_cli_time_local(int64_t ms, char *buf, size_t size);
+void cli_audit_time_local(int64_t ms, char *buf, size_t size);
 
-int audit_print_summary(const struct audit_summary *s, enum output_format f, bool compact_json,
+int cli_audit_print_summary(const struct audit_summary *s, enum output_format f, bool compact_json,
                         const struct cli_ctx *ctx, FILE *out);
 
 #endif

@@ -12,7 +12,7 @@
 
 #include "cli/audit.h"
 
-unsigned audit_hook_host_fields(const struct cli_ctx *ctx)
+unsigned cli_audit_hook_host_fields(const struct cli_ctx *ctx)
 {
     if (!ctx->cfg.audit_record_on_list)
         return 0;
@@ -24,7 +24,7 @@ static bool unwritable(int code)
     return code == -EACCES || code == -EROFS || code == -EPERM;
 }
 
-static void say(struct audit_hook *h, const struct cli_ctx *ctx, const struct error *e)
+static void say(struct cli_audit_hook *h, const struct cli_ctx *ctx, const struct error *e)
 {
     if (h->warned)
         return;
@@ -36,8 +36,8 @@ static void say(struct audit_hook *h, const struct cli_ctx *ctx, const struct er
                 "(set audit.record_on_list = false to stop recording)", e->msg);
 }
 
-void audit_hook_record(struct audit_hook *h, const struct cli_ctx *ctx, const struct snapshot *s,
-                       unsigned interval_s)
+void cli_audit_hook_record(struct cli_audit_hook *h, const struct cli_ctx *ctx,
+                           const struct snapshot *s, unsigned interval_s)
 {
     if (!ctx->cfg.audit_record_on_list || h->disabled)
         return;
@@ -56,7 +56,7 @@ void audit_hook_record(struct audit_hook *h, const struct cli_ctx *ctx, const st
         say(h, ctx, &e);
 }
 
-void audit_hook_close(struct audit_hook *h)
+void cli_audit_hook_close(struct cli_audit_hook *h)
 {
     audit_close(h->db);
     h->db = NULL;

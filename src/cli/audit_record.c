@@ -65,7 +65,7 @@ static int record_once(struct cli_ctx *ctx, struct snapshot_ctx *sctx, struct au
     return rc;
 }
 
-int audit_cmd_record(struct cli_ctx *ctx, const char *interval_text, const char *count_text)
+int cli_audit_record(struct cli_ctx *ctx, const char *interval_text, const char *count_text)
 {
     unsigned long interval = DEFAULT_INTERVAL_S, count = 0;
     if (interval_text && (!cli_parse_uint(interval_text, 86400, &interval) || interval == 0))

@@ -16,9 +16,10 @@
 
 #include "cli/audit_rogue.h"
 #include "cli/cli.h"
-#include "doc/json.h"
 #include "core/table.h"
 #include "core/term.h"
+#include "doc/json.h"
+#include "doc/rogue_doc.h"
 #include "policy/policy_store.h"
 #include "policy/rogue.h"
 
@@ -259,39 +260,14 @@ static int render_table(const struct rogue_report *r, const struct cli_ctx *c, d
     return rc < 0 ? EXIT_GENERAL : EXIT_OK;
 }
 
-static json_t *finding_json(const struct rogue_finding *f)
-{
-    json_t *o = json_object(), *ev = json_array();
-    doc_json_put(o, "category", json_string(rogue_category_name(f->category)));
-    doc_json_put(o, "risk", json_string(rogue_risk_name(f->risk)));
-    doc_json_put(o, "risk_score", json_real(f->risk_score));
-    doc_json_put(o, "confidence", json_real(f->confidence));
-    doc_json_put(o, "pid", json_integer(f->pid));
-    doc_json_put(o, "live", json_boolean(f->live));
-    doc_json_put(o, "user", doc_json_str(f->user));
-    doc_json_put(o, "process", doc_json_str(f->name));
-    doc_json_put(o, "exe", doc_json_str(f->exe));
-    doc_json_put(o, "command_line", doc_json_str(f->cmdline));
-    doc_json_put(o, "gpu", f->gpu >= 0 ? json_integer(f->gpu) : json_null());
-    for (size_t i = 0; i < f->evidence_count; i++)
-        json_array_append_new(ev, json_pack("{s:s, s:f}", "text", f->evidence[i].text,
-                                            "confidence", f->evidence[i].confidence));
-    doc_json_put(o, "evidence", ev);
-    doc_json_put(o, "recommendation", json_string(f->recommendation));
-    return o;
-}
-
 static int render_json(const struct rogue_report *r, double hours, bool history, bool live)
 {
-    json_t *root = json_object(), *arr = json_array();
-    doc_json_put(root, "scanned", json_pack("{s:b, s:i, s:b, s:f, s:i, s:i}", "live", live,
-                                            "live_processes", (int)r->live_processes, "history",
-                                            history, "hours", hours, "history_rows",
-                                            (int)r->history_rows, "history_processes",
-                                            (int)r->history_processes));
-    for (size_t i = 0; i < r->count; i++)
-        json_array_append_new(arr, finding_json(&r->findings[i]));
-    doc_json_put(root, "findings", arr);
+    struct error e = {0};
+    struct doc_rogue_request req = {.report = r, .hours = hours, .history = history,
+                                    .live = live};
+    json_t *root = doc_rogue_build(&req, &e);
+    if (!root)
+        return cli_fail(&e);
     return doc_json_write(root, stdout, false) < 0 ? EXIT_GENERAL : EXIT_OK;
 }
 
@@ -361,8 +337,9 @@ static int run(struct rogue_args *a, struct cli_ctx *c)
             fprintf(stderr, "gpuctl: saved %s\n", path);
     }
     if (rc == 0 && a->export_config) {
-        json_t *doc = rogue_config_to_json(&cfg);
-        rc = !doc || doc_json_write(doc, stdout, false) < 0 ? EXIT_GENERAL : EXIT_OK;
+        struct error e = {0};
+        json_t *doc = doc_rogue_config_build(&cfg, &e);
+        rc = !doc ? cli_fail(&e) : doc_json_write(doc, stdout, false) < 0 ? EXIT_GENERAL : EXIT_OK;
     }
     if (rc == 0 && a->show_config)
         rc = show_config(&cfg, path);

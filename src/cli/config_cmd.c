@@ -1,35 +1,22 @@
 /* config_cmd.c - `gpuctl config show`: every setting's effective value and
- * where it came from.
+ * where it came from, as a table or the configuration document
+ * (src/doc/config_doc.c).
  */
-#include <jansson.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "doc/json.h"
 #include "core/table.h"
 #include "core/term.h"
+#include "doc/config_doc.h"
+#include "doc/json.h"
 
 static int show_json(const struct config *c)
 {
-    json_t *root = json_object(), *keys = json_object();
-    if (!root || !keys) {
-        json_decref(root);
-        json_decref(keys);
-        return EXIT_GENERAL;
-    }
-    json_object_set_new(root, "file", c->file_path[0] ? json_string(c->file_path) : json_null());
-    json_object_set_new(root, "file_found", json_boolean(c->file_found));
-    for (int k = 0; k < CONFIG_KEY_COUNT; k++) {
-        char value[128];
-        config_value_text(c, (enum config_key)k, value, sizeof value);
-        json_t *o = json_object();
-        json_object_set_new(o, "value", json_string(value));
-        json_object_set_new(o, "source", json_string(config_origin_name(c->origin[k])));
-        json_object_set_new(o, "env", json_string(config_key_env((enum config_key)k)));
-        json_object_set_new(keys, config_key_name((enum config_key)k), o);
-    }
-    json_object_set_new(root, "keys", keys);
+    struct error e = {0};
+    json_t *root = doc_config_build(c, &e);
+    if (!root)
+        return cli_fail(&e);
     return doc_json_write(root, stdout, false) == 0 ? EXIT_OK : EXIT_GENERAL;
 }
 

@@ -17,11 +17,12 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "doc/json.h"
 #include "cli/opts.h"
 #include "core/table.h"
 #include "core/term.h"
 #include "core/units.h"
+#include "doc/json.h"
+#include "doc/policies_doc.h"
 #include "policy/guard_daemon.h"
 
 #define CMD "guard"
@@ -493,16 +494,6 @@ static int injected_clock(struct guard_clock *clock, bool *fixed)
     return 0;
 }
 
-static void planned(const struct guard_config *c, char *buf, size_t size)
-{
-    const char *what = c->enforcement == GUARD_HARD ? "terminate" : "warn";
-    if (c->enforcement == GUARD_HARD)
-        snprintf(buf, size, "%s%s", c->dry_run ? "would " : "", what);
-    else
-        snprintf(buf, size, "%swarn, then terminate after %g s", c->dry_run ? "would " : "",
-                 c->grace_period_secs);
-}
-
 static int test_table(const struct guard_cmd *g, const struct guard_config *c,
                       const struct guard_violations *vs)
 {
@@ -513,7 +504,7 @@ static int test_table(const struct guard_cmd *g, const struct guard_config *c,
         {"DETAIL", TABLE_LEFT, true, 20}, {"ACTION", TABLE_LEFT, true, 12},
     };
     char action[128];
-    planned(c, action, sizeof action);
+    doc_policies_planned_action(c, action, sizeof action);
     printf("Guard is %s; mode %s%s.\n", c->enabled ? "enabled" : "disabled",
            c->enforcement == GUARD_HARD ? "hard" : "soft", c->dry_run ? " (dry run)" : "");
     if (vs->count == 0) {
@@ -546,32 +537,13 @@ static int test_table(const struct guard_cmd *g, const struct guard_config *c,
     return rc < 0 ? EXIT_GENERAL : EXIT_OK;
 }
 
-static json_t *violation_json(const struct guard_violation *v, const char *action)
-{
-    json_t *o = json_object();
-    doc_json_put(o, "policy", json_string(v->policy));
-    doc_json_put(o, "rule", json_string(v->rule));
-    doc_json_put(o, "pid", json_integer(v->pid));
-    doc_json_put(o, "start_time", doc_json_time(v->start_time));
-    doc_json_put(o, "user", doc_json_str(v->user));
-    doc_json_put(o, "process", doc_json_str(v->name));
-    doc_json_put(o, "gpu", v->gpu >= 0 ? json_integer(v->gpu) : json_null());
-    doc_json_put(o, "detail", json_string(v->detail));
-    doc_json_put(o, "action", json_string(action));
-    return o;
-}
-
 static int test_json(const struct guard_config *c, const struct guard_violations *vs)
 {
-    char action[128];
-    planned(c, action, sizeof action);
-    json_t *root = json_object(), *arr = json_array();
-    doc_json_put(root, "enabled", json_boolean(c->enabled));
-    doc_json_put(root, "dry_run", json_boolean(c->dry_run));
-    doc_json_put(root, "enforcement", json_string(c->enforcement == GUARD_HARD ? "hard" : "soft"));
-    for (size_t i = 0; i < vs->count; i++)
-        json_array_append_new(arr, violation_json(&vs->items[i], action));
-    doc_json_put(root, "violations", arr);
+    struct error e = {0};
+    struct doc_policies_test_request r = {.config = c, .violations = vs};
+    json_t *root = doc_policies_test_build(&r, &e);
+    if (!root)
+        return cli_fail(&e);
     return doc_json_write(root, stdout, false) < 0 ? EXIT_GENERAL : EXIT_OK;
 }
 
@@ -677,33 +649,6 @@ static void format_time(double t, char *buf, size_t size)
         snprintf(buf, size, "%.0f", t);
 }
 
-static json_t *event_json(const struct policy_event *ev)
-{
-    char when[40];
-    json_t *o = json_object();
-    format_time(ev->time_s, when, sizeof when);
-    doc_json_put(o, "time", json_string(when));
-    doc_json_put(o, "policy", json_string(ev->policy));
-    doc_json_put(o, "rule", json_string(ev->rule));
-    doc_json_put(o, "pid", ev->pid ? json_integer(ev->pid) : json_null());
-    doc_json_put(o, "user", doc_json_str(ev->user));
-    doc_json_put(o, "gpu", ev->gpu >= 0 ? json_integer(ev->gpu) : json_null());
-    doc_json_put(o, "detail", doc_json_str(ev->detail));
-    if (!ev->has_action) {
-        doc_json_put(o, "action", json_null());
-        return o;
-    }
-    json_t *a = json_object();
-    format_time(ev->action_time_s, when, sizeof when);
-    doc_json_put(a, "time", json_string(when));
-    doc_json_put(a, "action", json_string(ev->action));
-    doc_json_put(a, "dry_run", json_boolean(ev->dry_run));
-    doc_json_put(a, "success", json_boolean(ev->success));
-    doc_json_put(a, "message", doc_json_str(ev->message));
-    doc_json_put(o, "action", a);
-    return o;
-}
-
 static int status_table(const struct guard_cmd *g, const struct policy_event *evs, size_t n,
                         double hours)
 {
@@ -770,12 +715,10 @@ static int status(struct guard_cmd *g)
     if (rc < 0 && rc != -ENOENT)
         return cli_fail(&e);
     if (fmt == OUTPUT_JSON) {
-        json_t *root = json_object(), *arr = json_array();
-        for (size_t i = 0; i < n; i++)
-            json_array_append_new(arr, event_json(&evs[i]));
-        doc_json_put(root, "hours", json_real(hours));
-        doc_json_put(root, "events", arr);
-        rc = doc_json_write(root, stdout, false) < 0 ? EXIT_GENERAL : EXIT_OK;
+        struct doc_policies_events_request r = {.events = evs, .count = n, .hours = hours};
+        json_t *root = doc_policies_events_build(&r, &e);
+        rc = !root ? cli_fail(&e) : doc_json_write(root, stdout, false) < 0 ? EXIT_GENERAL
+                                                                             : EXIT_OK;
     } else {
         rc = status_table(g, evs, n, hours);
     }
@@ -798,8 +741,8 @@ static int dispatch(struct guard_cmd *g)
     if (rc == 0 && a->sub && strcmp(a->sub, "run") == 0)
         rc = run_daemon(g);
     if (rc == 0 && a->q.export_config) {
-        json_t *doc = guard_config_to_json(&cfg);
-        rc = !doc || doc_json_write(doc, stdout, false) < 0 ? EXIT_GENERAL : EXIT_OK;
+        json_t *doc = doc_policies_build(&cfg, &e);
+        rc = !doc ? cli_fail(&e) : doc_json_write(doc, stdout, false) < 0 ? EXIT_GENERAL : EXIT_OK;
     }
     if (rc == 0 && a->q.show)
         rc = show(g, &cfg);

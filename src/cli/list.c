@@ -154,7 +154,7 @@ struct list_run {
     struct sampler *sampler;          /* --watch: rates between frames */
     char self_user[64];
     bool color, ascii, tty;
-    struct audit_hook audit;
+    struct cli_audit_hook audit;
 };
 
 static int render(struct list_run *r, const struct snapshot *s, FILE *out)
@@ -192,7 +192,7 @@ static unsigned host_fields_needed(const struct list_run *r)
     if (r->ctx.cfg.output_format != OUTPUT_TABLE || r->ctx.cfg.show_details)
         return SNAPSHOT_HOST_ALL;
     return (f->users_set ? SNAPSHOT_HOST_USER : 0u) | (f->regex ? SNAPSHOT_HOST_CMDLINE : 0u) |
-           audit_hook_host_fields(&r->ctx);
+           cli_audit_hook_host_fields(&r->ctx);
 }
 
 static double watch_secs(const struct list_run *r)
@@ -217,7 +217,7 @@ static int one_pass(struct list_run *r, FILE *out)
                         : snapshot_take(r->sctx, &opts, &s, &e);
     if (rc < 0)
         return cli_fail(&e);
-    audit_hook_record(&r->audit, &r->ctx, s, r->args.watch ? watch_interval(r) : 0);
+    cli_audit_hook_record(&r->audit, &r->ctx, s, r->args.watch ? watch_interval(r) : 0);
     rc = render(r, s, out);
     snapshot_free(s);
     if (rc < 0) {
@@ -362,7 +362,7 @@ int cmd_list(int argc, char **argv)
         }
     }
     snapshot_ctx_close(r.sctx);
-    audit_hook_close(&r.audit);
+    cli_audit_hook_close(&r.audit);
     free_args(&r.args);
     return rc < 0 ? EXIT_OK : rc;
 }
