@@ -3,17 +3,19 @@
  * timeline.
  *
  * The figures come from src/trace/analyze.c in one streaming pass; this
- * file parses arguments and renders (docs/json/trace.md has the JSON).
+ * file parses arguments and draws the tables; the JSON document is
+ * src/doc/analyze_doc.c's (docs/json/trace.md).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
-#include "doc/json.h"
 #include "core/table.h"
 #include "core/term.h"
 #include "core/units.h"
+#include "doc/analyze_doc.h"
+#include "doc/json.h"
 #include "trace/analyze.h"
 
 struct analyze_args {
@@ -240,107 +242,6 @@ static int print_hot(const struct analyze_result *r)
     return rc;
 }
 
-/* ---- JSON ----------------------------------------------------------------------- */
-
-static json_t *opt_f64(struct opt_f64 v)
-{
-    return v.known ? json_real(v.v) : json_null();
-}
-
-static json_t *opt_u64(struct opt_u64 v)
-{
-    return v.known ? json_integer((json_int_t)v.v) : json_null();
-}
-
-static json_t *path_array(const char *path)
-{
-    if (!path)
-        return json_null();
-    json_t *a = json_array();
-    const char *p = path;
-    while (*p) {
-        const char *sep = strchr(p, ANALYZE_PATH_SEP);
-        size_t n = sep ? (size_t)(sep - p) : strlen(p);
-        json_array_append_new(a, json_stringn(p, n));
-        if (!sep)
-            break;
-        p = sep + 1;
-    }
-    return a;
-}
-
-static json_t *dims(const int64_t v[3])
-{
-    return json_pack("[I,I,I]", (json_int_t)v[0], (json_int_t)v[1], (json_int_t)v[2]);
-}
-
-static json_t *result_json(const struct analyze_result *r)
-{
-    json_t *root = json_object();
-    json_t *sum = json_object();
-    doc_json_put(sum, "command", r->command ? json_string(r->command) : json_null());
-    doc_json_put(sum, "host", r->host[0] ? json_string(r->host) : json_null());
-    doc_json_put(sum, "pid", r->pid >= 0 ? json_integer(r->pid) : json_null());
-    doc_json_put(sum, "recorder_error", r->activity_error ? json_string(r->activity_error)
-                                                          : json_null());
-    doc_json_put(sum, "duration_ns", r->have_time ? json_integer((json_int_t)(r->t_max - r->t_min))
-                                                  : json_null());
-    doc_json_put(sum, "kernels", json_integer((json_int_t)r->kernels));
-    doc_json_put(sum, "kernel_time_ns", json_integer((json_int_t)r->kernel_ns));
-    doc_json_put(sum, "memcpys", json_integer((json_int_t)r->memcpys));
-    doc_json_put(sum, "memcpy_bytes", json_integer((json_int_t)r->memcpy_bytes));
-    doc_json_put(sum, "memsets", json_integer((json_int_t)r->memsets));
-    doc_json_put(sum, "gpu_busy_pct", opt_f64(r->gpu_busy_pct));
-    doc_json_put(sum, "gpu_util_mean_pct", opt_f64(r->util_gpu_mean_pct));
-    doc_json_put(sum, "vram_peak_bytes", opt_u64(r->vram_peak_bytes));
-    doc_json_put(sum, "vram_total_bytes", opt_u64(r->vram_total_bytes));
-    doc_json_put(sum, "host_cpu_mean_pct", opt_f64(r->host_cpu_mean_pct));
-    doc_json_put(sum, "process_cpu_mean_pct", opt_f64(r->process_cpu_mean_pct));
-    json_t *drops = r->have_summary ? json_pack("{s:I,s:I,s:I,s:I}", "ring",
-        (json_int_t)r->ring_drops, "cupti", (json_int_t)r->cupti_drops, "names",
-        (json_int_t)r->name_drops, "unattributed_kernels", (json_int_t)r->unattributed)
-                                    : json_null();
-    doc_json_put(sum, "dropped", drops);
-    doc_json_put(sum, "lines", json_integer((json_int_t)r->lines));
-    doc_json_put(sum, "corrupt_lines", json_integer((json_int_t)r->corrupt_lines));
-    doc_json_put(sum, "unknown_lines", json_integer((json_int_t)r->unknown_lines));
-    doc_json_put(sum, "files", json_integer((json_int_t)r->files));
-    doc_json_put(root, "summary", sum);
-
-    json_t *scopes = json_array();
-    for (size_t i = 0; i < r->scope_count; i++) {
-        const struct analyze_scope *s = &r->scopes[i];
-        json_array_append_new(scopes, json_pack("{s:o,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
-            "path", path_array(s->path), "name", s->name, "depth", (json_int_t)s->depth,
-            "calls", (json_int_t)s->calls, "total_ns", (json_int_t)s->total_ns,
-            "self_ns", (json_int_t)s->self_ns, "kernels", (json_int_t)s->kernels,
-            "gpu_ns", (json_int_t)s->gpu_ns, "kernels_self", (json_int_t)s->kernels_self,
-            "gpu_self_ns", (json_int_t)s->gpu_self_ns));
-    }
-    doc_json_put(root, "scopes", scopes);
-
-    json_t *hot = json_array();
-    for (size_t i = 0; i < r->hot_count; i++) {
-        const struct analyze_kernel *k = &r->hot[i];
-        json_t *ks = json_array();
-        for (size_t s = 0; s < k->scope_count; s++)
-            json_array_append_new(ks, json_pack("{s:o,s:I}", "path",
-                                                path_array(k->scopes[s].path), "count",
-                                                (json_int_t)k->scopes[s].count));
-        json_array_append_new(hot, json_pack(
-            "{s:s,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:b,s:I,s:I,s:I,s:o,s:I}",
-            "name", k->name, "count", (json_int_t)k->count, "total_ns", (json_int_t)k->total_ns,
-            "mean_ns", (json_int_t)(k->count ? k->total_ns / k->count : 0),
-            "min_ns", (json_int_t)k->min_ns, "max_ns", (json_int_t)k->max_ns,
-            "grid", dims(k->grid), "block", dims(k->block), "dims_vary", k->dims_vary,
-            "registers", (json_int_t)k->registers, "static_smem", (json_int_t)k->static_smem,
-            "dynamic_smem", (json_int_t)k->dynamic_smem, "scopes", ks,
-            "other_scope_launches", (json_int_t)k->other_scopes));
-    }
-    doc_json_put(root, "hotspots", hot);
-    return root;
-}
-
 int cmd_analyze(int argc, char **argv)
 {
     struct analyze_args a = {0};
@@ -363,8 +264,8 @@ int cmd_analyze(int argc, char **argv)
         return cli_fail(&e);
     }
     if (strcmp(a.output, "json") == 0) {
-        json_t *root = result_json(r);     /* doc_json_write takes it */
-        rc = root ? doc_json_write(root, stdout, false) : -ENOMEM;
+        json_t *root = doc_analyze_build(r, &e);     /* doc_json_write takes it */
+        rc = root ? doc_json_write(root, stdout, false) : e.code;
     } else {
         print_summary(r);
         rc = print_scopes(r);

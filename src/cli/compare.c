@@ -2,17 +2,18 @@
  * the table (or JSON) of deltas between two run reports and the CI verdict
  * as the exit status: 1 when the candidate regressed, 0 when it did not.
  *
- * Reading and comparing are src/jobs/compare.c's.
+ * Reading and comparing are src/jobs/compare.c's, the JSON document
+ * src/doc/compare_doc.c's.
  */
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
-#include "doc/json.h"
 #include "core/table.h"
+#include "doc/compare_doc.h"
+#include "doc/json.h"
 #include "jobs/compare.h"
 
 #define DEFAULT_THRESHOLD_PCT 10.0
@@ -86,7 +87,7 @@ static int print_table(const struct compare_result *res)
         value_text(row->base, b, sizeof b);
         value_text(row->candidate, c, sizeof c);
         table_row(t);
-        table_cell(t, 0, "%s", row->kind == COMPARE_GROUP ? "group" : "metric");
+        table_cell(t, 0, "%s", doc_compare_kind_name(row->kind));
         table_cell(t, 0, "%s", row->name);
         table_cell(t, 0, "%s", b);
         table_cell(t, 0, "%s", c);
@@ -105,37 +106,11 @@ static int print_table(const struct compare_result *res)
     return rc;
 }
 
-static json_t *opt_json(struct opt_f64 v)
-{
-    return v.known ? json_real(v.v) : json_null();
-}
-
 static int print_json(const struct compare_result *res)
 {
-    json_t *root = json_object(), *rows = json_array();
-    if (!root || !rows) {
-        json_decref(root);
-        json_decref(rows);
-        return -ENOMEM;
-    }
-    for (size_t i = 0; i < res->count; i++) {
-        const struct compare_row *row = &res->rows[i];
-        json_t *o = json_object();
-        doc_json_put(o, "kind", json_string(row->kind == COMPARE_GROUP ? "group" : "metric"));
-        doc_json_put(o, "name", json_string(row->name));
-        doc_json_put(o, "base", opt_json(row->base));
-        doc_json_put(o, "candidate", opt_json(row->candidate));
-        doc_json_put(o, "delta_pct", opt_json(row->delta_pct));
-        doc_json_put(o, "gated", json_boolean(row->gated));
-        doc_json_put(o, "regression", json_boolean(row->regression));
-        json_array_append_new(rows, o);
-    }
-    doc_json_put(root, "threshold_pct", json_real(res->threshold_pct));
-    doc_json_put(root, "regression", json_boolean(res->regression));
-    doc_json_put(root, "base_method", doc_json_str(res->base_method));
-    doc_json_put(root, "candidate_method", doc_json_str(res->candidate_method));
-    doc_json_put(root, "rows", rows);
-    return doc_json_write(root, stdout, false);
+    struct error e = {0};
+    json_t *root = doc_compare_build(res, &e);
+    return root ? doc_json_write(root, stdout, false) : e.code;
 }
 
 static void warn_mismatch(const struct compare_result *res)

@@ -231,7 +231,7 @@ static void live_line(const struct run_report *r, void *arg)
 
 /* Writes the JSON report to a temporary file and runs CMD "PATH" through
  * the shell; the file is removed afterwards. */
-static void post_run(const struct run_view *v, const char *cmd)
+static void post_run(const struct doc_run_request *v, const char *cmd)
 {
     const char *dir = getenv("TMPDIR");
     char path[512];
@@ -245,7 +245,7 @@ static void post_run(const struct run_view *v, const char *cmd)
             close(fd);
         return;
     }
-    int rc = run_write_json(v, f);
+    int rc = cli_run_write_json(v, f);
     if (fclose(f) != 0 || rc < 0) {
         fprintf(stderr, "gpuctl: --post-run-cmd: writing %s failed\n", path);
         unlink(path);
@@ -272,19 +272,19 @@ static void post_run(const struct run_view *v, const char *cmd)
     unlink(path);
 }
 
-static int write_outputs(const struct run_args *a, const struct run_view *v,
+static int write_outputs(const struct run_args *a, const struct doc_run_request *v,
                          struct out_file files[3])
 {
     int rc = EXIT_OK, r;
-    r = close_out(&files[0], files[0].f ? run_write_csv(v, files[0].f) : 0);
+    r = close_out(&files[0], files[0].f ? cli_run_write_csv(v, files[0].f) : 0);
     rc = rc ? rc : r;
-    r = close_out(&files[1], files[1].f ? run_write_timeline(v, files[1].f) : 0);
+    r = close_out(&files[1], files[1].f ? cli_run_write_timeline(v, files[1].f) : 0);
     rc = rc ? rc : r;
-    r = close_out(&files[2], files[2].f ? run_write_html(v, files[2].f) : 0);
+    r = close_out(&files[2], files[2].f ? cli_run_write_html(v, files[2].f) : 0);
     rc = rc ? rc : r;
-    if (!a->quiet && run_print_summary(v, stderr) < 0)
+    if (!a->quiet && cli_run_print_summary(v, stderr) < 0)
         rc = rc ? rc : EXIT_GENERAL;
-    if (a->json && run_write_json(v, stdout) < 0) {
+    if (a->json && cli_run_write_json(v, stdout) < 0) {
         fprintf(stderr, "gpuctl: writing the JSON report failed: %s\n", strerror(errno));
         rc = rc ? rc : EXIT_GENERAL;
     }
@@ -317,7 +317,7 @@ static int execute(struct run_args *a, struct out_file files[3])
         return rc == -ENOENT || rc == -EACCES ? (rc == -ENOENT ? 127 : 126) : code;
     }
     run_mark_leaks(r, a->leak_growth, a->leak_duration);
-    struct run_view v = {.r = r, .group_by = a->group_by,
+    struct doc_run_request v = {.r = r, .group_by = a->group_by,
                          .leak_min_growth_pct = a->leak_growth,
                          .leak_min_duration_s = a->leak_duration};
     if (run_groups(r, a->group_by, &v.groups, &v.group_count) < 0) {

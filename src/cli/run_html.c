@@ -3,7 +3,8 @@
  * timeline of memory per process group, one swimlane per process, hover
  * details and zoom (drag across a chart to zoom, double-click to reset).
  *
- * The data goes into the page as one JSON object with every '/' escaped,
+ * The data (src/doc/run_doc.c's chart document) goes into the page as
+ * one JSON object with every '/' escaped,
  * so no command line can close the <script> element; text placed in the
  * HTML itself is entity-escaped.  Drawing is done by the small script at
  * the end of the page, into inline SVG.
@@ -14,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "doc/json.h"
 #include "cli/run.h"
 #include "core/units.h"
+#include "doc/json.h"
 
 static void put_escaped(FILE *out, const char *s)
 {
@@ -32,76 +33,7 @@ static void put_escaped(FILE *out, const char *s)
     }
 }
 
-/* The stacked series: for each group, the sum of its members' points at
- * each sample.  Each process's group is looked up once. */
-static json_t *group_series(const struct run_view *v)
-{
-    const struct run_report *r = v->r;
-    size_t ns = r->sample_count ? r->sample_count : 1;
-    uint64_t *sum = calloc(v->group_count * ns + 1, sizeof *sum);
-    json_t *groups = json_array();
-    if (!sum || !groups) {
-        free(sum);
-        json_decref(groups);
-        return NULL;
-    }
-    for (size_t i = 0; i < r->proc_count; i++) {
-        const struct run_proc *p = &r->procs[i];
-        int g = run_group_index(v->groups, v->group_count, p, v->group_by);
-        for (size_t k = 0; g >= 0 && k < p->point_count; k++)
-            if (p->points[k].sample < r->sample_count)
-                sum[(size_t)g * ns + p->points[k].sample] += p->points[k].rss_kib;
-    }
-    for (size_t g = 0; g < v->group_count; g++) {
-        json_t *vals = json_array(), *o = json_object();
-        for (size_t s = 0; vals && s < r->sample_count; s++)
-            json_array_append_new(vals, json_integer((json_int_t)sum[g * ns + s]));
-        doc_json_put(o, "name", json_string(v->groups[g].key));
-        doc_json_put(o, "values", vals);
-        json_array_append_new(groups, o);
-    }
-    free(sum);
-    return groups;
-}
-
-static json_t *proc_series(const struct run_view *v)
-{
-    const struct run_report *r = v->r;
-    json_t *procs = json_array();
-    for (size_t i = 0; procs && i < r->proc_count; i++) {
-        const struct run_proc *p = &r->procs[i];
-        json_t *pts = json_array(), *o = json_object();
-        for (size_t k = 0; pts && k < p->point_count; k++)
-            json_array_append_new(pts, json_pack("[I,I]", (json_int_t)p->points[k].sample,
-                                                 (json_int_t)p->points[k].rss_kib));
-        doc_json_put(o, "pid", json_integer(p->pid));
-        doc_json_put(o, "ppid", json_integer(p->ppid));
-        doc_json_put(o, "command", json_string(p->command));
-        doc_json_put(o, "cmdline", doc_json_str(p->cmdline));
-        doc_json_put(o, "peak_kib", json_integer((json_int_t)p->max_rss_kib));
-        doc_json_put(o, "first", json_real(p->first_seen - r->start_time));
-        doc_json_put(o, "last", json_real(p->last_seen - r->start_time));
-        doc_json_put(o, "points", pts);
-        json_array_append_new(procs, o);
-    }
-    return procs;
-}
-
-static json_t *page_data(const struct run_view *v)
-{
-    const struct run_report *r = v->r;
-    json_t *t = json_array();
-    for (size_t s = 0; t && s < r->sample_count; s++)
-        json_array_append_new(t, json_real(r->timeline[s].elapsed_s));
-    json_t *d = json_object();
-    doc_json_put(d, "t", t);
-    doc_json_put(d, "duration", json_real(r->duration_s));
-    doc_json_put(d, "groups", group_series(v));
-    doc_json_put(d, "procs", proc_series(v));
-    return d;
-}
-
-static void summary_table(const struct run_view *v, FILE *out)
+static void summary_table(const struct doc_run_request *v, FILE *out)
 {
     const struct run_report *r = v->r;
     char a[UNITS_BYTES_BUFSZ];
@@ -194,12 +126,13 @@ static const char script[] =
     "zoomable(document.getElementById('lanes'));draw();})();\n"
     "</script>\n";
 
-int run_write_html(const struct run_view *v, FILE *out)
+int cli_run_write_html(const struct doc_run_request *v, FILE *out)
 {
-    json_t *data = page_data(v);
+    struct error e = {0};
+    json_t *data = doc_run_chart_build(v, &e);
     if (!data)
-        return -ENOMEM;
-    char *text = json_dumps(data, JSON_COMPACT | JSON_ESCAPE_SLASH);
+        return e.code;
+    char *text = json_dumps(data, doc_json_dump_flags(true) | JSON_ESCAPE_SLASH);
     json_decref(data);
     if (!text)
         return -ENOMEM;

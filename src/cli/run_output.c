@@ -1,22 +1,21 @@
 /* run_output.c - the human summary, JSON, CSV and timeline of a finished
  * `gpuctl run` (run.h).
  *
- * The JSON keys that memwatch users already read keep memwatch's names
- * and meanings; docs/json/run.md is the schema.  Sizes are KiB as in
- * memwatch, GPU memory bytes as everywhere else in gpuctl.
+ * The JSON document is src/doc/run_doc.c's (docs/json/run.md); this file
+ * prints it.  The CSV columns keep memwatch's names: sizes are KiB as in
+ * memwatch, GPU memory MiB.
  */
 #include <inttypes.h>
-#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 
-#include "doc/json.h"
 #include "cli/run.h"
 #include "core/csv.h"
 #include "core/table.h"
 #include "core/units.h"
+#include "doc/json.h"
 
 static void kib_text(uint64_t kib, char *buf, size_t size)
 {
@@ -29,14 +28,9 @@ static void time_text(double epoch, char *buf, size_t size)
         snprintf(buf, size, "?");
 }
 
-static const char *limit_flag(enum run_limit k)
-{
-    return k == RUN_LIMIT_TOTAL ? "--max-total-rss" : "--max-per-proc-rss";
-}
-
 /* ---- summary --------------------------------------------------------------------------- */
 
-static void print_head(const struct run_view *v, FILE *out)
+static void print_head(const struct doc_run_request *v, FILE *out)
 {
     const struct run_report *r = v->r;
     char a[UNITS_BYTES_BUFSZ], dur[UNITS_ELAPSED_BUFSZ];
@@ -77,14 +71,14 @@ static void print_breach(const struct run_report *r, FILE *out)
     kib_text(b->value_kib, val, sizeof val);
     kib_text(b->limit_kib, lim, sizeof lim);
     time_text(b->at, when, sizeof when);
-    fprintf(out, "Limit exceeded:  %s %s: %s", limit_flag(b->kind), lim, val);
+    fprintf(out, "Limit exceeded:  %s %s: %s", doc_run_limit_flag(b->kind), lim, val);
     if (b->kind == RUN_LIMIT_PER_PROC)
         fprintf(out, " by pid %d (%s)", (int)b->pid, b->command);
     fprintf(out, " at %s (+%.1f s)%s\n", when, b->at - r->start_time,
             b->killed ? "; the job was killed" : "");
 }
 
-static int proc_table(const struct run_view *v, FILE *out)
+static int proc_table(const struct doc_run_request *v, FILE *out)
 {
     const struct run_report *r = v->r;
     struct table_column cols[] = {
@@ -123,7 +117,7 @@ static int proc_table(const struct run_view *v, FILE *out)
     return rc;
 }
 
-static int group_table(const struct run_view *v, FILE *out)
+static int group_table(const struct doc_run_request *v, FILE *out)
 {
     struct table_column cols[] = {
         {"GROUP", TABLE_LEFT, true, 8}, {"PROCS", TABLE_RIGHT, false, 0},
@@ -152,7 +146,7 @@ static int group_table(const struct run_view *v, FILE *out)
     return rc;
 }
 
-int run_print_summary(const struct run_view *v, FILE *out)
+int cli_run_print_summary(const struct doc_run_request *v, FILE *out)
 {
     const struct run_report *r = v->r;
     fputc('\n', out);
@@ -180,155 +174,16 @@ int run_print_summary(const struct run_view *v, FILE *out)
 
 /* ---- JSON ------------------------------------------------------------------------------------ */
 
-static json_t *time_json(double epoch)
+int cli_run_write_json(const struct doc_run_request *v, FILE *out)
 {
-    return doc_json_time((struct opt_f64){epoch, epoch > 0});
-}
-
-static json_t *opt_u64_json(struct opt_u64 v)
-{
-    return v.known ? json_integer((json_int_t)v.v) : json_null();
-}
-
-static json_t *proc_json(const struct run_view *v, const struct run_proc *p)
-{
-    json_t *o = json_object();
-    if (!o)
-        return NULL;
-    doc_json_put(o, "pid", json_integer(p->pid));
-    doc_json_put(o, "ppid", json_integer(p->ppid));
-    doc_json_put(o, "command", json_string(p->command));
-    doc_json_put(o, "max_rss_kib", json_integer((json_int_t)p->max_rss_kib));
-    doc_json_put(o, "first_seen", time_json(p->first_seen));
-    doc_json_put(o, "last_seen", time_json(p->last_seen));
-    doc_json_put(o, "cmdline", doc_json_str(p->cmdline));
-    doc_json_put(o, "exe", doc_json_str(p->exe));
-    doc_json_put(o, "peak_source", json_string(run_peak_source_name(p->peak_source)));
-    doc_json_put(o, "reaped_by_gpuctl", json_boolean(p->reaped));
-    json_t *code = json_null();
-    if (p->exit_status.known) {
-        int st = (int)p->exit_status.v;
-        code = json_integer(WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st));
-    }
-    doc_json_put(o, "exit_code", code);
-    doc_json_put(o, "leak_suspect", json_boolean(p->leak_suspect));
-    doc_json_put(o, "leak_growth_pct", p->point_count >= 8 ? json_real(p->leak_growth_pct)
-                                                           : json_null());
-    if (v->r->gpu) {
-        doc_json_put(o, "gpu_mem_peak_bytes", opt_u64_json(p->gpu_mem_peak_bytes));
-        doc_json_put(o, "gpu_sm_peak_pct", p->gpu_sm_peak_pct.known
-                                               ? json_real(p->gpu_sm_peak_pct.v) : json_null());
-    }
-    return o;
-}
-
-static json_t *groups_json(const struct run_view *v)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < v->group_count; i++) {
-        const struct run_group *g = &v->groups[i];
-        json_t *o = json_object();
-        if (!o)
-            continue;
-        doc_json_put(o, "name", json_string(g->key));
-        doc_json_put(o, "process_count", json_integer((json_int_t)g->process_count));
-        doc_json_put(o, "total_peak_kib", json_integer((json_int_t)g->total_peak_kib));
-        doc_json_put(o, "max_peak_kib", json_integer((json_int_t)g->max_peak_kib));
-        if (v->r->gpu)
-            doc_json_put(o, "gpu_mem_peak_bytes", opt_u64_json(g->gpu_mem_peak_bytes));
-        json_array_append_new(a, o);
-    }
-    return a;
-}
-
-static json_t *breach_json(const struct run_report *r)
-{
-    const struct run_breach *b = &r->breach;
-    if (b->kind == RUN_LIMIT_NONE)
-        return json_null();
-    json_t *o = json_object();
-    if (!o)
-        return NULL;
-    doc_json_put(o, "kind", json_string(limit_flag(b->kind) + 2));
-    doc_json_put(o, "exit_code", json_integer(b->kind));
-    doc_json_put(o, "at", time_json(b->at));
-    doc_json_put(o, "elapsed_seconds", json_real(b->at - r->start_time));
-    doc_json_put(o, "value_kib", json_integer((json_int_t)b->value_kib));
-    doc_json_put(o, "limit_kib", json_integer((json_int_t)b->limit_kib));
-    doc_json_put(o, "pid", b->pid ? json_integer(b->pid) : json_null());
-    doc_json_put(o, "command", doc_json_str(b->command));
-    doc_json_put(o, "killed", json_boolean(b->killed));
-    return o;
-}
-
-static void put_exit(json_t *root, const struct run_report *r)
-{
-    doc_json_put(root, "exit_code", json_integer(r->exit_code));
-    doc_json_put(root, "signal", WIFSIGNALED(r->wait_status)
-                                     ? json_integer(WTERMSIG(r->wait_status)) : json_null());
-    doc_json_put(root, "forwarded_signal",
-                 r->forwarded_signal ? json_integer(r->forwarded_signal) : json_null());
-    doc_json_put(root, "limit_exceeded", breach_json(r));
-}
-
-static void put_memory(json_t *root, const struct run_view *v)
-{
-    const struct run_report *r = v->r;
-    doc_json_put(root, "max_total_rss_kib", json_integer((json_int_t)r->max_total_rss_kib));
-    doc_json_put(root, "method", json_string(run_method_name(r->method)));
-    doc_json_put(root, "exact", json_boolean(run_method_exact(r->method)));
-    doc_json_put(root, "method_note", doc_json_str(r->method_note));
-    doc_json_put(root, "pss", json_boolean(r->pss));
-    doc_json_put(root, "exit_records", json_boolean(r->exit_records));
-    doc_json_put(root, "exit_records_lost", json_boolean(r->exit_records_lost));
-    doc_json_put(root, "exit_records_note", doc_json_str(r->exit_note));
-    doc_json_put(root, "sampled_max_total_kib",
-                 json_integer((json_int_t)r->sampled_max_total_kib));
-    doc_json_put(root, "sampled_max_total_at", time_json(r->max_total_at));
-    const struct run_proc *top = run_report_top(r);
-    doc_json_put(root, "max_process_rss_kib",
-                 top ? json_integer((json_int_t)top->max_rss_kib) : json_null());
-    doc_json_put(root, "max_process_pid", top ? json_integer(top->pid) : json_null());
-    doc_json_put(root, "gpu", json_boolean(r->gpu));
-    doc_json_put(root, "gpu_total_peak_bytes", r->gpu ? opt_u64_json(r->gpu_total_peak_bytes)
-                                                      : json_null());
-}
-
-int run_write_json(const struct run_view *v, FILE *out)
-{
-    const struct run_report *r = v->r;
-    json_t *root = json_object(), *cmd = json_array(), *procs = json_array();
-    if (!root || !cmd || !procs) {
-        json_decref(root);
-        json_decref(cmd);
-        json_decref(procs);
-        return -ENOMEM;
-    }
-    for (size_t i = 0; r->argv[i]; i++)
-        json_array_append_new(cmd, doc_json_text(r->argv[i]));
-    doc_json_put(root, "command", cmd);
-    doc_json_put(root, "start_time", time_json(r->start_time));
-    doc_json_put(root, "end_time", time_json(r->end_time));
-    doc_json_put(root, "duration_seconds", json_real(r->duration_s));
-    doc_json_put(root, "interval_ms", json_integer(r->interval_ms));
-    doc_json_put(root, "samples", json_integer((json_int_t)r->sample_count));
-    put_memory(root, v);
-    put_exit(root, r);
-    for (size_t i = 0; i < r->proc_count; i++)
-        json_array_append_new(procs, proc_json(v, &r->procs[i]));
-    doc_json_put(root, "processes", procs);
-    doc_json_put(root, "group_by", json_string(run_group_by_name(v->group_by)));
-    doc_json_put(root, "groups", groups_json(v));
-    json_t *leak = json_object();
-    doc_json_put(leak, "min_growth_pct", json_real(v->leak_min_growth_pct));
-    doc_json_put(leak, "min_duration_seconds", json_real(v->leak_min_duration_s));
-    doc_json_put(root, "leak_heuristic", leak);
-    return doc_json_write(root, out, false);
+    struct error e = {0};
+    json_t *root = doc_run_build(v, &e);
+    return root ? doc_json_write(root, out, false) : e.code;
 }
 
 /* ---- CSV ---------------------------------------------------------------------------------------- */
 
-int run_write_csv(const struct run_view *v, FILE *out)
+int cli_run_write_csv(const struct doc_run_request *v, FILE *out)
 {
     const struct run_report *r = v->r;
     const char *head[] = {"pid", "ppid", "command", "max_rss_kib", "max_rss_mib", "first_seen",
@@ -355,7 +210,7 @@ int run_write_csv(const struct run_view *v, FILE *out)
     return rc;
 }
 
-int run_write_timeline(const struct run_view *v, FILE *out)
+int cli_run_write_timeline(const struct doc_run_request *v, FILE *out)
 {
     const struct run_report *r = v->r;
     const char *head[] = {"timestamp", "elapsed_seconds", "total_rss_kib", "total_rss_mib",
