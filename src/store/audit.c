@@ -26,9 +26,9 @@
 /* Pages of WAL after which a commit checkpoints (SQLite's default is 1000).
  * Each new process that opens the database reads the whole WAL to rebuild
  * its index (nobody keeps it open between two `gpuctl list`), so a short
- * WAL keeps that cheap; a checkpoint (two fsyncs) comes every few dozen
+ * WAL keeps that cheap; a checkpoint (three fsyncs) comes every ten or so
  * samples of a busy host. */
-#define AUDIT_WAL_CHECKPOINT_PAGES "256"
+#define AUDIT_WAL_CHECKPOINT_PAGES 256
 
 /* A database (with its WAL) of at most this size is checked (PRAGMA
  * quick_check) when it is opened: about 15 ms a MiB on a loaded 2-core VM,
@@ -347,8 +347,27 @@ static int set_wal(struct audit_db *db, struct error *e)
      * only a power loss or kernel crash can drop the last commits since
      * the latest checkpoint, and never leaves the file inconsistent.  For
      * sampled history that is the right trade against an fsync per list. */
-    return audit_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                          " PRAGMA wal_autocheckpoint=" AUDIT_WAL_CHECKPOINT_PAGES ";", e);
+    return audit_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", e);
+}
+
+/* SQLite's automatic checkpoint copies the WAL into the database but
+ * leaves its frames in place until the next write transaction of the same
+ * connection starts the log over.  A one-shot writer exits first, and the
+ * next process, rebuilding the WAL index from the file, cannot know those
+ * frames were copied: its commit checkpoints them all again, and so on at
+ * every `gpuctl list`.  A TRUNCATE checkpoint empties the file instead.
+ * It does not wait for readers (a long query would stall list): when one
+ * is in the way it copies what it can, and a later commit tries again.
+ * Called by SQLite after a commit, with no lock held. */
+static int checkpoint_when_long(void *arg, sqlite3 *conn, const char *schema, int frames)
+{
+    const struct audit_db *db = arg;
+    if (frames < AUDIT_WAL_CHECKPOINT_PAGES)
+        return SQLITE_OK;
+    sqlite3_busy_timeout(conn, 0);
+    sqlite3_wal_checkpoint_v2(conn, schema, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    sqlite3_busy_timeout(conn, db->busy_ms);
+    return SQLITE_OK;   /* the commit stands whatever the checkpoint did */
 }
 
 /* The schema needs work only when it is not at our version; reading the
@@ -406,7 +425,7 @@ int audit_check_if_cheap(struct audit_db *db, struct error *e)
 static int configure(struct audit_db *db, unsigned flags, struct error *e)
 {
     int timeout = flags & AUDIT_OPEN_SHORT_WAIT ? 1000 : AUDIT_BUSY_TIMEOUT_MS;
-    sqlite3_busy_timeout(db->db, timeout);
+    audit_set_busy_timeout(db, timeout);
     sqlite3_extended_result_codes(db->db, 1);
     if (db->readonly) {
         int rc = check_version_readonly(db, timeout < 2000 ? timeout : 2000, e);
@@ -420,6 +439,7 @@ static int configure(struct audit_db *db, unsigned flags, struct error *e)
      * reader that opens it later reads the committed frames from it. */
     if (sqlite3_db_config(db->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL) != SQLITE_OK)
         return audit_sql_error(db, e, "configuring the audit database");
+    sqlite3_wal_hook(db->db, checkpoint_when_long, db);
     int rc = retry_busy(db, set_wal, timeout, e);
     if (!rc)
         rc = retry_busy(db, migrate_if_needed, timeout, e);
@@ -542,6 +562,7 @@ const char *audit_path(const struct audit_db *db)
 
 void audit_set_busy_timeout(struct audit_db *db, int ms)
 {
+    db->busy_ms = ms;
     sqlite3_busy_timeout(db->db, ms);
 }
 

@@ -35,6 +35,7 @@ struct audit_db {
     char *path;
     bool readonly;
     unsigned retention_days;
+    int busy_ms;               /* the lock wait, restored after a checkpoint */
     /* the local hostname, read once */
     char host[256];
 };
