@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "store/audit.h"
@@ -534,6 +535,49 @@ static void test_version_1_file_is_migrated(void **state)
     assert_int_equal(count_rows(f->path, "procs"), 1);       /* only xmrig has rows left */
 }
 
+static long file_size(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (long)sb.st_size : 0;
+}
+
+/* One-shot writers (a connection per sample, as `gpuctl list` is): the
+ * WAL is emptied once it is long, so the next process neither reads nor
+ * copies it all again; every sample stays. */
+static void test_one_shot_writers_keep_the_wal_short(void **state)
+{
+    struct fixture *f = *state;
+    audit_close(f->db);
+    f->db = NULL;
+    char wal[160];
+    snprintf(wal, sizeof wal, "%s-wal", f->path);
+    struct audit_proc_record p[64];
+    char names[64][16];
+    for (int i = 0; i < 64; i++) {
+        snprintf(names[i], sizeof names[i], "job%d", i);
+        p[i] = proc(i % 2, 1000 + i, "alice", names[i], 100 + i, i);
+    }
+    struct audit_gpu_record g[2] = {gpu(0, 50, 4096), gpu(1, 60, 4096)};
+    long longest = 0;
+    bool emptied = false;
+    for (int k = 0; k < 120; k++) {
+        struct error e = {0};
+        struct audit_db *db;
+        assert_int_equal(audit_open(f->path, AUDIT_OPEN_SHORT_WAIT, &db, &e), 0);
+        audit_set_retention_days(db, 0);
+        long before = file_size(wal);
+        record(db, T0 + k * 60000, g, 2, p, 64);
+        audit_close(db);
+        long after = file_size(wal);
+        emptied = emptied || after < before;
+        longest = after > longest ? after : longest;
+    }
+    assert_true(emptied);
+    assert_true(longest < 2 * 256 * (4096 + 24));
+    assert_int_equal(count_rows(f->path, "samples"), 120);
+    assert_int_equal(count_rows(f->path, "proc_samples"), 120 * 64);
+}
+
 struct events {
     size_t n;
     int64_t vid[8];
@@ -717,6 +761,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_interval_widens_gap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_version_1_file_is_migrated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_shot_writers_keep_the_wal_short, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_violations_and_actions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_snapshot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_at_most_hourly, setup, teardown),
