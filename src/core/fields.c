@@ -288,6 +288,8 @@ static const struct field_def table[] = {
      PROM("gpuctl_host_cpu_utilization_ratio", 0.01)},
 };
 
+static_assert(COUNT(table) <= FIELDS_MAX, "FIELDS_MAX is the table's upper bound");
+
 const struct field_def *fields_all(size_t *count)
 {
     *count = COUNT(table);

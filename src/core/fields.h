@@ -81,6 +81,10 @@ struct field_def {
     unsigned flags;           /* enum field_flags */
 };
 
+/* The table never holds more entries than this (checked when it is
+ * compiled), so callers may size arrays of fields with it. */
+#define FIELDS_MAX 160
+
 /* The whole table, in order; *count receives its length. */
 const struct field_def *fields_all(size_t *count);
 

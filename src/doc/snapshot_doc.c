@@ -177,9 +177,42 @@ static bool in_document(const struct field_def *f, const struct doc_snapshot_vie
     return !(f->flags & FIELD_F_NO_DOC) && (v->containers || !(f->flags & FIELD_F_CONTAINERS));
 }
 
-static bool is(const struct field_def *f, const char *key)
+/* One build: the view, and the fields after which the document has keys
+ * that are not fields of one record (found once per document). */
+/* The document fields of one kind of object, in table order. */
+struct field_list {
+    const struct field_def *f[FIELDS_MAX];
+    size_t n;
+};
+
+struct build {
+    const struct doc_snapshot_view *v;
+    const struct field_def *table;
+    size_t count;
+    struct field_list device, mig, process;
+    const struct field_def *ecc, *mig_pending, *start_time, *compute_iid, *sys_mem;
+};
+
+static void list_fields(const struct build *b, unsigned mask, struct field_list *out)
 {
-    return strcmp(f->key, key) == 0;
+    out->n = 0;
+    for (size_t i = 0; i < b->count; i++)
+        if ((mask & 1u << b->table[i].scope) && in_document(&b->table[i], b->v))
+            out->f[out->n++] = &b->table[i];
+}
+
+static void build_init(struct build *b, const struct doc_snapshot_view *v)
+{
+    b->v = v;
+    b->table = fields_all(&b->count);
+    list_fields(b, 1u << FIELD_DEVICE, &b->device);
+    list_fields(b, 1u << FIELD_MIG, &b->mig);
+    list_fields(b, 1u << FIELD_GPU_PROCESS | 1u << FIELD_HOST_PROCESS, &b->process);
+    b->ecc = fields_find(FIELD_DEVICE, "ecc_volatile");
+    b->mig_pending = fields_find(FIELD_DEVICE, "mig_mode_pending");
+    b->start_time = fields_find(FIELD_HOST_PROCESS, "start_time");
+    b->compute_iid = fields_find(FIELD_GPU_PROCESS, "compute_instance_id");
+    b->sys_mem = fields_find(FIELD_GPU_PROCESS, "used_sys_mem_bytes");
 }
 
 /* ---- the records -------------------------------------------------------------- */
@@ -196,27 +229,23 @@ static json_t *engines_json(const struct gpu_process *gp)
 
 /* Called after each field is put, to add the keys that are not fields of
  * one record where the document has them. */
-typedef void after_field_fn(json_t *o, const struct doc_snapshot_view *v,
-                            const struct field_def *f, const void *ctx);
+typedef void after_field_fn(json_t *o, const struct build *b, const struct field_def *f,
+                            const void *ctx);
 
-/* One object from the table: the fields of the scopes in mask (1u << scope),
- * read from recs[scope] (NULL: null values), in table order. */
-static json_t *fields_object(const struct doc_snapshot_view *v, unsigned mask,
+/* One object from the table: the fields of list, each read from
+ * recs[its scope] (NULL: null values). */
+static json_t *fields_object(const struct build *b, const struct field_list *list,
                              const void *const recs[], after_field_fn *after, const void *ctx)
 {
     json_t *o = json_object();
     if (!o)
         return NULL;
     struct emit em = {.obj = o};
-    size_t n;
-    const struct field_def *t = fields_all(&n);
-    for (size_t i = 0; i < n; i++) {
-        const struct field_def *f = &t[i];
-        if (!(mask & 1u << f->scope) || !in_document(f, v))
-            continue;
+    for (size_t i = 0; i < list->n; i++) {
+        const struct field_def *f = list->f[i];
         emit_field(&em, f, recs[f->scope]);
         if (after)
-            after(o, v, f, ctx);
+            after(o, b, f, ctx);
     }
     return o;
 }
@@ -226,62 +255,62 @@ struct process_pair {
     const struct host_process *hp;   /* NULL: not visible on this host */
 };
 
-static void process_after(json_t *o, const struct doc_snapshot_view *v, const struct field_def *f,
+static void process_after(json_t *o, const struct build *b, const struct field_def *f,
                           const void *ctx)
 {
     const struct process_pair *pp = ctx;
     const struct gpu_process *gp = pp->gp;
     const struct host_process *hp = pp->hp;
-    if (f->scope == FIELD_HOST_PROCESS && is(f, "start_time")) {
+    if (f == b->start_time) {
         char cbuf[160];
-        const struct device *d = snapshot_device(v->snap, gp->device_index);
+        const struct device *d = snapshot_device(b->v->snap, gp->device_index);
         doc_json_put(o, "container", doc_json_str(hp ? model_container_text(
                                          &hp->container, false, cbuf, sizeof cbuf) : NULL));
         doc_json_put(o, "gpu_uuid", doc_json_str(d ? d->uuid : NULL));
-    } else if (is(f, "compute_instance_id")) {
+    } else if (f == b->compute_iid) {
         doc_json_put(o, "host_visible", json_boolean(hp != NULL));
-    } else if (is(f, "used_sys_mem_bytes")) {
+    } else if (f == b->sys_mem) {
         doc_json_put(o, "engines_pct", engines_json(gp));
     }
 }
 
-static json_t *process_json(const struct doc_snapshot_view *v, const struct gpu_process *gp)
+static json_t *process_json(const struct build *b, const struct gpu_process *gp)
 {
-    const struct host_process *hp = snapshot_host_process(v->snap, gp->pid);
+    const struct host_process *hp = snapshot_host_process(b->v->snap, gp->pid);
     struct process_pair pp = {gp, hp && hp->exists ? hp : NULL};
     const void *recs[FIELD_HOST + 1] = {[FIELD_GPU_PROCESS] = gp, [FIELD_HOST_PROCESS] = pp.hp};
-    return fields_object(v, 1u << FIELD_GPU_PROCESS | 1u << FIELD_HOST_PROCESS, recs,
+    return fields_object(b, &b->process, recs,
                          process_after, &pp);
 }
 
-static json_t *migs_json(const struct doc_snapshot_view *v, const struct device *d)
+static json_t *migs_json(const struct build *b, const struct device *d)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < d->mig_count; i++) {
         const void *recs[FIELD_HOST + 1] = {[FIELD_MIG] = &d->migs[i]};
-        json_array_append_new(a, fields_object(v, 1u << FIELD_MIG, recs, NULL, NULL));
+        json_array_append_new(a, fields_object(b, &b->mig, recs, NULL, NULL));
     }
     return a;
 }
 
-static void device_after(json_t *o, const struct doc_snapshot_view *v, const struct field_def *f,
+static void device_after(json_t *o, const struct build *b, const struct field_def *f,
                          const void *ctx)
 {
     const struct device *d = ctx;
-    if (is(f, "ecc_volatile")) {
+    if (f == b->ecc) {
         size_t pids = 0;
-        const struct gpu_process *top = doc_snapshot_top_process(v, d->index, &pids);
+        const struct gpu_process *top = doc_snapshot_top_process(b->v, d->index, &pids);
         doc_json_put(o, "pids", json_integer((json_int_t)pids));
-        doc_json_put(o, "top_proc", top ? process_json(v, top) : json_null());
-    } else if (is(f, "mig_mode_pending")) {
-        doc_json_put(o, "mig_instances", migs_json(v, d));
+        doc_json_put(o, "top_proc", top ? process_json(b, top) : json_null());
+    } else if (f == b->mig_pending) {
+        doc_json_put(o, "mig_instances", migs_json(b, d));
     }
 }
 
-static json_t *device_json(const struct doc_snapshot_view *v, const struct device *d)
+static json_t *device_json(const struct build *b, const struct device *d)
 {
     const void *recs[FIELD_HOST + 1] = {[FIELD_DEVICE] = d};
-    return fields_object(v, 1u << FIELD_DEVICE, recs, device_after, d);
+    return fields_object(b, &b->device, recs, device_after, d);
 }
 
 static json_t *sources_json(const struct snapshot *s)
@@ -314,11 +343,11 @@ json_t *doc_snapshot_build_view(const struct doc_snapshot_view *v, struct error 
         error_set(e, -ENOMEM, "out of memory building the snapshot document");
         return NULL;
     }
-    size_t n;
-    const struct field_def *t = fields_all(&n);
-    for (size_t i = 0; i < n; i++)
-        if (t[i].scope == FIELD_HOST && in_document(&t[i], v))
-            doc_json_put(root, t[i].key, field_json(&t[i], &s->host));
+    struct build b;
+    build_init(&b, v);
+    for (size_t i = 0; i < b.count; i++)
+        if (b.table[i].scope == FIELD_HOST && in_document(&b.table[i], v))
+            doc_json_put(root, b.table[i].key, field_json(&b.table[i], &s->host));
     double now = (double)s->wall.tv_sec + s->wall.tv_nsec / 1e9;
     doc_json_put(root, "ts", units_format_rfc3339_utc(now, ts, sizeof ts) == 0 ? json_string(ts)
                                                                               : json_null());
@@ -328,9 +357,9 @@ json_t *doc_snapshot_build_view(const struct doc_snapshot_view *v, struct error 
     doc_json_put(root, "sources", sources_json(s));
     for (size_t i = 0; i < s->device_count; i++)
         if (v->device_visible[i])
-            json_array_append_new(gpus, device_json(v, &s->devices[i]));
+            json_array_append_new(gpus, device_json(&b, &s->devices[i]));
     for (size_t i = 0; i < v->proc_count; i++)
-        json_array_append_new(procs, process_json(v, v->procs[i]));
+        json_array_append_new(procs, process_json(&b, v->procs[i]));
     doc_json_put(root, "gpus", gpus);
     doc_json_put(root, "procs", procs);
     if (v->schema_version)
