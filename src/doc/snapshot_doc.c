@@ -14,6 +14,7 @@
 
 #include "core/fields.h"
 #include "core/units.h"
+#include "doc/build.h"
 #include "doc/json.h"
 
 /* ---- what is shown ---------------------------------------------------------- */
@@ -151,25 +152,34 @@ static json_t *field_json(const struct field_def *f, const void *rec)
 /* Fills one object from the table, opening each field's group object
  * ("clocks", "pcie") where its first field falls. */
 struct emit {
+    struct doc_build *db;
     json_t *obj;
-    json_t *group;
+    json_t *group;           /* our own reference, released by emit_done */
     const char *group_name;
 };
+
+static void emit_done(struct emit *em)
+{
+    json_decref(em->group);
+    em->group = NULL;
+}
 
 static void emit_field(struct emit *em, const struct field_def *f, const void *rec)
 {
     json_t *target = em->obj;
     if (f->group) {
         if (!em->group_name || strcmp(em->group_name, f->group) != 0) {
+            emit_done(em);
             em->group_name = f->group;
-            em->group = json_object();
-            doc_json_put(em->obj, f->group, em->group);   /* the object keeps it alive */
+            em->group = doc_object(em->db);
+            if (em->group && json_object_set(em->obj, f->group, em->group) < 0)
+                em->db->failed = true;
         }
         target = em->group;
         if (!target)
             return;
     }
-    doc_json_put(target, f->key, rec ? field_json(f, rec) : json_null());
+    doc_put(em->db, target, f->key, rec ? field_json(f, rec) : json_null());
 }
 
 static bool in_document(const struct field_def *f, const struct doc_snapshot_view *v)
@@ -186,6 +196,7 @@ struct field_list {
 };
 
 struct build {
+    struct doc_build *db;    /* remembers a failed allocation */
     const struct doc_snapshot_view *v;
     const struct field_def *table;
     size_t count;
@@ -201,8 +212,9 @@ static void list_fields(const struct build *b, unsigned mask, struct field_list 
             out->f[out->n++] = &b->table[i];
 }
 
-static void build_init(struct build *b, const struct doc_snapshot_view *v)
+static void build_init(struct build *b, struct doc_build *db, const struct doc_snapshot_view *v)
 {
+    b->db = db;
     b->v = v;
     b->table = fields_all(&b->count);
     list_fields(b, 1u << FIELD_DEVICE, &b->device);
@@ -218,11 +230,11 @@ static void build_init(struct build *b, const struct doc_snapshot_view *v)
 /* ---- the records -------------------------------------------------------------- */
 
 /* DRM engine utilisation by engine class; {} for other processes. */
-static json_t *engines_json(const struct gpu_process *gp)
+static json_t *engines_json(struct doc_build *db, const struct gpu_process *gp)
 {
-    json_t *o = json_object();
+    json_t *o = doc_object(db);
     for (size_t i = 0; o && i < gp->engine_count && i < GPU_PROC_MAX_ENGINES; i++)
-        doc_json_put(o, gp->engines[i].name,
+        doc_put(db, o, gp->engines[i].name,
                      doc_json_f64(gp->engine_pct[i], DOC_JSON_PCT_DECIMALS));
     return o;
 }
@@ -237,16 +249,17 @@ typedef void after_field_fn(json_t *o, const struct build *b, const struct field
 static json_t *fields_object(const struct build *b, const struct field_list *list,
                              const void *const recs[], after_field_fn *after, const void *ctx)
 {
-    json_t *o = json_object();
+    json_t *o = doc_object(b->db);
     if (!o)
         return NULL;
-    struct emit em = {.obj = o};
+    struct emit em = {.db = b->db, .obj = o};
     for (size_t i = 0; i < list->n; i++) {
         const struct field_def *f = list->f[i];
         emit_field(&em, f, recs[f->scope]);
         if (after)
             after(o, b, f, ctx);
     }
+    emit_done(&em);
     return o;
 }
 
@@ -264,13 +277,13 @@ static void process_after(json_t *o, const struct build *b, const struct field_d
     if (f == b->start_time) {
         char cbuf[160];
         const struct device *d = snapshot_device(b->v->snap, gp->device_index);
-        doc_json_put(o, "container", doc_json_str(hp ? model_container_text(
-                                         &hp->container, false, cbuf, sizeof cbuf) : NULL));
-        doc_json_put(o, "gpu_uuid", doc_json_str(d ? d->uuid : NULL));
+        doc_put(b->db, o, "container", doc_json_str(hp ? model_container_text(
+                                           &hp->container, false, cbuf, sizeof cbuf) : NULL));
+        doc_put(b->db, o, "gpu_uuid", doc_json_str(d ? d->uuid : NULL));
     } else if (f == b->compute_iid) {
-        doc_json_put(o, "host_visible", json_boolean(hp != NULL));
+        doc_put(b->db, o, "host_visible", json_boolean(hp != NULL));
     } else if (f == b->sys_mem) {
-        doc_json_put(o, "engines_pct", engines_json(gp));
+        doc_put(b->db, o, "engines_pct", engines_json(b->db, gp));
     }
 }
 
@@ -285,10 +298,10 @@ static json_t *process_json(const struct build *b, const struct gpu_process *gp)
 
 static json_t *migs_json(const struct build *b, const struct device *d)
 {
-    json_t *a = json_array();
+    json_t *a = doc_array(b->db);
     for (size_t i = 0; a && i < d->mig_count; i++) {
         const void *recs[FIELD_HOST + 1] = {[FIELD_MIG] = &d->migs[i]};
-        json_array_append_new(a, fields_object(b, &b->mig, recs, NULL, NULL));
+        doc_append(b->db, a, fields_object(b, &b->mig, recs, NULL, NULL));
     }
     return a;
 }
@@ -300,10 +313,10 @@ static void device_after(json_t *o, const struct build *b, const struct field_de
     if (f == b->ecc) {
         size_t pids = 0;
         const struct gpu_process *top = doc_snapshot_top_process(b->v, d->index, &pids);
-        doc_json_put(o, "pids", json_integer((json_int_t)pids));
-        doc_json_put(o, "top_proc", top ? process_json(b, top) : json_null());
+        doc_put(b->db, o, "pids", json_integer((json_int_t)pids));
+        doc_put(b->db, o, "top_proc", top ? process_json(b, top) : json_null());
     } else if (f == b->mig_pending) {
-        doc_json_put(o, "mig_instances", migs_json(b, d));
+        doc_put(b->db, o, "mig_instances", migs_json(b, d));
     }
 }
 
@@ -313,17 +326,15 @@ static json_t *device_json(const struct build *b, const struct device *d)
     return fields_object(b, &b->device, recs, device_after, d);
 }
 
-static json_t *sources_json(const struct snapshot *s)
+static json_t *sources_json(struct doc_build *db, const struct snapshot *s)
 {
-    json_t *a = json_array();
+    json_t *a = doc_array(db);
     for (size_t i = 0; a && i < s->source_count; i++) {
-        json_t *o = json_object();
-        if (!o)
-            break;
-        doc_json_put(o, "name", doc_json_str(s->sources[i].name));
-        doc_json_put(o, "started", json_boolean(s->sources[i].started));
-        doc_json_put(o, "message", doc_json_str(s->sources[i].message));
-        json_array_append_new(a, o);
+        json_t *o = doc_object(db);
+        doc_put(db, o, "name", doc_json_str(s->sources[i].name));
+        doc_put(db, o, "started", json_boolean(s->sources[i].started));
+        doc_put(db, o, "message", doc_json_str(s->sources[i].message));
+        doc_append(db, a, o);
     }
     return a;
 }
@@ -333,38 +344,32 @@ static json_t *sources_json(const struct snapshot *s)
 json_t *doc_snapshot_build_view(const struct doc_snapshot_view *v, struct error *e)
 {
     const struct snapshot *s = v->snap;
-    char ts[40];
-    json_t *root = json_object();
-    json_t *gpus = json_array(), *procs = json_array();
-    if (!root || !gpus || !procs) {
-        json_decref(root);
-        json_decref(gpus);
-        json_decref(procs);
-        error_set(e, -ENOMEM, "out of memory building the snapshot document");
-        return NULL;
-    }
+    struct doc_build db = {0};
     struct build b;
-    build_init(&b, v);
+    char ts[40];
+    build_init(&b, &db, v);
+    json_t *root = doc_object(&db);
     for (size_t i = 0; i < b.count; i++)
         if (b.table[i].scope == FIELD_HOST && in_document(&b.table[i], v))
-            doc_json_put(root, b.table[i].key, field_json(&b.table[i], &s->host));
+            doc_put(&db, root, b.table[i].key, field_json(&b.table[i], &s->host));
     double now = (double)s->wall.tv_sec + s->wall.tv_nsec / 1e9;
-    doc_json_put(root, "ts", units_format_rfc3339_utc(now, ts, sizeof ts) == 0 ? json_string(ts)
+    doc_put(&db, root, "ts", units_format_rfc3339_utc(now, ts, sizeof ts) == 0 ? json_string(ts)
                                                                               : json_null());
-    doc_json_put(root, "driver_version", doc_json_str(s->driver_version));
-    doc_json_put(root, "cuda_version", doc_json_str(s->cuda_version));
-    doc_json_put(root, "nvml_version", doc_json_str(s->nvml_version));
-    doc_json_put(root, "sources", sources_json(s));
-    for (size_t i = 0; i < s->device_count; i++)
+    doc_put(&db, root, "driver_version", doc_json_str(s->driver_version));
+    doc_put(&db, root, "cuda_version", doc_json_str(s->cuda_version));
+    doc_put(&db, root, "nvml_version", doc_json_str(s->nvml_version));
+    doc_put(&db, root, "sources", sources_json(&db, s));
+    json_t *gpus = doc_array(&db), *procs = doc_array(&db);
+    for (size_t i = 0; gpus && i < s->device_count; i++)
         if (v->device_visible[i])
-            json_array_append_new(gpus, device_json(&b, &s->devices[i]));
-    for (size_t i = 0; i < v->proc_count; i++)
-        json_array_append_new(procs, process_json(&b, v->procs[i]));
-    doc_json_put(root, "gpus", gpus);
-    doc_json_put(root, "procs", procs);
+            doc_append(&db, gpus, device_json(&b, &s->devices[i]));
+    for (size_t i = 0; procs && i < v->proc_count; i++)
+        doc_append(&db, procs, process_json(&b, v->procs[i]));
+    doc_put(&db, root, "gpus", gpus);
+    doc_put(&db, root, "procs", procs);
     if (v->schema_version)
-        doc_json_put(root, "schema_version", json_integer(DOC_SNAPSHOT_SCHEMA_VERSION));
-    return root;
+        doc_put(&db, root, "schema_version", json_integer(DOC_SNAPSHOT_SCHEMA_VERSION));
+    return doc_finish(&db, root, e);
 }
 
 json_t *doc_snapshot_build(const struct snapshot *s, const struct doc_snapshot_request *r,

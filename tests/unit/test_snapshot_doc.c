@@ -315,6 +315,44 @@ static void test_document_values_and_rounding(void **state)
     snapshot_free(s);
 }
 
+/* jansson's allocator, failing from the nth allocation on. */
+static long allocations_left;
+
+static void *failing_malloc(size_t size)
+{
+    return allocations_left-- > 0 ? malloc(size) : NULL;
+}
+
+static void test_out_of_memory_gives_no_document_never_half_of_one(void **state)
+{
+    (void)state;
+    struct snapshot *s = sample();
+    struct doc_snapshot_request r = {.containers = true, .schema_version = true};
+    struct error e = {0};
+    char *whole = dump(doc_snapshot_build(s, &r, &e));
+    size_t complete = 0;
+    for (long n = 0; n < 2000 && complete < 3; n++) {
+        allocations_left = n;
+        json_set_alloc_funcs(failing_malloc, free);
+        error_clear(&e);
+        json_t *doc = doc_snapshot_build(s, &r, &e);
+        allocations_left = 1L << 30;
+        if (!doc) {
+            assert_int_equal(e.code, -ENOMEM);
+        } else {
+            char *text = json_dumps(doc, doc_json_dump_flags(false));
+            assert_string_equal(text, whole);
+            free(text);
+            json_decref(doc);
+            complete++;
+        }
+        json_set_alloc_funcs(malloc, free);
+    }
+    assert_true(complete > 0);
+    free(whole);
+    snapshot_free(s);
+}
+
 static void check_error(const char *text, const char *want)
 {
     struct snapshot *s = (struct snapshot *)1;
@@ -374,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_text_that_is_not_utf8_round_trips_as_replacement),
         cmocka_unit_test(test_view_counts_and_top_process_follow_the_filter),
         cmocka_unit_test(test_document_values_and_rounding),
+        cmocka_unit_test(test_out_of_memory_gives_no_document_never_half_of_one),
         cmocka_unit_test(test_decode_errors_name_the_key),
         cmocka_unit_test(test_absent_and_unknown_keys_decode_as_unknown),
     };
