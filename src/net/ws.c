@@ -202,7 +202,8 @@ size_t ws_close_payload(uint8_t out[WS_MAX_CONTROL_PAYLOAD], uint16_t code,
     /* never end inside a multi-byte character */
     while (n > 0 && !ws_utf8_valid((const uint8_t *)reason, n))
         n--;
-    memcpy(out + 2, reason, n);
+    if (n > 0)
+        memcpy(out + 2, reason, n);
     return 2 + n;
 }
 
