@@ -116,6 +116,7 @@ int cmd_plot(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_mcp(int argc, char **argv);
 
 /* Help text of a command, NULL when there is no such command. */
 const char *cli_command_help(const char *command);

@@ -34,6 +34,7 @@ static const struct command commands[] = {
     {"top", cmd_top},
     {"run", cmd_run},
     {"compare", cmd_compare},
+    {"mcp", cmd_mcp},
 };
 
 static const struct command *find_command(const char *name)

@@ -14,6 +14,7 @@ const struct options_command *const cli_option_tables[] = {
     &reset_options,
     &audit_options,
     &guard_options,
+    &mcp_options,
     NULL,
 };
 

@@ -78,6 +78,11 @@ struct guard_request {
 };
 extern const struct options_command guard_options;
 
+struct mcp_request {
+    bool read_only;
+};
+extern const struct options_command mcp_options;
+
 /* Every command's table, in the order of `gpuctl --help`; NULL-terminated. */
 extern const struct options_command *const cli_option_tables[];
 

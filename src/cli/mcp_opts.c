@@ -1,0 +1,29 @@
+/* mcp_opts.c - the options of `gpuctl mcp`, the MCP server an assistant
+ * starts (docs/mcp.md).
+ */
+#include <stddef.h>
+
+#include "cli/opts.h"
+
+#define R(field) offsetof(struct mcp_request, field)
+
+static const struct options_spec specs[] = {
+    {.name = "read-only", .type = OPTIONS_FLAG,
+     .help = "offer only the tools that change nothing",
+     .offset = R(read_only)},
+};
+
+const struct options_command mcp_options = {
+    .name = "mcp",
+    .usage = "gpuctl mcp [--read-only]",
+    .about = "Serve the Model Context Protocol on stdin and stdout, for AI assistants:\n"
+             "newline-delimited JSON-RPC, nothing else on stdout, diagnostics on stderr.\n"
+             "Tools list GPUs and their processes; resources gpu://list,\n"
+             "gpu://processes and gpu://gpus/{index}.  An assistant's configuration\n"
+             "starts it as\n"
+             "{\"mcpServers\": {\"gpuctl\": {\"command\": \"gpuctl\", \"args\": [\"mcp\"]}}}.\n",
+    .epilog = "Exit status: 0 when the client closes stdin; 1 when reading or writing\n"
+              "fails; 3 invalid arguments.\n",
+    .specs = specs,
+    .count = sizeof specs / sizeof specs[0],
+};
