@@ -15,6 +15,7 @@
 
 #include "cli/cli.h"
 #include "cli/run.h"
+#include "core/outfile.h"
 #include "core/term.h"
 #include "core/units.h"
 
@@ -31,7 +32,8 @@ struct run_args {
 
 struct out_file {
     const char *path;
-    FILE *f;
+    FILE *f;                  /* of.f while open */
+    struct outfile of;        /* replaced whole once written (core/outfile.h) */
 };
 
 struct live_state {
@@ -183,24 +185,30 @@ static int open_out(struct out_file *f, const char *path)
     f->f = NULL;
     if (!path)
         return 0;
-    f->f = fopen(path, "w");
-    if (!f->f) {
-        fprintf(stderr, "gpuctl: cannot write %s: %s\n", path, strerror(errno));
+    struct error e = {0};
+    if (outfile_open(&f->of, path, &e) < 0) {
+        fprintf(stderr, "gpuctl: %s\n", e.msg);
         return EXIT_GENERAL;
     }
+    f->f = f->of.f;
     return 0;
 }
 
+/* Renames the finished file over the old one; a failed write leaves the
+ * old one as it was. */
 static int close_out(struct out_file *f, int write_rc)
 {
     if (!f->f)
         return 0;
-    int rc = write_rc;
-    if (fclose(f->f) != 0 && rc == 0)
-        rc = -errno;
     f->f = NULL;
-    if (rc < 0) {
-        fprintf(stderr, "gpuctl: writing %s failed: %s\n", f->path, strerror(-rc));
+    struct error e = {0};
+    if (write_rc < 0) {
+        outfile_discard(&f->of);
+        fprintf(stderr, "gpuctl: writing %s failed: %s\n", f->path, strerror(-write_rc));
+        return EXIT_GENERAL;
+    }
+    if (outfile_commit(&f->of, &e) < 0) {
+        fprintf(stderr, "gpuctl: %s\n", e.msg);
         return EXIT_GENERAL;
     }
     return 0;
@@ -357,7 +365,6 @@ int cmd_run(int argc, char **argv)
     if (rc == 0)
         rc = execute(&a, files);
     for (int i = 0; i < 3; i++)
-        if (files[i].f)
-            fclose(files[i].f);
+        outfile_discard(&files[i].of);    /* not written: the old file stays */
     return rc;
 }

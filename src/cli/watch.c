@@ -40,7 +40,9 @@ struct watch_run {
     struct watch_matcher matcher;
     struct snapshot_ctx *sctx;
     struct sampler *sampler;
-    FILE *out;
+    FILE *out;                /* stdout, or of.f */
+    struct outfile of;        /* the log file (watch_open_output) */
+    bool published;           /* a replaced log has taken the old one's place */
     sigset_t stop_signals;
 };
 
@@ -192,9 +194,11 @@ static int open_output(struct watch_run *r)
     if (strcmp(r->path, "-") == 0) {
         r->out = stdout;
         header = r->format == WATCH_CSV;
-    } else if (watch_open_output(r->path, r->a.append, r->a.extended, r->format, &r->out,
+    } else if (watch_open_output(r->path, r->a.append, r->a.extended, r->format, &r->of,
                                  &header, &e) < 0) {
         return cli_fail(&e);
+    } else {
+        r->out = r->of.f;
     }
     if (header && watch_write_header(r->out, r->a.extended) < 0)
         return write_failed(r->path, errno);
@@ -211,6 +215,13 @@ static int flush_rows(struct watch_run *r)
     if (r->out != stdout && fdatasync(fileno(r->out)) < 0 && errno != EINVAL) {
         fprintf(stderr, "gpuctl: cannot write %s to disk: %s\n", r->path, strerror(errno));
         return EXIT_GENERAL;
+    }
+    /* The first sample on disk: the new log replaces the old one now. */
+    struct error e = {0};
+    if (r->out != stdout && !r->published) {
+        if (outfile_publish(&r->of, &e) < 0)
+            return cli_fail(&e);
+        r->published = true;
     }
     return 0;
 }
@@ -332,10 +343,13 @@ int cmd_watch(int argc, char **argv)
     } else if (rc == 0 && (rc = cli_load_config(&r.ctx, &r.a.common)) == 0) {
         rc = run_watch(&r);
     }
-    if (r.out && r.out != stdout && fclose(r.out) == EOF && rc == EXIT_OK) {
-        fprintf(stderr, "gpuctl: cannot write %s: %s\n", r.path, strerror(errno));
-        rc = EXIT_GENERAL;
-    }
+    /* A log that failed before its first sample leaves the old file alone;
+     * one ended cleanly (even before a sample) replaces it. */
+    struct error e = {0};
+    if (r.of.f && (rc == EXIT_OK || r.published) && outfile_commit(&r.of, &e) < 0 &&
+        rc == EXIT_OK)
+        rc = cli_fail(&e);
+    outfile_discard(&r.of);
     sampler_free(r.sampler);
     snapshot_ctx_close(r.sctx);
     watch_matcher_clear(&r.matcher);

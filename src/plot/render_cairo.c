@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/outfile.h"
 #include "core/str.h"
 
 #define FONT "DejaVu Sans"
@@ -267,29 +268,37 @@ static void draw(cairo_t *cr, const struct plot_data *d, const struct plot_style
     }
 }
 
+/* cairo opens the file itself: it writes the temporary file of an
+ * outfile, which replaces path only once the chart is whole. */
 int plot_render_file(const struct plot_data *d, const struct plot_style *st, const char *path,
                      bool svg, struct error *e)
 {
     int rc = load_cairo(e);
     if (rc < 0)
         return rc;
+    struct outfile of;
+    if ((rc = outfile_open(&of, path, e)) < 0)
+        return rc;
+    const char *target = outfile_write_path(&of);
     cairo_surface_t *surface =
-        svg ? lib.cairo_svg_surface_create(path, st->width, st->height)
+        svg ? lib.cairo_svg_surface_create(target, st->width, st->height)
             : lib.cairo_image_surface_create(CAIRO_FORMAT_RGB24, st->width, st->height);
     cairo_t *cr = lib.cairo_create(surface);
     draw(cr, d, st);
     cairo_status_t status = lib.cairo_status(cr);
     lib.cairo_destroy(cr);
     if (status == CAIRO_STATUS_SUCCESS && !svg)
-        status = lib.cairo_surface_write_to_png(surface, path);
+        status = lib.cairo_surface_write_to_png(surface, target);
     lib.cairo_surface_finish(surface);
     if (status == CAIRO_STATUS_SUCCESS)
         status = lib.cairo_surface_status(surface);
     lib.cairo_surface_destroy(surface);
-    if (status != CAIRO_STATUS_SUCCESS)
+    if (status != CAIRO_STATUS_SUCCESS) {
+        outfile_discard(&of);
         return error_set(e, status == CAIRO_STATUS_NO_MEMORY ? -ENOMEM : -EIO,
                          "cannot write %s: %s", path, lib.cairo_status_to_string(status));
-    return 0;
+    }
+    return outfile_commit(&of, e);
 }
 
 void plot_shutdown(void)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/outfile.h"
 #include "trace/analyze.h"
 #include "trace/ndjson.h"
 
@@ -324,18 +325,19 @@ int analyze_html_write(const struct analyze_opts *o, const struct analyze_result
         goto done;
     }
     json_t *data = page_data(h, r);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        rc = error_set(e, -errno, "cannot write %s: %s", path, strerror(errno));
+    struct outfile of;
+    if ((rc = outfile_open(&of, path, e)) < 0) {
         json_decref(data);
         goto done;
     }
-    rc = write_page(f, data);
+    rc = write_page(of.f, data);
     json_decref(data);
-    if (fclose(f) != 0 && rc == 0)
-        rc = -errno;
-    if (rc < 0)
+    if (rc < 0) {
+        outfile_discard(&of);          /* the old page, if any, stays */
         error_set(e, rc, "cannot write %s: %s", path, strerror(-rc));
+    } else {
+        rc = outfile_commit(&of, e);
+    }
 done:
     for (size_t i = 0; i < h->nk; i++)
         free(h->klanes[i]);

@@ -148,23 +148,21 @@ static int check_existing(FILE *f, const char *path, bool extended, enum watch_f
 }
 
 int watch_open_output(const char *path, bool append, bool extended, enum watch_format format,
-                      FILE **out, bool *write_header, struct error *e)
+                      struct outfile *out, bool *write_header, struct error *e)
 {
-    *out = NULL;
     *write_header = false;
-    FILE *f = fopen(path, append ? "a+e" : "we");
-    if (!f)
-        return error_set(e, -errno, "cannot open %s: %s", path, strerror(errno));
+    int rc = append ? outfile_open_append(out, path, e) : outfile_open(out, path, e);
+    if (rc < 0)
+        return rc;
     bool has_content = false;
     if (append) {
-        int rc = check_existing(f, path, extended, format, &has_content, e);
+        rc = check_existing(out->f, path, extended, format, &has_content, e);
         if (rc < 0) {
-            fclose(f);
+            outfile_discard(out);
             return rc;
         }
     }
     *write_header = format == WATCH_CSV && !has_content;
-    *out = f;
     return 0;
 }
 

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "core/error.h"
+#include "core/outfile.h"
 #include "core/snapshot.h"
 
 enum watch_format { WATCH_CSV, WATCH_JSONL };
@@ -55,9 +56,13 @@ struct watch_select {
  * of these columns, else -EEXIST with a message naming the file and both
  * headers.  JSON lines have no header: there the first record must have
  * exactly these keys.
- * *out is the caller's to fclose. */
+ * Without append the log is written to a temporary file beside path,
+ * which replaces path at the caller's first outfile_publish (once the
+ * first sample is on disk): a watch that fails before then leaves an
+ * existing log as it was.  With append, path itself grows.
+ * *out is the caller's to outfile_commit or outfile_discard. */
 int watch_open_output(const char *path, bool append, bool extended, enum watch_format format,
-                      FILE **out, bool *write_header, struct error *e);
+                      struct outfile *out, bool *write_header, struct error *e);
 
 /* Writes the header record (CSV). */
 int watch_write_header(FILE *out, bool extended);

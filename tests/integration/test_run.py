@@ -391,6 +391,35 @@ def test_signal_is_forwarded_and_the_report_still_written(gpuctl_bin, gpuctl_env
 # ---- outputs -----------------------------------------------------------------------------------
 
 
+def test_output_files_are_replaced_whole(gpuctl_bin, gpuctl_env, run, memload, tmp_path):
+    # written beside and renamed at the end: while the job runs, and when it
+    # cannot start at all, the old files are still there whole
+    (tmp_path / "out").mkdir()
+    outs = {name: tmp_path / "out" / name for name in ("p.csv", "t.csv", "r.html")}
+    for path in outs.values():
+        path.write_text("old report\n")
+    args = ["--csv", outs["p.csv"], "--timeline", outs["t.csv"], "--html", outs["r.html"]]
+    r = run(["run", *args, "--", "/nonexistent/gpuctl-test-command"])
+    assert r.rc == 127
+    assert all(p.read_text() == "old report\n" for p in outs.values())
+    proc = subprocess.Popen([str(gpuctl_bin), "run", "--quiet", *map(str, args), "-i", "100", "--",
+                             memload, "alloc", "4", "1500"],
+                            env=gpuctl_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_for_comm(wait_for_child(proc.pid), "memload")
+        assert all(p.read_text() == "old report\n" for p in outs.values())
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert outs["p.csv"].read_text().startswith("pid,ppid,command")
+    assert outs["t.csv"].read_text().startswith("timestamp,")
+    assert "</html>" in outs["r.html"].read_text()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(outs)
+
+
 def test_csv_and_timeline(run, memload, tmp_path, truth):
     csv_path, tl_path = tmp_path / "p.csv", tmp_path / "t.csv"
     r, doc = run_job(run, ["-i", "100", "--csv", csv_path, "--timeline", tl_path, "--", memload,

@@ -136,7 +136,7 @@ static void test_header_rules(void **state)
 {
     (void)state;
     char path[128];
-    FILE *f;
+    struct outfile f = {0};
     bool header;
     struct error e = {0};
     snprintf(path, sizeof path, "%s/log.csv", dir);
@@ -144,35 +144,41 @@ static void test_header_rules(void **state)
     /* absent: created, header wanted (with or without --append) */
     assert_int_equal(watch_open_output(path, true, false, WATCH_CSV, &f, &header, &e), 0);
     assert_true(header);
-    assert_int_equal(watch_write_header(f, false), 0);
-    fputs("2025-01-10T14:22:30,0,1,x,1,,\r\n", f);
-    fclose(f);
+    assert_int_equal(watch_write_header(f.f, false), 0);
+    fputs("2025-01-10T14:22:30,0,1,x,1,,\r\n", f.f);
+    assert_int_equal(outfile_commit(&f, &e), 0);
     long size = file_size(path);
 
     /* same columns, --append: kept, no second header */
     assert_int_equal(watch_open_output(path, true, false, WATCH_CSV, &f, &header, &e), 0);
     assert_false(header);
-    fclose(f);
+    assert_int_equal(outfile_commit(&f, &e), 0);
     assert_int_equal(file_size(path), size);
 
     /* other columns, --append: refused, file untouched */
     assert_int_equal(watch_open_output(path, true, true, WATCH_CSV, &f, &header, &e), -EEXIST);
-    assert_null(f);
+    assert_null(f.f);
     assert_non_null(strstr(e.msg, "log.csv:1:"));
     assert_non_null(strstr(e.msg, "sys_used_mib"));
     assert_non_null(strstr(e.msg, "drop --extended"));
     assert_int_equal(file_size(path), size);
 
-    /* no --append: replaced */
+    /* no --append: replaced, but only once the new log is committed (or
+     * published); given up before, the old log stays whole */
     assert_int_equal(watch_open_output(path, false, true, WATCH_CSV, &f, &header, &e), 0);
     assert_true(header);
-    fclose(f);
+    assert_int_equal(file_size(path), size);
+    outfile_discard(&f);
+    assert_int_equal(file_size(path), size);
+    assert_int_equal(watch_open_output(path, false, true, WATCH_CSV, &f, &header, &e), 0);
+    assert_int_equal(file_size(path), size);
+    assert_int_equal(outfile_commit(&f, &e), 0);
     assert_int_equal(file_size(path), 0);
 
     /* --append to an empty file: header wanted */
     assert_int_equal(watch_open_output(path, true, true, WATCH_CSV, &f, &header, &e), 0);
     assert_true(header);
-    fclose(f);
+    assert_int_equal(outfile_commit(&f, &e), 0);
 
     /* an unrelated CSV: refused, no --extended hint */
     write_text(path, "index,name\n0,x\n");
@@ -187,7 +193,7 @@ static void test_header_rules(void **state)
     write_text(path, record);
     assert_int_equal(watch_open_output(path, true, false, WATCH_JSONL, &f, &header, &e), 0);
     assert_false(header);
-    fclose(f);
+    assert_int_equal(outfile_commit(&f, &e), 0);
     assert_int_equal(file_size(path), (long)strlen(record));
     assert_int_equal(watch_open_output(path, true, true, WATCH_JSONL, &f, &header, &e), -EEXIST);
     assert_non_null(strstr(e.msg, "log.jsonl:1:"));
@@ -201,7 +207,7 @@ static void test_header_rules(void **state)
 static void test_unopenable_file(void **state)
 {
     (void)state;
-    FILE *f;
+    struct outfile f;
     bool header;
     struct error e = {0};
     char path[128];
