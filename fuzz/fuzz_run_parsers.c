@@ -1,6 +1,7 @@
 /* fuzz_run_parsers.c - the formats `gpuctl run` reads from the kernel on
  * arbitrary bytes: children lists, smaps_rollup's Pss line,
- * /proc/self/cgroup (both versions) and taskstats exit datagrams. */
+ * /proc/self/cgroup and memory.stat (both versions) and taskstats exit
+ * datagrams. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (jobcg_parse_self(s, size, v, path, sizeof path) == 0 &&
             (path[0] != '/' || strlen(path) >= sizeof path))
             abort();
+    uint64_t anon;
+    for (int v = 1; v <= 2; v++)
+        (void)jobcg_parse_anon(s, size, v, &anon);
     (void)exitwatch_parse(data, size, check_record, NULL);
     return 0;
 }

@@ -46,7 +46,7 @@ static void summary_table(const struct doc_run_request *v, FILE *out)
     fprintf(out, "</td></tr><tr><th>Duration</th><td>%.2f s, %zu samples every %u ms</td></tr>"
             "<tr><th>Max total %s</th><td>%s (%s, %s)</td></tr>", r->duration_s,
             r->sample_count, r->interval_ms, r->pss ? "PSS" : "RSS", a,
-            run_method_exact(r->method) ? "exact" : "sampled", run_method_name(r->method));
+            "sampled", run_method_name(r->method));
     fprintf(out, "<tr><th>Exit status</th><td>%d</td></tr></table>\n", r->exit_code);
     fputs("<h2>Processes</h2><table><tr><th>PID</th><th>PPID</th><th>Peak</th><th>From</th>"
           "<th>Command</th></tr>\n", out);

@@ -41,14 +41,18 @@ static void print_head(const struct doc_run_request *v, FILE *out)
     fprintf(out, "\nDuration:        %s (%.2f s)\nSamples:         %zu (every %u ms)\n", dur,
             r->duration_s, r->sample_count, r->interval_ms);
     kib_text(r->max_total_rss_kib, a, sizeof a);
-    if (run_method_exact(r->method))
-        fprintf(out, "Max total %s:   %s (exact: %s high-water mark)\n", r->pss ? "PSS" : "RSS",
-                a, r->method == RUN_METHOD_CGROUP_V2 ? "cgroup v2 memory.peak"
-                                                     : "cgroup v1 memory.max_usage_in_bytes");
+    if (r->method == RUN_METHOD_CGROUP_V2 || r->method == RUN_METHOD_CGROUP_V1)
+        fprintf(out, "Max total RSS:   %s (sampled every %u ms: anonymous + shmem memory of "
+                "the job's cgroup %s)\n", a, r->interval_ms,
+                r->method == RUN_METHOD_CGROUP_V2 ? "v2" : "v1");
     else
         fprintf(out, "Max total %s:   %s (sampled: sum of %s every %u ms%s)\n",
                 r->pss ? "PSS" : "RSS", a, r->pss ? "PSS" : "RSS", r->interval_ms,
                 r->method_note[0] ? "; no cgroup" : "");
+    if (r->cgroup_peak_kib.known) {
+        kib_text(r->cgroup_peak_kib.v, a, sizeof a);
+        fprintf(out, "Cgroup peak:     %s (high-water mark, page cache included)\n", a);
+    }
     const struct run_proc *top = run_report_top(r);
     if (top) {
         kib_text(top->max_rss_kib, a, sizeof a);
@@ -198,6 +202,8 @@ int cli_run_write_csv(const struct doc_run_request *v, FILE *out)
         snprintf(ppid, sizeof ppid, "%d", (int)p->ppid);
         snprintf(kib, sizeof kib, "%" PRIu64, p->max_rss_kib);
         snprintf(mib, sizeof mib, "%.2f", (double)p->max_rss_kib / 1024.0);
+        if (p->peak_source == RUN_PEAK_NONE)
+            kib[0] = mib[0] = '\0';          /* never read: unknown, not 0 */
         time_text(p->first_seen, first, sizeof first);
         time_text(p->last_seen, last, sizeof last);
         if (p->gpu_mem_peak_bytes.known)

@@ -38,7 +38,8 @@ static json_t *proc_json(struct doc_build *b, const struct doc_run_request *v,
     doc_put(b, o, "pid", json_integer(p->pid));
     doc_put(b, o, "ppid", json_integer(p->ppid));
     doc_put(b, o, "command", doc_json_text(p->command));
-    doc_put(b, o, "max_rss_kib", json_integer((json_int_t)p->max_rss_kib));
+    doc_put(b, o, "max_rss_kib", p->peak_source == RUN_PEAK_NONE
+                                     ? json_null() : json_integer((json_int_t)p->max_rss_kib));
     doc_put(b, o, "first_seen", time_json(p->first_seen));
     doc_put(b, o, "last_seen", time_json(p->last_seen));
     doc_put(b, o, "cmdline", doc_json_str(p->cmdline));
@@ -105,7 +106,8 @@ static void put_memory(struct doc_build *b, json_t *root, const struct run_repor
 {
     doc_put(b, root, "max_total_rss_kib", json_integer((json_int_t)r->max_total_rss_kib));
     doc_put(b, root, "method", json_string(run_method_name(r->method)));
-    doc_put(b, root, "exact", json_boolean(run_method_exact(r->method)));
+    doc_put(b, root, "exact", json_false());      /* the total is sampled (docs/json/run.md) */
+    doc_put(b, root, "cgroup_peak_kib", doc_json_u64(r->cgroup_peak_kib));
     doc_put(b, root, "method_note", doc_json_str(r->method_note));
     doc_put(b, root, "pss", json_boolean(r->pss));
     doc_put(b, root, "exit_records", json_boolean(r->exit_records));

@@ -11,6 +11,7 @@
 
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -120,10 +121,13 @@ static int make_child(struct jobcg *cg, const char *parent, pid_t owner, const c
     cg->procs_fd = open(file, O_WRONLY | O_CLOEXEC);
     snprintf(file, sizeof file, "%s/%s", cg->path, peak_file);
     cg->peak_fd = open(file, O_RDONLY | O_CLOEXEC);
-    if (cg->procs_fd < 0 || cg->peak_fd < 0) {
+    snprintf(file, sizeof file, "%s/memory.stat", cg->path);
+    cg->stat_fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (cg->procs_fd < 0 || cg->peak_fd < 0 || cg->stat_fd < 0) {
         int err = -errno;
         snprintf(why, why_size, "the cgroup %.200s has no %s%s", cg->path,
-                 cg->procs_fd < 0 ? "cgroup.procs" : peak_file,
+                 cg->procs_fd < 0 ? "cgroup.procs" : cg->peak_fd < 0 ? peak_file
+                                                                      : "memory.stat",
                  cg->peak_fd < 0 && strcmp(peak_file, "memory.peak") == 0
                      ? " (it needs Linux 5.19 or later)" : "");
         jobcg_remove(cg);
@@ -180,7 +184,7 @@ static int try_v1(struct jobcg *cg, pid_t owner, char *why, size_t why_size)
 
 int jobcg_create(struct jobcg *cg, pid_t owner, char *why, size_t why_size)
 {
-    *cg = (struct jobcg){.procs_fd = -1, .peak_fd = -1};
+    *cg = (struct jobcg){.procs_fd = -1, .peak_fd = -1, .stat_fd = -1};
     char why2[256] = "";
     int rc = try_v2(cg, owner, why, why_size);
     if (rc == 0)
@@ -219,13 +223,65 @@ int jobcg_read_peak(const struct jobcg *cg, uint64_t *bytes)
     return 0;
 }
 
+/* The decimal value of key's line ("key 123\n"); -ENOENT when absent. */
+static int stat_value(const char *buf, size_t len, const char *key, uint64_t *v)
+{
+    size_t k = strlen(key), i = 0;
+    while (i < len) {
+        const char *line = buf + i;
+        const char *nl = memchr(line, '\n', len - i);
+        size_t n = nl ? (size_t)(nl - line) : len - i;
+        i += n + 1;
+        if (n <= k || memcmp(line, key, k) != 0 || line[k] != ' ')
+            continue;
+        uint64_t acc = 0;
+        size_t j = k + 1;
+        for (; j < n && line[j] >= '0' && line[j] <= '9'; j++) {
+            if (acc > (UINT64_MAX - 9) / 10)
+                return -ERROR_PARSE;
+            acc = acc * 10 + (uint64_t)(line[j] - '0');
+        }
+        if (j == k + 1 || j != n)
+            return -ERROR_PARSE;
+        *v = acc;
+        return 0;
+    }
+    return -ENOENT;
+}
+
+int jobcg_parse_anon(const char *buf, size_t len, int version, uint64_t *bytes)
+{
+    uint64_t anon, shmem = 0;
+    int rc = stat_value(buf, len, version == 2 ? "anon" : "total_rss", &anon);
+    if (rc < 0)
+        return rc;
+    rc = stat_value(buf, len, version == 2 ? "shmem" : "total_shmem", &shmem);
+    if (rc == -ERROR_PARSE)
+        return rc;
+    *bytes = anon + shmem;
+    return 0;
+}
+
+int jobcg_read_anon(const struct jobcg *cg, uint64_t *bytes)
+{
+    char buf[16384];
+    if (cg->stat_fd < 0)
+        return -EBADF;
+    ssize_t n = pread(cg->stat_fd, buf, sizeof buf, 0);
+    if (n < 0)
+        return -errno;
+    return jobcg_parse_anon(buf, (size_t)n, cg->version, bytes);
+}
+
 void jobcg_remove(struct jobcg *cg)
 {
     if (cg->procs_fd >= 0)
         close(cg->procs_fd);
     if (cg->peak_fd >= 0)
         close(cg->peak_fd);
-    cg->procs_fd = cg->peak_fd = -1;
+    if (cg->stat_fd >= 0)
+        close(cg->stat_fd);
+    cg->procs_fd = cg->peak_fd = cg->stat_fd = -1;
     if (cg->path[0])
         (void)rmdir(cg->path);
     cg->path[0] = '\0';

@@ -21,6 +21,7 @@ struct jobcg {
     char path[512];
     int procs_fd;         /* cgroup.procs, open for writing */
     int peak_fd;          /* memory.peak or memory.max_usage_in_bytes */
+    int stat_fd;          /* memory.stat */
 };
 
 /* Makes the job's cgroup, named after owner.  Returns 0, or -errno with a
@@ -35,6 +36,17 @@ int jobcg_enter(const struct jobcg *cg);
 
 /* The high-water mark so far, in bytes. */
 int jobcg_read_peak(const struct jobcg *cg, uint64_t *bytes);
+
+/* The anonymous and shmem (tmpfs) memory charged to the cgroup now, in
+ * bytes, from memory.stat: the RAM the job needs, without the page cache
+ * that the high-water mark also counts. */
+int jobcg_read_anon(const struct jobcg *cg, uint64_t *bytes);
+
+/* Sums memory.stat's anonymous and shmem lines: "anon" and "shmem" for
+ * version 2, "total_rss" and "total_shmem" (the cgroup and its children)
+ * for version 1.  Returns 0, -ENOENT when the anonymous line is missing,
+ * -ERROR_PARSE when one of them has no decimal value. */
+int jobcg_parse_anon(const char *buf, size_t len, int version, uint64_t *bytes);
 
 /* Closes the files and removes the (empty) cgroup; accepts an unused cg. */
 void jobcg_remove(struct jobcg *cg);

@@ -92,6 +92,9 @@ struct tracker {
     uint64_t placed_gen;      /* tree_gen when the pending records were last tried */
     bool nofile_raised;
     long hz;
+    uint64_t anon_now_kib;    /* the cgroup's anon + shmem at the latest sample */
+    uint64_t anon_max_kib;    /* ... and the largest seen */
+    bool anon_read;           /* it was read at least once */
 };
 
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
@@ -99,17 +102,12 @@ static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 const char *run_method_name(enum run_method m)
 {
     switch (m) {
-    case RUN_METHOD_CGROUP_V2: return "cgroup-v2";
-    case RUN_METHOD_CGROUP_V1: return "cgroup-v1";
+    case RUN_METHOD_CGROUP_V2: return "cgroup-v2-anon";
+    case RUN_METHOD_CGROUP_V1: return "cgroup-v1-anon";
     case RUN_METHOD_SAMPLED_PSS: return "sampled-pss";
     case RUN_METHOD_SAMPLED_RSS: break;
     }
     return "sampled-rss";
-}
-
-bool run_method_exact(enum run_method m)
-{
-    return m == RUN_METHOD_CGROUP_V2 || m == RUN_METHOD_CGROUP_V1;
 }
 
 const char *run_peak_source_name(enum run_peak_source s)
@@ -345,6 +343,21 @@ static unsigned want_for(struct tracker *k, struct tracked *t)
     return want | PROCTREE_STATM;
 }
 
+static bool start_matches(const struct tracker *k, const struct run_proc *p,
+                          uint64_t start_ticks);
+
+/* The entry a process already has though it is not on the live list: one
+ * made from its exit record while it lingers as a zombie its parent has
+ * not reaped yet (the walk finds it again under that parent). */
+static int known_entry(const struct tracker *k, pid_t pid, uint64_t start_ticks)
+{
+    int idx = find_known(k, pid);
+    if (idx < 0 || k->t[idx].alive || k->r->procs[idx].reaped ||
+        !start_matches(k, &k->r->procs[idx], start_ticks))
+        return -1;
+    return idx;
+}
+
 static int visit_new(struct tracker *k, pid_t pid, uint64_t *kib)
 {
     struct proctree_files fresh;
@@ -354,8 +367,13 @@ static int visit_new(struct tracker *k, pid_t pid, uint64_t *kib)
     unsigned want = PROCTREE_STAT | PROCTREE_STATUS | (k->o->pss ? PROCTREE_PSS : 0);
     size_t i = 0;
     int rc = proctree_read(&fresh, want, &rd);
-    if (rc == 0)
+    int known = rc == 0 ? known_entry(k, pid, rd.start_ticks) : -1;
+    if (known >= 0) {
+        i = (size_t)known;
+        k->r->procs[i].start_ticks = rd.start_ticks;
+    } else if (rc == 0) {
         rc = add_proc(k, pid, &rd, &i);
+    }
     if (rc < 0) {
         proctree_close(&fresh);
         return rc == -ENOMEM ? rc : 0;
@@ -506,6 +524,13 @@ static int take_sample(struct tracker *k)
     if (k->o->gpu)
         gpu_sample(k, &s);
     r->timeline[r->sample_count++] = s;
+    uint64_t anon;
+    if (k->cg.version && jobcg_read_anon(&k->cg, &anon) == 0) {
+        k->anon_read = true;
+        k->anon_now_kib = anon / 1024;
+        if (k->anon_now_kib > k->anon_max_kib)
+            k->anon_max_kib = k->anon_now_kib;
+    }
     if (s.total_kib > r->sampled_max_total_kib) {
         r->sampled_max_total_kib = s.total_kib;
         r->max_total_at = s.wall;
@@ -515,6 +540,13 @@ static int take_sample(struct tracker *k)
 
 /* ---- GPU -------------------------------------------------------------------------------- */
 
+/* A process's GPU memory this sample: the sum over every device it uses
+ * (NVML lists it once per device). */
+struct gpu_use {
+    uint64_t bytes;
+    bool known;
+};
+
 static void gpu_sample(struct tracker *k, struct run_sample *s)
 {
     struct snapshot_options so = {.processes = true};
@@ -522,6 +554,11 @@ static void gpu_sample(struct tracker *k, struct run_sample *s)
     struct error e = {0};
     if (snapshot_take(k->sctx, &so, &snap, &e) < 0)
         return;                           /* this sample's GPU figures stay unknown */
+    struct gpu_use *use = calloc(k->r->proc_count ? k->r->proc_count : 1, sizeof *use);
+    if (!use) {
+        snapshot_free(snap);
+        return;
+    }
     uint64_t total = 0;
     for (size_t g = 0; g < snap->gproc_count; g++) {
         const struct gpu_process *gp = &snap->gprocs[g];
@@ -531,13 +568,19 @@ static void gpu_sample(struct tracker *k, struct run_sample *s)
         struct run_proc *p = &k->r->procs[idx];
         if (gp->gpu_mem_bytes.known) {
             total += gp->gpu_mem_bytes.v;
-            if (!p->gpu_mem_peak_bytes.known || gp->gpu_mem_bytes.v > p->gpu_mem_peak_bytes.v)
-                OPT_SET(p->gpu_mem_peak_bytes, gp->gpu_mem_bytes.v);
+            use[idx].bytes += gp->gpu_mem_bytes.v;
+            use[idx].known = true;
         }
         if (gp->sm_pct.known &&
             (!p->gpu_sm_peak_pct.known || gp->sm_pct.v > p->gpu_sm_peak_pct.v))
             OPT_SET(p->gpu_sm_peak_pct, gp->sm_pct.v);
     }
+    for (size_t i = 0; i < k->r->proc_count; i++) {
+        struct run_proc *p = &k->r->procs[i];
+        if (use[i].known && (!p->gpu_mem_peak_bytes.known || use[i].bytes > p->gpu_mem_peak_bytes.v))
+            OPT_SET(p->gpu_mem_peak_bytes, use[i].bytes);
+    }
+    free(use);
     OPT_SET(s->gpu_mem_bytes, total);
     struct run_report *r = k->r;
     if (!r->gpu_total_peak_bytes.known || total > r->gpu_total_peak_bytes.v)
@@ -630,6 +673,20 @@ static int reap_all(struct tracker *k)
 }
 
 /* ---- exit records ---------------------------------------------------------------------------- */
+
+/* Whether a process started at start_ticks (since boot) can be this
+ * entry's: the same start, or, for an entry known only from its exit
+ * record (whose start is in epoch seconds), within the rounding of both. */
+static bool start_matches(const struct tracker *k, const struct run_proc *p,
+                          uint64_t start_ticks)
+{
+    if (p->start_ticks)
+        return p->start_ticks == start_ticks;
+    if (!k->boot_time || k->hz <= 0)
+        return false;
+    double start = k->boot_time + (double)start_ticks / (double)k->hz;
+    return start > p->first_seen - 2.0 && start < p->first_seen + 2.0;
+}
 
 /* Whether the record can be this entry's: a pid reused by an unrelated
  * process started at another time is not. */
@@ -927,10 +984,9 @@ static void check_total_limit(struct tracker *k)
     struct run_report *r = k->r;
     if (!k->o->max_total_kib || r->sample_count == 0)
         return;
-    uint64_t total = r->timeline[r->sample_count - 1].total_kib;
-    uint64_t peak;
-    if (k->cg.version && jobcg_read_peak(&k->cg, &peak) == 0 && peak / 1024 > total)
-        total = peak / 1024;
+    /* The RAM the job needs now: the cgroup's anon + shmem (page cache,
+     * which the kernel reclaims before it runs short, is no part of it). */
+    uint64_t total = k->anon_read ? k->anon_now_kib : r->timeline[r->sample_count - 1].total_kib;
     if (total > k->o->max_total_kib)
         breach(k, RUN_LIMIT_TOTAL, total, k->o->max_total_kib, NULL);
 }
@@ -976,16 +1032,27 @@ static void finish_report(struct tracker *k)
     for (size_t i = 0; i < r->proc_count; i++)
         if (r->procs[i].max_rss_kib > floor)
             floor = r->procs[i].max_rss_kib;
-    uint64_t peak;
-    if (k->cg.version && jobcg_read_peak(&k->cg, &peak) == 0) {
+    uint64_t peak, anon;
+    if (k->cg.version && jobcg_read_peak(&k->cg, &peak) == 0)
+        OPT_SET(r->cgroup_peak_kib, peak / 1024);
+    /* A job shorter than one interval is still the cgroup's to measure. */
+    if (k->cg.version && jobcg_read_anon(&k->cg, &anon) == 0) {
+        k->anon_read = true;
+        if (anon / 1024 > k->anon_max_kib)
+            k->anon_max_kib = anon / 1024;
+    }
+    uint64_t sampled;
+    if (k->anon_read && !k->o->pss) {
+        /* Counted once per page, shared or not, and with tmpfs files the
+         * job wrote; without the page cache its file I/O brought in. */
         r->method = k->cg.version == 2 ? RUN_METHOD_CGROUP_V2 : RUN_METHOD_CGROUP_V1;
-        r->max_total_rss_kib = peak / 1024;
+        sampled = k->anon_max_kib;
     } else {
         r->method = k->o->pss ? RUN_METHOD_SAMPLED_PSS : RUN_METHOD_SAMPLED_RSS;
-        /* At the moment a process peaked the total was at least that. */
-        r->max_total_rss_kib = r->sampled_max_total_kib > floor ? r->sampled_max_total_kib
-                                                                : floor;
+        sampled = r->sampled_max_total_kib;
     }
+    /* At the moment a process peaked the total was at least that. */
+    r->max_total_rss_kib = sampled > floor ? sampled : floor;
     if (k->o->max_total_kib && r->max_total_rss_kib > k->o->max_total_kib)
         breach(k, RUN_LIMIT_TOTAL, r->max_total_rss_kib, k->o->max_total_kib, NULL);
 }
@@ -1024,7 +1091,7 @@ static int prepare(struct tracker *k, struct error *e)
     k->r->interval_ms = o->interval_ms;
     k->r->pss = o->pss;
     k->r->gpu = o->gpu;
-    k->cg = (struct jobcg){.procs_fd = -1, .peak_fd = -1};
+    k->cg = (struct jobcg){.procs_fd = -1, .peak_fd = -1, .stat_fd = -1};
     if (o->gpu) {
         int rc = snapshot_ctx_open(&k->sctx, e);
         if (rc < 0) {

@@ -7,10 +7,12 @@
  * process that ends up as its child with wait4 (whose ru_maxrss is exact
  * even for a process that lived shorter than one interval), and returns a
  * report once the last process of the tree has exited.  The job's total
- * peak comes from a cgroup's own high-water mark when gpuctl can create one
- * (cgroup v2 memory.peak, or v1 memory.max_usage_in_bytes), else from the
- * sampled sum.  docs/design.md ("gpuctl run: what is exact") says which
- * figure is exact under which condition.
+ * is the RAM it needed: the anonymous + shmem memory of a cgroup of its own
+ * when gpuctl can create one, else the sum of RSS, sampled each interval
+ * and never below the largest single-process peak; the cgroup's own
+ * high-water mark, which also counts the page cache the job brought in, is
+ * kept under its own name.  docs/design.md ("gpuctl run: what is exact")
+ * says which figure is exact under which condition.
  *
  * Rendering (table, JSON, CSV, HTML) is the CLI's; grouping and the leak
  * heuristic are report.h's.
@@ -26,18 +28,18 @@
 #include "core/error.h"
 #include "core/model.h"
 
-/* How the job's total peak was measured. */
+/* How the job's total peak was measured: always sampled each interval,
+ * and never below the largest single-process peak. */
 enum run_method {
     RUN_METHOD_SAMPLED_RSS,   /* sum of RSS at each sample */
     RUN_METHOD_SAMPLED_PSS,   /* sum of PSS at each sample (--pss) */
-    RUN_METHOD_CGROUP_V2,     /* memory.peak of the job's own cgroup */
-    RUN_METHOD_CGROUP_V1,     /* memory.max_usage_in_bytes of its v1 memory cgroup */
+    RUN_METHOD_CGROUP_V2,     /* anon + shmem of the job's own v2 cgroup (memory.stat) */
+    RUN_METHOD_CGROUP_V1,     /* total_rss + total_shmem of its v1 memory cgroup */
 };
 
-/* "cgroup-v2", "cgroup-v1", "sampled-rss", "sampled-pss" (the JSON method). */
+/* "cgroup-v2-anon", "cgroup-v1-anon", "sampled-rss", "sampled-pss" (the
+ * JSON method). */
 const char *run_method_name(enum run_method m);
-/* True for the cgroup methods: the table says "exact". */
-bool run_method_exact(enum run_method m);
 
 /* Where a process's peak came from. */
 enum run_peak_source {
@@ -110,7 +112,8 @@ struct run_report {
     bool exit_records;        /* taskstats exit records were received */
     bool exit_records_lost;   /* ... but the kernel dropped some */
     char exit_note[256];      /* why there were none; "" when there were */
-    uint64_t max_total_rss_kib;     /* the job's peak by method */
+    uint64_t max_total_rss_kib;     /* the job's peak by method: the RAM it needed */
+    struct opt_u64 cgroup_peak_kib; /* the cgroup's high-water mark (page cache included) */
     uint64_t sampled_max_total_kib; /* the largest sampled sum, always */
     double max_total_at;            /* epoch of the largest sampled sum */
     struct opt_u64 gpu_total_peak_bytes;

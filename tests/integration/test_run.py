@@ -91,6 +91,8 @@ def assert_exact(proc, truth_entry):
 
 
 NO_CGROUP = {"GPUCTL_RUN_NO_CGROUP": "yes"}
+# The real /sys, where the job's cgroup is made (the default test tree is empty).
+REAL_SYS = {"GPUCTL_SYS_ROOT": "/"}
 
 # ---- exactness ------------------------------------------------------------------------
 
@@ -131,21 +133,49 @@ def test_fallback_method_is_sampled_and_never_below_a_process_peak(run, memload,
 
 
 def test_cgroup_method_when_the_host_allows_it(run, memload, truth):
-    r, doc = run_job(run, ["-i", "200", "--", memload, "alloc", "64", "300"], env=truth.env)
+    r, doc = run_job(run, ["-i", "200", "--", memload, "alloc", "64", "300"],
+                     env={**truth.env, **REAL_SYS})
     assert r.rc == 0, r.err
     if doc["method"].startswith("sampled"):
         pytest.skip(f"no memory cgroup can be created here: {doc['method_note']}")
-    assert doc["method"] in ("cgroup-v2", "cgroup-v1")
-    assert doc["exact"] is True
-    # The cgroup counts every page charged to the job once: the 64 MiB the
-    # job touched, plus its own small overhead, but not libraries already
-    # in memory.
+    assert doc["method"] in ("cgroup-v2-anon", "cgroup-v1-anon")
+    assert doc["exact"] is False          # sampled: the kernel keeps no anon high-water mark
+    # The cgroup counts every anonymous page charged to the job once: the
+    # 64 MiB the job touched, plus its own small overhead, but not libraries
+    # already in memory.
     assert 64 * 1024 <= doc["max_total_rss_kib"] <= 64 * 1024 + 16 * 1024
+    assert doc["cgroup_peak_kib"] >= 64 * 1024
     # The job's cgroup is gone afterwards: none is left by a gpuctl that has
     # exited (another gpuctl may be running: its own is still there).
     found = {p for root in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified", "/sys/fs/cgroup/memory")
              if os.path.isdir(root) for p in pathlib.Path(root).rglob("gpuctl-run-*")}
     assert not [p for p in found if not os.path.exists(f"/proc/{p.name.rsplit('-', 1)[1]}")]
+
+
+@pytest.mark.parametrize("env", [REAL_SYS, NO_CGROUP], ids=["cgroup", "sampled"])
+def test_page_cache_is_not_ram_the_job_needed(run, tmp_path, env):
+    # dd writes 200 MiB through the page cache with a 1 MiB buffer: the job
+    # needed a few MiB, whatever the cache (and the cgroup's mark) holds
+    big = tmp_path / "big"
+    r, doc = run_job(run, ["--max-total-rss", "64M", "--", "dd", "if=/dev/zero", f"of={big}",
+                           "bs=1M", "count=200"], env=env)
+    assert r.rc == 0, r.err                # the limit did not fire
+    assert doc["limit_exceeded"] is None
+    assert doc["max_total_rss_kib"] < 32 * 1024
+    if doc["method"].startswith("cgroup"):
+        assert doc["cgroup_peak_kib"] >= doc["max_total_rss_kib"]
+    else:
+        assert doc["cgroup_peak_kib"] is None
+
+
+@pytest.mark.parametrize("env", [REAL_SYS, NO_CGROUP], ids=["cgroup", "sampled"])
+def test_total_is_never_below_a_process_peak(run, env):
+    # /bin/true ends before the first sample: the total is still at least
+    # what its one process held
+    r, doc = run_job(run, ["--", "true"], env=env)
+    assert r.rc == 0, r.err
+    assert doc["max_process_rss_kib"] > 0
+    assert doc["max_total_rss_kib"] >= doc["max_process_rss_kib"]
 
 
 def test_cgroup_unavailable_is_detected_and_explained(run, memload, tmp_path):
@@ -229,6 +259,54 @@ def test_spike_shorter_than_the_interval(run, memload, truth):
     assert_exact(p, t)
     assert p["max_rss_kib"] >= 150 * 1024
     assert doc["max_total_rss_kib"] >= 150 * 1024
+
+
+FORK_THEN_SLEEP = """
+import os, sys, time
+kids = []
+for _ in range(3):
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    kids.append(pid)
+print(*kids, flush=True, file=sys.stderr)
+time.sleep(float(sys.argv[1]))
+if sys.argv[2] == "reap":
+    for _ in kids:
+        os.wait()
+    time.sleep(0.5)
+"""
+
+
+def test_a_child_that_lingers_as_a_zombie_is_listed_once(run):
+    # the children exit while their parent sleeps: known first from their
+    # exit records, then found by the walk as zombies, then reaped by gpuctl
+    # once the parent has gone
+    r, doc = run_job(run, ["-i", "100", "--", "/usr/bin/python3", "-c", FORK_THEN_SLEEP, "1",
+                           "leave"])
+    assert r.rc == 0, r.err
+    kids = [int(pid) for pid in r.err.split()]
+    pids = [p["pid"] for p in doc["processes"]]
+    assert len(pids) == len(set(pids))
+    procs = procs_by_pid(doc)
+    assert all(procs[kid]["reaped_by_gpuctl"] for kid in kids)
+    assert doc["groups"][0]["process_count"] <= 4
+
+
+def test_a_peak_never_read_is_null(run):
+    # without exit records, a child seen only as a zombie and reaped by its
+    # own parent has no peak gpuctl could read: unknown, not 0
+    r, doc = run_job(run, ["-i", "100", "--", "/usr/bin/python3", "-c", FORK_THEN_SLEEP, "0.5",
+                           "reap"], env={"GPUCTL_RUN_NO_TASKSTATS": "1"})
+    assert r.rc == 0, r.err
+    procs = procs_by_pid(doc)
+    kids = [procs[int(pid)] for pid in r.err.split() if int(pid) in procs]
+    assert kids, "no sample saw the zombies"
+    for kid in kids:
+        if kid["peak_source"] == "none":
+            assert kid["max_rss_kib"] is None
+        else:
+            assert kid["max_rss_kib"] > 0
 
 
 def test_workers_each_with_a_known_peak(run, memload, truth):
@@ -570,6 +648,32 @@ def test_gpu_memory_of_the_tree_from_the_fake_nvml(gpuctl_bin, gpuctl_env, scena
     lines = (tmp_path / "t.csv").read_text().splitlines()
     assert lines[0].endswith(",gpu_mem_mib")
     assert "3072.00" in {line.split(",")[-1] for line in lines[1:]}
+
+
+def test_gpu_memory_of_a_process_on_two_gpus_is_the_sum(gpuctl_bin, gpuctl_env, scenario,
+                                                        memload):
+    path = scenario({"devices": [device(0), device(1)]})
+    proc = subprocess.Popen([str(gpuctl_bin), "run", "--gpu", "--json", "--quiet", "-i", "100",
+                             "--", memload, "alloc", "8", "2500"],
+                            env=gpuctl_env(path), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        child = wait_for_child(proc.pid)
+        wait_for_comm(child, "memload")
+        write_json_atomically(path, {"devices": [
+            device(0, processes={"compute": [{"pid": child, "used_memory": 3 << 30}]}),
+            device(1, processes={"compute": [{"pid": child, "used_memory": 1 << 30}]})]})
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    err = err.decode()
+    check_no_sanitizer_report(err)
+    assert proc.returncode == 0, err
+    doc = json.loads(out)
+    assert doc["gpu_total_peak_bytes"] == 4 << 30
+    assert procs_by_pid(doc)[child]["gpu_mem_peak_bytes"] == 4 << 30
+    assert doc["groups"][0]["gpu_mem_peak_bytes"] == 4 << 30
 
 
 def test_gpu_without_a_driver_fails_before_running(run, memload, truth):

@@ -126,6 +126,39 @@ static void test_cgroup_self(void **state)
     assert_int_equal(self_path("0::/abcdef\n", 2, p, 4), -ERROR_PARSE);
 }
 
+static int anon_of(const char *text, int version, uint64_t *v)
+{
+    char *c = dup_exact(text, strlen(text));
+    int rc = jobcg_parse_anon(c, strlen(text), version, v);
+    free(c);
+    return rc;
+}
+
+/* The RAM a job needs is its anonymous and shmem memory: the page cache
+ * (cache, file) and the huge-page split lines are no part of it. */
+static void test_cgroup_anon_and_shmem_without_the_page_cache(void **state)
+{
+    (void)state;
+    uint64_t v = 0;
+    static const char v1[] = "cache 419430400\nrss 2097152\nrss_huge 0\nshmem 0\n"
+                             "total_cache 419430400\ntotal_rss 3145728\ntotal_rss_huge 2097152\n"
+                             "total_shmem 1048576\ntotal_mapped_file 0\n";
+    assert_int_equal(anon_of(v1, 1, &v), 0);
+    assert_int_equal(v, 3145728 + 1048576);
+    static const char v2[] = "anon 5242880\nfile 419430400\nkernel 123\nanon_thp 2097152\n"
+                             "shmem 4096\nshmem_thp 0\n";
+    assert_int_equal(anon_of(v2, 2, &v), 0);
+    assert_int_equal(v, 5242880 + 4096);
+    assert_int_equal(anon_of("anon 7\n", 2, &v), 0);           /* no shmem line: 0 */
+    assert_int_equal(v, 7);
+    assert_int_equal(anon_of("file 7\n", 2, &v), -ENOENT);
+    assert_int_equal(anon_of("anon x\n", 2, &v), -ERROR_PARSE);
+    assert_int_equal(anon_of("anon 1\nshmem 2x\n", 2, &v), -ERROR_PARSE);
+    assert_int_equal(anon_of("anon 99999999999999999999999\n", 2, &v), -ERROR_PARSE);
+    assert_int_equal(anon_of("anon 5", 2, &v), 0);              /* cut at the end */
+    assert_int_equal(v, 5);
+}
+
 /* Found by libFuzzer: an empty line used to end the search with success
  * and an untouched (uninitialised) path. */
 static void test_cgroup_self_empty_lines_name_nothing(void **state)
@@ -234,6 +267,7 @@ int main(void)
         cmocka_unit_test(test_statm),
         cmocka_unit_test(test_cgroup_self),
         cmocka_unit_test(test_cgroup_self_empty_lines_name_nothing),
+        cmocka_unit_test(test_cgroup_anon_and_shmem_without_the_page_cache),
         cmocka_unit_test(test_exit_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
