@@ -591,6 +591,8 @@ int audit_summary(struct audit_db *db, const struct audit_filter *f, size_t top_
 
 static void usage_free(struct audit_usage *u, size_t n)
 {
+    if (!u)
+        return;
     for (size_t i = 0; i < n; i++)
         free(u[i].key);
     free(u);

@@ -305,6 +305,8 @@ static void *run(void *arg)
 
 static void feed_free(struct feed *f)
 {
+    if (!f)
+        return;
     feed_frame_free(f->ready);
     ident_cache_clear(&f->idents);
     procfs_close(f->procfs);
