@@ -16,11 +16,11 @@
 #include "cli/list.h"
 #include "cli/opts.h"
 #include "core/filter.h"
-#include "core/sampler.h"
 #include "core/str.h"
 #include "core/term.h"
 #include "doc/json.h"
 #include "doc/snapshot_doc.h"
+#include "feed/feed.h"
 
 struct list_args {
     struct cli_common common;
@@ -150,20 +150,22 @@ static int check_pids_exist(const struct list_args *a)
 struct list_run {
     struct cli_ctx ctx;
     struct list_args args;
-    struct snapshot_ctx *sctx;
-    struct sampler *sampler;          /* --watch: rates between frames */
+    struct snapshot_ctx *sctx;        /* one-shot only: --watch subscribes to a feed */
     char self_user[64];
     bool color, ascii, tty;
     struct cli_audit_hook audit;
 };
 
-static int render(struct list_run *r, const struct snapshot *s, FILE *out)
+/* fr: the --watch frame s came in (its stale marks), NULL one-shot. */
+static int render(struct list_run *r, const struct snapshot *s, const struct feed_frame *fr,
+                  FILE *out)
 {
     const struct config *cfg = &r->ctx.cfg;
     struct doc_snapshot_request req = {
         .filter = &r->args.filter, .cuda_visible_devices = getenv("CUDA_VISIBLE_DEVICES"),
         .self_user = r->self_user, .details = cfg->show_details,
         .containers = r->args.containers,
+        .device_stale = fr ? fr->device_stale : NULL,
     };
     struct doc_snapshot_view shown;
     struct error e = {0};
@@ -172,7 +174,7 @@ static int render(struct list_run *r, const struct snapshot *s, FILE *out)
         struct list_view v = {
             .shown = &shown, .ascii = r->ascii, .color = r->color,
             .width = cfg->table_width ? cfg->table_width : term_width(STDOUT_FILENO),
-            .self_user = r->self_user,
+            .self_user = r->self_user, .stale_for_s = fr ? fr->stale_for_s : 0,
         };
         rc = list_render_table(&v, out);
     } else if (rc == 0) {
@@ -207,25 +209,39 @@ static unsigned watch_interval(const struct list_run *r)
     return secs < 1 ? 1u : (unsigned)(secs + 0.5);
 }
 
-static int one_pass(struct list_run *r, FILE *out)
+static struct snapshot_options snapshot_wanted(const struct list_run *r)
 {
-    struct error e = {0};
-    struct snapshot *s;
-    struct snapshot_options opts = {.processes = true, .host_processes = true,
-                                    .host_fields = host_fields_needed(r)};
-    int rc = r->sampler ? sampler_take(r->sampler, &opts, &s, &e)
-                        : snapshot_take(r->sctx, &opts, &s, &e);
-    if (rc < 0)
-        return cli_fail(&e);
-    cli_audit_hook_record(&r->audit, &r->ctx, s, r->args.watch ? watch_interval(r) : 0);
-    rc = render(r, s, out);
-    snapshot_free(s);
+    return (struct snapshot_options){.processes = true, .host_processes = true,
+                                     .host_fields = host_fields_needed(r)};
+}
+
+/* Records and shows one snapshot; fr is the --watch frame it came in (NULL
+ * one-shot).  A stale frame repeats an older sample: it is shown, marked,
+ * but not recorded twice. */
+static int show(struct list_run *r, const struct snapshot *s, const struct feed_frame *fr,
+                FILE *out)
+{
+    if (!fr || !fr->stale)
+        cli_audit_hook_record(&r->audit, &r->ctx, s, fr ? watch_interval(r) : 0);
+    int rc = render(r, s, fr, out);
     if (rc < 0) {
         if (rc != -EPIPE)
             fprintf(stderr, "gpuctl: cannot write the output: %s\n", strerror(-rc));
         return EXIT_GENERAL;
     }
     return EXIT_OK;
+}
+
+static int one_pass(struct list_run *r, FILE *out)
+{
+    struct error e = {0};
+    struct snapshot *s;
+    struct snapshot_options opts = snapshot_wanted(r);
+    if (snapshot_take(r->sctx, &opts, &s, &e) < 0)
+        return cli_fail(&e);
+    int rc = show(r, s, NULL, out);
+    snapshot_free(s);
+    return rc;
 }
 
 /* ---- --watch -------------------------------------------------------------------- */
@@ -241,8 +257,8 @@ static void on_stop_signal(int sig)
 }
 
 /* SA_RESTART: a frame blocked on a slow reader finishes writing instead of
- * failing with EINTR; the sleep between frames is never restarted
- * (clock_nanosleep always reports EINTR), so the loop still wakes at once. */
+ * failing with EINTR; the wait for the next frame is never restarted (poll
+ * always reports EINTR), so the loop still wakes at once. */
 static void install_stop_handlers(void)
 {
     struct sigaction sa = {.sa_handler = on_stop_signal, .sa_flags = SA_RESTART};
@@ -265,48 +281,77 @@ static void paint_frame(const char *frame, size_t len)
     fflush(stdout);
 }
 
-static void sleep_until(struct timespec *next, double secs)
+static void log_sources(const struct list_run *r, const struct source_status *st, size_t n)
 {
-    long long ns = next->tv_nsec + (long long)(secs * 1e9);
-    next->tv_sec += (time_t)(ns / 1000000000LL);
-    next->tv_nsec = (long)(ns % 1000000000LL);
-    while (!stop_requested &&
-           clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, next, NULL) == EINTR)
-        ;
+    for (size_t i = 0; i < n; i++) {
+        if (st[i].started)
+            cli_log(&r->ctx, LOG_DEBUG, "source %s started", st[i].name);
+        else
+            cli_log(&r->ctx, LOG_INFO, "source %s: %s", st[i].name, st[i].message);
+    }
+}
+
+static int show_frame(struct list_run *r, const struct feed_frame *fr, bool screen)
+{
+    if (!screen)
+        return show(r, fr->snap, fr, stdout);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    int rc = mem ? show(r, fr->snap, fr, mem) : EXIT_GENERAL;
+    if (mem && fclose(mem) == 0 && rc == EXIT_OK)
+        paint_frame(text, len);
+    free(text);
+    return rc;
+}
+
+/* Each frame of the feed, as it comes: a sample that hangs in the driver
+ * still gives a frame every interval, its GPUs marked stale. */
+static int follow_feed(struct list_run *r, struct feed_sub *sub, bool screen)
+{
+    int rc = EXIT_OK;
+    bool logged = false;
+    while (!stop_requested && rc == EXIT_OK) {
+        struct feed_frame *fr = feed_sub_wait(sub, -1);
+        struct error e = {0};
+        if (!fr) {
+            if (feed_sub_error(sub, &e) < 0)
+                rc = cli_fail(&e);
+            continue;
+        }
+        if (!logged) {
+            log_sources(r, fr->snap->sources, fr->snap->source_count);
+            logged = true;
+        }
+        rc = show_frame(r, fr, screen);
+        feed_frame_unref(fr);
+    }
+    return rc;
 }
 
 static int watch_loop(struct list_run *r)
 {
-    double secs = watch_secs(r);
     bool screen = r->tty && r->ctx.cfg.output_format == OUTPUT_TABLE;
-    struct timespec next;
+    const struct feed_options fo = {.interval_s = watch_secs(r), .snap = snapshot_wanted(r),
+                                    .timeout_s = r->ctx.cfg.default_timeout_secs};
+    struct feed *feed = NULL;
+    struct feed_sub *sub = NULL;
     struct error e = {0};
-    if (sampler_create(&r->sampler, r->sctx, &e) < 0)
+    if (feed_start(&feed, &fo, &e) < 0)
         return cli_fail(&e);
-    int rc = EXIT_OK;
+    if (feed_subscribe(feed, &sub, &e) < 0) {
+        feed_stop(feed);
+        return cli_fail(&e);
+    }
     install_stop_handlers();
-    clock_gettime(CLOCK_MONOTONIC, &next);
     if (screen)
         fputs("\033[?1049h\033[?25l", stdout);   /* alternate screen, hide cursor */
-    while (!stop_requested && rc == EXIT_OK) {
-        if (!screen) {
-            rc = one_pass(r, stdout);
-        } else {
-            char *frame = NULL;
-            size_t len = 0;
-            FILE *mem = open_memstream(&frame, &len);
-            rc = mem ? one_pass(r, mem) : EXIT_GENERAL;
-            if (mem && fclose(mem) == 0 && rc == EXIT_OK)
-                paint_frame(frame, len);
-            free(frame);
-        }
-        sleep_until(&next, secs);
-    }
+    int rc = follow_feed(r, sub, screen);
     if (screen)
         fputs("\033[?25h\033[?1049l", stdout);    /* cursor back, original screen */
     fflush(stdout);
-    sampler_free(r->sampler);
-    r->sampler = NULL;
+    feed_unsubscribe(sub);
+    feed_stop(feed);
     return rc;
 }
 
@@ -336,29 +381,21 @@ static int prepare(struct list_run *r, int argc, char **argv)
     return check_pids_exist(&r->args);
 }
 
-static void log_sources(const struct list_run *r)
-{
-    const struct source_status *st;
-    size_t n = snapshot_ctx_sources(r->sctx, &st);
-    for (size_t i = 0; i < n; i++) {
-        if (st[i].started)
-            cli_log(&r->ctx, LOG_DEBUG, "source %s started", st[i].name);
-        else
-            cli_log(&r->ctx, LOG_INFO, "source %s: %s", st[i].name, st[i].message);
-    }
-}
-
 int cmd_list(int argc, char **argv)
 {
     struct list_run r = {0};
     int rc = prepare(&r, argc, argv);
     if (rc == 0) {
         struct error e = {0};
-        if (snapshot_ctx_open(&r.sctx, &e) < 0) {
+        const struct source_status *st;
+        if (r.args.watch) {
+            rc = watch_loop(&r);
+        } else if (snapshot_ctx_open(&r.sctx, &e) < 0) {
             rc = cli_fail(&e);
         } else {
-            log_sources(&r);
-            rc = r.args.watch ? watch_loop(&r) : one_pass(&r, stdout);
+            size_t n = snapshot_ctx_sources(r.sctx, &st);
+            log_sources(&r, st, n);
+            rc = one_pass(&r, stdout);
         }
     }
     snapshot_ctx_close(r.sctx);

@@ -14,6 +14,7 @@ struct list_view {
     bool ascii, color;
     int width;                               /* 0: unlimited */
     const char *self_user;                   /* dims other users' rows */
+    double stale_for_s;                      /* --watch: how long a stuck sample has run */
 };
 
 int list_render_table(const struct list_view *v, FILE *out);

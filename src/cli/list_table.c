@@ -244,6 +244,11 @@ static void status_lines(const struct list_view *v, FILE *out)
         if (v->shown->device_visible[i] && d->status[0])
             fprintf(out, "%sGPU %d: %s%s\n", v->color ? "\033[31m" : "", d->index, d->status,
                     v->color ? "\033[0m" : "");
+        else if (v->shown->device_visible[i] && v->shown->device_stale &&
+                 v->shown->device_stale[i])
+            fprintf(out, "%sGPU %d: STALE: the driver has not answered for %.0fs; "
+                    "values from the last sample%s\n", v->color ? "\033[31m" : "", d->index,
+                    v->stale_for_s, v->color ? "\033[0m" : "");
     }
 }
 

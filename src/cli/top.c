@@ -122,6 +122,7 @@ static int run_top(struct top_args *a)
     char self[64];
     find_self_user(self, sizeof self);
     a->opt.self_user = self;
+    a->opt.timeout_s = ctx.cfg.default_timeout_secs;
     struct error e = {0};
     rc = a->once ? tui_print_once(&a->opt, stdout, &e) : tui_run(&a->opt, &e);
     if (rc < 0)

@@ -42,6 +42,7 @@ int doc_snapshot_view_init(struct doc_snapshot_view *v, const struct snapshot *s
         .details = r->details || (r->filter && filter_process_has_criteria(r->filter)),
         .containers = r->containers,
         .schema_version = r->schema_version,
+        .device_stale = r->device_stale,
     };
     v->device_visible = calloc(s->device_count ? s->device_count : 1, sizeof *v->device_visible);
     v->procs = calloc(s->gproc_count ? s->gproc_count : 1, sizeof *v->procs);
@@ -201,7 +202,7 @@ struct build {
     const struct field_def *table;
     size_t count;
     struct field_list device, mig, process;
-    const struct field_def *ecc, *mig_pending, *start_time, *compute_iid, *sys_mem;
+    const struct field_def *ecc, *mig_pending, *status, *start_time, *compute_iid, *sys_mem;
 };
 
 static void list_fields(const struct build *b, unsigned mask, struct field_list *out)
@@ -222,6 +223,7 @@ static void build_init(struct build *b, struct doc_build *db, const struct doc_s
     list_fields(b, 1u << FIELD_GPU_PROCESS | 1u << FIELD_HOST_PROCESS, &b->process);
     b->ecc = fields_find(FIELD_DEVICE, "ecc_volatile");
     b->mig_pending = fields_find(FIELD_DEVICE, "mig_mode_pending");
+    b->status = fields_find(FIELD_DEVICE, "status");
     b->start_time = fields_find(FIELD_HOST_PROCESS, "start_time");
     b->compute_iid = fields_find(FIELD_GPU_PROCESS, "compute_instance_id");
     b->sys_mem = fields_find(FIELD_GPU_PROCESS, "used_sys_mem_bytes");
@@ -317,6 +319,8 @@ static void device_after(json_t *o, const struct build *b, const struct field_de
         doc_put(b->db, o, "top_proc", top ? process_json(b, top) : json_null());
     } else if (f == b->mig_pending) {
         doc_put(b->db, o, "mig_instances", migs_json(b, d));
+    } else if (f == b->status && b->v->device_stale) {
+        doc_put(b->db, o, "stale", json_boolean(b->v->device_stale[d->index]));
     }
 }
 

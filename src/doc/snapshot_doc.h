@@ -37,6 +37,8 @@ struct doc_snapshot_request {
     bool containers;                    /* container_kind, container_id, pod_uid keys;
                                            full container text in tables */
     bool schema_version;                /* add "schema_version" to the document */
+    const bool *device_stale;           /* per s->devices (a feed frame's): each GPU gets a
+                                           "stale" key; NULL: no such key (one-shot) */
 };
 
 /* What is shown of one snapshot.  Owns its two arrays; the snapshot stays
@@ -47,6 +49,7 @@ struct doc_snapshot_view {
     const struct gpu_process **procs;     /* shown processes, device then pid order */
     size_t proc_count;
     bool details, containers, schema_version;
+    const bool *device_stale;             /* from the request (borrowed) */
 };
 
 /* Applies r to s.  Returns 0, or -ENOMEM with e filled; clear the view with

@@ -203,7 +203,7 @@ static int loop(struct view *v)
             dirty = false;
         }
         struct pollfd fds[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
-                                {.fd = feed_fd(v->feed), .events = POLLIN}};
+                                {.fd = feed_sub_fd(v->sub), .events = POLLIN}};
         int wait_ms = (int)((drawn + 1.0 - now_s()) * 1000) + 1;
         int n = poll(fds, 2, wait_ms > 0 ? wait_ms : 0);
         if (n < 0 && errno != EINTR) {
@@ -216,7 +216,7 @@ static int loop(struct view *v)
             continue;
         }
         if (fds[1].revents & POLLIN) {
-            struct feed_frame *fr = feed_take(v->feed);
+            struct feed_frame *fr = feed_sub_take(v->sub);
             if (fr)
                 view_accept_frame(v, fr);
             dirty = true;
@@ -230,6 +230,33 @@ static int loop(struct view *v)
     }
     canvas_free(&c);
     return rc;
+}
+
+/* The monitor's own feed: identities cached (the owner and command line
+ * of a process are read once, not every second), ancestors with the tree. */
+static int start_feed(struct view *v, const struct tui_options *o, struct error *e)
+{
+    const struct feed_options fo = {
+        .interval_s = o->interval_s,
+        .snap = {.processes = true, .host_processes = true, .host_cpu = true},
+        .timeout_s = o->timeout_s,
+        .cache_identities = true,
+        .ancestors = v->tree,
+    };
+    int rc = feed_start(&v->feed, &fo, e);
+    if (rc == 0 && (rc = feed_subscribe(v->feed, &v->sub, e)) < 0) {
+        feed_stop(v->feed);
+        v->feed = NULL;
+    }
+    return rc;
+}
+
+static void stop_feed(struct view *v)
+{
+    feed_unsubscribe(v->sub);
+    v->sub = NULL;
+    feed_stop(v->feed);
+    v->feed = NULL;
 }
 
 static bool locale_is_utf8(void)
@@ -250,7 +277,7 @@ int tui_run(const struct tui_options *o, struct error *e)
     int rc = view_init(&v, &opt, false, e);
     if (rc < 0)
         return rc;
-    if ((rc = feed_start(&v.feed, opt.interval_s, e)) < 0) {
+    if ((rc = start_feed(&v, &opt, e)) < 0) {
         view_free(&v);
         return rc;
     }
@@ -259,7 +286,7 @@ int tui_run(const struct tui_options *o, struct error *e)
     set_escdelay(25);
     SCREEN *screen = newterm(NULL, stdout, stdin);
     if (!screen) {
-        feed_stop(v.feed);
+        stop_feed(&v);
         view_free(&v);
         return error_set(e, -ENOTTY, "cannot start the terminal (TERM=%s)",
                          getenv("TERM") ? getenv("TERM") : "");
@@ -281,7 +308,7 @@ int tui_run(const struct tui_options *o, struct error *e)
     delscreen(screen);
     sigaction(SIGTERM, &old_term, NULL);
     sigaction(SIGINT, &old_int, NULL);
-    feed_stop(v.feed);
+    stop_feed(&v);
     view_free(&v);
     if (rc < 0)
         return error_set(e, rc, "the monitor failed: %s", strerror(-rc));
@@ -338,19 +365,19 @@ int tui_print_once(const struct tui_options *o, FILE *out, struct error *e)
     int rc = snapshot_ctx_open(&ctx, e);
     if (rc < 0)
         return rc;
-    struct feed_frame *fr = calloc(1, sizeof *fr);
+    struct feed_frame *fr = NULL;
+    struct snapshot *snap = NULL;
     const struct snapshot_options so = {.processes = true, .host_processes = true,
                                         .host_fields = SNAPSHOT_HOST_USER | SNAPSHOT_HOST_CMDLINE};
-    if (!fr)
-        rc = error_set(e, -ENOMEM, "out of memory");
-    else
-        rc = snapshot_take(ctx, &so, &fr->snap, e);
+    rc = snapshot_take(ctx, &so, &snap, e);
     snapshot_ctx_close(ctx);
+    if (rc == 0)
+        rc = feed_frame_wrap(snap, false, &fr, e);
     struct view v;
     if (rc == 0)
         rc = view_init(&v, o, true, e);
     if (rc < 0) {
-        feed_frame_free(fr);
+        feed_frame_unref(fr);
         return rc;
     }
     view_accept_frame(&v, fr);

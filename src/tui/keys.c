@@ -165,7 +165,7 @@ static void main_key(struct view *v, int key)
     case 't':
         v->tree = !v->tree;
         if (v->feed)
-            feed_set_tree(v->feed, v->tree);
+            feed_set_ancestors(v->feed, v->tree);
         if (v->feed && v->tree)
             feed_kick(v->feed);   /* ancestors come with the next frame */
         view_rebuild(v);

@@ -105,12 +105,22 @@ static void fmt_pct_text(double pct, char *buf, size_t n)
         snprintf(buf, n, "%.0f%%", pct);
 }
 
+/* The device's source call overran the timeout: its values are older. */
+static bool device_is_stale(const struct view *v, const struct device *d)
+{
+    const struct feed_frame *fr = v->frame;
+    return fr && d->index >= 0 && (size_t)d->index < fr->snap->device_count &&
+           fr->device_stale[d->index];
+}
+
 static void device_line(struct view *v, struct canvas *c, int y, const struct device *d)
 {
     const char *sep = bar_sep(c);
     int x = canvas_printf(c, y, 0, c->w, ST_BOLD, "GPU %-2d", d->index);
     x += canvas_printf(c, y, x, c->w - x, ST_NORMAL, " %s %s %s %s", sep,
                        d->name[0] ? d->name : "N/A", sep, d->pci_bus_id[0] ? d->pci_bus_id : "N/A");
+    if (device_is_stale(v, d))
+        x += canvas_printf(c, y, x, c->w - x, ST_WARN, " %s STALE", sep);
     if (d->status[0]) {
         canvas_printf(c, y, x, c->w - x, ST_WARN, " %s LOST: %s", sep, d->status);
         return;
@@ -134,7 +144,6 @@ static void device_line(struct view *v, struct canvas *c, int y, const struct de
     canvas_printf(c, y, x, c->w - x, ST_NORMAL,
                   " %s Fan %s %s %s %s %s %s Pwr %s %s ECC %s %s %s %s MIG %s", sep, fan, sep,
                   temp, sep, ps, sep, pw, sep, ecc, sep, cm, sep, mig);
-    (void)v;
 }
 
 static int mig_rows(struct view *v, struct canvas *c, int y, int bottom, const struct device *d)
@@ -194,6 +203,8 @@ static int device_compact(struct view *v, struct canvas *c, int y, int bottom,
         canvas_printf(c, y, x, c->w - x, ST_WARN, " LOST: %s", d->status);
         return y + 1;
     }
+    if (device_is_stale(v, d))
+        x += canvas_printf(c, y, x, c->w - x, ST_WARN, " STALE");
     char temp[24], ps[24];
     snprintf(temp, sizeof temp, d->temp_c.known ? "%lldC" : "N/A", (long long)d->temp_c.v);
     snprintf(ps, sizeof ps, d->pstate.known ? "P%lld" : "N/A", (long long)d->pstate.v);

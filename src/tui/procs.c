@@ -1,6 +1,6 @@
 /* procs.c - rows of the process table (see procs.h): which GPU processes
  * are shown, in which order, and in the tree view under which ancestors.
- * Drawing them is table.c's; reading the ancestors from /proc is feed.c's.
+ * Drawing them is table.c's; reading the ancestors from /proc is feed/feed.c's.
  */
 #include "tui/procs.h"
 

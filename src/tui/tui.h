@@ -21,6 +21,7 @@ enum tui_mode { TUI_MODE_AUTO, TUI_MODE_FULL, TUI_MODE_COMPACT };
 
 struct tui_options {
     double interval_s;          /* >= TUI_INTERVAL_MIN */
+    double timeout_s;           /* a sample running longer shows its GPUs stale; 0: never */
     enum tui_mode mode;
     bool ascii;                 /* no Unicode: bars, graphs and tree in ASCII */
     bool color;                 /* resolved: colour on or off */

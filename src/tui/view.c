@@ -42,7 +42,7 @@ void view_free(struct view *v)
 {
     if (!v)
         return;
-    feed_frame_free(v->frame);
+    feed_frame_unref(v->frame);
     v->frame = NULL;
     procs_free(&v->table);
     free(v->tags);
@@ -229,7 +229,7 @@ static void push_selected(struct view *v)
 
 void view_accept_frame(struct view *v, struct feed_frame *fr)
 {
-    feed_frame_free(v->frame);
+    feed_frame_unref(v->frame);
     v->frame = fr;
     const struct snapshot *s = fr->snap;
     if (s->device_count <= VIEW_MAX_DEVICES)

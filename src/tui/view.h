@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #include "tui/canvas.h"
-#include "tui/feed.h"
+#include "feed/feed.h"
 #include "tui/history.h"
 #include "tui/procs.h"
 #include "tui/tui.h"
@@ -83,6 +83,7 @@ struct view {
     long env_top;
 
     struct feed *feed;                   /* NULL for --once */
+    struct feed_sub *sub;                /* the monitor's subscription to feed */
     bool quit, redraw;
 };
 

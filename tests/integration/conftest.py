@@ -532,3 +532,14 @@ def run_pty(gpuctl_bin, gpuctl_env, scenario):
 
     make_scenario = scenario
     return go
+
+
+def hung_driver_scenarios(processes=None):
+    """(calm, hung): tests/fake-nvml/scenarios/hung-driver.json without and
+    with its ten-minute delay; rename hung over calm to wedge the driver
+    under a running gpuctl.  processes: the GPU's process lists."""
+    hung = json.loads((REPO / "tests/fake-nvml/scenarios/hung-driver.json").read_text())
+    if processes is not None:
+        hung["devices"][0]["processes"] = processes
+    calm = {k: v for k, v in hung.items() if k != "delays_ms"}
+    return calm, hung

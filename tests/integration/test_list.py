@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import (FIXTURES, GiB, LineReader, MiB, device,
+from conftest import (FIXTURES, GiB, LineReader, MiB, device, hung_driver_scenarios,
                       interrupt_and_wait, parse_tables, python_sleeper_argv, read_until_eof,
                       write_json_atomically)
 
@@ -681,6 +681,47 @@ def test_watch_sigterm_also_ends_cleanly(run_pty, scenario, gpuctl_bin, gpuctl_e
         p.stdout.close()
         p.stderr.close()
     assert (rc, err) == (0, "")
+
+
+def test_watch_keeps_publishing_while_the_driver_hangs(gpuctl_bin, gpuctl_env, spawn_procs,
+                                                      scenario):
+    """A sample stuck in NVML past default_timeout_secs does not stop the
+    documents: one still comes every interval, the GPU marked stale with the
+    last good values, and SIGINT still ends the command at once."""
+    ps = spawn_procs(1)
+    calm, hung = hung_driver_scenarios({"compute": [proc(ps[0].pid, 100)]})
+    path = scenario(calm)
+    p = subprocess.Popen([str(gpuctl_bin), "list", "--watch", "0.2", "--output", "json"],
+                         env=gpuctl_env(path, {"FAKE_NVML_RECHECK_MS": 0,
+                                               "GPUCTL_DEFAULT_TIMEOUT": 1}),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        lines = LineReader(p.stdout.fileno())
+        first = json.loads(lines.readline(30))
+        assert first["gpus"][0]["stale"] is False
+        write_json_atomically(path, hung)
+        for _ in range(400):
+            doc = json.loads(lines.readline(30))
+            if doc["gpus"][0]["stale"]:
+                break
+        else:
+            pytest.fail("no document marked the GPU stale")
+        later = [json.loads(lines.readline(30)) for _ in range(3)]
+        rc = interrupt_and_wait(p)
+        read_until_eof(p.stdout.fileno(), 30)
+        err = p.stderr.read().decode()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        p.stdout.close()
+        p.stderr.close()
+    assert (rc, err) == (0, "")
+    for d in [doc] + later:
+        gpu = d["gpus"][0]
+        assert gpu["stale"] is True and gpu["status"] is None
+        assert stable({**gpu, "stale": False}) == stable(first["gpus"][0]), "last good values"
+        assert [pr["pid"] for pr in d["procs"]] == [ps[0].pid]
 
 
 # ---- filters ------------------------------------------------------------------------------

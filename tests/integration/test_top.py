@@ -19,7 +19,8 @@ import uuid
 
 import pytest
 
-from conftest import GiB, MiB, device, write_json_atomically, check_no_sanitizer_report
+from conftest import (GiB, MiB, device, write_json_atomically, check_no_sanitizer_report,
+                      hung_driver_scenarios)
 
 TMUX = shutil.which("tmux")
 pytestmark = pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
@@ -633,3 +634,20 @@ def test_light_theme_changes_the_palette(top, spawn_procs, how):
     light.wait(lambda s: re.search(r"\x1b\[[0-9;]*35m", util_line(light)), "magenta bars (light)")
     assert not re.search(r"\x1b\[[0-9;]*35m", util_line(dark))
     assert not re.search(r"\x1b\[[0-9;]*33m", util_line(light))
+
+
+def test_quits_on_q_while_the_driver_hangs(top, spawn_procs, scenario):
+    """A sample stuck in NVML past default_timeout_secs marks the GPU STALE
+    (the last good values stay on screen) and q still quits: the stuck call
+    is left behind, never waited for (it would hang for ten minutes)."""
+    ps = spawn_procs(1)
+    calm, hung = hung_driver_scenarios({"compute": [proc(ps[0].pid, 100)]})
+    path = scenario(calm)
+    t = top(path, "--interval", "0.25", env={"GPUCTL_DEFAULT_TIMEOUT": 1})
+    t.wait_text(str(ps[0].pid))
+    assert not re.search(r"^GPU 0 .*STALE", t.screen(), re.M)
+    write_json_atomically(path, hung)
+    s = t.wait(lambda s: re.search(r"^GPU 0 .*STALE", s, re.M), "GPU 0 marked stale")
+    assert str(ps[0].pid) in s, "the last good sample is still shown"
+    t.keys("q")
+    assert t.exit_code() == 0

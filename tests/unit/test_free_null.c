@@ -15,6 +15,7 @@
 #include "core/snapshot.h"
 #include "core/table.h"
 #include "core/toml.h"
+#include "feed/feed.h"
 #include "jobs/proctree.h"
 #include "jobs/run.h"
 #include "ops/kill.h"
@@ -32,7 +33,6 @@
 #include "trace/json.h"
 #include "trace/ndjson.h"
 #include "tui/canvas.h"
-#include "tui/feed.h"
 #include "tui/history.h"
 #include "tui/procs.h"
 #include "tui/view.h"
@@ -69,7 +69,9 @@ FREES_NULL(trace_collector_free)
 FREES_NULL(tjson_free)
 FREES_NULL(ndj_line_free)
 FREES_NULL(canvas_free)
-FREES_NULL(feed_frame_free)
+FREES_NULL(feed_frame_unref)
+FREES_NULL(feed_unsubscribe)
+FREES_NULL(feed_stop)
 FREES_NULL(history_free)
 FREES_NULL(procs_free)
 FREES_NULL(view_free)
@@ -99,7 +101,8 @@ int main(void)
         T(rogue_history_free), T(rogue_report_free), T(rogue_config_free), T(drm_sweep_free),
         T(device_list_free), T(gpu_process_list_free), T(audit_summary_free),
         T(analyze_free), T(analyze_files_free), T(trace_collector_free), T(tjson_free),
-        T(ndj_line_free), T(canvas_free), T(feed_frame_free), T(history_free),
+        T(ndj_line_free), T(canvas_free), T(feed_frame_unref), T(feed_unsubscribe),
+        T(feed_stop), T(history_free),
         T(procs_free), T(view_free), T(audit_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
