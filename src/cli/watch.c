@@ -1,22 +1,25 @@
-/* watch.c - `gpuctl watch`: arguments, the output file, and the sampling
- * loop that people leave running next to a training job.
+/* watch.c - `gpuctl watch`: arguments, the output file, and the loop
+ * that people leave running next to a training job: it subscribes to a
+ * feed (src/feed) and writes each frame's rows.
  *
- * SIGINT and SIGTERM are blocked for the whole run and taken with
- * sigtimedwait between samples, so a signal that arrives while a sample is
- * being taken ends the run right after it, with the rows already flushed,
- * and none can slip between a check and the sleep.  Rows, header rules and
- * the schedule are src/watch's.
+ * SIGINT and SIGTERM are blocked for the whole run and read from a
+ * signalfd next to the feed's fd, so a signal that arrives while rows are
+ * being written ends the run right after them, with the rows already
+ * flushed, and none can slip between a check and the wait.  Rows, header
+ * rules and the schedule are src/watch's.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "core/sampler.h"
+#include "feed/feed.h"
 #include "watch/watch.h"
 
 #define DEFAULT_INTERVAL_S 30.0
@@ -38,12 +41,13 @@ struct watch_run {
     enum watch_format format;
     char *path;
     struct watch_matcher matcher;
-    struct snapshot_ctx *sctx;
-    struct sampler *sampler;
+    struct feed *feed;
+    struct feed_sub *sub;
     FILE *out;                /* stdout, or of.f */
     struct outfile of;        /* the log file (watch_open_output) */
     bool published;           /* a replaced log has taken the old one's place */
     sigset_t stop_signals;
+    int stop_fd;                      /* signalfd of stop_signals; -1 before */
 };
 
 /* ---- arguments --------------------------------------------------------------------- */
@@ -226,22 +230,14 @@ static int flush_rows(struct watch_run *r)
     return 0;
 }
 
-static int take_sample(struct watch_run *r)
+/* One frame's rows.  A stale frame repeats the last sample (the driver
+ * has not answered this one yet): it is not logged twice. */
+static int write_frame(struct watch_run *r, const struct feed_frame *fr)
 {
-    struct error e = {0};
-    struct snapshot_options opts = {.processes = true, .host_processes = true,
-                                    .host_fields = SNAPSHOT_HOST_CMDLINE};
-    struct snapshot *s;
-    if (sampler_take(r->sampler, &opts, &s, &e) < 0) {
-        /* A logger outlives a bad moment of the driver: say so, keep going. */
-        fprintf(stderr, "gpuctl: no sample this interval: %s\n", e.msg);
-        return 0;
-    }
     struct watch_select sel = {.pids = r->a.pids, .pid_count = r->a.pid_count,
                                .match = r->a.match ? &r->matcher : NULL};
     size_t rows;
-    int rc = watch_write_sample(r->out, r->format, r->a.extended, s, &sel, &rows);
-    snapshot_free(s);
+    int rc = watch_write_sample(r->out, r->format, r->a.extended, fr->snap, &sel, &rows);
     if (rc < 0)
         return write_failed(r->path, -rc);
     cli_log(&r->ctx, LOG_DEBUG, "sample: %zu row%s", rows, rows == 1 ? "" : "s");
@@ -253,20 +249,28 @@ static double seconds_between(const struct timespec *a, const struct timespec *b
     return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
 }
 
-/* Waits until the monotonic time `until`; false when a stop signal came. */
-static bool wait_until(struct watch_run *r, const struct timespec *until)
+/* The next fresh frame; NULL when a stop signal came.  A failed or stale
+ * sample is reported and waited past: a logger outlives a bad moment of
+ * the driver. */
+static struct feed_frame *next_frame(struct watch_run *r)
 {
     for (;;) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        double left = seconds_between(&now, until);
-        if (left <= 0)
-            return true;
-        struct timespec rel = {.tv_sec = (time_t)left,
-                               .tv_nsec = (long)((left - (double)(time_t)left) * 1e9)};
-        int sig = sigtimedwait(&r->stop_signals, NULL, &rel);
-        if (sig > 0)
-            return false;
+        struct pollfd fds[2] = {{.fd = r->stop_fd, .events = POLLIN},
+                                {.fd = feed_sub_fd(r->sub), .events = POLLIN}};
+        if (poll(fds, 2, -1) < 0 && errno != EINTR)
+            return NULL;
+        if (fds[0].revents & POLLIN)
+            return NULL;
+        struct error e = {0};
+        if (feed_sub_error(r->sub, &e) < 0)
+            fprintf(stderr, "gpuctl: no sample this interval: %s\n", e.msg);
+        struct feed_frame *fr = feed_sub_take(r->sub);
+        if (fr && fr->stale)
+            cli_log(&r->ctx, LOG_WARN, "no sample this interval: the GPU driver has not "
+                    "answered for %.0f s", fr->stale_for_s);
+        if (fr && !fr->stale)
+            return fr;
+        feed_frame_unref(fr);
     }
 }
 
@@ -285,7 +289,11 @@ static int sample_loop(struct watch_run *r)
     clock_gettime(CLOCK_MONOTONIC, &start);
     watch_schedule_init(&sched, &start, r->interval_s);
     for (unsigned long taken = 0;;) {
-        int rc = take_sample(r);
+        struct feed_frame *fr = next_frame(r);
+        if (!fr)
+            return EXIT_OK;
+        int rc = write_frame(r, fr);
+        feed_frame_unref(fr);
         if (rc)
             return rc;
         if (r->count && ++taken >= r->count)
@@ -299,21 +307,33 @@ static int sample_loop(struct watch_run *r)
                     (unsigned long long)skipped, skipped == 1 ? "" : "s");
         if (r->duration_s > 0 && seconds_between(&start, &next) >= r->duration_s)
             return EXIT_OK;
-        if (stop_pending() || !wait_until(r, &next))
+        if (stop_pending())
             return EXIT_OK;
     }
 }
 
+/* The feed every row comes from, and the fd the stop signals arrive on. */
 static int open_sources(struct watch_run *r)
 {
     struct error e = {0};
-    if (snapshot_ctx_open(&r->sctx, &e) < 0) {
+    const struct feed_options fo = {
+        .interval_s = r->interval_s,
+        .snap = {.processes = true, .host_processes = true,
+                 .host_fields = SNAPSHOT_HOST_CMDLINE},
+        .timeout_s = r->ctx.cfg.default_timeout_secs,
+    };
+    if (feed_start(&r->feed, &fo, &e) < 0) {
         error_prefix(&e, "nothing to watch");
         fprintf(stderr, "gpuctl: %s\n", e.msg);
         return EXIT_GENERAL;
     }
-    if (sampler_create(&r->sampler, r->sctx, &e) < 0)
+    if (feed_subscribe(r->feed, &r->sub, &e) < 0)
         return cli_fail(&e);
+    r->stop_fd = signalfd(-1, &r->stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (r->stop_fd < 0) {
+        fprintf(stderr, "gpuctl: cannot watch for signals: %s\n", strerror(errno));
+        return EXIT_GENERAL;
+    }
     return 0;
 }
 
@@ -336,7 +356,7 @@ static int run_watch(struct watch_run *r)
 
 int cmd_watch(int argc, char **argv)
 {
-    struct watch_run r = {0};
+    struct watch_run r = {.stop_fd = -1};
     int rc = parse_args(&r.a, argc, argv);
     if (rc == 0 && r.a.common.help) {
         fputs(cli_command_help("watch"), stdout);
@@ -350,8 +370,10 @@ int cmd_watch(int argc, char **argv)
         rc == EXIT_OK)
         rc = cli_fail(&e);
     outfile_discard(&r.of);
-    sampler_free(r.sampler);
-    snapshot_ctx_close(r.sctx);
+    feed_unsubscribe(r.sub);
+    feed_stop(r.feed);
+    if (r.stop_fd >= 0)
+        close(r.stop_fd);
     watch_matcher_clear(&r.matcher);
     free(r.path);
     free(r.a.pids);
