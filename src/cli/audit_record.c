@@ -1,12 +1,15 @@
 /* audit_record.c - `gpuctl audit record`: the recording daemon.
  *
- * A snapshot every interval, on the monotonic clock so a wall-clock jump
- * neither bunches nor skips samples, appended through the store.  A failed
- * sample (a GPU that went away, a database locked past the busy timeout)
- * is reported and the daemon goes on; only a database that cannot be
- * opened at all, or no GPU source at start, ends it.  SIGINT and SIGTERM
- * end it after the sample in progress (systemd's stop), with status 0.
- * The unit file is docs/gpuctl-audit.service.
+ * It subscribes to a feed (src/feed), which samples every interval on the
+ * monotonic clock so a wall-clock jump neither bunches nor skips samples,
+ * and appends each frame through the store.  A failed sample (a GPU that
+ * went away, a database locked past the busy timeout) is reported and the
+ * daemon goes on; a stale frame (the driver has not answered within
+ * default_timeout_secs) repeats the last sample and is not recorded again.
+ * Only a database that cannot be opened at all, or no GPU source at start,
+ * ends it.  SIGINT and SIGTERM end it after the sample in progress
+ * (systemd's stop), with status 0.  The unit file is
+ * docs/gpuctl-audit.service.
  */
 #include <errno.h>
 #include <limits.h>
@@ -16,6 +19,7 @@
 #include <time.h>
 
 #include "cli/audit.h"
+#include "feed/feed.h"
 
 #define DEFAULT_INTERVAL_S 60UL
 
@@ -28,7 +32,7 @@ static void on_stop(int sig)
     stop_requested = 1;
 }
 
-/* No SA_RESTART: the sleep between samples must wake at once. */
+/* No SA_RESTART: the wait for the next frame must wake at once. */
 static void install_handlers(void)
 {
     struct sigaction sa = {.sa_handler = on_stop};
@@ -37,32 +41,58 @@ static void install_handlers(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
-static void sleep_until(struct timespec *next, unsigned long secs)
+static int record_frame(struct cli_ctx *ctx, const struct feed_frame *fr, struct audit_db *db,
+                        unsigned interval)
 {
-    next->tv_sec += (time_t)secs;
-    while (!stop_requested &&
-           clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, next, NULL) == EINTR)
-        ;
-}
-
-static int record_once(struct cli_ctx *ctx, struct snapshot_ctx *sctx, struct audit_db *db,
-                       unsigned interval)
-{
-    struct snapshot_options opts = {
-        .processes = true, .host_processes = true,
-        .host_fields = SNAPSHOT_HOST_USER | SNAPSHOT_HOST_CMDLINE | SNAPSHOT_HOST_CONTAINER};
-    struct snapshot *s = NULL;
     struct error e = {0};
-    int rc = snapshot_take(sctx, &opts, &s, &e);
-    if (!rc)
-        rc = audit_record_snapshot(db, s, interval, &e);
+    int rc = audit_record_snapshot(db, fr->snap, interval, &e);
     if (rc)
         fprintf(stderr, "gpuctl: audit record: %s\n", e.msg);
     else
-        cli_log(ctx, LOG_DEBUG, "recorded %zu GPUs and %zu processes", s->device_count,
-                s->gproc_count);
-    snapshot_free(s);
+        cli_log(ctx, LOG_DEBUG, "recorded %zu GPUs and %zu processes", fr->snap->device_count,
+                fr->snap->gproc_count);
     return rc;
+}
+
+/* The next sample from the feed: 0 with *out set (NULL: none this time,
+ * a stale frame or a signal), or a failed pass's code (reported). */
+static int next_sample(struct cli_ctx *ctx, struct feed_sub *sub, struct feed_frame **out)
+{
+    struct error e = {0};
+    struct feed_frame *fr = feed_sub_wait(sub, -1);
+    *out = NULL;
+    if (!fr) {
+        int rc = feed_sub_error(sub, &e);
+        if (rc)
+            fprintf(stderr, "gpuctl: audit record: %s\n", e.msg);
+        return rc;
+    }
+    if (fr->stale) {
+        cli_log(ctx, LOG_WARN, "no sample this interval: the GPU driver has not answered "
+                "for %.0f s", fr->stale_for_s);
+        feed_frame_unref(fr);
+        return 0;
+    }
+    *out = fr;
+    return 0;
+}
+
+static int record_loop(struct cli_ctx *ctx, struct feed_sub *sub, struct audit_db *db,
+                       unsigned long interval, unsigned long count)
+{
+    unsigned long done = 0;
+    int failures = 0;
+    while (!stop_requested) {
+        struct feed_frame *fr = NULL;
+        int rc = next_sample(ctx, sub, &fr);
+        if (!rc && !fr)
+            continue;
+        failures += rc != 0 || record_frame(ctx, fr, db, (unsigned)interval) != 0;
+        feed_frame_unref(fr);
+        if (count && ++done >= count)
+            break;
+    }
+    return failures;
 }
 
 int cli_audit_record(struct cli_ctx *ctx, const char *interval_text, const char *count_text)
@@ -79,24 +109,25 @@ int cli_audit_record(struct cli_ctx *ctx, const char *interval_text, const char 
     if (audit_open(NULL, 0, &db, &e) != 0)
         return cli_fail(&e);
     audit_set_retention_days(db, (unsigned)ctx->cfg.audit_retention_days);
-    struct snapshot_ctx *sctx = NULL;
-    if (snapshot_ctx_open(&sctx, &e) != 0) {
+    const struct feed_options fo = {
+        .interval_s = (double)interval,
+        .snap = {.processes = true, .host_processes = true,
+                 .host_fields = SNAPSHOT_HOST_USER | SNAPSHOT_HOST_CMDLINE |
+                                SNAPSHOT_HOST_CONTAINER},
+        .timeout_s = ctx->cfg.default_timeout_secs,
+    };
+    struct feed *feed = NULL;
+    struct feed_sub *sub = NULL;
+    if (feed_start(&feed, &fo, &e) != 0 || feed_subscribe(feed, &sub, &e) != 0) {
+        feed_stop(feed);
         audit_close(db);
         return cli_fail(&e);
     }
     cli_log(ctx, LOG_INFO, "recording every %lu s into %s", interval, audit_path(db));
     install_handlers();
-    struct timespec next;
-    clock_gettime(CLOCK_MONOTONIC, &next);
-    unsigned long done = 0;
-    int failures = 0;
-    while (!stop_requested) {
-        failures += record_once(ctx, sctx, db, (unsigned)interval) != 0;
-        if (count && ++done >= count)
-            break;
-        sleep_until(&next, interval);
-    }
-    snapshot_ctx_close(sctx);
+    int failures = record_loop(ctx, sub, db, interval, count);
+    feed_unsubscribe(sub);
+    feed_stop(feed);
     audit_close(db);
     /* --count: the caller asked for samples, so a failed one is a failure */
     return count && failures ? EXIT_GENERAL : EXIT_OK;
