@@ -634,6 +634,7 @@ static int run_daemon(struct guard_cmd *g)
                                      .webhook_timeout_s = g->ctx.cfg.default_timeout_secs,
                                      .fixed_clock = fixed ? &clock : NULL,
                                      .interval_override_s = interval, .log = daemon_log,
+                                     .sample_timeout_s = g->ctx.cfg.default_timeout_secs,
                                      .log_arg = &g->ctx};
     rc = guard_daemon_run(&o, &e) < 0 ? cli_fail(&e) : EXIT_OK;
     policy_store_close(store);

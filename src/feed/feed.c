@@ -296,7 +296,7 @@ struct feed {
     struct ident_cache idents;
 
     /* under mu */
-    bool stop, kick, ancestors_on;
+    bool stop, kick, ancestors_on, interval_changed;
     bool pass_requested, pass_ancestors, in_pass, closing, abandoned;
     struct feed_frame *result;        /* a finished pass, for the clock to publish */
     bool result_ready;
@@ -451,15 +451,20 @@ static void request_pass(struct feed *f, struct timespec now)
 static void *clock_main(void *arg)
 {
     struct feed *f = arg;
-    const struct timespec start = mono_now();
-    struct timespec next_tick = start, stale_due = start;
+    struct timespec start = mono_now(), next_tick = start, stale_due = start;
     pthread_mutex_lock(&f->mu);
     while (!f->stop) {
         struct timespec now = mono_now();
+        if (f->interval_changed) {       /* a new grid from the last pass's start */
+            f->interval_changed = false;
+            next_tick = plus_seconds(start, f->opt.interval_s);
+        }
         if (f->result_ready)
             accept_result(f);
         if (!f->busy && (f->kick || not_before(now, next_tick))) {
             request_pass(f, now);
+            if (not_before(now, next_tick))
+                start = next_tick;       /* on the grid: keep it */
             next_tick = next_on_grid(start, f->opt.interval_s, now);
             stale_due = plus_seconds(now, f->opt.timeout_s);
         }
@@ -664,6 +669,20 @@ void feed_kick(struct feed *f)
     f->kick = true;
     pthread_cond_signal(&f->clock_cv);
     pthread_mutex_unlock(&f->mu);
+}
+
+int feed_set_interval(struct feed *f, double interval_s, struct error *e)
+{
+    if (!(interval_s > 0))
+        return error_set(e, -EINVAL, "the sampling interval must be more than 0 seconds");
+    pthread_mutex_lock(&f->mu);
+    if (f->opt.interval_s != interval_s) {
+        f->opt.interval_s = interval_s;
+        f->interval_changed = true;
+        pthread_cond_signal(&f->clock_cv);
+    }
+    pthread_mutex_unlock(&f->mu);
+    return 0;
 }
 
 void feed_set_ancestors(struct feed *f, bool on)

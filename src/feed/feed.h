@@ -20,7 +20,8 @@
  * Which function from which thread:
  *   feed_start, feed_stop                  the thread that owns the feed (once each)
  *   feed_latest, feed_status, feed_kick,
- *   feed_set_ancestors, feed_subscribe      any thread, while the feed runs
+ *   feed_set_interval, feed_set_ancestors,
+ *   feed_subscribe                         any thread, while the feed runs
  *   feed_sub_fd, feed_sub_take             the subscriber's thread (one per sub)
  *   feed_unsubscribe                       the subscriber's thread, before feed_stop
  *   feed_frame_ref, feed_frame_unref       any thread, also after feed_stop
@@ -94,6 +95,9 @@ void feed_status(struct feed *f, struct feed_status *out);
 /* Starts the next pass now instead of at the end of the interval (when no
  * pass is running). */
 void feed_kick(struct feed *f);
+/* A new interval, counted from the start of the last pass (guard.toml's
+ * check_interval_secs changed).  -EINVAL unless > 0. */
+int feed_set_interval(struct feed *f, double interval_s, struct error *e);
 /* Whether the next frames carry ancestors (the tree view). */
 void feed_set_ancestors(struct feed *f, bool on);
 

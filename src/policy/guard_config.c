@@ -81,7 +81,7 @@ void guard_config_defaults(struct guard_config *c)
     c->dry_run = true;
     c->enforcement = GUARD_SOFT;
     c->grace_period_secs = 300;
-    c->check_interval_secs = 60;
+    c->check_interval_secs = GUARD_DEFAULT_INTERVAL_S;
     c->syslog = true;
     c->notify_terminals = true;
 }

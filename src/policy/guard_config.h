@@ -22,6 +22,7 @@
 
 /* GPU indices a policy may name: 0 .. GUARD_MAX_GPUS-1 (a bit set). */
 #define GUARD_MAX_GPUS 64
+#define GUARD_DEFAULT_INTERVAL_S 60   /* check_interval_secs when guard.toml says nothing */
 
 enum guard_enforcement { GUARD_SOFT, GUARD_HARD };
 

@@ -8,7 +8,9 @@
  * grace period starts over.  Evaluation is guard_eval.c's, delivery of
  * warnings guard_notify.c's (webhooks through guard_webhook.c's worker,
  * whose outcomes are recorded here, on the loop's thread, which alone
- * uses the database), signalling ops/kill's.
+ * uses the database), signalling ops/kill's.  Snapshots come from a feed
+ * subscription (src/feed); a stale frame (the driver has not answered
+ * within the sample timeout) is old data and is not acted on.
  *
  * guard.toml is watched between checks, every quarter second: a change is
  * taken once the file has settled (identical on two looks in a row, so a
@@ -31,6 +33,7 @@
 
 #include "core/snapshot.h"
 #include "core/str.h"
+#include "feed/feed.h"
 #include "ops/kill.h"
 #include "policy/guard_notify.h"
 #include "policy/guard_webhook.h"
@@ -60,7 +63,8 @@ struct daemon {
     bool said_gone;                  /* the file's absence is reported */
     size_t device_count;
     struct guard_webhook *hooks;     /* started at the first webhook */
-    struct snapshot_ctx *sctx;
+    struct feed *feed;
+    struct feed_sub *sub;
     struct tracked *tracked;
     size_t tracked_count;
     bool said_disabled;
@@ -431,23 +435,15 @@ static void act(struct daemon *d, struct tracked *t, const struct guard_violatio
 
 /* ---- one round ----------------------------------------------------------------------- */
 
-static void round_once(struct daemon *d)
+static void round_once(struct daemon *d, const struct snapshot *snap)
 {
     struct error e = {0};
-    struct snapshot *snap = NULL;
-    struct snapshot_options so = {.processes = true, .host_processes = true,
-                                  .host_fields = SNAPSHOT_HOST_USER | SNAPSHOT_HOST_CMDLINE};
-    if (snapshot_take(d->sctx, &so, &snap, &e) < 0) {
-        say(d, GUARD_LOG_ERROR, "snapshot failed: %s", e.msg);
-        return;
-    }
     d->device_count = snap->device_count;
     if (!d->cfg.enabled) {
         if (!d->said_disabled)
             say(d, GUARD_LOG_INFO, "guard is disabled in %s (gpuctl guard --enable); "
                 "watching the file", d->o->config_path);
         d->said_disabled = true;
-        snapshot_free(snap);
         return;
     }
     struct guard_clock clock;
@@ -458,7 +454,6 @@ static void round_once(struct daemon *d)
     struct guard_violations vs;
     if (guard_evaluate(&d->cfg, snap, &clock, &vs, &e) < 0) {
         say(d, GUARD_LOG_ERROR, "%s", e.msg);
-        snapshot_free(snap);
         return;
     }
     double now = mono_now();
@@ -476,7 +471,6 @@ static void round_once(struct daemon *d)
         vs.count);
     forget_absent(d);
     guard_violations_free(&vs);
-    snapshot_free(snap);
 }
 
 /* What happens between checks: SIGHUP, guard.toml, webhook outcomes. */
@@ -489,22 +483,73 @@ static void between_rounds(struct daemon *d)
     collect_webhooks(d);
 }
 
-static void pause_for(struct daemon *d, double seconds)
+static bool stopped(const struct daemon *d)
 {
-    double until = mono_now() + seconds, next_look = 0;
-    while (!(d->o->stop && *d->o->stop)) {
+    return d->o->stop && *d->o->stop;
+}
+
+static double interval_s(const struct daemon *d)
+{
+    return d->o->interval_override_s > 0 ? d->o->interval_override_s
+                                         : d->cfg.check_interval_secs;
+}
+
+/* A fresh frame, or NULL when this wait found none: a stale frame is
+ * reported and dropped, a failed sample reported (*failed set). */
+static struct feed_frame *take_fresh(struct daemon *d, int wait_ms, bool *failed)
+{
+    struct feed_frame *fr = feed_sub_wait(d->sub, wait_ms);
+    struct error e = {0};
+    if (!fr && feed_sub_error(d->sub, &e) < 0) {
+        say(d, GUARD_LOG_ERROR, "snapshot failed: %s", e.msg);
+        *failed = true;
+    }
+    if (fr && fr->stale) {
+        say(d, GUARD_LOG_WARN, "no check this interval: the GPU driver has not answered "
+            "for %.0f s", fr->stale_for_s);
+        feed_frame_unref(fr);
+        return NULL;
+    }
+    return fr;
+}
+
+/* The next fresh frame, or NULL when told to stop (or, with once, when the
+ * sample failed).  Until it comes: with between, SIGHUP, guard.toml and
+ * webhook outcomes every WATCH_PERIOD_S, and the interval guard.toml sets. */
+static struct feed_frame *next_frame(struct daemon *d, bool between)
+{
+    double next_look = 0;
+    while (!stopped(d)) {
         double now = mono_now();
-        if (now >= next_look || (d->o->reload && *d->o->reload)) {
+        if (between && (now >= next_look || (d->o->reload && *d->o->reload))) {
             between_rounds(d);
+            struct error ignored = {0};
+            (void)feed_set_interval(d->feed, interval_s(d), &ignored);   /* checked: > 0 */
             next_look = now + WATCH_PERIOD_S;
         }
-        double left = until - mono_now();
-        if (left <= 0)
-            break;
-        double step = left < 0.05 ? left : 0.05;
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)(step * 1e9)};
-        nanosleep(&ts, NULL);
+        bool failed = false;
+        struct feed_frame *fr = take_fresh(d, 50, &failed);
+        if (fr || (failed && d->o->once))
+            return fr;
     }
+    return NULL;
+}
+
+/* The feed, at the override or the default interval until guard.toml
+ * (which needs the number of GPUs) is read; then at its interval. */
+static int start_feed(struct daemon *d, struct error *e)
+{
+    const struct feed_options fo = {
+        .interval_s = d->o->interval_override_s > 0 ? d->o->interval_override_s
+                                                    : GUARD_DEFAULT_INTERVAL_S,
+        .snap = {.processes = true, .host_processes = true,
+                 .host_fields = SNAPSHOT_HOST_USER | SNAPSHOT_HOST_CMDLINE},
+        .timeout_s = d->o->sample_timeout_s,
+    };
+    int rc = feed_start(&d->feed, &fo, e);
+    if (rc == 0)
+        rc = feed_subscribe(d->feed, &d->sub, e);
+    return rc;
 }
 
 /* One guard per guard.toml: a second would double every warning, action
@@ -525,29 +570,26 @@ int guard_daemon_run(const struct guard_daemon_options *o, struct error *e)
     int lock_fd = -1;
     int rc = lock_config(&d, &lock_fd, e);
     if (rc == 0)
-        rc = snapshot_ctx_open(&d.sctx, e);
-    struct snapshot *snap = NULL;
-    struct snapshot_options so = {0};
-    if (rc == 0)
-        rc = snapshot_take(d.sctx, &so, &snap, e);
-    if (rc == 0) {
-        d.device_count = snap->device_count;
+        rc = start_feed(&d, e);
+    struct feed_frame *fr = rc == 0 ? next_frame(&d, false) : NULL;
+    if (fr) {
+        d.device_count = fr->snap->device_count;
         rc = load_first(&d, e);
     }
-    snapshot_free(snap);
-    if (rc == 0)
+    if (rc == 0 && fr)
+        rc = feed_set_interval(d.feed, interval_s(&d), e);
+    if (rc == 0 && fr)
         say(&d, GUARD_LOG_INFO, "guard running: %s, %s enforcement%s, every %g s, grace %g s",
             o->config_path, d.cfg.enforcement == GUARD_HARD ? "hard" : "soft",
-            d.cfg.dry_run ? " (dry run)" : "",
-            o->interval_override_s > 0 ? o->interval_override_s : d.cfg.check_interval_secs,
-            d.cfg.grace_period_secs);
-    while (rc == 0 && !(o->stop && *o->stop)) {
-        round_once(&d);
-        if (o->once)
-            break;
-        pause_for(&d, o->interval_override_s > 0 ? o->interval_override_s
-                                                 : d.cfg.check_interval_secs);
+            d.cfg.dry_run ? " (dry run)" : "", interval_s(&d), d.cfg.grace_period_secs);
+    while (rc == 0 && fr) {
+        round_once(&d, fr->snap);
+        feed_frame_unref(fr);
+        fr = o->once ? NULL : next_frame(&d, true);
     }
+    feed_frame_unref(fr);
+    feed_unsubscribe(d.sub);
+    feed_stop(d.feed);
     /* --once delivers its webhooks; a stopped daemon cancels what is left */
     guard_webhook_stop(d.hooks, o->once);
     collect_webhooks(&d);
@@ -557,7 +599,6 @@ int guard_daemon_run(const struct guard_daemon_options *o, struct error *e)
     free(d.tracked);
     if (d.have_cfg)
         guard_config_free(&d.cfg);
-    snapshot_ctx_close(d.sctx);
     if (lock_fd >= 0)
         close(lock_fd);
     return rc;

@@ -42,6 +42,7 @@ struct guard_daemon_options {
     const struct guard_clock *fixed_clock;   /* NULL: the local time of each round */
     double interval_override_s;          /* > 0: instead of check_interval_secs */
     long kill_timeout_ms;                /* SIGTERM to SIGKILL; 0: 5000 */
+    double sample_timeout_s;             /* a longer sample is stale, not acted on; 0: never */
     void (*log)(void *arg, enum guard_log_level level, const char *msg);
     void *log_arg;
 };
