@@ -1,8 +1,8 @@
 /* select.c - `gpuctl select`: choose GPUs for a CUDA job, print them or
  * run the job on them.
  *
- * This file parses the flags, loads the configuration, takes snapshots
- * (again and again under --wait, with the sources kept open), prints the
+ * This file parses the flags, loads the configuration, takes a snapshot
+ * (under --wait, subscribes to a feed and checks each fresh frame), prints the
  * chosen devices or replaces itself with the command after `--`.  Which
  * devices qualify and in what order is decided by src/ops/select.c.
  */
@@ -20,6 +20,7 @@
 #include "core/snapshot.h"
 #include "core/str.h"
 #include "core/units.h"
+#include "feed/feed.h"
 #include "ops/select.h"
 
 struct select_args {
@@ -176,40 +177,46 @@ static void install_stop_handlers(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
-static void sleep_for(double secs)
-{
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    long long ns = until.tv_nsec + (long long)(secs * 1e9);
-    until.tv_sec += (time_t)(ns / 1000000000LL);
-    until.tv_nsec = (long)(ns % 1000000000LL);
-    while (!stop_requested &&
-           clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
-        ;
-}
-
 struct select_run {
     struct cli_ctx ctx;
     struct select_args args;
-    struct snapshot_ctx *sctx;
+    struct snapshot_ctx *sctx;        /* one check */
+    struct feed *feed;                /* --wait: a check per frame */
+    struct feed_sub *sub;
     char self_user[64];
     const char *self_users[1];
 };
 
-/* One snapshot, one choice.  Processes are listed only when their owners
- * matter (--account-as-free). */
+/* Processes are listed only when their owners matter (--account-as-free). */
+static struct snapshot_options snapshot_wanted(const struct select_run *r)
+{
+    bool procs = r->args.account_as_free;
+    return (struct snapshot_options){.processes = procs, .host_processes = procs,
+                                     .host_fields = SNAPSHOT_HOST_USER};
+}
+
+static int choose_from(struct select_run *r, const struct snapshot *s,
+                       struct select_result *res)
+{
+    struct error e = {0};
+    return select_devices(s, &r->args.k, res, &e) < 0 ? cli_fail(&e) : EXIT_OK;
+}
+
+/* One snapshot, one choice. */
 static int choose_once(struct select_run *r, struct select_result *res)
 {
     struct error e = {0};
     struct snapshot *s;
-    bool procs = r->args.account_as_free;
-    struct snapshot_options o = {.processes = procs, .host_processes = procs,
-                                 .host_fields = SNAPSHOT_HOST_USER};
-    if (snapshot_take(r->sctx, &o, &s, &e) < 0)
+    struct snapshot_options o = snapshot_wanted(r);
+    if (snapshot_ctx_open(&r->sctx, &e) < 0 || snapshot_take(r->sctx, &o, &s, &e) < 0)
         return cli_fail(&e);
-    int rc = select_devices(s, &r->args.k, res, &e);
+    int rc = choose_from(r, s, res);
     snapshot_free(s);
-    return rc < 0 ? cli_fail(&e) : EXIT_OK;
+    if (rc == EXIT_OK && !res->enough) {
+        fprintf(stderr, "gpuctl: not enough devices: %s\n", res->reason);
+        return EXIT_GENERAL;
+    }
+    return rc;
 }
 
 static int interrupted(const char *last_reason)
@@ -219,33 +226,65 @@ static int interrupted(const char *last_reason)
     return EXIT_GENERAL;
 }
 
-/* Chooses until enough devices qualify (once without --wait); a changed
- * reason is reported while waiting, so the wait is never silent. */
-static int choose(struct select_run *r, struct select_result *res)
+static int start_feed(struct select_run *r)
 {
-    double secs = r->args.wait_secs > 0 ? r->args.wait_secs : r->ctx.cfg.watch_interval_secs;
+    struct error e = {0};
+    const struct feed_options fo = {
+        .interval_s = r->args.wait_secs > 0 ? r->args.wait_secs : r->ctx.cfg.watch_interval_secs,
+        .snap = snapshot_wanted(r),
+        .timeout_s = r->ctx.cfg.default_timeout_secs,
+    };
+    if (feed_start(&r->feed, &fo, &e) < 0 || feed_subscribe(r->feed, &r->sub, &e) < 0)
+        return cli_fail(&e);
+    return EXIT_OK;
+}
+
+/* Says why it still waits when the reason changed, so the wait is never
+ * silent. */
+static void say_waiting(char *last, size_t size, const char *reason)
+{
+    if (strcmp(last, reason) != 0) {
+        fprintf(stderr, "gpuctl: waiting: %s\n", reason);
+        str_copy(last, size, reason);
+    }
+}
+
+/* --wait: a choice on each fresh frame until enough devices qualify.  A
+ * stale frame is old data: nothing is chosen on it. */
+static int choose_waiting(struct select_run *r, struct select_result *res)
+{
     char last[sizeof res->reason] = "";
-    if (r->args.wait)
-        install_stop_handlers();
-    for (;;) {
-        int rc = choose_once(r, res);
+    int rc = start_feed(r);
+    if (rc != EXIT_OK)
+        return rc;
+    install_stop_handlers();
+    while (!stop_requested) {
+        struct feed_frame *fr = feed_sub_wait(r->sub, -1);
+        struct error e = {0};
+        if (!fr && feed_sub_error(r->sub, &e) < 0)
+            return cli_fail(&e);
+        if (fr && fr->stale)
+            say_waiting(last, sizeof last, "the GPU driver does not answer");
+        if (!fr || fr->stale) {
+            feed_frame_unref(fr);
+            continue;
+        }
+        rc = choose_from(r, fr->snap, res);
+        feed_frame_unref(fr);
         /* A Ctrl-C that came while checking still ends the wait. */
         if (rc != EXIT_OK || (res->enough && !stop_requested))
             return rc;
-        if (!r->args.wait) {
-            fprintf(stderr, "gpuctl: not enough devices: %s\n", res->reason);
-            return EXIT_GENERAL;
-        }
-        if (!res->enough && strcmp(last, res->reason) != 0) {
-            fprintf(stderr, "gpuctl: waiting: %s\n", res->reason);
-            str_copy(last, sizeof last, res->reason);
-        }
+        if (!res->enough)
+            say_waiting(last, sizeof last, res->reason);
         select_result_clear(res);
-        if (!stop_requested)
-            sleep_for(secs);
-        if (stop_requested)
-            return interrupted(last);
     }
+    return interrupted(last);
+}
+
+/* Chooses until enough devices qualify (once without --wait). */
+static int choose(struct select_run *r, struct select_result *res)
+{
+    return r->args.wait ? choose_waiting(r, res) : choose_once(r, res);
 }
 
 /* ---- output -------------------------------------------------------------------------- */
@@ -352,6 +391,10 @@ static int run_command(struct select_run *r, const struct select_result *res)
         signal(SIGTERM, SIG_DFL);
         snapshot_ctx_close(r->sctx);
         r->sctx = NULL;
+        feed_unsubscribe(r->sub);
+        r->sub = NULL;
+        feed_stop(r->feed);
+        r->feed = NULL;
         fflush(NULL);
         execvp(r->args.command[0], r->args.command);
         int err = errno;
@@ -409,11 +452,11 @@ int cmd_select(int argc, char **argv)
 {
     struct select_run r = {0};
     int rc = prepare(&r, argc, argv);
-    if (rc == 0) {
-        struct error e = {0};
-        rc = snapshot_ctx_open(&r.sctx, &e) < 0 ? cli_fail(&e) : select_and_act(&r);
-    }
+    if (rc == 0)
+        rc = select_and_act(&r);
     snapshot_ctx_close(r.sctx);
+    feed_unsubscribe(r.sub);
+    feed_stop(r.feed);
     free(r.args.users);
     options_parsed_clear(&r.args.parsed);
     return rc < 0 ? EXIT_OK : rc;
