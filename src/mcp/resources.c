@@ -37,6 +37,14 @@ static const struct resource resources[] = {
      "Every GPU with its state (the JSON of gpuctl list)", read_list},
     {"gpu://processes", "gpu-processes", "GPU processes",
      "Every GPU with its processes (the JSON of gpuctl list --details)", read_processes},
+    {"gpu://audit", "gpu-audit", "GPU usage, last 24 hours",
+     "Summary of the recorded GPU usage of the last 24 hours (gpuctl audit --summary)",
+     mcp_read_audit},
+    {"gpu://policies", "gpu-policies", "GPU usage policies",
+     "The guard's policies from guard.toml (gpuctl guard --export-config)", mcp_read_policies},
+    {"gpu://rogue-detection", "gpu-rogue-detection", "Rogue GPU use",
+     "A scan of the running processes and the last 24 hours for miners, abuse and "
+     "exfiltration (gpuctl audit --rogue)", mcp_read_rogue},
 };
 #define RESOURCE_COUNT (sizeof resources / sizeof resources[0])
 

@@ -116,3 +116,77 @@ json_t *mcp_schema_object(const struct mcp_schema_key *keys, size_t count)
     return json_pack("{s:s,s:o,s:o}", "type", "object", "properties", props, "required",
                      required);
 }
+
+#define KEYS(k) mcp_schema_object(k, sizeof k / sizeof k[0])
+
+json_t *mcp_schema_kill(void)
+{
+    static const struct mcp_schema_key k[] = {
+        {"processes", "array", false, "each process chosen, with its result (docs/json/kill.md)"},
+    };
+    return KEYS(k);
+}
+
+json_t *mcp_schema_reset(void)
+{
+    static const struct mcp_schema_key k[] = {
+        {"force", "boolean", false, "processes on the GPU were ended first"},
+        {"processes", "array", false, "those processes, as in the kill document"},
+        {"gpus", "array", false, "the GPU reset, with the command, its result and output"},
+    };
+    return KEYS(k);
+}
+
+json_t *mcp_schema_select(void)
+{
+    static const struct mcp_schema_key k[] = {
+        {"enough", "boolean", false, "at least the asked number of GPUs qualified"},
+        {"reason", "string", true, "why not, when not enough"},
+        {"qualified", "integer", false, "GPUs that met every constraint"},
+        {"cuda_visible_devices", "string", true, "the value for CUDA_VISIBLE_DEVICES"},
+        {"devices", "array", false, "the GPUs chosen, best first"},
+    };
+    return KEYS(k);
+}
+
+json_t *mcp_schema_audit_summary(void)
+{
+    static const struct mcp_schema_key k[] = {
+        {"samples", "integer", false, "recorder samples in the window"},
+        {"top_users", "array", false, "users by GPU memory hours"},
+        {"top_processes", "array", false, "process names by GPU memory hours"},
+        {"gpus", "array", false, "per GPU: average and peak utilisation, peak memory"},
+        {"hourly", "array", false, "usage by hour of the day"},
+    };
+    return KEYS(k);
+}
+
+json_t *mcp_schema_rogue(void)
+{
+    static const struct mcp_schema_key k[] = {
+        {"scanned", "object", false, "what was scanned: live processes and history rows"},
+        {"findings", "array", false, "each finding with its category, risk and evidence"},
+    };
+    return KEYS(k);
+}
+
+json_t *mcp_schema_policies(void)
+{
+    /* guard.toml as JSON (docs/json/guard.md): its tables as objects. */
+    static const struct mcp_schema_key k[] = {
+        {"global", "object", false, "enabled, dry_run, enforcement, grace period, interval"},
+        {"time_policies", "array", false, "the time-of-day policies"},
+    };
+    return KEYS(k);
+}
+
+json_t *mcp_schema_policies_test(void)
+{
+    static const struct mcp_schema_key k[] = {
+        {"enabled", "boolean", false, "the guard enforces the policies"},
+        {"dry_run", "boolean", false, "the guard only reports what it would do"},
+        {"enforcement", "string", false, "hard or soft"},
+        {"violations", "array", false, "each violation found now and the planned action"},
+    };
+    return KEYS(k);
+}

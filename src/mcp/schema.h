@@ -22,4 +22,14 @@ struct mcp_schema_key {
 /* An object schema requiring those keys (others allowed). */
 json_t *mcp_schema_object(const struct mcp_schema_key *keys, size_t count);
 
+/* The top levels of the other documents (src/doc): kill, reset, select,
+ * audit summary, rogue scan, policies and policy test. */
+json_t *mcp_schema_kill(void);
+json_t *mcp_schema_reset(void);
+json_t *mcp_schema_select(void);
+json_t *mcp_schema_audit_summary(void);
+json_t *mcp_schema_rogue(void);
+json_t *mcp_schema_policies(void);
+json_t *mcp_schema_policies_test(void);
+
 #endif

@@ -133,8 +133,12 @@ static json_t *capabilities(void)
 }
 
 static const char instructions[] =
-    "gpuctl shows the GPUs of this machine and the processes using them.  Read state with "
-    "list_gpus, get_gpu_status and list_processes, or the gpu:// resources.";
+    "gpuctl shows and manages the GPUs of this machine.  Read state with list_gpus, "
+    "get_gpu_status, list_processes, select_gpus, audit_summary, scan_rogue_activity and "
+    "test_policies (or the gpu:// resources).  kill_gpu_process, kill_processes_by_name and "
+    "reset_gpu end processes or reset GPUs, and create_user_policy edits guard.toml: confirm "
+    "with the user first.  kill_processes_by_name without force only lists what it would "
+    "end.";
 
 /* A modern result carries resultType, and cacheable ones ttlMs and
  * cacheScope; serverInfo rides in _meta. */

@@ -33,7 +33,7 @@ void mcp_env_release(const struct mcp_env *env, void *token)
 }
 
 /* "no GPU 9: this machine has GPUs 0-7" */
-static int no_such_gpu(const struct snapshot *s, long long index, struct error *e)
+int mcp_no_such_gpu(const struct snapshot *s, long long index, struct error *e)
 {
     if (s->device_count == 0)
         return error_set(e, -ENODEV, "no GPU %lld: this machine shows no GPU", index);
@@ -56,7 +56,7 @@ int mcp_snapshot_doc(const struct mcp_env *env, const struct mcp_snapshot_query 
     const char *users[1] = {q->user};
     if (q->gpu >= 0) {
         if (!snapshot_device(s, only)) {
-            rc = no_such_gpu(s, q->gpu, e);
+            rc = mcp_no_such_gpu(s, q->gpu, e);
             goto out;
         }
         f.only = &only;
@@ -117,24 +117,125 @@ static const struct mcp_arg list_processes_args[] = {
     {.name = "filter", .type = MCP_ARG_STRING, .command = "list", .option = "filter"},
 };
 
+static const struct mcp_arg kill_args[] = {
+    {.name = "pid", .type = MCP_ARG_INTEGER, .required = true, .command = "kill",
+     .option = "pid", .help = "the process to end"},
+    {.name = "force", .type = MCP_ARG_BOOLEAN, .command = "kill", .option = "force"},
+};
+
+static const struct mcp_arg kill_by_name_args[] = {
+    {.name = "pattern", .type = MCP_ARG_STRING, .required = true, .command = "kill",
+     .option = "filter", .help = "PCRE2 pattern matched against the GPU processes' names "
+                                 "and command lines"},
+    {.name = "force", .type = MCP_ARG_BOOLEAN,
+     .help = "end the matches (SIGTERM, SIGKILL after the wait); without it the matches "
+             "are only listed"},
+};
+
+static const struct mcp_arg reset_args[] = {
+    {.name = "gpu_id", .type = MCP_ARG_INTEGER, .required = true, .command = "reset",
+     .option = "gpu", .help = "the index of the GPU to reset"},
+    {.name = "force", .type = MCP_ARG_BOOLEAN, .command = "reset", .option = "force"},
+};
+
+static const struct mcp_arg select_args[] = {
+    {.name = "count", .type = MCP_ARG_INTEGER, .command = "select", .option = "count",
+     .help = "how many GPUs to choose (default 1)"},
+    {.name = "min_free_gb", .type = MCP_ARG_NUMBER, .min = 0, .max = 1e6,
+     .help = "free GPU memory each must have, GiB"},
+    {.name = "max_util_pct", .type = MCP_ARG_INTEGER, .command = "select",
+     .option = "max-gpu-utilization"},
+};
+
+static const struct mcp_arg hours_user_args[] = {
+    {.name = "hours", .type = MCP_ARG_NUMBER, .min = 0.001, .max = 876000,
+     .help = "the window of history, hours before now (default 24)"},
+    {.name = "user", .type = MCP_ARG_STRING, .command = "audit", .option = "user"},
+};
+
+static const struct mcp_arg hours_args[] = {
+    {.name = "hours", .type = MCP_ARG_NUMBER, .min = 0.001, .max = 876000,
+     .help = "the window of history, hours before now (default 24)"},
+};
+
+static const struct mcp_arg policy_args[] = {
+    {.name = "username", .type = MCP_ARG_STRING, .required = true, .command = "guard",
+     .option = "add-user", .help = "the user the policy is for (added, or changed when the "
+                                   "user has one)"},
+    {.name = "memory_limit_gb", .type = MCP_ARG_NUMBER, .min = 0, .max = 1e9,
+     .command = "guard", .option = "memory-limit"},
+    {.name = "utilization_limit_pct", .type = MCP_ARG_NUMBER, .min = 0, .max = 100,
+     .command = "guard", .option = "utilization-limit"},
+    {.name = "process_limit", .type = MCP_ARG_INTEGER, .min = 0, .max = 1e6,
+     .command = "guard", .option = "process-limit"},
+};
+
 #define ARGS(a) a, sizeof a / sizeof a[0]
+#define READ MCP_TOOL_READ_ONLY
 
 static const struct mcp_tool tools[] = {
     {.name = "list_gpus", .title = "List GPUs",
      .description = "Every GPU of this machine with its memory, utilisation, temperature, "
                     "power and the process using the most memory (the JSON of gpuctl list).",
-     .hints = MCP_TOOL_READ_ONLY, .output_schema = mcp_schema_snapshot,
-     .call = call_list_gpus},
+     .hints = READ, .output_schema = mcp_schema_snapshot, .call = call_list_gpus},
     {.name = "get_gpu_status", .title = "GPU status",
      .description = "Detailed status of one GPU (or of every GPU) and the processes on it "
                     "(the JSON of gpuctl list --details).",
-     .hints = MCP_TOOL_READ_ONLY, .args = ARGS(gpu_status_args),
-     .output_schema = mcp_schema_snapshot, .call = call_get_gpu_status},
+     .hints = READ, .args = ARGS(gpu_status_args), .output_schema = mcp_schema_snapshot,
+     .call = call_get_gpu_status},
     {.name = "list_processes", .title = "List GPU processes",
      .description = "The processes using a GPU, with owner, command line and GPU memory; "
                     "narrowed by user, GPU or a regular expression on name and command line.",
-     .hints = MCP_TOOL_READ_ONLY, .args = ARGS(list_processes_args),
-     .output_schema = mcp_schema_snapshot, .call = call_list_processes},
+     .hints = READ, .args = ARGS(list_processes_args), .output_schema = mcp_schema_snapshot,
+     .call = call_list_processes},
+    {.name = "select_gpus", .title = "Select GPUs",
+     .description = "Choose the best GPUs for a job (most free memory, least busy) under the "
+                    "given limits, with the value for CUDA_VISIBLE_DEVICES (gpuctl select).",
+     .hints = READ, .args = ARGS(select_args), .output_schema = mcp_schema_select,
+     .call = mcp_call_select_gpus},
+    {.name = "audit_summary", .title = "GPU usage summary",
+     .description = "Who and what used the GPUs over the last hours: GPU memory and "
+                    "utilisation hours by user, process and GPU, busiest hours (gpuctl audit "
+                    "--summary).",
+     .hints = READ, .args = ARGS(hours_user_args), .output_schema = mcp_schema_audit_summary,
+     .call = mcp_call_audit_summary},
+    {.name = "scan_rogue_activity", .title = "Scan for rogue GPU use",
+     .description = "Scan the running GPU processes and the recorded history for miners, "
+                    "suspicious processes, resource abuse and data exfiltration, with the "
+                    "evidence and a risk level for each finding (gpuctl audit --rogue).",
+     .hints = READ, .args = ARGS(hours_args),
+     .output_schema = mcp_schema_rogue, .call = mcp_call_scan_rogue_activity},
+    {.name = "test_policies", .title = "Test GPU policies",
+     .description = "Evaluate the usage policies (guard.toml) against the processes running "
+                    "now: each violation and what the guard would do (gpuctl guard --test).",
+     .hints = READ, .output_schema = mcp_schema_policies_test,
+     .call = mcp_call_test_policies},
+    {.name = "create_user_policy", .title = "Create a user policy",
+     .description = "Add (or change) a user's GPU limits in guard.toml: memory in GB, "
+                    "utilisation in percent, processes at once; answers with every policy "
+                    "(gpuctl guard --add-user).",
+     .hints = MCP_TOOL_IDEMPOTENT, .args = ARGS(policy_args),
+     .output_schema = mcp_schema_policies, .call = mcp_call_create_user_policy},
+    {.name = "kill_gpu_process", .title = "Kill a GPU process",
+     .description = "End one GPU process: SIGTERM, a wait of default_timeout_secs, then "
+                    "SIGKILL with force.  Refused for processes not on a GPU (unless force), "
+                    "pid 1, gpuctl itself, its parent and other users' processes "
+                    "(gpuctl kill --pid).",
+     .hints = MCP_TOOL_DESTRUCTIVE, .args = ARGS(kill_args),
+     .output_schema = mcp_schema_kill, .call = mcp_call_kill_gpu_process},
+    {.name = "kill_processes_by_name", .title = "Kill GPU processes by name",
+     .description = "Without force: list the GPU processes whose name or command line "
+                    "matches the pattern.  With force: end them all (SIGTERM, then SIGKILL "
+                    "after the wait), with the same checks as kill_gpu_process (gpuctl kill "
+                    "--filter --batch --force).",
+     .hints = MCP_TOOL_DESTRUCTIVE, .args = ARGS(kill_by_name_args),
+     .output_schema = mcp_schema_kill, .call = mcp_call_kill_processes_by_name},
+    {.name = "reset_gpu", .title = "Reset a GPU",
+     .description = "Reset a GPU (nvidia-smi --gpu-reset for NVIDIA, amdgpu recovery for "
+                    "AMD; needs root).  A GPU in use is refused unless force, which ends its "
+                    "processes first (gpuctl reset).",
+     .hints = MCP_TOOL_DESTRUCTIVE, .args = ARGS(reset_args),
+     .output_schema = mcp_schema_reset, .call = mcp_call_reset_gpu},
 };
 
 const struct mcp_tool *mcp_tools_all(size_t *count)

@@ -28,4 +28,21 @@ struct mcp_snapshot_query {
 int mcp_snapshot_doc(const struct mcp_env *env, const struct mcp_snapshot_query *q,
                      json_t **doc, struct error *e);
 
+/* "no GPU 9: this machine has GPUs 0-7" in e; returns -ENODEV. */
+int mcp_no_such_gpu(const struct snapshot *s, long long index, struct error *e);
+
+/* The tools that act (actions.c) and report (reports.c): see the table in
+ * tools.c for what each takes. */
+typedef int mcp_tool_fn(const struct mcp_env *env, const struct mcp_args *a, json_t **doc,
+                        struct error *e);
+mcp_tool_fn mcp_call_kill_gpu_process, mcp_call_kill_processes_by_name, mcp_call_reset_gpu;
+mcp_tool_fn mcp_call_select_gpus, mcp_call_audit_summary, mcp_call_scan_rogue_activity;
+mcp_tool_fn mcp_call_test_policies, mcp_call_create_user_policy;
+
+/* The documents behind gpu://audit (the last 24 hours' summary),
+ * gpu://policies and gpu://rogue-detection (a 24-hour scan). */
+int mcp_read_audit(const struct mcp_env *env, json_t **doc, struct error *e);
+int mcp_read_policies(const struct mcp_env *env, json_t **doc, struct error *e);
+int mcp_read_rogue(const struct mcp_env *env, json_t **doc, struct error *e);
+
 #endif

@@ -158,3 +158,187 @@ def test_mcp_rejects_an_unknown_option(run):
     result = run(["mcp", "--bogus"])
     assert result.rc == 3
     assert "--bogus" in result.err
+
+
+READ_TOOLS = {"list_gpus", "get_gpu_status", "list_processes", "select_gpus", "audit_summary",
+              "scan_rogue_activity", "test_policies"}
+DESTRUCTIVE_TOOLS = {"kill_gpu_process", "kill_processes_by_name", "reset_gpu"}
+ALL_TOOLS = READ_TOOLS | DESTRUCTIVE_TOOLS | {"create_user_policy"}
+
+
+@pytest.fixture
+def sleepers():
+    """sleepers(n) -> [Popen] of `sleep 300`, killed at teardown."""
+    started = []
+
+    def make(n):
+        procs = [subprocess.Popen(["sleep", "300"]) for _ in range(n)]
+        started.extend(procs)
+        return procs
+
+    yield make
+    for p in started:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+
+
+def gpu_with(pids):
+    return {"driver_version": "550.54.15",
+            "devices": [device(0, processes={"compute": [{"pid": p, "used_memory": 256 * MiB}
+                                                         for p in pids]}),
+                        device(1)]}
+
+
+def text_of(call):
+    return call["result"]["content"][0]["text"]
+
+
+def test_every_tool_is_listed_with_its_hints_and_generated_schemas(sdk_session):
+    report = sdk_session(gpu_with([]))
+    tools = {t["name"]: t for t in report["tools"]}
+    assert set(tools) == ALL_TOOLS
+    for name in READ_TOOLS:
+        assert tools[name]["annotations"]["readOnlyHint"] is True, name
+    for name in DESTRUCTIVE_TOOLS:
+        hints = tools[name]["annotations"]
+        assert hints["readOnlyHint"] is False and hints["destructiveHint"] is True, name
+    assert tools["create_user_policy"]["annotations"]["idempotentHint"] is True
+    # gpu-kill's argument names, described by the option tables.
+    kill = tools["kill_gpu_process"]["inputSchema"]
+    assert kill["required"] == ["pid"]
+    assert kill["properties"]["pid"]["type"] == "integer"
+    assert kill["properties"]["pid"]["maximum"] == 4194304
+    assert "SIGKILL" in kill["properties"]["force"]["description"]
+    assert set(tools["reset_gpu"]["inputSchema"]["properties"]) == {"gpu_id", "force"}
+    assert set(tools["create_user_policy"]["inputSchema"]["properties"]) == {
+        "username", "memory_limit_gb", "utilization_limit_pct", "process_limit"}
+    assert set(tools["kill_processes_by_name"]["inputSchema"]["properties"]) == {"pattern",
+                                                                                   "force"}
+    assert set(tools["select_gpus"]["inputSchema"]["properties"]) == {
+        "count", "min_free_gb", "max_util_pct"}
+    assert tools["select_gpus"]["inputSchema"]["properties"]["max_util_pct"]["maximum"] == 100
+    # The snapshot schema names the field table's keys with their help.
+    gpu = tools["list_gpus"]["outputSchema"]["properties"]["gpus"]["items"]["properties"]
+    assert gpu["mem_used_mb"]["type"] == ["integer", "null"]
+    assert gpu["mem_used_mb"]["description"]
+
+
+def test_the_report_tools_answer_with_the_cli_documents(sdk_session, run):
+    report = sdk_session(gpu_with([]), calls=[
+        {"name": "select_gpus", "arguments": {"count": 1, "min_free_gb": 1}},
+        {"name": "audit_summary", "arguments": {"hours": 2}},
+        {"name": "scan_rogue_activity", "arguments": {"hours": 1}},
+        {"name": "test_policies", "arguments": {}},
+    ])
+    select, audit, rogue, policies = (structured(c) for c in report["calls"])
+    assert select["enough"] is True and select["cuda_visible_devices"] in ("0", "1")
+    assert audit["samples"] == 0 and audit["top_users"] == []
+    assert rogue["findings"] == [] and rogue["scanned"]["live"] is True
+    assert policies["violations"] == []
+
+
+def test_create_user_policy_writes_guard_toml_and_is_idempotent(sdk_session, tmp_path):
+    call = {"name": "create_user_policy",
+            "arguments": {"username": "alice", "memory_limit_gb": 8, "process_limit": 2}}
+    report = sdk_session(gpu_with([]), calls=[call, call, {
+        "name": "create_user_policy", "arguments": {"username": "bob",
+                                                   "utilization_limit_pct": 150}}],
+        reads=["gpu://policies"])
+    first, second, bad = report["calls"]
+    assert structured(first) == structured(second)
+    assert bad["result"]["isError"] is True
+    assert "utilization_limit_pct" in text_of(bad)
+    guard = (tmp_path / "xdg" / "gpuctl" / "guard.toml").read_text()
+    assert "alice" in guard and "bob" not in guard
+    policies = json.loads(report["reads"][0]["result"]["contents"][0]["text"])
+    assert policies == structured(first)
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return False
+    return text[text.rindex(")") + 2] != "Z"
+
+
+def test_kill_gpu_process_ends_a_real_process(sdk_session, sleepers):
+    victim, = sleepers(1)
+    report = sdk_session(gpu_with([victim.pid]), calls=[
+        {"name": "kill_gpu_process", "arguments": {"pid": victim.pid}}])
+    doc = structured(report["calls"][0])
+    assert [p["pid"] for p in doc["processes"]] == [victim.pid]
+    assert doc["processes"][0]["result"] == "terminated"
+    assert victim.wait(timeout=10) == -15
+
+
+def test_pid_1_and_a_process_off_the_gpu_are_refused(sdk_session, sleepers):
+    bystander, = sleepers(1)
+    report = sdk_session(gpu_with([1]), calls=[
+        {"name": "kill_gpu_process", "arguments": {"pid": 1}},
+        {"name": "kill_gpu_process", "arguments": {"pid": 1, "force": True}},
+        {"name": "kill_gpu_process", "arguments": {"pid": bystander.pid}},
+    ])
+    one, forced, off_gpu = report["calls"]
+    for call in (one, forced):
+        assert call["result"]["isError"] is True
+        assert "pid 1" in text_of(call) or "process 1" in text_of(call), text_of(call)
+        assert "nothing was signalled" in text_of(call)
+        assert "\n" not in text_of(call)
+    assert off_gpu["result"]["isError"] is True and "force" in text_of(off_gpu)
+    assert alive(bystander.pid)
+
+
+def test_kill_by_name_lists_first_and_ends_with_force(sdk_session, sleepers):
+    procs = sleepers(2)
+    pids = sorted(p.pid for p in procs)
+    report = sdk_session(gpu_with(pids), calls=[
+        {"name": "kill_processes_by_name", "arguments": {"pattern": "^sleep"}},
+        {"name": "kill_processes_by_name", "arguments": {"pattern": "no-such-program"}},
+    ])
+    listed = structured(report["calls"][0])
+    assert sorted(p["pid"] for p in listed["processes"]) == pids
+    assert all(alive(p) for p in pids)
+    assert report["calls"][1]["result"]["isError"] is True
+    assert text_of(report["calls"][1]) == "no GPU process matches 'no-such-program'"
+    report = sdk_session(gpu_with(pids), calls=[
+        {"name": "kill_processes_by_name", "arguments": {"pattern": "^sleep", "force": True}}])
+    done = structured(report["calls"][0])
+    assert sorted(p["pid"] for p in done["processes"]) == pids
+    for p in procs:
+        assert p.wait(timeout=10) in (-15, -9)
+
+
+def test_reset_gpu_fails_as_a_tool_error_with_one_line(sdk_session, sleepers):
+    busy, = sleepers(1)
+    report = sdk_session(gpu_with([busy.pid]), calls=[
+        {"name": "reset_gpu", "arguments": {"gpu_id": 5}},
+        {"name": "reset_gpu", "arguments": {"gpu_id": 0}},
+    ])
+    missing, used = report["calls"]
+    assert text_of(missing) == "no GPU 5: this machine has GPUs 0-1"
+    assert used["result"]["isError"] is True and "\n" not in text_of(used)
+    assert alive(busy.pid)
+
+
+def test_read_only_offers_no_tool_that_changes_anything(sdk_session, sleepers):
+    victim, = sleepers(1)
+    report = sdk_session(gpu_with([victim.pid]), args=["mcp", "--read-only"], calls=[
+        {"name": "kill_gpu_process", "arguments": {"pid": victim.pid}},
+        {"name": "list_gpus", "arguments": {}}])
+    assert {t["name"] for t in report["tools"]} == READ_TOOLS
+    assert report["calls"][0]["error"]["code"] == -32602
+    structured(report["calls"][1])
+    assert alive(victim.pid)
+
+
+def test_every_listed_resource_reads(sdk_session):
+    report = sdk_session(gpu_with([]), all_resources=True)
+    uris = [r["uri"] for r in report["resources"]]
+    assert uris == ["gpu://list", "gpu://processes", "gpu://audit", "gpu://policies",
+                    "gpu://rogue-detection"]
+    for read in report["reads"]:
+        assert "error" not in read, read
+        json.loads(read["result"]["contents"][0]["text"])

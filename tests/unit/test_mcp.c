@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mcp/catalog.h"
 #include "mcp/jsonrpc.h"
 #include "mcp/server.h"
 #include "mcp/stdio.h"
@@ -501,6 +502,57 @@ static void test_stdio_skips_an_over_long_line_and_goes_on(void **state)
     mcp_server_free(s);
 }
 
+/* A kill table of one option, as src/cli/kill_opts.c has it. */
+static const struct options_spec kill_specs[] = {
+    {.name = "pid", .type = OPTIONS_LIST, .elem = OPTIONS_UINT, .min = 1, .max = 4194304,
+     .what = "a process id", .min_values = 1, .help = "these processes"},
+};
+static const struct options_command kill_table = {
+    .name = "kill", .specs = kill_specs, .count = 1,
+};
+
+static const struct options_command *tables(const char *command)
+{
+    return strcmp(command, "kill") == 0 ? &kill_table : NULL;
+}
+
+static void test_arguments_take_range_and_refusals_from_the_option_table(void **state)
+{
+    (void)state;
+    struct mcp_env with_tables = env;
+    with_tables.options_table = tables;
+    const struct mcp_tool *t = mcp_tool_find("kill_gpu_process");
+    assert_non_null(t);
+    json_t *schema = mcp_tool_input_schema(t, &with_tables);
+    json_t *pid = json_object_get(json_object_get(schema, "properties"), "pid");
+    assert_int_equal(json_integer_value(json_object_get(pid, "minimum")), 1);
+    assert_int_equal(json_integer_value(json_object_get(pid, "maximum")), 4194304);
+    assert_string_equal(json_string_value(json_object_get(pid, "type")), "integer");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(schema, "required"),
+                                                         0)), "pid");
+    assert_true(json_is_false(json_object_get(schema, "additionalProperties")));
+    json_decref(schema);
+
+    struct error e = {0};
+    json_t *args = json_pack("{s:i}", "pid", 0);
+    assert_int_equal(mcp_tool_check_args(t, &with_tables, args, &e), -EINVAL);
+    /* The option table's own sentence, naming the argument first. */
+    assert_non_null(strstr(e.msg, "argument 'pid'"));
+    assert_non_null(strstr(e.msg, "a process id"));
+    json_decref(args);
+    args = json_pack("{s:b}", "force", 1);
+    assert_int_equal(mcp_tool_check_args(t, &with_tables, args, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "needs the argument 'pid'"));
+    json_decref(args);
+    args = json_pack("{s:i,s:s}", "pid", 42, "force", "yes");
+    assert_int_equal(mcp_tool_check_args(t, &with_tables, args, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "'force' must be a boolean"));
+    json_decref(args);
+    args = json_pack("{s:f}", "pid", 42.0);    /* a whole real is an integer */
+    assert_int_equal(mcp_tool_check_args(t, &with_tables, args, &e), 0);
+    json_decref(args);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -520,6 +572,7 @@ int main(void)
         cmocka_unit_test(test_an_unsupported_stateless_version_lists_the_supported_ones),
         cmocka_unit_test(test_a_cancelled_request_is_never_answered),
         cmocka_unit_test(test_read_only_offers_only_read_tools),
+        cmocka_unit_test(test_arguments_take_range_and_refusals_from_the_option_table),
         cmocka_unit_test(test_stdio_answers_line_by_line),
         cmocka_unit_test(test_stdio_skips_an_over_long_line_and_goes_on),
     };

@@ -1,0 +1,249 @@
+/* actions.c - the MCP tools that end processes or reset GPUs:
+ * kill_gpu_process, kill_processes_by_name and reset_gpu.
+ *
+ * Every signal goes through ops/kill.h exactly as `gpuctl kill` sends it:
+ * a pidfd bound to the process's start time, and kill_set_check's refusals
+ * (not on a GPU unless forced, pid 1, gpuctl itself, its parent - the
+ * assistant -, kernel threads, another user's process).  A refusal or a
+ * process that did not end is the tool's failure with the one-line
+ * message; what was done is answered with the kill document
+ * (docs/json/kill.md) or the reset document (doc/reset_doc.h).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "doc/kill_doc.h"
+#include "doc/reset_doc.h"
+#include "mcp/tools.h"
+#include "ops/kill.h"
+#include "ops/reset.h"
+
+static long timeout_secs(const struct mcp_env *env)
+{
+    return env->cfg && env->cfg->default_timeout_secs > 0
+               ? (long)env->cfg->default_timeout_secs : 5;
+}
+
+/* The first refusal in s as the tool's message, or 0 when none. */
+static int first_refusal(const struct kill_set *s, bool force, struct error *e)
+{
+    for (size_t i = 0; i < s->count; i++) {
+        const struct kill_entry *en = &s->items[i];
+        if (!en->refusal.code)
+            continue;
+        bool gpu = en->role == KILL_ROLE_TARGET && !en->gpu_seen && !force;
+        return error_set(e, en->refusal.code, "%s%s; nothing was signalled", en->refusal.msg,
+                         gpu ? " (force signals it anyway)" : "");
+    }
+    return 0;
+}
+
+static json_t *kill_document(struct kill_set *s, enum doc_kill_stage stage, bool force,
+                             long timeout, struct error *e)
+{
+    size_t *order = malloc((s->count ? s->count : 1) * sizeof *order);
+    if (!order) {
+        error_set(e, -ENOMEM, "out of memory for the kill document");
+        return NULL;
+    }
+    kill_set_order(s, order);
+    struct doc_kill_request r = {.set = s, .order = order, .stage = stage, .signal = SIGTERM,
+                                 .timeout_secs = timeout, .force = force};
+    json_t *doc = doc_kill_build(&r, e);
+    free(order);
+    return doc;
+}
+
+/* Checks, signals and waits for every entry of s (targets added, GPUs
+ * noted), then builds the document.  A process that did not end makes
+ * the call fail, naming how many. */
+static int run_set(const struct mcp_env *env, struct kill_set *s, bool force, bool require_gpu,
+                   json_t **doc, struct error *e)
+{
+    kill_set_check(s, require_gpu);
+    int rc = first_refusal(s, force, e);
+    if (rc < 0)
+        return rc;
+    long timeout = timeout_secs(env);
+    struct kill_run_options o = {.signal = SIGTERM, .timeout_ms = timeout * 1000L,
+                                 .force = force};
+    int left = kill_set_run(s, &o, e);
+    if (left < 0)
+        return left;
+    if (left > 0)
+        return error_set(e, -ETIMEDOUT, "%d of %zu process%s did not end within %ld s%s", left,
+                         s->count, s->count == 1 ? "" : "es", timeout,
+                         force ? "" : " (force sends SIGKILL after the wait)");
+    *doc = kill_document(s, DOC_KILL_DONE, force, timeout, e);
+    return *doc ? 0 : -ENOMEM;
+}
+
+int mcp_call_kill_gpu_process(const struct mcp_env *env, const struct mcp_args *a,
+                              json_t **doc, struct error *e)
+{
+    pid_t pid = (pid_t)mcp_args_int(a, "pid", 0);
+    bool force = mcp_args_bool(a, "force", false);
+    struct kill_set set;
+    int rc = kill_set_init(&set, e);
+    if (rc == 0)
+        rc = kill_set_add(&set, pid, PROC_IDENT_ANY_START, KILL_ROLE_TARGET, 0, e);
+    const struct snapshot *snap = NULL;
+    void *token = NULL;
+    /* Without force the GPU check needs the snapshot; with force a
+     * machine without a GPU source may still end the process. */
+    if (rc == 0) {
+        struct error se = {0};
+        int src = mcp_env_snapshot(env, &snap, &token, &se);
+        if (src < 0 && !force) {
+            rc = error_set(e, src, "cannot tell whether pid %d uses a GPU (force signals it "
+                           "anyway): %s", (int)pid, se.msg);
+        } else if (src == 0 && kill_set_note_gpus(&set, snap) < 0) {
+            rc = error_set(e, -ENOMEM, "out of memory checking pid %d", (int)pid);
+        }
+    }
+    if (rc == 0)
+        rc = run_set(env, &set, force, !force, doc, e);
+    mcp_env_release(env, token);
+    kill_set_free(&set);
+    return rc;
+}
+
+/* Adds the matches of pattern in snap; *matched receives how many the
+ * snapshot showed (some may have exited since). */
+static int add_matches(struct kill_set *set, const struct snapshot *snap, const char *pattern,
+                       size_t *matched, struct error *e)
+{
+    struct filter f = {0};
+    int rc = filter_set_regex(&f, pattern, e);
+    struct kill_pick *picks = NULL;
+    *matched = 0;
+    if (rc == 0 && kill_select(snap, &f, &picks, matched) < 0)
+        rc = error_set(e, -ENOMEM, "out of memory matching '%s'", pattern);
+    for (size_t i = 0; rc == 0 && i < *matched; i++) {
+        struct error ae = {0};
+        int r = kill_set_add(set, picks[i].pid, picks[i].start_ticks, KILL_ROLE_TARGET, 0, &ae);
+        if (r < 0 && r != -ESRCH && r != -ESTALE)   /* one that exited is left out */
+            rc = error_set(e, r, "%s", ae.msg);
+    }
+    free(picks);
+    filter_clear(&f);
+    if (rc == 0 && set->count == 0)
+        rc = error_set(e, -ESRCH, *matched ? "the GPU processes matching '%s' have exited"
+                                           : "no GPU process matches '%s'", pattern);
+    return rc;
+}
+
+int mcp_call_kill_processes_by_name(const struct mcp_env *env, const struct mcp_args *a,
+                                    json_t **doc, struct error *e)
+{
+    const char *pattern = mcp_args_string(a, "pattern");
+    bool force = mcp_args_bool(a, "force", false);
+    const struct snapshot *snap;
+    void *token = NULL;
+    int rc = mcp_env_snapshot(env, &snap, &token, e);
+    if (rc < 0)
+        return rc;
+    struct kill_set set;
+    size_t matched;
+    rc = kill_set_init(&set, e);
+    if (rc == 0)
+        rc = add_matches(&set, snap, pattern, &matched, e);
+    if (rc == 0 && kill_set_note_gpus(&set, snap) < 0)
+        rc = error_set(e, -ENOMEM, "out of memory matching '%s'", pattern);
+    mcp_env_release(env, token);
+    if (rc == 0 && !force) {
+        /* Without force: the matches, for the user to confirm. */
+        kill_set_check(&set, true);
+        *doc = kill_document(&set, DOC_KILL_MATCHED, false, timeout_secs(env), e);
+        rc = *doc ? 0 : -ENOMEM;
+    } else if (rc == 0) {
+        rc = run_set(env, &set, true, true, doc, e);
+    }
+    kill_set_free(&set);
+    return rc;
+}
+
+/* ---- reset_gpu --------------------------------------------------------------------- */
+
+/* Ends the GPU processes on device index (force), or refuses when there
+ * are any (no force).  *ended receives the kill document's request when
+ * processes were ended. */
+static int clear_gpu(const struct mcp_env *env, const struct snapshot *snap, int index,
+                     bool force, struct kill_set *set, struct error *e)
+{
+    for (size_t i = 0; i < snap->gproc_count; i++) {
+        const struct gpu_process *gp = &snap->gprocs[i];
+        if (gp->device_index != index)
+            continue;
+        if (!force)
+            return error_set(e, -EBUSY, "GPU %d is in use (pid %d and maybe others); force "
+                             "ends its processes first", index, (int)gp->pid);
+        const struct host_process *hp = snapshot_host_process(snap, gp->pid);
+        struct error ae = {0};
+        int r = kill_set_add(set, gp->pid, hp && hp->exists ? hp->start_ticks
+                                                             : PROC_IDENT_ANY_START,
+                             KILL_ROLE_TARGET, 0, &ae);
+        if (r < 0 && r != -ESRCH && r != -ESTALE)
+            return error_set(e, r, "%s", ae.msg);
+    }
+    if (set->count == 0)
+        return 0;
+    if (kill_set_note_gpus(set, snap) < 0)
+        return error_set(e, -ENOMEM, "out of memory checking GPU %d's processes", index);
+    json_t *ignored = NULL;
+    int rc = run_set(env, set, true, true, &ignored, e);
+    json_decref(ignored);
+    return rc;
+}
+
+int mcp_call_reset_gpu(const struct mcp_env *env, const struct mcp_args *a, json_t **doc,
+                       struct error *e)
+{
+    int index = (int)mcp_args_int(a, "gpu_id", 0);
+    bool force = mcp_args_bool(a, "force", false);
+    const struct snapshot *snap;
+    void *token = NULL;
+    int rc = mcp_env_snapshot(env, &snap, &token, e);
+    if (rc < 0)
+        return rc;
+    const struct device *d = snapshot_device(snap, index);
+    struct reset_method method;
+    struct kill_set set;
+    bool set_open = false;
+    if (!d)
+        rc = mcp_no_such_gpu(snap, index, e);
+    if (rc == 0)
+        rc = reset_prepare(d, getenv("PATH"), &method, e);
+    if (rc == 0)
+        rc = reset_check_privilege(d, e);
+    if (rc == 0 && (rc = kill_set_init(&set, e)) == 0)
+        set_open = true;
+    if (rc == 0)
+        rc = clear_gpu(env, snap, index, force, &set, e);
+    char *output = NULL;
+    if (rc == 0)
+        rc = reset_run(d, &method, &output, e);
+    if (rc == 0) {
+        size_t *order = malloc((set.count ? set.count : 1) * sizeof *order);
+        if (order)
+            kill_set_order(&set, order);
+        struct doc_kill_request ended = {.set = &set, .order = order, .stage = DOC_KILL_DONE,
+                                         .signal = SIGTERM, .timeout_secs = timeout_secs(env),
+                                         .force = true};
+        struct doc_reset_gpu g = {.device = d, .method = &method, .result = DOC_RESET_DONE,
+                                  .output = output};
+        struct doc_reset_request r = {.gpus = &g, .gpu_count = 1, .force = force,
+                                      .ended = set.count ? &ended : NULL};
+        *doc = order ? doc_reset_build(&r, e) : NULL;
+        rc = *doc ? 0 : error_set(e, -ENOMEM, "out of memory for the reset document");
+        free(order);
+    }
+    free(output);
+    if (set_open)
+        kill_set_free(&set);
+    mcp_env_release(env, token);
+    return rc;
+}
