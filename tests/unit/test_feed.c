@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +169,23 @@ static void test_a_frame_outlives_its_feed(void **state)
     feed_frame_unref(NULL);
 }
 
+static void test_a_new_interval_takes_effect_without_waiting_out_the_old(void **state)
+{
+    (void)state;
+    struct feed_sub *s = NULL;
+    struct feed *f = start(3600, 0, &s);             /* the next pass an hour away */
+    struct feed_frame *first = next_frame(s);
+    struct error e = {0};
+    assert_int_equal(feed_set_interval(f, 0.02, &e), 0);
+    struct feed_frame *second = next_frame(s);       /* within the minute next_frame allows */
+    assert_true(second->seq > first->seq);
+    assert_int_equal(feed_set_interval(f, 0, &e), -EINVAL);
+    feed_frame_unref(second);
+    feed_frame_unref(first);
+    feed_unsubscribe(s);
+    feed_stop(f);
+}
+
 static void test_a_hung_pass_gives_stale_frames_and_stop_leaves_it(void **state)
 {
     (void)state;
@@ -207,6 +225,7 @@ int main(void)
         cmocka_unit_test(test_frames_come_in_order_with_the_devices),
         cmocka_unit_test(test_a_slow_subscriber_gets_only_the_newest_frame),
         cmocka_unit_test(test_a_frame_outlives_its_feed),
+        cmocka_unit_test(test_a_new_interval_takes_effect_without_waiting_out_the_old),
         /* last: its abandoned pass holds the fake library's lock until exit */
         cmocka_unit_test(test_a_hung_pass_gives_stale_frames_and_stop_leaves_it),
     };
