@@ -22,9 +22,11 @@ static void check(bool ok)
         abort();
 }
 
-static int no_snapshot(void *ctx, const struct snapshot **out, void **token, struct error *e)
+static int no_snapshot(void *ctx, bool fresh, const struct snapshot **out, void **token,
+                       struct error *e)
 {
     (void)ctx;
+    (void)fresh;
     *out = NULL;
     *token = NULL;
     return error_set(e, -ENODEV, "no GPU source while fuzzing");

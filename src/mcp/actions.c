@@ -96,7 +96,7 @@ int mcp_call_kill_gpu_process(const struct mcp_env *env, const struct mcp_args *
      * machine without a GPU source may still end the process. */
     if (rc == 0) {
         struct error se = {0};
-        int src = mcp_env_snapshot(env, &snap, &token, &se);
+        int src = mcp_env_snapshot(env, true, &snap, &token, &se);
         if (src < 0 && !force) {
             rc = error_set(e, src, "cannot tell whether pid %d uses a GPU (force signals it "
                            "anyway): %s", (int)pid, se.msg);
@@ -143,7 +143,7 @@ int mcp_call_kill_processes_by_name(const struct mcp_env *env, const struct mcp_
     bool force = mcp_args_bool(a, "force", false);
     const struct snapshot *snap;
     void *token = NULL;
-    int rc = mcp_env_snapshot(env, &snap, &token, e);
+    int rc = mcp_env_snapshot(env, true, &snap, &token, e);
     if (rc < 0)
         return rc;
     struct kill_set set;
@@ -206,7 +206,7 @@ int mcp_call_reset_gpu(const struct mcp_env *env, const struct mcp_args *a, json
     bool force = mcp_args_bool(a, "force", false);
     const struct snapshot *snap;
     void *token = NULL;
-    int rc = mcp_env_snapshot(env, &snap, &token, e);
+    int rc = mcp_env_snapshot(env, true, &snap, &token, e);
     if (rc < 0)
         return rc;
     const struct device *d = snapshot_device(snap, index);

@@ -27,10 +27,13 @@
  * front end fills it (cli/mcp.c: from a feed); the server never opens a
  * GPU source itself. */
 struct mcp_env {
-    /* The newest snapshot with GPU processes and their host records
-     * (command lines included): *out is borrowed until release(token).
-     * Returns 0 or a negative code with e filled. */
-    int (*snapshot)(void *ctx, const struct snapshot **out, void **token, struct error *e);
+    /* A snapshot with GPU processes and their host records (owners and
+     * command lines): the newest one for a read; with fresh, one taken
+     * after the call began (what a kill or reset is decided on).  *out is
+     * borrowed until release(token).  Returns 0 or a negative code with e
+     * filled. */
+    int (*snapshot)(void *ctx, bool fresh, const struct snapshot **out, void **token,
+                    struct error *e);
     void (*release)(void *ctx, void *token);
     void *ctx;
     /* The option table of a command ("kill"), or NULL; NULL function: no

@@ -59,7 +59,7 @@ int mcp_call_select_gpus(const struct mcp_env *env, const struct mcp_args *a, js
     }
     const struct snapshot *snap;
     void *token = NULL;
-    int rc = mcp_env_snapshot(env, &snap, &token, e);
+    int rc = mcp_env_snapshot(env, false, &snap, &token, e);
     if (rc < 0)
         return rc;
     struct select_result res = {0};
@@ -154,7 +154,7 @@ static int rogue_doc(const struct mcp_env *env, double hours, json_t **doc, stru
     const struct snapshot *snap = NULL;
     void *token = NULL;
     struct error se = {0};
-    bool live = rc == 0 && mcp_env_snapshot(env, &snap, &token, &se) == 0;
+    bool live = rc == 0 && mcp_env_snapshot(env, false, &snap, &token, &se) == 0;
     if (rc == 0 && !live && !have_hist)
         rc = error_set(e, se.code ? se.code : -ENODEV, "nothing to scan: %s, and there is no "
                        "audit history", se.msg);
@@ -229,7 +229,7 @@ int mcp_call_test_policies(const struct mcp_env *env, const struct mcp_args *a, 
     struct guard_violations vs = {0};
     struct guard_clock clock;
     guard_clock_now(&clock);
-    rc = mcp_env_snapshot(env, &snap, &token, e);
+    rc = mcp_env_snapshot(env, false, &snap, &token, e);
     if (rc == 0)
         rc = guard_config_check_gpus(&c, snap->device_count, path, e);
     if (rc == 0)

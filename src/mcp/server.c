@@ -265,6 +265,17 @@ static json_t *do_tools_list(struct call *c, struct mcp_rpc_fault *f)
     return finish(c, json_pack("{s:o}", "tools", tools), TTL_STATIC_MS, "public");
 }
 
+/* A document's compact text as a JSON string.  jansson writes valid UTF-8
+ * (documents repair what they take from outside), so the text is not
+ * checked again: on 256 processes that check cost more than the dump. */
+static json_t *dumped_text(const json_t *doc)
+{
+    char *buf = json_dumps(doc, doc_json_dump_flags(true));
+    json_t *text = buf ? json_stringn_nocheck(buf, strlen(buf)) : NULL;
+    free(buf);
+    return text;
+}
+
 /* The document as a tool result: its text, and the object itself where
  * the revision has structured output. */
 static json_t *tool_result(const struct call *c, json_t *doc, const struct error *failure)
@@ -273,9 +284,7 @@ static json_t *tool_result(const struct call *c, json_t *doc, const struct error
     if (failure) {
         text = doc_json_text(failure->msg);
     } else {
-        char *dumped = json_dumps(doc, doc_json_dump_flags(true));
-        text = dumped ? doc_json_text(dumped) : NULL;
-        free(dumped);
+        text = dumped_text(doc);
     }
     json_t *r = json_pack("{s:[{s:s,s:o}],s:b}", "content", "type", "text", "text", text,
                           "isError", failure != NULL);
@@ -360,11 +369,10 @@ static json_t *do_resources_read(struct call *c, struct mcp_rpc_fault *f)
         mcp_rpc_fault_set(f, MCP_RPC_INTERNAL_ERROR, c->m->id, "%s", e.msg);
         return NULL;
     }
-    char *text = json_dumps(doc, doc_json_dump_flags(true));
+    json_t *text = dumped_text(doc);
     json_decref(doc);
     json_t *r = json_pack("{s:[{s:O,s:s,s:o}]}", "contents", "uri", uri, "mimeType",
-                          "application/json", "text", doc_json_text(text));
-    free(text);
+                          "application/json", "text", text);
     return finish(c, r, 0, "private");
 }
 

@@ -18,12 +18,12 @@
 
 /* ---- the snapshot and the documents built from it -------------------------- */
 
-int mcp_env_snapshot(const struct mcp_env *env, const struct snapshot **out, void **token,
-                     struct error *e)
+int mcp_env_snapshot(const struct mcp_env *env, bool fresh, const struct snapshot **out,
+                     void **token, struct error *e)
 {
     if (!env || !env->snapshot)
         return error_set(e, -EIO, "no GPU state is available to this server");
-    return env->snapshot(env->ctx, out, token, e);
+    return env->snapshot(env->ctx, fresh, out, token, e);
 }
 
 void mcp_env_release(const struct mcp_env *env, void *token)
@@ -48,7 +48,7 @@ int mcp_snapshot_doc(const struct mcp_env *env, const struct mcp_snapshot_query 
 {
     const struct snapshot *s;
     void *token = NULL;
-    int rc = mcp_env_snapshot(env, &s, &token, e);
+    int rc = mcp_env_snapshot(env, false, &s, &token, e);
     if (rc < 0)
         return rc;
     struct filter f = {0};

@@ -11,8 +11,8 @@
 
 /* The environment's snapshot (see struct mcp_env); release the token with
  * mcp_env_release. */
-int mcp_env_snapshot(const struct mcp_env *env, const struct snapshot **out, void **token,
-                     struct error *e);
+int mcp_env_snapshot(const struct mcp_env *env, bool fresh, const struct snapshot **out,
+                     void **token, struct error *e);
 void mcp_env_release(const struct mcp_env *env, void *token);
 
 struct mcp_snapshot_query {
