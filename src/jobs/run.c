@@ -92,6 +92,7 @@ struct tracker {
     uint64_t placed_gen;      /* tree_gen when the pending records were last tried */
     bool nofile_raised;
     long hz;
+    bool killing;             /* a limit was crossed with --kill-on-limit */
     uint64_t anon_now_kib;    /* the cgroup's anon + shmem at the latest sample */
     uint64_t anon_max_kib;    /* ... and the largest seen */
     bool anon_read;           /* it was read at least once */
@@ -244,19 +245,35 @@ static void mark_gone(struct tracker *k, size_t i)
 
 /* ---- limits -------------------------------------------------------------------------- */
 
-static void kill_tree(struct tracker *k)
+/* SIGKILL to every process of the tree gpuctl knows alive, including one
+ * found by this very sample (not on the live list yet: a daemon that
+ * crossed a limit the moment it was first seen).  Returns how many were
+ * signalled. */
+static size_t kill_tree(struct tracker *k)
 {
-    if (!k->main_reaped)
-        kill(k->r->pid, SIGKILL);     /* our unreaped child: the pid cannot be reused */
-    for (size_t a = 0; a < k->alive_count; a++) {
-        const struct run_proc *p = &k->r->procs[k->alive[a]];
+    size_t killed = 0;
+    if (!k->main_reaped && kill(k->r->pid, SIGKILL) == 0)
+        killed++;                 /* our unreaped child: the pid cannot be reused */
+    for (size_t i = 0; i < k->r->proc_count; i++) {
+        const struct run_proc *p = &k->r->procs[i];
         struct proc_handle h;
         struct error e = {0};
-        if (p->pid == k->r->pid || proc_handle_open(&h, p->pid, p->start_ticks, &e) < 0)
+        if (!k->t[i].alive || p->pid == k->r->pid ||
+            proc_handle_open(&h, p->pid, p->start_ticks, &e) < 0)
             continue;
-        (void)proc_handle_signal(&h, SIGKILL, &e);
+        if (proc_handle_signal(&h, SIGKILL, &e) == 0)
+            killed++;
         proc_handle_close(&h);
     }
+    return killed;
+}
+
+/* After a limit with --kill-on-limit, whatever of the tree still runs (a
+ * child forked meanwhile, a daemon seen later) is killed at each sample. */
+static void keep_killing(struct tracker *k)
+{
+    if (k->killing && kill_tree(k) > 0)
+        k->r->breach.killed = true;
 }
 
 static void breach(struct tracker *k, enum run_limit kind, uint64_t value, uint64_t limit,
@@ -270,8 +287,8 @@ static void breach(struct tracker *k, enum run_limit kind, uint64_t value, uint6
     if (p)
         str_copy(b->command, sizeof b->command, p->command);
     if (k->o->kill_on_limit && !(k->main_reaped && k->no_children)) {
-        b->killed = true;
-        kill_tree(k);
+        k->killing = true;
+        keep_killing(k);      /* killed: only when a process was really signalled */
     }
 }
 
@@ -1008,6 +1025,7 @@ static int loop(struct tracker *k)
             if (rc < 0)
                 return rc;
             check_total_limit(k);
+            keep_killing(k);
             if (k->o->on_sample)
                 k->o->on_sample(k->r, k->o->on_sample_arg);
             next += interval;
@@ -1151,7 +1169,7 @@ int run_job(const struct run_options *o, struct run_report **out, struct error *
         rc = loop(&k);
         if (rc < 0) {
             error_set(e, rc, "run: following the job failed: %s", strerror(-rc));
-            kill_tree(&k);
+            (void)kill_tree(&k);
             while (wait(NULL) > 0 || errno == EINTR)
                 ;
         }

@@ -403,6 +403,21 @@ def test_per_process_limit_exits_11_and_names_the_process(run, memload, truth):
     assert lim["command"] == "memload"
 
 
+@pytest.mark.parametrize("limit", ["--max-per-proc-rss", "--max-total-rss"])
+def test_kill_on_limit_kills_a_double_forked_daemon(run, memload, limit):
+    # the daemon crosses the limit the moment gpuctl first sees it, after
+    # its launcher has gone: it is killed, not left to run its 20 s
+    start = time.monotonic()
+    r, doc = run_job(run, ["-i", "100", limit, "16M", "--kill-on-limit", "--", memload,
+                           "daemon", "32", "20000"])
+    assert r.rc in (10, 11), r.err
+    assert time.monotonic() - start < 15
+    assert doc["limit_exceeded"]["killed"] is True
+    daemon = max(doc["processes"], key=lambda p: p["max_rss_kib"] or 0)
+    assert daemon["reaped_by_gpuctl"] is True
+    assert daemon["exit_code"] == 128 + signal.SIGKILL
+
+
 def test_kill_on_limit_ends_the_job(run, memload):
     start = time.monotonic()
     r, doc = run_job(run, ["-i", "100", "--max-total-rss", "32M", "--kill-on-limit", "--", memload,
