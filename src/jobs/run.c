@@ -62,7 +62,6 @@ struct pending_exit {
 
 #define PENDING_MAX 4096
 #define PENDING_KEEP_S 2.0
-#define RECENT_MAX 256
 #define EXITS_EVERY_MS 250
 #define READ_GAP_MS 250
 
@@ -84,8 +83,8 @@ struct tracker {
     struct exitwatch *xw;
     struct pending_exit *pending;
     size_t pending_count, pending_cap;
-    size_t recent[RECENT_MAX];   /* ring of the latest processes to end */
-    size_t recent_count, recent_next;
+    size_t *by_pid;           /* hash of every entry by pid: the latest entry + 1, 0 empty */
+    size_t by_pid_cap;        /* a power of two */
     double boot_time;         /* epoch seconds, 0 unknown */
     struct rlimit nofile;     /* as gpuctl found it; the job gets it back */
     uint64_t tree_gen;        /* bumped whenever a process joins the report */
@@ -154,18 +153,45 @@ static int find_alive(const struct tracker *k, pid_t pid)
     return -1;
 }
 
-/* A live process, or one of the latest to end, with this pid. */
+/* The slot of pid in the by_pid hash, or the empty one where it goes. */
+static size_t *pid_slot(const struct tracker *k, pid_t pid)
+{
+    size_t h = ((size_t)(uint32_t)pid * 0x9e3779b97f4a7c15ull) >> 7;
+    size_t i = h & (k->by_pid_cap - 1);
+    while (k->by_pid[i] && k->r->procs[k->by_pid[i] - 1].pid != pid)
+        i = (i + 1) & (k->by_pid_cap - 1);
+    return &k->by_pid[i];
+}
+
+/* Makes entry i the one its pid finds (a later entry replaces an earlier
+ * one of a reused pid).  Every entry stays findable however many ended:
+ * an exit record's parent may be any of them (issue 20: a fixed ring of
+ * the latest 256 lost the children of shells that ended earlier). */
+static int index_pid(struct tracker *k, size_t i)
+{
+    if ((k->r->proc_count + 1) * 2 > k->by_pid_cap) {
+        size_t cap = k->by_pid_cap ? k->by_pid_cap * 2 : 256;
+        size_t *slots = calloc(cap, sizeof *slots);
+        if (!slots)
+            return -ENOMEM;
+        free(k->by_pid);
+        k->by_pid = slots;
+        k->by_pid_cap = cap;
+        for (size_t j = 0; j < i; j++)
+            *pid_slot(k, k->r->procs[j].pid) = j + 1;
+    }
+    *pid_slot(k, k->r->procs[i].pid) = i + 1;
+    return 0;
+}
+
+/* A live process, or the latest to end, with this pid. */
 static int find_known(const struct tracker *k, pid_t pid)
 {
     int idx = find_alive(k, pid);
-    if (idx >= 0)
+    if (idx >= 0 || !k->by_pid_cap)
         return idx;
-    for (size_t n = 0; n < k->recent_count; n++) {
-        size_t i = k->recent[(k->recent_next + RECENT_MAX - 1 - n) % RECENT_MAX];
-        if (k->r->procs[i].pid == pid)
-            return (int)i;
-    }
-    return -1;
+    size_t slot = *pid_slot(k, pid);
+    return slot ? (int)(slot - 1) : -1;
 }
 
 static int add_proc(struct tracker *k, pid_t pid, const struct proctree_reading *rd,
@@ -186,9 +212,13 @@ static int add_proc(struct tracker *k, pid_t pid, const struct proctree_reading 
     k->tree_gen++;
     struct run_proc *p = &r->procs[i];
     *p = (struct run_proc){.pid = pid, .ppid = rd->ppid, .start_ticks = rd->start_ticks};
+    k->t[i] = (struct tracked){.files = PROCTREE_FILES_CLOSED(pid)};
+    if ((rc = index_pid(k, i)) < 0) {
+        r->proc_count--;
+        return rc;
+    }
     str_copy(p->command, sizeof p->command, rd->comm);
     p->first_seen = p->last_seen = wall_now();
-    k->t[i] = (struct tracked){.files = PROCTREE_FILES_CLOSED(pid)};
     str_copy(k->t[i].comm_now, sizeof k->t[i].comm_now, rd->comm);
     *index = i;
     return 0;
@@ -225,19 +255,10 @@ static void raise_peak(struct run_proc *p, struct tracked *t, uint64_t kib,
     }
 }
 
-static void remember_recent(struct tracker *k, size_t i)
-{
-    k->recent[k->recent_next] = i;
-    k->recent_next = (k->recent_next + 1) % RECENT_MAX;
-    if (k->recent_count < RECENT_MAX)
-        k->recent_count++;
-}
-
 static void mark_gone(struct tracker *k, size_t i)
 {
     struct tracked *t = &k->t[i];
     t->alive = false;
-    remember_recent(k, i);
     proctree_close(&t->files);
     free(t->cmdline_now);
     t->cmdline_now = NULL;
@@ -618,8 +639,6 @@ static int zombie_entry(struct tracker *k, pid_t pid, const struct proctree_read
         return 0;
     }
     int rc = add_proc(k, pid, rd, index);
-    if (rc == 0)
-        remember_recent(k, *index);
     if (rc == 0 && !rd->comm[0]) {
         str_copy(k->r->procs[*index].command, sizeof k->r->procs[*index].command, "?");
         str_copy(k->t[*index].comm_now, sizeof k->t[*index].comm_now, "?");
@@ -740,7 +759,6 @@ static int adopt_record(struct tracker *k, const struct exit_record *rec)
     int rc = add_proc(k, rec->pid, &rd, &i);
     if (rc < 0)
         return rc;
-    remember_recent(k, i);
     if (rec->btime)
         k->r->procs[i].first_seen = (double)rec->btime;
     apply_record(k, i, rec);
@@ -808,6 +826,7 @@ static void queue_record(const struct exit_record *rec, void *arg)
     if (k->pending_count == PENDING_MAX) {
         memmove(k->pending, k->pending + 1, (PENDING_MAX - 1) * sizeof *k->pending);
         k->pending_count--;
+        k->r->exit_records_lost = true;     /* it may have been one of ours */
     }
     if (grow_for_one((void **)&k->pending, &k->pending_cap, k->pending_count,
                      sizeof *k->pending, 64) < 0)
@@ -1136,6 +1155,7 @@ static void cleanup(struct tracker *k)
             mark_gone(k, i);
     free(k->t);
     free(k->alive);
+    free(k->by_pid);
     pid_list_free(&k->queue);
     exitwatch_close(k->xw);
     free(k->pending);

@@ -13,6 +13,7 @@ whichever is more) per counter on each CPU.  See
 docs/design.md, "gpuctl run: what is exact".
 """
 
+import collections
 import json
 import os
 import pathlib
@@ -238,6 +239,24 @@ def test_short_lived_grandchildren_come_from_exit_records(run, memload, truth):
     peaks = sorted(procs[pid]["max_rss_kib"] for pid in reported)
     assert peaks[0] >= 100 * 1024 and peaks[1] >= 200 * 1024
     assert doc["max_total_rss_kib"] >= 200 * 1024
+
+
+def test_hundreds_of_short_lived_grandchildren_are_all_listed(run):
+    # 400 shells, each with two /bin/true and a sleep that no sample sees:
+    # all come from exit records, whose parents (the shells) ended long
+    # before most of them were placed
+    script = ('for i in $(seq 400); do (sh -c "/bin/true & /bin/true & sleep 0.3; wait") & '
+              'done; wait')
+    r, doc = run_job(run, ["-i", "2000", "--", "sh", "-c", script], timeout=180)
+    assert r.rc == 0, r.err
+    if not doc["exit_records"]:
+        pytest.skip(f"no taskstats exit records here: {doc['exit_records_note']}")
+    commands = collections.Counter(p["command"] for p in doc["processes"])
+    pids = [p["pid"] for p in doc["processes"]]
+    assert len(pids) == len(set(pids))
+    if doc["exit_records_lost"]:
+        pytest.skip("the kernel dropped exit records: the report says so")
+    assert commands["true"] == 800 and commands["sleep"] == 400 and commands["sh"] == 401
 
 
 def test_without_exit_records(run, memload, truth):
