@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "core/table.h"
 #include "doc/compare_doc.h"
 #include "doc/json.h"
@@ -26,36 +27,20 @@ struct compare_args {
     bool json;
 };
 
+/* The option table (compare_opts.c) fills a compare_request. */
 static int parse_args(struct compare_args *a, int argc, char **argv)
 {
-    a->threshold = DEFAULT_THRESHOLD_PCT;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        int rc = cli_common_option(&a->common, "compare", argc, argv, &i);
-        if (rc < 0)
-            return EXIT_INVALID_ARGS;
-        if (rc > 0)
-            continue;
-        if (strcmp(arg, "--json") == 0) {
-            a->json = true;
-        } else if (strcmp(arg, "--threshold") == 0) {
-            if (i + 1 >= argc)
-                return cli_usage_error("compare", "option '--threshold' needs a value");
-            char *end;
-            const char *v = argv[++i];
-            a->threshold = strtod(v, &end);
-            if (!*v || *end || !(a->threshold >= 0) || a->threshold > 1e6)
-                return cli_usage_error("compare", "--threshold: '%s' is not a percentage "
-                                       "from 0 to 1000000", v);
-        } else if (arg[0] == '-' && arg[1]) {
-            return cli_unknown_argument("compare", arg, "");
-        } else if (a->file_count < 2) {
-            a->files[a->file_count++] = arg;
-        } else {
-            return cli_unknown_argument("compare", arg, " (compare takes two reports)");
-        }
-    }
-    if (!a->common.help && a->file_count != 2)
+    struct compare_request q = {.threshold = DEFAULT_THRESHOLD_PCT};
+    struct options_parsed p;
+    int rc = cli_parse_options(&compare_options, argc, argv, &q, &p, &a->common);
+    for (size_t i = 0; rc == 0 && i < p.operand_count; i++)
+        a->files[a->file_count++] = p.operands[i];
+    options_parsed_clear(&p);
+    if (rc)
+        return rc;
+    a->threshold = q.threshold;
+    a->json = q.json;
+    if (a->file_count != 2)
         return cli_usage_error("compare", "name two reports: gpuctl compare BASE.json "
                                "CANDIDATE.json");
     return 0;
@@ -129,11 +114,7 @@ int cmd_compare(int argc, char **argv)
     struct compare_args a = {0};
     int rc = parse_args(&a, argc, argv);
     if (rc)
-        return rc;
-    if (a.common.help) {
-        fputs(cli_command_help("compare"), stdout);
-        return EXIT_OK;
-    }
+        return rc < 0 ? EXIT_OK : rc;
     struct cli_ctx ctx = {0};
     if ((rc = cli_load_config(&ctx, &a.common)) != 0)
         return rc;

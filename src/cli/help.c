@@ -81,51 +81,6 @@ static const char analyze_help[] =
     "  -o, --output FORMAT       table (default) or json\n"
     "  --html FILE               also write a self-contained zoomable timeline\n";
 /* The --rogue part of `gpuctl audit` (cli/audit_rogue.c). */
-static const char watch_help[] =
-    "usage: gpuctl watch [--pid PID... | --match PATTERN] [OPTIONS]\n"
-    "\n"
-    "Log every GPU process (or the chosen ones) once per interval, one row per\n"
-    "process and GPU, until --count/--duration is reached or Ctrl-C/SIGTERM.\n"
-    "\n"
-    "  --pid PID...            only these processes (space or comma separated)\n"
-    "  --match PATTERN         PCRE2 pattern on the full command line; a pattern\n"
-    "                          that is no valid regex is matched as literal text\n"
-    "  --interval SEC          seconds between samples (default 30)\n"
-    "  --output PATH, -o PATH  the log file (default ./gpu_log.csv; '-' stdout)\n"
-    "  --append                add to the file instead of replacing it; its header\n"
-    "                          must have the same columns\n"
-    "  --extended              add sys_used_mib, cpu_cores, cpu_pct, host_rss_mib\n"
-    "  --count N               stop after N samples\n"
-    "  --duration SEC          stop after SEC seconds\n"
-    "  --format csv|jsonl      CSV (default) or one JSON object per line\n"
-    "\n"
-    "CSV columns: timestamp,gpu_index,pid,cmd,gpu_mem_mib,sm_util_pct,mem_util_pct\n"
-    "(timestamp in local time, 2025-01-10T14:22:30).  Empty fields are unknown.\n"
-    "Exit status: 0 stopped; 1 no GPU source, a bad file or a write error;\n"
-    "3 invalid arguments.\n";
-
-static const char plot_help[] =
-    "usage: gpuctl plot FILE... [OPTIONS]\n"
-    "\n"
-    "Chart logs of gpuctl watch (CSV, with or without --extended), of the shell\n"
-    "helper (timestamp,used_mib[,sys_used_mib][,cpu_cores][,cpu_pct]) and of\n"
-    "gpuctl run --timeline, several files together: GPU memory on top, system\n"
-    "memory below (or a placeholder), CPU % with --cpu.\n"
-    "\n"
-    "  --output OUT.png|OUT.svg  the image (default: the first FILE, .png)\n"
-    "  --per-gpu                 one GPU memory line per GPU (default: per process)\n"
-    "  --cpu                     add a CPU % panel\n"
-    "  --pid PID...              only these processes\n"
-    "  --title TEXT              the chart's title\n"
-    "  --width W --height H      size in pixels (default 1200 x 800); with\n"
-    "                            --terminal in character cells\n"
-    "  --terminal                draw with braille characters on the terminal\n"
-    "                            instead of writing a file\n"
-    "\n"
-    "Malformed rows are skipped and counted in one warning.\n"
-    "Exit status: 0 drawn; 1 an empty, unreadable or unrecognised file;\n"
-    "3 invalid arguments.\n";
-
 static const char run_help[] =
     "usage: gpuctl run [OPTIONS] [--] COMMAND [ARG...]\n"
     "\n"
@@ -166,17 +121,6 @@ static const char run_help[] =
     "a limit, 127/126 when COMMAND cannot be found/run, 1 gpuctl error, 3 bad\n"
     "arguments.\n";
 
-static const char compare_help[] =
-    "usage: gpuctl compare BASE.json CANDIDATE.json [--threshold PCT] [--json]\n"
-    "\n"
-    "Compare two `gpuctl run --json` reports: the peak total, the largest\n"
-    "process, process count, duration, GPU peak and each group.  The peak\n"
-    "total and every group present in both reports are gated: exit 1 when\n"
-    "one grew by more than PCT percent (default 10), 0 otherwise.\n"
-    "\n"
-    "  --threshold PCT   allowed growth in percent\n"
-    "  --json            the comparison as JSON on stdout\n";
-
 /* Commands without an option table yet; the others' help is generated
  * from their table (cli/opts.h). */
 static const struct {
@@ -186,10 +130,7 @@ static const struct {
     {"config", config_help},
     {"trace", trace_help},
     {"analyze", analyze_help},
-    {"watch", watch_help},
-    {"plot", plot_help},
     {"run", run_help},
-    {"compare", compare_help},
     {"help", overview},
 };
 

@@ -15,6 +15,9 @@ const struct options_command *const cli_option_tables[] = {
     &audit_options,
     &guard_options,
     &mcp_options,
+    &watch_options,
+    &compare_options,
+    &plot_options,
     NULL,
 };
 

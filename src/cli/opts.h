@@ -62,6 +62,26 @@ struct audit_request {
 };
 extern const struct options_command audit_options;
 
+struct watch_request {
+    struct options_list pid;
+    const char *match, *interval, *output, *count, *duration, *format;
+    bool append, extended;
+};
+extern const struct options_command watch_options;
+
+struct compare_request {
+    double threshold;
+    bool json;
+};
+extern const struct options_command compare_options;
+
+struct plot_request {
+    struct options_list pid;
+    const char *output, *title, *width, *height;
+    bool per_gpu, cpu, terminal;
+};
+extern const struct options_command plot_options;
+
 /* guard: every value is checked by guard.c, which knows what each means for
  * the policy it edits. */
 struct guard_request {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "core/term.h"
 #include "plot/plot.h"
 
@@ -29,69 +30,37 @@ struct plot_args {
     bool per_gpu, cpu, terminal;
 };
 
-/* Pids are taken while the arguments look like pid lists, so that
+/* The option table (plot_opts.c) fills a plot_request; the operands are
+ * the files.  Pids are taken while the arguments look like pid lists, so
  * `--pid 4242 log.csv` leaves the file name alone. */
-static int take_pids(struct plot_args *a, int argc, char **argv, int *i)
-{
-    return cli_take_pids("plot", argc, argv, i, true, a->pids, &a->pid_count);
-}
-
-static const char **valued_slot(struct plot_args *a, const char *arg)
-{
-    if (strcmp(arg, "--output") == 0 || strcmp(arg, "-o") == 0)
-        return &a->output;
-    if (strcmp(arg, "--title") == 0)
-        return &a->title;
-    if (strcmp(arg, "--width") == 0)
-        return &a->width;
-    if (strcmp(arg, "--height") == 0)
-        return &a->height;
-    return NULL;
-}
-
-static int parse_one(struct plot_args *a, int argc, char **argv, int *i)
-{
-    const char *arg = argv[*i];
-    int rc = cli_common_option(&a->common, "plot", argc, argv, i);
-    if (rc != 0)
-        return rc < 0 ? EXIT_INVALID_ARGS : 0;
-    bool *flag = strcmp(arg, "--per-gpu") == 0    ? &a->per_gpu
-                 : strcmp(arg, "--cpu") == 0      ? &a->cpu
-                 : strcmp(arg, "--terminal") == 0 ? &a->terminal
-                                                  : NULL;
-    if (flag) {
-        *flag = true;
-        return 0;
-    }
-    if (strcmp(arg, "--pid") == 0)
-        return take_pids(a, argc, argv, i);
-    const char **slot = valued_slot(a, arg);
-    if (slot) {
-        if (*i + 1 >= argc)
-            return cli_usage_error("plot", "option '%s' needs a value", arg);
-        *slot = argv[++*i];
-        return 0;
-    }
-    if (arg[0] == '-' && arg[1] != '\0')
-        return cli_unknown_argument("plot", arg, "");
-    a->files[a->file_count++] = arg;
-    return 0;
-}
-
 static int parse_args(struct plot_args *a, int argc, char **argv)
 {
-    a->pids = calloc((size_t)argc + 1, sizeof *a->pids);
-    a->files = calloc((size_t)argc + 1, sizeof *a->files);
-    if (!a->pids || !a->files) {
-        fputs("gpuctl: out of memory\n", stderr);
-        return EXIT_GENERAL;
+    struct plot_request q = {0};
+    struct options_parsed p;
+    int rc = cli_parse_options(&plot_options, argc, argv, &q, &p, &a->common);
+    if (rc == 0) {
+        a->pids = calloc(q.pid.count + 1, sizeof *a->pids);
+        a->files = calloc(p.operand_count + 1, sizeof *a->files);
+        if (!a->pids || !a->files) {
+            fputs("gpuctl: out of memory\n", stderr);
+            rc = EXIT_GENERAL;
+        }
     }
-    for (int i = 1; i < argc; i++) {
-        int rc = parse_one(a, argc, argv, &i);
-        if (rc)
-            return rc;
-    }
-    if (!a->common.help && a->file_count == 0)
+    for (size_t i = 0; rc == 0 && i < q.pid.count; i++)
+        a->pids[a->pid_count++] = (pid_t)atol(q.pid.values[i]);
+    for (size_t i = 0; rc == 0 && i < p.operand_count; i++)
+        a->files[a->file_count++] = p.operands[i];
+    options_parsed_clear(&p);
+    if (rc)
+        return rc;
+    a->output = q.output;
+    a->title = q.title;
+    a->width = q.width;
+    a->height = q.height;
+    a->per_gpu = q.per_gpu;
+    a->cpu = q.cpu;
+    a->terminal = q.terminal;
+    if (a->file_count == 0)
         return cli_usage_error("plot", "name at least one log file to plot");
     return 0;
 }
@@ -202,14 +171,12 @@ int cmd_plot(int argc, char **argv)
     struct cli_ctx ctx = {0};
     struct plot_data d = {0};
     int rc = parse_args(&a, argc, argv);
-    if (rc == 0 && a.common.help)
-        fputs(cli_command_help("plot"), stdout);
-    else if (rc == 0 && (rc = cli_load_config(&ctx, &a.common)) == 0 && (rc = load(&a, &d)) == 0)
+    if (rc == 0 && (rc = cli_load_config(&ctx, &a.common)) == 0 && (rc = load(&a, &d)) == 0)
         rc = draw(&a, &ctx, &d);
     plot_data_free(&d);
     if (!a.terminal)
         plot_shutdown();
     free(a.pids);
     free(a.files);
-    return rc;
+    return rc < 0 ? EXIT_OK : rc;
 }

@@ -20,6 +20,7 @@
 
 #include "cli/cli.h"
 #include "feed/feed.h"
+#include "cli/opts.h"
 #include "watch/watch.h"
 
 #define DEFAULT_INTERVAL_S 30.0
@@ -52,64 +53,29 @@ struct watch_run {
 
 /* ---- arguments --------------------------------------------------------------------- */
 
-static int take_pids(struct watch_args *a, int argc, char **argv, int *i)
-{
-    return cli_take_pids("watch", argc, argv, i, false, a->pids, &a->pid_count);
-}
-
-static const char **valued_slot(struct watch_args *a, const char *arg)
-{
-    static const struct { const char *name; size_t offset; } slots[] = {
-        {"--match", offsetof(struct watch_args, match)},
-        {"--interval", offsetof(struct watch_args, interval)},
-        {"--output", offsetof(struct watch_args, output)},
-        {"-o", offsetof(struct watch_args, output)},
-        {"--count", offsetof(struct watch_args, count)},
-        {"--duration", offsetof(struct watch_args, duration)},
-        {"--format", offsetof(struct watch_args, format)},
-    };
-    for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++)
-        if (strcmp(arg, slots[i].name) == 0)
-            return (const char **)((char *)a + slots[i].offset);
-    return NULL;
-}
-
-static int parse_one(struct watch_args *a, int argc, char **argv, int *i)
-{
-    const char *arg = argv[*i];
-    int rc = cli_common_option(&a->common, "watch", argc, argv, i);
-    if (rc != 0)
-        return rc < 0 ? EXIT_INVALID_ARGS : 0;
-    bool *flag = strcmp(arg, "--append") == 0     ? &a->append
-                 : strcmp(arg, "--extended") == 0 ? &a->extended
-                                                  : NULL;
-    if (flag) {
-        *flag = true;
-        return 0;
-    }
-    if (strcmp(arg, "--pid") == 0)
-        return take_pids(a, argc, argv, i);
-    const char **slot = valued_slot(a, arg);
-    if (!slot)
-        return cli_unknown_argument("watch", arg, "");
-    if (*i + 1 >= argc)
-        return cli_usage_error("watch", "option '%s' needs a value", arg);
-    *slot = argv[++*i];
-    return 0;
-}
-
+/* The option table (watch_opts.c) fills a watch_request. */
 static int parse_args(struct watch_args *a, int argc, char **argv)
 {
-    a->pids = calloc((size_t)argc + 1, sizeof *a->pids);
-    if (!a->pids) {
+    struct watch_request q = {0};
+    struct options_parsed p;
+    int rc = cli_parse_options(&watch_options, argc, argv, &q, &p, &a->common);
+    if (rc == 0 && !(a->pids = calloc(q.pid.count + 1, sizeof *a->pids))) {
         fputs("gpuctl: out of memory\n", stderr);
-        return EXIT_GENERAL;
+        rc = EXIT_GENERAL;
     }
-    for (int i = 1; i < argc; i++) {
-        int rc = parse_one(a, argc, argv, &i);
-        if (rc)
-            return rc;
-    }
+    for (size_t i = 0; rc == 0 && i < q.pid.count; i++)
+        a->pids[a->pid_count++] = (pid_t)atol(q.pid.values[i]);
+    options_parsed_clear(&p);
+    if (rc)
+        return rc;
+    a->match = q.match;
+    a->interval = q.interval;
+    a->output = q.output;
+    a->count = q.count;
+    a->duration = q.duration;
+    a->format = q.format;
+    a->append = q.append;
+    a->extended = q.extended;
     if (a->pid_count && a->match)
         return cli_usage_error("watch", "choose the processes with either --pid or --match");
     if (a->count && a->duration)
@@ -358,11 +324,8 @@ int cmd_watch(int argc, char **argv)
 {
     struct watch_run r = {.stop_fd = -1};
     int rc = parse_args(&r.a, argc, argv);
-    if (rc == 0 && r.a.common.help) {
-        fputs(cli_command_help("watch"), stdout);
-    } else if (rc == 0 && (rc = cli_load_config(&r.ctx, &r.a.common)) == 0) {
+    if (rc == 0 && (rc = cli_load_config(&r.ctx, &r.a.common)) == 0)
         rc = run_watch(&r);
-    }
     /* A log that failed before its first sample leaves the old file alone;
      * one ended cleanly (even before a sample) replaces it. */
     struct error e = {0};
@@ -377,5 +340,5 @@ int cmd_watch(int argc, char **argv)
     watch_matcher_clear(&r.matcher);
     free(r.path);
     free(r.a.pids);
-    return rc;
+    return rc < 0 ? EXIT_OK : rc;
 }

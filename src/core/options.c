@@ -300,6 +300,23 @@ static bool is_option_word(const char *arg)
     return arg[0] == '-' && arg[1] != '\0';
 }
 
+/* Whether every comma-separated value of arg is valid for list s. */
+static bool list_valid(const struct options_spec *s, const char *arg)
+{
+    char value[256];
+    for (const char *v = arg; *v;) {
+        size_t len = strcspn(v, ",");
+        if (len == 0 || len >= sizeof value)
+            return false;
+        memcpy(value, v, len);
+        value[len] = '\0';
+        if (check_as(s, s->elem, "", value, NULL) < 0)
+            return false;
+        v += len + (v[len] == ',');
+    }
+    return true;
+}
+
 /* The values of a list option: the inline one, or the arguments up to the
  * next option (at most max_values arguments). */
 static int take_list(struct cursor *c, const struct options_spec *s, const char *who,
@@ -316,7 +333,8 @@ static int take_list(struct cursor *c, const struct options_spec *s, const char 
     } else {
         while (rc == 0 && c->i + 1 < c->argc && !is_option_word(c->argv[c->i + 1]) &&
                strcmp(c->argv[c->i + 1], "--") != 0 &&
-               (!s->max_values || l->count - before < s->max_values))
+               (!s->max_values || l->count - before < s->max_values) &&
+               (!(s->flags & OPTIONS_LIST_WHILE_VALID) || list_valid(s, c->argv[c->i + 1])))
             rc = list_append(p, req, s, name, c->argv[++c->i], e);
     }
     if (rc < 0)

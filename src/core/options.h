@@ -34,6 +34,9 @@ enum options_type {
 #define OPTIONS_OPTIONAL_VALUE 0x1u /* the value may be left out ("--watch", "--watch 2",
                                        "--watch=2"); a following argument is taken only
                                        when it is a valid value */
+#define OPTIONS_LIST_WHILE_VALID 0x4u /* a list takes the following arguments only while
+                                        each is a valid value, so `--pid 42 log.csv`
+                                        leaves the operand alone */
 #define OPTIONS_ENV_DOCUMENTED 0x2u /* spec->env is read by the command itself (it has its
                                        own syntax); options_apply_env leaves it alone */
 
