@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "core/table.h"
 #include "core/term.h"
 #include "core/units.h"
@@ -24,42 +25,21 @@ struct analyze_args {
     unsigned long top;
 };
 
+/* The option table (analyze_opts.c) fills an analyze_request. */
 static int parse_args(struct analyze_args *a, int argc, char **argv)
 {
-    a->top = 10;
-    a->output = "table";
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        int rc = cli_common_option(&a->common, "analyze", argc, argv, &i);
-        if (rc < 0)
-            return EXIT_INVALID_ARGS;
-        if (rc > 0)
-            continue;
-        bool more = i + 1 < argc;
-        bool valued = strcmp(arg, "--prefix") == 0 || strcmp(arg, "--top") == 0 ||
-                      strcmp(arg, "--output") == 0 || strcmp(arg, "-o") == 0 ||
-                      strcmp(arg, "--html") == 0;
-        if (valued && !more)
-            return cli_usage_error("analyze", "option '%s' needs a value", arg);
-        if (strcmp(arg, "--prefix") == 0) {
-            a->prefix = argv[++i];
-        } else if (strcmp(arg, "--top") == 0) {
-            if (!cli_parse_uint(argv[++i], 1000000, &a->top))
-                return cli_usage_error("analyze", "--top: '%s' is not a count", argv[i]);
-        } else if (strcmp(arg, "--output") == 0 || strcmp(arg, "-o") == 0) {
-            a->output = argv[++i];
-            if (strcmp(a->output, "table") != 0 && strcmp(a->output, "json") != 0)
-                return cli_usage_error("analyze", "--output: '%s' is not table or json",
-                                       a->output);
-        } else if (strcmp(arg, "--html") == 0) {
-            a->html = argv[++i];
-        } else if (arg[0] != '-' && !a->dir) {
-            a->dir = arg;
-        } else {
-            return cli_unknown_argument("analyze", arg, "(one trace directory)");
-        }
-    }
-    if (!a->common.help && !a->dir)
+    struct analyze_request q = {.top = 10, .output = "table"};
+    struct options_parsed p;
+    int rc = cli_parse_options(&analyze_options, argc, argv, &q, &p, &a->common);
+    a->dir = p.operand_count ? p.operands[0] : NULL;
+    options_parsed_clear(&p);
+    if (rc)
+        return rc;
+    a->prefix = q.prefix;
+    a->output = q.output;
+    a->html = q.html;
+    a->top = q.top;
+    if (!a->dir)
         return cli_usage_error("analyze", "which trace? gpuctl analyze DIR");
     return EXIT_OK;
 }
@@ -246,11 +226,8 @@ int cmd_analyze(int argc, char **argv)
 {
     struct analyze_args a = {0};
     int rc = parse_args(&a, argc, argv);
-    if (rc != EXIT_OK || a.common.help) {
-        if (a.common.help)
-            fputs(cli_command_help("analyze"), stdout);
-        return rc;
-    }
+    if (rc != EXIT_OK)
+        return rc < 0 ? EXIT_OK : rc;
     struct cli_ctx ctx;
     if ((rc = cli_load_config(&ctx, &a.common)))
         return rc;

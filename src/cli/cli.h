@@ -26,11 +26,10 @@ enum exit_code {
     EXIT_UNSUPPORTED = 5,
 };
 
-/* Options every command accepts, wherever they appear. */
+/* Options every command accepts, before the command or after it. */
 struct cli_common {
     const char *config_path;   /* --config */
     const char *log_level;     /* --log-level */
-    bool help;                 /* --help / -h */
 };
 
 struct cli_ctx {
@@ -52,10 +51,6 @@ int cli_unknown_argument(const char *command, const char *arg, const char *hint)
 
 void cli_log(const struct cli_ctx *ctx, enum log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-
-/* Tries argv[*i] as a common option (consuming its value); returns 1 when it
- * was one, 0 when not, -1 (after printing) when its value is missing. */
-int cli_common_option(struct cli_common *c, const char *command, int argc, char **argv, int *i);
 
 /* The options given before the command (`gpuctl --log-level debug list`):
  * main sets them once, before dispatch; a command's own --config and
@@ -89,14 +84,6 @@ int cli_write_command_help(const char *command, FILE *out);
  * Returns 0 or an exit code after printing the error. */
 int cli_load_config(struct cli_ctx *ctx, const struct cli_common *c);
 
-/* The values of --pid: the arguments after argv[*i] up to the next option
- * (with pids_only, up to the next argument that is not digits and commas,
- * for commands that also take positional arguments), each split on commas,
- * appended to pids[*count] (room for argc entries is the caller's).  Returns
- * 0, or the usage exit code after saying which value is wrong. */
-int cli_take_pids(const char *command, int argc, char **argv, int *i, bool pids_only,
-                  pid_t *pids, size_t *count);
-
 /* Parses a whole non-negative number; false on anything else. */
 bool cli_parse_uint(const char *s, unsigned long max, unsigned long *out);
 bool cli_parse_seconds(const char *s, double *out);
@@ -118,8 +105,6 @@ int cmd_run(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_mcp(int argc, char **argv);
 
-/* Help text of a command, NULL when there is no such command. */
-const char *cli_command_help(const char *command);
 void cli_print_overview(void);
 
 #endif

@@ -43,30 +43,6 @@ int cli_usage_error(const char *command, const char *fmt, ...)
     return EXIT_INVALID_ARGS;
 }
 
-static bool looks_like_pids(const char *arg)
-{
-    return *arg && arg[strspn(arg, "0123456789,")] == '\0';
-}
-
-int cli_take_pids(const char *command, int argc, char **argv, int *i, bool pids_only,
-                  pid_t *pids, size_t *count)
-{
-    size_t before = *count;
-    while (*i + 1 < argc && argv[*i + 1][0] != '-' &&
-           (!pids_only || looks_like_pids(argv[*i + 1]))) {
-        char *save = NULL, *arg = argv[++*i];
-        for (char *tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            unsigned long pid;
-            if (!cli_parse_uint(tok, 4194304, &pid) || pid == 0)
-                return cli_usage_error(command, "--pid: '%s' is not a process id", tok);
-            pids[(*count)++] = (pid_t)pid;
-        }
-    }
-    if (*count == before)
-        return cli_usage_error(command, "option '--pid' needs at least one value");
-    return 0;
-}
-
 int cli_unknown_argument(const char *command, const char *arg, const char *hint)
 {
     if (arg[0] == '-')
@@ -84,46 +60,6 @@ void cli_log(const struct cli_ctx *ctx, enum log_level level, const char *fmt, .
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
-}
-
-static const char *option_value(const char *command, int argc, char **argv, int *i,
-                                const char *name)
-{
-    size_t n = strlen(name);
-    const char *arg = argv[*i];
-    if (arg[n] == '=')
-        return arg + n + 1;
-    if (*i + 1 >= argc) {
-        cli_usage_error(command, "option '%s' needs a value", name);
-        return NULL;
-    }
-    return argv[++*i];
-}
-
-static bool is_option(const char *arg, const char *name)
-{
-    size_t n = strlen(name);
-    return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
-}
-
-int cli_common_option(struct cli_common *c, const char *command, int argc, char **argv, int *i)
-{
-    const char *arg = argv[*i];
-    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-        c->help = true;
-        return 1;
-    }
-    const char **slot = is_option(arg, "--config") ? &c->config_path
-                      : is_option(arg, "--log-level") ? &c->log_level
-                      : NULL;
-    if (!slot)
-        return 0;
-    const char *v = option_value(command, argc, argv, i, is_option(arg, "--config") ? "--config"
-                                                                                  : "--log-level");
-    if (!v)
-        return -1;
-    *slot = v;
-    return 1;
 }
 
 /* Set once by main before any command runs; read-only afterwards. */

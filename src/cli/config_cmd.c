@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "core/table.h"
 #include "core/term.h"
 #include "doc/config_doc.h"
@@ -51,39 +52,24 @@ static int show_table(const struct config *c, bool ascii)
 int cmd_config(int argc, char **argv)
 {
     struct cli_common common = {0};
-    const char *output = NULL, *action = NULL;
-    bool ascii = false;
-    for (int i = 1; i < argc; i++) {
-        int rc = cli_common_option(&common, "config", argc, argv, &i);
-        if (rc < 0)
-            return EXIT_INVALID_ARGS;
-        if (rc > 0)
-            continue;
-        if (strcmp(argv[i], "--output") == 0 || strcmp(argv[i], "-o") == 0) {
-            if (i + 1 >= argc)
-                return cli_usage_error("config", "option '%s' needs a value", argv[i]);
-            output = argv[++i];
-        }
-        else if (strcmp(argv[i], "--ascii") == 0)
-            ascii = true;
-        else if (argv[i][0] != '-' && !action)
-            action = argv[i];
-        else
-            return cli_usage_error("config", "unexpected argument '%s'", argv[i]);
-    }
-    if (common.help) {
-        fputs(cli_command_help("config"), stdout);
-        return EXIT_OK;
-    }
+    struct config_request q = {0};
+    struct options_parsed p;
+    int rc = cli_parse_options(&config_options, argc, argv, &q, &p, &common);
+    const char *action = p.operand_count ? p.operands[0] : NULL;
+    options_parsed_clear(&p);
+    if (rc)
+        return rc < 0 ? EXIT_OK : rc;
     if (!action || strcmp(action, "show") != 0)
         return cli_usage_error("config", action ? "unknown action '%s'" : "missing action%s",
                                action ? action : " (show)");
     struct cli_ctx ctx = {0};
-    int rc = cli_load_config(&ctx, &common);
+    rc = cli_load_config(&ctx, &common);
     struct error e = {0};
-    if (rc == 0 && output && config_set_from_flag(&ctx.cfg, CONFIG_OUTPUT_FORMAT, output, &e) < 0)
+    if (rc == 0 && q.output &&
+        config_set_from_flag(&ctx.cfg, CONFIG_OUTPUT_FORMAT, q.output, &e) < 0)
         return cli_usage_error("config", "--output: %s", e.msg);
     if (rc)
         return rc;
-    return ctx.cfg.output_format == OUTPUT_JSON ? show_json(&ctx.cfg) : show_table(&ctx.cfg, ascii);
+    return ctx.cfg.output_format == OUTPUT_JSON ? show_json(&ctx.cfg)
+                                                : show_table(&ctx.cfg, q.ascii);
 }

@@ -18,6 +18,10 @@ const struct options_command *const cli_option_tables[] = {
     &watch_options,
     &compare_options,
     &plot_options,
+    &trace_options,
+    &analyze_options,
+    &run_options,
+    &config_options,
     NULL,
 };
 

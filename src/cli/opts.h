@@ -82,6 +82,32 @@ struct plot_request {
 };
 extern const struct options_command plot_options;
 
+struct trace_request {
+    const char *output, *prefix;
+    unsigned long interval_ms, ring_mb;
+};
+extern const struct options_command trace_options;
+
+struct analyze_request {
+    const char *prefix, *output, *html;
+    unsigned long top;
+};
+extern const struct options_command analyze_options;
+
+struct run_request {
+    unsigned long interval_ms;
+    bool pss, gpu, json, quiet, live, kill_on_limit;
+    const char *csv, *timeline, *html, *group_by, *post_run_cmd, *max_total, *max_proc;
+    double leak_growth, leak_duration;
+};
+extern const struct options_command run_options;
+
+struct config_request {
+    const char *output;
+    bool ascii;
+};
+extern const struct options_command config_options;
+
 /* guard: every value is checked by guard.c, which knows what each means for
  * the policy it edits. */
 struct guard_request {

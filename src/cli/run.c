@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "cli/run.h"
 #include "core/outfile.h"
 #include "core/term.h"
@@ -55,113 +56,46 @@ static int parse_size_flag(const char *flag, const char *v, uint64_t *kib)
     return 0;
 }
 
-static int parse_number(const char *flag, const char *v, double max, double *out)
-{
-    char *end;
-    double d = strtod(v, &end);
-    if (!*v || *end || !(d >= 0) || d > max)
-        return cli_usage_error("run", "%s: '%s' is not a number from 0 to %g", flag, v, max);
-    *out = d;
-    return 0;
-}
-
-static int valued(struct run_args *a, const char *arg, const char *v)
-{
-    unsigned long ms;
-    if (strcmp(arg, "-i") == 0 || strcmp(arg, "--interval") == 0) {
-        if (!cli_parse_uint(v, 3600000, &ms) || ms < 10)
-            return cli_usage_error("run", "%s: '%s' is not a whole number of milliseconds from "
-                                   "10 to 3600000", arg, v);
-        a->o.interval_ms = (unsigned)ms;
-        return 0;
-    }
-    if (strcmp(arg, "--csv") == 0)
-        return a->csv = v, 0;
-    if (strcmp(arg, "--timeline") == 0)
-        return a->timeline = v, 0;
-    if (strcmp(arg, "--html") == 0)
-        return a->html = v, 0;
-    if (strcmp(arg, "--post-run-cmd") == 0)
-        return a->post_run_cmd = v, 0;
-    if (strcmp(arg, "--group-by") == 0) {
-        if (run_group_by_parse(v, &a->group_by) < 0)
-            return cli_usage_error("run", "--group-by: '%s' is not command, exe or ppid", v);
-        return 0;
-    }
-    if (strcmp(arg, "--max-total-rss") == 0)
-        return parse_size_flag(arg, v, &a->o.max_total_kib);
-    if (strcmp(arg, "--max-per-proc-rss") == 0)
-        return parse_size_flag(arg, v, &a->o.max_proc_kib);
-    if (strcmp(arg, "--leak-min-growth") == 0)
-        return parse_number(arg, v, 1e6, &a->leak_growth);
-    return parse_number(arg, v, 1e7, &a->leak_duration);     /* --leak-min-duration */
-}
-
-static bool takes_value(const char *arg)
-{
-    static const char *const names[] = {"-i", "--interval", "--csv", "--timeline", "--html",
-        "--post-run-cmd", "--group-by", "--max-total-rss", "--max-per-proc-rss",
-        "--leak-min-growth", "--leak-min-duration"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(arg, names[i]) == 0)
-            return true;
-    return false;
-}
-
-static bool flag(struct run_args *a, const char *arg)
-{
-    struct { const char *name; bool *slot; } flags[] = {
-        {"--json", &a->json}, {"--quiet", &a->quiet}, {"--live", &a->live},
-        {"--gpu", &a->o.gpu}, {"--pss", &a->o.pss}, {"--kill-on-limit", &a->o.kill_on_limit},
-    };
-    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
-        if (strcmp(arg, flags[i].name) == 0) {
-            *flags[i].slot = true;
-            return true;
-        }
-    }
-    return false;
-}
-
+/* The option table (run_opts.c) fills a run_request; the job is what
+ * follows "--" or the first argument that is no option. */
 static int parse_args(struct run_args *a, int argc, char **argv)
 {
-    a->o.interval_ms = DEFAULT_INTERVAL_MS;
-    a->leak_growth = 50;
-    a->leak_duration = 60;
-    int i = 1;
-    for (; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strcmp(arg, "--") == 0) {
-            i++;
-            break;
-        }
-        if (arg[0] != '-')
-            break;               /* the command starts here */
-        int rc = cli_common_option(&a->common, "run", argc, argv, &i);
-        if (rc != 0) {
-            if (rc < 0)
-                return EXIT_INVALID_ARGS;
-            continue;
-        }
-        if (flag(a, arg))
-            continue;
-        if (!takes_value(arg))
-            return cli_unknown_argument("run", arg, "");
-        if (i + 1 >= argc)
-            return cli_usage_error("run", "option '%s' needs a value", arg);
-        rc = valued(a, arg, argv[++i]);
-        if (rc)
-            return rc;
-    }
-    if (a->common.help)
-        return 0;
-    if (i >= argc)
+    struct run_request q = {.interval_ms = DEFAULT_INTERVAL_MS, .leak_growth = 50,
+                            .leak_duration = 60};
+    struct options_parsed p;
+    int rc = cli_parse_options(&run_options, argc, argv, &q, &p, &a->common);
+    char **job = p.rest_count ? p.rest : NULL;
+    options_parsed_clear(&p);
+    if (rc)
+        return rc;
+    a->o.interval_ms = (unsigned)q.interval_ms;
+    a->o.pss = q.pss;
+    a->o.gpu = q.gpu;
+    a->o.kill_on_limit = q.kill_on_limit;
+    a->json = q.json;
+    a->quiet = q.quiet;
+    a->live = q.live;
+    a->csv = q.csv;
+    a->timeline = q.timeline;
+    a->html = q.html;
+    a->post_run_cmd = q.post_run_cmd;
+    a->leak_growth = q.leak_growth;
+    a->leak_duration = q.leak_duration;
+    if (q.group_by && run_group_by_parse(q.group_by, &a->group_by) < 0)
+        return cli_usage_error("run", "--group-by: '%s' is not command, exe or ppid",
+                               q.group_by);
+    if ((q.max_total && (rc = parse_size_flag("--max-total-rss", q.max_total,
+                                              &a->o.max_total_kib))) ||
+        (q.max_proc && (rc = parse_size_flag("--max-per-proc-rss", q.max_proc,
+                                             &a->o.max_proc_kib))))
+        return rc;
+    if (!job)
         return cli_usage_error("run", "no command to run: gpuctl run [OPTIONS] -- COMMAND "
                                "[ARG...]");
     if (a->o.kill_on_limit && !a->o.max_total_kib && !a->o.max_proc_kib)
         return cli_usage_error("run", "--kill-on-limit needs --max-total-rss or "
                                "--max-per-proc-rss");
-    a->o.argv = argv + i;
+    a->o.argv = job;
     return 0;
 }
 
@@ -345,11 +279,7 @@ int cmd_run(int argc, char **argv)
     struct run_args a = {0};
     int rc = parse_args(&a, argc, argv);
     if (rc)
-        return rc;
-    if (a.common.help) {
-        fputs(cli_command_help("run"), stdout);
-        return EXIT_OK;
-    }
+        return rc < 0 ? EXIT_OK : rc;
     struct cli_ctx ctx = {0};
     rc = cli_load_config(&ctx, &a.common);
     if (rc == 0)

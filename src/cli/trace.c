@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "trace/ndjson.h"
 
 extern char **environ;
@@ -33,49 +34,23 @@ struct trace_args {
     char **cmd;
 };
 
+/* The option table (trace_opts.c) fills a trace_request; the job is what
+ * follows "--" or the first argument that is no option. */
 static int parse_args(struct trace_args *a, int argc, char **argv)
 {
-    a->output = ".";
-    a->prefix = "gpuctl-trace";
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        int rc = cli_common_option(&a->common, "trace", argc, argv, &i);
-        if (rc < 0)
-            return EXIT_INVALID_ARGS;
-        if (rc > 0)
-            continue;
-        if (strcmp(arg, "--") == 0) {
-            a->cmd = argv + i + 1;
-            break;
-        }
-        bool more = i + 1 < argc;
-        if ((strcmp(arg, "--output") == 0 || strcmp(arg, "-o") == 0) && more) {
-            a->output = argv[++i];
-        } else if (strcmp(arg, "--prefix") == 0 && more) {
-            a->prefix = argv[++i];
-        } else if (strcmp(arg, "--system-interval") == 0 && more) {
-            if (!cli_parse_uint(argv[++i], 3600000, &a->interval_ms))
-                return cli_usage_error("trace", "--system-interval: '%s' is not a number of "
-                                       "milliseconds (0 to 3600000)", argv[i]);
-            a->have_interval = true;
-        } else if (strcmp(arg, "--ring-mb") == 0 && more) {
-            if (!cli_parse_uint(argv[++i], 4096, &a->ring_mb) || a->ring_mb == 0)
-                return cli_usage_error("trace", "--ring-mb: '%s' is not a size in MiB "
-                                       "(1 to 4096)", argv[i]);
-            a->have_ring = true;
-        } else if (arg[0] == '-' && !more && (strcmp(arg, "--output") == 0 ||
-                   strcmp(arg, "-o") == 0 || strcmp(arg, "--prefix") == 0 ||
-                   strcmp(arg, "--system-interval") == 0 || strcmp(arg, "--ring-mb") == 0)) {
-            return cli_usage_error("trace", "option '%s' needs a value", arg);
-        } else if (arg[0] != '-') {
-            a->cmd = argv + i;
-            break;
-        } else {
-            return cli_unknown_argument("trace", arg, "");
-        }
-    }
-    if (a->common.help)
-        return EXIT_OK;
+    struct trace_request q = {.output = ".", .prefix = "gpuctl-trace"};
+    struct options_parsed p;
+    int rc = cli_parse_options(&trace_options, argc, argv, &q, &p, &a->common);
+    a->cmd = p.rest_count ? p.rest : NULL;
+    a->have_interval = options_given(&trace_options, &p, "system-interval");
+    a->have_ring = options_given(&trace_options, &p, "ring-mb");
+    options_parsed_clear(&p);
+    if (rc)
+        return rc;
+    a->output = q.output;
+    a->prefix = q.prefix;
+    a->interval_ms = q.interval_ms;
+    a->ring_mb = q.ring_mb;
     if (!a->cmd || !a->cmd[0])
         return cli_usage_error("trace", "no command to run: gpuctl trace [OPTIONS] -- CMD "
                                "[ARGS...]");
@@ -254,11 +229,8 @@ int cmd_trace(int argc, char **argv)
 {
     struct trace_args a = {0};
     int rc = parse_args(&a, argc, argv);
-    if (rc != EXIT_OK || a.common.help) {
-        if (a.common.help)
-            fputs(cli_command_help("trace"), stdout);
-        return rc;
-    }
+    if (rc != EXIT_OK)
+        return rc < 0 ? EXIT_OK : rc;
     struct cli_ctx ctx;
     if ((rc = cli_load_config(&ctx, &a.common)))
         return rc;

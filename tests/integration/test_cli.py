@@ -131,7 +131,7 @@ def test_version_names_git_revision_in_a_checkout(run):
     (["list", "--log-level", "loud"], "--log-level"),
     (["config"], "missing action"),
     (["config", "frob"], "unknown action 'frob'"),
-    (["config", "show", "--frob"], "unexpected argument '--frob'"),
+    (["config", "show", "--frob"], "unknown option '--frob'"),
     (["config", "show", "--output", "xml"], "--output"),
 ])
 def test_bad_usage_exits_3(run, one_gpu, args, words):

@@ -109,7 +109,11 @@ def test_global_log_level_value_is_checked(run, two_gpus):
     assert r.rc == 3 and "--log-level" in r.err
 
 
-@pytest.mark.parametrize("command", ["list", "kill", "top", "guard"])
+ALL_COMMANDS = ["list", "top", "select", "kill", "reset", "run", "compare", "watch", "plot",
+                "audit", "guard", "trace", "analyze", "config"]
+
+
+@pytest.mark.parametrize("command", ALL_COMMANDS)
 @pytest.mark.parametrize("flag", ["-V", "--version"])
 def test_version_after_any_command(run, command, flag):
     r = run([command, flag])
@@ -117,7 +121,7 @@ def test_version_after_any_command(run, command, flag):
     assert r.out.startswith("gpuctl ")
 
 
-@pytest.mark.parametrize("command", ["list", "kill", "top", "guard"])
+@pytest.mark.parametrize("command", ALL_COMMANDS)
 def test_help_is_the_same_every_way(run, command):
     a, b, c = run(["help", command]), run([command, "--help"]), run([command, "-h"])
     assert (a.rc, b.rc, c.rc) == (0, 0, 0)
@@ -152,6 +156,31 @@ def test_kill_pid_equals_and_dry_run(run, scenario):
     finally:
         p.kill()
         p.wait()
+
+
+def test_config_output_equals_json(run):
+    r = run(["config", "show", "--output=json"])
+    assert r.rc == 0, r.err
+    assert "keys" in json.loads(r.out)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["watch", "--interval=abc"], "--interval: 'abc' is not a number of seconds"),
+    (["compare", "a.json", "b.json", "--threshold=x"],
+     "--threshold: 'x' is not a percentage from 0 to 1000000"),
+    (["run", "--interval=5", "--", "true"],
+     "--interval: '5' is not a whole number of milliseconds from 10 to 3600000"),
+    (["run", "-i5", "true"], "--interval: '5' is not a whole number of milliseconds"),
+    (["trace", "--ring-mb=0", "--", "true"], "--ring-mb: '0' is not a size in MiB (1 to 4096)"),
+    (["analyze", "dir", "--top=x"], "--top: 'x' is not a count"),
+    (["analyze", "dir", "--output=xml"], "--output: 'xml' is not table or json"),
+    (["plot", "--pid=x", "a.csv"], "--pid: 'x' is not a process id"),
+    (["select", "--format=json"], "--format: 'json' is not index or uuid"),
+])
+def test_equals_form_reaches_the_same_checks(run, args, message):
+    r = run(args)
+    assert r.rc == 3, (r.out, r.err)
+    assert message in r.err
 
 
 def test_value_errors_exit_3_with_one_message(run, two_gpus):
