@@ -365,3 +365,22 @@ def test_committed_man_page_is_the_generated_one(generated):
     """docs/gpuctl.1 carries the option reference the tables generate: after a
     table changes, copy build/src/cli/generated/gpuctl.1 over it."""
     assert (REPO / "docs" / "gpuctl.1").read_text() == generated["man"]
+
+
+def test_top_interactive_only_visible_compact(tmp_path, gpuctl_bin, gpuctl_env, scenario):
+    """The done-when line `gpuctl top -ov -m compact`, on a real terminal."""
+    top = pytest.importorskip("test_top")
+    if top.TMUX is None:
+        pytest.skip("tmux is not installed")
+    sc = scenario({"devices": [device(0), device(1)]})
+    env = gpuctl_env(sc, {"TERM": "screen-256color", "CUDA_VISIBLE_DEVICES": "1",
+                          "FAKE_NVML_RECHECK_MS": 0})
+    t = top.Top(tmp_path, [gpuctl_bin, "top", "-ov", "-m", "compact"], env)
+    try:
+        screen = t.wait(lambda s: "[compact]" in s and re.search(r"^GPU 1 ", s, re.M),
+                        "the compact screen with GPU 1")
+        assert not re.search(r"^GPU 0 ", screen, re.M)
+        t.keys("q")
+        assert t.exit_code() == 0
+    finally:
+        t.kill()
