@@ -8,6 +8,18 @@
  * snapshots it takes may be used from one thread at a time; snapshots are
  * immutable values and may be read from any thread once taken.
  *
+ * Version 2 (GPUCTL_API_VERSION 2) adds, keeping every version 1 symbol:
+ * every field of the snapshot document by its key (gpuctl_field_find),
+ * MIG instances, finding devices by index, UUID, PCI bus id or CUDA
+ * ordinal, host facts and host processes of any pid, a sampler for rates,
+ * GPU selection, a safe kill and the snapshot document as JSON text.
+ *
+ * Threads: a gpuctl handle, and the samplers made from it, may be used by
+ * one thread at a time (open one handle per thread that samples).  A
+ * snapshot or selection is an immutable value: once returned, any number of
+ * threads may read it at once.  Functions marked "any thread" touch no
+ * handle and may be called concurrently with anything.
+ *
  *     gpuctl *g;
  *     char err[256];
  *     if (gpuctl_open(&g, err, sizeof err) != 0) { puts(err); return 1; }
@@ -29,12 +41,13 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define GPUCTL_API_VERSION 1
+#define GPUCTL_API_VERSION 2
 
 typedef struct gpuctl gpuctl;
 typedef struct gpuctl_snapshot gpuctl_snapshot;
@@ -127,6 +140,169 @@ int gpuctl_process_double(const gpuctl_snapshot *s, size_t process,
                           enum gpuctl_process_field f, double *out);
 const char *gpuctl_process_string(const gpuctl_snapshot *s, size_t process,
                                   enum gpuctl_process_field f);
+
+
+/* ---- version 2 ----------------------------------------------------------- */
+
+/* What a field belongs to; each scope's items are counted by the
+ * snapshot: gpuctl_device_count, gpuctl_mig_count, gpuctl_process_count,
+ * gpuctl_host_process_count, and one host (item 0). */
+enum gpuctl_scope {
+    GPUCTL_SCOPE_DEVICE = 0,
+    GPUCTL_SCOPE_MIG = 1,
+    GPUCTL_SCOPE_GPU_PROCESS = 2,
+    GPUCTL_SCOPE_HOST_PROCESS = 3,
+    GPUCTL_SCOPE_HOST = 4,
+};
+
+/* Fields by the key the snapshot document uses (docs/json/list.md): the
+ * field table's key is the stable name, the returned id is valid for the
+ * life of the process.  Ids run 0 .. gpuctl_field_count()-1.  Any thread. */
+size_t gpuctl_field_count(void);
+/* id (>= 0), or -ENOENT when scope has no such key, -EINVAL for NULL. */
+int gpuctl_field_find(enum gpuctl_scope scope, const char *key);
+/* The key, unit and help sentence of a field; NULL for a bad id.  The unit
+ * is that of gpuctl_get_double's value, the model's own: "bytes" where the
+ * document shows MiB, "milliwatts" where it shows watts, "seconds" for
+ * times since the epoch; "" for counts and NULL for text. */
+const char *gpuctl_field_key(int field);
+const char *gpuctl_field_unit(int field);
+const char *gpuctl_field_help(int field);
+/* The field's scope, or -EINVAL for a bad id. */
+int gpuctl_field_scope(int field);
+/* 1 when the field is text (gpuctl_get_string only), 0 when a number that
+ * may also have a name (pstate "P0", compute mode "default", process type
+ * "C+G", vendor "nvidia"), -EINVAL for a bad id. */
+int gpuctl_field_is_text(int field);
+
+/* The value of field for item of scope in s, in the unit gpuctl_field_unit
+ * names.  0 and *out set when known; GPUCTL_ENODATA when unknown (or a
+ * text field); -EINVAL for a bad id, a field of another scope, an item out
+ * of range or NULL.  Any thread (s is a value). */
+int gpuctl_get_double(const gpuctl_snapshot *s, enum gpuctl_scope scope, size_t item,
+                      int field, double *out);
+/* Text fields, and the names of named numbers; NULL when unknown or
+ * invalid.  Valid as long as the snapshot.  Any thread. */
+const char *gpuctl_get_string(const gpuctl_snapshot *s, enum gpuctl_scope scope, size_t item,
+                              int field);
+
+/* Facts of the snapshot as a whole, by the snapshot document's top-level
+ * key: "driver_version", "cuda_version" (the CUDA driver API version,
+ * "12.4"), "nvml_version", "host" (the host name).  NULL when unknown or
+ * not such a key.  Valid as long as the snapshot.  Any thread. */
+const char *gpuctl_snapshot_info(const gpuctl_snapshot *s, const char *key);
+
+/* MIG instances of every device, in device order.  Any thread. */
+size_t gpuctl_mig_count(const gpuctl_snapshot *s);
+/* The device (its place in s) a MIG instance belongs to; -EINVAL when
+ * mig is out of range. */
+int gpuctl_mig_parent(const gpuctl_snapshot *s, size_t mig, size_t *device);
+/* The MIG profile ("3g.40gb" of "NVIDIA H100 80GB HBM3 MIG 3g.40gb"),
+ * written to buf; -EINVAL out of range, GPUCTL_ENODATA when the name has
+ * none. */
+int gpuctl_mig_profile(const gpuctl_snapshot *s, size_t mig, char *buf, size_t size);
+
+/* The device named by id: its gpuctl index ("3"), its UUID or an
+ * unambiguous prefix of it ("GPU-8a6f"), or its PCI bus id in any of the
+ * spellings NVML and lspci use ("00000000:18:00.0", "0000:18:00.0",
+ * "18:00.0", any case).  *device receives its place in s.  -ENOENT when no
+ * device matches, -ENOTUNIQ when a UUID prefix matches several, -EINVAL
+ * for NULL.  err (when err_size > 0) says which.  Any thread. */
+int gpuctl_device_find(const gpuctl_snapshot *s, const char *id, size_t *device, char *err,
+                       size_t err_size);
+
+/* The devices CUDA numbers 0, 1, ... under CUDA_VISIBLE_DEVICES = value,
+ * with CUDA's rules (indices of the NVIDIA devices, GPU-/MIG- UUIDs or
+ * unambiguous prefixes; the list ends at the first bad entry; a device
+ * named twice hides all).  value NULL: the variable is unset (every NVIDIA
+ * device, in order).  Writes up to cap places in s to devices and their
+ * number to *count.  Returns 0 or -EINVAL.  Any thread. */
+int gpuctl_cuda_devices(const gpuctl_snapshot *s, const char *value, size_t *devices,
+                        size_t cap, size_t *count);
+
+/* The host item of GPU process i (its host facts: user, command line, CPU,
+ * memory ...); GPUCTL_ENODATA when /proc could not show that pid. */
+int gpuctl_process_host(const gpuctl_snapshot *s, size_t process, size_t *host_item);
+size_t gpuctl_host_process_count(const gpuctl_snapshot *s);
+/* The identity of a host process: pid and start time in clock ticks after
+ * boot, what gpuctl_kill checks before it signals.  -EINVAL out of range. */
+int gpuctl_host_process_ident(const gpuctl_snapshot *s, size_t host_item, pid_t *pid,
+                              uint64_t *start_ticks);
+
+/* A snapshot of host facts (scope HOST) and of the given pids (scope
+ * HOST_PROCESS, in pid order; pids that do not exist are left out), with
+ * no devices.  The handle's thread rule applies.  Free with
+ * gpuctl_snapshot_free. */
+int gpuctl_host_take(gpuctl *g, const pid_t *pids, size_t pid_count, gpuctl_snapshot **out,
+                     char *err, size_t err_size);
+
+/* A sampler fills rates between two snapshots it took, the way the monitor
+ * does: host "cpu_pct", host processes' "cpu_interval_pct", power from
+ * energy counters, DRM engine percentages.  The first snapshot has them
+ * unknown.  It borrows g (close it before g) and shares g's thread rule. */
+typedef struct gpuctl_sampler gpuctl_sampler;
+int gpuctl_sampler_open(gpuctl *g, gpuctl_sampler **out, char *err, size_t err_size);
+void gpuctl_sampler_close(gpuctl_sampler *sm);
+int gpuctl_sampler_take(gpuctl_sampler *sm, gpuctl_snapshot **out, char *err,
+                        size_t err_size);
+
+/* Choosing GPUs for a job with nvitop's nvisel rules (docs/select.md).
+ * Fill with gpuctl_select_options_init first: later versions may add
+ * members after the ones below, and size tells which the caller knows. */
+struct gpuctl_select_options {
+    size_t size;                  /* sizeof(struct gpuctl_select_options) */
+    size_t min_count;             /* fewer qualifying: not enough (default 0) */
+    size_t max_count;             /* at most this many; 0: no limit (default) */
+    int64_t min_free_bytes;       /* -1: no constraint (default) */
+    int64_t min_total_bytes;      /* -1: no constraint */
+    int max_gpu_util_pct;         /* 0..100, -1: no constraint */
+    int max_mem_util_pct;         /* 0..100, -1: no constraint */
+    int tolerance_pct;            /* 0..100: thresholds loosened by this */
+    int inherit;                  /* only the devices CUDA_VISIBLE_DEVICES names */
+    const char *cuda_visible_devices; /* with inherit; NULL: unset (every device) */
+    const char *const *free_users;    /* their GPU memory counts as free */
+    size_t free_user_count;
+};
+void gpuctl_select_options_init(struct gpuctl_select_options *o);
+
+typedef struct gpuctl_selection gpuctl_selection;
+/* Chooses from s (a snapshot with processes when free_users is given).
+ * Returns 0 (enough or not: gpuctl_selection_enough), -EINVAL for bad
+ * options (err says which), -ENOMEM.  Free with gpuctl_selection_free. */
+int gpuctl_select(const gpuctl_snapshot *s, const struct gpuctl_select_options *o,
+                  gpuctl_selection **out, char *err, size_t err_size);
+void gpuctl_selection_free(gpuctl_selection *sel);
+/* The chosen devices, best first: item i's device (place in s) and MIG
+ * instance (gpuctl_mig_count numbering; -1 for the whole GPU). */
+size_t gpuctl_selection_count(const gpuctl_selection *sel);
+int gpuctl_selection_item(const gpuctl_selection *sel, size_t i, size_t *device, long *mig);
+/* 1 when at least min_count qualified, else 0; then the reason says why. */
+int gpuctl_selection_enough(const gpuctl_selection *sel);
+const char *gpuctl_selection_reason(const gpuctl_selection *sel);
+/* The document of `gpuctl select --output json`; free with gpuctl_free. */
+char *gpuctl_selection_json(const gpuctl_selection *sel, char *err, size_t err_size);
+
+/* Sends sig to the process (pid, start_ticks) through a pidfd, so a pid
+ * reused by another process is never hit: start_ticks from
+ * gpuctl_host_process_ident (or UINT64_MAX for whatever pid is now).
+ * Refuses pid 1, this process, its parent and kernel threads (-EINVAL)
+ * and processes the caller may not signal (-EPERM).  With wait_ms > 0
+ * waits that long for the process to end (-ETIMEDOUT: still running).
+ * Returns 0; -ESRCH when it had exited; -ESTALE when the pid now belongs to
+ * another process.  err names the pid.  Any thread. */
+int gpuctl_kill(pid_t pid, uint64_t start_ticks, int sig, long wait_ms, char *err,
+                size_t err_size);
+
+/* Flags of gpuctl_snapshot_json. */
+#define GPUCTL_JSON_DETAILS 0x1u     /* processes (as `list --details`) */
+#define GPUCTL_JSON_CONTAINERS 0x2u  /* container keys (as `list --containers`) */
+#define GPUCTL_JSON_COMPACT 0x4u     /* one line */
+/* The snapshot document of s, the JSON `gpuctl list --output json` prints
+ * for the same state.  A new string (free with gpuctl_free), or NULL with
+ * err filled.  Any thread. */
+char *gpuctl_snapshot_json(const gpuctl_snapshot *s, unsigned flags, char *err,
+                           size_t err_size);
+void gpuctl_free(void *p);
 
 #ifdef __cplusplus
 }

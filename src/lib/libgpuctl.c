@@ -12,21 +12,34 @@
 
 #include "core/snapshot.h"
 #include "core/str.h"
-
-#define API __attribute__((visibility("default")))
-
-struct gpuctl {
-    struct snapshot_ctx *ctx;
-};
-
-struct gpuctl_snapshot {
-    struct snapshot *snap;
-};
+#include "lib/lib.h"
 
 static void report(const struct error *e, char *err, size_t err_size)
 {
     if (err && err_size)
         str_copy(err, err_size, e->msg);
+}
+
+int lib_report(const struct error *e, char *err, size_t err_size)
+{
+    report(e, err, err_size);
+    return e->code;
+}
+
+int lib_snapshot_wrap(struct snapshot *snap, gpuctl_snapshot **out, struct error *e)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out) {
+        snapshot_free(snap);
+        return error_set(e, -ENOMEM, "out of memory");
+    }
+    (*out)->snap = snap;
+    int rc = lib_snapshot_index(*out, e);
+    if (rc < 0) {
+        gpuctl_snapshot_free(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 API const char *gpuctl_version(void)
@@ -60,6 +73,7 @@ API void gpuctl_close(gpuctl *g)
     if (!g)
         return;
     snapshot_ctx_close(g->ctx);
+    procfs_close(g->procfs);
     free(g);
 }
 
@@ -68,17 +82,15 @@ API int gpuctl_snapshot_take(gpuctl *g, gpuctl_snapshot **out, char *err, size_t
     struct error e = {0};
     if (!g || !out)
         return -EINVAL;
-    *out = calloc(1, sizeof **out);
-    if (!*out)
-        return -ENOMEM;
+    *out = NULL;
     struct snapshot_options opts = {.processes = true, .host_processes = true,
                                     .host_fields = SNAPSHOT_HOST_ALL};
-    int rc = snapshot_take(g->ctx, &opts, &(*out)->snap, &e);
-    if (rc < 0) {
+    struct snapshot *snap;
+    int rc = snapshot_take(g->ctx, &opts, &snap, &e);
+    if (rc == 0)
+        rc = lib_snapshot_wrap(snap, out, &e);
+    if (rc < 0)
         report(&e, err, err_size);
-        free(*out);
-        *out = NULL;
-    }
     return rc;
 }
 
@@ -87,6 +99,8 @@ API void gpuctl_snapshot_free(gpuctl_snapshot *s)
     if (!s)
         return;
     snapshot_free(s->snap);
+    free(s->mig_dev);
+    free(s->mig_sub);
     free(s);
 }
 

@@ -195,3 +195,35 @@ def test_snapshots_are_values(probe, tmp_path):
     assert second["MEM_USED_BYTES"] == [GPUCTL_ENODATA, None]
     assert second["STATUS"].startswith("GPU is lost")
     assert second["NAME"] == first["NAME"]
+
+
+def test_c_example_lists_gpus_in_cuda_order(libgpuctl_path, fake_lib, tmp_path, scenario,
+                                            spawn_procs, self_user):
+    """examples/list_gpus.c, built with the project, run as a user would."""
+    example = libgpuctl_path.parent.parent.parent / "examples" / "list_gpus"
+    if not example.is_file():
+        pytest.skip(f"the example is not built: {example} does not exist")
+    a, = spawn_procs(1)
+    mig = device(1, mig={"current": True, "max_devices": 7, "devices": [
+        {"name": "NVIDIA H100 80GB HBM3 MIG 1g.10gb", "uuid": "MIG-11111111-2222-3333-4444-5",
+         "gpu_instance_id": 9, "compute_instance_id": 0,
+         "memory": {"total": 10 << 30, "used": 3 * MiB}}]})
+    bare = {"name": "Bare"}
+    busy = device(0, processes={"compute": [{"pid": a.pid, "used_memory": 300 * MiB}]})
+    env = base_env(tmp_path, fake_lib)
+    env["FAKE_NVML_SCENARIO"] = str(scenario({"devices": [busy, mig, bare]}))
+    env["LD_LIBRARY_PATH"] = str(libgpuctl_path.parent)
+    env["CUDA_VISIBLE_DEVICES"] = "2,0"
+    p = subprocess.run([str(example)], env=env, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines() == [
+        "cuda:0 (gpu:2) Bare mem_used_mb=N/A util_pct=N/A pstate=N/A",
+        "cuda:1 (gpu:0) NVIDIA H100 80GB HBM3 mem_used_mb=1000MiB util_pct=10% pstate=P0",
+        f"    pid {a.pid} used_mem_bytes=300MiB user={self_user}",
+    ]
+    env["CUDA_VISIBLE_DEVICES"] = "1"
+    p = subprocess.run([str(example)], env=env, capture_output=True, text=True, timeout=60)
+    assert p.stdout.splitlines() == [
+        "cuda:0 (gpu:1) NVIDIA H100 80GB HBM3 mem_used_mb=1100MiB util_pct=11% pstate=P0",
+        "  mig MIG-11111111-2222-3333-4444-5 profile=1g.10gb mem_used_mb=3MiB",
+    ]
