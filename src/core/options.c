@@ -166,7 +166,19 @@ int options_check_value(const struct options_spec *s, const char *value, struct 
     display_name(s, who, sizeof who);
     if (s->type == OPTIONS_FLAG)
         return 0;
-    return check_as(s, s->type == OPTIONS_LIST ? s->elem : s->type, who, value, e);
+    if (s->type != OPTIONS_LIST)
+        return check_as(s, s->type, who, value, e);
+    /* a list: every comma-separated value, as the parser splits them */
+    char one[256];
+    for (const char *v = value; *v;) {
+        size_t len = strcspn(v, ",");
+        snprintf(one, sizeof one, "%.*s", (int)(len < sizeof one ? len : sizeof one - 1), v);
+        int rc = len ? check_as(s, s->elem, who, one, e) : 0;
+        if (rc < 0)
+            return rc;
+        v += len + (v[len] == ',');
+    }
+    return 0;
 }
 
 /* ---- storing ------------------------------------------------------------------- */

@@ -125,8 +125,9 @@ int options_parse(const struct options_command *cmd, int argc, char **argv, void
 int options_apply_env(const struct options_command *cmd, void *req, struct options_parsed *p,
                       struct error *e);
 
-/* Checks one value against a spec as the parser would, without storing it:
- * for front ends that take values from elsewhere (HTTP query strings). */
+/* Checks one value against a spec as the parser would, without storing it
+ * (a list's value may hold several, comma separated): for front ends that
+ * take values from elsewhere (HTTP query strings, MCP arguments). */
 int options_check_value(const struct options_spec *s, const char *value, struct error *e);
 
 void options_parsed_clear(struct options_parsed *p);

@@ -251,6 +251,9 @@ static void test_check_value_matches_the_parser(void **state)
     assert_int_equal(options_check_value(&specs[6], "0", &e), -EINVAL);
     assert_string_equal(e.msg, "--pid: '0' is not a process id");
     assert_int_equal(options_check_value(&specs[2], "json", &e), 0);
+    assert_int_equal(options_check_value(&specs[6], "3,4", &e), 0);
+    assert_int_equal(options_check_value(&specs[6], "3,x", &e), -EINVAL);
+    assert_string_equal(e.msg, "--pid: 'x' is not a process id");
 }
 
 int main(void)
