@@ -252,7 +252,10 @@ def test_keys_navigation_modes_and_help(top, spawn_procs):
     # help
     for key in ("h", "?"):
         t.keys(key)
-        help_text = t.wait_text("gpuctl top - keys")
+        # the whole screen, not a capture taken while the terminal was
+        # still receiving it (the last line is there)
+        help_text = t.wait(lambda s: "gpuctl top - keys" in s and "to go back" in s,
+                           "the whole help screen")
         for binding in ("Ctrl-R", "F5", "Alt-k", "Shift-Tab", "PgUp", "Esc", "Space",
                         "I  T  K", "tree view", "Enter", "o + n u p g s b c m t", "PCRE2",
                         "mouse"):
