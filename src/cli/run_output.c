@@ -49,6 +49,17 @@ static void print_head(const struct doc_run_request *v, FILE *out)
         fprintf(out, "Max total %s:   %s (sampled: sum of %s every %u ms%s)\n",
                 r->pss ? "PSS" : "RSS", a, r->pss ? "PSS" : "RSS", r->interval_ms,
                 r->method_note[0] ? "; no cgroup" : "");
+    if (r->lower_bound) {
+        char why[300];
+        if (r->exit_records_lost)
+            snprintf(why, sizeof why, "some exit records were lost");
+        else
+            snprintf(why, sizeof why, "no exit records: %s",
+                     r->exit_note[0] ? r->exit_note : "unavailable");
+        fprintf(out, "Warning:         these figures are lower bounds (%s); a process that "
+                "lived and died between two samples without gpuctl reaping it is missing\n",
+                why);
+    }
     if (r->cgroup_peak_kib.known) {
         kib_text(r->cgroup_peak_kib.v, a, sizeof a);
         fprintf(out, "Cgroup peak:     %s (high-water mark, page cache included)\n", a);

@@ -113,6 +113,7 @@ static void put_memory(struct doc_build *b, json_t *root, const struct run_repor
     doc_put(b, root, "exit_records", json_boolean(r->exit_records));
     doc_put(b, root, "exit_records_lost", json_boolean(r->exit_records_lost));
     doc_put(b, root, "exit_records_note", doc_json_str(r->exit_note));
+    doc_put(b, root, "lower_bound", json_boolean(r->lower_bound));
     doc_put(b, root, "sampled_max_total_kib", json_integer((json_int_t)r->sampled_max_total_kib));
     doc_put(b, root, "sampled_max_total_at", time_json(r->max_total_at));
     const struct run_proc *top = run_report_top(r);

@@ -681,6 +681,11 @@ static int reap_one(struct tracker *k, pid_t pid)
     p->last_seen = wall_now();
     if (!waited && ru.ru_maxrss > 0 && !k->o->pss)
         raise_peak(p, t, (uint64_t)ru.ru_maxrss, RUN_PEAK_WAIT4);
+    /* A parent's ru_maxrss is the largest of its own and its reaped
+     * descendants' marks: not this process's peak, but one the job reached
+     * (all an unprivileged gpuctl may learn of a child no sample saw). */
+    if (waited && ru.ru_maxrss > 0 && !k->o->pss && (uint64_t)ru.ru_maxrss > k->r->waited_max_kib)
+        k->r->waited_max_kib = (uint64_t)ru.ru_maxrss;
     check_proc_limit(k, p);
     if (t->alive)
         mark_gone(k, i);
@@ -1065,10 +1070,11 @@ static void finish_report(struct tracker *k)
     struct run_report *r = k->r;
     r->end_time = wall_now();
     r->duration_s = clock_s(CLOCK_MONOTONIC) - k->t0_mono;
-    uint64_t floor = 0;
+    uint64_t floor = r->waited_max_kib;
     for (size_t i = 0; i < r->proc_count; i++)
         if (r->procs[i].max_rss_kib > floor)
             floor = r->procs[i].max_rss_kib;
+    r->lower_bound = !r->exit_records || r->exit_records_lost;
     uint64_t peak, anon;
     if (k->cg.version && jobcg_read_peak(&k->cg, &peak) == 0)
         OPT_SET(r->cgroup_peak_kib, peak / 1024);

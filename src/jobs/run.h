@@ -112,6 +112,12 @@ struct run_report {
     bool exit_records;        /* taskstats exit records were received */
     bool exit_records_lost;   /* ... but the kernel dropped some */
     char exit_note[256];      /* why there were none; "" when there were */
+    bool lower_bound;         /* without (all) exit records: a process that lived and
+                               * died between two samples may be missing, so the
+                               * figures are lower bounds */
+    uint64_t waited_max_kib;  /* the largest wait4 ru_maxrss of a process gpuctl reaped
+                               * that had waited for children: the largest peak among
+                               * it and its reaped descendants, a floor of the total */
     uint64_t max_total_rss_kib;     /* the job's peak by method: the RAM it needed */
     struct opt_u64 cgroup_peak_kib; /* the cgroup's high-water mark (page cache included) */
     uint64_t sampled_max_total_kib; /* the largest sampled sum, always */

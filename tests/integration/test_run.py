@@ -259,6 +259,23 @@ def test_hundreds_of_short_lived_grandchildren_are_all_listed(run):
     assert commands["true"] == 800 and commands["sleep"] == 400 and commands["sh"] == 401
 
 
+def test_without_exit_records_a_reaped_parent_still_bounds_the_total(run, memload):
+    # what an unprivileged gpuctl has: no exit records, no cgroup.  The
+    # 5 ms child of the shell is never sampled; the shell's wait4 peak (its
+    # own and its reaped child's) is the floor of the total, and the
+    # summary says the figures are lower bounds
+    r = run(["run", "--json", "-i", "5000", "--", "sh", "-c", f"{memload} alloc 64 5; true"],
+            env={"GPUCTL_RUN_NO_TASKSTATS": "1", **NO_CGROUP})
+    assert r.rc == 0, r.err
+    doc = json.loads(r.out)
+    assert doc["lower_bound"] is True
+    assert doc["max_total_rss_kib"] >= 64 * 1024
+    assert "lower bounds" in r.err and "GPUCTL_RUN_NO_TASKSTATS" in r.err
+    r, doc = run_job(run, ["--", "true"])
+    if doc["exit_records"]:
+        assert doc["lower_bound"] is False
+
+
 def test_without_exit_records(run, memload, truth):
     r, doc = run_job(run, ["-i", "100", "--", memload, "alloc", "16", "300"],
                      env={**truth.env, "GPUCTL_RUN_NO_TASKSTATS": "1"})
