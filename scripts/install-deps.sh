@@ -5,7 +5,7 @@ set -eu
 packages="gcc make pkg-config meson ninja-build libjansson-dev libpcre2-dev
 libncurses-dev libsqlite3-dev libcurl4-openssl-dev libcairo2-dev
 libmicrohttpd-dev libgnutls28-dev libcmocka-dev python3 python3-pytest tmux time
-python3-websockets prometheus curl openssl wrk nginx-light nodejs"
+python3-websockets prometheus curl openssl wrk nginx-light nodejs openssh-server"
 missing=""
 for p in $packages; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -22,6 +22,13 @@ if [ -n "$missing" ]; then
     $sudo apt-get update -qq
     # shellcheck disable=SC2086
     $sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# The privilege separation directory sshd needs when it runs as root; the
+# Debian service makes it at start, but the tests start their own sshd
+# (tests/integration/test_remote.py) without the service.
+if [ -x /usr/sbin/sshd ] && [ ! -d /run/sshd ] && [ "$(id -u)" -eq 0 ]; then
+    install -d -m 0755 /run/sshd
 fi
 
 # Test clients from npm (never shipped): the official MCP SDK client for

@@ -41,6 +41,10 @@ static const char overview[] =
     "  -h, --help          show help for the command\n"
     "  -V, --version       show version, git revision and build date\n"
     "\n"
+    "Other machines over ssh (before the command; gpuctl help remote):\n"
+    "  --remote HOSTS      run list, kill or select on [user@]host[:port],...\n"
+    "  --hosts FILE        the same for the hosts listed in FILE\n"
+    "\n"
     "Exit status: 0 success, 1 error, 2 GPU library failure, 3 invalid arguments,\n"
     "4 permission denied, 5 unsupported operation.\n";
 
@@ -55,7 +59,8 @@ int cli_write_command_help(const char *command, FILE *out)
         fputs(overview, out);
         return 0;
     }
-    const struct options_command *table = cli_option_table(command);
+    const struct options_command *table = strcmp(command, "remote") == 0
+                                              ? &remote_options : cli_option_table(command);
     if (!table)
         return -1;
     return options_write_help(table, out) < 0 ? -1 : 0;

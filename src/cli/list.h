@@ -19,4 +19,19 @@ struct list_view {
 
 int list_render_table(const struct list_view *v, FILE *out);
 
+/* One host of a table across hosts (--remote): what it showed, or NULL and
+ * the reason it showed nothing. */
+struct list_host_view {
+    const char *host;
+    const struct doc_snapshot_view *shown;   /* NULL: error says why */
+    const char *error;
+};
+
+/* The devices of every host in one table with a HOST column first (hosts
+ * that failed as one row each, after the others), then with details the
+ * processes of every host in one table.  style gives the drawing choices
+ * (its shown is not used).  Returns 0 or -errno of the write. */
+int list_render_hosts(const struct list_host_view *hosts, size_t n, const struct list_view *style,
+                      bool details, FILE *out);
+
 #endif

@@ -80,11 +80,20 @@ static void cell_top_process(struct table *t, const struct list_view *v, const s
     table_cell(t, 0, "%s:%d:%s", host_name_of(v, top->pid), (int)top->pid, mem);
 }
 
-static void device_row(struct table *t, const struct list_view *v, const struct device *d)
+/* The HOST cell that leads every row of a table across hosts. */
+static void host_cell(struct table *t, const char *host)
+{
+    if (host)
+        table_cell(t, TABLE_STYLE_CYAN, "%s", host);
+}
+
+static void device_row(struct table *t, const struct list_view *v, const struct device *d,
+                       const char *host)
 {
     size_t count = 0;
     doc_snapshot_top_process(v->shown, d->index, &count);
     table_row(t);
+    host_cell(t, host);
     table_cell(t, TABLE_STYLE_BOLD, "%d", d->index);
     table_cell(t, d->status[0] ? TABLE_STYLE_RED : 0, "%s", d->name[0] ? d->name : NA);
     cell_memory(t, d->mem_used_bytes, d->mem_total_bytes);
@@ -100,11 +109,13 @@ static void device_row(struct table *t, const struct list_view *v, const struct 
     cell_top_process(t, v, d);
 }
 
-static void mig_rows(struct table *t, const struct list_view *v, const struct device *d)
+static void mig_rows(struct table *t, const struct list_view *v, const struct device *d,
+                     const char *host)
 {
     for (size_t i = 0; i < d->mig_count; i++) {
         const struct mig_instance *m = &d->migs[i];
         table_row(t);
+        host_cell(t, host);
         table_cell(t, TABLE_STYLE_DIM, "%s%u.%u", v->ascii ? "`-" : "└", m->gpu_instance_id,
                    m->compute_instance_id);
         table_cell(t, TABLE_STYLE_DIM, "%s", m->name[0] ? m->name : "MIG instance");
@@ -112,10 +123,11 @@ static void mig_rows(struct table *t, const struct list_view *v, const struct de
     }
 }
 
-static int render_devices(const struct list_view *v, FILE *out,
-                          const struct table_render_options *o)
+/* The device table's columns, after a HOST column when with_host. */
+static struct table *device_table(const struct list_view *v, bool with_host)
 {
     const struct table_column cols[] = {
+        {"HOST", TABLE_LEFT, true, 4},
         {"GPU", TABLE_RIGHT, false, 0},
         {"NAME", TABLE_LEFT, true, 10},
         {"MEM_USED/TOTAL", TABLE_RIGHT, false, 0},
@@ -126,16 +138,28 @@ static int render_devices(const struct list_view *v, FILE *out,
         {"PIDS", TABLE_RIGHT, false, 0},
         {"TOP_PROC", TABLE_LEFT, true, 8},
     };
-    struct table *t = table_new(cols, sizeof cols / sizeof cols[0]);
-    if (!t)
-        return -ENOMEM;
+    size_t skip = with_host ? 0 : 1;
+    return table_new(cols + skip, sizeof cols / sizeof cols[0] - skip);
+}
+
+static void device_rows(struct table *t, const struct list_view *v, const char *host)
+{
     const struct snapshot *s = v->shown->snap;
     for (size_t i = 0; i < s->device_count; i++) {
         if (!v->shown->device_visible[i])
             continue;
-        device_row(t, v, &s->devices[i]);
-        mig_rows(t, v, &s->devices[i]);
+        device_row(t, v, &s->devices[i], host);
+        mig_rows(t, v, &s->devices[i], host);
     }
+}
+
+static int render_devices(const struct list_view *v, FILE *out,
+                          const struct table_render_options *o)
+{
+    struct table *t = device_table(v, false);
+    if (!t)
+        return -ENOMEM;
+    device_rows(t, v, NULL);
     int rc = table_render(t, out, o);
     table_free(t);
     return rc;
@@ -172,7 +196,8 @@ static void host_cells(struct table *t, const struct list_view *v, const struct 
     table_cell(t, style, "%s", hp->cmdline && hp->cmdline[0] ? hp->cmdline : hp->name);
 }
 
-static void process_row(struct table *t, const struct list_view *v, const struct gpu_process *gp)
+static void process_row(struct table *t, const struct list_view *v, const struct gpu_process *gp,
+                        const char *host_label)
 {
     const struct host_process *hp = snapshot_host_process(v->shown->snap, gp->pid);
     bool host = hp && hp->exists;
@@ -183,6 +208,7 @@ static void process_row(struct table *t, const struct list_view *v, const struct
         snprintf(mem, sizeof mem, "%lluMiB",
                  (unsigned long long)units_bytes_to_mib(gp->gpu_mem_bytes.v));
     table_row(t);
+    host_cell(t, host_label);
     table_cell(t, style, "%d", gp->device_index);
     table_cell(t, style, "%d", (int)gp->pid);
     table_cell(t, style, "%s", host ? hp->user : "?");
@@ -198,10 +224,10 @@ static void process_row(struct table *t, const struct list_view *v, const struct
     table_cell(t, TABLE_STYLE_DIM, "(not visible here: exited, or in another pid namespace)");
 }
 
-static int render_processes(const struct list_view *v, FILE *out,
-                            const struct table_render_options *o)
+static struct table *process_table(bool with_host)
 {
     const struct table_column cols[] = {
+        {"HOST", TABLE_LEFT, true, 4},
         {"GPU", TABLE_RIGHT, false, 0},       {"PID", TABLE_RIGHT, false, 0},
         {"USER", TABLE_LEFT, true, 4},        {"TYPE", TABLE_LEFT, false, 0},
         {"GPU-MEM", TABLE_RIGHT, false, 0},   {"SM%", TABLE_RIGHT, false, 0},
@@ -209,11 +235,18 @@ static int render_processes(const struct list_view *v, FILE *out,
         {"ELAPSED", TABLE_RIGHT, false, 0},   {"CONTAINER", TABLE_LEFT, true, 9},
         {"COMMAND", TABLE_LEFT, true, 7},
     };
-    struct table *t = table_new(cols, sizeof cols / sizeof cols[0]);
+    size_t skip = with_host ? 0 : 1;
+    return table_new(cols + skip, sizeof cols / sizeof cols[0] - skip);
+}
+
+static int render_processes(const struct list_view *v, FILE *out,
+                            const struct table_render_options *o)
+{
+    struct table *t = process_table(false);
     if (!t)
         return -ENOMEM;
     for (size_t i = 0; i < v->shown->proc_count; i++)
-        process_row(t, v, v->shown->procs[i]);
+        process_row(t, v, v->shown->procs[i], NULL);
     int rc = table_render(t, out, o);
     table_free(t);
     return rc;
@@ -260,6 +293,74 @@ int list_render_table(const struct list_view *v, FILE *out)
     status_lines(v, out);
     if (rc == 0 && v->shown->details)
         rc = render_processes(v, out, &o);
+    if (rc == 0 && fflush(out) == EOF)
+        rc = -(errno ? errno : EIO);
+    return rc;
+}
+
+/* ---- across hosts ------------------------------------------------------------------ */
+
+static void status_lines_of(const struct list_host_view *h, bool color, FILE *out)
+{
+    const struct snapshot *s = h->shown->snap;
+    for (size_t i = 0; i < s->device_count; i++) {
+        const struct device *d = &s->devices[i];
+        if (h->shown->device_visible[i] && d->status[0])
+            fprintf(out, "%s%s: GPU %d: %s%s\n", color ? "\033[31m" : "", h->host, d->index,
+                    d->status, color ? "\033[0m" : "");
+    }
+}
+
+/* The rows of the hosts that answered, then one row per host that did not,
+ * its reason where the GPU's name would be. */
+static void host_device_rows(struct table *t, const struct list_view *style,
+                             const struct list_host_view *hosts, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!hosts[i].shown)
+            continue;
+        struct list_view v = *style;
+        v.shown = hosts[i].shown;
+        device_rows(t, &v, hosts[i].host);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (hosts[i].shown)
+            continue;
+        table_row(t);
+        table_cell(t, TABLE_STYLE_CYAN, "%s", hosts[i].host);
+        table_cell(t, TABLE_STYLE_DIM, "-");
+        table_cell(t, TABLE_STYLE_RED, "%s", hosts[i].error ? hosts[i].error : "?");
+    }
+}
+
+int list_render_hosts(const struct list_host_view *hosts, size_t n, const struct list_view *style,
+                      bool details, FILE *out)
+{
+    struct table_render_options o = {.ascii = style->ascii, .color = style->color,
+                                     .width = style->width};
+    struct table *t = device_table(style, true);
+    if (!t)
+        return -ENOMEM;
+    host_device_rows(t, style, hosts, n);
+    int rc = table_render(t, out, &o);
+    table_free(t);
+    for (size_t i = 0; i < n; i++)
+        if (hosts[i].shown)
+            status_lines_of(&hosts[i], style->color, out);
+    if (rc == 0 && details) {
+        if (!(t = process_table(true)))
+            return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+            if (!hosts[i].shown)
+                continue;
+            struct list_view v = *style;
+            v.shown = hosts[i].shown;
+            for (size_t k = 0; k < v.shown->proc_count; k++)
+                process_row(t, &v, v.shown->procs[k], hosts[i].host);
+        }
+        rc = table_render(t, out, &o);
+        table_free(t);
+    }
     if (rc == 0 && fflush(out) == EOF)
         rc = -(errno ? errno : EIO);
     return rc;

@@ -7,12 +7,15 @@
  * --kill, --reset, --audit, --guard).
  */
 #include <locale.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdbool.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/remote.h"
+#include "remote/askpass.h"
 
 struct command {
     const char *name;
@@ -67,15 +70,38 @@ static const char *operation_command(const char *arg)
     return NULL;
 }
 
+/* The remote options (--remote HOSTS, --ssh-user U, ...), collected from
+ * before the command and from the command's arguments up to "--". */
+struct remote_args {
+    char **v;
+    int count;
+};
+
+/* Moves the remote option at argv[i] (span arguments) into r and closes
+ * the gap; returns the new argc. */
+static int take_remote(struct remote_args *r, int argc, char **argv, int i, int span)
+{
+    for (int k = 0; k < span; k++)
+        r->v[r->count++] = argv[i + k];
+    memmove(argv + i, argv + i + span, (size_t)(argc - i - span + 1) * sizeof *argv);
+    return argc - span;
+}
+
 /* The global options before the command: --config PATH and --log-level
- * LEVEL, in both spellings.  Returns the index of the first other
- * argument, or -1 after printing a usage error. */
-static int take_global_options(int argc, char **argv)
+ * LEVEL, in both spellings, and the remote options.  Returns the index of
+ * the first other argument, or -1 after printing a usage error. */
+static int take_global_options(int *argcp, char **argv, struct remote_args *remote)
 {
     const char *config = NULL, *level = NULL;
-    int i = 1;
+    int i = 1, argc = *argcp;
     for (; i < argc; i++) {
         const char *arg = argv[i];
+        int span = cli_remote_option_span(argc, argv, i);
+        if (span) {
+            argc = take_remote(remote, argc, argv, i, span);
+            i--;
+            continue;
+        }
         const char **slot = strncmp(arg, "--config", 8) == 0 && (!arg[8] || arg[8] == '=')
                               ? &config
                           : strncmp(arg, "--log-level", 11) == 0 && (!arg[11] || arg[11] == '=')
@@ -93,7 +119,22 @@ static int take_global_options(int argc, char **argv)
         }
     }
     cli_set_global_options(config, level);
+    *argcp = argc;
     return i;
+}
+
+/* The remote options written after the command (`gpuctl list --remote h`,
+ * gpu-kill's `--list --remote h`), up to "--". */
+static int take_trailing_remote(struct remote_args *remote, int argc, char **argv, int first)
+{
+    for (int i = first + 1; i < argc && strcmp(argv[i], "--") != 0;) {
+        int span = cli_remote_option_span(argc, argv, i);
+        if (span)
+            argc = take_remote(remote, argc, argv, i, span);
+        else
+            i++;
+    }
+    return argc;
 }
 
 /* In gpu-kill's form the operation may come after other options
@@ -112,6 +153,8 @@ static bool hoist_operation(int argc, char **argv, int first)
     return false;
 }
 
+static int dispatch(int argc, char **argv, struct remote_args *remote);
+
 int main(int argc, char **argv)
 {
     /* Locale for the terminal's character set; numbers stay in C format. */
@@ -120,7 +163,23 @@ int main(int argc, char **argv)
     /* A closed pipe (gpuctl list | head) is a write error we report, not a kill. */
     signal(SIGPIPE, SIG_IGN);
 
-    int first = take_global_options(argc, argv);
+    /* ssh started this gpuctl as its SSH_ASKPASS (--ssh-password). */
+    if (argc == 2 && getenv(REMOTE_ASKPASS_ENV))
+        return cli_remote_askpass(argv[1]);
+
+    struct remote_args remote = {.v = calloc((size_t)argc + 1, sizeof *remote.v)};
+    if (!remote.v) {
+        fputs("gpuctl: out of memory\n", stderr);
+        return EXIT_GENERAL;
+    }
+    int rc = dispatch(argc, argv, &remote);
+    free(remote.v);
+    return rc;
+}
+
+static int dispatch(int argc, char **argv, struct remote_args *remote)
+{
+    int first = take_global_options(&argc, argv, remote);
     if (first < 0)
         return EXIT_INVALID_ARGS;
     if (first >= argc) {
@@ -150,5 +209,12 @@ int main(int argc, char **argv)
     }
     /* argv[0] of a command is its name, whichever way it was spelled. */
     argv[first] = (char *)cmd->name;
+    /* Only the commands that run remotely look for remote options among
+     * their own arguments: run's and select's commands keep theirs. */
+    if (strcmp(cmd->name, "list") == 0 || strcmp(cmd->name, "kill") == 0 ||
+        strcmp(cmd->name, "select") == 0)
+        argc = take_trailing_remote(remote, argc, argv, first);
+    if (remote->count)
+        return cli_remote_run(remote->v, remote->count, argc - first, argv + first);
     return cmd->run(argc - first, argv + first);
 }

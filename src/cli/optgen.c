@@ -149,6 +149,10 @@ static void man_block(FILE *out)
         for (size_t i = 0; i < c->count; i++)
             man_spec(out, &c->specs[i]);
     }
+    fputs(".SS \"gpuctl \\-\\-remote HOSTS COMMAND (remote options, before the command)\"\n",
+          out);
+    for (size_t i = 0; i < remote_options.count; i++)
+        man_spec(out, &remote_options.specs[i]);
     fputs(MAN_END "\n", out);
 }
 
@@ -249,7 +253,11 @@ static void write_bash(FILE *out)
           "    for ((i = 1; i < COMP_CWORD; i++)); do\n"
           "        w=${COMP_WORDS[i]}\n"
           "        case $w in\n"
-          "            --config|--log-level) ((i++)) ;;\n"
+          "            --config|--log-level", out);
+    for (size_t i = 0; i < remote_options.count; i++)
+        if (remote_options.specs[i].type != OPTIONS_FLAG)
+            fprintf(out, "|--%s", remote_options.specs[i].name);
+    fputs(") ((i++)) ;;\n"
           "            --list|--kill|--reset|--audit|--guard) cmd=${w#--}; break ;;\n"
           "            -*) ;;\n"
           "            *) cmd=$w; break ;;\n"
@@ -258,13 +266,24 @@ static void write_bash(FILE *out)
           "    case $prev in\n"
           "        --log-level) COMPREPLY=($(compgen -W \"error warn info debug trace\" -- "
           "\"$cur\")); return ;;\n"
+          "        ", out);
+    const char *bar = "";
+    for (size_t i = 0; i < remote_options.count; i++) {
+        if (takes_file(&remote_options.specs[i])) {
+            fprintf(out, "%s--%s", bar, remote_options.specs[i].name);
+            bar = "|";
+        }
+    }
+    fputs(") COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n"
           "        --config) [[ $cmd != guard ]] && { COMPREPLY=($(compgen -f -- \"$cur\")); "
           "return; } ;;\n"
           "    esac\n"
           "    if [[ -z $cmd ]]; then\n"
           "        COMPREPLY=($(compgen -W \"list top select kill reset run compare watch plot "
           "audit guard trace analyze config help --list --kill --reset --audit --guard "
-          "--config --log-level --help --version\" -- \"$cur\"))\n"
+          "--config --log-level --help --version", out);
+    bash_words(out, &remote_options);
+    fputs("\" -- \"$cur\"))\n"
           "        return\n"
           "    fi\n"
           "    case $cmd:$prev in\n", out);
@@ -344,6 +363,8 @@ static void write_zsh(FILE *out)
             zsh_spec(out, &c->specs[i]);
         for (size_t i = 0; i < options_common.count; i++)
             zsh_spec(out, &options_common.specs[i]);
+        for (size_t i = 0; i < remote_options.count; i++)
+            zsh_spec(out, &remote_options.specs[i]);
         if (c->operands)
             fprintf(out, "    '1::subcommand:(%s)' \\\n", c->operands);
         fputs("    '*: :_files'\n}\n\n", out);

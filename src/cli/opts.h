@@ -124,6 +124,16 @@ struct guard_request {
 };
 extern const struct options_command guard_options;
 
+/* The remote options, before the command (cli/remote.c). */
+struct remote_request {
+    const char *remote, *hosts_file, *remote_path;
+    const char *ssh_user, *ssh_key, *ssh_config;
+    unsigned long ssh_port, ssh_fanout;
+    double ssh_timeout;
+    bool ssh_accept_new, ssh_password;
+};
+extern const struct options_command remote_options;
+
 struct mcp_request {
     bool read_only;
 };

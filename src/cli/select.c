@@ -22,6 +22,7 @@
 #include "core/units.h"
 #include "feed/feed.h"
 #include "ops/select.h"
+#include "cli/remote.h"
 
 struct select_args {
     struct cli_common common;
@@ -460,4 +461,70 @@ int cmd_select(int argc, char **argv)
     free(r.args.users);
     options_parsed_clear(&r.args.parsed);
     return rc < 0 ? EXIT_OK : rc;
+}
+
+/* ---- across hosts (--remote) ------------------------------------------------------ */
+
+/* What only makes sense on this machine is refused: running a command
+ * here, waiting, this shell's CUDA_VISIBLE_DEVICES, and the caller's own
+ * name as the owner whose memory counts as free. */
+static int check_for_hosts(const struct select_args *a)
+{
+    const char *what = a->command ? "a command after '--'"
+                       : a->wait ? "--wait"
+                       : a->k.inherit ? "--inherit"
+                       : a->separators ? "--sep, --newline and --null"
+                       : a->account_as_free && a->k.free_user_count == 0
+                           ? "--account-as-free without user names" : NULL;
+    if (what)
+        return cli_usage_error("select", "%s cannot be used with --remote", what);
+    return 0;
+}
+
+int cli_select_hosts_parse(int argc, char **argv, struct cli_select_hosts *out)
+{
+    struct select_args *a = calloc(1, sizeof *a);
+    out->args = a;
+    if (!a) {
+        fputs("gpuctl: out of memory\n", stderr);
+        return EXIT_GENERAL;
+    }
+    int rc = parse_args(a, argc, argv);     /* -1: it printed --help or --version */
+    if (rc == 0)
+        rc = check_for_hosts(a);
+    if (rc == 0) {
+        out->k = a->k;
+        out->uuid = a->uuid;
+        out->processes = a->account_as_free;
+    }
+    return rc;
+}
+
+void cli_select_hosts_clear(struct cli_select_hosts *s)
+{
+    struct select_args *a = s ? s->args : NULL;
+    if (!a)
+        return;
+    free(a->users);
+    options_parsed_clear(&a->parsed);
+    free(a);
+    s->args = NULL;
+}
+
+char *cli_select_ids(const struct select_result *res, bool uuid)
+{
+    for (size_t i = 0; uuid && i < res->count; i++)
+        if (!res->devices[i].uuid[0])
+            return NULL;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return NULL;
+    write_ids(f, res, uuid, ",", 1);
+    if (fclose(f) != 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
 }

@@ -1,0 +1,64 @@
+/* remote.h - the CLI's side of remote work: `gpuctl --remote HOSTS COMMAND`
+ * (remote.c runs the command on every host over ssh, remote_show.c draws
+ * the answers) and the pieces of commands it reuses.
+ */
+#ifndef GPUCTL_CLI_REMOTE_H
+#define GPUCTL_CLI_REMOTE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "core/snapshot.h"
+#include "ops/select.h"
+#include "remote/ssh.h"
+
+/* How many arguments from argv[i] form one remote option (1 or 2: its
+ * value), or 0 when argv[i] is not one. */
+int cli_remote_option_span(int argc, char **argv, int i);
+
+/* Runs command (argv[0]) with its arguments on the hosts the remote
+ * options (ropts[0..rcount-1]) name; prints and returns the exit code. */
+int cli_remote_run(char **ropts, int rcount, int argc, char **argv);
+
+/* gpuctl started by ssh as its SSH_ASKPASS program (remote/askpass.h). */
+int cli_remote_askpass(const char *prompt);
+
+/* What one host answered. */
+struct cli_remote_host {
+    const char *label;            /* as the user wrote it */
+    enum remote_status status;
+    int exit_code;                /* this host's share of gpuctl's exit code */
+    char error[600];              /* one line; "" when ok */
+    json_t *doc;                  /* the document it printed (may be set on failure too) */
+    struct snapshot *snap;        /* list and select: doc decoded */
+};
+
+/* select across hosts: select's arguments checked as cmd_select checks
+ * them, minus what only makes sense on this machine.  Implemented in
+ * select.c. */
+struct cli_select_hosts {
+    struct select_constraints k;
+    bool uuid;                    /* --format uuid */
+    bool processes;               /* --account-as-free: the owners of processes matter */
+    void *args;                   /* select.c's own */
+};
+/* Returns 0, or the exit code after printing the usage error.  Clear with
+ * cli_select_hosts_clear either way. */
+int cli_select_hosts_parse(int argc, char **argv, struct cli_select_hosts *out);
+void cli_select_hosts_clear(struct cli_select_hosts *s);
+/* The selection as CUDA_VISIBLE_DEVICES wants it ("0,2"), newly allocated;
+ * NULL when a device has no UUID to print in that format or on ENOMEM. */
+char *cli_select_ids(const struct select_result *res, bool uuid);
+
+/* Drawing the answers (remote_show.c).  Each returns 0, or 1 after saying
+ * that writing failed; select may turn a host into a failure (not enough
+ * devices there) and replaces each document with the selection's. */
+int cli_remote_show_list(struct cli_remote_host *hosts, size_t n, bool details,
+                         bool containers, bool ascii, bool color, FILE *out);
+int cli_remote_show_kill(struct cli_remote_host *hosts, size_t n, bool ascii, bool color,
+                         FILE *out);
+int cli_remote_show_select(struct cli_remote_host *hosts, size_t n,
+                           const struct cli_select_hosts *sel, bool json, FILE *out);
+
+#endif

@@ -1,0 +1,408 @@
+"""`gpuctl --remote` end to end against a real sshd (sshd_harness.py):
+three "hosts" (aliases on their own ports) showing different fake NVML
+scenarios, a host at a closed port, one whose known_hosts key does not
+match, real processes killed through ssh, the quoting of arguments for the
+remote shell, BatchMode without a terminal, and the SSH_ASKPASS hand-off of
+--ssh-password.
+
+The sshd runs as the test's user (root here: key login with
+PermitRootLogin prohibit-password); a test is skipped, saying why, only
+when sshd cannot start on this machine at all.
+"""
+
+import json
+import os
+import pathlib
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import GiB, MiB, check_no_sanitizer_report, device
+from sshd_harness import Sshd, short_runtime_dir, why_sshd_cannot_run
+
+VICTIM = "import time, sys; print('ready', flush=True); time.sleep(300)"
+
+
+def scenario_file(folder, name, devices):
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps({"devices": devices}))
+    return path
+
+
+def used(index, used_gib, pids=()):
+    return device(index, memory={"total": 80 * GiB, "used": used_gib * GiB,
+                                 "free": (80 - used_gib) * GiB},
+                  processes={"compute": [{"pid": p, "used_memory": 512 * MiB} for p in pids]})
+
+
+class Fleet:
+    """The sshd, the scenarios per alias and a runner for the local gpuctl."""
+
+    def __init__(self, tmp_path, gpuctl_bin, fake_lib, password_auth=False):
+        self.tmp = tmp_path
+        self.gpuctl_bin = gpuctl_bin
+        self.scenarios = {}
+        self.sshd = None
+        self.fake_lib = fake_lib
+        self.password_auth = password_auth
+        self.runtime = short_runtime_dir()
+
+    def start(self, **devices_by_alias):
+        for alias, devices in devices_by_alias.items():
+            self.scenarios[alias] = scenario_file(self.tmp, alias, devices)
+        passed = {k: v for k, v in os.environ.items() if k in ("ASAN_OPTIONS", "UBSAN_OPTIONS")}
+        self.sshd = Sshd(self.tmp / "sshd", self.gpuctl_bin, self.fake_lib, self.scenarios,
+                         extra_env=passed, password_auth=self.password_auth)
+        try:
+            self.sshd.start()
+        except RuntimeError as e:
+            pytest.skip(f"the test sshd cannot start here: {e}")
+        return self
+
+    def set_devices(self, alias, devices):
+        scenario_file(self.tmp, alias, devices)
+
+    def env(self, path=None):
+        env = {"PATH": path or "/usr/local/bin:/usr/bin:/bin", "HOME": str(self.tmp / "home"),
+               "XDG_RUNTIME_DIR": self.runtime, "LANG": "C.UTF-8",
+               "GPUCTL_SSH_CONFIG": str(self.sshd.ssh_config)}
+        (self.tmp / "home").mkdir(exist_ok=True)
+        for name in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
+            if name in os.environ:
+                env[name] = os.environ[name]
+        return env
+
+    def run(self, args, remote_path=True, path=None, input=None, timeout=90):
+        extra = ["--remote-path", str(self.sshd.wrapper)] if remote_path else []
+        # A new session: no controlling terminal, as under cron or CI.
+        proc = subprocess.run([str(self.gpuctl_bin), *extra, *[str(a) for a in args]],
+                              env=self.env(path), input=input, capture_output=True,
+                              timeout=timeout, start_new_session=True)
+        err = proc.stderr.decode("utf-8", errors="replace")
+        check_no_sanitizer_report(err)
+        return proc.returncode, proc.stdout.decode("utf-8"), err
+
+    def stop(self):
+        if self.sshd:
+            self.sshd.stop()
+        # Shared connections end with their master; ask each to go.
+        control = pathlib.Path(self.runtime) / "gpuctl-ssh"
+        for sock in control.glob("*") if control.is_dir() else []:
+            subprocess.run(["ssh", "-o", f"ControlPath={sock}", "-O", "exit", "x"],
+                           capture_output=True, timeout=10)
+        shutil.rmtree(self.runtime, ignore_errors=True)
+
+
+@pytest.fixture
+def fleet(tmp_path, gpuctl_bin, fake_lib):
+    why = why_sshd_cannot_run()
+    if why:
+        pytest.skip(why)
+    f = Fleet(tmp_path, gpuctl_bin, fake_lib)
+    yield f
+    f.stop()
+
+
+@pytest.fixture
+def victims():
+    started = []
+
+    def start(n, tag):
+        batch = []
+        for i in range(n):
+            p = subprocess.Popen([sys.executable, "-c", VICTIM, f"{tag}-{i}"],
+                                 stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+            assert p.stdout.readline() == b"ready\n"
+            batch.append(p)
+        started.extend(batch)
+        return batch
+
+    yield start
+    for p in started:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def three_hosts(fleet):
+    return fleet.start(alpha=[used(0, 70)], beta=[used(0, 1), used(1, 2)],
+                       gamma=[used(0, 5), used(1, 75), used(2, 6)])
+
+
+def host_rows(table):
+    """(host, gpu) of each device row."""
+    return re.findall(r"^│ (\S+)\s+│\s+(\d+|-) │", table, re.M)
+
+
+# ---- list ------------------------------------------------------------------------------
+
+
+def test_list_draws_every_host_in_one_table_with_a_host_column(fleet):
+    three_hosts(fleet)
+    rc, out, err = fleet.run(["--remote", "alpha,beta,gamma", "list"])
+    assert rc == 0, err
+    assert out.splitlines()[1].startswith("│ HOST ")
+    assert host_rows(out) == [("alpha", "0"), ("beta", "0"), ("beta", "1"), ("gamma", "0"),
+                              ("gamma", "1"), ("gamma", "2")]
+    assert "71680/81920MiB" in out          # alpha's 70 GiB used
+    assert err.strip() == "gpuctl: 3 hosts: 3 ok"
+
+
+def test_unreachable_and_changed_key_hosts_get_their_row_and_the_worst_code(fleet):
+    three_hosts(fleet)
+    rc, out, err = fleet.run(["--remote", "alpha,closed,wrongkey", "list"])
+    assert rc == 1
+    rows = dict((h, line) for line in out.splitlines()
+                for h in ("alpha", "closed", "wrongkey") if line.startswith(f"│ {h} "))
+    assert "unreachable: " in rows["closed"] and "Connection refused" in rows["closed"]
+    assert "host key changed" in rows["wrongkey"]
+    assert ("alpha", "0") in host_rows(out)
+    assert "3 hosts: 1 ok, 1 unreachable, 1 host_key_changed" in err
+
+
+def test_json_gives_one_document_with_a_hosts_array(fleet):
+    three_hosts(fleet)
+    rc, out, err = fleet.run(["--remote", "beta,closed", "list", "--output", "json"])
+    assert rc == 1
+    doc = json.loads(out)
+    assert doc["command"] == "list"
+    beta, closed = doc["hosts"]
+    assert beta["host"] == "beta" and beta["status"] == "ok" and beta["error"] is None
+    assert [g["gpu_index"] for g in beta["document"]["gpus"]] == [0, 1]
+    assert closed["status"] == "unreachable" and closed["document"] is None
+    assert closed["exit_code"] == 1 and "Connection refused" in closed["error"]
+
+
+def test_details_and_a_filter_with_shell_characters_arrive_as_one_word(fleet, victims,
+                                                                       tmp_path):
+    marker = tmp_path / "injected"
+    # The process's own command line holds what the filter looks for.
+    tag = f"it's $(touch {marker}); echo"
+    p = subprocess.Popen([sys.executable, "-c", VICTIM, tag], stdout=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL)
+    try:
+        assert p.stdout.readline() == b"ready\n"
+        fleet.start(alpha=[used(0, 1, [p.pid])], beta=[used(0, 1, [os.getpid()])])
+        regex = re.escape(f"it's $(touch {marker}); echo")
+        rc, out, err = fleet.run(["--remote", "alpha,beta", "list", "--details",
+                                  "--filter", regex])
+        assert rc == 0, err
+        assert not marker.exists()
+        procs = re.findall(r"^│ (\S+)\s+│\s+\d+ │\s+(\d+) │", out.split("PID")[-1], re.M)
+        assert procs == [("alpha", str(p.pid))]
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_hosts_file_with_comments_and_user_at_host_port(fleet, tmp_path):
+    three_hosts(fleet)
+    user = fleet.sshd.user
+    hosts = tmp_path / "hosts.txt"
+    hosts.write_text(f"# the lab\nalpha\n\n  {user}@127.0.0.1:{fleet.sshd.ports['beta']}  "
+                     f"# beta by address\n")
+    rc, out, err = fleet.run(["--hosts", hosts, "list"])
+    assert rc == 0, err
+    by_address = f"{user}@127.0.0.1:{fleet.sshd.ports['beta']}"
+    assert host_rows(out) == [("alpha", "0"), (by_address, "0"), (by_address, "1")]
+
+
+def test_a_bad_host_entry_is_refused_before_any_connection(fleet, tmp_path):
+    three_hosts(fleet)
+    hosts = tmp_path / "hosts.txt"
+    hosts.write_text("alpha\n-oProxyCommand=touch\n")
+    rc, out, err = fleet.run(["--hosts", hosts, "list"])
+    assert rc == 3
+    assert "hosts.txt:2" in err and "'-oProxyCommand=touch'" in err
+    assert out == ""
+
+
+def test_gpuctl_missing_on_the_remote_is_said_so(fleet):
+    three_hosts(fleet)
+    rc, out, err = fleet.run(["--remote", "alpha", "--remote-path", "/nonexistent/gpuctl",
+                              "list"], remote_path=False)
+    assert rc == 1
+    assert "gpuctl not found on the remote" in out
+    assert "1 not_found" in err
+
+
+def test_a_remote_too_old_for_json_gets_a_clear_message(fleet, tmp_path):
+    three_hosts(fleet)
+    old = tmp_path / "old-gpuctl"
+    old.write_text("#!/bin/sh\necho \"gpuctl: unknown option '--output'\" >&2\nexit 3\n")
+    old.chmod(0o755)
+    rc, out, err = fleet.run(["--remote", "alpha", "--remote-path", old, "list"],
+                             remote_path=False)
+    assert rc == 1
+    assert "too old to answer in JSON" in out
+
+
+def test_an_older_remote_without_a_field_shows_na(fleet, tmp_path):
+    three_hosts(fleet)
+    rc, out, err = fleet.run(["--remote", "alpha", "list", "--output", "json"])
+    doc = json.loads(out)["hosts"][0]["document"]
+    del doc["gpus"][0]["mem_used_mb"]
+    canned = tmp_path / "doc.json"
+    canned.write_text(json.dumps(doc))
+    older = tmp_path / "older-gpuctl"
+    older.write_text(f"#!/bin/sh\ncat '{canned}'\n")
+    older.chmod(0o755)
+    rc, out, err = fleet.run(["--remote", "alpha", "--remote-path", older, "list"],
+                             remote_path=False)
+    assert rc == 0, err
+    assert "N/A/81920MiB" in out
+
+
+# ---- kill ------------------------------------------------------------------------------
+
+
+def test_kill_ends_real_processes_on_every_host(fleet, victims):
+    a, b = victims(2, "gpuctl-remote-victim")
+    fleet.start(alpha=[used(0, 1, [a.pid])], beta=[used(0, 1, [b.pid])], gamma=[used(0, 1)])
+    rc, out, err = fleet.run(["--remote", "alpha,beta", "kill", "--filter",
+                              "gpuctl-remote-victim", "--batch", "--timeout-secs", "5"])
+    assert rc == 0, err
+    assert a.wait(timeout=10) == -signal.SIGTERM
+    assert b.wait(timeout=10) == -signal.SIGTERM
+    rows = re.findall(r"^│ (\S+)\s+│\s+(\d+) │.*│ (\S+)\s+│[^│]*│$", out, re.M)
+    assert sorted(rows) == sorted([("alpha", str(a.pid), "terminated"),
+                                   ("beta", str(b.pid), "terminated")])
+
+
+def test_kill_json_and_a_host_that_refuses(fleet, victims):
+    v, = victims(1, "gpuctl-remote-one")
+    fleet.start(alpha=[used(0, 1, [v.pid])], beta=[used(0, 1)])
+    # One host at a time, beta first: the process is still there when beta,
+    # which has no such GPU process, refuses it; then alpha ends it.
+    rc, out, err = fleet.run(["--remote", "beta,alpha", "--ssh-fanout", "1", "kill", "--pid",
+                              v.pid, "--output", "json"])
+    assert rc == 3, err
+    assert v.wait(timeout=10) == -signal.SIGTERM
+    beta, alpha = json.loads(out)["hosts"]
+    assert alpha["status"] == "ok"
+    assert alpha["document"]["processes"][0]["result"] == "terminated"
+    assert beta["status"] == "failed" and beta["exit_code"] == 3
+    assert beta["error"].startswith("gpuctl: ")
+
+
+# ---- select ------------------------------------------------------------------------------
+
+
+def test_select_finds_free_gpus_on_each_host(fleet):
+    three_hosts(fleet)
+    rc, out, err = fleet.run(["--remote", "alpha,beta,gamma", "select", "--min-count", "2",
+                              "--min-free-memory", "40GiB"])
+    # alpha has one GPU, and it is full: that host is reported, the worst code wins.
+    assert rc == 1
+    assert out.splitlines() == ["beta: 0,1", "gamma: 0,2"]
+    assert "alpha: not enough devices" in err
+
+
+def test_select_count_and_uuid_format(fleet):
+    three_hosts(fleet)
+    rc, out, err = fleet.run(["--remote", "beta,gamma", "select", "-n", "1", "--format",
+                              "uuid", "--max-memory-utilization", "50"])
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert [line.split(": ")[0] for line in lines] == ["beta", "gamma"]
+    assert all(re.fullmatch(r"\S+: GPU-[0-9a-f-]+", line) for line in lines), out
+
+
+def test_select_refuses_what_only_makes_sense_here(fleet):
+    three_hosts(fleet)
+    rc, out, err = fleet.run(["--remote", "beta", "select", "--", "true"])
+    assert rc == 3 and "cannot be used with --remote" in err
+
+
+# ---- ssh's settings ------------------------------------------------------------------------
+
+
+def recording_ssh(folder, log):
+    """An `ssh` first on PATH that records its argv and environment, asks
+    $SSH_ASKPASS the two questions ssh may ask when there is one, and then
+    runs the real ssh."""
+    folder.mkdir(exist_ok=True)
+    real = shutil.which("ssh")
+    script = folder / "ssh"
+    script.write_text(f"""#!/bin/sh
+{{
+  printf 'ARGV'; for a in "$@"; do printf ' [%s]' "$a"; done; echo
+  env | sed 's/^/ENV /'
+  if [ -n "$SSH_ASKPASS" ]; then
+    printf 'PASSWORD [%s]\\n' "$("$SSH_ASKPASS" "root@127.0.0.1's password: ")"
+    "$SSH_ASKPASS" "Are you sure you want to continue connecting (yes/no)? " >/dev/null 2>&1
+    echo "HOSTKEY rc=$?"
+  fi
+}} >> '{log}'
+exec '{real}' "$@"
+""")
+    script.chmod(0o755)
+    return f"{folder}:/usr/local/bin:/usr/bin:/bin"
+
+
+def test_batch_mode_without_a_terminal_and_host_keys_always_checked(fleet, tmp_path):
+    three_hosts(fleet)
+    log = tmp_path / "ssh.log"
+    path = recording_ssh(tmp_path / "bin", log)
+    rc, out, err = fleet.run(["--remote", "alpha", "list"], path=path)
+    assert rc == 0, err
+    argv = [line for line in log.read_text().splitlines() if line.startswith("ARGV")][0]
+    assert "[-oBatchMode=yes]" in argv and "[-T]" in argv
+    assert "[-oControlMaster=auto]" in argv and "[-oConnectTimeout=10]" in argv
+    assert "StrictHostKeyChecking" not in argv and "UserKnownHostsFile" not in argv
+    rc, out, err = fleet.run(["--remote", "alpha", "--ssh-accept-new", "list"], path=path)
+    assert "[-oStrictHostKeyChecking=accept-new]" in log.read_text()
+
+
+def test_control_directory_is_private(fleet):
+    three_hosts(fleet)
+    rc, out, err = fleet.run(["--remote", "alpha", "list"])
+    assert rc == 0, err
+    control = pathlib.Path(fleet.runtime) / "gpuctl-ssh"
+    assert control.stat().st_mode & 0o777 == 0o700
+    control.chmod(0o755)
+    rc, out, err = fleet.run(["--remote", "alpha", "list"])
+    assert rc == 0, err
+    assert "not sharing ssh connections" in err and "not 0700" in err
+
+
+@pytest.fixture
+def password_fleet(tmp_path, gpuctl_bin, fake_lib):
+    why = why_sshd_cannot_run()
+    if why:
+        pytest.skip(why)
+    f = Fleet(tmp_path, gpuctl_bin, fake_lib, password_auth=True)
+    yield f
+    f.stop()
+
+
+def test_password_goes_through_askpass_never_argv_or_environment(password_fleet, tmp_path):
+    """The hand-off is asserted, and sshd sees a real password attempt; the
+    login itself cannot succeed: the test may not give any account here a
+    known password (that would write outside its folder), so sshd refuses
+    the password and the host's row says so."""
+    fleet = password_fleet.start(alpha=[used(0, 1)])
+    log = tmp_path / "ssh.log"
+    path = recording_ssh(tmp_path / "bin", log)
+    secret = "s3cr3t pass'word"
+    rc, out, err = fleet.run(["--remote", "alpha", "--ssh-password", "list"], path=path,
+                             input=(secret + "\n").encode())
+    text = log.read_text()
+    assert f"PASSWORD [{secret}]" in text
+    assert "HOSTKEY rc=1" in text                    # a host-key question is not answered
+    argv_env = "\n".join(line for line in text.splitlines() if not line.startswith("PASSWORD"))
+    assert secret not in argv_env
+    assert "ENV SSH_ASKPASS_REQUIRE=force" in text
+    assert re.search(r"ENV GPUCTL_ASKPASS_FILE=/proc/\d+/fd/\d+", text)
+    assert "[-oBatchMode=yes]" not in text and "[-oNumberOfPasswordPrompts=1]" in text
+    assert "keys are safer" in err
+    assert rc == 1 and "authentication failed" in out
+    deadline = time.monotonic() + 5
+    while "Failed password for" not in fleet.sshd.log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "Failed password for" in fleet.sshd.log.read_text()
