@@ -37,6 +37,7 @@ struct mcp_server {
     struct mcp_server_options o;
     const char *negotiated;        /* legacy version from initialize; NULL before */
     bool initialized;              /* notifications/initialized came */
+    bool no_token;                 /* over HTTP without the bearer token */
     json_t *cancelled[CANCELLED_MAX];   /* ids cancelled before their request was handled */
     size_t cancel_next;
 };
@@ -80,6 +81,11 @@ void mcp_server_free(struct mcp_server *s)
     for (size_t i = 0; i < CANCELLED_MAX; i++)
         json_decref(s->cancelled[i]);
     free(s);
+}
+
+void mcp_server_set_authorized(struct mcp_server *s, bool authorized)
+{
+    s->no_token = !authorized;
 }
 
 const char *mcp_server_negotiated(const struct mcp_server *s)
@@ -322,6 +328,9 @@ static json_t *do_tools_call(struct call *c, struct mcp_rpc_fault *f)
     /* A bad argument is the tool's failure, not the protocol's: the model
      * reads the message and corrects itself (SEP-1303, 2025-11-25). */
     int rc = mcp_tool_check_args(t, c->s->o.env, a.obj, &e);
+    if (rc == 0 && c->s->no_token && !(t->hints & MCP_TOOL_READ_ONLY))
+        rc = error_set(&e, -EACCES, "%s changes this machine: it needs the server's bearer "
+                       "token (Authorization: Bearer TOKEN)", t->name);
     if (rc == 0)
         rc = t->call(c->s->o.env, &a, &doc, &e);
     if (rc == 0 && !doc)

@@ -48,6 +48,11 @@ int mcp_server_handle(struct mcp_server *s, const char *buf, size_t len, char **
 /* The same for a decoded message: *reply is a new reference or NULL. */
 int mcp_server_handle_json(struct mcp_server *s, json_t *msg, json_t **reply);
 
+/* Whether the requests handled next carry the bearer token of an HTTP
+ * server: without it a tool that changes anything fails (isError).  A
+ * new server is authorized (stdio needs no token). */
+void mcp_server_set_authorized(struct mcp_server *s, bool authorized);
+
 /* The legacy revision initialize negotiated, or NULL before initialize. */
 const char *mcp_server_negotiated(const struct mcp_server *s);
 
