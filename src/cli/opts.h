@@ -135,7 +135,8 @@ struct remote_request {
 extern const struct options_command remote_options;
 
 struct mcp_request {
-    bool read_only;
+    bool read_only, http;
+    const char *listen, *token_file;
 };
 extern const struct options_command mcp_options;
 

@@ -185,6 +185,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct http_reply *r
               MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") == MHD_YES;
     if (ok && extra_name)
         ok = MHD_add_response_header(resp, extra_name, extra_value) == MHD_YES;
+    if (ok && reply->header_name)
+        ok = MHD_add_response_header(resp, reply->header_name, reply->header_value) == MHD_YES;
     enum MHD_Result r = ok ? MHD_queue_response(c, reply->status ? reply->status : 200, resp)
                            : MHD_NO;
     MHD_destroy_response(resp);
@@ -294,6 +296,27 @@ static bool origin_allowed(const struct http_server *s, struct MHD_Connection *c
     return strncasecmp(origin, scheme, sl) == 0 && strcasecmp(origin + sl, host) == 0;
 }
 
+const char *http_request_header(const struct http_request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+bool http_request_has_token(const struct http_request *r)
+{
+    const char *auth = http_request_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!r->server->has_token || !auth || strncasecmp(auth, "Bearer ", 7) != 0)
+        return false;
+    const char *given = auth + 7;
+    while (*given == ' ')
+        given++;
+    return token_matches(r->server, given, strlen(given));
+}
+
+bool http_request_origin_allowed(const struct http_request *r)
+{
+    return origin_allowed(r->server, r->conn);
+}
+
 static bool route_matches(const struct http_route *r, const char *path, const char **param)
 {
     size_t n = strlen(r->path);
@@ -318,7 +341,7 @@ static enum MHD_Result run_handler(struct http_server *s, struct MHD_Connection 
 {
     struct http_request req = {
         .method = method, .path = path, .param = param,
-        .body = st->body ? st->body : "", .body_len = st->len, .conn = c,
+        .body = st->body ? st->body : "", .body_len = st->len, .conn = c, .server = s,
     };
     struct http_reply reply = {0};
     struct error e = {0};

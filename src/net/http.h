@@ -30,7 +30,18 @@ struct http_request {
     const char *body;          /* NUL-terminated; "" when none */
     size_t body_len;
     void *conn;                /* libmicrohttpd's connection, for the functions below */
+    const struct http_server *server;
 };
+
+/* A request header (case-insensitive name), or NULL when absent. */
+const char *http_request_header(const struct http_request *r, const char *name);
+/* Whether the request carries the server's bearer token (compared in
+ * constant time); false when the server has none.  For routes of READ
+ * access that decide per request what needs the token (MCP's tools). */
+bool http_request_has_token(const struct http_request *r);
+/* Whether the request has no Origin or one naming this server, the check
+ * CHANGE routes get, for routes that apply it to every request. */
+bool http_request_origin_allowed(const struct http_request *r);
 
 /* A query argument (decoded), or NULL when absent. */
 const char *http_request_query(const struct http_request *r, const char *key);
@@ -44,6 +55,8 @@ struct http_reply {
     unsigned status;           /* 0 means 200 */
     const char *content_type;  /* a static string; NULL means application/json */
     struct net_blob *body;     /* owned by the reply */
+    const char *header_name;   /* one more response header (a static name), or NULL */
+    char header_value[64];     /* its value */
 };
 
 /* Fills out with the JSON error document {"error":{"code":name,"message":msg}}.

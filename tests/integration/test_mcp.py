@@ -1,7 +1,8 @@
 """`gpuctl mcp` driven by the official MCP SDK client (@modelcontextprotocol/sdk,
-Client with StdioClientTransport, tests/mcp/client.mjs) against the fake NVML
-and real processes: every tool listed and called, every resource read, the
-same JSON as the CLI's documents.
+Client with StdioClientTransport and StreamableHTTPClientTransport,
+tests/mcp/client.mjs) against the fake NVML and real processes: every tool
+listed and called, every resource read, the same JSON as the CLI's
+documents; over HTTP also sessions, statuses, Origin and the token.
 
 The SDK comes from npm into tests/mcp/node_modules (scripts/install-deps.sh
 runs `npm ci` there); without it, or without node, these tests are skipped
@@ -11,8 +12,13 @@ with the reason.
 import json
 import os
 import pathlib
+import re
 import shutil
+import signal
 import subprocess
+import time
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -342,3 +348,142 @@ def test_every_listed_resource_reads(sdk_session):
     for read in report["reads"]:
         assert "error" not in read, read
         json.loads(read["result"]["contents"][0]["text"])
+
+
+# ---- Streamable HTTP (gpuctl mcp --http) -------------------------------------------
+
+
+@pytest.fixture
+def http_server(gpuctl_bin, gpuctl_env, scenario, tmp_path):
+    """http_server(scenario_dict, token=None, args=()) -> base URL of a
+    `gpuctl mcp --http` on 127.0.0.1 and a free port, stopped at teardown."""
+    started = []
+
+    def go(data, token=None, args=()):
+        extra = {"GPUCTL_TOKEN": token} if token else None
+        env = gpuctl_env(scenario(data), extra)
+        err = open(tmp_path / f"http-{len(started)}.err", "w+")
+        proc = subprocess.Popen([str(gpuctl_bin), "mcp", "--http", "--listen", "127.0.0.1:0",
+                                 *args], env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=err)
+        started.append((proc, err))
+        for _ in range(500):
+            err.seek(0)
+            m = re.search(r"port (\d+)", err.read())
+            if m or proc.poll() is not None:
+                break
+            time.sleep(0.01)
+        assert m, f"gpuctl mcp --http did not start: {open(err.name).read()}"
+        return f"http://127.0.0.1:{m.group(1)}"
+
+    yield go
+    for proc, err in started:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+        err.seek(0)
+        check_no_sanitizer_report(err.read())
+        err.close()
+
+
+def http_session(node, url, calls=(), reads=(), token=None, all_resources=False):
+    plan = {"url": url + "/mcp", "token": token, "calls": list(calls), "reads": list(reads),
+            "all_resources": all_resources}
+    proc = subprocess.run([node, str(CLIENT), json.dumps(plan)], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=120, cwd=CLIENT_DIR)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    return json.loads(proc.stdout)
+
+
+def test_the_sdk_client_over_streamable_http(node, http_server, sleepers):
+    victim, = sleepers(1)
+    url = http_server(gpu_with([victim.pid]), token="s3cret")
+    report = http_session(node, url, token="s3cret", all_resources=True, calls=[
+        {"name": "get_gpu_status", "arguments": {"gpu_id": 0}},
+        {"name": "kill_gpu_process", "arguments": {"pid": victim.pid}}])
+    assert re.fullmatch(r"[0-9a-f]{32}", report["sessionId"])
+    assert report["protocolVersion"] == "2025-11-25"
+    assert {t["name"] for t in report["tools"]} == ALL_TOOLS
+    status, killed = report["calls"]
+    assert [p["pid"] for p in structured(status)["procs"]] == [victim.pid]
+    assert structured(killed)["processes"][0]["result"] == "terminated"
+    assert victim.wait(timeout=10) == -15
+    for read in report["reads"]:
+        assert "error" not in read, read
+
+
+def test_over_http_tools_that_change_anything_need_the_token(node, http_server, sleepers):
+    victim, = sleepers(1)
+    url = http_server(gpu_with([victim.pid]), token="s3cret")
+    report = http_session(node, url, calls=[
+        {"name": "kill_gpu_process", "arguments": {"pid": victim.pid}},
+        {"name": "list_gpus", "arguments": {}}])
+    refused, listed = report["calls"]
+    assert refused["result"]["isError"] is True
+    assert "bearer token" in text_of(refused)
+    structured(listed)
+    assert alive(victim.pid)
+
+
+def post(url, body, session=None, headers=None):
+    h = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    if session:
+        h["Mcp-Session-Id"] = session
+    h.update(headers or {})
+    req = urllib.request.Request(url + "/mcp", data=json.dumps(body).encode(), headers=h,
+                                 method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+def request(url, method, session=None):
+    h = {"Mcp-Session-Id": session} if session else {}
+    req = urllib.request.Request(url, headers=h, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+              "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                         "clientInfo": {"name": "t", "version": "1"}}}
+
+
+def test_streamable_http_statuses(http_server):
+    url = http_server(gpu_with([]))
+    status, _, body = request(url + "/health", "GET")
+    assert status == 200 and json.loads(body)["status"] == "ok"
+    status, headers, _ = request(url + "/mcp", "GET")
+    assert status == 405 and headers["Allow"] == "POST, DELETE"
+    status, headers, body = post(url, INITIALIZE)
+    assert status == 200
+    session = headers["Mcp-Session-Id"]
+    ping = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
+    assert post(url, ping)[0] == 400
+    assert post(url, ping, "f" * 32)[0] == 404
+    assert post(url, ping, session)[0] == 200
+    note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    status, _, body = post(url, note, session)
+    assert status == 202 and body == b""
+    assert post(url, ping, session, {"MCP-Protocol-Version": "2025-06-18"})[0] == 400
+    assert post(url, ping, session, {"Accept": "application/json"})[0] == 406
+    assert post(url, ping, session, {"Origin": "http://evil.example"})[0] == 403
+    assert request(url + "/mcp", "DELETE", session)[0] == 204
+    assert post(url, ping, session)[0] == 404
+    status, _, body = post(url, {
+        "jsonrpc": "2.0", "id": 3, "method": "tools/list", "params": {"_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {}}}},
+        headers={"MCP-Protocol-Version": "2026-07-28"})
+    assert status == 200 and json.loads(body)["result"]["resultType"] == "complete"
+
+
+def test_a_non_loopback_address_without_a_token_is_refused(run):
+    result = run(["mcp", "--http", "--listen", "0.0.0.0:0"])
+    assert result.rc == 3
+    assert "token" in result.err

@@ -2,7 +2,8 @@
 // (@modelcontextprotocol/sdk, Client + StdioClientTransport) for the
 // integration tests (tests/integration/test_mcp.py).
 //
-// argv[2] is a JSON plan: {"command": path, "args": [...], "calls":
+// argv[2] is a JSON plan: {"command": path, "args": [...], or "url" and
+// "token" for StreamableHTTPClientTransport, "calls":
 // [{"name", "arguments"}], "reads": [uri, ...], "all_resources": bool}.
 // It connects (initialize, negotiated by the SDK), lists tools, resources
 // and templates, makes each call (the SDK validates structuredContent
@@ -11,11 +12,16 @@
 // on stdout.  A protocol error is reported as {"error": {code, message}}.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
 const plan = JSON.parse(process.argv[2]);
-const transport = new StdioClientTransport({
-  command: plan.command, args: plan.args || ['mcp'], env: process.env, stderr: 'inherit',
-});
+const transport = plan.url
+  ? new StreamableHTTPClientTransport(new URL(plan.url), {
+    requestInit: plan.token ? { headers: { Authorization: `Bearer ${plan.token}` } } : {},
+  })
+  : new StdioClientTransport({
+    command: plan.command, args: plan.args || ['mcp'], env: process.env, stderr: 'inherit',
+  });
 const client = new Client({ name: 'gpuctl-tests', version: '1.0.0' });
 
 function failure(e) {
@@ -50,5 +56,10 @@ for (const uri of uris) {
   }
 }
 report.ping = await client.ping();
+if (plan.url) {
+  report.sessionId = transport.sessionId;
+  report.protocolVersion = transport.protocolVersion;
+  await transport.terminateSession();
+}
 await client.close();
 process.stdout.write(JSON.stringify(report) + '\n');
