@@ -29,6 +29,7 @@ static const char overview[] =
     "  guard     usage policies per user, group, GPU and time of day, and their daemon\n"
     "  trace     run a CUDA job under the kernel flight recorder (NDJSON logs)\n"
     "  analyze   summary, scope tree, hotspots and HTML timeline of a trace\n"
+    "  mcp       Model Context Protocol server for AI assistants (stdio, or --http)\n"
     "  config    show the effective configuration and where each value came from\n"
     "  help      show help for a command: gpuctl help COMMAND\n"
     "\n"
