@@ -10,6 +10,9 @@
 
 #include <cmocka.h>
 
+#include "cluster/contention.h"
+#include "cluster/registry.h"
+#include "cluster/summary.h"
 #include "core/csv.h"
 #include "core/sampler.h"
 #include "core/snapshot.h"
@@ -75,6 +78,10 @@ FREES_NULL(feed_stop)
 FREES_NULL(history_free)
 FREES_NULL(procs_free)
 FREES_NULL(view_free)
+FREES_NULL(cluster_registry_free)
+FREES_NULL(cluster_contention_free)
+FREES_NULL(cluster_summary_clear)
+FREES_NULL(cluster_view_clear)
 
 static void test_analyze_files_free_accepts_null(void **state)
 {
@@ -103,7 +110,8 @@ int main(void)
         T(analyze_free), T(analyze_files_free), T(trace_collector_free), T(tjson_free),
         T(ndj_line_free), T(canvas_free), T(feed_frame_unref), T(feed_unsubscribe),
         T(feed_stop), T(history_free),
-        T(procs_free), T(view_free), T(audit_close),
+        T(procs_free), T(view_free), T(audit_close), T(cluster_registry_free),
+        T(cluster_contention_free), T(cluster_summary_clear), T(cluster_view_clear),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
