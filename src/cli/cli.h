@@ -30,6 +30,7 @@ enum exit_code {
 struct cli_common {
     const char *config_path;   /* --config */
     const char *log_level;     /* --log-level */
+    const char *simulate;      /* --simulate GPUSxPROCS */
 };
 
 struct cli_ctx {
@@ -55,7 +56,8 @@ void cli_log(const struct cli_ctx *ctx, enum log_level level, const char *fmt, .
 /* The options given before the command (`gpuctl --log-level debug list`):
  * main sets them once, before dispatch; a command's own --config and
  * --log-level win over them.  Single-threaded start-up only. */
-void cli_set_global_options(const char *config_path, const char *log_level);
+void cli_set_global_options(const char *config_path, const char *log_level,
+                            const char *simulate);
 
 void cli_print_version(void);
 
@@ -104,6 +106,7 @@ int cmd_top(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_mcp(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 void cli_print_overview(void);
 

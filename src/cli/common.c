@@ -3,6 +3,7 @@
  */
 #include "cli/cli.h"
 #include "core/filter.h"
+#include "sources/simulated.h"
 #include "version.h"
 
 #include <stdarg.h>
@@ -65,10 +66,12 @@ void cli_log(const struct cli_ctx *ctx, enum log_level level, const char *fmt, .
 /* Set once by main before any command runs; read-only afterwards. */
 static struct cli_common global_options;
 
-void cli_set_global_options(const char *config_path, const char *log_level)
+void cli_set_global_options(const char *config_path, const char *log_level,
+                            const char *simulate)
 {
     global_options.config_path = config_path;
     global_options.log_level = log_level;
+    global_options.simulate = simulate;
 }
 
 void cli_print_version(void)
@@ -99,6 +102,22 @@ int cli_parse_options(const struct options_command *cmd, int argc, char **argv, 
     }
     common->config_path = p->config_path;
     common->log_level = p->log_level;
+    common->simulate = p->simulate;
+    return 0;
+}
+
+/* --simulate GPUSxPROCS (or GPUCTL_SIMULATE): made-up GPUs instead of the
+ * real sources, for every command of this run. */
+static int apply_simulate(const char *flag)
+{
+    const char *spec = flag ? flag : getenv("GPUCTL_SIMULATE");
+    if (!spec || !*spec)
+        return 0;
+    struct simulated_spec sim;
+    struct error e = {0};
+    if (simulated_parse_spec(spec, strlen(spec), &sim, &e) < 0)
+        return cli_usage_error(NULL, "%s%s", flag ? "" : "GPUCTL_SIMULATE: ", e.msg);
+    simulated_configure(&sim);
     return 0;
 }
 
@@ -110,7 +129,12 @@ int cli_load_config(struct cli_ctx *ctx, const struct cli_common *given)
         merged.config_path = global_options.config_path;
     if (!merged.log_level)
         merged.log_level = global_options.log_level;
+    if (!merged.simulate)
+        merged.simulate = global_options.simulate;
     const struct cli_common *c = &merged;
+    int rc = apply_simulate(c->simulate);
+    if (rc)
+        return rc;
     if (config_load(&ctx->cfg, c->config_path, &e) < 0) {
         fprintf(stderr, "gpuctl: %s\n", e.msg);
         return EXIT_GENERAL;

@@ -38,6 +38,7 @@ static const struct command commands[] = {
     {"run", cmd_run},
     {"compare", cmd_compare},
     {"mcp", cmd_mcp},
+    {"serve", cmd_serve},
 };
 
 static const struct command *find_command(const char *name)
@@ -63,10 +64,11 @@ static int help_command(int argc, char **argv)
  * same words name the commands. */
 static const char *operation_command(const char *arg)
 {
-    static const char *const ops[] = {"--list", "--kill", "--reset", "--audit", "--guard"};
+    static const char *const ops[] = {"--list", "--kill", "--reset", "--audit", "--guard",
+                                      "--server"};
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
         if (strcmp(arg, ops[i]) == 0)
-            return ops[i] + 2;
+            return strcmp(arg, "--server") == 0 ? "serve" : ops[i] + 2;
     return NULL;
 }
 
@@ -87,12 +89,12 @@ static int take_remote(struct remote_args *r, int argc, char **argv, int i, int 
     return argc - span;
 }
 
-/* The global options before the command: --config PATH and --log-level
- * LEVEL, in both spellings, and the remote options.  Returns the index of
+/* The global options before the command: --config PATH, --log-level
+ * LEVEL and --simulate GPUSxPROCS, in both spellings, and the remote options.  Returns the index of
  * the first other argument, or -1 after printing a usage error. */
 static int take_global_options(int *argcp, char **argv, struct remote_args *remote)
 {
-    const char *config = NULL, *level = NULL;
+    const char *config = NULL, *level = NULL, *simulate = NULL;
     int i = 1, argc = *argcp;
     for (; i < argc; i++) {
         const char *arg = argv[i];
@@ -105,7 +107,9 @@ static int take_global_options(int *argcp, char **argv, struct remote_args *remo
         const char **slot = strncmp(arg, "--config", 8) == 0 && (!arg[8] || arg[8] == '=')
                               ? &config
                           : strncmp(arg, "--log-level", 11) == 0 && (!arg[11] || arg[11] == '=')
-                              ? &level : NULL;
+                              ? &level
+                          : strncmp(arg, "--simulate", 10) == 0 && (!arg[10] || arg[10] == '=')
+                              ? &simulate : NULL;
         if (!slot)
             break;
         const char *eq = strchr(arg, '=');
@@ -118,7 +122,7 @@ static int take_global_options(int *argcp, char **argv, struct remote_args *remo
             return -1;
         }
     }
-    cli_set_global_options(config, level);
+    cli_set_global_options(config, level, simulate);
     *argcp = argc;
     return i;
 }

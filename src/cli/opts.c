@@ -22,6 +22,7 @@ const struct options_command *const cli_option_tables[] = {
     &analyze_options,
     &run_options,
     &config_options,
+    &serve_options,
     NULL,
 };
 

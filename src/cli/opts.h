@@ -139,6 +139,13 @@ struct mcp_request {
     const char *listen, *token_file;
 };
 extern const struct options_command mcp_options;
+struct serve_request {
+    const char *listen, *server_host, *token_file, *tls_cert, *tls_key;
+    unsigned long server_port, metrics_max_processes;
+    double interval;
+    bool server;
+};
+extern const struct options_command serve_options;
 
 /* Every command's table, in the order of `gpuctl --help`; NULL-terminated. */
 extern const struct options_command *const cli_option_tables[];

@@ -26,6 +26,11 @@ static const struct options_spec common_specs[] = {
      .flags = OPTIONS_ENV_DOCUMENTED, .config_key = "log_level",
      .help = "how much to report on stderr: error, warn, info, debug or trace",
      .offset = offsetof(struct options_parsed, log_level)},
+    {.name = "simulate", .type = OPTIONS_STRING, .metavar = "GPUSxPROCS",
+     .env = "GPUCTL_SIMULATE", .flags = OPTIONS_ENV_DOCUMENTED,
+     .help = "made-up GPUs instead of the real ones, e.g. 4x8 (4 GPUs, 8 processes on real "
+             "local pids); GPUSxPROCS:SEED repeats the same values",
+     .offset = offsetof(struct options_parsed, simulate)},
     {.name = "help", .short_name = "h", .type = OPTIONS_FLAG,
      .help = "show this help and exit", .offset = offsetof(struct options_parsed, help)},
     {.name = "version", .short_name = "V", .type = OPTIONS_FLAG,

@@ -97,7 +97,7 @@ extern const struct options_command options_common;
 struct options_parsed {
     unsigned char from[OPTIONS_MAX]; /* per spec: OPTIONS_FROM_* */
     bool help, version;
-    const char *config_path, *log_level;
+    const char *config_path, *log_level, *simulate;
     char **operands;         /* arguments that are not options, in order (borrowed from argv) */
     size_t operand_count;
     char **rest;             /* after "--" (or the first operand with stop_at_operand) */

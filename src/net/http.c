@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "doc/json.h"
 #include "net/ws.h"
 
 struct http_server {
@@ -134,29 +135,34 @@ unsigned http_status_for_error(int code, const char **name)
     return 500;
 }
 
-int http_reply_error(struct http_reply *out, unsigned status, const char *name,
-                     const char *message)
+struct net_blob *http_json_blob(json_t *doc)
 {
-    json_t *doc = json_pack("{s:{s:s,s:s}}", "error", "code", name, "message", message);
-    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    if (!doc)
+        return NULL;
+    char *text = json_dumps(doc, doc_json_dump_flags(true));
     json_decref(doc);
-    net_blob_unref(out->body);
-    out->body = NULL;
-    out->status = status;
-    out->content_type = "application/json";
     if (!text)
-        return -ENOMEM;
+        return NULL;
     size_t n = strlen(text);
-    text[n] = '\0';
     /* one trailing newline, as the CLI's documents end */
     char *withnl = realloc(text, n + 2);
     if (!withnl) {
         free(text);
-        return -ENOMEM;
+        return NULL;
     }
     withnl[n] = '\n';
     withnl[n + 1] = '\0';
-    out->body = net_blob_take(withnl, n + 1);
+    return net_blob_take(withnl, n + 1);
+}
+
+int http_reply_error(struct http_reply *out, unsigned status, const char *name,
+                     const char *message)
+{
+    net_blob_unref(out->body);
+    out->status = status;
+    out->content_type = "application/json";
+    out->body = http_json_blob(json_pack("{s:{s:s,s:s}}", "error", "code", name, "message",
+                                         message));
     return out->body ? 0 : -ENOMEM;
 }
 

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <jansson.h>
 #include <sys/socket.h>
 
 #include "core/error.h"
@@ -58,6 +59,11 @@ struct http_reply {
     const char *header_name;   /* one more response header (a static name), or NULL */
     char header_value[64];     /* its value */
 };
+
+/* A blob of doc as compact JSON (key order kept, the documents' number
+ * format) and a newline; takes the reference.  NULL when doc is NULL or
+ * memory runs out. */
+struct net_blob *http_json_blob(json_t *doc);
 
 /* Fills out with the JSON error document {"error":{"code":name,"message":msg}}.
  * Returns 0, or -ENOMEM. */

@@ -1,0 +1,596 @@
+/* serve.c - gpuctl serve: routes, the per-frame renderings, and the
+ * start and stop of the feed, the HTTP layer and the WebSocket loop.
+ *
+ * One feed subscription, taken on the WebSocket loop's thread, drives
+ * everything: on each frame that thread renders the snapshot document (as
+ * `gpuctl list --details --output json` builds it), the devices-only
+ * document, the /metrics text and the /ws message once, publishes them
+ * under a lock, and offers the message to every WebSocket client.  HTTP
+ * handlers run on libmicrohttpd's threads and take references to what is
+ * published; a request with filters builds its document from the published
+ * frame.  Nothing here calls a source.
+ */
+#include "net/serve.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/filter.h"
+#include "core/units.h"
+#include "doc/json.h"
+#include "doc/snapshot_doc.h"
+#include "net/blob.h"
+#include "net/http.h"
+#include "net/metrics.h"
+#include "net/openapi.h"
+#include "net/wsloop.h"
+
+#define QUERY_MAX_ITEMS 256
+
+/* What one frame renders to; replaced whole on each frame. */
+struct published {
+    struct feed_frame *frame;
+    struct net_blob *snapshot;    /* the list --details document */
+    struct net_blob *gpus;        /* the same without processes */
+    struct net_blob *metrics;
+    struct net_blob *ws;          /* the /ws message, a whole frame */
+};
+
+struct serve {
+    const struct serve_options *o;
+    struct feed *feed;
+    struct feed_sub *sub;
+    struct wsloop *ws;
+    pthread_mutex_t lock;         /* guards pub */
+    struct published pub;
+    double last_render_s;         /* loop thread only */
+};
+
+static double now_mono(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* The compact JSON of doc and a newline, as a blob; takes doc. */
+static struct net_blob *json_blob(json_t *doc, struct error *e)
+{
+    struct net_blob *b = http_json_blob(doc);
+    if (!b && doc)
+        error_set(e, -ENOMEM, "out of memory writing a document");
+    return b;
+}
+
+/* The devices-only document: the snapshot document with no processes. */
+static json_t *devices_only(json_t *doc)
+{
+    if (doc && json_object_set_new(doc, "procs", json_array()) < 0) {
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+/* ---- per-frame rendering (WebSocket loop thread) ---- */
+
+static struct net_blob *render_ws_message(const struct feed_frame *f, json_t *doc)
+{
+    json_t *msg = json_object();
+    if (!msg)
+        return NULL;
+    doc_json_put(msg, "type", json_string("snapshot"));
+    doc_json_put(msg, "seq", json_integer((json_int_t)f->seq));
+    doc_json_put(msg, "stale", json_boolean(f->stale));
+    doc_json_put(msg, "data", json_incref(doc));
+    char *text = json_dumps(msg, doc_json_dump_flags(true));
+    json_decref(msg);
+    if (!text)
+        return NULL;
+    struct net_blob *b = wsloop_text_frame(text, strlen(text));
+    free(text);
+    return b;
+}
+
+static struct net_blob *render_metrics(struct serve *sv, const struct feed_frame *f)
+{
+    const struct serve_options *o = sv->o;
+    double start = now_mono();
+    double taken = (double)f->snap->mono.tv_sec + f->snap->mono.tv_nsec / 1e9;
+    struct metrics_options mo = {
+        .hostname = o->hostname, .max_processes = o->metrics_max_processes,
+        .version = o->version, .revision = o->revision,
+        .last_render_s = sv->last_render_s, .sample_age_s = start - taken,
+    };
+    char *text;
+    size_t len;
+    struct error e = {0};
+    if (metrics_render(f->snap, f->device_stale, &mo, &text, &len, &e) < 0)
+        return NULL;
+    sv->last_render_s = now_mono() - start;
+    return net_blob_take(text, len);
+}
+
+static void published_clear(struct published *p)
+{
+    feed_frame_unref(p->frame);
+    net_blob_unref(p->snapshot);
+    net_blob_unref(p->gpus);
+    net_blob_unref(p->metrics);
+    net_blob_unref(p->ws);
+    memset(p, 0, sizeof *p);
+}
+
+/* Renders frame f (taking the reference) and publishes it; returns the
+ * /ws message (a new reference) or NULL. */
+static struct net_blob *publish(struct serve *sv, struct feed_frame *f)
+{
+    struct published next = {.frame = f};
+    struct error e = {0};
+    struct doc_snapshot_request all = {.details = true, .self_user = sv->o->self_user};
+    struct doc_snapshot_request devices = {.self_user = sv->o->self_user};
+    json_t *doc = doc_snapshot_build(f->snap, &all, &e);
+    if (doc) {
+        next.ws = render_ws_message(f, doc);
+        next.snapshot = json_blob(doc, &e);
+    }
+    next.gpus = json_blob(devices_only(doc_snapshot_build(f->snap, &devices, &e)), &e);
+    next.metrics = render_metrics(sv, f);
+    if (!next.snapshot || !next.gpus || !next.metrics || !next.ws) {
+        /* out of memory: keep serving the previous frame */
+        published_clear(&next);
+        return NULL;
+    }
+    pthread_mutex_lock(&sv->lock);
+    struct published old = sv->pub;
+    sv->pub = next;
+    struct net_blob *msg = net_blob_ref(next.ws);
+    pthread_mutex_unlock(&sv->lock);
+    published_clear(&old);
+    return msg;
+}
+
+static struct net_blob *on_feed(void *ctx)
+{
+    struct serve *sv = ctx;
+    struct feed_frame *f = feed_sub_take(sv->sub);
+    struct error e = {0};
+    (void)feed_sub_error(sv->sub, &e);   /* a failed pass: keep the last frame */
+    return f ? publish(sv, f) : NULL;
+}
+
+static struct net_blob *ws_greeting(void *ctx)
+{
+    struct serve *sv = ctx;
+    pthread_mutex_lock(&sv->lock);
+    struct net_blob *b = net_blob_ref(sv->pub.ws);
+    pthread_mutex_unlock(&sv->lock);
+    return b;
+}
+
+static void on_upgrade(void *ctx, int fd, const char *extra, size_t extra_len,
+                       struct http_upgraded *up)
+{
+    struct serve *sv = ctx;
+    wsloop_add(sv->ws, fd, extra, extra_len, up);
+}
+
+/* ---- taking what is published (server threads) ---- */
+
+/* A new reference to the published frame, or NULL with e set (503). */
+static struct feed_frame *take_frame(struct serve *sv, struct error *e)
+{
+    pthread_mutex_lock(&sv->lock);
+    struct feed_frame *f = sv->pub.frame ? feed_frame_ref(sv->pub.frame) : NULL;
+    pthread_mutex_unlock(&sv->lock);
+    if (!f)
+        error_set(e, -EAGAIN, "no sample yet: the first one is being taken");
+    return f;
+}
+
+static int take_blob(struct serve *sv, struct net_blob *const *which, struct http_reply *out,
+                     struct error *e)
+{
+    pthread_mutex_lock(&sv->lock);
+    struct net_blob *b = net_blob_ref(*which);
+    pthread_mutex_unlock(&sv->lock);
+    if (!b)
+        return error_set(e, -EAGAIN, "no sample yet: the first one is being taken");
+    out->body = b;
+    return 0;
+}
+
+/* ---- query strings ---- */
+
+struct query {
+    const struct serve_options *o;
+    struct filter filter;
+    int only[QUERY_MAX_ITEMS];
+    pid_t pids[QUERY_MAX_ITEMS];
+    char users_buf[2048];
+    const char *users[QUERY_MAX_ITEMS];
+    const char *regex;
+    bool containers;
+    bool any;                     /* some filter or option was given */
+    struct error *e;
+};
+
+static bool truthy(const char *v)
+{
+    return !v || !*v || strcmp(v, "1") == 0 || strcmp(v, "true") == 0 ||
+           strcmp(v, "yes") == 0;
+}
+
+/* Checks value as the CLI's option of the same name checks it. */
+static int check_like_cli(struct query *q, const char *key, const char *value)
+{
+    if (!q->o->query_table)
+        return 0;
+    char name[64];
+    snprintf(name, sizeof name, "%s", key);
+    for (char *p = name; *p; p++)
+        if (*p == '_')
+            *p = '-';
+    const struct options_spec *spec = options_find(q->o->query_table, name);
+    return spec ? options_check_value(spec, value, q->e) : 0;
+}
+
+static int add_vendor(struct query *q, const char *v)
+{
+    if (strcmp(v, "all") == 0) {
+        q->filter.vendor_mask = 0;
+        return 0;
+    }
+    enum vendor vendor;
+    if (model_vendor_parse(v, &vendor) < 0)
+        return error_set(q->e, -EINVAL,
+                         "vendor: '%s' is not a vendor (nvidia, amd, intel, simulated or all)", v);
+    q->filter.vendor_mask |= 1u << vendor;
+    return 0;
+}
+
+static int add_item(struct query *q, const char *key, const char *v)
+{
+    int rc = check_like_cli(q, key, v);
+    if (rc < 0)
+        return rc;
+    if (strcmp(key, "vendor") == 0)
+        return add_vendor(q, v);
+    char *end;
+    unsigned long n = strtoul(v, &end, 10);
+    bool number = *v && !*end && v[0] != '-' && v[0] != '+';
+    if (strcmp(key, "only") == 0 || strcmp(key, "pid") == 0) {
+        size_t *count = key[0] == 'o' ? &q->filter.only_count : &q->filter.pid_count;
+        if (!number || n > 4194304)
+            return error_set(q->e, -EINVAL, "%s: '%s' is not a whole number", key, v);
+        if (*count >= QUERY_MAX_ITEMS)
+            return error_set(q->e, -EINVAL, "%s: at most %d values", key, QUERY_MAX_ITEMS);
+        if (key[0] == 'o')
+            q->only[(*count)++] = (int)n;
+        else
+            q->pids[(*count)++] = (pid_t)n;
+        return 0;
+    }
+    /* user */
+    if (q->filter.user_count >= QUERY_MAX_ITEMS)
+        return error_set(q->e, -EINVAL, "user: at most %d values", QUERY_MAX_ITEMS);
+    q->users[q->filter.user_count++] = v;
+    return 0;
+}
+
+/* Splits a comma list (copied into the query's buffer for users). */
+static int add_list(struct query *q, const char *key, const char *value)
+{
+    size_t used = 0;
+    for (size_t i = 0; i < q->filter.user_count; i++)
+        used += strlen(q->users[i]) + 1;
+    const char *p = value;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len && used + len + 1 > sizeof q->users_buf)
+            return error_set(q->e, -EINVAL, "%s: the list is too long", key);
+        if (len) {
+            char *item = q->users_buf + used;
+            memcpy(item, p, len);
+            item[len] = '\0';
+            used += len + 1;
+            int rc = add_item(q, key, item);
+            if (rc < 0)
+                return rc;
+        }
+        p += len + (comma ? 1 : 0);
+    }
+    return 0;
+}
+
+static int take_query_arg(void *cls, const char *key, const char *value)
+{
+    struct query *q = cls;
+    q->any = true;
+    if (strcmp(key, "vendor") == 0 || strcmp(key, "only") == 0 || strcmp(key, "pid") == 0)
+        return add_list(q, key, value ? value : "");
+    if (strcmp(key, "user") == 0) {
+        q->filter.users_set = true;
+        return value && *value ? add_list(q, key, value) : 0;
+    }
+    if (strcmp(key, "filter") == 0) {
+        q->regex = value ? value : "";
+        return 0;
+    }
+    bool *flag = strcmp(key, "compute") == 0        ? &q->filter.compute
+               : strcmp(key, "graphics") == 0       ? &q->filter.graphics
+               : strcmp(key, "only_visible") == 0   ? &q->filter.only_visible
+               : strcmp(key, "containers") == 0     ? &q->containers
+               : NULL;
+    if (!flag)
+        return error_set(q->e, -EINVAL,
+                         "unknown query parameter '%s' (known: vendor, only, user, pid, filter, "
+                         "compute, graphics, only_visible, containers)", key);
+    if (value && *value && !truthy(value) && strcmp(value, "0") != 0 &&
+        strcmp(value, "false") != 0 && strcmp(value, "no") != 0)
+        return error_set(q->e, -EINVAL, "%s: '%s' is not true or false", key, value);
+    *flag = truthy(value);
+    return 0;
+}
+
+/* Reads the request's query into q; returns 0 or -EINVAL with e set. */
+static int read_query(const struct http_request *req, struct query *q)
+{
+    int rc = http_request_query_each(req, take_query_arg, q);
+    if (rc < 0)
+        return rc;
+    q->filter.only = q->filter.only_count ? q->only : NULL;
+    q->filter.pids = q->pids;
+    q->filter.users = q->users;
+    if (q->regex && filter_set_regex(&q->filter, q->regex, q->e) < 0) {
+        error_prefix(q->e, "filter");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* The snapshot document of the published frame under the request's query
+ * (and only `index` when >= 0); details as asked. */
+static json_t *build_doc(struct serve *sv, const struct http_request *req, bool details,
+                         int index, struct error *e)
+{
+    struct query q = {.o = sv->o, .e = e};
+    if (read_query(req, &q) < 0) {
+        filter_clear(&q.filter);
+        return NULL;
+    }
+    if (index >= 0) {
+        q.only[0] = index;
+        q.filter.only = q.only;
+        q.filter.only_count = 1;
+    }
+    struct feed_frame *f = take_frame(sv, e);
+    json_t *doc = NULL;
+    if (f) {
+        struct doc_snapshot_request r = {
+            .filter = &q.filter, .self_user = sv->o->self_user,
+            .details = details, .containers = q.containers,
+            .cuda_visible_devices = NULL,
+        };
+        doc = doc_snapshot_build(f->snap, &r, e);
+        if (doc && index >= 0 && json_array_size(json_object_get(doc, "gpus")) == 0) {
+            json_decref(doc);
+            doc = NULL;
+            error_set(e, -ENOENT, "no GPU with index %d", index);
+        }
+    }
+    feed_frame_unref(f);
+    filter_clear(&q.filter);
+    return doc;
+}
+
+/* ---- routes ---- */
+
+static int route_snapshot(void *ctx, const struct http_request *req, struct http_reply *out,
+                          struct error *e)
+{
+    json_t *doc = build_doc(ctx, req, true, -1, e);
+    if (!doc)
+        return e->code ? e->code : -ENOMEM;
+    out->body = json_blob(doc, e);
+    return out->body ? 0 : -ENOMEM;
+}
+
+static bool has_query(const struct http_request *req);
+
+static int route_snapshot_cached(void *ctx, const struct http_request *req,
+                                 struct http_reply *out, struct error *e)
+{
+    struct serve *sv = ctx;
+    if (!has_query(req))
+        return take_blob(sv, &sv->pub.snapshot, out, e);
+    return route_snapshot(ctx, req, out, e);
+}
+
+static int route_gpus(void *ctx, const struct http_request *req, struct http_reply *out,
+                      struct error *e)
+{
+    struct serve *sv = ctx;
+    if (!has_query(req))
+        return take_blob(sv, &sv->pub.gpus, out, e);
+    json_t *doc = devices_only(build_doc(sv, req, false, -1, e));
+    if (!doc)
+        return e->code ? e->code : -ENOMEM;
+    out->body = json_blob(doc, e);
+    return out->body ? 0 : -ENOMEM;
+}
+
+static int route_gpu(void *ctx, const struct http_request *req, struct http_reply *out,
+                     struct error *e)
+{
+    char *end;
+    unsigned long index = strtoul(req->param, &end, 10);
+    if (*end || !*req->param || req->param[0] == '-' || index > 4095)
+        return error_set(e, -EINVAL, "'%s' is not a GPU index", req->param);
+    json_t *doc = build_doc(ctx, req, true, (int)index, e);
+    if (!doc)
+        return e->code ? e->code : -ENOMEM;
+    out->body = json_blob(doc, e);
+    return out->body ? 0 : -ENOMEM;
+}
+
+static int route_processes(void *ctx, const struct http_request *req, struct http_reply *out,
+                           struct error *e)
+{
+    json_t *doc = build_doc(ctx, req, true, -1, e);
+    if (!doc)
+        return e->code ? e->code : -ENOMEM;
+    json_t *procs = json_object();
+    if (procs) {
+        doc_json_put(procs, "hostname", json_incref(json_object_get(doc, "hostname")));
+        doc_json_put(procs, "ts", json_incref(json_object_get(doc, "ts")));
+        doc_json_put(procs, "procs", json_incref(json_object_get(doc, "procs")));
+    }
+    json_decref(doc);
+    if (!procs)
+        return error_set(e, -ENOMEM, "out of memory");
+    out->body = json_blob(procs, e);
+    return out->body ? 0 : -ENOMEM;
+}
+
+static int route_metrics(void *ctx, const struct http_request *req, struct http_reply *out,
+                         struct error *e)
+{
+    struct serve *sv = ctx;
+    (void)req;
+    out->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return take_blob(sv, &sv->pub.metrics, out, e);
+}
+
+static int route_health(void *ctx, const struct http_request *req, struct http_reply *out,
+                        struct error *e)
+{
+    struct serve *sv = ctx;
+    (void)req;
+    struct error none = {0};
+    struct feed_frame *f = take_frame(sv, &none);
+    json_t *doc = json_object();
+    if (!doc) {
+        feed_frame_unref(f);
+        return error_set(e, -ENOMEM, "out of memory");
+    }
+    doc_json_put(doc, "status", json_string(!f ? "starting" : f->stale ? "stale" : "ok"));
+    doc_json_put(doc, "version", json_string(sv->o->version ? sv->o->version : ""));
+    json_t *last = json_null();
+    json_t *age = json_null();
+    if (f) {
+        char ts[64];
+        const struct snapshot *s = f->snap;
+        double wall = (double)s->wall.tv_sec + s->wall.tv_nsec / 1e9;
+        double taken = (double)s->mono.tv_sec + s->mono.tv_nsec / 1e9;
+        if (units_format_rfc3339_utc(wall, ts, sizeof ts) == 0) {
+            json_decref(last);
+            last = json_string(ts);
+        }
+        json_decref(age);
+        age = doc_json_real(now_mono() - taken, 3);
+    }
+    doc_json_put(doc, "last_sample", last);
+    doc_json_put(doc, "sample_age_s", age);
+    doc_json_put(doc, "seq", f ? json_integer((json_int_t)f->seq) : json_null());
+    doc_json_put(doc, "ws_clients", json_integer(wsloop_client_count(sv->ws)));
+    feed_frame_unref(f);
+    if (!f)
+        out->status = 503;
+    out->body = json_blob(doc, e);
+    return out->body ? 0 : -ENOMEM;
+}
+
+static int route_openapi(void *ctx, const struct http_request *req, struct http_reply *out,
+                         struct error *e)
+{
+    (void)ctx;
+    (void)req;
+    out->body = net_blob_copy(net_openapi_json, strlen(net_openapi_json));
+    return out->body ? 0 : error_set(e, -ENOMEM, "out of memory");
+}
+
+struct any_arg {
+    bool found;
+};
+
+static int note_arg(void *cls, const char *key, const char *value)
+{
+    (void)key;
+    (void)value;
+    ((struct any_arg *)cls)->found = true;
+    return 1;
+}
+
+static bool has_query(const struct http_request *req)
+{
+    struct any_arg a = {false};
+    http_request_query_each(req, note_arg, &a);
+    return a.found;
+}
+
+static const struct http_route routes[] = {
+    {"GET", "/health", HTTP_ACCESS_READ, route_health},
+    {"GET", "/metrics", HTTP_ACCESS_READ, route_metrics},
+    {"GET", "/api/v1/openapi.json", HTTP_ACCESS_READ, route_openapi},
+    {"GET", "/api/v1/snapshot", HTTP_ACCESS_READ, route_snapshot_cached},
+    {"GET", "/api/v1/gpus", HTTP_ACCESS_READ, route_gpus},
+    {"GET", "/api/v1/gpus/{}", HTTP_ACCESS_READ, route_gpu},
+    {"GET", "/api/v1/processes", HTTP_ACCESS_READ, route_processes},
+};
+
+/* ---- start and stop ---- */
+
+static void serve_stop(struct serve *sv, struct http_server *http)
+{
+    http_server_quiesce(http);
+    wsloop_stop(sv->ws);          /* closes the upgraded sockets first */
+    http_server_stop(http);
+    feed_unsubscribe(sv->sub);
+    feed_stop(sv->feed);
+    published_clear(&sv->pub);
+    pthread_mutex_destroy(&sv->lock);
+}
+
+int serve_run(const struct serve_options *o, struct error *e)
+{
+    struct serve sv = {.o = o};
+    if (pthread_mutex_init(&sv.lock, NULL) != 0)
+        return error_set(e, -ENOMEM, "cannot create a lock");
+    int rc = feed_start(&sv.feed, &o->feed, e);
+    if (rc == 0)
+        rc = feed_subscribe(sv.feed, &sv.sub, e);
+    struct wsloop_options wo = {
+        .max_message = SERVE_MAX_WS_MESSAGE, .watch_fd = sv.sub ? feed_sub_fd(sv.sub) : -1,
+        .on_watch = on_feed, .greeting = ws_greeting, .ctx = &sv,
+    };
+    if (rc == 0)
+        rc = wsloop_start(&sv.ws, &wo, e);
+    struct http_server *http = NULL;
+    struct http_server_options ho = {
+        .listen = o->listen, .token = o->token,
+        .tls_cert_pem = o->tls_cert_pem, .tls_key_pem = o->tls_key_pem,
+        .max_connections = SERVE_MAX_CONNECTIONS, .max_body = SERVE_MAX_BODY,
+        .max_headers = SERVE_MAX_HEADERS, .idle_timeout_s = SERVE_IDLE_TIMEOUT_S,
+        .threads = 2, .routes = routes, .route_count = sizeof routes / sizeof *routes,
+        .ws_path = "/ws", .on_upgrade = on_upgrade, .ctx = &sv,
+    };
+    if (rc == 0)
+        rc = http_server_start(&http, &ho, e);
+    if (rc == 0) {
+        if (o->on_listening)
+            o->on_listening(o->cls, http_server_port(http));
+        struct pollfd p = {.fd = o->stop_fd, .events = POLLIN};
+        while (poll(&p, 1, -1) < 0 && errno == EINTR) {
+        }
+    }
+    serve_stop(&sv, http);
+    return rc;
+}

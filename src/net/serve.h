@@ -1,0 +1,53 @@
+/* serve.h - gpuctl serve: the HTTP API, the /ws feed and the Prometheus
+ * exporter of one node, on one sampling loop.
+ *
+ * serve_run owns everything it starts: the feed (src/feed), the HTTP layer
+ * (net/http.c), the WebSocket loop (net/wsloop.c).  Each feed frame is
+ * rendered once, on the WebSocket loop's thread, into the documents every
+ * client shares (the snapshot document, the /metrics text, the /ws
+ * message); request handlers only pick those up, or build a filtered
+ * document from the same frame, so no request ever calls a source
+ * (decision 10).  src/cli/serve.c is the thin front end that fills the
+ * options and prints.
+ */
+#ifndef GPUCTL_NET_SERVE_H
+#define GPUCTL_NET_SERVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/error.h"
+#include "core/options.h"
+#include "feed/feed.h"
+
+/* Bounds (decision 15), documented in docs/api.md. */
+#define SERVE_MAX_CONNECTIONS 4096
+#define SERVE_MAX_BODY (1024 * 1024)
+#define SERVE_MAX_HEADERS 64
+#define SERVE_IDLE_TIMEOUT_S 30
+#define SERVE_MAX_WS_MESSAGE (64 * 1024)
+
+struct serve_options {
+    const char *listen;                 /* "ADDR:PORT" */
+    const char *token;                  /* NULL: reads only, loopback only */
+    const char *tls_cert_pem, *tls_key_pem;
+    struct feed_options feed;
+    unsigned metrics_max_processes;
+    const char *hostname;               /* Hostname label; NULL: the machine's */
+    const char *version, *revision;     /* gpuctl_build_info and /health */
+    const char *self_user;              /* whom "?user" without a name means */
+    /* `gpuctl list`'s option table: query parameters of the snapshot
+     * routes are checked as its options, so a bad value reads the same */
+    const struct options_command *query_table;
+    int stop_fd;                        /* serve_run returns once it is readable */
+    /* Called once listening, with the port bound (for --listen ...:0). */
+    void (*on_listening)(void *cls, unsigned port);
+    void *cls;
+};
+
+/* Runs the server until stop_fd becomes readable.  Returns 0, or a negative
+ * code with e filled when it could not start (address in use, no GPU
+ * source, a non-loopback address without a token, ...). */
+int serve_run(const struct serve_options *o, struct error *e);
+
+#endif

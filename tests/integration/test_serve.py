@@ -1,0 +1,520 @@
+"""`gpuctl serve` end to end: the real server on a free 127.0.0.1 port
+against the fake NVML and real processes, hit by real clients (urllib,
+curl, python3-websockets, promtool and a real Prometheus).
+
+The server is started with --listen 127.0.0.1:0 and says the port it got
+on stderr; every test stops it with SIGTERM and expects a clean exit.
+"""
+
+import asyncio
+import json
+import os
+import pathlib
+import resource
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from conftest import MiB, check_no_sanitizer_report, device
+from test_list import stable   # a document without the host facts that move
+
+websockets = pytest.importorskip("websockets")
+
+
+def proc(pid, mem_mib):
+    return {"pid": pid, "used_memory": mem_mib * MiB}
+
+
+class Server:
+    """A running `gpuctl serve`; url is http(s)://127.0.0.1:PORT."""
+
+    def __init__(self, popen, port, scheme="http", context=None):
+        self.popen = popen
+        self.context = context
+        self.port = port
+        self.url = f"{scheme}://127.0.0.1:{port}"
+        self.ws_url = f"{'wss' if scheme == 'https' else 'ws'}://127.0.0.1:{port}/ws"
+
+    def get(self, path, headers=None, context=None, method="GET", data=None):
+        """(status, headers, body bytes) of one request."""
+        req = urllib.request.Request(self.url + path, headers=headers or {}, method=method,
+                                     data=data)
+        context = context or self.context
+        try:
+            with urllib.request.urlopen(req, timeout=20, context=context) as r:
+                return r.status, r.headers, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers, e.read()
+
+    def json(self, path, **kw):
+        status, _, body = self.get(path, **kw)
+        return status, json.loads(body)
+
+    def wait_for_sample(self):
+        for _ in range(200):
+            status, _, _ = self.get("/health")
+            if status == 200:
+                return
+            time.sleep(0.05)
+        raise AssertionError("no sample within 10 s")
+
+    def stop(self):
+        self.popen.send_signal(signal.SIGTERM)
+        _, err = self.popen.communicate(timeout=30)
+        err = err.decode("utf-8", "replace")
+        check_no_sanitizer_report(err)
+        assert self.popen.returncode == 0, err
+        return err
+
+
+@pytest.fixture
+def start_server(gpuctl_bin, gpuctl_env):
+    """start_server(scenario, *args, env=None) -> Server, stopped at teardown."""
+    servers = []
+
+    def start(scenario, *args, env=None, scheme="http", context=None, expect_start=True):
+        p = subprocess.Popen([str(gpuctl_bin), "serve", "--listen", "127.0.0.1:0",
+                              "--interval", "0.2", *[str(a) for a in args]],
+                             env=gpuctl_env(scenario, env), stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if not expect_start:
+            _, err = p.communicate(timeout=30)
+            return p.returncode, err.decode("utf-8", "replace")
+        line = p.stderr.readline().decode("utf-8", "replace")
+        if "listening on" not in line:
+            p.kill()
+            rest = p.communicate(timeout=30)[1].decode("utf-8", "replace")
+            raise AssertionError(f"the server did not start: {line}{rest}")
+        server = Server(p, int(line.rsplit(":", 1)[1]), scheme, context)
+        servers.append(server)
+        server.wait_for_sample()
+        return server
+
+    yield start
+    for s in servers:
+        if s.popen.poll() is None:
+            s.stop()
+
+
+@pytest.fixture
+def two_gpus(spawn_procs, scenario):
+    a, b = spawn_procs(2)
+    devs = [device(0, processes={"compute": [proc(a.pid, 3000)], "graphics": [], "mps": []}),
+            device(1, processes={"compute": [proc(b.pid, 500)], "graphics": [], "mps": []})]
+    path = scenario({"driver_version": "550.54.15", "nvml_version": "12.550.54.15",
+                     "cuda_driver_version": 12040, "devices": devs})
+    return {"scenario": path, "a": a, "b": b}
+
+
+# ---- the JSON API ------------------------------------------------------------------
+
+
+def test_snapshot_is_the_document_list_prints(run, start_server, two_gpus):
+    server = start_server(two_gpus["scenario"])
+    status, doc = server.json("/api/v1/snapshot")
+    assert status == 200
+    r = run(["list", "--details", "--output", "json"], scenario=two_gpus["scenario"])
+    assert r.rc == 0, r.err
+    assert stable(doc) == stable(json.loads(r.out))
+    assert {p["pid"] for p in doc["procs"]} == {two_gpus["a"].pid, two_gpus["b"].pid}
+    server.stop()
+
+
+def test_gpus_routes_and_their_errors(start_server, two_gpus):
+    server = start_server(two_gpus["scenario"])
+    status, doc = server.json("/api/v1/gpus")
+    assert status == 200
+    assert [g["gpu_index"] for g in doc["gpus"]] == [0, 1]
+    assert doc["procs"] == []
+    status, doc = server.json("/api/v1/gpus/1")
+    assert status == 200
+    assert [g["gpu_index"] for g in doc["gpus"]] == [1]
+    assert [p["pid"] for p in doc["procs"]] == [two_gpus["b"].pid]
+    status, doc = server.json("/api/v1/gpus/7")
+    assert status == 404
+    assert doc["error"]["code"] == "not_found"
+    assert "7" in doc["error"]["message"]
+    status, doc = server.json("/api/v1/gpus/x")
+    assert status == 400
+    status, doc = server.json("/api/v1/nothing")
+    assert status == 404
+    status, doc = server.json("/api/v1/gpus", method="DELETE")
+    assert status == 405
+    server.stop()
+
+
+def test_processes_take_the_list_filters(start_server, two_gpus):
+    server = start_server(two_gpus["scenario"])
+    a = two_gpus["a"].pid
+    status, doc = server.json(f"/api/v1/processes?pid={a}")
+    assert status == 200
+    assert [p["pid"] for p in doc["procs"]] == [a]
+    status, doc = server.json("/api/v1/processes?only=1")
+    assert [p["gpu_index"] for p in doc["procs"]] == [1]
+    status, doc = server.json("/api/v1/snapshot?vendor=amd")
+    assert status == 200 and doc["gpus"] == [] and doc["procs"] == []
+    status, doc = server.json("/api/v1/snapshot?filter=gpuctl-test-1")
+    assert [p["pid"] for p in doc["procs"]] == [two_gpus["b"].pid]
+    # bad values read as the CLI's options read
+    status, doc = server.json("/api/v1/processes?pid=abc")
+    assert status == 400
+    assert "abc" in doc["error"]["message"]
+    status, doc = server.json("/api/v1/snapshot?filter=(")
+    assert status == 400
+    status, doc = server.json("/api/v1/snapshot?colour=red")
+    assert status == 400
+    assert "colour" in doc["error"]["message"]
+    server.stop()
+
+
+def test_health_and_openapi(start_server, two_gpus):
+    server = start_server(two_gpus["scenario"])
+    status, doc = server.json("/health")
+    assert status == 200
+    assert doc["status"] == "ok"
+    assert doc["seq"] >= 1
+    assert doc["last_sample"].endswith("Z")
+    status, doc = server.json("/api/v1/openapi.json")
+    assert status == 200
+    assert doc["openapi"].startswith("3.1")
+    for path in ("/health", "/api/v1/snapshot", "/api/v1/gpus/{index}", "/metrics", "/ws"):
+        assert path in doc["paths"], path
+    server.stop()
+
+
+def test_curl_sees_json_and_security_headers(start_server, two_gpus):
+    if not shutil.which("curl"):
+        pytest.skip("curl is not installed")
+    server = start_server(two_gpus["scenario"])
+    r = subprocess.run(["curl", "-sS", "-i", server.url + "/api/v1/gpus"],
+                       capture_output=True, timeout=30, text=True)
+    assert r.returncode == 0, r.stderr
+    head, body = r.stdout.split("\n\n", 1)   # text mode turned CRLF into LF
+    assert head.startswith("HTTP/1.1 200")
+    assert "Content-Type: application/json" in head
+    assert "X-Content-Type-Options: nosniff" in head
+    assert json.loads(body)["gpus"]
+    server.stop()
+
+
+# ---- safety ------------------------------------------------------------------------
+
+
+def test_non_loopback_without_token_is_refused_at_start(start_server, two_gpus):
+    # refused before binding: nothing listens on the other address
+    rc, err = start_server(two_gpus["scenario"], "--listen", "0.0.0.0:0", expect_start=False)
+    assert rc == 3, err
+    assert "without a token" in err
+
+
+def test_token_file_must_hold_a_token(start_server, two_gpus, tmp_path):
+    empty = tmp_path / "token"
+    empty.write_text("\n")
+    rc, err = start_server(two_gpus["scenario"], "--token-file", empty, expect_start=False)
+    assert rc == 3
+    assert "token" in err
+    rc, err = start_server(two_gpus["scenario"], "--token-file", tmp_path / "missing",
+                           expect_start=False)
+    assert rc == 3
+    assert "missing" in err
+
+
+def raw_request(port, data, read=True):
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
+        s.sendall(data)
+        if not read:
+            return b""
+        chunks = []
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if b"\r\n\r\n" in b"".join(chunks):
+                head = b"".join(chunks).split(b"\r\n\r\n", 1)
+                length = [l for l in head[0].split(b"\r\n") if l.lower().startswith(b"content-length:")]
+                if length and len(head[1]) >= int(length[0].split(b":")[1]):
+                    break
+        return b"".join(chunks)
+
+
+def test_oversized_bodies_and_headers_are_refused(start_server, two_gpus):
+    server = start_server(two_gpus["scenario"])
+    r = raw_request(server.port, b"POST /api/v1/snapshot HTTP/1.1\r\nHost: x\r\n"
+                                 b"Content-Length: 5000000\r\n\r\n")
+    assert r.startswith(b"HTTP/1.1 413"), r[:200]
+    assert b'"too_large"' in r
+    many = b"".join(b"X-Filler-%d: x\r\n" % i for i in range(100))
+    r = raw_request(server.port, b"GET /health HTTP/1.1\r\nHost: x\r\n" + many + b"\r\n")
+    assert r.startswith(b"HTTP/1.1 431"), r[:200]
+    status, _, _ = server.get("/health")
+    assert status == 200
+    server.stop()
+
+
+def test_a_slow_client_does_not_stall_others(start_server, two_gpus):
+    """slowloris: one byte a second of a request head, while others are served."""
+    server = start_server(two_gpus["scenario"])
+    slow = socket.create_connection(("127.0.0.1", server.port), timeout=20)
+    head = b"GET /api/v1/snapshot HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    served = 0
+    for i in range(4):
+        slow.send(head[i:i + 1])
+        status, _, body = server.get("/api/v1/snapshot")
+        assert status == 200 and json.loads(body)["gpus"]
+        served += 1
+        time.sleep(1)
+    slow.close()
+    assert served == 4
+    server.stop()
+
+
+def test_a_thousand_idle_connections_are_held_and_others_served(start_server, two_gpus):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard < 1200:
+        pytest.skip(f"the descriptor limit ({hard}) is below 1,200")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    server = start_server(two_gpus["scenario"])
+    idle = []
+    try:
+        for _ in range(1000):
+            idle.append(socket.create_connection(("127.0.0.1", server.port), timeout=20))
+        status, doc = server.json("/health")
+        assert status == 200 and doc["status"] == "ok"
+        status, _, _ = server.get("/metrics")
+        assert status == 200
+    finally:
+        for s in idle:
+            s.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    status, _, _ = server.get("/health")
+    assert status == 200
+    server.stop()
+
+
+# ---- TLS ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def self_signed(tmp_path):
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+def test_tls_with_a_self_signed_certificate(start_server, two_gpus, self_signed, tmp_path):
+    cert, key = self_signed
+    ctx = ssl.create_default_context(cafile=str(cert))
+    server = start_server(two_gpus["scenario"], "--tls-cert", cert, "--tls-key", key,
+                          scheme="https", context=ctx)
+    status, _, body = server.get("/api/v1/gpus")
+    assert status == 200
+    assert len(json.loads(body)["gpus"]) == 2
+    # plain HTTP to the TLS port gets nothing useful
+    with pytest.raises(Exception):
+        urllib.request.urlopen(f"http://127.0.0.1:{server.port}/health", timeout=5).read()
+
+    async def one_message():
+        async with websockets.connect(server.ws_url, ssl=ctx) as ws:
+            return json.loads(await asyncio.wait_for(ws.recv(), 20))
+
+    msg = asyncio.run(one_message())
+    assert msg["type"] == "snapshot"
+    server.stop()
+
+
+def test_tls_refuses_a_key_that_does_not_parse(start_server, two_gpus, self_signed, tmp_path):
+    cert, _ = self_signed
+    bad = tmp_path / "bad.pem"
+    bad.write_text("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+    rc, err = start_server(two_gpus["scenario"], "--tls-cert", cert, "--tls-key", bad,
+                           expect_start=False)
+    assert rc == 3, err
+    assert "PEM" in err
+
+
+# ---- /ws -----------------------------------------------------------------------------
+
+
+def test_ws_sends_a_snapshot_per_sample(start_server, two_gpus):
+    server = start_server(two_gpus["scenario"])
+
+    async def session():
+        async with websockets.connect(server.ws_url) as ws:
+            msgs = [json.loads(await asyncio.wait_for(ws.recv(), 20)) for _ in range(3)]
+            await ws.close()
+            return msgs, ws.close_code
+
+    msgs, code = asyncio.run(session())
+    assert [m["type"] for m in msgs] == ["snapshot"] * 3
+    seqs = [m["seq"] for m in msgs]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 3
+    assert {p["pid"] for p in msgs[0]["data"]["procs"]} == {two_gpus["a"].pid, two_gpus["b"].pid}
+    assert code == 1000
+    server.stop()
+
+
+def test_ws_refuses_an_oversized_message(start_server, two_gpus):
+    server = start_server(two_gpus["scenario"])
+
+    async def session():
+        async with websockets.connect(server.ws_url, max_size=None) as ws:
+            await ws.recv()
+            await ws.send("x" * (200 * 1024))
+            try:
+                while True:
+                    await asyncio.wait_for(ws.recv(), 20)
+            except websockets.ConnectionClosed as e:
+                return e.code
+
+    assert asyncio.run(session()) == 1009
+    server.stop()
+
+
+def test_ws_refuses_another_sites_page(start_server, two_gpus):
+    server = start_server(two_gpus["scenario"])
+
+    async def attempt(origin):
+        async with websockets.connect(server.ws_url, origin=origin) as ws:
+            return json.loads(await asyncio.wait_for(ws.recv(), 20))["type"]
+
+    with pytest.raises(websockets.InvalidStatusCode) as e:
+        asyncio.run(attempt("http://evil.example"))
+    assert e.value.status_code == 403
+    assert asyncio.run(attempt(f"http://127.0.0.1:{server.port}")) == "snapshot"
+    server.stop()
+
+
+def test_ws_serves_two_hundred_clients_at_once(start_server, two_gpus):
+    server = start_server(two_gpus["scenario"])
+
+    async def client():
+        async with websockets.connect(server.ws_url) as ws:
+            first = json.loads(await asyncio.wait_for(ws.recv(), 30))
+            second = json.loads(await asyncio.wait_for(ws.recv(), 30))
+            return second["seq"] > first["seq"]
+
+    async def crowd():
+        return await asyncio.gather(*[client() for _ in range(200)])
+
+    results = asyncio.run(crowd())
+    assert results == [True] * 200
+    status, doc = server.json("/health")
+    assert status == 200
+    server.stop()
+
+
+# ---- /metrics --------------------------------------------------------------------------
+
+
+def dcgm_lint_only(problems):
+    """promtool's lint remarks that DCGM's own names and labels earn."""
+    return all(line.startswith("DCGM_") for line in problems.splitlines() if line.strip())
+
+
+def test_metrics_pass_promtool(start_server, two_gpus, tmp_path):
+    promtool = shutil.which("promtool")
+    if not promtool:
+        pytest.skip("promtool is not installed (Debian package prometheus)")
+    server = start_server(two_gpus["scenario"])
+    status, headers, body = server.get("/metrics")
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    text = body.decode()
+    a = two_gpus["a"].pid
+    assert f'gpuctl_process_memory_used_bytes{{gpu="0"' in text
+    assert f'pid="{a}"' in text
+    assert 'DCGM_FI_DEV_FB_USED{gpu="0",UUID="GPU-00000000-1111-2222-3333-444455550000"' in text
+    r = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True,
+                       timeout=60)
+    problems = (r.stdout + r.stderr).decode()
+    # 1 would be a parse error; 3 is lint, which only DCGM's names may earn
+    assert r.returncode in (0, 3), problems
+    assert dcgm_lint_only(problems), problems
+    own = "\n".join(l for l in text.splitlines() if "DCGM_" not in l) + "\n"
+    r = subprocess.run([promtool, "check", "metrics"], input=own.encode(),
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0, (r.stdout + r.stderr).decode()
+    server.stop()
+
+
+def test_metrics_process_cap(start_server, two_gpus):
+    server = start_server(two_gpus["scenario"], "--metrics-max-processes", "1")
+    _, _, body = server.get("/metrics")
+    text = body.decode()
+    assert f'pid="{two_gpus["a"].pid}"' in text      # 3000 MiB: kept
+    assert f'pid="{two_gpus["b"].pid}"' not in text  # 500 MiB: dropped
+    assert "gpuctl_metrics_processes_dropped 1\n" in text
+    server.stop()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_real_prometheus_scrapes_dcgm_and_process_series(start_server, two_gpus, tmp_path):
+    prometheus = shutil.which("prometheus")
+    if not prometheus:
+        pytest.skip("prometheus is not installed")
+    server = start_server(two_gpus["scenario"])
+    port = free_port()
+    config = tmp_path / "prometheus.yml"
+    config.write_text(f"""global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: gpuctl
+    static_configs:
+      - targets: ['127.0.0.1:{server.port}']
+""")
+    prom = subprocess.Popen([prometheus, f"--config.file={config}",
+                             f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                             f"--web.listen-address=127.0.0.1:{port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
+    a = two_gpus["a"].pid
+
+    def query(q):
+        url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": q})
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                return json.loads(r.read())["data"]["result"]
+        except (urllib.error.URLError, ConnectionError):
+            return []
+
+    try:
+        util = procs = []
+        for _ in range(60):
+            util = query('DCGM_FI_DEV_GPU_UTIL{gpu="1"}')
+            procs = query(f'gpuctl_process_memory_used_bytes{{pid="{a}"}}')
+            if util and procs:
+                break
+            time.sleep(0.5)
+        assert util, "Prometheus never got DCGM_FI_DEV_GPU_UTIL"
+        assert util[0]["metric"]["modelName"] == "NVIDIA H100 80GB HBM3"
+        assert float(util[0]["value"][1]) == 11
+        assert procs, "Prometheus never got the per-process series"
+        assert float(procs[0]["value"][1]) == 3000 * MiB
+        assert procs[0]["metric"]["command"] == "sleep"   # the comm of the spawned sleeper
+    finally:
+        prom.terminate()
+        prom.wait(timeout=30)
+    server.stop()
+
