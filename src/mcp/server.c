@@ -38,6 +38,11 @@ struct mcp_server {
     const char *negotiated;        /* legacy version from initialize; NULL before */
     bool initialized;              /* notifications/initialized came */
     bool no_token;                 /* over HTTP without the bearer token */
+    /* While mcp_server_handle answers one message: a tool result's
+     * structuredContent is left out of the reply object and its text kept
+     * here, to be written into the reply text as it is (see splice). */
+    bool splice_allowed;
+    char *splice_text;
     json_t *cancelled[CANCELLED_MAX];   /* ids cancelled before their request was handled */
     size_t cancel_next;
 };
@@ -80,6 +85,7 @@ void mcp_server_free(struct mcp_server *s)
         return;
     for (size_t i = 0; i < CANCELLED_MAX; i++)
         json_decref(s->cancelled[i]);
+    free(s->splice_text);
     free(s);
 }
 
@@ -273,29 +279,37 @@ static json_t *do_tools_list(struct call *c, struct mcp_rpc_fault *f)
 
 /* A document's compact text as a JSON string.  jansson writes valid UTF-8
  * (documents repair what they take from outside), so the text is not
- * checked again: on 256 processes that check cost more than the dump. */
-static json_t *dumped_text(const json_t *doc)
+ * checked again: on 256 processes that check cost more than the dump.
+ * With keep, *keep receives the text itself (malloc'd). */
+static json_t *dumped_text(const json_t *doc, char **keep)
 {
     char *buf = json_dumps(doc, doc_json_dump_flags(true));
     json_t *text = buf ? json_stringn_nocheck(buf, strlen(buf)) : NULL;
-    free(buf);
+    if (keep && text)
+        *keep = buf;
+    else
+        free(buf);
     return text;
 }
 
 /* The document as a tool result: its text, and the object itself where
- * the revision has structured output. */
+ * the revision has structured output.  When the reply is written as text
+ * at once, the object is not put in the result: the same text goes into
+ * the reply (splice), so a large document is serialised once, not twice. */
 static json_t *tool_result(const struct call *c, json_t *doc, const struct error *failure)
 {
-    json_t *text;
-    if (failure) {
-        text = doc_json_text(failure->msg);
-    } else {
-        text = dumped_text(doc);
-    }
+    bool structured = doc && !failure && since(c, "2025-06-18");
+    bool splice = structured && c->s->splice_allowed && !c->s->splice_text;
+    json_t *text = failure ? doc_json_text(failure->msg)
+                           : dumped_text(doc, splice ? &c->s->splice_text : NULL);
     json_t *r = json_pack("{s:[{s:s,s:o}],s:b}", "content", "type", "text", "text", text,
                           "isError", failure != NULL);
-    if (r && doc && !failure && since(c, "2025-06-18"))
+    if (r && structured && !splice)
         doc_json_put(r, "structuredContent", json_incref(doc));
+    if (!r) {
+        free(c->s->splice_text);
+        c->s->splice_text = NULL;
+    }
     return r;
 }
 
@@ -378,7 +392,7 @@ static json_t *do_resources_read(struct call *c, struct mcp_rpc_fault *f)
         mcp_rpc_fault_set(f, MCP_RPC_INTERNAL_ERROR, c->m->id, "%s", e.msg);
         return NULL;
     }
-    json_t *text = dumped_text(doc);
+    json_t *text = dumped_text(doc, NULL);
     json_decref(doc);
     json_t *r = json_pack("{s:[{s:O,s:s,s:o}]}", "contents", "uri", uri, "mimeType",
                           "application/json", "text", text);
@@ -554,6 +568,30 @@ int mcp_server_handle_json(struct mcp_server *s, json_t *msg, json_t **reply)
     return 0;
 }
 
+/* Writes ,"structuredContent":TEXT into the reply text of a tool result,
+ * as the last member of "result": the text ends with the result's '}' and
+ * the message's.  Returns the new text (text is freed) or NULL. */
+static char *splice(char *text, size_t *len, const char *structured)
+{
+    static const char key[] = ",\"structuredContent\":";
+    size_t slen = strlen(structured), klen = sizeof key - 1;
+    if (*len < 2 || strcmp(text + *len - 2, "}}") != 0) {
+        free(text);
+        return NULL;
+    }
+    char *out = realloc(text, *len + klen + slen + 1);
+    if (!out) {
+        free(text);
+        return NULL;
+    }
+    char *at = out + *len - 2;
+    memcpy(at + klen + slen, "}}", 3);
+    memcpy(at, key, klen);
+    memcpy(at + klen, structured, slen);
+    *len += klen + slen;
+    return out;
+}
+
 int mcp_server_handle(struct mcp_server *s, const char *buf, size_t len, char **reply,
                       size_t *reply_len)
 {
@@ -562,12 +600,19 @@ int mcp_server_handle(struct mcp_server *s, const char *buf, size_t len, char **
     struct mcp_rpc_fault f = {0};
     json_t *msg = mcp_rpc_decode(buf, len, &f);
     json_t *r = msg ? NULL : mcp_rpc_fault_reply(&f);
+    s->splice_allowed = json_is_object(msg);
     if (msg)
         mcp_server_handle_json(s, msg, &r);
+    s->splice_allowed = false;
     json_decref(msg);
-    if (!r)
-        return 0;
-    *reply = mcp_rpc_dump(r, reply_len);
+    char *structured = s->splice_text;
+    s->splice_text = NULL;
+    if (r) {
+        *reply = mcp_rpc_dump(r, reply_len);
+        if (*reply && structured && json_object_get(r, "result"))
+            *reply = splice(*reply, reply_len, structured);
+    }
+    free(structured);
     json_decref(r);
-    return *reply ? 0 : -ENOMEM;
+    return !r || *reply ? 0 : -ENOMEM;
 }

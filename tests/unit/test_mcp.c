@@ -34,6 +34,26 @@ static int no_snapshot(void *ctx, bool fresh, const struct snapshot **out, void 
 
 static const struct mcp_env env = {.snapshot = no_snapshot};
 
+/* A machine of one GPU whose every figure is unknown, named "test GPU". */
+static int one_gpu(void *ctx, bool fresh, const struct snapshot **out, void **token,
+                   struct error *e)
+{
+    (void)ctx;
+    (void)fresh;
+    (void)e;
+    static struct device d;
+    static struct snapshot s;
+    d.index = 0;
+    strcpy(d.name, "test GPU");
+    s.devices = &d;
+    s.device_count = 1;
+    *out = &s;
+    *token = NULL;
+    return 0;
+}
+
+static const struct mcp_env gpu_env = {.snapshot = one_gpu};
+
 static struct mcp_server *server(bool read_only)
 {
     struct mcp_server *s;
@@ -555,6 +575,47 @@ static void test_arguments_take_range_and_refusals_from_the_option_table(void **
     json_decref(args);
 }
 
+/* The reply written as text carries the document once as text and once as
+ * structuredContent, exactly as the reply built as an object does. */
+static void test_a_tool_result_as_text_equals_the_result_as_an_object(void **state)
+{
+    (void)state;
+    const char *versions[] = {"2025-11-25", "2025-03-26"};
+    for (size_t i = 0; i < 2; i++) {
+        struct mcp_server *a, *b;
+        struct mcp_server_options o = {.env = &gpu_env, .server_version = "test"};
+        struct error e = {0};
+        assert_int_equal(mcp_server_new(&a, &o, &e), 0);
+        assert_int_equal(mcp_server_new(&b, &o, &e), 0);
+        initialize(a, versions[i]);
+        initialize(b, versions[i]);
+        const char *call = "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\","
+                           "\"params\":{\"name\":\"list_gpus\"}}";
+        json_t *as_text = send_text(a, call);
+        json_t *msg = json_loads(call, 0, NULL), *as_object = NULL;
+        assert_int_equal(mcp_server_handle_json(b, msg, &as_object), 0);
+        assert_true(json_equal(as_text, as_object));
+        json_t *result = json_object_get(as_text, "result");
+        json_t *doc = json_object_get(result, "structuredContent");
+        if (i == 0) {
+            const char *text = json_string_value(json_object_get(
+                json_array_get(json_object_get(result, "content"), 0), "text"));
+            json_t *parsed = json_loads(text, 0, NULL);
+            assert_true(json_equal(parsed, doc));
+            assert_string_equal(json_string_value(json_object_get(json_array_get(
+                                    json_object_get(doc, "gpus"), 0), "name")), "test GPU");
+            json_decref(parsed);
+        } else {
+            assert_null(doc);            /* 2025-03-26 has no structured output */
+        }
+        json_decref(msg);
+        json_decref(as_text);
+        json_decref(as_object);
+        mcp_server_free(a);
+        mcp_server_free(b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -575,6 +636,7 @@ int main(void)
         cmocka_unit_test(test_a_cancelled_request_is_never_answered),
         cmocka_unit_test(test_read_only_offers_only_read_tools),
         cmocka_unit_test(test_arguments_take_range_and_refusals_from_the_option_table),
+        cmocka_unit_test(test_a_tool_result_as_text_equals_the_result_as_an_object),
         cmocka_unit_test(test_stdio_answers_line_by_line),
         cmocka_unit_test(test_stdio_skips_an_over_long_line_and_goes_on),
     };
