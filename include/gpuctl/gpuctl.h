@@ -192,6 +192,29 @@ const char *gpuctl_get_string(const gpuctl_snapshot *s, enum gpuctl_scope scope,
  * not such a key.  Valid as long as the snapshot.  Any thread. */
 const char *gpuctl_snapshot_info(const gpuctl_snapshot *s, const char *key);
 
+/* One field of every item of scope in s, into out (room for cap):
+ * unknown values and text fields are NaN.  Returns how many were written
+ * (the scope's item count, or cap when that is smaller); 0 for a bad field
+ * or scope.  For languages where a call per value costs (Python's
+ * ctypes).  Any thread. */
+size_t gpuctl_get_doubles(const gpuctl_snapshot *s, enum gpuctl_scope scope, int field,
+                          double *out, size_t cap);
+
+/* What gpuctl_snapshot_take_with and gpuctl_sampler_take_with read:
+ * asking only for what will be used keeps a pass cheap.  Facts not asked
+ * for are unknown.  The host process's stat (name, state, parent, times,
+ * CPU, memory) is always read with GPUCTL_TAKE_PROCESSES. */
+#define GPUCTL_TAKE_PROCESSES 0x01u  /* GPU processes and their host records */
+#define GPUCTL_TAKE_USER 0x02u       /* uid and user name */
+#define GPUCTL_TAKE_CMDLINE 0x04u    /* command lines */
+#define GPUCTL_TAKE_CONTAINER 0x08u  /* containers and pid namespaces */
+#define GPUCTL_TAKE_HOST_CPU 0x10u   /* host CPU counters (a sampler's host "cpu_pct") */
+#define GPUCTL_TAKE_ALL 0x1fu
+/* gpuctl_snapshot_take is gpuctl_snapshot_take_with(GPUCTL_TAKE_ALL &
+ * ~GPUCTL_TAKE_HOST_CPU); gpuctl_sampler_take is ..._with(GPUCTL_TAKE_ALL). */
+int gpuctl_snapshot_take_with(gpuctl *g, unsigned what, gpuctl_snapshot **out, char *err,
+                              size_t err_size);
+
 /* MIG instances of every device, in device order.  Any thread. */
 size_t gpuctl_mig_count(const gpuctl_snapshot *s);
 /* The device (its place in s) a MIG instance belongs to; -EINVAL when
@@ -245,6 +268,8 @@ int gpuctl_sampler_open(gpuctl *g, gpuctl_sampler **out, char *err, size_t err_s
 void gpuctl_sampler_close(gpuctl_sampler *sm);
 int gpuctl_sampler_take(gpuctl_sampler *sm, gpuctl_snapshot **out, char *err,
                         size_t err_size);
+int gpuctl_sampler_take_with(gpuctl_sampler *sm, unsigned what, gpuctl_snapshot **out,
+                             char *err, size_t err_size);
 
 /* Choosing GPUs for a job with nvitop's nvisel rules (docs/select.md).
  * Fill with gpuctl_select_options_init first: later versions may add

@@ -35,6 +35,9 @@ int lib_snapshot_wrap(struct snapshot *snap, gpuctl_snapshot **out, struct error
 /* Fills s's flat MIG list (lib_fields.c); -ENOMEM with e filled. */
 int lib_snapshot_index(gpuctl_snapshot *s, struct error *e);
 
+/* The snapshot options GPUCTL_TAKE_* flags ask for. */
+struct snapshot_options lib_take_options(unsigned what);
+
 /* Copies e's message into the caller's buffer (when there is one) and
  * returns e's code. */
 int lib_report(const struct error *e, char *err, size_t err_size);

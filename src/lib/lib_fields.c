@@ -8,6 +8,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -179,6 +180,33 @@ API int gpuctl_get_double(const gpuctl_snapshot *s, enum gpuctl_scope scope, siz
     if (!rec || !out)
         return -EINVAL;
     return fields_get_f64(f, rec, out) ? 0 : GPUCTL_ENODATA;
+}
+
+static size_t item_count(const gpuctl_snapshot *s, enum field_scope scope)
+{
+    switch (scope) {
+    case FIELD_DEVICE: return s->snap->device_count;
+    case FIELD_MIG: return s->mig_count;
+    case FIELD_GPU_PROCESS: return s->snap->gproc_count;
+    case FIELD_HOST_PROCESS: return s->snap->hproc_count;
+    case FIELD_HOST: return 1;
+    }
+    return 0;
+}
+
+API size_t gpuctl_get_doubles(const gpuctl_snapshot *s, enum gpuctl_scope scope, int field,
+                              double *out, size_t cap)
+{
+    const struct field_def *f = field_at(field);
+    if (!s || !out || !f || (int)f->scope != (int)scope)
+        return 0;
+    size_t n = item_count(s, f->scope);
+    if (n > cap)
+        n = cap;
+    for (size_t i = 0; i < n; i++)
+        if (!fields_get_f64(f, record_of(s, f->scope, i), &out[i]))
+            out[i] = NAN;
+    return n;
 }
 
 /* One-character strings for FIELD_CHAR (a process state such as 'R'). */

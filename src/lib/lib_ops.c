@@ -111,20 +111,25 @@ API void gpuctl_sampler_close(gpuctl_sampler *sm)
     free(sm);
 }
 
-API int gpuctl_sampler_take(gpuctl_sampler *sm, gpuctl_snapshot **out, char *err,
-                            size_t err_size)
+API int gpuctl_sampler_take_with(gpuctl_sampler *sm, unsigned what, gpuctl_snapshot **out,
+                                 char *err, size_t err_size)
 {
     struct error e = {0};
-    if (!sm || !out)
+    if (!sm || !out || (what & ~GPUCTL_TAKE_ALL))
         return -EINVAL;
     *out = NULL;
-    struct snapshot_options opts = {.processes = true, .host_processes = true,
-                                    .host_fields = SNAPSHOT_HOST_ALL, .host_cpu = true};
+    struct snapshot_options opts = lib_take_options(what);
     struct snapshot *snap;
     int rc = sampler_take(sm->sampler, &opts, &snap, &e);
     if (rc == 0)
         rc = lib_snapshot_wrap(snap, out, &e);
     return rc < 0 ? lib_report(&e, err, err_size) : 0;
+}
+
+API int gpuctl_sampler_take(gpuctl_sampler *sm, gpuctl_snapshot **out, char *err,
+                            size_t err_size)
+{
+    return gpuctl_sampler_take_with(sm, GPUCTL_TAKE_ALL, out, err, err_size);
 }
 
 /* ---- selection ----------------------------------------------------------- */

@@ -77,14 +77,26 @@ API void gpuctl_close(gpuctl *g)
     free(g);
 }
 
-API int gpuctl_snapshot_take(gpuctl *g, gpuctl_snapshot **out, char *err, size_t err_size)
+struct snapshot_options lib_take_options(unsigned what)
+{
+    unsigned host = (what & GPUCTL_TAKE_USER ? SNAPSHOT_HOST_USER : 0u) |
+                    (what & GPUCTL_TAKE_CMDLINE ? SNAPSHOT_HOST_CMDLINE : 0u) |
+                    (what & GPUCTL_TAKE_CONTAINER ? SNAPSHOT_HOST_CONTAINER | SNAPSHOT_HOST_PIDNS
+                                                  : 0u);
+    bool procs = what & GPUCTL_TAKE_PROCESSES;
+    return (struct snapshot_options){.processes = procs, .host_processes = procs,
+                                     .host_fields = host,
+                                     .host_cpu = what & GPUCTL_TAKE_HOST_CPU};
+}
+
+API int gpuctl_snapshot_take_with(gpuctl *g, unsigned what, gpuctl_snapshot **out, char *err,
+                                  size_t err_size)
 {
     struct error e = {0};
-    if (!g || !out)
+    if (!g || !out || (what & ~GPUCTL_TAKE_ALL))
         return -EINVAL;
     *out = NULL;
-    struct snapshot_options opts = {.processes = true, .host_processes = true,
-                                    .host_fields = SNAPSHOT_HOST_ALL};
+    struct snapshot_options opts = lib_take_options(what);
     struct snapshot *snap;
     int rc = snapshot_take(g->ctx, &opts, &snap, &e);
     if (rc == 0)
@@ -92,6 +104,12 @@ API int gpuctl_snapshot_take(gpuctl *g, gpuctl_snapshot **out, char *err, size_t
     if (rc < 0)
         report(&e, err, err_size);
     return rc;
+}
+
+API int gpuctl_snapshot_take(gpuctl *g, gpuctl_snapshot **out, char *err, size_t err_size)
+{
+    return gpuctl_snapshot_take_with(g, GPUCTL_TAKE_ALL & ~GPUCTL_TAKE_HOST_CPU, out, err,
+                                     err_size);
 }
 
 API void gpuctl_snapshot_free(gpuctl_snapshot *s)

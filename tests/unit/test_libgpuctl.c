@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,6 +194,15 @@ static void test_every_document_field_reads_known_or_enodata(void **state)
     assert_non_null(gpuctl_snapshot_info(s, "host"));
     assert_null(gpuctl_snapshot_info(s, "gpus"));
     assert_null(gpuctl_snapshot_info(NULL, "host"));
+    /* a field of every item at once: unknown is NaN */
+    double used[4] = {0};
+    assert_int_equal(gpuctl_get_doubles(s, GPUCTL_SCOPE_DEVICE,
+                                        field(GPUCTL_SCOPE_DEVICE, "mem_used_mb"), used, 4), 3);
+    assert_true(used[0] == (double)(10 * GIB) && used[1] == (double)(70 * GIB));
+    assert_true(isnan(used[2]));
+    assert_int_equal(gpuctl_get_doubles(s, GPUCTL_SCOPE_DEVICE,
+                                        field(GPUCTL_SCOPE_DEVICE, "mem_used_mb"), used, 1), 1);
+    assert_int_equal(gpuctl_get_doubles(s, GPUCTL_SCOPE_HOST, pstate, used, 4), 0);
     /* the host's memory is known */
     assert_int_equal(gpuctl_get_double(s, GPUCTL_SCOPE_HOST, 0,
                                        field(GPUCTL_SCOPE_HOST, "mem_total_bytes"), &v), 0);
@@ -322,6 +332,41 @@ static void test_gpu_processes_carry_their_host_facts(void **state)
     assert_int_equal(gpuctl_process_host(s, 1, &h), -EINVAL);
     assert_int_equal(gpuctl_host_process_ident(s, 1, &pid, &start), -EINVAL);
     gpuctl_snapshot_free(s);
+    gpuctl_close(g);
+}
+
+static void test_take_with_reads_only_what_is_asked(void **state)
+{
+    (void)state;
+    gpuctl *g;
+    char err[256] = "";
+    assert_int_equal(gpuctl_open(&g, err, sizeof err), 0);
+    gpuctl_snapshot *s;
+    assert_int_equal(gpuctl_snapshot_take_with(g, 0, &s, err, sizeof err), 0);
+    assert_int_equal(gpuctl_device_count(s), 3);
+    assert_int_equal(gpuctl_process_count(s), 0);
+    gpuctl_snapshot_free(s);
+    assert_int_equal(gpuctl_snapshot_take_with(g, GPUCTL_TAKE_PROCESSES, &s, err, sizeof err), 0);
+    assert_int_equal(gpuctl_process_count(s), 1);
+    size_t h;
+    assert_int_equal(gpuctl_process_host(s, 0, &h), 0);
+    assert_string_equal(gpuctl_get_string(s, GPUCTL_SCOPE_HOST_PROCESS, h,
+                                          field(GPUCTL_SCOPE_HOST_PROCESS, "proc_name")),
+                        "sleep");
+    assert_null(gpuctl_get_string(s, GPUCTL_SCOPE_HOST_PROCESS, h,
+                                  field(GPUCTL_SCOPE_HOST_PROCESS, "cmdline")));
+    assert_null(gpuctl_get_string(s, GPUCTL_SCOPE_HOST_PROCESS, h,
+                                  field(GPUCTL_SCOPE_HOST_PROCESS, "user")));
+    gpuctl_snapshot_free(s);
+    assert_int_equal(gpuctl_snapshot_take_with(g, 0x100, &s, err, sizeof err), -EINVAL);
+    gpuctl_sampler *sm;
+    assert_int_equal(gpuctl_sampler_open(g, &sm, err, sizeof err), 0);
+    assert_int_equal(gpuctl_sampler_take_with(sm, GPUCTL_TAKE_PROCESSES | GPUCTL_TAKE_CMDLINE,
+                                              &s, err, sizeof err), 0);
+    assert_non_null(gpuctl_get_string(s, GPUCTL_SCOPE_HOST_PROCESS, 0,
+                                      field(GPUCTL_SCOPE_HOST_PROCESS, "cmdline")));
+    gpuctl_snapshot_free(s);
+    gpuctl_sampler_close(sm);
     gpuctl_close(g);
 }
 
@@ -509,6 +554,7 @@ int main(void)
         cmocka_unit_test(test_devices_are_found_by_index_uuid_prefix_and_bus_id),
         cmocka_unit_test(test_cuda_ordinals_follow_cuda_visible_devices),
         cmocka_unit_test(test_gpu_processes_carry_their_host_facts),
+        cmocka_unit_test(test_take_with_reads_only_what_is_asked),
         cmocka_unit_test(test_host_take_reads_any_pid_and_leaves_out_missing_ones),
         cmocka_unit_test(test_sampler_gives_rates_from_the_second_snapshot_on),
         cmocka_unit_test(test_select_follows_the_constraints_best_first),

@@ -1,0 +1,125 @@
+#!/usr/bin/python3
+"""Costs of the Python package (python/gpuctl) on the fake NVML with real
+processes, run by hand:
+
+    ninja -C build && /usr/bin/python3 bench/python/bench_api.py [build]
+
+1. Device.all() + processes() of every GPU, 8 GPUs x 256 processes (256
+   real `sleep` processes, each listed on all 8 GPUs: 2048 GPU-process
+   entries, 256 /proc reads), from a warm interpreter with a fresh pass
+   each round.  Budget: 20 ms.  Anchor: the C library's own snapshot
+   (gpuctl_snapshot_take + free, called through ctypes) in the same run.
+2. The ResourceMetricCollector's CPU use at a 1 s interval, as a share of
+   one core (process CPU time over wall time, main thread asleep).
+   Budget: 0.5 %.  Anchor: the same interpreter asleep without it.
+"""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+BUILD = REPO / (sys.argv[1] if len(sys.argv) > 1 else "build")
+GPUS, PROCS = 8, 256
+COLLECT_SECONDS = int(os.environ.get("BENCH_COLLECT_SECONDS", "30"))
+
+CHILD = r"""
+import ctypes, json, resource, statistics, sys, time
+import gpuctl
+from gpuctl import _lib, _state
+
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+def rounds(fn, n=30):
+    fn(); fn()                       # warm: library loaded, dentries cached
+    out = []
+    for _ in range(n):
+        t = time.perf_counter(); fn(); out.append(time.perf_counter() - t)
+    return statistics.median(out) * 1e3, min(out) * 1e3
+
+def listing():
+    gpuctl.refresh()                 # a fresh pass each round, not the cached one
+    n = 0
+    for d in gpuctl.Device.all():
+        n += len(d.processes())
+    assert n == %(entries)d, n
+
+h = _state.handle()
+def c_snapshot():
+    out, err = ctypes.c_void_p(), _lib.errbuf()
+    assert _lib.lib.gpuctl_snapshot_take(h.ptr, ctypes.byref(out), err, len(err)) == 0
+    _lib.lib.gpuctl_snapshot_free(out)
+
+res = {}
+res["c_snapshot_ms"] = rounds(c_snapshot)
+res["python_all_processes_ms"] = rounds(listing)
+
+secs = %(secs)d
+c0, t0 = cpu(), time.monotonic(); time.sleep(secs); idle = (cpu() - c0) / (time.monotonic() - t0)
+coll = gpuctl.ResourceMetricCollector(interval=1.0)
+with coll:
+    with coll(tag="bench"):
+        time.sleep(1.5)              # the first samples (ancestry of 256 processes) aside
+        c0, t0 = cpu(), time.monotonic(); time.sleep(secs)
+        busy = (cpu() - c0) / (time.monotonic() - t0)
+        metrics = coll.collect()
+res["idle_core_pct"] = idle * 100
+res["collector_core_pct"] = busy * 100
+res["collector_samples"] = coll.sample_count
+res["metric_count"] = len(metrics)
+print(json.dumps(res))
+"""
+
+
+def main():
+    lib = BUILD / "src" / "lib"
+    fake = BUILD / "tests" / "fake-nvml" / "libnvidia-ml.so.1"
+    if not (lib / "libgpuctl.so.0").exists() or not fake.exists():
+        sys.exit(f"bench_api: build first (ninja -C {BUILD})")
+    sleepers = [subprocess.Popen(["/bin/sleep", "600"]) for _ in range(PROCS)]
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            procs = [{"pid": p.pid, "used_memory": (64 + i) << 20}
+                     for i, p in enumerate(sleepers)]
+            devices = [{"name": "NVIDIA H100 80GB HBM3",
+                        "uuid": f"GPU-{i:08x}-0000-0000-0000-000000000000",
+                        "pci": {"bus_id": f"00000000:{0x18 + i:02X}:00.0"},
+                        "memory": {"total": 80 << 30, "reserved": 0, "used": 20 << 30},
+                        "utilization": {"gpu": 50, "memory": 20}, "temperature": {"gpu": 50},
+                        "power": {"usage_mw": 300000}, "processes": {"compute": procs}}
+                       for i in range(GPUS)]
+            scen = pathlib.Path(tmp) / "scenario.json"
+            scen.write_text(json.dumps({"devices": devices}))
+            env = dict(os.environ, FAKE_NVML_SCENARIO=str(scen), GPUCTL_NVML_LIBRARY=str(fake),
+                       GPUCTL_SYS_ROOT=str(pathlib.Path(tmp) / "nosys"),
+                       PYTHONPATH=str(REPO / "python"), LD_LIBRARY_PATH=str(lib))
+            env.pop("CUDA_VISIBLE_DEVICES", None)
+            code = CHILD % {"entries": GPUS * PROCS, "secs": COLLECT_SECONDS}
+            out = subprocess.run(["/usr/bin/python3", "-c", code], env=env, check=True,
+                                 capture_output=True, text=True).stdout
+    finally:
+        for p in sleepers:
+            p.kill()
+        for p in sleepers:
+            p.wait()
+    r = json.loads(out)
+    print(f"{GPUS} GPUs x {PROCS} processes ({GPUS * PROCS} GPU-process entries), "
+          f"median (min) of 30 rounds, ms")
+    print(f"  anchor  C gpuctl_snapshot_take + free        {r['c_snapshot_ms'][0]:7.2f} "
+          f"({r['c_snapshot_ms'][1]:.2f})")
+    print(f"  Python  refresh + Device.all() + processes()  "
+          f"{r['python_all_processes_ms'][0]:7.2f} ({r['python_all_processes_ms'][1]:.2f})"
+          f"   budget 20")
+    print(f"collector at 1 s over {COLLECT_SECONDS} s, share of one core, %")
+    print(f"  anchor  interpreter asleep                  {r['idle_core_pct']:7.3f}")
+    print(f"  with ResourceMetricCollector                {r['collector_core_pct']:7.3f}"
+          f"   budget 0.5   ({r['collector_samples']} samples, {r['metric_count']} figures)")
+
+
+if __name__ == "__main__":
+    main()
