@@ -22,6 +22,7 @@
 #include "cli/cli.h"
 #include "cli/opts.h"
 #include "cli/remote.h"
+#include "doc/audit_doc.h"
 #include "doc/json.h"
 #include "doc/select_doc.h"
 #include "doc/snapshot_doc.h"
@@ -33,7 +34,7 @@
 #define CONNECT_TIMEOUT_SECS 10u
 #define PASSWORD_MAX 1024
 
-enum remote_command { RC_LIST, RC_KILL, RC_SELECT };
+enum remote_command { RC_LIST, RC_KILL, RC_SELECT, RC_AUDIT };
 
 struct remote_run {
     struct remote_request q;
@@ -48,6 +49,9 @@ struct remote_run {
     struct list_request list;
     struct kill_request kill;
     struct cli_select_hosts select;
+    struct audit_request audit;
+    unsigned long audit_top;        /* --top, cut here: each host is asked for every user */
+    json_t *merged;                 /* audit with json: the merged summary's document */
     bool json, ascii, color;
     char *remote_command;           /* the quoted command line for the remote shell */
     struct remote_job *jobs;
@@ -141,6 +145,24 @@ static int parse_with(const struct options_command *t, int argc, char **argv, vo
     return 0;
 }
 
+/* audit across hosts: the summaries, merged here. */
+static int check_audit(struct remote_run *r, int argc, char **argv)
+{
+    int rc = parse_with(&audit_options, argc, argv, &r->audit, &r->cmd_parsed);
+    if (rc)
+        return rc;
+    const struct audit_request *q = &r->audit;
+    if (!q->summary || r->cmd_parsed.operand_count || q->gpus || q->rogue || q->rogue_config ||
+        q->rogue_export || q->rogue_import)
+        return cli_usage_error("audit", "with --remote, audit takes --summary (with --hours, "
+                               "--user, --process, --top, --output)");
+    r->audit_top = 10;
+    if (q->top && (!cli_parse_uint(q->top, 100000, &r->audit_top) || r->audit_top == 0))
+        return cli_usage_error("audit", "--top: '%s' is not a whole number from 1 to 100000",
+                               q->top);
+    return check_output(r, "audit", q->output);
+}
+
 static int check_command(struct remote_run *r, int argc, char **argv)
 {
     const char *name = argv[0];
@@ -166,7 +188,12 @@ static int check_command(struct remote_run *r, int argc, char **argv)
         r->command = RC_SELECT;
         return cli_select_hosts_parse(argc, argv, &r->select);
     }
-    return cli_usage_error(NULL, "--remote works with list, kill and select, not '%s'", name);
+    if (strcmp(name, "audit") == 0) {
+        r->command = RC_AUDIT;
+        return check_audit(r, argc, argv);
+    }
+    return cli_usage_error(NULL, "--remote works with list, kill, select and audit --summary, "
+                           "not '%s'", name);
 }
 
 /* The words the remote gpuctl runs: the command and its arguments as given
@@ -175,7 +202,7 @@ static int check_command(struct remote_run *r, int argc, char **argv)
 static int build_remote_command(struct remote_run *r, int argc, char **argv)
 {
     const char *path = r->q.remote_path ? r->q.remote_path : "gpuctl";
-    const char **words = calloc((size_t)argc + 5, sizeof *words);
+    const char **words = calloc((size_t)argc + 7, sizeof *words);
     if (!words)
         return -ENOMEM;
     size_t n = 0;
@@ -187,6 +214,10 @@ static int build_remote_command(struct remote_run *r, int argc, char **argv)
     } else {
         for (int i = 0; i < argc; i++)
             words[n++] = argv[i];
+    }
+    if (r->command == RC_AUDIT) {
+        words[n++] = "--top";              /* every user: the ranking is made here */
+        words[n++] = "100000";
     }
     words[n++] = "--output";
     words[n++] = "json";
@@ -319,6 +350,13 @@ static void read_document(struct remote_run *r, struct cli_remote_host *h,
     if (r->command == RC_KILL)
         return;
     struct error e = {0};
+    if (r->command == RC_AUDIT) {
+        if (doc_audit_summary_decode(h->doc, &h->summary, &e) < 0) {
+            h->status = REMOTE_BAD_OUTPUT;
+            snprintf(h->error, sizeof h->error, "cannot read its audit summary: %s", e.msg);
+        }
+        return;
+    }
     if (doc_snapshot_decode(h->doc, &h->snap, &e) < 0) {
         h->status = REMOTE_BAD_OUTPUT;
         snprintf(h->error, sizeof h->error, "cannot read its snapshot: %s", e.msg);
@@ -364,7 +402,9 @@ static void gather(struct remote_run *r)
 
 static const char *command_name(enum remote_command c)
 {
-    return c == RC_LIST ? "list" : c == RC_KILL ? "kill" : "select";
+    static const char *const names[] = {[RC_LIST] = "list", [RC_KILL] = "kill",
+                                        [RC_SELECT] = "select", [RC_AUDIT] = "audit"};
+    return names[c];
 }
 
 static int write_json(struct remote_run *r)
@@ -384,6 +424,8 @@ static int write_json(struct remote_run *r)
             rc = -ENOMEM;
     }
     json_decref(hosts);
+    if (rc == 0 && r->merged && json_object_set(root, "merged", r->merged) < 0)
+        rc = -ENOMEM;
     if (rc == 0)
         rc = doc_json_write(root, stdout, false);    /* drops root */
     else
@@ -403,6 +445,12 @@ static int show(struct remote_run *r)
         for (size_t i = 0; i < n; i++)
             if (r->results[i].status != REMOTE_OK && r->results[i].exit_code == 0)
                 r->results[i].exit_code = EXIT_GENERAL;
+        if (rc || !r->json)
+            return rc;
+    }
+    if (r->command == RC_AUDIT) {
+        int rc = cli_remote_show_audit(r->results, n, r->audit_top, r->json, &r->merged,
+                                       stdout);
         if (rc || !r->json)
             return rc;
     }
@@ -454,10 +502,12 @@ static void remote_run_clear(struct remote_run *r)
     for (size_t i = 0; r->results && i < r->hosts.count; i++) {
         json_decref(r->results[i].doc);
         snapshot_free(r->results[i].snap);
+        audit_summary_free(r->results[i].summary);
     }
     free(r->jobs);
     free(r->results);
     free(r->remote_command);
+    json_decref(r->merged);
     cli_select_hosts_clear(&r->select);
     options_parsed_clear(&r->cmd_parsed);
     options_parsed_clear(&r->parsed);

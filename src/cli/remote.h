@@ -12,6 +12,7 @@
 #include "core/snapshot.h"
 #include "ops/select.h"
 #include "remote/ssh.h"
+#include "store/audit.h"
 
 /* How many arguments from argv[i] form one remote option (1 or 2: its
  * value), or 0 when argv[i] is not one. */
@@ -32,6 +33,7 @@ struct cli_remote_host {
     char error[600];              /* one line; "" when ok */
     json_t *doc;                  /* the document it printed (may be set on failure too) */
     struct snapshot *snap;        /* list and select: doc decoded */
+    struct audit_summary *summary;/* audit --summary: doc decoded */
 };
 
 /* select across hosts: select's arguments checked as cmd_select checks
@@ -58,6 +60,11 @@ int cli_remote_show_list(struct cli_remote_host *hosts, size_t n, bool details,
                          bool containers, bool ascii, bool color, FILE *out);
 int cli_remote_show_kill(struct cli_remote_host *hosts, size_t n, bool ascii, bool color,
                          FILE *out);
+/* The merged summary of the hosts that answered (the others on stderr);
+ * with json the document of the merged summary into *merged_doc instead
+ * of printing. */
+int cli_remote_show_audit(struct cli_remote_host *hosts, size_t n, size_t top, bool json,
+                          json_t **merged_doc, FILE *out);
 int cli_remote_show_select(struct cli_remote_host *hosts, size_t n,
                            const struct cli_select_hosts *sel, bool json, FILE *out);
 

@@ -7,10 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/audit.h"
 #include "cli/list.h"
 #include "cli/remote.h"
 #include "core/table.h"
+#include "doc/audit_doc.h"
 #include "doc/select_doc.h"
+#include "remote/audit_merge.h"
 
 #define NA "N/A"
 
@@ -194,4 +197,44 @@ int cli_remote_show_select(struct cli_remote_host *hosts, size_t n,
     if (!json && fflush(out) == EOF)
         return write_failed();
     return 0;
+}
+
+/* ---- audit --summary ------------------------------------------------------------- */
+
+int cli_remote_show_audit(struct cli_remote_host *hosts, size_t n, size_t top, bool json,
+                          json_t **merged_doc, FILE *out)
+{
+    const struct audit_summary **parts = calloc(n ? n : 1, sizeof *parts);
+    const char **labels = calloc(n ? n : 1, sizeof *labels);
+    struct audit_summary *merged = NULL;
+    struct error e = {0};
+    size_t k = 0;
+    int rc = parts && labels ? 0 : error_set(&e, -ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (hosts[i].summary) {
+            parts[k] = hosts[i].summary;
+            labels[k++] = hosts[i].label;
+        } else if (!json) {
+            fprintf(stderr, "%s: %s\n", hosts[i].label, hosts[i].error);
+        }
+    }
+    if (rc == 0)
+        rc = remote_audit_merge(parts, labels, k, top, &merged, &e);
+    free(parts);
+    free(labels);
+    if (rc == 0 && json) {
+        if (!(*merged_doc = doc_audit_summary_build(merged, &e)))
+            rc = e.code;
+    } else if (rc == 0) {
+        struct cli_ctx ctx = {0};
+        struct cli_common common = {0};
+        rc = cli_load_config(&ctx, &common);
+        if (rc == 0 && cli_audit_print_summary(merged, OUTPUT_TABLE, false, &ctx, out) < 0)
+            rc = write_failed();
+    } else {
+        fprintf(stderr, "gpuctl: %s\n", e.msg);
+        rc = 1;
+    }
+    audit_summary_free(merged);
+    return rc;
 }

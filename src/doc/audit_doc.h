@@ -44,6 +44,12 @@ json_t *doc_audit_query_build(struct audit_db *db, const struct doc_audit_query_
 /* The summary document.  New reference or NULL with e filled. */
 json_t *doc_audit_summary_build(const struct audit_summary *s, struct error *e);
 
+/* The summary a document describes (a remote host's, for merging): *out is
+ * freed with audit_summary_free.  A value of the wrong type is
+ * -ERROR_PARSE with e naming its key; keys an older gpuctl leaves out are
+ * unknown, zero or empty; "from" and "to" are required. */
+int doc_audit_summary_decode(const json_t *doc, struct audit_summary **out, struct error *e);
+
 /* "2026-01-31T12:00:00.250Z": the audit documents' time format (and its
  * CSV's), clamped to years 0000-9999. */
 void doc_audit_time_rfc3339(int64_t ms, char *buf, size_t size);

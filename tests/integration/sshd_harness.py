@@ -50,19 +50,21 @@ class Sshd:
     host whose known_hosts entry holds another key)."""
 
     def __init__(self, folder, gpuctl_bin, nvml_lib, aliases, extra_env=None,
-                 password_auth=False):
+                 password_auth=False, one_port=False):
         self.dir = pathlib.Path(folder)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.gpuctl_bin = pathlib.Path(gpuctl_bin)
         self.user = "root" if os.getuid() == 0 else os.environ.get("USER", "nobody")
-        self.ports = {name: free_port() for name in aliases}
+        # sshd listens on at most 16 sockets: many aliases share one port.
+        shared = free_port() if one_port else None
+        self.ports = {name: shared or free_port() for name in aliases}
         self.closed_port = free_port()
         self.log = self.dir / "sshd.log"
         host_pub = keygen(self.dir / "host_key")
         other_pub = keygen(self.dir / "other_host_key")
         user_pub = keygen(self.dir / "id_ed25519")
         (self.dir / "authorized_keys").write_text(" ".join(user_pub) + "\n")
-        known = [f"[127.0.0.1]:{p} {' '.join(host_pub)}" for p in self.ports.values()]
+        known = [f"[127.0.0.1]:{p} {' '.join(host_pub)}" for p in set(self.ports.values())]
         known.append(f"wrongkey {' '.join(other_pub)}")
         self.known_hosts = self.dir / "known_hosts"
         self.known_hosts.write_text("\n".join(known) + "\n")
@@ -75,8 +77,10 @@ class Sshd:
         home = self.dir / "remote-home"
         (home / "xdg").mkdir(parents=True, exist_ok=True)
         (home / "sys").mkdir(exist_ok=True)
-        cases = "\n".join(f"    {self.ports[name]}) scenario='{path}' ;;"
-                          for name, path in aliases.items())
+        by_port = {}
+        for name, path in aliases.items():
+            by_port.setdefault(self.ports[name], path)
+        cases = "\n".join(f"    {port}) scenario='{path}' ;;" for port, path in by_port.items())
         env_lines = "\n".join(f"export {k}='{v}'" for k, v in extra_env.items())
         self.wrapper = self.dir / "gpuctl-remote"
         self.wrapper.write_text(f"""#!/bin/sh
@@ -89,13 +93,14 @@ esac
 export FAKE_NVML_SCENARIO="$scenario"
 export GPUCTL_NVML_LIBRARY='{nvml_lib}'
 export HOME='{home}' XDG_CONFIG_HOME='{home}/xdg' GPUCTL_SYS_ROOT='{home}/sys' LANG=C.UTF-8 TZ=UTC
+export XDG_DATA_HOME="{home}/data-$port"    # each host its own audit history
 {env_lines}
 exec '{self.gpuctl_bin}' "$@"
 """)
         self.wrapper.chmod(0o755)
 
     def _write_sshd_config(self, password_auth):
-        ports = "\n".join(f"Port {p}" for p in self.ports.values())
+        ports = "\n".join(f"Port {p}" for p in sorted(set(self.ports.values())))
         self.sshd_config = self.dir / "sshd_config"
         self.sshd_config.write_text(f"""{ports}
 ListenAddress 127.0.0.1
@@ -138,7 +143,7 @@ Subsystem sftp internal-sftp
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("sshd exited: " + self.log.read_text(errors="replace"))
-            if all(self._listening(p) for p in self.ports.values()):
+            if all(self._listening(p) for p in set(self.ports.values())):
                 return self
             time.sleep(0.05)
         self.stop()

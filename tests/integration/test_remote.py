@@ -319,6 +319,41 @@ def test_select_refuses_what_only_makes_sense_here(fleet):
     assert rc == 3 and "cannot be used with --remote" in err
 
 
+# ---- audit --summary ---------------------------------------------------------------------
+
+
+def test_audit_summaries_of_every_host_are_merged(fleet, victims):
+    a, b = victims(2, "gpuctl-remote-audit")
+    fleet.start(alpha=[used(0, 1, [a.pid])], beta=[used(0, 1, [b.pid]), used(1, 2)])
+    for _ in range(2):                      # each list records a sample on its host
+        rc, out, err = fleet.run(["--remote", "alpha,beta", "list"])
+        assert rc == 0, err
+    rc, out, err = fleet.run(["--remote", "alpha,beta", "audit", "--summary", "--output",
+                              "json"])
+    assert rc == 0, err
+    doc = json.loads(out)
+    parts = [h["document"] for h in doc["hosts"]]
+    merged = doc["merged"]
+    for key in ("samples", "process_rows", "gpu_rows"):
+        assert merged[key] == sum(p[key] for p in parts) > 0, key
+    user = fleet.sshd.user
+    rows = [u["rows"] for p in parts for u in p["top_users"] if u["user"] == user]
+    assert len(rows) == 2
+    assert [u["rows"] for u in merged["top_users"] if u["user"] == user] == [sum(rows)]
+    assert [(g["host"], g["gpu"]) for g in merged["gpus"]] == [("alpha", 0), ("beta", 0),
+                                                               ("beta", 1)]
+    rc, out, err = fleet.run(["--remote", "alpha,beta,closed", "audit", "--summary"])
+    assert rc == 1
+    assert "Top users" in out and re.search(r"^│ alpha\s+│\s+0 │", out, re.M)
+    assert "closed: unreachable" in err
+
+
+def test_audit_without_summary_is_refused_with_remote(fleet):
+    three_hosts(fleet)
+    rc, out, err = fleet.run(["--remote", "alpha", "audit"])
+    assert rc == 3 and "audit takes --summary" in err
+
+
 # ---- ssh's settings ------------------------------------------------------------------------
 
 

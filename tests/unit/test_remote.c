@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <cmocka.h>
 
+#include "doc/audit_doc.h"
+#include "remote/audit_merge.h"
 #include "remote/hosts.h"
 #include "remote/ssh.h"
 
@@ -185,6 +187,111 @@ static void test_ssh_failures_are_named(void **state)
     assert_string_equal(remote_status_name(REMOTE_HOST_KEY_CHANGED), "host_key_changed");
 }
 
+/* A summary of one host: a user and a GPU, one busy hour. */
+static struct audit_summary *summary_of(const char *user, uint64_t rows, double gib_hours,
+                                        uint64_t peak, int64_t hour_ms, double util)
+{
+    struct audit_summary *s = calloc(1, sizeof *s);
+    assert_non_null(s);
+    s->from_ms = 1000;
+    s->to_ms = hour_ms + 3600000;
+    s->samples = rows;
+    s->proc_rows = rows;
+    s->gpu_rows = rows;
+    s->first_ms = (struct opt_u64){.known = true, .v = 5000};
+    s->users = calloc(1, sizeof *s->users);
+    s->users[0] = (struct audit_usage){.key = strdup(user), .rows = rows,
+                                       .gpu_mem_gib_hours = gib_hours,
+                                       .peak_mem_bytes = {.known = true, .v = peak}};
+    s->user_count = 1;
+    s->processes = calloc(1, sizeof *s->processes);
+    s->processes[0] = (struct audit_usage){.key = strdup("python3"), .rows = rows};
+    s->process_count = 1;
+    s->gpus = calloc(1, sizeof *s->gpus);
+    s->gpus[0] = (struct audit_gpu_usage){.host = strdup("node"), .uuid = strdup("GPU-1"),
+                                          .name = strdup("H100"), .rows = rows,
+                                          .util_avg_pct = {.known = true, .v = util}};
+    s->gpu_count = 1;
+    for (int h = 0; h < 24; h++)
+        s->hours[h].hour = h;
+    s->hours[6] = (struct audit_hour_bin){.hour = 6, .proc_rows = rows,
+                                          .gpu_mem_gib_hours = gib_hours,
+                                          .util_avg_pct = {.known = true, .v = util}};
+    s->busiest = calloc(1, sizeof *s->busiest);
+    s->busiest[0] = (struct audit_period){.start_ms = hour_ms, .end_ms = hour_ms + 3600000,
+                                          .proc_rows = rows, .gpu_mem_gib_hours = gib_hours,
+                                          .util_avg_pct = {.known = true, .v = util}};
+    s->busiest_count = 1;
+    return s;
+}
+
+static void test_merged_summary_adds_up_users_and_labels_gpus_by_host(void **state)
+{
+    (void)state;
+    struct audit_summary *a = summary_of("alice", 3, 2.0, 100, 7200000, 10);
+    struct audit_summary *b = summary_of("alice", 1, 1.0, 300, 7200000, 50);
+    struct audit_summary *c = summary_of("bob", 2, 5.0, 200, 10800000, 20);
+    const struct audit_summary *parts[] = {a, b, c};
+    const char *labels[] = {"gpu1", "gpu2", "gpu3"};
+    struct audit_summary *m;
+    struct error e = {0};
+    assert_int_equal(remote_audit_merge(parts, labels, 3, 10, &m, &e), 0);
+    assert_int_equal(m->samples, 6);
+    assert_int_equal(m->user_count, 2);
+    assert_string_equal(m->users[0].key, "bob");            /* most GiB-hours first */
+    assert_string_equal(m->users[1].key, "alice");
+    assert_int_equal(m->users[1].rows, 4);
+    assert_true(m->users[1].gpu_mem_gib_hours == 3.0);
+    assert_int_equal(m->users[1].peak_mem_bytes.v, 300);
+    assert_int_equal(m->process_count, 1);
+    assert_int_equal(m->processes[0].rows, 6);
+    assert_int_equal(m->gpu_count, 3);
+    assert_string_equal(m->gpus[2].host, "gpu3");
+    assert_int_equal(m->hours[6].proc_rows, 6);
+    /* util weighted by GPU samples: (10*3 + 50*1 + 20*2) / 6 */
+    assert_true(m->hours[6].util_avg_pct.known && m->hours[6].util_avg_pct.v == 20.0);
+    assert_int_equal(m->busiest_count, 2);
+    assert_int_equal(m->busiest[0].start_ms, 10800000);     /* bob's 5 GiB-h hour */
+    assert_int_equal(m->busiest[1].proc_rows, 4);
+    assert_true(m->busiest[1].util_avg_pct.v == 20.0);      /* (10*3 + 50*1) / 4 */
+    audit_summary_free(m);
+    assert_int_equal(remote_audit_merge(parts, labels, 3, 1, &m, &e), 0);
+    assert_int_equal(m->user_count, 1);
+    assert_int_equal(m->busiest_count, 1);
+    audit_summary_free(m);
+    audit_summary_free(a);
+    audit_summary_free(b);
+    audit_summary_free(c);
+}
+
+static void test_audit_summary_document_survives_the_round_trip(void **state)
+{
+    (void)state;
+    struct audit_summary *s = summary_of("alice", 3, 2.5, 100, 7200000, 10);
+    s->from_ms = -(INT64_C(1) << 62);
+    struct error e = {0};
+    json_t *doc = doc_audit_summary_build(s, &e);
+    assert_non_null(doc);
+    struct audit_summary *back;
+    assert_int_equal(doc_audit_summary_decode(doc, &back, &e), 0);
+    json_t *again = doc_audit_summary_build(back, &e);
+    assert_true(json_equal(doc, again));
+    json_decref(again);
+    audit_summary_free(back);
+    /* an older gpuctl without a key: unknown, not an error */
+    json_object_del(json_object_get(doc, "top_users") ? json_array_get(
+                        json_object_get(doc, "top_users"), 0) : doc, "peak_memory_bytes");
+    assert_int_equal(doc_audit_summary_decode(doc, &back, &e), 0);
+    assert_false(back->users[0].peak_mem_bytes.known);
+    audit_summary_free(back);
+    json_object_set_new(json_array_get(json_object_get(doc, "gpus"), 0), "rows",
+                        json_string("many"));
+    assert_int_equal(doc_audit_summary_decode(doc, &back, &e), -ERROR_PARSE);
+    assert_non_null(strstr(e.msg, "gpus[0].rows: expected a whole number"));
+    json_decref(doc);
+    audit_summary_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -196,6 +303,8 @@ int main(void)
         cmocka_unit_test(test_quoting_keeps_every_argument_one_word),
         cmocka_unit_test(test_ssh_argv_never_turns_host_key_checking_off),
         cmocka_unit_test(test_ssh_failures_are_named),
+        cmocka_unit_test(test_merged_summary_adds_up_users_and_labels_gpus_by_host),
+        cmocka_unit_test(test_audit_summary_document_survives_the_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
