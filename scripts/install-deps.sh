@@ -42,3 +42,11 @@ if [ ! -f "$top/tests/mcp/node_modules/@modelcontextprotocol/sdk/package.json" ]
     (cd "$top/tests/mcp" && npm ci --no-audit --no-fund --loglevel=error) ||
         echo "install-deps: npm ci in tests/mcp failed; the MCP SDK tests will be skipped" >&2
 fi
+
+# puppeteer-core for the dashboard's browser tests (tests/browser), driving
+# Debian's chromium; at the versions tests/browser/package-lock.json pins.
+if [ ! -f "$top/tests/browser/node_modules/puppeteer-core/package.json" ] ||
+   [ "$top/tests/browser/package-lock.json" -nt "$top/tests/browser/node_modules/.package-lock.json" ]; then
+    (cd "$top/tests/browser" && npm ci --no-audit --no-fund --loglevel=error) ||
+        echo "install-deps: npm ci in tests/browser failed; the browser tests will be skipped" >&2
+fi

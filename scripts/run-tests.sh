@@ -31,6 +31,16 @@ run_suites() {   # $1 = label, $2 = build dir
 }
 
 run_suites normal "$build"
+
+# The dashboard in Debian's Chromium (tests/browser), once, on the normal
+# build: the browser, not the sanitizers, is what these tests exercise.
+echo "== normal: browser tests of the dashboard"
+GPUCTL_BIN="$top/$build/gpuctl" \
+FAKE_NVML_DIR="$top/$build/tests/fake-nvml" \
+FAKE_NVML_LIB="$top/$build/tests/fake-nvml/libnvidia-ml.so.1" \
+    /usr/bin/python3 -m pytest -q -p no:cacheprovider \
+    --junitxml="$results/browser-pytest.xml" "$top/tests/browser" 2>&1 | tail -n 15
+
 run_suites asan "$asan"
 
 # The recorder's lock-free ring and dictionaries under ThreadSanitizer: a

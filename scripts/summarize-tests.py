@@ -63,6 +63,13 @@ def main(results):
                 continue
             p, f, s = fn(path)
             passed, failed, skipped = passed + p, failed + f, skipped + s
+    # The dashboard's browser tests (normal build only).
+    path = os.path.join(results, "browser-pytest.xml")
+    if os.path.exists(path):
+        p, f, s = junit_counts(path)
+        passed, failed, skipped = passed + p, failed + f, skipped + s
+    else:
+        missing.append("browser-pytest.xml")
     # The ThreadSanitizer run of the trace ring (scripts/run-tests.sh).
     path = os.path.join(results, "tsan-testlog.json")
     if os.path.exists(path):

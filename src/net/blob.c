@@ -16,6 +16,7 @@ struct net_blob {
     size_t start;        /* where the bytes begin in data[] */
     size_t len;          /* bytes from start */
     char *owned;         /* net_blob_take: the caller's buffer */
+    const char *lent;    /* net_blob_static: bytes that are never freed */
     char data[];
 };
 
@@ -30,6 +31,7 @@ static struct net_blob *blob_alloc(size_t room)
     b->start = 0;
     b->len = 0;
     b->owned = NULL;
+    b->lent = NULL;
     return b;
 }
 
@@ -74,6 +76,16 @@ struct net_blob *net_blob_take(char *data, size_t len)
     return b;
 }
 
+struct net_blob *net_blob_static(const void *data, size_t len)
+{
+    struct net_blob *b = blob_alloc(0);
+    if (!b)
+        return NULL;
+    b->lent = data;
+    b->len = len;
+    return b;
+}
+
 struct net_blob *net_blob_ref(struct net_blob *b)
 {
     if (b)
@@ -91,6 +103,8 @@ void net_blob_unref(struct net_blob *b)
 
 const char *net_blob_data(const struct net_blob *b)
 {
+    if (b->lent)
+        return b->lent;
     return b->owned ? b->owned : b->data + b->start;
 }
 

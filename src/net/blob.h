@@ -18,6 +18,9 @@ struct net_blob *net_blob_copy(const void *data, size_t len);
 /* A blob that takes ownership of data (allocated with malloc); on failure
  * data is freed and NULL returned. */
 struct net_blob *net_blob_take(char *data, size_t len);
+/* A blob over bytes that live as long as the program (the embedded
+ * dashboard files): nothing is copied, and nothing freed with the blob. */
+struct net_blob *net_blob_static(const void *data, size_t len);
 /* A blob of len bytes whose first `reserve` bytes are left for a header
  * (the WebSocket frame header), copied from data after them; see
  * net_blob_prepend. */

@@ -186,9 +186,16 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct http_reply *r
         return MHD_NO;
     }
     const char *type = reply->content_type ? reply->content_type : "application/json";
+    bool own_cache = false;
     bool ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type) == MHD_YES &&
-              MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") == MHD_YES &&
-              MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") == MHD_YES;
+              MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") == MHD_YES;
+    for (size_t i = 0; ok && i < HTTP_REPLY_MAX_HEADERS && reply->headers[i].name; i++) {
+        const struct http_header *h = &reply->headers[i];
+        own_cache |= strcasecmp(h->name, MHD_HTTP_HEADER_CACHE_CONTROL) == 0;
+        ok = MHD_add_response_header(resp, h->name, h->value) == MHD_YES;
+    }
+    if (ok && !own_cache)
+        ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") == MHD_YES;
     if (ok && extra_name)
         ok = MHD_add_response_header(resp, extra_name, extra_value) == MHD_YES;
     if (ok && reply->header_name)
@@ -258,7 +265,8 @@ static bool token_matches(const struct http_server *s, const char *given, size_t
 static bool authorized(struct http_server *s, struct MHD_Connection *c, enum http_access access,
                        enum MHD_Result *sent)
 {
-    bool need = access == HTTP_ACCESS_CHANGE || (s->has_token && !s->loopback);
+    bool need = access == HTTP_ACCESS_CHANGE ||
+                (access == HTTP_ACCESS_READ && s->has_token && !s->loopback);
     if (!need)
         return true;
     if (!s->has_token) {

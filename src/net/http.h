@@ -22,6 +22,7 @@
 enum http_access {
     HTTP_ACCESS_READ,     /* anyone on a loopback bind; the token when bound elsewhere */
     HTTP_ACCESS_CHANGE,   /* the token, always; a browser's Origin must be this server */
+    HTTP_ACCESS_PUBLIC,   /* anyone, always: the dashboard's files, which hold no data */
 };
 
 struct http_request {
@@ -52,12 +53,24 @@ int http_request_query_each(const struct http_request *r,
                             int (*fn)(void *cls, const char *key, const char *value),
                             void *cls);
 
+/* One more response header; both strings outlive the reply (static). */
+struct http_header {
+    const char *name;
+    const char *value;
+};
+
+#define HTTP_REPLY_MAX_HEADERS 6
+
 struct http_reply {
     unsigned status;           /* 0 means 200 */
     const char *content_type;  /* a static string; NULL means application/json */
     struct net_blob *body;     /* owned by the reply */
     const char *header_name;   /* one more response header (a static name), or NULL */
     char header_value[64];     /* its value */
+    /* Static headers (both strings outlive the reply), the first with a
+     * NULL name ends them.  A "Cache-Control" here replaces the default
+     * "no-store". */
+    struct http_header headers[HTTP_REPLY_MAX_HEADERS];
 };
 
 /* A blob of doc as compact JSON (key order kept, the documents' number

@@ -29,6 +29,7 @@
 #include "net/http.h"
 #include "net/metrics.h"
 #include "net/openapi.h"
+#include "net/web.h"
 #include "net/wsloop.h"
 
 #define QUERY_MAX_ITEMS 256
@@ -544,6 +545,9 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/gpus", HTTP_ACCESS_READ, route_gpus},
     {"GET", "/api/v1/gpus/{}", HTTP_ACCESS_READ, route_gpu},
     {"GET", "/api/v1/processes", HTTP_ACCESS_READ, route_processes},
+    /* the dashboard (net/web.c), last: "/{}" must not shadow a route above */
+    {"GET", "/", HTTP_ACCESS_PUBLIC, net_web_route},
+    {"GET", "/{}", HTTP_ACCESS_PUBLIC, net_web_route},
 };
 
 /* ---- start and stop ---- */

@@ -1,0 +1,222 @@
+// dashboard.mjs - drives the dashboard of a real `gpuctl serve` in Debian's
+// Chromium (puppeteer-core) for tests/browser/test_dashboard.py.
+//
+// argv[2] is a JSON plan: {"url", "out" (the test's temp dir for
+// screenshots), "suite": "node" | "policies", and the suite's facts}.
+// The script does what a person would (reads, clicks, types), writes the
+// next scenario file where the plan asks for a change, and prints one JSON
+// report on stdout: what the page showed, console errors, CSP violations,
+// page weight and time to first render.  The Python side asserts on it
+// and checks the machine (processes, guard.toml).  Any step that does not
+// happen fails the run with a message naming it.
+import fs from 'node:fs';
+import path from 'node:path';
+import puppeteer from 'puppeteer-core';
+
+const plan = JSON.parse(process.argv[2]);
+const report = { console_errors: [], csp: [], page_errors: [], failed_requests: [], shots: [] };
+const STEP_MS = plan.step_timeout_ms || 20000;
+
+function fail(step, err) {
+  report.failed = `${step}: ${err && err.message ? err.message : err}`;
+}
+
+async function openPage(browser, width, height) {
+  const page = await browser.newPage();
+  await page.setViewport({ width, height });
+  page.on('console', (m) => { if (m.type() === 'error') report.console_errors.push(m.text()); });
+  page.on('pageerror', (e) => report.page_errors.push(String(e.message || e)));
+  page.on('response', (r) => { if (r.status() >= 400) report.failed_requests.push(`${r.url()}: ${r.status()}`); });
+  page.on('requestfailed', (r) => report.failed_requests.push(`${r.url()}: ${r.failure()?.errorText}`));
+  await page.evaluateOnNewDocument(() => {
+    window.__csp = [];
+    document.addEventListener('securitypolicyviolation',
+      (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  return page;
+}
+
+async function collectCsp(page) {
+  report.csp.push(...(await page.evaluate(() => window.__csp)));
+}
+
+async function shot(page, name) {
+  const file = path.join(plan.out, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  report.shots.push(file);
+}
+
+const textOf = (page, sel) => page.$$eval(sel, (els) => els.map((e) => e.textContent.trim()));
+
+async function step(name, fn) {
+  if (report.failed) return;
+  try {
+    await fn();
+  } catch (err) {
+    fail(name, err);
+  }
+}
+
+// ---- the node view ----
+
+async function nodeSuite(browser) {
+  const page = await openPage(browser, 1440, 900);
+  await step('load', async () => {
+    await page.goto(plan.url, { waitUntil: 'load', timeout: STEP_MS });
+    await page.waitForFunction((n) => document.querySelectorAll('article.gpu').length === n,
+      { timeout: STEP_MS }, plan.gpus.length);
+    await page.waitForFunction((n) => document.querySelectorAll('.procs tbody tr[data-key]').length === n,
+      { timeout: STEP_MS }, plan.pids.length);
+    report.timing = await page.evaluate(() => {
+      const nav = performance.getEntriesByType('navigation')[0];
+      const fcp = performance.getEntriesByName('first-contentful-paint')[0];
+      const first = performance.getEntriesByName('gpuctl:first-render')[0];
+      const res = performance.getEntriesByType('resource');
+      return {
+        first_contentful_paint_ms: fcp ? fcp.startTime : null,
+        first_render_ms: first ? first.startTime : null,
+        dom_content_loaded_ms: nav.domContentLoadedEventEnd,
+        transfer_bytes: nav.transferSize + res.reduce((s, r) => s + r.transferSize, 0),
+        decoded_bytes: nav.decodedBodySize + res.reduce((s, r) => s + r.decodedBodySize, 0),
+        encoded_bytes: nav.encodedBodySize + res.reduce((s, r) => s + r.encodedBodySize, 0),
+        resources: res.map((r) => r.name.replace(/^.*\//, '')),
+      };
+    });
+  });
+  await step('values', async () => {
+    report.gpu_titles = await textOf(page, 'article.gpu h3');
+    report.gpu_stats = await page.$$eval('article.gpu', (cards) => cards.map((c) =>
+      Object.fromEntries([...c.querySelectorAll('.stat')].map((s) =>
+        [s.querySelector('dt').textContent, s.querySelector('dd').textContent]))));
+    report.proc_rows = await page.$$eval('.procs tbody tr[data-key]', (rows) =>
+      rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent.trim())));
+    report.host = await page.$eval('#host', (e) => e.textContent);
+    report.conn = await page.$eval('#conn', (e) => e.textContent);
+    report.nav = await page.$$eval('nav.tabs a:not([hidden])', (as) => as.map((a) => a.textContent));
+    report.kill_buttons = (await page.$$('.procs tbody button.danger')).length;
+  });
+  await step('sort and filter', async () => {
+    await page.click('.procs th[data-key=pid] button');
+    const first = await page.$$eval('.procs tbody tr[data-key] td:nth-child(2)', (t) => t.map((x) => x.textContent));
+    report.sorted_pids = first.map(Number);
+    await page.type('#proc-filter', String(plan.pids[0]));
+    await page.waitForFunction(() => document.querySelectorAll('.procs tbody tr[data-key]').length === 1, { timeout: STEP_MS });
+    await page.$eval('#proc-filter', (e) => { e.value = ''; e.dispatchEvent(new Event('input')); });
+  });
+  await step('screenshots', async () => {
+    await shot(page, 'node-1440x900');
+    await page.setViewport({ width: 390, height: 844 });
+    await new Promise((r) => setTimeout(r, 300));
+    await shot(page, 'node-390x844');
+    report.overflow_390 = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+    await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: 'dark' }]);
+    await page.setViewport({ width: 1440, height: 900 });
+    await new Promise((r) => setTimeout(r, 300));
+    await shot(page, 'node-1440x900-dark');
+    await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: 'light' }]);
+  });
+  await step('scenario change', async () => {
+    const seq = await page.$eval('.node', (e) => Number(e.dataset.seq));
+    fs.writeFileSync(plan.scenario + '.new', JSON.stringify(plan.next_scenario));
+    fs.renameSync(plan.scenario + '.new', plan.scenario);
+    // The change must be on the page by the second sample after the write.
+    await page.waitForFunction((want) => [...document.querySelectorAll('article.gpu .stat dd')]
+      .some((d) => d.textContent === want), { timeout: STEP_MS }, plan.changed_text);
+    report.change_seen_after_samples = await page.$eval('.node', (e, s) => Number(e.dataset.seq) - s, seq);
+  });
+  if (plan.token !== undefined && report.kill_buttons) {
+    await step('kill without token', async () => {
+      await page.click(`.procs tbody tr[data-key="0:${plan.kill_refused}:"] button.danger`);
+      await page.waitForSelector('#confirm-dialog[open]', { timeout: STEP_MS });
+      report.confirm_text = await page.$eval('#confirm-text', (e) => e.textContent);
+      await page.click('#confirm-ok');
+      await page.waitForSelector('#token-dialog[open]', { timeout: STEP_MS });
+      await page.click('#token-dialog button[value=cancel]');
+      await page.waitForFunction(() => document.getElementById('toast').textContent.includes('Nothing was sent'), { timeout: STEP_MS });
+      report.refused_toast = await page.$eval('#toast', (e) => e.textContent);
+    });
+    await step('kill with token', async () => {
+      await page.click(`.procs tbody tr[data-key="0:${plan.kill_done}:"] button.danger`);
+      await page.waitForSelector('#confirm-dialog[open]', { timeout: STEP_MS });
+      await page.click('#confirm-ok');
+      await page.waitForSelector('#token-dialog[open]', { timeout: STEP_MS });
+      await page.type('#token-input', plan.token);
+      await page.click('#token-ok');
+      await page.waitForFunction((pid) => document.getElementById('toast').textContent.startsWith(`pid ${pid}:`),
+        { timeout: STEP_MS }, plan.kill_done);
+      report.kill_toast = await page.$eval('#toast', (e) => e.textContent);
+      report.token_kept = await page.evaluate(() => sessionStorage.getItem('gpuctl.token') !== null);
+    });
+  }
+  await step('csp', () => collectCsp(page));
+  await page.close();
+}
+
+// ---- guard policies ----
+
+async function policiesSuite(browser) {
+  const page = await openPage(browser, 1440, 900);
+  await step('load', async () => {
+    await page.goto(plan.url + '#policies', { waitUntil: 'load', timeout: STEP_MS });
+    await page.waitForSelector('#tab-user', { timeout: STEP_MS });
+    await page.evaluate((t) => sessionStorage.setItem('gpuctl.token', t), plan.token);
+  });
+  await step('add a user policy', async () => {
+    await page.click('#policy-panel > button');
+    await page.type('#pf-_key', plan.user);
+    await page.type('#pf-memory_limit_gb', '7');
+    await page.type('#pf-max_concurrent_processes', '2');
+    await page.click('#policy-form button[type=submit]');
+    await page.waitForSelector(`#policy-panel tr[data-key="${plan.user}"]`, { timeout: STEP_MS });
+    report.user_row = await textOf(page, `#policy-panel tr[data-key="${plan.user}"] td`);
+  });
+  await step('browser validation', async () => {
+    await page.click('#tab-gpu');
+    await page.click('#policy-panel > button');
+    await page.type('#pf-_key', '0');
+    await page.type('#pf-max_utilization_pct', '150');
+    await page.click('#policy-form button[type=submit]');
+    await page.waitForFunction(() => document.getElementById('pf-max_utilization_pct-error').textContent !== '', { timeout: STEP_MS });
+    report.browser_error = await page.$eval('#pf-max_utilization_pct-error', (e) => e.textContent);
+  });
+  await step('server validation', async () => {
+    await page.$eval('#pf-max_utilization_pct', (e) => { e.value = '50'; });
+    await page.$eval('#pf-_key', (e) => { e.value = ''; });
+    await page.type('#pf-_key', String(plan.missing_gpu));
+    await page.click('#policy-form button[type=submit]');
+    await page.waitForFunction(() => [...document.querySelectorAll('#policy-form .field-error, #pf-form-error')]
+      .some((e) => e.textContent !== ''), { timeout: STEP_MS });
+    report.server_errors = await page.$$eval('#policy-form .field-error, #pf-form-error',
+      (els) => els.filter((e) => e.textContent).map((e) => ({ id: e.id, text: e.textContent })));
+    await shot(page, 'policies-1440x900');
+    await page.setViewport({ width: 390, height: 844 });
+    await new Promise((r) => setTimeout(r, 300));
+    await shot(page, 'policies-390x844');
+    await page.setViewport({ width: 1440, height: 900 });
+  });
+  await step('test policies', async () => {
+    await page.click('#test-policies');
+    await page.waitForFunction(() => /violation/.test(document.querySelector('.test-result').textContent), { timeout: STEP_MS });
+    report.test_text = await page.$eval('.test-result', (e) => e.textContent);
+  });
+  await step('csp', () => collectCsp(page));
+  await page.close();
+}
+
+const browser = await puppeteer.launch({
+  executablePath: plan.chromium || '/usr/bin/chromium',
+  headless: true,
+  userDataDir: path.join(plan.out, 'chromium-profile'),
+  args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu', '--no-first-run',
+    '--disable-extensions', '--disable-background-networking', '--disable-component-update'],
+});
+try {
+  if (plan.suite === 'node') await nodeSuite(browser);
+  else if (plan.suite === 'policies') await policiesSuite(browser);
+  else fail('plan', `no suite ${plan.suite}`);
+} catch (err) {
+  fail('browser', err);
+} finally {
+  await browser.close();
+}
+process.stdout.write(JSON.stringify(report) + '\n');

@@ -1,0 +1,123 @@
+"""The dashboard in a real browser: Debian's Chromium, driven by
+puppeteer-core (dashboard.mjs), against a real `gpuctl serve` on the fake
+NVML with real processes.
+
+Each test starts a server, hands dashboard.mjs a plan, and asserts on its
+report (what the page showed, console errors, CSP violations) and on the
+machine (which processes still run).  Screenshots at 390x844 and 1440x900
+are saved in the test's temp dir; with GPUCTL_BROWSER_SHOTS=DIR a copy goes
+there too, for a person to look at.
+"""
+
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "integration"))
+
+from conftest import (  # noqa: E402,F401  (fixtures used by name)
+    device, fake_lib, gpuctl_bin, gpuctl_env, run, scenario, self_user, spawn_procs)
+from test_serve import proc, start_server  # noqa: E402,F401
+
+NODE = shutil.which("node")
+CHROMIUM = shutil.which("chromium")
+PUPPETEER = HERE / "node_modules" / "puppeteer-core" / "package.json"
+
+pytestmark = pytest.mark.skipif(
+    not (NODE and CHROMIUM and PUPPETEER.exists()),
+    reason="needs node, Debian's chromium and tests/browser/node_modules (scripts/install-deps.sh)")
+
+TOKEN = "browser-test-token-0123456789"
+
+
+def drive(plan, tmp_path):
+    """Runs dashboard.mjs with plan; returns its report after the checks
+    every page must pass (no console error, no CSP violation, no failed
+    request, the step list complete)."""
+    out = tmp_path / "browser"
+    out.mkdir(exist_ok=True)
+    plan = {"out": str(out), "chromium": CHROMIUM, **plan}
+    r = subprocess.run([NODE, str(HERE / "dashboard.mjs"), json.dumps(plan)],
+                       capture_output=True, text=True, timeout=240, cwd=HERE)
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout.strip().splitlines()[-1])
+    shots = os.environ.get("GPUCTL_BROWSER_SHOTS")
+    if shots:
+        os.makedirs(shots, exist_ok=True)
+        for f in report["shots"]:
+            shutil.copy(f, shots)
+    assert "failed" not in report, f"{report['failed']}\n{json.dumps(report, indent=1)}\n{r.stderr}"
+    assert report["console_errors"] == [], report["console_errors"]
+    assert report["page_errors"] == [], report["page_errors"]
+    assert report["csp"] == [], report["csp"]
+    assert report["failed_requests"] == [], report["failed_requests"]
+    for f in report["shots"]:
+        assert pathlib.Path(f).stat().st_size > 1000
+    return report
+
+
+@pytest.fixture
+def node_machine(spawn_procs, scenario):
+    """Two GPUs with a process each; GPU 1 reports no temperature."""
+    a, b = spawn_procs(2)
+    devs = [device(0, processes={"compute": [proc(a.pid, 3000), proc(b.pid, 700)],
+                                 "graphics": [], "mps": []}),
+            device(1, name="NVIDIA A100-SXM4-40GB", temperature=None)]
+    data = {"driver_version": "550.54.15", "nvml_version": "12.550.54.15",
+            "cuda_driver_version": 12040, "devices": devs}
+    return {"data": data, "path": scenario(data, "live.json"), "a": a, "b": b}
+
+
+def test_node_view_shows_the_scenario_and_follows_its_changes(start_server, node_machine,
+                                                              tmp_path):
+    server = start_server(node_machine["path"], "--interval", "0.5")
+    changed = json.loads(json.dumps(node_machine["data"]))
+    changed["devices"][1]["utilization"]["gpu"] = 77
+    a, b = node_machine["a"], node_machine["b"]
+    report = drive({"url": server.url + "/", "suite": "node", "gpus": [0, 1],
+                    "pids": [a.pid, b.pid], "scenario": str(node_machine["path"]),
+                    "next_scenario": changed, "changed_text": "77 %"}, tmp_path)
+
+    assert report["gpu_titles"] == ["GPU 0 · NVIDIA H100 80GB HBM3", "GPU 1 · NVIDIA A100-SXM4-40GB"]
+    g0, g1 = report["gpu_stats"]
+    assert g0["Memory"] == "1.0 / 80.0 GiB"
+    assert g0["Utilisation"] == "10 %"
+    assert g0["Temperature"] == "40 °C"
+    assert g0["Power"] == "100 W / 700 W"
+    assert g0["Processes"] == "2"
+    assert g1["Temperature"] == "N/A"          # unknown, never 0
+    rows = {int(r[1]): r for r in report["proc_rows"]}
+    assert set(rows) == {a.pid, b.pid}
+    assert rows[a.pid][2] == a.user and rows[a.pid][4] == "2.9 GiB"
+    assert rows[b.pid][4] == "700 MiB"
+    assert report["sorted_pids"] == sorted(report["sorted_pids"], reverse=True)
+    assert report["conn"] == "live"
+    assert report["overflow_390"] is False
+    # seen by the second sample after the scenario file changed
+    assert report["change_seen_after_samples"] <= 2
+    print("figures:", json.dumps(report["timing"]))
+
+
+def test_served_files_carry_etag_gzip_and_a_strict_csp(start_server, node_machine):
+    server = start_server(node_machine["path"])
+    status, headers, body = server.get("/", headers={"Accept-Encoding": "gzip"})
+    assert status == 200 and headers["Content-Encoding"] == "gzip"
+    assert headers["Content-Type"] == "text/html; charset=utf-8"
+    csp = headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "default-src 'none'" in csp
+    import gzip
+    assert b"<script type=\"module\" src=\"app.js\">" in gzip.decompress(body)
+    etag = headers["ETag"]
+    status, _, body = server.get("/", headers={"Accept-Encoding": "gzip", "If-None-Match": etag})
+    assert status == 304 and body == b""
+    status, headers, body = server.get("/chart.min.js")
+    assert status == 200 and "Content-Encoding" not in headers
+    assert body.startswith(b"/*!\n * Chart.js v")
+    status, headers, _ = server.get("/no-such-file.js")
+    assert status == 404

@@ -1,0 +1,77 @@
+// app.js - the dashboard's entry: the view router (#node, #rogue,
+// #policies, #audit), the live feed and the connection badge.  Every view
+// module exports mount(main) returning an unmount function.  A view (and
+// the kill button) is offered only when the server's OpenAPI document lists
+// the routes it needs, so a server without them never shows a dead page.
+
+import { api, connectFeed } from './api.js';
+import { clock, setText } from './fmt.js';
+import * as node from './node.js';
+import * as rogue from './rogue.js';
+import * as policies from './policies.js';
+import * as audit from './audit.js';
+
+const views = { node, rogue, policies, audit };
+const NEEDS = {
+  node: [],
+  rogue: [['/api/v1/rogue', 'get']],
+  policies: [['/api/v1/policies', 'get'], ['/api/v1/policies', 'put'], ['/api/v1/policies/test', 'post']],
+  audit: [['/api/v1/audit/summary', 'get']],
+};
+const offered = new Set(['node']);
+const main = document.getElementById('view');
+let unmount = null;
+
+function route() {
+  const name = offered.has(location.hash.slice(1)) ? location.hash.slice(1) : 'node';
+  if (unmount) unmount();
+  main.replaceChildren();
+  for (const a of document.querySelectorAll('nav.tabs a')) {
+    if (a.dataset.view === name) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  unmount = views[name].mount(main);
+}
+
+const conn = document.getElementById('conn');
+let downSince = null;
+
+function showConnection() {
+  if (downSince === null) {
+    conn.className = 'conn live';
+    setText(conn, 'live');
+  } else {
+    conn.className = 'conn down';
+    setText(conn, `disconnected since ${clock(downSince)}`);
+  }
+}
+
+connectFeed((msg) => {
+  if (msg.type === 'snapshot' && msg.data) {
+    setText(document.getElementById('host'), msg.data.host || 'N/A');
+    node.feed(msg);
+  }
+}, (state) => {
+  downSince = state.connected ? null : state.since;
+  node.setLive(state.connected);
+  showConnection();
+});
+
+async function start() {
+  let paths = {};
+  try {
+    paths = (await api('GET', '/api/v1/openapi.json')).paths || {};
+  } catch {
+    paths = {};   // an older server: the node view only
+  }
+  const has = ([path, method]) => Boolean(paths[path] && paths[path][method]);
+  for (const [name, needs] of Object.entries(NEEDS))
+    if (needs.every(has)) offered.add(name);
+  for (const a of document.querySelectorAll('nav.tabs a'))
+    a.hidden = !offered.has(a.dataset.view);
+  node.setCanKill(has(['/api/v1/kill', 'post']));
+  window.addEventListener('hashchange', route);
+  route();
+}
+
+start();
