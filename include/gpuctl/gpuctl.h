@@ -213,7 +213,7 @@ size_t gpuctl_get_doubles(const gpuctl_snapshot *s, enum gpuctl_scope scope, int
 /* gpuctl_snapshot_take is gpuctl_snapshot_take_with(GPUCTL_TAKE_ALL &
  * ~GPUCTL_TAKE_HOST_CPU); gpuctl_sampler_take is ..._with(GPUCTL_TAKE_ALL). */
 int gpuctl_snapshot_take_with(gpuctl *g, unsigned what, gpuctl_snapshot **out, char *err,
-                              size_t err_size);
+                              size_t err_size);   /* the handle's thread rule */
 
 /* MIG instances of every device, in device order.  Any thread. */
 size_t gpuctl_mig_count(const gpuctl_snapshot *s);
@@ -244,7 +244,8 @@ int gpuctl_cuda_devices(const gpuctl_snapshot *s, const char *value, size_t *dev
                         size_t cap, size_t *count);
 
 /* The host item of GPU process i (its host facts: user, command line, CPU,
- * memory ...); GPUCTL_ENODATA when /proc could not show that pid. */
+ * memory ...); GPUCTL_ENODATA when /proc could not show that pid.  These
+ * three read only the snapshot: any thread. */
 int gpuctl_process_host(const gpuctl_snapshot *s, size_t process, size_t *host_item);
 size_t gpuctl_host_process_count(const gpuctl_snapshot *s);
 /* The identity of a host process: pid and start time in clock ticks after
@@ -288,10 +289,12 @@ struct gpuctl_select_options {
     const char *const *free_users;    /* their GPU memory counts as free */
     size_t free_user_count;
 };
-void gpuctl_select_options_init(struct gpuctl_select_options *o);
+void gpuctl_select_options_init(struct gpuctl_select_options *o);   /* any thread */
 
 typedef struct gpuctl_selection gpuctl_selection;
 /* Chooses from s (a snapshot with processes when free_users is given).
+ * Reads only s and o: any thread; a selection is a value, and every
+ * gpuctl_selection_* call below may be made from any thread.
  * Returns 0 (enough or not: gpuctl_selection_enough), -EINVAL for bad
  * options (err says which), -ENOMEM.  Free with gpuctl_selection_free. */
 int gpuctl_select(const gpuctl_snapshot *s, const struct gpuctl_select_options *o,
