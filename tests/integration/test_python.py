@@ -416,3 +416,50 @@ def test_pytorch_example_logs_the_collector_s_metrics(libgpuctl_path, fake_lib, 
         assert r["train/epoch/cuda:0 (gpu:1)/gpu_utilization (%)/max"] == 11
         assert r["train/epoch/host/memory_used (GiB)/last"] > 0
         assert not any("(gpu:0)" in k for k in r), "only the visible GPU is watched"
+
+
+def test_calls_close_together_share_a_pass_and_refresh_reads_anew(py):
+    r = py("""
+        import json as j
+        path = os.environ["FAKE_NVML_SCENARIO"]
+        gpuctl.set_snapshot_max_age(3600)
+        d = gpuctl.Device(0)
+        before = d.memory_used()
+        scen = j.load(open(path))
+        scen["devices"][0]["memory"]["used"] = 7 * 2**30
+        open(path + ".new", "w").write(j.dumps(scen))
+        os.replace(path + ".new", path)
+        cached = d.memory_used()
+        gpuctl.refresh()
+        after = d.memory_used()
+        gpuctl.set_snapshot_max_age(0)
+        try:
+            gpuctl.set_snapshot_max_age(-1)
+        except ValueError:
+            bad = "ValueError"
+        out([before, cached, after, d.memory_used(), bad])
+    """, {"devices": [device(0)]}, env={"FAKE_NVML_RECHECK_MS": 0})
+    assert r == [1000 * MiB, 1000 * MiB, 7 * GiB, 7 * GiB, "ValueError"]
+
+
+def test_select_counts_free_accounts_memory_as_free(py, spawn_procs, self_user):
+    a, = spawn_procs(1)
+    scen = select_scenario()
+    scen["devices"][1]["processes"] = {"compute": [{"pid": a.pid, "used_memory": 10 * GiB}]}
+    r = py(f"""
+        S = gpuctl.select_devices
+        out([S(min_free_memory="75GiB"), S(min_free_memory="75GiB", free_accounts=[{self_user!r}]),
+             S(max_gpu_utilization=4, tolerance=0), S(max_gpu_utilization=4, tolerance=20)])
+    """, scen)
+    assert r[0] == [3] and r[1] == [1, 3]
+    assert r[2] == [3] and 2 in r[3]
+
+
+def test_no_gpu_library_is_an_error_that_says_why(py):
+    r = py("""
+        try:
+            gpuctl.Device.count()
+        except gpuctl.GpuctlError as e:
+            out([e.errno, str(e)])
+    """, {"init_error": "DRIVER_NOT_LOADED"})
+    assert r[0] == errno.EIO and "modprobe nvidia" in r[1]
