@@ -31,6 +31,11 @@
 #include "doc/json.h"
 #include "net/ws.h"
 
+/* libmicrohttpd's memory per connection: the request head (so it bounds
+ * header bytes) and the response head.  It stays with a WebSocket client
+ * after the upgrade, so it is most of what a client costs. */
+#define HTTP_CONNECTION_MEMORY (16 * 1024)
+
 struct http_server {
     struct MHD_Daemon *daemon;
     struct http_server_options o;
@@ -693,7 +698,7 @@ int http_server_start(struct http_server **out, const struct http_server_options
         MHD_OPTION_LISTEN_SOCKET, lfd,
         MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, o->idle_timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
         MHD_OPTION_THREAD_POOL_SIZE, o->threads ? o->threads : 1u,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_EXTERNAL_LOGGER, quiet_logger, s,
