@@ -202,6 +202,7 @@ int cmd_serve(int argc, char **argv)
         .version = GPUCTL_VERSION, .revision = GPUCTL_GIT_REVISION,
         .self_user = pw ? pw->pw_name : NULL,
         .query_table = &list_options,
+        .cfg = &ctx.cfg, .option_tables = cli_option_table,
     };
     raise_fd_limit();
     rc = run_server(&o, files.cert ? "https" : "http");

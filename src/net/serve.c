@@ -25,8 +25,11 @@
 #include "core/units.h"
 #include "doc/json.h"
 #include "doc/snapshot_doc.h"
+#include "mcp/feed_env.h"
+#include "mcp/http.h"
 #include "net/blob.h"
 #include "net/http.h"
+#include "net/mcp_route.h"
 #include "net/metrics.h"
 #include "net/openapi.h"
 #include "net/web.h"
@@ -50,6 +53,8 @@ struct serve {
     struct wsloop *ws;
     pthread_mutex_t lock;         /* guards pub */
     struct published pub;
+    struct mcp_feed_env mcp_env;  /* MCP's tools read the same feed */
+    struct mcp_http *mcp;         /* the endpoint at /mcp */
     double last_render_s;         /* loop thread only */
 };
 
@@ -537,6 +542,14 @@ static bool has_query(const struct http_request *req)
     return a.found;
 }
 
+/* POST, GET and DELETE /mcp: MCP's Streamable HTTP endpoint. */
+static int route_mcp(void *ctx, const struct http_request *req, struct http_reply *out,
+                     struct error *e)
+{
+    struct serve *sv = ctx;
+    return mcp_route_handle(sv->mcp, req, out, e);
+}
+
 static const struct http_route routes[] = {
     {"GET", "/health", HTTP_ACCESS_READ, route_health},
     {"GET", "/metrics", HTTP_ACCESS_READ, route_metrics},
@@ -545,6 +558,9 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/gpus", HTTP_ACCESS_READ, route_gpus},
     {"GET", "/api/v1/gpus/{}", HTTP_ACCESS_READ, route_gpu},
     {"GET", "/api/v1/processes", HTTP_ACCESS_READ, route_processes},
+    {"POST", "/mcp", HTTP_ACCESS_READ, route_mcp},
+    {"GET", "/mcp", HTTP_ACCESS_READ, route_mcp},
+    {"DELETE", "/mcp", HTTP_ACCESS_READ, route_mcp},
     /* the dashboard (net/web.c), last: "/{}" must not shadow a route above */
     {"GET", "/", HTTP_ACCESS_PUBLIC, net_web_route},
     {"GET", "/{}", HTTP_ACCESS_PUBLIC, net_web_route},
@@ -557,6 +573,7 @@ static void serve_stop(struct serve *sv, struct http_server *http)
     http_server_quiesce(http);
     wsloop_stop(sv->ws);          /* closes the upgraded sockets first */
     http_server_stop(http);
+    mcp_http_free(sv->mcp);
     feed_unsubscribe(sv->sub);
     feed_stop(sv->feed);
     published_clear(&sv->pub);
@@ -571,6 +588,10 @@ int serve_run(const struct serve_options *o, struct error *e)
     int rc = feed_start(&sv.feed, &o->feed, e);
     if (rc == 0)
         rc = feed_subscribe(sv.feed, &sv.sub, e);
+    mcp_feed_env_init(&sv.mcp_env, sv.feed, o->cfg, o->option_tables);
+    struct mcp_http_options mo = {.env = &sv.mcp_env.env, .server_version = o->version};
+    if (rc == 0)
+        rc = mcp_http_new(&sv.mcp, &mo, e);
     struct wsloop_options wo = {
         .max_message = SERVE_MAX_WS_MESSAGE, .watch_fd = sv.sub ? feed_sub_fd(sv.sub) : -1,
         .on_watch = on_feed, .greeting = ws_greeting, .ctx = &sv,

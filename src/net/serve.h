@@ -7,7 +7,8 @@
  * client shares (the snapshot document, the /metrics text, the /ws
  * message); request handlers only pick those up, or build a filtered
  * document from the same frame, so no request ever calls a source
- * (decision 10).  src/cli/serve.c is the thin front end that fills the
+ * (decision 10).  /mcp is MCP's Streamable HTTP endpoint (src/mcp) on the
+ * same feed.  src/cli/serve.c is the thin front end that fills the
  * options and prints.
  */
 #ifndef GPUCTL_NET_SERVE_H
@@ -16,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/config.h"
 #include "core/error.h"
 #include "core/options.h"
 #include "feed/feed.h"
@@ -39,6 +41,11 @@ struct serve_options {
     /* `gpuctl list`'s option table: query parameters of the snapshot
      * routes are checked as its options, so a bad value reads the same */
     const struct options_command *query_table;
+    /* For the MCP endpoint at /mcp (docs/mcp.md): the configuration its
+     * tools follow (default_timeout_secs; NULL: defaults) and the option
+     * tables their inputSchema is described by (NULL: none). */
+    const struct config *cfg;
+    const struct options_command *(*option_tables)(const char *command);
     int stop_fd;                        /* serve_run returns once it is readable */
     /* Called once listening, with the port bound (for --listen ...:0). */
     void (*on_listening)(void *cls, unsigned port);

@@ -487,3 +487,53 @@ def test_a_non_loopback_address_without_a_token_is_refused(run):
     result = run(["mcp", "--http", "--listen", "0.0.0.0:0"])
     assert result.rc == 3
     assert "token" in result.err
+
+
+# ---- /mcp on gpuctl serve ---------------------------------------------------------
+
+
+@pytest.fixture
+def serve(gpuctl_bin, gpuctl_env, scenario):
+    """serve(scenario_dict, token=None) -> base URL of `gpuctl serve` on
+    127.0.0.1 and a free port, stopped at teardown."""
+    started = []
+
+    def go(data, token=None):
+        env = gpuctl_env(scenario(data), {"GPUCTL_TOKEN": token} if token else None)
+        proc = subprocess.Popen([str(gpuctl_bin), "serve", "--listen", "127.0.0.1:0",
+                                 "--interval", "0.2"], env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        started.append(proc)
+        line = proc.stderr.readline().decode("utf-8", "replace")
+        assert "listening on" in line, line + proc.stderr.read().decode(errors="replace")
+        return f"http://127.0.0.1:{int(line.rsplit(':', 1)[1])}"
+
+    yield go
+    for proc in started:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        check_no_sanitizer_report(err.decode(errors="replace"))
+
+
+def test_gpuctl_serve_carries_the_mcp_endpoint(node, serve, sleepers):
+    victim, bystander = sleepers(2)
+    url = serve(gpu_with([victim.pid, bystander.pid]), token="t0ken")
+    report = http_session(node, url, token="t0ken", calls=[
+        {"name": "list_processes", "arguments": {"gpu_id": 0}},
+        {"name": "kill_gpu_process", "arguments": {"pid": victim.pid}}],
+        reads=["gpu://gpus/0"])
+    assert {t["name"] for t in report["tools"]} == ALL_TOOLS
+    listed, killed = report["calls"]
+    assert sorted(p["pid"] for p in structured(listed)["procs"]) == sorted(
+        [victim.pid, bystander.pid])
+    assert structured(killed)["processes"][0]["result"] == "terminated"
+    assert victim.wait(timeout=10) == -15
+    assert "error" not in report["reads"][0]
+    # Without the token the same server lists and reads, and kills nothing.
+    report = http_session(node, url, calls=[
+        {"name": "kill_gpu_process", "arguments": {"pid": bystander.pid}}])
+    assert report["calls"][0]["result"]["isError"] is True
+    assert "bearer token" in text_of(report["calls"][0])
+    assert alive(bystander.pid)
+    assert request(url + "/mcp", "GET")[0] == 405

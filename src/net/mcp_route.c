@@ -1,4 +1,4 @@
-/* http_route.c - mounts MCP's Streamable HTTP transport (mcp/http.c) on
+/* mcp_route.c - mounts MCP's Streamable HTTP transport (mcp/http.c) on
  * gpuctl's HTTP layer (net/http.c): reads the headers the transport needs,
  * decides Origin and the bearer token the way every other route of the
  * server does, and turns the transport's answer into a reply.
@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mcp/http_route.h"
+#include "net/mcp_route.h"
 
-int mcp_http_route_handle(void *ctx, const struct http_request *req, struct http_reply *out,
-                          struct error *e)
+int mcp_route_handle(struct mcp_http *endpoint, const struct http_request *req,
+                     struct http_reply *out, struct error *e)
 {
     struct mcp_http_request r = {
         .method = req->method,
@@ -30,7 +30,7 @@ int mcp_http_route_handle(void *ctx, const struct http_request *req, struct http
         .body_len = req->body_len,
     };
     struct mcp_http_response resp;
-    if (mcp_http_handle(ctx, &r, &resp) < 0)
+    if (mcp_http_handle(endpoint, &r, &resp) < 0)
         return error_set(e, -ENOMEM, "out of memory answering an MCP request");
     out->status = resp.status;
     out->content_type = resp.content_type;
@@ -48,21 +48,32 @@ int mcp_http_route_handle(void *ctx, const struct http_request *req, struct http
     return 0;
 }
 
-static int health(void *ctx, const struct http_request *req, struct http_reply *out,
-                  struct error *e)
+int mcp_route_health(struct mcp_http *endpoint, struct http_reply *out, struct error *e)
 {
-    (void)req;
     char text[128];
     int n = snprintf(text, sizeof text, "{\"status\":\"ok\",\"sessions\":%zu}",
-                     mcp_http_session_count(ctx));
+                     mcp_http_session_count(endpoint));
     out->body = net_blob_copy(text, (size_t)n);
     return out->body ? 0 : error_set(e, -ENOMEM, "out of memory answering /health");
 }
 
-void mcp_http_routes(const char *path, struct http_route out[MCP_HTTP_ROUTE_COUNT])
+static int route_mcp(void *ctx, const struct http_request *req, struct http_reply *out,
+                     struct error *e)
 {
-    out[0] = (struct http_route){"POST", path, HTTP_ACCESS_READ, mcp_http_route_handle};
-    out[1] = (struct http_route){"GET", path, HTTP_ACCESS_READ, mcp_http_route_handle};
-    out[2] = (struct http_route){"DELETE", path, HTTP_ACCESS_READ, mcp_http_route_handle};
-    out[3] = (struct http_route){"GET", "/health", HTTP_ACCESS_READ, health};
+    return mcp_route_handle(ctx, req, out, e);
+}
+
+static int route_health(void *ctx, const struct http_request *req, struct http_reply *out,
+                        struct error *e)
+{
+    (void)req;
+    return mcp_route_health(ctx, out, e);
+}
+
+void mcp_route_table(const char *path, struct http_route out[MCP_ROUTE_COUNT])
+{
+    out[0] = (struct http_route){"POST", path, HTTP_ACCESS_READ, route_mcp};
+    out[1] = (struct http_route){"GET", path, HTTP_ACCESS_READ, route_mcp};
+    out[2] = (struct http_route){"DELETE", path, HTTP_ACCESS_READ, route_mcp};
+    out[3] = (struct http_route){"GET", "/health", HTTP_ACCESS_READ, route_health};
 }
