@@ -24,34 +24,40 @@
 
 static int pid_order(const void *a, const void *b)
 {
-    pid_t x = ((const struct host_process *)a)->pid, y = ((const struct host_process *)b)->pid;
+    pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
     return (x > y) - (x < y);
 }
 
-/* Reads each pid into snap->hprocs (those that exist), in pid order. */
+/* Reads each distinct pid into snap->hprocs (those that exist), in pid
+ * order, as snapshot_host_process's binary search needs. */
 static int read_pids(struct procfs *p, struct snapshot *snap, const pid_t *pids, size_t n,
                      struct error *e)
 {
+    pid_t *sorted = malloc((n ? n : 1) * sizeof *sorted);
     snap->hprocs = calloc(n ? n : 1, sizeof *snap->hprocs);
-    if (!snap->hprocs)
+    if (!sorted || !snap->hprocs) {
+        free(sorted);
         return error_set(e, -ENOMEM, "out of memory reading %zu processes", n);
-    for (size_t i = 0; i < n; i++) {
-        struct host_process *hp = &snap->hprocs[snap->hproc_count];
-        if (snapshot_host_process(snap, pids[i]))
+    }
+    if (n)
+        memcpy(sorted, pids, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, pid_order);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (i > 0 && sorted[i] == sorted[i - 1])
             continue;              /* named twice */
+        struct host_process *hp = &snap->hprocs[snap->hproc_count];
         struct error ignored = {0};
-        int rc = procfs_read_process(p, pids[i], hp, &ignored);
-        if (rc == 0 && hp->exists)
+        int got = procfs_read_process(p, sorted[i], hp, &ignored);
+        if (got == 0 && hp->exists)
             snap->hproc_count++;
         else
             model_host_process_clear(hp);
-        if (rc == 0 || rc == -ESRCH || rc == -EINVAL)
-            continue;
-        if (rc == -ENOMEM)
-            return error_set(e, rc, "out of memory reading pid %d", (int)pids[i]);
+        if (got == -ENOMEM)        /* anything else: the pid is left out */
+            rc = error_set(e, got, "out of memory reading pid %d", (int)sorted[i]);
     }
-    qsort(snap->hprocs, snap->hproc_count, sizeof *snap->hprocs, pid_order);
-    return 0;
+    free(sorted);
+    return rc;
 }
 
 API int gpuctl_host_take(gpuctl *g, const pid_t *pids, size_t pid_count, gpuctl_snapshot **out,

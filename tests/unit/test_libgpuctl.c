@@ -377,9 +377,9 @@ static void test_host_take_reads_any_pid_and_leaves_out_missing_ones(void **stat
     char err[256] = "";
     assert_int_equal(gpuctl_open(&g, err, sizeof err), 0);
     pid_t self = getpid();
-    pid_t pids[] = {self, child, 0x3fffffff, child};
+    pid_t pids[] = {child, self, 0x3fffffff, child, self, -4};
     gpuctl_snapshot *s;
-    assert_int_equal(gpuctl_host_take(g, pids, 4, &s, err, sizeof err), 0);
+    assert_int_equal(gpuctl_host_take(g, pids, 6, &s, err, sizeof err), 0);
     assert_int_equal(gpuctl_device_count(s), 0);
     assert_int_equal(gpuctl_host_process_count(s), 2);
     pid_t first, second;
