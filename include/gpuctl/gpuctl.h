@@ -239,7 +239,7 @@ int gpuctl_device_find(const gpuctl_snapshot *s, const char *id, size_t *device,
  * unambiguous prefixes; the list ends at the first bad entry; a device
  * named twice hides all).  value NULL: the variable is unset (every NVIDIA
  * device, in order).  Writes up to cap places in s to devices and their
- * number to *count.  Returns 0 or -EINVAL.  Any thread. */
+ * number to *count.  Returns 0, -EINVAL or -ENOMEM.  Any thread. */
 int gpuctl_cuda_devices(const gpuctl_snapshot *s, const char *value, size_t *devices,
                         size_t cap, size_t *count);
 
