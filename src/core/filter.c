@@ -108,6 +108,25 @@ void filter_cuda_visible(const char *value, size_t len, const struct device *dev
     }
 }
 
+uint64_t filter_cuda_visible_migs(const char *value, size_t len, const struct device *d)
+{
+    uint64_t mask = 0;
+    size_t pos = 0;
+    while (pos < len) {
+        const char *comma = memchr(value + pos, ',', len - pos);
+        size_t end = comma ? (size_t)(comma - value) : len;
+        const char *tok = value + pos;
+        size_t tlen = end - pos;
+        trim(&tok, &tlen);
+        for (size_t m = 0; tlen > 4 && strncasecmp(tok, "MIG-", 4) == 0 && m < d->mig_count &&
+                           m < 64; m++)
+            if (uuid_prefix_matches(d->migs[m].uuid, tok, tlen))
+                mask |= UINT64_C(1) << m;
+        pos = end + 1;
+    }
+    return mask;
+}
+
 /* ---- devices -------------------------------------------------------------- */
 
 static bool in_list(const int *list, size_t n, int v)

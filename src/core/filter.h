@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "core/error.h"
@@ -21,6 +22,12 @@
  * (room for cap) and their number to *count. */
 void filter_cuda_visible(const char *value, size_t len, const struct device *devices,
                          size_t device_count, int *out, size_t cap, size_t *count);
+
+/* The MIG instances of device d that CUDA_VISIBLE_DEVICES names by their
+ * MIG- UUID (or an unambiguous prefix of it), as a mask over d->migs (bit
+ * m for d->migs[m], the first 64); 0 when it names none of them.  A
+ * process on d is then visible only on those instances, as under CUDA. */
+uint64_t filter_cuda_visible_migs(const char *value, size_t len, const struct device *d);
 
 struct filter {
     unsigned vendor_mask;      /* 1u << enum vendor; 0 = every vendor */

@@ -11,6 +11,8 @@
 #include "tui/tui.h"
 
 #include <curses.h>
+#include <term.h>
+#include <termios.h>
 #include <errno.h>
 #include <langinfo.h>
 #include <poll.h>
@@ -30,6 +32,70 @@ static volatile sig_atomic_t quit_signal;
 static void on_quit_signal(int sig)
 {
     quit_signal = sig;
+}
+
+/* What a crash (a fault or an abort in any thread, the sampling thread's
+ * included) needs to hand the terminal back: the shell's tty modes and the
+ * terminal's own strings to leave the alternate screen, show the cursor
+ * and stop mouse reports.  Filled before the handlers are installed and
+ * only read by them (documented exception to "no global state": a signal
+ * handler reaches nothing else). */
+static struct termios crash_tty;
+static bool crash_tty_saved;
+static char crash_seq[512];
+static size_t crash_seq_len;
+
+static void on_crash_signal(int sig)
+{
+    /* async-signal-safe only: tcsetattr, write, raise */
+    if (crash_tty_saved)
+        (void)tcsetattr(STDIN_FILENO, TCSANOW, &crash_tty);
+    if (crash_seq_len)
+        (void)!write(STDOUT_FILENO, crash_seq, crash_seq_len);
+    raise(sig);          /* SA_RESETHAND: the default action, a core as before */
+}
+
+static void crash_seq_add(const char *s)
+{
+    if (!s || s == (const char *)-1)
+        return;
+    size_t n = strlen(s);
+    if (crash_seq_len + n < sizeof crash_seq) {
+        memcpy(crash_seq + crash_seq_len, s, n);
+        crash_seq_len += n;
+    }
+}
+
+static const int crash_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+#define NCRASH (sizeof crash_signals / sizeof crash_signals[0])
+
+static void install_crash_handlers(bool mouse, struct sigaction old[NCRASH])
+{
+    crash_seq_len = 0;
+    if (mouse)
+        crash_seq_add("\033[?1000l\033[?1006l");
+    crash_seq_add(tigetstr("sgr0"));
+    crash_seq_add(tigetstr("cnorm"));
+    crash_seq_add(tigetstr("rmkx"));
+    /* a blank screen first, as the normal exit leaves it: where there is
+     * no alternate screen no frame stays behind */
+    crash_seq_add(tigetstr("clear"));
+    crash_seq_add(tigetstr("rmcup"));
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_crash_signal;
+    sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < NCRASH; i++)
+        sigaction(crash_signals[i], &sa, &old[i]);
+}
+
+static void restore_crash_handlers(const struct sigaction old[NCRASH])
+{
+    for (size_t i = 0; i < NCRASH; i++)
+        sigaction(crash_signals[i], &old[i], NULL);
+    crash_tty_saved = false;
+    crash_seq_len = 0;
 }
 
 /* ---- colours ------------------------------------------------------------------------- */
@@ -92,10 +158,11 @@ static void flush_canvas(const struct canvas *c, const struct palette *p)
             }
             buf[len] = '\0';
             attrset(p->attr[st]);
-            /* the bottom-right cell would scroll some terminals: leave it */
-            if (y == c->h - 1 && x == c->w && len > 0 && buf[len - 1] == ' ')
-                buf[--len] = '\0';
-            mvaddstr(y, start, buf);
+            /* Every cell, the bottom-right one included: left out, it kept
+             * what an earlier screen put there.  ncurses writes that corner
+             * without scrolling; addstr then reports ERR only because the
+             * cursor cannot move past it, so the result is not an error. */
+            (void)mvaddstr(y, start, buf);
         }
     }
     attrset(A_NORMAL);
@@ -113,6 +180,12 @@ static int read_key(void)
     int next = getch();
     if (next == ERR)
         return 27;
+    /* only a printable character makes an Alt key: Esc and then a function
+     * key (Esc End, Esc Esc) are two keys, the second kept for next time */
+    if (next < 0x20 || next >= 0x7f) {
+        (void)ungetch(next);   /* ERR only when the queue is full: the key is lost */
+        return 27;
+    }
     return VIEW_KEY_ALT(next);
 }
 
@@ -121,14 +194,17 @@ static void handle_mouse(struct view *v)
     MEVENT ev;
     if (getmouse(&ev) != OK)
         return;
+    bool shift = (ev.bstate & BUTTON_SHIFT) != 0;
     if (ev.bstate & BUTTON4_PRESSED)
-        keys_mouse(v, ev.y, ev.x, false, -1);
+        keys_mouse(v, ev.y, ev.x, false, -1, shift);
     else if (ev.bstate & (BUTTON5_PRESSED))
-        keys_mouse(v, ev.y, ev.x, false, 1);
+        keys_mouse(v, ev.y, ev.x, false, 1, shift);
     else if (ev.bstate & (BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON1_RELEASED))
-        keys_mouse(v, ev.y, ev.x, true, 0);
+        keys_mouse(v, ev.y, ev.x, true, 0, false);
 }
 
+/* Alt-x comes as one key (VIEW_KEY_ALT), never as Esc and then x: an Esc
+ * that is followed within the escape delay belongs to the next key. */
 static void drain_keys(struct view *v)
 {
     timeout(0);
@@ -136,12 +212,8 @@ static void drain_keys(struct view *v)
     while (!v->quit && (key = read_key()) != ERR) {
         if (key == KEY_MOUSE)
             handle_mouse(v);
-        else if (key >= VIEW_KEY_ALT(0) && key != VIEW_KEY_ALT('j') && key != VIEW_KEY_ALT('k'))
-            keys_handle(v, 27);    /* Esc followed by another key: both count */
         else
             keys_handle(v, key);
-        if (key >= VIEW_KEY_ALT(0) && key != VIEW_KEY_ALT('j') && key != VIEW_KEY_ALT('k'))
-            keys_handle(v, key & 0xfffff);
     }
 }
 
@@ -167,14 +239,39 @@ static int draw(struct view *v, struct canvas *c, const struct palette *p)
     return 0;
 }
 
-static void install_signals(struct sigaction *old_term, struct sigaction *old_int)
+/* q is not the only way out: SIGTERM, SIGINT (from kill: Ctrl-C is a key
+ * here), SIGHUP (the terminal closed) and SIGQUIT all end the loop, so the
+ * one teardown in tui_run restores the terminal for each. */
+static const int quit_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT};
+#define NQUIT (sizeof quit_signals / sizeof quit_signals[0])
+
+static void install_signals(struct sigaction old[NQUIT])
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_quit_signal;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, old_term);
-    sigaction(SIGINT, &sa, old_int);
+    for (size_t i = 0; i < NQUIT; i++)
+        sigaction(quit_signals[i], &sa, &old[i]);
+}
+
+static void restore_signals(const struct sigaction old[NQUIT])
+{
+    for (size_t i = 0; i < NQUIT; i++)
+        sigaction(quit_signals[i], &old[i], NULL);
+}
+
+/* Ctrl-C reaches the monitor as a key (nvitop's SIGINT-to-the-selection):
+ * the interrupt character is switched off in the program's tty modes,
+ * Ctrl-Z still suspends.  def_prog_mode keeps it across a suspend. */
+static void ctrl_c_as_key(void)
+{
+    struct termios t;
+    if (tcgetattr(STDIN_FILENO, &t) < 0)
+        return;
+    t.c_cc[VINTR] = _POSIX_VDISABLE;
+    if (tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0)
+        def_prog_mode();
 }
 
 static double now_s(void)
@@ -281,11 +378,14 @@ int tui_run(const struct tui_options *o, struct error *e)
         view_free(&v);
         return rc;
     }
-    struct sigaction old_term, old_int;
-    install_signals(&old_term, &old_int);
+    struct sigaction old_quit[NQUIT], old_crash[NCRASH];
+    install_signals(old_quit);
+    crash_tty_saved = tcgetattr(STDIN_FILENO, &crash_tty) == 0;
     set_escdelay(25);
     SCREEN *screen = newterm(NULL, stdout, stdin);
     if (!screen) {
+        restore_signals(old_quit);
+        crash_tty_saved = false;
         stop_feed(&v);
         view_free(&v);
         return error_set(e, -ENOTTY, "cannot start the terminal (TERM=%s)",
@@ -295,19 +395,28 @@ int tui_run(const struct tui_options *o, struct error *e)
     noecho();
     keypad(stdscr, TRUE);
     curs_set(0);
+    ctrl_c_as_key();
     /* The mouse through the terminal's own protocol (xterm, tmux, screen).
      * On the Linux console ncurses would go through GPM instead, whose
      * client library leaks when no gpm daemon runs; keys do everything. */
     const char *term = termname();
-    if (!term || strncmp(term, "linux", 5) != 0) {
-        mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED, NULL);
+    bool mouse = !term || strncmp(term, "linux", 5) != 0;
+    if (mouse) {
+        mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON4_PRESSED | BUTTON5_PRESSED |
+                  BUTTON_SHIFT, NULL);
         mouseinterval(0);
     }
+    install_crash_handlers(mouse, old_crash);
     rc = loop(&v);
+    /* A blank screen before leaving: where the terminal has no alternate
+     * screen (the Linux console, tmux with alternate-screen off) no frame
+     * of the monitor stays above the shell's prompt. */
+    erase();
+    refresh();
     endwin();
     delscreen(screen);
-    sigaction(SIGTERM, &old_term, NULL);
-    sigaction(SIGINT, &old_int, NULL);
+    restore_crash_handlers(old_crash);
+    restore_signals(old_quit);
     stop_feed(&v);
     view_free(&v);
     if (rc < 0)
@@ -359,8 +468,12 @@ static int print_canvas(const struct canvas *c, int rows, bool color, FILE *out)
     return ferror(out) ? -EIO : 0;
 }
 
-int tui_print_once(const struct tui_options *o, FILE *out, struct error *e)
+int tui_print_once(const struct tui_options *given, FILE *out, struct error *e)
 {
+    struct tui_options ascii_opt = *given;
+    if (!locale_is_utf8())
+        ascii_opt.ascii = true;  /* as on the screen: LC_ALL=C gets ASCII, as the man page says */
+    const struct tui_options *o = &ascii_opt;
     struct snapshot_ctx *ctx = NULL;
     int rc = snapshot_ctx_open(&ctx, e);
     if (rc < 0)

@@ -83,6 +83,18 @@ int canvas_put(struct canvas *c, int y, int x, int maxw, const char *text, size_
     return col - x;
 }
 
+int canvas_put_fit(struct canvas *c, int y, int x, int maxw, const char *text, size_t len,
+                   enum tui_style st)
+{
+    if (maxw <= 0)
+        return 0;
+    if (term_display_width(text, len) <= maxw)
+        return canvas_put(c, y, x, maxw, text, len, st);
+    int n = canvas_put(c, y, x, maxw - 1, text, len, st);
+    const char *dots = c->ascii ? "~" : "…";
+    return n + canvas_put(c, y, x + n, 1, dots, strlen(dots), st);
+}
+
 int canvas_printf(struct canvas *c, int y, int x, int maxw, enum tui_style st,
                   const char *fmt, ...)
 {

@@ -51,6 +51,11 @@ void canvas_clear(struct canvas *c);
  * no marker); returns the columns used.  Unsafe characters become '?'. */
 int canvas_put(struct canvas *c, int y, int x, int maxw, const char *text, size_t len,
                enum tui_style st);
+/* Like canvas_put, but text wider than maxw is cut one column short and
+ * ends in an ellipsis ("~" with ascii), so a cut is never mistaken for
+ * the whole value. */
+int canvas_put_fit(struct canvas *c, int y, int x, int maxw, const char *text, size_t len,
+                   enum tui_style st);
 /* printf into the canvas; returns the columns used. */
 int canvas_printf(struct canvas *c, int y, int x, int maxw, enum tui_style st,
                   const char *fmt, ...) __attribute__((format(printf, 6, 7)));

@@ -5,6 +5,7 @@
 #include "tui/view.h"
 
 #include <curses.h>
+#include <limits.h>
 #include <signal.h>
 #include <string.h>
 
@@ -41,7 +42,7 @@ static void apply_filter(struct view *v)
 
 static void filter_key(struct view *v, int key)
 {
-    if (key == 27) {
+    if (key == 27 || key == CTRL('c')) {
         v->prompt = PROMPT_NONE;
     } else if (is_enter(key)) {
         v->prompt = PROMPT_NONE;
@@ -64,7 +65,8 @@ static void sort_key(struct view *v, int key)
     if (s < 0)
         return;
     v->sort = (enum procs_sort)s;
-    v->reverse = key >= 'A' && key <= 'Z';
+    bool capital = key >= 'A' && key <= 'Z';
+    v->reverse = capital != procs_sort_descends_first(v->sort);
     view_rebuild(v);
 }
 
@@ -93,6 +95,12 @@ static void ask_signal(struct view *v, int sig)
 
 /* ---- the main screen ----------------------------------------------------------------- */
 
+static void scroll_command(struct view *v, int delta)
+{
+    int next = v->cmd_scroll + delta;
+    v->cmd_scroll = next > 0 ? next : 0;
+}
+
 static bool move_key(struct view *v, int key)
 {
     long page = v->table_rows > 1 ? v->table_rows - 1 : 1;
@@ -101,12 +109,12 @@ static bool move_key(struct view *v, int key)
     case KEY_DOWN: case '\t': case VIEW_KEY_ALT('j'): view_move(v, 1); break;
     case KEY_HOME: view_select_row(v, 0); break;
     case KEY_END: view_select_row(v, (long)v->table.count - 1); break;
-    case KEY_PPAGE: case '[': view_move(v, -page); break;
-    case KEY_NPAGE: case ']': view_move(v, page); break;
-    case KEY_LEFT: v->cmd_scroll = v->cmd_scroll > 4 ? v->cmd_scroll - 4 : 0; break;
-    case KEY_RIGHT: v->cmd_scroll += 4; break;
-    case '^': v->cmd_scroll = 0; break;
-    case '$':   /* the end of the longest command at the right edge */
+    case KEY_PPAGE: case '[': case VIEW_KEY_ALT('K'): view_move(v, -page); break;
+    case KEY_NPAGE: case ']': case VIEW_KEY_ALT('J'): view_move(v, page); break;
+    case KEY_LEFT: case VIEW_KEY_ALT('h'): scroll_command(v, -VIEW_HSCROLL_STEP); break;
+    case KEY_RIGHT: case VIEW_KEY_ALT('l'): scroll_command(v, VIEW_HSCROLL_STEP); break;
+    case '^': case CTRL('a'): v->cmd_scroll = 0; break;
+    case '$': case CTRL('e'):   /* the end of the longest command at the right edge */
         v->cmd_scroll = v->cmd_max > v->cmd_width ? v->cmd_max - v->cmd_width : 0;
         break;
     default: return false;
@@ -144,7 +152,16 @@ static void main_key(struct view *v, int key)
         return;
     switch (key) {
     case 'q': v->quit = true; break;
-    case 'h': case '?': v->screen = SCREEN_HELP; break;
+    case CTRL('c'):
+        /* nvitop's Ctrl-C: SIGINT to the selection (confirmed as with I);
+         * with nothing selected or tagged it quits, as a terminal user
+         * expects */
+        if (v->tag_count || view_selected(v))
+            ask_signal(v, SIGINT);
+        else
+            v->quit = true;
+        break;
+    case 'h': case '?': v->screen = SCREEN_HELP; v->help_top = 0; break;
     case 'r': case CTRL('r'): case KEY_F(5):
         v->redraw = true;
         if (v->feed)
@@ -193,9 +210,26 @@ static void env_key(struct view *v, int key)
     case KEY_PPAGE: v->env_top = v->env_top > 10 ? v->env_top - 10 : 0; break;
     case KEY_NPAGE: v->env_top += 10; break;
     case KEY_HOME: v->env_top = 0; break;
-    case 'q': case 27: case 'e': v->screen = SCREEN_MAIN; break;
+    case 'q': case 27: case 'e': case CTRL('c'): v->screen = SCREEN_MAIN; break;
     default: break;
     }
+}
+
+static void help_key(struct view *v, int key)
+{
+    long page = v->help_rows > 1 ? v->help_rows - 1 : 1;
+    switch (key) {
+    case KEY_UP: case 'k': case VIEW_KEY_ALT('k'): v->help_top--; break;
+    case KEY_DOWN: case 'j': case VIEW_KEY_ALT('j'): v->help_top++; break;
+    case KEY_PPAGE: case '[': v->help_top -= page; break;
+    case KEY_NPAGE: case ']': case ' ': v->help_top += page; break;
+    case KEY_HOME: v->help_top = 0; break;
+    case KEY_END: v->help_top = LONG_MAX / 2; break;   /* screens_help clamps it */
+    case 'q': case 27: case 'h': case '?': case CTRL('c'): v->screen = SCREEN_MAIN; return;
+    default: return;
+    }
+    if (v->help_top < 0)
+        v->help_top = 0;
 }
 
 void keys_handle(struct view *v, int key)
@@ -213,13 +247,10 @@ void keys_handle(struct view *v, int key)
         return;
     }
     switch (v->screen) {
-    case SCREEN_HELP:
-        if (key == 'q' || key == 27 || key == 'h' || key == '?')
-            v->screen = SCREEN_MAIN;
-        return;
+    case SCREEN_HELP: help_key(v, key); return;
     case SCREEN_ENV: env_key(v, key); return;
     case SCREEN_PROCESS:
-        if (key == 'q' || key == 27 || is_enter(key))
+        if (key == 'q' || key == 27 || key == CTRL('c') || is_enter(key))
             v->screen = SCREEN_MAIN;
         else if (key == 'e')
             open_screen(v, SCREEN_ENV);
@@ -228,12 +259,14 @@ void keys_handle(struct view *v, int key)
     }
 }
 
-void keys_mouse(struct view *v, int y, int x, bool click, int wheel)
+void keys_mouse(struct view *v, int y, int x, bool click, int wheel, bool shift)
 {
     (void)x;
     if (v->screen != SCREEN_MAIN || v->prompt != PROMPT_NONE)
         return;
-    if (wheel)
+    if (wheel && shift)
+        scroll_command(v, wheel * VIEW_HSCROLL_STEP);   /* Shift-wheel: sideways, as nvitop */
+    else if (wheel)
         view_move(v, wheel);
     else if (click && y >= v->table_y && y < v->table_y + v->table_rows)
         view_select_row(v, v->top + (y - v->table_y));

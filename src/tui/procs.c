@@ -27,6 +27,11 @@ int procs_sort_by_letter(int letter)
     return p ? (int)keys[p - letters] : -1;
 }
 
+bool procs_sort_descends_first(enum procs_sort s)
+{
+    return s != SORT_GPU && s != SORT_USER;
+}
+
 void procs_free(struct proc_table *t)
 {
     if (!t)
@@ -71,6 +76,40 @@ static bool device_shown(const struct procs_input *in, int device_index)
     return false;
 }
 
+int procs_mig_index(const struct snapshot *s, const struct gpu_process *gp)
+{
+    if (!gp->gpu_instance_id.known)
+        return -1;
+    for (size_t i = 0; i < s->device_count; i++) {
+        const struct device *d = &s->devices[i];
+        if (d->index != gp->device_index)
+            continue;
+        for (size_t m = 0; m < d->mig_count; m++)
+            if (d->migs[m].gpu_instance_id == gp->gpu_instance_id.v &&
+                (!gp->compute_instance_id.known ||
+                 d->migs[m].compute_instance_id == gp->compute_instance_id.v))
+                return (int)m;
+    }
+    return -1;
+}
+
+/* With MIG instances named in CUDA_VISIBLE_DEVICES (-ov), a process on
+ * another instance of the same GPU is hidden. */
+static bool mig_shown(const struct procs_input *in, const struct gpu_process *gp)
+{
+    if (!in->mig_visible)
+        return true;
+    for (size_t i = 0; i < in->snap->device_count; i++) {
+        if (in->snap->devices[i].index != gp->device_index)
+            continue;
+        if (!in->mig_visible[i])
+            return true;
+        int m = procs_mig_index(in->snap, gp);
+        return m >= 0 && m < 64 && (in->mig_visible[i] >> m & 1);
+    }
+    return true;
+}
+
 static bool pattern_matches(const struct filter *f, const struct host_process *hp)
 {
     if (!f || !f->regex)
@@ -87,7 +126,7 @@ static int add_gpu_rows(struct proc_table *t, const struct procs_input *in)
         const struct host_process *hp = snapshot_host_process(s, gp->pid);
         if (hp && !hp->exists)
             hp = NULL;
-        if (!device_shown(in, gp->device_index) ||
+        if (!device_shown(in, gp->device_index) || !mig_shown(in, gp) ||
             (in->criteria && !filter_process(in->criteria, gp, hp, in->self_user)) ||
             !pattern_matches(in->pattern, hp))
             continue;

@@ -25,6 +25,11 @@ enum procs_sort {
 const char *procs_sort_name(enum procs_sort s);
 /* The key for an `o` letter (n u p g s b c m t, either case); -1 for none. */
 int procs_sort_by_letter(int letter);
+/* Whether `o` with the lower-case letter sorts s in descending order, as
+ * nvitop's table has it: GPU and user ascend, every quantity (pid, GPU
+ * memory, SM, bandwidth, CPU, host memory, time) descends; the capital
+ * letter gives the other direction. */
+bool procs_sort_descends_first(enum procs_sort s);
 
 struct proc_row {
     pid_t pid;
@@ -42,6 +47,8 @@ struct procs_input {
     size_t ancestor_count;
     const struct filter *criteria;    /* --compute, --user, --pid ...; may be NULL */
     const bool *device_visible;       /* per snapshot device; NULL = all */
+    const uint64_t *mig_visible;      /* per snapshot device: MIG instances shown
+                                       * (bit m for migs[m]); 0 or NULL = all */
     const struct filter *pattern;     /* the F prompt's pattern (user, name, command) */
     const char *self_user;
     enum procs_sort sort;
@@ -63,6 +70,10 @@ void procs_free(struct proc_table *t);   /* accepts NULL */
 /* The CPU % a row shows: the sampler's interval rate, or with once the
  * lifetime average. */
 struct opt_f64 procs_cpu_pct(const struct proc_row *r, bool once);
+
+/* Which of its device's MIG instances (index into migs) a process runs
+ * on; -1 for a process on a whole GPU. */
+int procs_mig_index(const struct snapshot *s, const struct gpu_process *gp);
 
 /* Index of the row for (pid, start, gpu device or -1); -1 when absent. */
 long procs_find(const struct proc_table *t, pid_t pid, uint64_t start, int device);

@@ -11,42 +11,60 @@
 #include "sources/procfs.h"
 
 static const char *const help_lines[] = {
-    "gpuctl top - keys",
-    "",
     "  q               quit (on another screen: back)",
     "  h ?             this help",
     "  r  Ctrl-R  F5   redraw the screen and sample now",
     "  a  f  c         display mode: auto, full, compact",
-    "  Up Down  Alt-k Alt-j  Shift-Tab Tab   select the previous or next process",
+    "  Up Down  Alt-k Alt-j  Shift-Tab Tab  wheel   select the previous or next process",
     "  Home End        first or last process",
-    "  PgUp PgDn  [ ]  a page up or down",
-    "  Left Right      scroll the command column",
-    "  ^  $            command column to its start or end",
+    "  PgUp PgDn  Alt-K Alt-J  [ ]   a page up or down",
+    "  Left Right  Alt-h Alt-l  Shift-wheel   scroll the command column",
+    "  ^ Ctrl-A  $ Ctrl-E   command column to its start or end",
     "  Esc             clear the selection and the tags",
     "  Space           tag or untag the selected process",
     "  I  T  K         send SIGINT, SIGTERM, SIGKILL to the tagged or selected processes",
     "                  (y confirms; disabled by --readonly)",
+    "  Ctrl-C          SIGINT as I; with nothing selected or tagged: quit",
     "  t               tree view: GPU processes under their ancestors",
     "  e               environment of the selected process",
     "  Enter           process screen with live graphs",
     "  ,  .            sort by the previous or next column",
     "  /               reverse the sort order",
     "  o + n u p g s b c m t   sort by GPU, user, pid, GPU memory, SM %,",
-    "                  memory bandwidth %, CPU %, host memory %, time",
-    "                  (a capital letter sorts in reverse)",
+    "                  memory bandwidth %, CPU %, host memory %, time:",
+    "                  n u ascending, the others descending",
+    "                  (a capital letter sorts the other way)",
     "  F               filter: a PCRE2 pattern on user, name and command line",
     "                  (an empty pattern clears it)",
     "  mouse           click selects a process, the wheel moves the selection",
-    "",
-    "Press q, Esc or h to go back.",
 };
+#define HELP_LINES ((long)(sizeof help_lines / sizeof help_lines[0]))
 
+/* The title on the first row, the bindings scrolled by Up/Down/PgUp/PgDn
+ * in between, and on the last row where the view is and how to leave. */
 void screens_help(struct view *v, struct canvas *c)
 {
-    (void)v;
-    for (size_t i = 0; i < sizeof help_lines / sizeof help_lines[0] && (int)i < c->h; i++)
-        canvas_put(c, (int)i, 0, c->w, help_lines[i], strlen(help_lines[i]),
-                   i == 0 ? ST_TITLE : ST_NORMAL);
+    canvas_printf(c, 0, 0, c->w, ST_TITLE, "gpuctl top - keys");
+    int rows = c->h - 2 > 1 ? c->h - 2 : 1;
+    long max_top = HELP_LINES > rows ? HELP_LINES - rows : 0;
+    if (v->help_top > max_top)
+        v->help_top = max_top;
+    if (v->help_top < 0)
+        v->help_top = 0;
+    v->help_rows = rows;
+    for (int i = 0; i < rows && v->help_top + i < HELP_LINES; i++) {
+        const char *line = help_lines[v->help_top + i];
+        canvas_put(c, 1 + i, 0, c->w, line, strlen(line), ST_NORMAL);
+    }
+    if (c->h < 3)
+        return;
+    long last = v->help_top + rows < HELP_LINES ? v->help_top + rows : HELP_LINES;
+    if (max_top > 0)
+        canvas_printf(c, c->h - 1, 0, c->w, ST_DIM,
+                      "lines %ld-%ld of %ld: Up Down PgUp PgDn scroll; q Esc h back",
+                      v->help_top + 1, last, HELP_LINES);
+    else
+        canvas_printf(c, c->h - 1, 0, c->w, ST_DIM, "Press q, Esc or h to go back.");
 }
 
 /* ---- environment --------------------------------------------------------------------- */

@@ -16,23 +16,55 @@ struct column {
     int width;
     int sort;            /* enum procs_sort, -1 for none */
     bool left;
+    int drop;            /* narrow terminals drop columns in this order (0: never) */
 };
 
 static const struct column columns[] = {
-    {"GPU", 3, SORT_GPU, false},      {"PID", 7, SORT_PID, false},
-    {"USER", 8, SORT_USER, true},     {"TYPE", 4, -1, true},
-    {"GPU-MEM", 8, SORT_GPU_MEM, false}, {"%SM", 4, SORT_SM, false},
-    {"%GMBW", 5, SORT_GMBW, false},   {"%CPU", 5, SORT_CPU, false},
-    {"%MEM", 5, SORT_MEM, false},     {"TIME", 10, SORT_TIME, false},
+    {"GPU", 4, SORT_GPU, false, 0},         {"PID", 7, SORT_PID, false, 0},
+    {"USER", 8, SORT_USER, true, 6},        {"TYPE", 4, -1, true, 2},
+    {"GPU-MEM", 8, SORT_GPU_MEM, false, 8}, {"%SM", 4, SORT_SM, false, 4},
+    {"%GMBW", 5, SORT_GMBW, false, 1},      {"%CPU", 5, SORT_CPU, false, 7},
+    {"%MEM", 5, SORT_MEM, false, 3},        {"TIME", 10, SORT_TIME, false, 5},
 };
 #define NCOLS (sizeof columns / sizeof columns[0])
 
-static void header(struct view *v, struct canvas *c, int y)
+/* The command column a person can still read: 24 columns, a third of a
+ * terminal narrower than 72. */
+static int command_min(int w)
+{
+    return w >= 72 ? 24 : w / 3;
+}
+
+/* Which columns fit a w-wide terminal: the less important ones (bandwidth,
+ * type, host memory, SM, time, user, CPU, GPU memory, in that order) go
+ * first, as htop and nvitop narrow their tables, until the command gets
+ * command_min columns.  GPU and PID always stay (rows are found by them). */
+static void visible_columns(int w, bool shown[NCOLS])
+{
+    int used = 1;
+    for (size_t i = 0; i < NCOLS; i++) {
+        shown[i] = true;
+        used += columns[i].width + 1;
+    }
+    for (int order = 1; w - used < command_min(w); order++) {
+        size_t i = 0;
+        while (i < NCOLS && columns[i].drop != order)
+            i++;
+        if (i == NCOLS)
+            break;
+        shown[i] = false;
+        used -= columns[i].width + 1;
+    }
+}
+
+static void header(struct view *v, struct canvas *c, int y, const bool shown[NCOLS])
 {
     canvas_style(c, y, 0, c->w, ST_TABLE_HEAD);
     int x = 1;
     for (size_t i = 0; i < NCOLS; i++) {
         const struct column *col = &columns[i];
+        if (!shown[i])
+            continue;
         bool sorted = !v->tree && col->sort == (int)v->sort;
         const char *mark = v->reverse ? (c->ascii ? "v" : "▼") : (c->ascii ? "^" : "▲");
         int w = (int)strlen(col->name);
@@ -62,7 +94,10 @@ static void cells(const struct view *v, const struct proc_row *r, char out[NCOLS
     const struct host_process *hp = r->hp;
     for (size_t i = 0; i < NCOLS; i++)
         strcpy(out[i], "-");
-    if (gp)
+    int mig = gp && v->frame ? procs_mig_index(v->frame->snap, gp) : -1;
+    if (gp && mig >= 0)
+        snprintf(out[0], 80, "%d:%d", gp->device_index, mig);   /* nvitop's MIG device */
+    else if (gp)
         snprintf(out[0], 80, "%d", gp->device_index);
     snprintf(out[1], 80, "%d", (int)r->pid);
     snprintf(out[2], 80, "%s", hp && hp->user[0] ? hp->user : "N/A");
@@ -101,7 +136,8 @@ static const char *skip_columns(const char *s, int cols)
     return s + i;
 }
 
-static void row(struct view *v, struct canvas *c, int y, const struct proc_row *r)
+static void row(struct view *v, struct canvas *c, int y, const struct proc_row *r,
+                const bool shown[NCOLS])
 {
     char cell[NCOLS][80];
     cells(v, r, cell);
@@ -111,6 +147,8 @@ static void row(struct view *v, struct canvas *c, int y, const struct proc_row *
     int x = 1;
     for (size_t i = 0; i < NCOLS; i++) {
         const struct column *col = &columns[i];
+        if (!shown[i])
+            continue;
         canvas_printf(c, y, x, col->width, st, col->left ? "%-*.*s" : "%*.*s", col->width,
                       col->width, cell[i]);
         x += col->width + 1;
@@ -123,8 +161,8 @@ static void row(struct view *v, struct canvas *c, int y, const struct proc_row *
     if (w > v->cmd_max)
         v->cmd_max = w;
     v->cmd_width = c->w - x;
-    const char *shown = skip_columns(cmd, v->cmd_scroll);
-    canvas_put(c, y, x, c->w - x, shown, strlen(shown), st);
+    const char *from = skip_columns(cmd, v->cmd_scroll);
+    canvas_put(c, y, x, c->w - x, from, strlen(from), st);
     if (v->has_sel && v->cursor >= 0 && &v->table.rows[v->cursor] == r) {
         /* a marker as well as the colour, for terminals without either */
         canvas_put(c, y, 1, 1, ">", 1, ST_SELECTED);
@@ -142,7 +180,7 @@ static void status_line(struct view *v, struct canvas *c, int y)
     if (v->prompt == PROMPT_SORT) {
         canvas_printf(c, y, 0, c->w, ST_BOLD,
                       "Sort by: n GPU, u user, p pid, g GPU memory, s SM, b bandwidth, c CPU, "
-                      "m host memory, t time (capital: reversed)");
+                      "m host memory, t time (n u ascend, the others descend; capital: the other way)");
         return;
     }
     if (v->prompt == PROMPT_SIGNAL) {
@@ -156,17 +194,26 @@ static void status_line(struct view *v, struct canvas *c, int y)
                    v->status_error ? ST_WARN : ST_BOLD);
         return;
     }
-    canvas_printf(c, y, 0, c->w, ST_DIM, "q quit  h help  %s  t tree  e env  Enter process  "
-                  "F filter  o sort  a/f/c mode  Space tag%s",
-                  v->opt->readonly ? "(read-only)" : "I/T/K signal",
-                  v->tag_count ? "  (tagged processes are marked *)" : "");
+    /* the longest hint that fits whole: a cut one reads as garbage */
+    const char *sig = v->opt->readonly ? "(read-only)" : "I/T/K signal";
+    const char *tagged = v->tag_count ? "  (tagged processes are marked *)" : "";
+    char hint[256];
+    snprintf(hint, sizeof hint, "q quit  h help  %s  t tree  e env  Enter process  F filter  "
+             "o sort  a/f/c mode  Space tag%s", sig, tagged);
+    if ((int)strlen(hint) >= c->w)
+        snprintf(hint, sizeof hint, "q quit  h help  %s  t tree  F filter  o sort", sig);
+    if ((int)strlen(hint) >= c->w)
+        snprintf(hint, sizeof hint, "q quit  h help");
+    canvas_printf(c, y, 0, c->w, ST_DIM, "%s", hint);
 }
 
 void table_draw(struct view *v, struct canvas *c, int y, int bottom)
 {
     if (y >= bottom)
         return;
-    header(v, c, y++);
+    bool shown[NCOLS];
+    visible_columns(c->w, shown);
+    header(v, c, y++, shown);
     int rows = bottom - y;
     v->table_y = y;
     v->table_rows = rows;
@@ -185,7 +232,7 @@ void table_draw(struct view *v, struct canvas *c, int y, int bottom)
         canvas_printf(c, y, 2, c->w - 2, ST_DIM, "%s",
                       v->pattern_text[0] ? "No process matches the filter." : "No GPU process.");
     for (long i = v->top; i < (long)v->table.count && y < bottom; i++, y++)
-        row(v, c, y, &v->table.rows[i]);
+        row(v, c, y, &v->table.rows[i], shown);
     if (!v->once)
         status_line(v, c, c->h - 1);
 }

@@ -90,6 +90,7 @@ void view_rebuild(struct view *v)
         .criteria = filter_process_has_criteria(&v->opt->filter) ? &v->opt->filter : NULL,
         .device_visible = v->frame->snap->device_count <= VIEW_MAX_DEVICES ? v->device_visible
                                                                            : NULL,
+        .mig_visible = v->frame->snap->device_count <= VIEW_MAX_DEVICES ? v->mig_visible : NULL,
         .pattern = &v->pattern,
         .self_user = v->opt->self_user,
         .sort = v->sort,
@@ -232,9 +233,13 @@ void view_accept_frame(struct view *v, struct feed_frame *fr)
     feed_frame_unref(v->frame);
     v->frame = fr;
     const struct snapshot *s = fr->snap;
-    if (s->device_count <= VIEW_MAX_DEVICES)
-        filter_devices(&v->opt->filter, s->devices, s->device_count,
-                       getenv("CUDA_VISIBLE_DEVICES"), v->device_visible);
+    const char *cvd = getenv("CUDA_VISIBLE_DEVICES");
+    if (s->device_count <= VIEW_MAX_DEVICES) {
+        filter_devices(&v->opt->filter, s->devices, s->device_count, cvd, v->device_visible);
+        for (size_t i = 0; i < s->device_count; i++)
+            v->mig_visible[i] = v->opt->filter.only_visible && cvd
+                ? filter_cuda_visible_migs(cvd, strlen(cvd), &s->devices[i]) : 0;
+    }
     if (!v->once)
         push_histories(v);
     bool had = v->has_sel;
@@ -251,6 +256,17 @@ void view_accept_frame(struct view *v, struct feed_frame *fr)
     }
     if (!v->once)
         push_selected(v);
+}
+
+bool view_mig_visible(const struct view *v, const struct device *d, size_t m)
+{
+    const struct snapshot *s = v->frame ? v->frame->snap : NULL;
+    if (!s || s->device_count > VIEW_MAX_DEVICES || m >= 64)
+        return true;
+    size_t i = (size_t)(d - s->devices);
+    if (i >= s->device_count || !v->mig_visible[i])
+        return true;
+    return v->mig_visible[i] >> m & 1;
 }
 
 enum tui_mode view_effective_mode(const struct view *v, int w, int h)

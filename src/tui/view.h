@@ -39,6 +39,7 @@ struct view {
 
     struct feed_frame *frame;            /* owned: what is shown */
     bool device_visible[VIEW_MAX_DEVICES];
+    uint64_t mig_visible[VIEW_MAX_DEVICES];   /* -ov with MIG- UUIDs: instances shown; 0 all */
     struct proc_table table;
 
     enum tui_mode mode;
@@ -75,6 +76,9 @@ struct view {
     /* the selected process's, from when it was selected */
     struct history p_cpu, p_rss, p_gmem, p_sm;
 
+    long help_top;                       /* help screen: first line shown */
+    int help_rows;                       /* help lines that fit, last drawn */
+
     /* environment screen */
     char *env;                           /* NUL-separated, owned */
     size_t env_len;
@@ -96,6 +100,9 @@ void view_free(struct view *v);   /* accepts NULL */
 void view_accept_frame(struct view *v, struct feed_frame *fr);
 /* Rebuilds the rows from the current frame (after a sort or filter change). */
 void view_rebuild(struct view *v);
+
+/* Whether MIG instance m of d is shown (-ov and CUDA_VISIBLE_DEVICES). */
+bool view_mig_visible(const struct view *v, const struct device *d, size_t m);
 
 /* The mode to draw with for a w x h terminal (auto resolved). */
 enum tui_mode view_effective_mode(const struct view *v, int w, int h);
@@ -139,7 +146,10 @@ void actions_describe(const struct view *v, int sig, char *buf, size_t size);
  * current screen. */
 #define VIEW_KEY_ALT(ch) (0x100000 | (ch))
 void keys_handle(struct view *v, int key);
-/* A mouse event at screen (y, x): button 1 selects, wheel moves. */
-void keys_mouse(struct view *v, int y, int x, bool click, int wheel);
+/* A mouse event at screen (y, x): button 1 selects, the wheel (-1 up,
+ * 1 down) moves the selection, with Shift it scrolls the command column. */
+void keys_mouse(struct view *v, int y, int x, bool click, int wheel, bool shift);
+/* Columns one step of horizontal scrolling moves. */
+#define VIEW_HSCROLL_STEP 4
 
 #endif

@@ -180,6 +180,8 @@ nvmlReturn_t fake_injected(const struct scenario *sc, unsigned int dev, int mig,
  * driver call blocks every other caller too. */
 static void stall(const char *function)
 {
+    if (current->abort_in && strcmp(current->abort_in, function) == 0)
+        abort();
     unsigned int ms = scenario_delay_ms(current, function);
     struct timespec left = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
     while (ms > 0 && nanosleep(&left, &left) != 0)

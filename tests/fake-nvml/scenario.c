@@ -1047,7 +1047,7 @@ static bool parse_root(struct parser *p, const node *root, struct scenario *sc)
 {
     static const char *const fields[] = {"description", "driver_version", "nvml_version", "cuda_driver_version",
                                          "init_error",  "errors",         "devices",      "delays_ms",
-                                         NULL};
+                                         "abort_in",    NULL};
     if (!is_object(root))
         return fail(p, "a scenario is a JSON object");
     if (!only_fields(p, root, fields))
@@ -1060,6 +1060,12 @@ static bool parse_root(struct parser *p, const node *root, struct scenario *sc)
         !want_uint(p, root, "cuda_driver_version", 1000000, &cuda))
         return false;
     sc->cuda_driver_version = (int)cuda.value;
+    if (!want_string(p, root, "abort_in", 79, &sc->abort_in))
+        return false;
+    if (sc->abort_in && !scenario_known_function(sc->abort_in)) {
+        push_key(p, "abort_in", member(root, "abort_in"));
+        return fail(p, "\"%s\" is not an NVML function this library implements", sc->abort_in);
+    }
     const node *init_error = member(root, "init_error");
     if (init_error &&
         (init_error->type != JSON_STRING || !scenario_error_by_name(init_error->string, &sc->init_error))) {

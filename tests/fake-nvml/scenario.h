@@ -140,6 +140,9 @@ struct scenario {
     /* "delays_ms": calls that stall before answering (a slow or hung
      * driver); entries reuse scenario_error with code holding the ms */
     struct scenario_errors delays;
+    /* "abort_in": the call that abort()s the process (a crash inside the
+     * driver, in whichever thread calls it); NULL: none */
+    const char *abort_in;
     unsigned int ndevices;
     struct scenario_device *devices;
     struct arena *arena; /* owns every pointer above */

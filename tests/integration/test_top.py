@@ -39,7 +39,7 @@ def proc(pid, mem_mib):
 class Top:
     """gpuctl top in a private tmux server."""
 
-    def __init__(self, tmp_path, argv, env, width=160, height=50):
+    def __init__(self, tmp_path, argv, env, width=160, height=50, alt_screen=True):
         self.sock = f"gpuctl-top-{uuid.uuid4().hex[:12]}"
         self.tmp = tmp_path
         self.rc_file = tmp_path / f"rc-{self.sock}"
@@ -48,7 +48,11 @@ class Top:
         cmd = (f"env -i {envs} {' '.join(shlex.quote(str(a)) for a in argv)} "
                f"2>{shlex.quote(str(self.err_file))}; echo $? > {shlex.quote(str(self.rc_file))}; "
                f"stty -a > {shlex.quote(str(self.rc_file))}.stty; sleep 600")
-        self.tmux("new-session", "-d", "-x", str(width), "-y", str(height), cmd)
+        # alternate-screen off: the pane keeps whatever the program leaves,
+        # as the Linux console does (set before the program starts)
+        pre = [] if alt_screen else ["start-server", ";", "set-option", "-g", "alternate-screen",
+                                     "off", ";"]
+        self.tmux(*pre, "new-session", "-d", "-x", str(width), "-y", str(height), cmd)
 
     def tmux(self, *args, check=True):
         return subprocess.run([TMUX, "-L", self.sock, *args], check=check,
@@ -99,7 +103,7 @@ class Top:
         head = heads[0]
         pids = []
         for line in lines[head + 1:]:
-            m = re.match(r"^[ *][ >#]\s*(\d+|-)\s+(\d+)\s", line)
+            m = re.match(r"^[ *][ >#]\s*(\d+(?::\d+)?|-)\s+(\d+)\s", line)
             if not m:
                 break
             pids.append(int(m.group(2)))
@@ -107,10 +111,20 @@ class Top:
 
     def selected_pid(self):
         for line in self.screen().splitlines():
-            m = re.match(r"^[ *]>\s*(?:\d+|-)\s+(\d+)\s", line)
+            m = re.match(r"^[ *]>\s*(?:\d+(?::\d+)?|-)\s+(\d+)\s", line)
             if m:
                 return int(m.group(1))
         return None
+
+    def pane_flag(self, name):
+        """A tmux format of the pane: cursor_flag (cursor shown), alternate_on."""
+        return self.tmux("display-message", "-p", "-t", "0", f"#{{{name}}}").decode().strip()
+
+    def pid(self):
+        """gpuctl's pid: the child of the pane's shell (env execs it)."""
+        shell = int(self.pane_flag("pane_pid"))
+        kids = pathlib.Path(f"/proc/{shell}/task/{shell}/children").read_text().split()
+        return int(kids[0])
 
     def kill(self):
         self.tmux("kill-server", check=False)
@@ -121,11 +135,12 @@ def top(tmp_path, gpuctl_bin, gpuctl_env, scenario):
     started = []
     make_scenario = scenario
 
-    def start(scenario, *args, env=None, width=160, height=50, term="screen-256color"):
+    def start(scenario, *args, env=None, width=160, height=50, term="screen-256color",
+              alt_screen=True):
         if isinstance(scenario, dict):
             scenario = make_scenario(scenario)
         e = gpuctl_env(scenario, {"TERM": term, "FAKE_NVML_RECHECK_MS": 0, **(env or {})})
-        t = Top(tmp_path, [gpuctl_bin, "top", *args], e, width, height)
+        t = Top(tmp_path, [gpuctl_bin, "top", *args], e, width, height, alt_screen)
         started.append(t)
         return t
 
@@ -215,6 +230,16 @@ def test_valid_environment_and_flags(run):
     assert "[full]" in r.out and full_blocks(r.out)         # the flag wins
 
 
+def test_once_in_the_c_locale_is_ascii(run, spawn_procs):
+    ps = spawn_procs(2)
+    r = run(["top", "--once"], scenario=scenario_for(ps), env={"LANG": None, "LC_ALL": "C"})
+    assert r.rc == 0, r.err
+    assert "GPU 0" in r.out and str(ps[0].pid) in r.out
+    assert all(ord(ch) < 128 for ch in r.out), [ch for ch in r.out if ord(ch) >= 128]
+    r = run(["top", "--once"], scenario=scenario_for(ps), env={"LC_ALL": "C.UTF-8"})
+    assert "▲" in r.out or "│" in r.out
+
+
 def test_needs_a_terminal(run):
     r = run(["top"], scenario={"devices": [device(0)]})
     assert r.rc != 0 and "terminal" in r.err
@@ -300,23 +325,108 @@ def test_sorting(top, spawn_procs):
     t.wait(lambda s: all(str(p.pid) in s for p in ps), "the processes")
     by_pid = sorted(p.pid for p in ps)
     by_mem = [ps[1].pid, ps[2].pid, ps[0].pid]
+    # nvitop's directions: quantities descend on the lower-case letter
     t.keys("o", "g")
-    t.wait(lambda s: t.table_pids() == by_mem and "sort GPU-MEM" in s, "o g")
+    t.wait(lambda s: t.table_pids() == by_mem[::-1] and "sort GPU-MEM▼" in s, "o g descends")
     t.keys("o", "G")
-    t.wait(lambda s: t.table_pids() == by_mem[::-1], "o G")
+    t.wait(lambda s: t.table_pids() == by_mem and "sort GPU-MEM▲" in s, "o G ascends")
     t.keys("/")
-    t.wait(lambda s: t.table_pids() == by_mem, "/ reverses")
+    t.wait(lambda s: t.table_pids() == by_mem[::-1], "/ reverses")
     t.keys("o", "p")
-    t.wait(lambda s: t.table_pids() == by_pid and "sort PID" in s, "o p")
+    t.wait(lambda s: t.table_pids() == by_pid[::-1] and "sort PID▼" in s, "o p descends")
+    t.keys("o", "P")
+    t.wait(lambda s: t.table_pids() == by_pid and "sort PID▲" in s, "o P ascends")
     t.keys(".")                    # PID -> USER
     t.wait_text("sort USER")
     t.keys(".")                    # USER -> GPU-MEM
     t.wait(lambda s: "sort GPU-MEM" in s and t.table_pids() == by_mem, ". moves right")
     t.keys(",", ",")
     t.wait(lambda s: "sort PID" in s and t.table_pids() == by_pid, ", moves left")
-    for letter, name in zip("nusbcmt", ["GPU", "USER", "%SM", "%GMBW", "%CPU", "%MEM", "TIME"]):
+    for letter, name, mark in zip("nusbcmt", ["GPU", "USER", "%SM", "%GMBW", "%CPU", "%MEM", "TIME"],
+                                  "▲▲▼▼▼▼▼"):
         t.keys("o", letter)
-        t.wait_text(f"sort {name}")
+        t.wait_text(f"sort {name}{mark}")
+        t.keys("o", letter.upper())
+        t.wait_text(f"sort {name}{'▼' if mark == '▲' else '▲'}")
+    t.keys("q")
+    assert t.exit_code() == 0
+
+
+def test_alt_keys_are_one_key(top, spawn_procs):
+    """Alt-x is read as one key (ESC x within the escape delay), never as Esc
+    and then x: Alt-K pages instead of clearing the selection and asking for
+    SIGKILL, Alt-h scrolls instead of opening the help."""
+    ps = spawn_procs(4)
+    long = spawn_procs(1, argv=[sys.executable, "-c", "import time; time.sleep(300)",
+                                "y" * 300, "TAIL-MARK"])
+    # xterm's entry: SGR mouse reports (kmous=\E[<), which carry Shift on the wheel
+    t = top(scenario_for(ps + long), "--interval", "0.5", width=120, term="xterm-256color")
+    t.wait(lambda s: len(t.table_pids()) == 5, "the processes")
+    t.keys("Down", "Down")
+    t.wait(lambda s: t.selected_pid() == ps[1].pid, "second selected")
+    t.keys("M-J")
+    t.wait(lambda s: t.selected_pid() == long[0].pid, "Alt-J pages down")
+    t.keys("M-K")
+    t.wait(lambda s: t.selected_pid() == ps[0].pid, "Alt-K pages up")
+    assert "select or tag a process first" not in t.screen()
+    assert "Send SIGKILL" not in t.screen()
+    t.keys("M-j")
+    t.wait(lambda s: t.selected_pid() == ps[1].pid, "Alt-j")
+    # sideways: Alt-l, Alt-h (not the help screen), Ctrl-E, Ctrl-A
+    t.keys("M-l", "M-l")
+    t.wait(lambda s: re.search(rf"\b{ps[1].pid}\b.*\sest-1 300", s), "Alt-l scrolls right")
+    t.keys("M-h")
+    t.wait(lambda s: re.search(rf"\b{ps[1].pid}\b.*\stl-test-1 300", s), "Alt-h scrolls left")
+    assert "gpuctl top - keys" not in t.screen() and t.selected_pid() == ps[1].pid
+    t.keys("C-e")
+    t.wait(lambda s: re.search(r"y TAIL-MARK$", s, re.M), "Ctrl-E: the end")
+    t.keys("C-a")
+    t.wait(lambda s: re.search(rf"\b{ps[1].pid}\b.*gpuctl-test-1 300", s), "Ctrl-A: the start")
+    # Shift-wheel (SGR report: button 64 + 1 for down, + 4 for Shift) scrolls sideways
+    lines = t.screen().splitlines()
+    row = next(i for i, l in enumerate(lines) if re.search(rf"\b{ps[1].pid}\b", l))
+    t.literal(f"\x1b[<{64 + 1 + 4};12;{row + 1}M")
+    t.wait(lambda s: re.search(rf"\b{ps[1].pid}\b.*\stl-test-1 300", s), "Shift-wheel scrolls right")
+    assert t.selected_pid() == ps[1].pid                 # not moved by that wheel
+    t.keys("q")
+    assert t.exit_code() == 0
+
+
+def test_ctrl_c_interrupts_the_selection_or_quits(top, spawn_procs):
+    ps = spawn_procs(2)
+    t = top(scenario_for(ps), "--interval", "0.5")
+    t.wait(lambda s: len(t.table_pids()) == 2, "the processes")
+    t.keys("Down", "C-c")
+    t.wait_text(f"Send SIGINT to pid {ps[0].pid}")
+    t.keys("y")
+    t.wait_text("SIGINT sent to 1 process")
+    assert ps[0].popen.wait(timeout=WAIT) == -signal.SIGINT
+    assert ps[1].popen.poll() is None
+    t.keys("Escape")
+    t.wait(lambda s: t.selected_pid() is None, "nothing selected")
+    t.keys("C-c")
+    assert t.exit_code() == 0
+    assert ps[1].popen.poll() is None
+
+
+def test_help_scrolls_on_a_small_terminal(top, spawn_procs):
+    ps = spawn_procs(1)
+    t = top(scenario_for(ps), "--interval", "0.5", width=80, height=24)
+    t.wait_text(str(ps[0].pid))
+    t.keys("h")
+    s = t.wait_text("gpuctl top - keys")
+    assert "mouse  " not in s                            # the last binding is below
+    last = s.split("\n")[23]
+    assert re.match(r"lines 1-22 of \d+: ", last), last  # no stray cell from the main screen
+    t.keys("End")
+    s = t.wait_text("mouse  ")
+    assert "gpuctl top - keys" in s
+    t.keys("Home")
+    t.wait(lambda s: "mouse  " not in s and "  q  " in s, "back at the top")
+    t.keys("NPage")
+    t.wait(lambda s: "  q  " not in s, "a page down")
+    t.keys("q")
+    t.wait_text("COMMAND")
     t.keys("q")
     assert t.exit_code() == 0
 
@@ -541,6 +651,48 @@ def test_terminal_types_and_sigterm_restore(top, spawn_procs, term):
     assert "icanon" in modes and "echo" in modes, modes     # the terminal is restored
 
 
+@pytest.mark.parametrize("how", ["q after a resize", "SIGTERM", "SIGHUP", "SIGINT", "SIGQUIT",
+                                 "crash in the sampling thread"])
+def test_terminal_restored_on_every_exit_path(top, spawn_procs, scenario, how):
+    """The tty modes, the cursor, the alternate screen and the pane's text
+    after each way out; tmux's alternate-screen is off so, as on the Linux
+    console, any frame left behind would stay visible."""
+    ps = spawn_procs(1)
+    data = scenario_for(ps)
+    path = scenario(data)
+    t = top(path, "--interval", "0.25", width=100, height=30, alt_screen=False)
+    t.wait_text(str(ps[0].pid))
+    assert t.pane_flag("cursor_flag") == "0"
+    want_rc = 0
+    if how == "q after a resize":
+        t.tmux("resize-window", "-t", "0", "-x", "80", "-y", "24")
+        t.wait(lambda s: len(s.split("\n")[0]) <= 80 and "COMMAND" in s, "the smaller frame")
+        t.keys("q")
+    elif how.startswith("SIG"):
+        os.kill(t.pid(), getattr(signal, how))
+    else:
+        data["abort_in"] = "nvmlDeviceGetUtilizationRates"
+        write_json_atomically(path, data)
+        want_rc = 128 + signal.SIGABRT
+    rc_text = None
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline and not rc_text:
+        rc_text = t.rc_file.read_text().strip() if t.rc_file.exists() else None
+        time.sleep(0.1)
+    assert rc_text and int(rc_text) == want_rc, (rc_text, t.err_file.read_text())
+    stty = pathlib.Path(str(t.rc_file) + ".stty")
+    while not (stty.exists() and stty.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    modes = stty.read_text().split()
+    assert "icanon" in modes and "echo" in modes and "isig" in modes, modes
+    assert re.search(r"\bintr = \^C;", stty.read_text()), stty.read_text()
+    assert t.pane_flag("cursor_flag") == "1"
+    assert t.pane_flag("alternate_on") == "0"
+    s = t.screen()
+    assert "COMMAND" not in s and not re.search(r"^gpuctl top  ", s, re.M), s
+    assert not re.search(rf"\b{ps[0].pid}\b", s), s
+
+
 def test_suspend_and_resume(tmp_path, gpuctl_bin, gpuctl_env, spawn_procs, scenario):
     ps = spawn_procs(1)
     env = gpuctl_env(scenario(scenario_for(ps)), {"TERM": "xterm-256color", "PS1": "READY$ "})
@@ -607,6 +759,86 @@ def test_mig_instances_have_their_own_rows(run, spawn_procs):
     assert rows[1].lstrip().startswith("MIG 2/0") and "2.00GiB / 20.0GiB" in rows[1]
     for p in ps:
         assert re.search(rf"\b{p.pid}\b", r.out)
+
+
+def mig_scenario(ps):
+    """An A100 in MIG mode, one process on each of its two 3g.20gb instances."""
+    mig = {"current": True, "pending": True, "max_devices": 7, "devices": [
+        {"name": "NVIDIA A100-SXM4-40GB MIG 3g.20gb",
+         "uuid": f"MIG-0000000{i}-5e6f-5a7b-8c9d-0e1f2a3b4c5d",
+         "gpu_instance_id": i + 1, "compute_instance_id": 0,
+         "memory": {"total": 20 * GiB, "used": (i + 1) * GiB},
+         "processes": {"compute": [proc(ps[i].pid, 700 + i)], "graphics": []}} for i in range(2)]}
+    return {"devices": [device(0, name="NVIDIA A100-SXM4-40GB", mig=mig)]}
+
+
+def test_mig_process_rows_name_their_instance(run, spawn_procs):
+    ps = spawn_procs(2)
+    r = run(["top", "--once"], scenario=mig_scenario(ps))
+    assert r.rc == 0, r.err
+    for i, p in enumerate(ps):
+        assert re.search(rf"^[ *] +0:{i} +{p.pid}\b", r.out, re.M), r.out
+    rows = [l for l in r.out.splitlines() if l.lstrip().startswith("MIG ")]
+    assert rows[0].lstrip().startswith("MIG 1/0 3g.20gb "), rows
+
+
+def test_only_visible_narrows_to_a_mig_instance(run, spawn_procs):
+    ps = spawn_procs(2)
+    env = {"CUDA_VISIBLE_DEVICES": "MIG-00000001-5e6f-5a7b-8c9d-0e1f2a3b4c5d"}
+    for flag in ("-ov", "--only-visible"):
+        r = run(["top", "--once", flag], scenario=mig_scenario(ps), env=env)
+        assert r.rc == 0, r.err
+        assert re.search(rf"\b{ps[1].pid}\b", r.out) and not re.search(rf"\b{ps[0].pid}\b", r.out), r.out
+        rows = [l.strip() for l in r.out.splitlines() if l.lstrip().startswith("MIG ")]
+        assert len(rows) == 1 and rows[0].startswith("MIG 2/0"), rows
+    r = run(["top", "--once"], scenario=mig_scenario(ps), env=env)     # without -ov: all
+    assert all(re.search(rf"\b{p.pid}\b", r.out) for p in ps)
+
+
+def test_layout_at_80x24_keeps_command_and_gpu_name_readable(top, spawn_procs):
+    ps = spawn_procs(2, argv=[sys.executable, "-c", "import time; time.sleep(300)", "train.py"])
+    sc = scenario_for(ps)
+    sc["devices"][0]["power"] = {"usage_mw": 412000, "enforced_limit_mw": 700000,
+                                 "management_limit_mw": 700000}
+    t = top(sc, "--interval", "0.5", width=80, height=24)
+    s = t.wait(lambda s: len(t.table_pids()) == 2, "the processes")
+    lines = s.split("\n")
+    assert "NVIDIA H100 80GB HBM3" in s, s                       # the whole GPU name
+    for p in ps:
+        line = next(l for l in lines if re.search(rf"\b{p.pid}\b", l))
+        assert f"{sys.executable} -c" in line, line              # a readable command
+    assert len(lines[23].rstrip()) < 80 and lines[23].startswith("q quit"), lines[23]
+    t.keys("f")
+    s = t.wait(lambda s: "[full" in s and full_blocks(s), "full mode")
+    gpu = next(l for l in s.split("\n") if l.startswith("GPU 0"))
+    assert re.search(r"Pwr 412W / 700W", gpu) and "NVIDIA H100 80GB HBM3" in gpu, gpu
+    t.keys("c")
+    s = t.wait(lambda s: "[compact" in s and not full_blocks(s), "compact mode")
+    assert all(len(l) <= 80 for l in s.split("\n")) and len(t.table_pids()) == 2
+    t.keys("q")
+    assert t.exit_code() == 0
+
+
+@pytest.mark.parametrize("size", [(60, 15), (50, 12), (40, 10)])
+def test_layout_degrades_cleanly_down_to_40x10(top, spawn_procs, size):
+    w, h = size
+    ps = spawn_procs(2)
+    sc = mig_scenario(ps)
+    sc["devices"].insert(0, device(1, processes={"compute": []}))
+    t = top(sc, "--interval", "0.5", width=w, height=h)
+    s = t.wait(lambda s: len(t.table_pids()) >= 1, "a process row")
+    lines = s.split("\n")
+    assert lines[h - 1].startswith("q quit") and "COMMAND" in s, s
+    glued = [r"\dC\d", r"(?:MiB|GiB)[A-Za-z0-9]", r"\d%[A-Za-z0-9]", r"\dgb?\d"]
+    for line in lines:
+        for pat in glued:
+            assert not re.search(pat, line), (pat, line, s)
+        if line.lstrip().startswith("MIG "):
+            assert re.match(r"^  MIG \d/\d 3g\.20gb +MEM", line), line
+        if line.startswith("GPU 1"):
+            assert "A100" in line and re.search(r" \d+(?:\.\d+)?(?:MiB|GiB)\b", line), line
+    t.keys("q")
+    assert t.exit_code() == 0
 
 
 def test_other_users_processes_are_dimmed(top, spawn_procs):

@@ -118,6 +118,21 @@ static void test_device_vendor_and_index_filters(void **state)
     assert_true(vis[2]);
 }
 
+static void test_mig_uuids_in_cuda_visible_devices_name_their_instances(void **state)
+{
+    (void)state;
+    struct mig_instance migs[3] = {{.uuid = "MIG-aaaa1111-0000"}, {.uuid = "MIG-bbbb2222-0000"},
+                                   {.uuid = "MIG-cccc3333-0000"}};
+    struct device d = {.vendor = VENDOR_NVIDIA, .uuid = "GPU-1234", .mig_count = 3, .migs = migs};
+    const char *two = "MIG-aaaa1111-0000, mig-cccc";
+    assert_int_equal(filter_cuda_visible_migs(two, strlen(two), &d), 0x5);
+    const char *whole = "0,GPU-1234";
+    assert_int_equal(filter_cuda_visible_migs(whole, strlen(whole), &d), 0);
+    const char *other = "MIG-dddd";
+    assert_int_equal(filter_cuda_visible_migs(other, strlen(other), &d), 0);
+    assert_int_equal(filter_cuda_visible_migs("MIG-", 4, &d), 0);    /* no prefix at all */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -128,6 +143,7 @@ int main(void)
         cmocka_unit_test(test_regex_on_name_and_command_line),
         cmocka_unit_test(test_invalid_regex_names_position),
         cmocka_unit_test(test_device_vendor_and_index_filters),
+        cmocka_unit_test(test_mig_uuids_in_cuda_visible_devices_name_their_instances),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

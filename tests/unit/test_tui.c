@@ -125,6 +125,22 @@ static void test_canvas_text(void **state)
     canvas_free(&c);
 }
 
+static void test_text_cut_to_fit_ends_in_an_ellipsis(void **state)
+{
+    (void)state;
+    struct canvas c = {0};
+    assert_int_equal(canvas_init(&c, 12, 2, false), 0);
+    assert_int_equal(canvas_put_fit(&c, 0, 0, 6, "NVIDIA H100", 11, ST_NORMAL), 6);
+    assert_string_equal(row(&c, 0), "NVIDI…");
+    assert_int_equal(canvas_put_fit(&c, 1, 0, 6, "H100", 4, ST_NORMAL), 4);
+    assert_string_equal(row(&c, 1), "H100");
+    canvas_free(&c);
+    assert_int_equal(canvas_init(&c, 12, 1, true), 0);
+    canvas_put_fit(&c, 0, 0, 4, "abcdef", 6, ST_NORMAL);
+    assert_string_equal(row(&c, 0), "abc~");
+    canvas_free(&c);
+}
+
 static void test_bars(void **state)
 {
     (void)state;
@@ -267,6 +283,12 @@ static void test_sorting(void **state)
     assert_int_equal(procs_sort_by_letter('B'), SORT_GMBW);
     assert_int_equal(procs_sort_by_letter('x'), -1);
     assert_int_equal(procs_sort_by_letter(0), -1);
+    /* nvitop's directions for o + a lower-case letter */
+    assert_false(procs_sort_descends_first(SORT_GPU));
+    assert_false(procs_sort_descends_first(SORT_USER));
+    assert_true(procs_sort_descends_first(SORT_PID));
+    assert_true(procs_sort_descends_first(SORT_GPU_MEM));
+    assert_true(procs_sort_descends_first(SORT_TIME));
     assert_int_equal(procs_find(&t, 20, 120, 1), 1);
     assert_int_equal(procs_find(&t, 20, 121, 1), -1);    /* another start time */
     procs_free(&t);
@@ -338,6 +360,7 @@ int main(void)
         cmocka_unit_test(test_bars),
         cmocka_unit_test(test_graphs),
         cmocka_unit_test(test_sorting),
+        cmocka_unit_test(test_text_cut_to_fit_ends_in_an_ellipsis),
         cmocka_unit_test(test_pattern_and_devices),
         cmocka_unit_test(test_tree),
     };
