@@ -236,7 +236,9 @@ class ResourceMetricCollector:
                   tag: str = "metrics-daemon", start: bool = True) -> threading.Thread:
         """A daemon thread that every interval (default: the collector's) calls
         on_collect with the figures of its own scope ``tag`` since the previous
-        call; it stops when on_collect returns False or the collector stops."""
+        call.  It samples with a collector of its own (``thread.collector``,
+        same devices and root pids), and stops when on_collect returns False
+        or when ``thread.collector.stop()`` is called."""
         period = float(interval) if interval is not None else self.interval
         child = ResourceMetricCollector(self.devices, self.root_pids, self.interval)
         child._labels = dict(self._labels)

@@ -463,3 +463,20 @@ def test_no_gpu_library_is_an_error_that_says_why(py):
             out([e.errno, str(e)])
     """, {"init_error": "DRIVER_NOT_LOADED"})
     assert r[0] == errno.EIO and "modprobe nvidia" in r[1]
+
+
+def test_daemonize_stops_with_its_collector(py):
+    r = py("""
+        import threading, time
+        coll = gpuctl.ResourceMetricCollector(interval=0.02)
+        calls = []
+        t = coll.daemonize(lambda m: calls.append(1), interval=0.02)
+        for _ in range(3000):                 # at most 30 s
+            if calls:
+                break
+            time.sleep(0.01)
+        t.collector.stop()
+        t.join(30)
+        out({"alive": t.is_alive(), "called": len(calls) >= 1})
+    """, {"devices": [device(0)]})
+    assert r == {"alive": False, "called": True}
