@@ -215,8 +215,12 @@ static int dispatch(int argc, char **argv, struct remote_args *remote)
     argv[first] = (char *)cmd->name;
     /* Only the commands that run remotely look for remote options among
      * their own arguments: run's and select's commands keep theirs. */
-    if (strcmp(cmd->name, "list") == 0 || strcmp(cmd->name, "kill") == 0 ||
-        strcmp(cmd->name, "select") == 0)
+    static const char *const remote_capable[] = {"list", "kill", "select", "audit", "guard",
+                                                 "config"};
+    bool capable = false;
+    for (size_t i = 0; i < sizeof remote_capable / sizeof remote_capable[0]; i++)
+        capable |= strcmp(cmd->name, remote_capable[i]) == 0;
+    if (capable)
         argc = take_trailing_remote(remote, argc, argv, first);
     if (remote->count)
         return cli_remote_run(remote->v, remote->count, argc - first, argv + first);

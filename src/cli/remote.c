@@ -34,7 +34,7 @@
 #define CONNECT_TIMEOUT_SECS 10u
 #define PASSWORD_MAX 1024
 
-enum remote_command { RC_LIST, RC_KILL, RC_SELECT, RC_AUDIT };
+enum remote_command { RC_LIST, RC_KILL, RC_SELECT, RC_AUDIT, RC_ROGUE, RC_GUARD, RC_CONFIG };
 
 struct remote_run {
     struct remote_request q;
@@ -50,6 +50,8 @@ struct remote_run {
     struct kill_request kill;
     struct cli_select_hosts select;
     struct audit_request audit;
+    struct guard_request guard;
+    struct config_request config;
     unsigned long audit_top;        /* --top, cut here: each host is asked for every user */
     json_t *merged;                 /* audit with json: the merged summary's document */
     bool json, ascii, color;
@@ -152,15 +154,40 @@ static int check_audit(struct remote_run *r, int argc, char **argv)
     if (rc)
         return rc;
     const struct audit_request *q = &r->audit;
+    if (q->rogue && !q->summary && !r->cmd_parsed.operand_count && !q->rogue_config &&
+        !q->rogue_export && !q->rogue_import) {
+        r->command = RC_ROGUE;
+        return check_output(r, "audit", q->output);
+    }
     if (!q->summary || r->cmd_parsed.operand_count || q->gpus || q->rogue || q->rogue_config ||
         q->rogue_export || q->rogue_import)
         return cli_usage_error("audit", "with --remote, audit takes --summary (with --hours, "
-                               "--user, --process, --top, --output)");
+                               "--user, --process, --top, --output) or --rogue");
     r->audit_top = 10;
     if (q->top && (!cli_parse_uint(q->top, 100000, &r->audit_top) || r->audit_top == 0))
         return cli_usage_error("audit", "--top: '%s' is not a whole number from 1 to 100000",
                                q->top);
     return check_output(r, "audit", q->output);
+}
+
+/* guard across hosts: what each host's policies find now; nothing edited. */
+static int check_guard(struct remote_run *r, int argc, char **argv)
+{
+    int rc = parse_with(&guard_options, argc, argv, &r->guard, &r->cmd_parsed);
+    if (rc)
+        return rc;
+    /* --test-policies and --output (and --file) alone: any edit is refused. */
+    for (size_t i = 0; i < guard_options.count; i++) {
+        const char *name = guard_options.specs[i].name;
+        if (strcmp(name, "test-policies") != 0 && strcmp(name, "output") != 0 &&
+            strcmp(name, "file") != 0 && options_given(&guard_options, &r->cmd_parsed, name))
+            return cli_usage_error("guard", "with --remote, guard takes --test-policies (and "
+                                   "--file, --output) only, not --%s", name);
+    }
+    if (!r->guard.test || r->cmd_parsed.operand_count)
+        return cli_usage_error("guard", "with --remote: gpuctl --remote HOSTS guard "
+                               "--test-policies");
+    return check_output(r, "guard", r->guard.output);
 }
 
 static int check_command(struct remote_run *r, int argc, char **argv)
@@ -192,8 +219,22 @@ static int check_command(struct remote_run *r, int argc, char **argv)
         r->command = RC_AUDIT;
         return check_audit(r, argc, argv);
     }
-    return cli_usage_error(NULL, "--remote works with list, kill, select and audit --summary, "
-                           "not '%s'", name);
+    if (strcmp(name, "guard") == 0) {
+        r->command = RC_GUARD;
+        return check_guard(r, argc, argv);
+    }
+    if (strcmp(name, "config") == 0) {
+        r->command = RC_CONFIG;
+        if ((rc = parse_with(&config_options, argc, argv, &r->config, &r->cmd_parsed)))
+            return rc;
+        if (r->cmd_parsed.operand_count != 1 || strcmp(r->cmd_parsed.operands[0], "show") != 0)
+            return cli_usage_error("config", "with --remote: gpuctl --remote HOSTS config show");
+        r->ascii = r->config.ascii;
+        return check_output(r, "config", r->config.output);
+    }
+    return cli_usage_error(NULL, "--remote works with list, kill, select, audit --summary, "
+                           "audit --rogue, guard --test-policies and config show, not '%s'",
+                           name);
 }
 
 /* The words the remote gpuctl runs: the command and its arguments as given
@@ -349,6 +390,16 @@ static void read_document(struct remote_run *r, struct cli_remote_host *h,
     }
     if (r->command == RC_KILL)
         return;
+    static const char *const needs[] = {[RC_ROGUE] = "findings", [RC_GUARD] = "violations",
+                                        [RC_CONFIG] = "keys"};
+    if (r->command == RC_ROGUE || r->command == RC_GUARD || r->command == RC_CONFIG) {
+        const json_t *v = json_object_get(h->doc, needs[r->command]);
+        if (r->command == RC_CONFIG ? !json_is_object(v) : !json_is_array(v)) {
+            h->status = REMOTE_BAD_OUTPUT;
+            snprintf(h->error, sizeof h->error, "its document has no '%s'", needs[r->command]);
+        }
+        return;
+    }
     struct error e = {0};
     if (r->command == RC_AUDIT) {
         if (doc_audit_summary_decode(h->doc, &h->summary, &e) < 0) {
@@ -403,7 +454,9 @@ static void gather(struct remote_run *r)
 static const char *command_name(enum remote_command c)
 {
     static const char *const names[] = {[RC_LIST] = "list", [RC_KILL] = "kill",
-                                        [RC_SELECT] = "select", [RC_AUDIT] = "audit"};
+                                        [RC_SELECT] = "select", [RC_AUDIT] = "audit",
+                                        [RC_ROGUE] = "audit", [RC_GUARD] = "guard",
+                                        [RC_CONFIG] = "config"};
     return names[c];
 }
 
@@ -462,6 +515,12 @@ static int show(struct remote_run *r)
         return cli_remote_show_list(r->results, n, details, r->list.containers, r->ascii,
                                     r->color, stdout);
     }
+    if (r->command == RC_ROGUE)
+        return cli_remote_show_rogue(r->results, n, r->ascii, r->color, stdout);
+    if (r->command == RC_GUARD)
+        return cli_remote_show_policies(r->results, n, r->ascii, r->color, stdout);
+    if (r->command == RC_CONFIG)
+        return cli_remote_show_config(r->results, n, r->ascii, r->color, stdout);
     return cli_remote_show_kill(r->results, n, r->ascii, r->color, stdout);
 }
 

@@ -65,6 +65,12 @@ int cli_remote_show_kill(struct cli_remote_host *hosts, size_t n, bool ascii, bo
  * of printing. */
 int cli_remote_show_audit(struct cli_remote_host *hosts, size_t n, size_t top, bool json,
                           json_t **merged_doc, FILE *out);
+int cli_remote_show_rogue(struct cli_remote_host *hosts, size_t n, bool ascii, bool color,
+                          FILE *out);
+int cli_remote_show_policies(struct cli_remote_host *hosts, size_t n, bool ascii, bool color,
+                             FILE *out);
+int cli_remote_show_config(struct cli_remote_host *hosts, size_t n, bool ascii, bool color,
+                           FILE *out);
 int cli_remote_show_select(struct cli_remote_host *hosts, size_t n,
                            const struct cli_select_hosts *sel, bool json, FILE *out);
 

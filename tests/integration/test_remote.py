@@ -348,10 +348,75 @@ def test_audit_summaries_of_every_host_are_merged(fleet, victims):
     assert "closed: unreachable" in err
 
 
+def test_rogue_scan_of_every_host_in_one_table(fleet, tmp_path):
+    exe = tmp_path / "bin" / "xmrig"
+    exe.parent.mkdir()
+    shutil.copy(sys.executable, exe)
+    miner = subprocess.Popen([str(exe), "-c", VICTIM, "--url",
+                              "stratum+tcp://pool.example.org:3333", "--donate-level=1"],
+                             stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    try:
+        assert miner.stdout.readline() == b"ready\n"
+        fleet.start(alpha=[used(0, 1)], beta=[used(0, 1, [miner.pid])])
+        rc, out, err = fleet.run(["--remote", "alpha,beta,closed", "audit", "--rogue"])
+        assert rc == 1
+        row = [line for line in out.splitlines() if f" {miner.pid} " in line]
+        assert len(row) == 1 and row[0].startswith("│ beta ")
+        assert "crypto_miner" in row[0] and "critical" in row[0]
+        assert f"gpuctl --remote beta kill --pid {miner.pid}" in out.replace("\n", "")
+        assert re.search(r"^│ closed\s+│ unreachable", out, re.M)
+        rc, out, err = fleet.run(["--remote", "alpha,beta", "audit", "--rogue", "--output",
+                                  "json"])
+        assert rc == 0, err
+        alpha, beta = json.loads(out)["hosts"]
+        assert alpha["document"]["findings"] == []
+        assert {f["category"] for f in beta["document"]["findings"]} >= {"crypto_miner"}
+    finally:
+        miner.kill()
+        miner.wait()
+
+
 def test_audit_without_summary_is_refused_with_remote(fleet):
     three_hosts(fleet)
     rc, out, err = fleet.run(["--remote", "alpha", "audit"])
     assert rc == 3 and "audit takes --summary" in err
+
+
+# ---- guard --test-policies, config show ----------------------------------------------------
+
+
+def test_guard_test_policies_on_every_host(fleet, victims, gpuctl_bin, fake_lib):
+    hog, = victims(1, "gpuctl-remote-hog")
+    fleet.start(alpha=[used(0, 1)], beta=[used(0, 1, [hog.pid])])
+    # The hosts share the remote HOME of the test sshd: one guard.toml for both.
+    home = fleet.sshd.dir / "remote-home"
+    subprocess.run([str(gpuctl_bin), "guard", "--enable", "--add-user", fleet.sshd.user,
+                    "--memory-limit", "0.1"], check=True, capture_output=True,
+                   env={"PATH": "/usr/bin:/bin", "HOME": str(home),
+                        "XDG_CONFIG_HOME": str(home / "xdg"),
+                        "GPUCTL_NVML_LIBRARY": str(fake_lib)})
+    rc, out, err = fleet.run(["--remote", "alpha,beta", "guard", "--test-policies"])
+    assert rc == 0, err
+    assert "alpha: guard is enabled; mode soft (dry run); 0 violations" in out
+    assert "beta: guard is enabled; mode soft (dry run); 1 violation" in out
+    row, = [line for line in out.splitlines() if f" {hog.pid} " in line]
+    assert row.startswith("│ beta ") and "memory_limit" in row
+    assert hog.poll() is None                       # a test changes nothing
+    rc, out, err = fleet.run(["--remote", "alpha", "guard", "--test-policies", "--enable"])
+    assert rc == 3 and "not --enable" in err
+
+
+def test_config_show_of_every_host(fleet):
+    three_hosts(fleet)
+    rc, out, err = fleet.run(["--remote", "alpha,closed", "config", "show"])
+    assert rc == 1
+    assert re.search(r"^alpha: .*config\.toml \(not found\)$", out, re.M)
+    assert re.search(r"^│ alpha\s+│ output_format\s+│ json\s+│ flag\s+│$", out, re.M)
+    assert re.search(r"^│ closed\s+│ unreachable", out, re.M)
+    rc, out, err = fleet.run(["--remote", "alpha", "config", "show", "--output", "json"])
+    assert rc == 0, err
+    host, = json.loads(out)["hosts"]
+    assert host["document"]["keys"]["log_level"]["value"] == "warn"
 
 
 # ---- ssh's settings ------------------------------------------------------------------------
