@@ -26,7 +26,7 @@ import threading
 import time
 from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
-from ._lib import (SCOPE_DEVICE, SCOPE_GPU_PROCESS, SCOPE_HOST, SCOPE_HOST_PROCESS,
+from ._lib import (SCOPE_DEVICE, SCOPE_GPU_PROCESS, SCOPE_HOST, SCOPE_HOST_PROCESS, SCOPE_MIG,
                    TAKE_HOST_CPU, TAKE_PROCESSES, Sampler, lib)
 from .device import Device
 
@@ -43,6 +43,11 @@ _DEVICE_METRICS = (
     ("fan_pct", "fan_speed (%)", 1),
     ("temp_c", "temperature (C)", 1),
     ("power_w", "power_usage (W)", 1e-3),
+)
+_MIG_METRICS = (
+    ("mem_used_mb", "memory_used (MiB)", 1 / MiB),
+    ("mem_free_mb", "memory_free (MiB)", 1 / MiB),
+    ("mem_total_mb", "memory_total (MiB)", 1 / MiB),
 )
 _GPU_PROCESS_METRICS = (
     ("used_mem_bytes", "gpu_memory (MiB)", 1 / MiB),
@@ -109,9 +114,11 @@ class _Scope:
 class ResourceMetricCollector:
     """Samples host, GPU and process figures every ``interval`` seconds.
 
-    devices: the GPUs to watch (default: ``Device.from_cuda_visible_devices()``,
-    named ``cuda:<i> (gpu:<index>)``; explicitly given devices keep their
-    ``cuda_index`` when set, else are numbered in the order given).
+    devices: the GPUs and MIG devices to watch (default:
+    ``Device.from_cuda_visible_devices()``, named ``cuda:<i> (gpu:<index>)``,
+    a MIG device ``cuda:<i> (gpu:<parent>:<place>)`` with its memory figures
+    only, since NVML has no utilisation for MIG; explicitly given devices keep
+    their ``cuda_index`` when set, else are numbered in the order given).
     root_pids: processes whose GPU processes (themselves and their
     descendants) get ``pid:<pid>/…`` metrics (default: this process).
     """
@@ -123,10 +130,13 @@ class ResourceMetricCollector:
         if devices is None:
             devices = Device.from_cuda_visible_devices()
         self.devices = list(devices)
-        self._labels = {}
+        # GPUs by index; MIG instances by (parent index, GI id, CI id)
+        self._labels: Dict[object, str] = {}
         for i, d in enumerate(self.devices):
             cuda = d.cuda_index if getattr(d, "cuda_index", None) is not None else i
-            self._labels[d.index] = f"cuda:{cuda} (gpu:{d.index})"
+            key = ((d.parent().index, d.gpu_instance_id(), d.compute_instance_id())
+                   if d.is_mig_device() else d.index)
+            self._labels[key] = f"cuda:{cuda} (gpu:{d.display_index})"
         self.root_pids = set(root_pids) if root_pids is not None else {os.getpid()}
         self.interval = float(interval)
         self._lock = threading.RLock()          # scopes and their figures
@@ -292,8 +302,28 @@ class ResourceMetricCollector:
                 u, t = used[place], total[place]
                 if u == u and t == t and t > 0:
                     out[f"{label}/memory_percent (%)"] = 100.0 * u / t
+        self._mig_figures(snap, out)
         self._process_figures(snap, out)
         return out
+
+    def _mig_figures(self, snap, out: Dict[str, float]) -> None:
+        m = snap.mig_count
+        if m == 0 or not any(isinstance(k, tuple) for k in self._labels):
+            return
+        index = snap.nums(SCOPE_DEVICE, "gpu_index", snap.device_count)
+        gis = snap.nums(SCOPE_MIG, "gpu_instance_id", m)
+        cis = snap.nums(SCOPE_MIG, "compute_instance_id", m)
+        rows = []
+        for k in range(m):
+            label = self._labels.get((int(index[snap.mig_parent(k)]), int(gis[k]), int(cis[k])))
+            if label is not None:
+                rows.append((k, label))
+        _columns(snap, SCOPE_MIG, _MIG_METRICS, m, rows, out)
+        used = snap.nums(SCOPE_MIG, "mem_used_mb", m)
+        total = snap.nums(SCOPE_MIG, "mem_total_mb", m)
+        for k, label in rows:
+            if used[k] == used[k] and total[k] == total[k] and total[k] > 0:
+                out[f"{label}/memory_percent (%)"] = 100.0 * used[k] / total[k]
 
     @staticmethod
     def _host_figures(snap, out: Dict[str, float]) -> None:
@@ -328,9 +358,13 @@ class ResourceMetricCollector:
         if tree:
             devs = snap.nums(SCOPE_GPU_PROCESS, "gpu_index", n)
             pids = snap.nums(SCOPE_GPU_PROCESS, "pid", n)
+            gis = snap.nums(SCOPE_GPU_PROCESS, "gpu_instance_id", n)
+            cis = snap.nums(SCOPE_GPU_PROCESS, "compute_instance_id", n)
             for item, (dev, pid) in enumerate(zip(devs, pids)):
                 host = tree.get(int(pid))
                 label = labels.get(int(dev))
+                if label is None and gis[item] == gis[item] and cis[item] == cis[item]:
+                    label = labels.get((int(dev), int(gis[item]), int(cis[item])))
                 if host is not None and label is not None:
                     chosen.append((item, int(pid), label, host))
         if not chosen:

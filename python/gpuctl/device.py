@@ -139,19 +139,28 @@ class Device(_Readings):
         return [cls(i) for i in indices]
 
     @classmethod
-    def from_cuda_visible_devices(cls) -> List["Device"]:
-        """The GPUs CUDA numbers 0, 1, … under the current ``CUDA_VISIBLE_DEVICES``
-        (CUDA's rules: indices, UUIDs or unique prefixes; the list stops at the
-        first bad entry; a device named twice hides every device).  Each has
-        ``cuda_index`` set; a MIG UUID names its GPU."""
+    def from_cuda_visible_devices(cls) -> List[Union["Device", "MigDevice"]]:
+        """The devices CUDA numbers 0, 1, … under the current
+        ``CUDA_VISIBLE_DEVICES`` (CUDA's rules: indices, UUIDs or unique
+        prefixes; the list stops at the first bad entry; a device named twice
+        hides every device).  Each has ``cuda_index`` set; an entry naming a
+        MIG instance (its ``MIG-`` UUID or a prefix) gives that MigDevice."""
         return cls.from_cuda_indices(os.environ.get("CUDA_VISIBLE_DEVICES"))
 
     @classmethod
-    def from_cuda_indices(cls, cuda_visible_devices: Optional[str]) -> List["Device"]:
+    def from_cuda_indices(cls, cuda_visible_devices: Optional[str]
+                          ) -> List[Union["Device", "MigDevice"]]:
+        """from_cuda_visible_devices for a value of the variable (None: unset)."""
         snap = _state.snapshot()
-        out = []
+        # the C list stops at the first bad entry, so entry i gave device i
+        entries = [e.strip() for e in (cuda_visible_devices or "").split(",")]
+        out: List[Union[Device, MigDevice]] = []
         for cuda, place in enumerate(snap.cuda_devices(cuda_visible_devices)):
-            d = cls._at(snap, place)
+            d: Union[Device, MigDevice] = cls._at(snap, place)
+            entry = entries[cuda] if cuda_visible_devices is not None else ""
+            if entry[:4].upper() == "MIG-":
+                d = next((m for m in d.mig_devices()
+                          if (m.uuid() or "").upper().startswith(entry.upper())), d)
             d.cuda_index = cuda
             out.append(d)
         return out
@@ -176,6 +185,10 @@ class Device(_Readings):
         return self._index
 
     physical_index = index
+
+    @property
+    def display_index(self) -> str:
+        return str(self._index)
 
     def bus_id(self) -> Optional[str]:
         """PCI bus id, "0000:18:00.0"."""
@@ -316,6 +329,8 @@ class MigDevice(_Readings):
         m._uuid = snap.text(SCOPE_MIG, mig, "uuid")
         m._gi = _int(snap.num(SCOPE_MIG, mig, "gpu_instance_id"))
         m._ci = _int(snap.num(SCOPE_MIG, mig, "compute_instance_id"))
+        m._slot = sum(1 for k in range(mig) if snap.mig_parent(k) == snap.mig_parent(mig))
+        m.cuda_index = None
         return m
 
     def _place(self, snap: Snapshot) -> Optional[int]:
@@ -333,6 +348,18 @@ class MigDevice(_Readings):
 
     def is_mig_device(self) -> bool:
         return True
+
+    @property
+    def index(self) -> tuple:
+        """(parent's index, this instance's place among the parent's)."""
+        return (self._parent.index, self._slot)
+
+    physical_index = index
+
+    @property
+    def display_index(self) -> str:
+        """"<parent index>:<place>", as nvitop shows a MIG device."""
+        return f"{self._parent.index}:{self._slot}"
 
     def parent(self) -> Device:
         return self._parent

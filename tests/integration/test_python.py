@@ -192,7 +192,7 @@ def test_mig_devices_with_parent_profile_and_ids(py, spawn_procs):
     ("0,0", []),
     ("", []),
     ("GPU-00000002", [[0, 2]]),
-    ("MIG-00000001-aaaa", [[0, 1]]),
+    ("MIG-00000001-aaaa-bbbb-cccc-000000000002,0", [[0, [1, 1]], [1, 0]]),
 ])
 def test_cuda_ordinals_follow_cuda_visible_devices(py, value, expected):
     env = {} if value is None else {"CUDA_VISIBLE_DEVICES": value}
@@ -200,6 +200,27 @@ def test_cuda_ordinals_follow_cuda_visible_devices(py, value, expected):
         out([[d.cuda_index, d.index] for d in gpuctl.Device.from_cuda_visible_devices()])
     """, {"devices": [device(0), mig_gpu(1), device(2)]}, env=env)
     assert r == expected
+
+
+def test_collector_watches_a_mig_device_named_by_cuda_visible_devices(py, spawn_procs):
+    a, = spawn_procs(1)
+    r = py(f"""
+        import time
+        (mig,) = gpuctl.Device.from_cuda_visible_devices()
+        coll = gpuctl.ResourceMetricCollector(root_pids={{{a.pid}}}, interval=0.02)
+        with coll, coll(tag="t"):
+            time.sleep(0.1)
+            m = coll.collect()
+        out({{"mig": [mig.display_index, mig.profile(), mig.cuda_index], "metrics": m}})
+    """, {"devices": [device(0), mig_gpu(1, a.pid)]},
+           env={"CUDA_VISIBLE_DEVICES": "MIG-00000001-aaaa-bbbb-cccc-000000000001"})
+    assert r["mig"] == ["1:0", "3g.40gb", 0]
+    m = r["metrics"]
+    assert m["t/cuda:0 (gpu:1:0)/memory_used (MiB)/mean"] == 2048
+    assert m["t/cuda:0 (gpu:1:0)/memory_total (MiB)/max"] == 40 * 1024
+    assert m["t/cuda:0 (gpu:1:0)/memory_percent (%)/last"] == 5.0
+    assert m[f"t/pid:{a.pid}/cuda:0 (gpu:1:0)/gpu_memory (MiB)/mean"] == 700
+    assert not any("gpu_utilization" in k or "(gpu:0)" in k or "(gpu:1)" in k for k in m)
 
 
 def test_terminate_ends_a_real_process_and_a_stale_one_is_refused(py, spawn_procs):
