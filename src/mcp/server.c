@@ -36,7 +36,6 @@ static const char *const versions[] = {
 struct mcp_server {
     struct mcp_server_options o;
     const char *negotiated;        /* legacy version from initialize; NULL before */
-    bool initialized;              /* notifications/initialized came */
     bool no_token;                 /* over HTTP without the bearer token */
     /* While mcp_server_handle answers one message: a tool result's
      * structuredContent is left out of the reply object and its text kept
@@ -503,11 +502,12 @@ static json_t *handle_request(struct mcp_server *s, const struct mcp_rpc_msg *m)
 
 static void handle_notification(struct mcp_server *s, const struct mcp_rpc_msg *m)
 {
-    if (strcmp(m->method, "notifications/initialized") == 0)
-        s->initialized = true;
-    else if (strcmp(m->method, "notifications/cancelled") == 0)
+    /* notifications/initialized changes nothing here: the server sends no
+     * requests it would have to hold back until then, and answers a
+     * client that sends requests before it.  Any other notification needs
+     * no action either. */
+    if (strcmp(m->method, "notifications/cancelled") == 0)
         note_cancelled(s, m->params);
-    /* Any other notification needs no action from this server. */
 }
 
 /* One message of a batch or alone.  Returns the reply (new reference) or
