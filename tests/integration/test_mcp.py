@@ -15,6 +15,7 @@ import pathlib
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import time
 import urllib.error
@@ -537,3 +538,26 @@ def test_gpuctl_serve_carries_the_mcp_endpoint(node, serve, sleepers):
     assert "bearer token" in text_of(report["calls"][0])
     assert alive(bystander.pid)
     assert request(url + "/mcp", "GET")[0] == 405
+
+
+def test_mcp_port_chooses_the_port_without_listen(gpuctl_bin, gpuctl_env, scenario, tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = gpuctl_env(scenario(gpu_with([])), {"MCP_PORT": port})
+    with open(tmp_path / "err", "w+") as err:
+        proc = subprocess.Popen([str(gpuctl_bin), "mcp", "--http"], env=env,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            for _ in range(500):
+                err.seek(0)
+                if f"port {port}" in err.read() or proc.poll() is not None:
+                    break
+                time.sleep(0.01)
+            status, _, body = request(f"http://127.0.0.1:{port}/health", "GET")
+            assert status == 200 and json.loads(body)["sessions"] == 0
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=20) == 0
+        err.seek(0)
+        check_no_sanitizer_report(err.read())
