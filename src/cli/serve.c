@@ -198,6 +198,7 @@ int cmd_serve(int argc, char **argv)
         },
         .metrics_max_processes = options_given(&serve_options, &parsed, "metrics-max-processes")
                                      ? (unsigned)q.metrics_max_processes : 512,
+        .kill_timeout_s = ctx.cfg.default_timeout_secs > 0 ? ctx.cfg.default_timeout_secs : 5,
         .hostname = getenv("NODE_NAME"),
         .version = GPUCTL_VERSION, .revision = GPUCTL_GIT_REVISION,
         .self_user = pw ? pw->pw_name : NULL,

@@ -111,31 +111,6 @@ int mcp_call_kill_gpu_process(const struct mcp_env *env, const struct mcp_args *
     return rc;
 }
 
-/* Adds the matches of pattern in snap; *matched receives how many the
- * snapshot showed (some may have exited since). */
-static int add_matches(struct kill_set *set, const struct snapshot *snap, const char *pattern,
-                       size_t *matched, struct error *e)
-{
-    struct filter f = {0};
-    int rc = filter_set_regex(&f, pattern, e);
-    struct kill_pick *picks = NULL;
-    *matched = 0;
-    if (rc == 0 && kill_select(snap, &f, &picks, matched) < 0)
-        rc = error_set(e, -ENOMEM, "out of memory matching '%s'", pattern);
-    for (size_t i = 0; rc == 0 && i < *matched; i++) {
-        struct error ae = {0};
-        int r = kill_set_add(set, picks[i].pid, picks[i].start_ticks, KILL_ROLE_TARGET, 0, &ae);
-        if (r < 0 && r != -ESRCH && r != -ESTALE)   /* one that exited is left out */
-            rc = error_set(e, r, "%s", ae.msg);
-    }
-    free(picks);
-    filter_clear(&f);
-    if (rc == 0 && set->count == 0)
-        rc = error_set(e, -ESRCH, *matched ? "the GPU processes matching '%s' have exited"
-                                           : "no GPU process matches '%s'", pattern);
-    return rc;
-}
-
 int mcp_call_kill_processes_by_name(const struct mcp_env *env, const struct mcp_args *a,
                                     json_t **doc, struct error *e)
 {
@@ -150,7 +125,7 @@ int mcp_call_kill_processes_by_name(const struct mcp_env *env, const struct mcp_
     size_t matched;
     rc = kill_set_init(&set, e);
     if (rc == 0)
-        rc = add_matches(&set, snap, pattern, &matched, e);
+        rc = kill_set_add_matches(&set, snap, pattern, &matched, e);
     if (rc == 0 && kill_set_note_gpus(&set, snap) < 0)
         rc = error_set(e, -ENOMEM, "out of memory matching '%s'", pattern);
     mcp_env_release(env, token);

@@ -20,6 +20,8 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +46,9 @@ struct http_server {
     uint8_t token_digest[32];  /* SHA-256 of the token, for the constant-time compare */
     bool has_token;
     unsigned port;
+    pthread_mutex_t jobs_lock;    /* guards jobs */
+    pthread_cond_t jobs_done;
+    unsigned jobs;                /* blocking handlers running */
 };
 
 struct http_upgraded {
@@ -56,6 +61,15 @@ struct request_state {
     size_t len, cap;
     unsigned refuse;          /* a status decided before the body was read */
     struct http_upgraded up;  /* for the WebSocket route */
+    /* a blocking handler's run: 1 while its thread runs, 2 when done */
+    atomic_int job;
+    struct http_server *server;
+    struct MHD_Connection *conn;
+    const struct http_route *route;
+    char *path, *param, *method;
+    struct http_reply reply;
+    int rc;
+    struct error err;
 };
 
 /* --- addresses --- */
@@ -270,7 +284,7 @@ static bool token_matches(const struct http_server *s, const char *given, size_t
 static bool authorized(struct http_server *s, struct MHD_Connection *c, enum http_access access,
                        enum MHD_Result *sent)
 {
-    bool need = access == HTTP_ACCESS_CHANGE ||
+    bool need = access == HTTP_ACCESS_CHANGE || access == HTTP_ACCESS_CHANGE_WAITS ||
                 (access == HTTP_ACCESS_READ && s->has_token && !s->loopback);
     if (!need)
         return true;
@@ -353,6 +367,21 @@ static bool route_matches(const struct http_route *r, const char *path, const ch
     return strcmp(path, r->path) == 0;
 }
 
+/* Sends what a handler left: its reply, or the error document of rc. */
+static enum MHD_Result send_result(struct MHD_Connection *c, int rc, struct http_reply *reply,
+                                   const struct error *e)
+{
+    if (rc < 0) {
+        const char *name;
+        unsigned status = http_status_for_error(rc, &name);
+        net_blob_unref(reply->body);
+        reply->body = NULL;
+        return send_error(c, status, name, e->msg[0] ? e->msg : "the request failed", NULL,
+                          NULL);
+    }
+    return send_reply(c, reply, NULL, NULL);
+}
+
 static enum MHD_Result run_handler(struct http_server *s, struct MHD_Connection *c,
                                    const struct http_route *route, const char *path,
                                    const char *param, const char *method,
@@ -365,13 +394,77 @@ static enum MHD_Result run_handler(struct http_server *s, struct MHD_Connection 
     struct http_reply reply = {0};
     struct error e = {0};
     int rc = route->handler(s->o.ctx, &req, &reply, &e);
-    if (rc < 0) {
-        const char *name;
-        unsigned status = http_status_for_error(rc, &name);
-        net_blob_unref(reply.body);
-        return send_error(c, status, name, e.msg[0] ? e.msg : "the request failed", NULL, NULL);
+    return send_result(c, rc, &reply, &e);
+}
+
+/* ---- handlers that wait ---- */
+
+static void job_slot_free(struct http_server *s)
+{
+    pthread_mutex_lock(&s->jobs_lock);
+    s->jobs--;
+    pthread_cond_broadcast(&s->jobs_done);
+    pthread_mutex_unlock(&s->jobs_lock);
+}
+
+static void *job_main(void *arg)
+{
+    struct request_state *st = arg;
+    struct http_server *s = st->server;
+    struct http_request req = {
+        .method = st->method, .path = st->path, .param = st->param,
+        .body = st->body ? st->body : "", .body_len = st->len, .conn = st->conn, .server = s,
+    };
+    st->rc = st->route->handler(s->o.ctx, &req, &st->reply, &st->err);
+    atomic_store(&st->job, 2);
+    MHD_resume_connection(st->conn);
+    job_slot_free(s);
+    return NULL;
+}
+
+/* Runs the handler on its own thread with the connection suspended;
+ * libmicrohttpd calls on_request again once it is resumed, which sends the
+ * result. */
+static enum MHD_Result start_job(struct http_server *s, struct MHD_Connection *c,
+                                 const struct http_route *route, const char *path,
+                                 const char *param, const char *method,
+                                 struct request_state *st)
+{
+    pthread_mutex_lock(&s->jobs_lock);
+    bool room = s->jobs < HTTP_MAX_JOBS;
+    if (room)
+        s->jobs++;
+    pthread_mutex_unlock(&s->jobs_lock);
+    if (!room)
+        return send_error(c, 503, "unavailable", "too many state changes are running; retry",
+                          NULL, NULL);
+    st->server = s;
+    st->conn = c;
+    st->route = route;
+    st->path = strdup(path);
+    st->param = param ? strdup(param) : NULL;
+    st->method = strdup(method);
+    pthread_attr_t attr;
+    pthread_t thread;
+    bool started = st->path && st->method && (!param || st->param) &&
+                   pthread_attr_init(&attr) == 0;
+    if (started) {
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        atomic_store(&st->job, 1);
+        MHD_suspend_connection(c);
+        started = pthread_create(&thread, &attr, job_main, st) == 0;
+        pthread_attr_destroy(&attr);
+        if (!started) {
+            atomic_store(&st->job, 0);
+            MHD_resume_connection(c);
+        }
     }
-    return send_reply(c, &reply, NULL, NULL);
+    if (!started) {
+        job_slot_free(s);
+        return send_error(c, 500, "internal", "cannot start a thread for the request", NULL,
+                          NULL);
+    }
+    return MHD_YES;
 }
 
 static void on_upgraded(void *cls, struct MHD_Connection *c, void *con_cls, const char *extra,
@@ -463,11 +556,14 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *c,
     const struct http_route *route = find_route(s, c, path, method, &param, &sent);
     if (!route)
         return sent;
-    if (route->access == HTTP_ACCESS_CHANGE && !origin_allowed(s, c))
+    bool change = route->access == HTTP_ACCESS_CHANGE || route->access == HTTP_ACCESS_CHANGE_WAITS;
+    if (change && !origin_allowed(s, c))
         return send_error(c, 403, "forbidden", "a state change from another site's page is refused",
                           NULL, NULL);
     if (!authorized(s, c, route->access, &sent))
         return sent;
+    if (route->access == HTTP_ACCESS_CHANGE_WAITS)
+        return start_job(s, c, route, path, param, method, st);
     return run_handler(s, c, route, path, param, method, st);
 }
 
@@ -531,6 +627,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)version;
     struct http_server *s = cls;
     struct request_state *st = *con_cls;
+    if (st && atomic_load(&st->job) == 2) {
+        atomic_store(&st->job, 3);
+        return send_result(c, st->rc, &st->reply, &st->err);
+    }
+    if (st && atomic_load(&st->job))
+        return MHD_YES;
     if (!st) {
         st = calloc(1, sizeof *st);
         if (!st)
@@ -567,6 +669,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     struct request_state *st = *con_cls;
     if (!st)
         return;
+    net_blob_unref(st->reply.body);
+    free(st->path);
+    free(st->param);
+    free(st->method);
     free(st->body);
     free(st);
     *con_cls = NULL;
@@ -674,6 +780,8 @@ int http_server_start(struct http_server **out, const struct http_server_options
         return error_set(e, -ENOMEM, "out of memory");
     }
     s->o = *o;
+    pthread_mutex_init(&s->jobs_lock, NULL);
+    pthread_cond_init(&s->jobs_done, NULL);
     s->loopback = loopback;
     s->tls = o->tls_cert_pem != NULL;
     s->has_token = o->token && o->token[0];
@@ -683,7 +791,8 @@ int http_server_start(struct http_server **out, const struct http_server_options
         free(s);
         return error_set(e, -EIO, "SHA-256 is not available from GnuTLS");
     }
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_UPGRADE | MHD_USE_ITC;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_UPGRADE | MHD_USE_ITC |
+                     MHD_ALLOW_SUSPEND_RESUME;
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     if (s->tls)
@@ -732,7 +841,14 @@ void http_server_stop(struct http_server *s)
 {
     if (!s)
         return;
+    /* a suspended connection must be resumed before the daemon stops */
+    pthread_mutex_lock(&s->jobs_lock);
+    while (s->jobs)
+        pthread_cond_wait(&s->jobs_done, &s->jobs_lock);
+    pthread_mutex_unlock(&s->jobs_lock);
     if (s->daemon)
         MHD_stop_daemon(s->daemon);
+    pthread_mutex_destroy(&s->jobs_lock);
+    pthread_cond_destroy(&s->jobs_done);
     free(s);
 }

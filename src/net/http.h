@@ -23,6 +23,10 @@ enum http_access {
     HTTP_ACCESS_READ,     /* anyone on a loopback bind; the token when bound elsewhere */
     HTTP_ACCESS_CHANGE,   /* the token, always; a browser's Origin must be this server */
     HTTP_ACCESS_PUBLIC,   /* anyone, always: the dashboard's files, which hold no data */
+    /* as CHANGE, and the handler may wait (a kill waits for its processes):
+     * it runs on a thread of its own while the connection is suspended, so
+     * no server thread waits with it; at most HTTP_MAX_JOBS at once (503) */
+    HTTP_ACCESS_CHANGE_WAITS,
 };
 
 struct http_request {
@@ -102,6 +106,10 @@ struct http_route {
     http_handler_fn handler;
 };
 
+/* Handlers of HTTP_ACCESS_CHANGE_WAITS routes run at most this many at once
+ * (then 503). */
+#define HTTP_MAX_JOBS 8
+
 /* An upgraded connection's handle; close it exactly once, from any thread. */
 struct http_upgraded;
 void http_upgraded_close(struct http_upgraded *up);
@@ -147,6 +155,7 @@ int http_server_start(struct http_server **out, const struct http_server_options
 unsigned http_server_port(const struct http_server *s);
 /* Stops taking new connections (before closing the upgraded ones). */
 void http_server_quiesce(struct http_server *s);
-void http_server_stop(struct http_server *s);   /* accepts NULL */
+/* Waits for the blocking handlers still running, then stops.  Accepts NULL. */
+void http_server_stop(struct http_server *s);
 
 #endif

@@ -16,6 +16,7 @@
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "core/filter.h"
 #include "core/units.h"
 #include "doc/json.h"
+#include "doc/kill_doc.h"
 #include "doc/snapshot_doc.h"
 #include "mcp/feed_env.h"
 #include "mcp/http.h"
@@ -34,6 +36,7 @@
 #include "net/openapi.h"
 #include "net/web.h"
 #include "net/wsloop.h"
+#include "ops/kill.h"
 
 #define QUERY_MAX_ITEMS 256
 
@@ -523,6 +526,209 @@ static int route_openapi(void *ctx, const struct http_request *req, struct http_
     return out->body ? 0 : error_set(e, -ENOMEM, "out of memory");
 }
 
+/* ---- POST /api/v1/kill ---- */
+
+/* The body of POST /api/v1/kill, as `gpuctl kill`'s options. */
+struct kill_body {
+    pid_t pids[QUERY_MAX_ITEMS];
+    size_t pid_count;
+    const char *filter;
+    bool batch, force, tree, group, dry_run;
+    int signal;
+    long timeout_secs;
+};
+
+static int body_bool(json_t *v, const char *key, bool *out, struct error *e)
+{
+    if (!json_is_boolean(v))
+        return error_set(e, -EINVAL, "%s: expected true or false", key);
+    *out = json_is_true(v);
+    return 0;
+}
+
+static int body_pids(json_t *v, struct kill_body *b, struct error *e)
+{
+    if (json_is_integer(v)) {
+        json_t *one = json_pack("[O]", v);
+        int rc = one ? body_pids(one, b, e) : error_set(e, -ENOMEM, "out of memory");
+        json_decref(one);
+        return rc;
+    }
+    if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > QUERY_MAX_ITEMS)
+        return error_set(e, -EINVAL, "pids: expected a list of 1 to %d process ids",
+                         QUERY_MAX_ITEMS);
+    size_t i;
+    json_t *item;
+    json_array_foreach(v, i, item) {
+        json_int_t pid = json_is_integer(item) ? json_integer_value(item) : 0;
+        if (pid < 1 || pid > 4194304)
+            return error_set(e, -EINVAL, "pids: item %zu is not a process id", i + 1);
+        b->pids[b->pid_count++] = (pid_t)pid;
+    }
+    return 0;
+}
+
+static int body_field(const char *key, json_t *v, struct kill_body *b, struct error *e)
+{
+    if (strcmp(key, "pids") == 0 || strcmp(key, "pid") == 0)
+        return body_pids(v, b, e);
+    if (strcmp(key, "filter") == 0) {
+        if (!json_is_string(v) || !*json_string_value(v))
+            return error_set(e, -EINVAL, "filter: expected a regular expression");
+        b->filter = json_string_value(v);
+        return 0;
+    }
+    if (strcmp(key, "signal") == 0) {
+        char buf[32];
+        if (json_is_integer(v))
+            snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+        else if (json_is_string(v))
+            snprintf(buf, sizeof buf, "%s", json_string_value(v));
+        else
+            buf[0] = '\0';
+        if (kill_signal_parse(buf, &b->signal) < 0)
+            return error_set(e, -EINVAL, "signal: '%s' is not a signal name or number", buf);
+        return 0;
+    }
+    if (strcmp(key, "timeout_secs") == 0) {
+        json_int_t t = json_is_integer(v) ? json_integer_value(v) : -1;
+        if (t < 0 || t > SERVE_MAX_KILL_TIMEOUT_S)
+            return error_set(e, -EINVAL, "timeout_secs: expected 0 to %d seconds",
+                             SERVE_MAX_KILL_TIMEOUT_S);
+        b->timeout_secs = (long)t;
+        return 0;
+    }
+    bool *flag = strcmp(key, "batch") == 0     ? &b->batch
+               : strcmp(key, "force") == 0     ? &b->force
+               : strcmp(key, "tree") == 0      ? &b->tree
+               : strcmp(key, "group") == 0     ? &b->group
+               : strcmp(key, "dry_run") == 0   ? &b->dry_run
+               : NULL;
+    if (!flag)
+        return error_set(e, -EINVAL,
+                         "unknown field '%s' (known: pids, filter, batch, signal, timeout_secs, "
+                         "force, tree, group, dry_run)", key);
+    return body_bool(v, key, flag, e);
+}
+
+static int read_kill_body(const struct http_request *req, json_t **root, struct kill_body *b,
+                          long default_timeout, struct error *e)
+{
+    json_error_t jerr;
+    *root = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!*root)
+        return error_set(e, -EINVAL, "the body is not JSON: %s (line %d, column %d)", jerr.text,
+                         jerr.line, jerr.column);
+    if (!json_is_object(*root))
+        return error_set(e, -EINVAL, "the body must be a JSON object");
+    *b = (struct kill_body){.signal = SIGTERM, .timeout_secs = default_timeout};
+    const char *key;
+    json_t *v;
+    json_object_foreach(*root, key, v) {
+        int rc = body_field(key, v, b, e);
+        if (rc < 0)
+            return rc;
+    }
+    if ((b->pid_count > 0) == (b->filter != NULL))
+        return error_set(e, -EINVAL, "name the processes with either pids or filter");
+    return 0;
+}
+
+/* The targets: the pids given, or the GPU processes the pattern matches. */
+static int add_targets(struct kill_set *set, const struct kill_body *b, const struct snapshot *snap,
+                       struct error *e)
+{
+    for (size_t i = 0; i < b->pid_count; i++) {
+        const struct host_process *hp = snapshot_host_process(snap, b->pids[i]);
+        int rc = kill_set_add(set, b->pids[i], hp && hp->exists ? hp->start_ticks
+                                                                : PROC_IDENT_ANY_START,
+                              KILL_ROLE_TARGET, 0, e);
+        if (rc < 0)
+            return rc;
+    }
+    if (!b->filter)
+        return 0;
+    size_t matched;
+    return kill_set_add_matches(set, snap, b->filter, &matched, e);
+}
+
+static json_t *kill_doc(struct kill_set *set, const struct kill_body *b, enum doc_kill_stage stage,
+                        struct error *e)
+{
+    size_t *order = malloc((set->count ? set->count : 1) * sizeof *order);
+    if (!order) {
+        error_set(e, -ENOMEM, "out of memory for the kill document");
+        return NULL;
+    }
+    kill_set_order(set, order);
+    struct doc_kill_request r = {
+        .set = set, .order = order, .stage = stage, .signal = b->signal,
+        .timeout_secs = b->timeout_secs, .force = b->force, .tree = b->tree, .group = b->group,
+    };
+    json_t *doc = doc_kill_build(&r, e);
+    free(order);
+    return doc;
+}
+
+/* The first refusal as the request's error: nothing is signalled then. */
+static int first_refusal(const struct kill_set *set, struct error *e)
+{
+    for (size_t i = 0; i < set->count; i++)
+        if (set->items[i].refusal.code)
+            return error_set(e, set->items[i].refusal.code, "%s; nothing was signalled",
+                             set->items[i].refusal.msg);
+    return 0;
+}
+
+/* Runs on a thread of its own (HTTP_ACCESS_CHANGE_WAITS): it waits for the
+ * processes to end, at most timeout_secs. */
+static int route_kill(void *ctx, const struct http_request *req, struct http_reply *out,
+                      struct error *e)
+{
+    struct serve *sv = ctx;
+    json_t *root = NULL;
+    struct kill_body b;
+    int rc = read_kill_body(req, &root, &b, sv->o->kill_timeout_s, e);
+    struct feed_frame *f = rc == 0 ? take_frame(sv, e) : NULL;
+    if (rc == 0 && !f)
+        rc = e->code;
+    struct kill_set set;
+    bool have_set = rc == 0 && (rc = kill_set_init(&set, e)) == 0;
+    if (rc == 0)
+        rc = add_targets(&set, &b, f->snap, e);
+    if (rc == 0 && kill_set_note_gpus(&set, f->snap) < 0)
+        rc = error_set(e, -ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = kill_set_expand(&set, b.tree, b.group, e);
+    json_t *doc = NULL;
+    if (rc == 0) {
+        kill_set_check(&set, !b.force);
+        if (b.filter && !b.batch) {
+            doc = kill_doc(&set, &b, DOC_KILL_MATCHED, e);   /* what batch would signal */
+        } else if ((rc = first_refusal(&set, e)) == 0 && b.dry_run) {
+            doc = kill_doc(&set, &b, DOC_KILL_DRY_RUN, e);
+        } else if (rc == 0) {
+            struct kill_run_options ko = {.signal = b.signal, .timeout_ms = b.timeout_secs * 1000,
+                                          .force = b.force};
+            rc = kill_set_run(&set, &ko, e);
+            doc = rc >= 0 ? kill_doc(&set, &b, DOC_KILL_DONE, e) : NULL;
+            rc = rc < 0 ? rc : 0;
+        }
+        if (rc == 0 && !doc)
+            rc = e->code ? e->code : -ENOMEM;
+    }
+    if (have_set)
+        kill_set_free(&set);
+    feed_frame_unref(f);
+    json_decref(root);
+    if (rc < 0)
+        return rc;
+    /* a new sample shows the processes gone */
+    feed_kick(sv->feed);
+    out->body = json_blob(doc, e);
+    return out->body ? 0 : -ENOMEM;
+}
+
 struct any_arg {
     bool found;
 };
@@ -558,6 +764,7 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/gpus", HTTP_ACCESS_READ, route_gpus},
     {"GET", "/api/v1/gpus/{}", HTTP_ACCESS_READ, route_gpu},
     {"GET", "/api/v1/processes", HTTP_ACCESS_READ, route_processes},
+    {"POST", "/api/v1/kill", HTTP_ACCESS_CHANGE_WAITS, route_kill},
     {"POST", "/mcp", HTTP_ACCESS_READ, route_mcp},
     {"GET", "/mcp", HTTP_ACCESS_READ, route_mcp},
     {"DELETE", "/mcp", HTTP_ACCESS_READ, route_mcp},

@@ -28,6 +28,7 @@
 #define SERVE_MAX_HEADERS 64
 #define SERVE_IDLE_TIMEOUT_S 30
 #define SERVE_MAX_WS_MESSAGE (64 * 1024)
+#define SERVE_MAX_KILL_TIMEOUT_S 300
 
 struct serve_options {
     const char *listen;                 /* "ADDR:PORT" */
@@ -35,6 +36,7 @@ struct serve_options {
     const char *tls_cert_pem, *tls_key_pem;
     struct feed_options feed;
     unsigned metrics_max_processes;
+    long kill_timeout_s;                /* POST /api/v1/kill's default wait (default_timeout_secs) */
     const char *hostname;               /* Hostname label; NULL: the machine's */
     const char *version, *revision;     /* gpuctl_build_info and /health */
     const char *self_user;              /* whom "?user" without a name means */

@@ -158,6 +158,29 @@ static int note_entry_gpus(struct kill_entry *en, const struct snapshot *snap)
     return 0;
 }
 
+int kill_set_add_matches(struct kill_set *set, const struct snapshot *snap, const char *pattern,
+                         size_t *matched, struct error *e)
+{
+    struct filter f = {0};
+    int rc = filter_set_regex(&f, pattern, e);
+    struct kill_pick *picks = NULL;
+    *matched = 0;
+    if (rc == 0 && kill_select(snap, &f, &picks, matched) < 0)
+        rc = error_set(e, -ENOMEM, "out of memory matching '%s'", pattern);
+    for (size_t i = 0; rc == 0 && i < *matched; i++) {
+        struct error ae = {0};
+        int r = kill_set_add(set, picks[i].pid, picks[i].start_ticks, KILL_ROLE_TARGET, 0, &ae);
+        if (r < 0 && r != -ESRCH && r != -ESTALE)   /* one that exited is left out */
+            rc = error_set(e, r, "%s", ae.msg);
+    }
+    free(picks);
+    filter_clear(&f);
+    if (rc == 0 && set->count == 0)
+        rc = error_set(e, -ESRCH, *matched ? "the GPU processes matching '%s' have exited"
+                                           : "no GPU process matches '%s'", pattern);
+    return rc;
+}
+
 int kill_set_note_gpus(struct kill_set *s, const struct snapshot *snap)
 {
     for (size_t i = 0; i < s->count; i++) {

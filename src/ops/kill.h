@@ -88,6 +88,13 @@ struct kill_pick {
 int kill_select(const struct snapshot *snap, const struct filter *f, struct kill_pick **out,
                 size_t *count);
 
+/* Adds, as targets, the GPU processes of snap whose name or command line
+ * pattern (PCRE2) matches; *matched receives how many snap showed (some may
+ * have exited since: those are left out).  -EINVAL for a bad pattern,
+ * -ESRCH when none is left, with a message. */
+int kill_set_add_matches(struct kill_set *s, const struct snapshot *snap, const char *pattern,
+                         size_t *matched, struct error *e);
+
 /* Records the GPUs snap shows each entry on.  A GPU process whose host
  * record in snap has another start time than the entry was another process
  * with the same pid, and does not count.  Returns 0 or -ENOMEM. */

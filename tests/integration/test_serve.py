@@ -185,7 +185,8 @@ def test_health_and_openapi(start_server, two_gpus):
     status, doc = server.json("/api/v1/openapi.json")
     assert status == 200
     assert doc["openapi"].startswith("3.1")
-    for path in ("/health", "/api/v1/snapshot", "/api/v1/gpus/{index}", "/metrics", "/ws"):
+    for path in ("/health", "/api/v1/snapshot", "/api/v1/gpus/{index}", "/metrics", "/ws",
+                 "/api/v1/kill"):
         assert path in doc["paths"], path
     server.stop()
 
@@ -518,3 +519,82 @@ scrape_configs:
         prom.wait(timeout=30)
     server.stop()
 
+
+
+# ---- POST /api/v1/kill -------------------------------------------------------------------
+
+
+def post_kill(server, body, token=None, origin=None):
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    if origin:
+        headers["Origin"] = origin
+    status, _, raw = server.get("/api/v1/kill", headers=headers, method="POST",
+                                data=json.dumps(body).encode())
+    return status, json.loads(raw)
+
+
+def test_kill_without_the_token_changes_nothing(start_server, two_gpus, tmp_path):
+    a = two_gpus["a"]
+    server = start_server(two_gpus["scenario"])
+    status, doc = post_kill(server, {"pids": [a.pid]})
+    assert status == 403
+    assert "without a token" in doc["error"]["message"]
+    server.stop()
+    token = tmp_path / "token"
+    token.write_text("s3cret-token\n")
+    server = start_server(two_gpus["scenario"], "--token-file", token)
+    status, doc = post_kill(server, {"pids": [a.pid]})
+    assert status == 401
+    status, doc = post_kill(server, {"pids": [a.pid]}, token="wrong")
+    assert status == 403 and doc["error"]["code"] == "forbidden"
+    status, doc = post_kill(server, {"pids": [a.pid]}, token="s3cret-token",
+                            origin="http://evil.example")
+    assert status == 403 and "another site" in doc["error"]["message"]
+    assert a.popen.poll() is None
+    server.stop()
+
+
+def test_kill_ends_a_gpu_process_with_the_token(start_server, two_gpus):
+    a = two_gpus["a"]
+    server = start_server(two_gpus["scenario"], env={"GPUCTL_TOKEN": "t0ken"})
+    status, doc = post_kill(server, {"pids": [a.pid], "dry_run": True}, token="t0ken")
+    assert status == 200, doc
+    assert doc["dry_run"] is True
+    assert [p["result"] for p in doc["processes"]] == ["would_signal"]
+    assert a.popen.poll() is None
+    status, doc = post_kill(server, {"pids": [a.pid], "timeout_secs": 10}, token="t0ken",
+                            origin=server.url)
+    assert status == 200, doc
+    assert doc["processes"][0]["pid"] == a.pid
+    assert doc["processes"][0]["result"] == "terminated"
+    assert doc["processes"][0]["gpus"] == [0]
+    assert a.popen.wait(timeout=10) == -15
+    assert two_gpus["b"].popen.poll() is None
+    server.stop()
+
+
+def test_kill_refuses_what_the_cli_refuses(start_server, two_gpus, spawn_procs):
+    other, = spawn_procs(1)   # not on a GPU
+    server = start_server(two_gpus["scenario"], env={"GPUCTL_TOKEN": "t0ken"})
+    status, doc = post_kill(server, {"pids": [other.pid]}, token="t0ken")
+    assert status == 400, doc
+    assert "not using a GPU" in doc["error"]["message"]
+    assert other.popen.poll() is None
+    status, doc = post_kill(server, {"filter": "gpuctl-test-1"}, token="t0ken")
+    assert status == 200   # without batch: what would be signalled
+    assert [p["pid"] for p in doc["processes"]] == [two_gpus["b"].pid]
+    assert two_gpus["b"].popen.poll() is None
+    for body, word in (({}, "either pids or filter"), ({"pids": [1], "filter": "x"}, "either"),
+                       ({"pids": "x"}, "pids"), ({"pids": [other.pid], "colour": 1}, "colour"),
+                       ({"pids": [other.pid], "timeout_secs": -1}, "timeout_secs"),
+                       ({"pids": [other.pid], "signal": "NOPE"}, "signal")):
+        status, doc = post_kill(server, body, token="t0ken")
+        assert status == 400, (body, doc)
+        assert word in doc["error"]["message"], (body, doc)
+    status, _, raw = server.get("/api/v1/kill", headers={"Authorization": "Bearer t0ken"},
+                                method="POST", data=b"{not json")
+    assert status == 400 and b"not JSON" in raw
+    assert other.popen.poll() is None
+    server.stop()
