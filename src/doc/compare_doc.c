@@ -30,7 +30,7 @@ json_t *doc_compare_build(const struct compare_result *res, struct error *e)
     json_t *root = doc_object(&b), *rows = doc_array(&b);
     for (size_t i = 0; rows && i < res->count; i++)
         doc_append(&b, rows, row_json(&b, &res->rows[i]));
-    doc_put(&b, root, "threshold_pct", json_real(res->threshold_pct));
+    doc_put(&b, root, "threshold_pct", doc_json_real(res->threshold_pct, DOC_JSON_PCT_DECIMALS));
     doc_put(&b, root, "regression", json_boolean(res->regression));
     doc_put(&b, root, "base_method", doc_json_str(res->base_method));
     doc_put(&b, root, "candidate_method", doc_json_str(res->candidate_method));

@@ -32,7 +32,7 @@ static json_t *ended_after(const struct kill_entry *en)
 {
     bool ended = en->outcome == KILL_OUTCOME_TERMINATED || en->outcome == KILL_OUTCOME_KILLED;
     return ended && en->ended_after_s >= 0 && isfinite(en->ended_after_s)
-               ? json_real(en->ended_after_s) : json_null();
+               ? doc_json_real(en->ended_after_s, 3) : json_null();
 }
 
 static json_t *entry_json(struct doc_build *b, const struct doc_kill_request *r,

@@ -102,7 +102,7 @@ json_t *doc_policies_events_build(const struct doc_policies_events_request *r,
     json_t *root = doc_object(&b), *arr = doc_array(&b);
     for (size_t i = 0; arr && i < r->count; i++)
         doc_append(&b, arr, event_json(&b, &r->events[i]));
-    doc_put(&b, root, "hours", json_real(r->hours));
+    doc_put(&b, root, "hours", doc_json_real(r->hours, 3));
     doc_put(&b, root, "events", arr);
     return doc_finish(&b, root, e);
 }

@@ -11,7 +11,7 @@ static json_t *evidence_json(struct doc_build *b, const struct rogue_evidence *e
 {
     json_t *o = doc_object(b);
     doc_put(b, o, "text", doc_json_text(ev->text));
-    doc_put(b, o, "confidence", json_real(ev->confidence));
+    doc_put(b, o, "confidence", doc_json_real(ev->confidence, 3));
     return o;
 }
 
@@ -22,8 +22,8 @@ static json_t *finding_json(struct doc_build *b, const struct rogue_finding *f)
         doc_append(b, ev, evidence_json(b, &f->evidence[i]));
     doc_put(b, o, "category", json_string(rogue_category_name(f->category)));
     doc_put(b, o, "risk", json_string(rogue_risk_name(f->risk)));
-    doc_put(b, o, "risk_score", json_real(f->risk_score));
-    doc_put(b, o, "confidence", json_real(f->confidence));
+    doc_put(b, o, "risk_score", doc_json_real(f->risk_score, 3));
+    doc_put(b, o, "confidence", doc_json_real(f->confidence, 3));
     doc_put(b, o, "pid", json_integer(f->pid));
     doc_put(b, o, "live", json_boolean(f->live));
     doc_put(b, o, "user", doc_json_str(f->user));
@@ -42,7 +42,7 @@ static json_t *scanned_json(struct doc_build *b, const struct doc_rogue_request 
     doc_put(b, o, "live", json_boolean(r->live));
     doc_put(b, o, "live_processes", json_integer((json_int_t)r->report->live_processes));
     doc_put(b, o, "history", json_boolean(r->history));
-    doc_put(b, o, "hours", json_real(r->hours));
+    doc_put(b, o, "hours", doc_json_real(r->hours, 3));
     doc_put(b, o, "history_rows", json_integer((json_int_t)r->report->history_rows));
     doc_put(b, o, "history_processes", json_integer((json_int_t)r->report->history_processes));
     return o;

@@ -48,7 +48,7 @@ static json_t *proc_json(struct doc_build *b, const struct doc_run_request *v,
     doc_put(b, o, "reaped_by_gpuctl", json_boolean(p->reaped));
     doc_put(b, o, "exit_code", exit_code_json(p->exit_status));
     doc_put(b, o, "leak_suspect", json_boolean(p->leak_suspect));
-    doc_put(b, o, "leak_growth_pct", p->point_count >= 8 ? json_real(p->leak_growth_pct)
+    doc_put(b, o, "leak_growth_pct", p->point_count >= 8 ? doc_json_real(p->leak_growth_pct, DOC_JSON_PCT_DECIMALS)
                                                          : json_null());
     if (v->r->gpu) {
         doc_put(b, o, "gpu_mem_peak_bytes", doc_json_u64(p->gpu_mem_peak_bytes));
@@ -83,7 +83,7 @@ static json_t *breach_json(struct doc_build *b, const struct run_report *r)
     doc_put(b, o, "kind", json_string(doc_run_limit_flag(br->kind) + 2));
     doc_put(b, o, "exit_code", json_integer(br->kind));
     doc_put(b, o, "at", time_json(br->at));
-    doc_put(b, o, "elapsed_seconds", json_real(br->at - r->start_time));
+    doc_put(b, o, "elapsed_seconds", doc_json_real(br->at - r->start_time, 3));
     doc_put(b, o, "value_kib", json_integer((json_int_t)br->value_kib));
     doc_put(b, o, "limit_kib", json_integer((json_int_t)br->limit_kib));
     doc_put(b, o, "pid", br->pid ? json_integer(br->pid) : json_null());
@@ -128,8 +128,8 @@ static void put_memory(struct doc_build *b, json_t *root, const struct run_repor
 static json_t *leak_json(struct doc_build *b, const struct doc_run_request *v)
 {
     json_t *leak = doc_object(b);
-    doc_put(b, leak, "min_growth_pct", json_real(v->leak_min_growth_pct));
-    doc_put(b, leak, "min_duration_seconds", json_real(v->leak_min_duration_s));
+    doc_put(b, leak, "min_growth_pct", doc_json_real(v->leak_min_growth_pct, DOC_JSON_PCT_DECIMALS));
+    doc_put(b, leak, "min_duration_seconds", doc_json_real(v->leak_min_duration_s, 3));
     return leak;
 }
 
@@ -143,7 +143,7 @@ json_t *doc_run_build(const struct doc_run_request *v, struct error *e)
     doc_put(&b, root, "command", cmd);
     doc_put(&b, root, "start_time", time_json(r->start_time));
     doc_put(&b, root, "end_time", time_json(r->end_time));
-    doc_put(&b, root, "duration_seconds", json_real(r->duration_s));
+    doc_put(&b, root, "duration_seconds", doc_json_real(r->duration_s, 3));
     doc_put(&b, root, "interval_ms", json_integer(r->interval_ms));
     doc_put(&b, root, "samples", json_integer((json_int_t)r->sample_count));
     put_memory(&b, root, r);
@@ -215,8 +215,8 @@ static json_t *proc_series(struct doc_build *b, const struct doc_run_request *v)
         doc_put(b, o, "command", doc_json_text(p->command));
         doc_put(b, o, "cmdline", doc_json_str(p->cmdline));
         doc_put(b, o, "peak_kib", json_integer((json_int_t)p->max_rss_kib));
-        doc_put(b, o, "first", json_real(p->first_seen - r->start_time));
-        doc_put(b, o, "last", json_real(p->last_seen - r->start_time));
+        doc_put(b, o, "first", doc_json_real(p->first_seen - r->start_time, 3));
+        doc_put(b, o, "last", doc_json_real(p->last_seen - r->start_time, 3));
         doc_put(b, o, "points", points_json(b, p));
         doc_append(b, procs, o);
     }
@@ -229,10 +229,10 @@ json_t *doc_run_chart_build(const struct doc_run_request *v, struct error *e)
     struct doc_build b = {0};
     json_t *t = doc_array(&b);
     for (size_t s = 0; t && s < r->sample_count; s++)
-        doc_append(&b, t, json_real(r->timeline[s].elapsed_s));
+        doc_append(&b, t, doc_json_real(r->timeline[s].elapsed_s, 3));
     json_t *d = doc_object(&b);
     doc_put(&b, d, "t", t);
-    doc_put(&b, d, "duration", json_real(r->duration_s));
+    doc_put(&b, d, "duration", doc_json_real(r->duration_s, 3));
     doc_put(&b, d, "groups", group_series(&b, v));
     doc_put(&b, d, "procs", proc_series(&b, v));
     return doc_finish(&b, d, e);
