@@ -105,6 +105,21 @@ int cmd_plot(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+/* Reads a whole small file (a token, a PEM; at most 1 MiB) into a new
+ * string; on failure prints "gpuctl: CMD: ..." and returns an exit code. */
+#define CLI_SMALL_FILE_MAX (1024 * 1024)
+int cli_read_small_file(const char *cmd, const char *what, const char *path, char **out);
+/* The bearer token from token_file (when not NULL) or GPUCTL_TOKEN,
+ * trailing white space cut; *token stays NULL when neither gives one.
+ * Returns 0 or an exit code after printing why. */
+int cli_read_token(const char *cmd, const char *token_file, char **token);
+
+/* Blocks SIGINT and SIGTERM (call it before any thread starts, so every
+ * thread inherits the mask) and returns a signalfd that becomes readable
+ * when one arrives; -1 after printing why it could not. */
+int cli_stop_signal_fd(const char *cmd);
+
+int cmd_agent(int argc, char **argv);
 int cmd_mcp(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 

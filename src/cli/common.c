@@ -6,10 +6,13 @@
 #include "sources/simulated.h"
 #include "version.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 
 int cli_exit_code(int code)
 {
@@ -192,4 +195,67 @@ int cli_filter_lists(struct filter *f, int **only, const char ***users, pid_t **
     f->users = *users;
     f->pids = *pids;
     return 0;
+}
+
+int cli_read_small_file(const char *cmd, const char *what, const char *path, char **out)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        fprintf(stderr, "gpuctl: %s: cannot read %s %s: %s\n", cmd, what, path, strerror(errno));
+        return errno == EACCES ? EXIT_PERMISSION : EXIT_INVALID_ARGS;
+    }
+    char *buf = malloc(CLI_SMALL_FILE_MAX + 1);
+    size_t n = buf ? fread(buf, 1, CLI_SMALL_FILE_MAX + 1, f) : 0;
+    bool err = ferror(f);
+    fclose(f);
+    if (!buf || err || n > CLI_SMALL_FILE_MAX) {
+        free(buf);
+        fprintf(stderr, "gpuctl: %s: %s %s is %s\n", cmd, what, path,
+                !buf ? "too big for memory" : err ? "unreadable" : "larger than 1 MiB");
+        return EXIT_INVALID_ARGS;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    return 0;
+}
+
+int cli_read_token(const char *cmd, const char *token_file, char **token)
+{
+    *token = NULL;
+    if (token_file) {
+        int rc = cli_read_small_file(cmd, "token file", token_file, token);
+        if (rc)
+            return rc;
+    } else {
+        const char *env = getenv("GPUCTL_TOKEN");
+        if (!env || !*env)
+            return 0;
+        if (!(*token = strdup(env)))
+            return EXIT_GENERAL;
+    }
+    size_t n = strlen(*token);
+    while (n && strchr(" \t\r\n", (*token)[n - 1]))
+        (*token)[--n] = '\0';
+    if (n == 0 || strpbrk(*token, " \t\r\n")) {
+        fprintf(stderr, "gpuctl: %s: the token %s must be one word, not empty\n", cmd,
+                token_file ? token_file : "in GPUCTL_TOKEN");
+        free(*token);
+        *token = NULL;
+        return EXIT_INVALID_ARGS;
+    }
+    return 0;
+}
+
+int cli_stop_signal_fd(const char *cmd)
+{
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    int fd = -1;
+    /* blocked before any thread starts, so every thread inherits it */
+    if (sigprocmask(SIG_BLOCK, &stop, NULL) < 0 || (fd = signalfd(-1, &stop, SFD_CLOEXEC)) < 0)
+        fprintf(stderr, "gpuctl: %s: cannot watch for signals: %s\n", cmd, strerror(errno));
+    return fd;
 }

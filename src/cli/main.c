@@ -39,6 +39,7 @@ static const struct command commands[] = {
     {"compare", cmd_compare},
     {"mcp", cmd_mcp},
     {"serve", cmd_serve},
+    {"agent", cmd_agent},
 };
 
 static const struct command *find_command(const char *name)

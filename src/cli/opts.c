@@ -23,6 +23,7 @@ const struct options_command *const cli_option_tables[] = {
     &run_options,
     &config_options,
     &serve_options,
+    &agent_options,
     NULL,
 };
 

@@ -143,9 +143,15 @@ struct serve_request {
     const char *listen, *server_host, *token_file, *tls_cert, *tls_key;
     unsigned long server_port, metrics_max_processes;
     double interval;
-    bool server;
+    bool server, coordinator;
 };
 extern const struct options_command serve_options;
+
+struct agent_request {
+    const char *coordinator, *token_file, *node_id;
+    double interval;
+};
+extern const struct options_command agent_options;
 
 /* Every command's table, in the order of `gpuctl --help`; NULL-terminated. */
 extern const struct options_command *const cli_option_tables[];

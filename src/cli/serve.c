@@ -18,62 +18,11 @@
 
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "cluster/coord.h"
 #include "net/serve.h"
 #include "version.h"
 
-#define SERVE_FILE_MAX (1024 * 1024)
 
-/* Reads a whole small file (a token, a PEM) into a new string. */
-static int read_small_file(const char *what, const char *path, char **out)
-{
-    *out = NULL;
-    FILE *f = fopen(path, "re");
-    if (!f) {
-        fprintf(stderr, "gpuctl: serve: cannot read %s %s: %s\n", what, path, strerror(errno));
-        return errno == EACCES ? EXIT_PERMISSION : EXIT_INVALID_ARGS;
-    }
-    char *buf = malloc(SERVE_FILE_MAX + 1);
-    size_t n = buf ? fread(buf, 1, SERVE_FILE_MAX + 1, f) : 0;
-    bool err = ferror(f);
-    fclose(f);
-    if (!buf || err || n > SERVE_FILE_MAX) {
-        free(buf);
-        fprintf(stderr, "gpuctl: serve: %s %s is %s\n", what, path,
-                !buf ? "too big for memory" : err ? "unreadable" : "larger than 1 MiB");
-        return EXIT_INVALID_ARGS;
-    }
-    buf[n] = '\0';
-    *out = buf;
-    return 0;
-}
-
-/* The token from --token-file or GPUCTL_TOKEN, trailing white space cut. */
-static int read_token(const struct serve_request *q, char **token)
-{
-    *token = NULL;
-    if (q->token_file) {
-        int rc = read_small_file("token file", q->token_file, token);
-        if (rc)
-            return rc;
-    } else {
-        const char *env = getenv("GPUCTL_TOKEN");
-        if (!env || !*env)
-            return 0;
-        if (!(*token = strdup(env)))
-            return EXIT_GENERAL;
-    }
-    size_t n = strlen(*token);
-    while (n && strchr(" \t\r\n", (*token)[n - 1]))
-        (*token)[--n] = '\0';
-    if (n == 0 || strpbrk(*token, " \t\r\n")) {
-        fprintf(stderr, "gpuctl: serve: the token %s must be one word, not empty\n",
-                q->token_file ? q->token_file : "in GPUCTL_TOKEN");
-        free(*token);
-        *token = NULL;
-        return EXIT_INVALID_ARGS;
-    }
-    return 0;
-}
 
 /* --listen, or gpu-kill's --server-host and --server-port over the default. */
 static const char *listen_address(const struct serve_request *q, bool port_given, char *buf,
@@ -127,30 +76,22 @@ static void serve_files_clear(struct serve_files *f)
 
 static int read_files(const struct serve_request *q, struct serve_files *f)
 {
-    int rc = read_token(q, &f->token);
+    int rc = cli_read_token("serve", q->token_file, &f->token);
     if (rc)
         return rc;
     if (!q->tls_cert != !q->tls_key)
         return cli_usage_error("serve", "TLS needs both --tls-cert and --tls-key");
-    if (q->tls_cert && (rc = read_small_file("certificate", q->tls_cert, &f->cert)) != 0)
+    if (q->tls_cert && (rc = cli_read_small_file("serve", "certificate", q->tls_cert, &f->cert)) != 0)
         return rc;
-    if (q->tls_key && (rc = read_small_file("key", q->tls_key, &f->key)) != 0)
+    if (q->tls_key && (rc = cli_read_small_file("serve", "key", q->tls_key, &f->key)) != 0)
         return rc;
     return 0;
 }
 
 static int run_server(struct serve_options *o, const char *scheme)
 {
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    /* blocked before any thread starts, so every thread inherits it */
-    if (sigprocmask(SIG_BLOCK, &stop, NULL) < 0 ||
-        (o->stop_fd = signalfd(-1, &stop, SFD_CLOEXEC)) < 0) {
-        fprintf(stderr, "gpuctl: serve: cannot watch for signals: %s\n", strerror(errno));
+    if ((o->stop_fd = cli_stop_signal_fd("serve")) < 0)
         return EXIT_GENERAL;
-    }
     const char *where[2] = {o->listen, scheme};
     o->on_listening = say_listening;
     o->cls = where;
@@ -161,6 +102,38 @@ static int run_server(struct serve_options *o, const char *scheme)
         return cli_fail(&e);
     fprintf(stderr, "gpuctl serve: stopped\n");
     return EXIT_OK;
+}
+
+/* The coordinator's settings from config.toml's [cluster] keys. */
+static void coord_options(const struct config *cfg, struct cluster_coord_options *co)
+{
+    struct cluster_registry_options *r = &co->registry;
+    cluster_registry_options_defaults(r);
+    r->retention_s = cfg->cluster_node_retention_hours * 3600.0;
+    r->thresholds.idle_util_pct = cfg->cluster_idle_util_pct;
+    r->thresholds.idle_min_mem_bytes = (uint64_t)cfg->cluster_idle_min_memory_mib << 20;
+    r->thresholds.idle_s = cfg->cluster_idle_minutes * 60;
+    r->thresholds.low_util_pct = cfg->cluster_low_util_pct;
+    r->thresholds.hold_s = cfg->cluster_hold_minutes * 60;
+    r->thresholds.fair_share_factor = cfg->cluster_fair_share_factor;
+    r->thresholds.top_users = (unsigned)cfg->cluster_top_users;
+}
+
+/* Starts the coordinator and mounts its routes on o. */
+static int start_coordinator(const struct config *cfg, struct cluster_coord **coord,
+                             void *route_ctx[CLUSTER_COORD_ROUTE_COUNT], struct serve_options *o)
+{
+    struct cluster_coord_options co;
+    coord_options(cfg, &co);
+    struct error e = {0};
+    if (cluster_coord_start(coord, &co, &e) < 0)
+        return cli_fail(&e);
+    for (size_t i = 0; i < CLUSTER_COORD_ROUTE_COUNT; i++)
+        route_ctx[i] = *coord;
+    o->extra_routes = cluster_coord_routes;
+    o->extra_route_ctx = route_ctx;
+    o->extra_route_count = CLUSTER_COORD_ROUTE_COUNT;
+    return 0;
 }
 
 int cmd_serve(int argc, char **argv)
@@ -206,7 +179,12 @@ int cmd_serve(int argc, char **argv)
         .cfg = &ctx.cfg, .option_tables = cli_option_table,
     };
     raise_fd_limit();
-    rc = run_server(&o, files.cert ? "https" : "http");
+    struct cluster_coord *coord = NULL;
+    void *route_ctx[CLUSTER_COORD_ROUTE_COUNT];
+    rc = q.coordinator ? start_coordinator(&ctx.cfg, &coord, route_ctx, &o) : 0;
+    if (rc == 0)
+        rc = run_server(&o, files.cert ? "https" : "http");
+    cluster_coord_stop(coord);
     serve_files_clear(&files);
     options_parsed_clear(&parsed);
     return rc;

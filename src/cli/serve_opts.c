@@ -32,6 +32,11 @@ static const struct options_spec specs[] = {
      .what = "a number of seconds (0.05 to 3600)", .group = "Sampling",
      .help = "seconds between samples (default 1); every client gets the same samples",
      .offset = R(interval)},
+    {.name = "coordinator", .type = OPTIONS_FLAG, .group = "Cluster",
+     .help = "also be the cluster's coordinator: agents (gpuctl agent) register and push "
+             "their snapshots; /api/nodes, /api/cluster/snapshot and /api/cluster/contention "
+             "(docs/api.md, thresholds in config.toml's [cluster])",
+     .offset = R(coordinator)},
     {.name = "metrics-max-processes", .type = OPTIONS_UINT, .min = 0, .max = 1000000,
      .metavar = "N",
      .help = "processes with their own /metrics series, the biggest GPU memory users first "

@@ -397,11 +397,7 @@ int cluster_registry_push(struct cluster_registry *r, const char *id, uint64_t s
     sample_unref(prev);
     if (rc < 0) {
         error_prefix(e, "node %s: snapshot %llu", id, (unsigned long long)seq);
-        pthread_mutex_lock(&r->lock);
-        struct node *m = *slot_of(r, id);
-        if (m)
-            m->refused++;
-        pthread_mutex_unlock(&r->lock);
+        cluster_registry_count_refused(r, id);
         sample_unref(s);
         return rc;
     }
@@ -427,6 +423,15 @@ int cluster_registry_push(struct cluster_registry *r, const char *id, uint64_t s
     pthread_mutex_unlock(&r->lock);
     sample_unref(rc == 0 ? old : s);
     return rc;
+}
+
+void cluster_registry_count_refused(struct cluster_registry *r, const char *id)
+{
+    pthread_mutex_lock(&r->lock);
+    struct node *n = *slot_of(r, id);
+    if (n)
+        n->refused++;
+    pthread_mutex_unlock(&r->lock);
 }
 
 /* ------------------------------------------------------------ time */
@@ -521,7 +526,10 @@ int cluster_registry_view_node(struct cluster_registry *r, const char *id, doubl
     if (n)
         view_take(r, n, now, &out->nodes[out->count++]);
     pthread_mutex_unlock(&r->lock);
-    return n ? 0 : error_set(e, -ENOENT, "node %s is not registered", id);
+    if (n)
+        return 0;
+    cluster_view_clear(out);
+    return error_set(e, -ENOENT, "node %s is not registered", id);
 }
 
 void cluster_view_clear(struct cluster_view *v)

@@ -135,6 +135,10 @@ int cluster_registry_register(struct cluster_registry *r, const struct cluster_n
 int cluster_registry_push(struct cluster_registry *r, const char *id, uint64_t seq,
                           struct snapshot *snap, double now, struct error *e);
 
+/* Counts a push of node id that the front end refused before it got here
+ * (its document did not decode); nothing when the node is unknown. */
+void cluster_registry_count_refused(struct cluster_registry *r, const char *id);
+
 /* Forgets node id (an operator's DELETE).  -ENOENT when unknown. */
 int cluster_registry_remove(struct cluster_registry *r, const char *id, double now,
                             struct error *e);
@@ -154,7 +158,8 @@ size_t cluster_registry_events(struct cluster_registry *r, struct cluster_event 
  * -ENOMEM; clear with cluster_view_clear either way. */
 int cluster_registry_view(struct cluster_registry *r, double now, struct cluster_view *out,
                           struct error *e);
-/* The same for one node: -ENOENT when unknown. */
+/* The same for one node: -ENOENT when unknown (out is then empty and
+ * needs no clearing). */
 int cluster_registry_view_node(struct cluster_registry *r, const char *id, double now,
                                struct cluster_view *out, struct error *e);
 void cluster_view_clear(struct cluster_view *v);            /* accepts NULL */

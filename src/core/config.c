@@ -18,6 +18,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <locale.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -68,6 +69,8 @@ static const char *const output_format_names[] = {"table", "json", "csv", "ndjso
     [id] = {name, env, KEY_BOOL, {.b = def}, NULL, 0, 0, false, FIELD(field)}
 #define INTEGER(id, name, env, field, def, lo, hi) \
     [id] = {name, env, KEY_INT, {.i = def}, NULL, lo, hi, false, FIELD(field)}
+#define NUMBER(id, name, env, field, def, lo, hi) \
+    [id] = {name, env, KEY_NUMBER, {.d = def}, NULL, lo, hi, false, FIELD(field)}
 #define NUMBER_ABOVE(id, name, env, field, def, lo, hi) \
     [id] = {name, env, KEY_NUMBER, {.d = def}, NULL, lo, hi, true, FIELD(field)}
 
@@ -87,6 +90,22 @@ static const struct key_desc keys[] = {
             audit_record_on_list, true),
     INTEGER(CONFIG_AUDIT_RETENTION_DAYS, "audit.retention_days", "GPUCTL_AUDIT_RETENTION_DAYS",
             audit_retention_days, 90, 0, 36500),
+    INTEGER(CONFIG_CLUSTER_NODE_RETENTION_HOURS, "cluster.node_retention_hours",
+            "GPUCTL_CLUSTER_NODE_RETENTION_HOURS", cluster_node_retention_hours, 24, 0, 876000),
+    NUMBER(CONFIG_CLUSTER_IDLE_UTIL_PCT, "cluster.idle_util_pct", "GPUCTL_CLUSTER_IDLE_UTIL_PCT",
+           cluster_idle_util_pct, 5.0, 0, 100),
+    INTEGER(CONFIG_CLUSTER_IDLE_MIN_MEMORY_MIB, "cluster.idle_min_memory_mib",
+            "GPUCTL_CLUSTER_IDLE_MIN_MEMORY_MIB", cluster_idle_min_memory_mib, 1024, 1, INT_MAX),
+    NUMBER_ABOVE(CONFIG_CLUSTER_IDLE_MINUTES, "cluster.idle_minutes",
+                 "GPUCTL_CLUSTER_IDLE_MINUTES", cluster_idle_minutes, 30.0, 0, 525600),
+    NUMBER(CONFIG_CLUSTER_LOW_UTIL_PCT, "cluster.low_util_pct", "GPUCTL_CLUSTER_LOW_UTIL_PCT",
+           cluster_low_util_pct, 10.0, 0, 100),
+    NUMBER_ABOVE(CONFIG_CLUSTER_HOLD_MINUTES, "cluster.hold_minutes",
+                 "GPUCTL_CLUSTER_HOLD_MINUTES", cluster_hold_minutes, 60.0, 0, 525600),
+    NUMBER_ABOVE(CONFIG_CLUSTER_FAIR_SHARE_FACTOR, "cluster.fair_share_factor",
+                 "GPUCTL_CLUSTER_FAIR_SHARE_FACTOR", cluster_fair_share_factor, 2.0, 0, 1000),
+    INTEGER(CONFIG_CLUSTER_TOP_USERS, "cluster.top_users", "GPUCTL_CLUSTER_TOP_USERS",
+            cluster_top_users, 10, 1, 1000),
 };
 
 _Static_assert(sizeof keys / sizeof keys[0] == CONFIG_KEY_COUNT,
@@ -600,10 +619,14 @@ static void format_double(double d, char *buf, size_t size)
 {
     locale_t c_numeric = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
     locale_t previous = c_numeric ? uselocale(c_numeric) : (locale_t)0;
-    for (int precision = 1; precision <= 17; precision++) {
-        snprintf(buf, size, "%.*g", precision, d);
-        if (strtod(buf, NULL) == d)
-            break;
+    if (d == trunc(d) && fabs(d) < 1e15) {
+        snprintf(buf, size, "%.1f", d);   /* 60.0, never 6e+01 */
+    } else {
+        for (int precision = 1; precision <= 17; precision++) {
+            snprintf(buf, size, "%.*g", precision, d);
+            if (strtod(buf, NULL) == d)
+                break;
+        }
     }
     if (c_numeric) {
         uselocale(previous);

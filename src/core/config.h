@@ -29,6 +29,14 @@ enum config_key {
     CONFIG_SHOW_DETAILS,
     CONFIG_AUDIT_RECORD_ON_LIST,
     CONFIG_AUDIT_RETENTION_DAYS,
+    CONFIG_CLUSTER_NODE_RETENTION_HOURS,
+    CONFIG_CLUSTER_IDLE_UTIL_PCT,
+    CONFIG_CLUSTER_IDLE_MIN_MEMORY_MIB,
+    CONFIG_CLUSTER_IDLE_MINUTES,
+    CONFIG_CLUSTER_LOW_UTIL_PCT,
+    CONFIG_CLUSTER_HOLD_MINUTES,
+    CONFIG_CLUSTER_FAIR_SHARE_FACTOR,
+    CONFIG_CLUSTER_TOP_USERS,
     CONFIG_KEY_COUNT
 };
 
@@ -42,6 +50,15 @@ struct config {
     bool show_details;
     bool audit_record_on_list;     /* `list` appends a sample to the audit database */
     int audit_retention_days;      /* 0 keeps everything */
+    /* the coordinator (gpuctl serve --coordinator; docs/json/contention.md) */
+    int cluster_node_retention_hours;  /* offline nodes forgotten after; 0 never */
+    double cluster_idle_util_pct;
+    int cluster_idle_min_memory_mib;
+    double cluster_idle_minutes;
+    double cluster_low_util_pct;
+    double cluster_hold_minutes;
+    double cluster_fair_share_factor;
+    int cluster_top_users;
 
     enum config_origin origin[CONFIG_KEY_COUNT];
     char file_path[4096];          /* the file consulted, "" when no path could be formed */

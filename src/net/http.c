@@ -350,21 +350,26 @@ bool http_request_origin_allowed(const struct http_request *r)
     return origin_allowed(r->server, r->conn);
 }
 
-static bool route_matches(const struct http_route *r, const char *path, const char **param)
+/* Whether path matches r; the segment a "{}" stands for is copied into
+ * buf (size bytes) and *param points to it. */
+static bool route_matches(const struct http_route *r, const char *path, char *buf, size_t size,
+                          const char **param)
 {
-    size_t n = strlen(r->path);
     *param = NULL;
-    if (n >= 3 && strcmp(r->path + n - 3, "/{}") == 0) {
-        size_t prefix = n - 2;   /* keeps the '/' */
-        if (strncmp(path, r->path, prefix) != 0)
-            return false;
-        const char *rest = path + prefix;
-        if (!*rest || strchr(rest, '/'))
-            return false;
-        *param = rest;
-        return true;
-    }
-    return strcmp(path, r->path) == 0;
+    const char *hole = strstr(r->path, "{}");
+    if (!hole)
+        return strcmp(path, r->path) == 0;
+    size_t prefix = (size_t)(hole - r->path);
+    if (strncmp(path, r->path, prefix) != 0)
+        return false;
+    const char *seg = path + prefix;
+    size_t len = strcspn(seg, "/");
+    if (len == 0 || len >= size || strcmp(seg + len, hole + 2) != 0)
+        return false;
+    memcpy(buf, seg, len);
+    buf[len] = '\0';
+    *param = buf;
+    return true;
 }
 
 /* Sends what a handler left: its reply, or the error document of rc. */
@@ -382,6 +387,13 @@ static enum MHD_Result send_result(struct MHD_Connection *c, int rc, struct http
     return send_reply(c, reply, NULL, NULL);
 }
 
+/* The route's own ctx (route_ctx), else the server's. */
+static void *handler_ctx(const struct http_server *s, const struct http_route *route)
+{
+    void *own = s->o.route_ctx ? s->o.route_ctx[route - s->o.routes] : NULL;
+    return own ? own : s->o.ctx;
+}
+
 static enum MHD_Result run_handler(struct http_server *s, struct MHD_Connection *c,
                                    const struct http_route *route, const char *path,
                                    const char *param, const char *method,
@@ -393,7 +405,7 @@ static enum MHD_Result run_handler(struct http_server *s, struct MHD_Connection 
     };
     struct http_reply reply = {0};
     struct error e = {0};
-    int rc = route->handler(s->o.ctx, &req, &reply, &e);
+    int rc = route->handler(handler_ctx(s, route), &req, &reply, &e);
     return send_result(c, rc, &reply, &e);
 }
 
@@ -415,7 +427,7 @@ static void *job_main(void *arg)
         .method = st->method, .path = st->path, .param = st->param,
         .body = st->body ? st->body : "", .body_len = st->len, .conn = st->conn, .server = s,
     };
-    st->rc = st->route->handler(s->o.ctx, &req, &st->reply, &st->err);
+    st->rc = st->route->handler(handler_ctx(s, st->route), &req, &st->reply, &st->err);
     atomic_store(&st->job, 2);
     MHD_resume_connection(st->conn);
     job_slot_free(s);
@@ -515,13 +527,14 @@ static enum MHD_Result upgrade_websocket(struct http_server *s, struct MHD_Conne
 /* Looks the path up; sends 404/405 itself and returns NULL then. */
 static const struct http_route *find_route(struct http_server *s, struct MHD_Connection *c,
                                            const char *path, const char *method,
+                                           char *param_buf, size_t param_size,
                                            const char **param, enum MHD_Result *sent)
 {
     char allow[64] = "";
     const char *m = strcmp(method, "HEAD") == 0 ? "GET" : method;
     for (size_t i = 0; i < s->o.route_count; i++) {
         const struct http_route *r = &s->o.routes[i];
-        if (!route_matches(r, path, param))
+        if (!route_matches(r, path, param_buf, param_size, param))
             continue;
         if (strcmp(r->method, m) == 0)
             return r;
@@ -553,7 +566,9 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *c,
         return upgrade_websocket(s, c);
     }
     const char *param;
-    const struct http_route *route = find_route(s, c, path, method, &param, &sent);
+    char param_buf[256];
+    const struct http_route *route =
+        find_route(s, c, path, method, param_buf, sizeof param_buf, &param, &sent);
     if (!route)
         return sent;
     bool change = route->access == HTTP_ACCESS_CHANGE || route->access == HTTP_ACCESS_CHANGE_WAITS;

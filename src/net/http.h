@@ -100,8 +100,9 @@ typedef int (*http_handler_fn)(void *ctx, const struct http_request *req,
                                struct http_reply *out, struct error *e);
 
 struct http_route {
-    const char *method;        /* "GET", "POST", "PUT" */
-    const char *path;          /* exact, or ending in "/{}" for one more segment */
+    const char *method;        /* "GET", "POST", "PUT", "DELETE" */
+    const char *path;          /* exact, or with one "{}" standing for one segment
+                                  ("/x/{}", "/x/{}/y"; at most 255 bytes) */
     enum http_access access;
     http_handler_fn handler;
 };
@@ -132,6 +133,9 @@ struct http_server_options {
     unsigned threads;              /* libmicrohttpd's epoll threads */
     const struct http_route *routes;
     size_t route_count;
+    /* Routes of several modules on one server: route_ctx[i] (when not
+     * NULL) is routes[i]'s ctx instead of ctx.  NULL: ctx for all. */
+    void *const *route_ctx;
     const char *ws_path;           /* the WebSocket route (READ access), or NULL */
     http_upgrade_fn on_upgrade;
     void *ctx;

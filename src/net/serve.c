@@ -787,11 +787,41 @@ static void serve_stop(struct serve *sv, struct http_server *http)
     pthread_mutex_destroy(&sv->lock);
 }
 
+/* The node's routes followed by the caller's extra ones, with a ctx per
+ * route (NULL: the server's).  Both arrays freed by the caller. */
+static int join_routes(const struct serve_options *o, struct http_route **routes_out,
+                       void ***ctx_out, struct error *e)
+{
+    size_t own = sizeof routes / sizeof *routes, n = own + o->extra_route_count;
+    struct http_route *all = calloc(n, sizeof *all);
+    void **ctx = calloc(n, sizeof *ctx);
+    if (!all || !ctx) {
+        free(all);
+        free(ctx);
+        return error_set(e, -ENOMEM, "out of memory listing the routes");
+    }
+    memcpy(all, routes, sizeof routes);
+    for (size_t i = 0; i < o->extra_route_count; i++) {
+        all[own + i] = o->extra_routes[i];
+        ctx[own + i] = o->extra_route_ctx[i];
+    }
+    *routes_out = all;
+    *ctx_out = ctx;
+    return 0;
+}
+
 int serve_run(const struct serve_options *o, struct error *e)
 {
     struct serve sv = {.o = o};
-    if (pthread_mutex_init(&sv.lock, NULL) != 0)
+    struct http_route *all_routes = NULL;
+    void **route_ctx = NULL;
+    if (join_routes(o, &all_routes, &route_ctx, e) < 0)
+        return e->code;
+    if (pthread_mutex_init(&sv.lock, NULL) != 0) {
+        free(all_routes);
+        free(route_ctx);
         return error_set(e, -ENOMEM, "cannot create a lock");
+    }
     int rc = feed_start(&sv.feed, &o->feed, e);
     if (rc == 0)
         rc = feed_subscribe(sv.feed, &sv.sub, e);
@@ -811,8 +841,9 @@ int serve_run(const struct serve_options *o, struct error *e)
         .tls_cert_pem = o->tls_cert_pem, .tls_key_pem = o->tls_key_pem,
         .max_connections = SERVE_MAX_CONNECTIONS, .max_body = SERVE_MAX_BODY,
         .max_headers = SERVE_MAX_HEADERS, .idle_timeout_s = SERVE_IDLE_TIMEOUT_S,
-        .threads = 2, .routes = routes, .route_count = sizeof routes / sizeof *routes,
-        .ws_path = "/ws", .on_upgrade = on_upgrade, .ctx = &sv,
+        .threads = 2, .routes = all_routes,
+        .route_count = sizeof routes / sizeof *routes + o->extra_route_count,
+        .route_ctx = route_ctx, .ws_path = "/ws", .on_upgrade = on_upgrade, .ctx = &sv,
     };
     if (rc == 0)
         rc = http_server_start(&http, &ho, e);
@@ -824,5 +855,7 @@ int serve_run(const struct serve_options *o, struct error *e)
         }
     }
     serve_stop(&sv, http);
+    free(all_routes);
+    free(route_ctx);
     return rc;
 }

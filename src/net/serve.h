@@ -21,6 +21,7 @@
 #include "core/error.h"
 #include "core/options.h"
 #include "feed/feed.h"
+#include "net/http.h"
 
 /* Bounds (decision 15), documented in docs/api.md. */
 #define SERVE_MAX_CONNECTIONS 4096
@@ -48,6 +49,11 @@ struct serve_options {
      * tables their inputSchema is described by (NULL: none). */
     const struct config *cfg;
     const struct options_command *(*option_tables)(const char *command);
+    /* More routes served beside the node's (the coordinator's, src/cluster),
+     * extra_route_ctx[i] being extra_routes[i]'s ctx; 0 for none. */
+    const struct http_route *extra_routes;
+    void *const *extra_route_ctx;
+    size_t extra_route_count;
     int stop_fd;                        /* serve_run returns once it is readable */
     /* Called once listening, with the port bound (for --listen ...:0). */
     void (*on_listening)(void *cls, unsigned port);

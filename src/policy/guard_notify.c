@@ -8,14 +8,11 @@
  * character devices are written, so a stale utmp line cannot make guard
  * write into a file or hang.
  *
- * libcurl is loaded with dlopen when a webhook is first posted, not linked:
- * it brings some thirty libraries (TLS, Kerberos, LDAP, ...) whose loading
- * would slow every gpuctl command, while only guard run uses it.
+ * libcurl is loaded with dlopen when a webhook is first posted, not linked
+ * (core/curl_load.h).
  */
 #include "policy/guard_notify.h"
 
-#include <curl/curl.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
@@ -26,6 +23,7 @@
 #include <unistd.h>
 #include <utmpx.h>
 
+#include "core/curl_load.h"
 #include "sources/rootfs.h"
 
 void guard_notify_syslog(const char *message)
@@ -55,84 +53,40 @@ static int cancelled(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t
     return cancel && atomic_load(cancel);
 }
 
-#define CURL_LIBRARY "libcurl.so.4"
-
-/* The loaded library, set once by load_curl: the module's only global state
- * (a process loads libcurl at most once).  Fields are not named after the
- * functions because curl.h wraps curl_easy_setopt in a checking macro. */
-static struct {
-    void *handle;
-    __typeof__(&curl_easy_init) easy_init;
-    __typeof__(&curl_easy_setopt) easy_setopt;
-    __typeof__(&curl_easy_perform) easy_perform;
-    __typeof__(&curl_easy_getinfo) easy_getinfo;
-    __typeof__(&curl_easy_cleanup) easy_cleanup;
-    __typeof__(&curl_easy_strerror) easy_strerror;
-    __typeof__(&curl_slist_append) slist_append;
-    __typeof__(&curl_slist_free_all) slist_free_all;
-} curl_lib;
-
-static int load_curl(const char *url, struct error *e)
-{
-    if (curl_lib.handle)
-        return 0;
-    void *h = dlopen(CURL_LIBRARY, RTLD_NOW | RTLD_LOCAL);
-    if (!h)
-        return error_set(e, -ENOENT, "webhook %s: cannot load %s (install libcurl4): %s", url,
-                         CURL_LIBRARY, dlerror());
-    struct { void **slot; const char *name; } calls[] = {
-        {(void **)&curl_lib.easy_init, "curl_easy_init"},
-        {(void **)&curl_lib.easy_setopt, "curl_easy_setopt"},
-        {(void **)&curl_lib.easy_perform, "curl_easy_perform"},
-        {(void **)&curl_lib.easy_getinfo, "curl_easy_getinfo"},
-        {(void **)&curl_lib.easy_cleanup, "curl_easy_cleanup"},
-        {(void **)&curl_lib.easy_strerror, "curl_easy_strerror"},
-        {(void **)&curl_lib.slist_append, "curl_slist_append"},
-        {(void **)&curl_lib.slist_free_all, "curl_slist_free_all"},
-    };
-    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
-        if (!(*calls[i].slot = dlsym(h, calls[i].name))) {
-            dlclose(h);
-            return error_set(e, -ENOSYS, "webhook %s: %s has no %s", url, CURL_LIBRARY,
-                             calls[i].name);
-        }
-    }
-    curl_lib.handle = h;
-    return 0;
-}
-
 int guard_notify_webhook(const char *url, const char *body, long timeout_s,
                          const atomic_bool *cancel, struct error *e)
 {
-    int rc = load_curl(url, e);
-    if (rc < 0)
-        return rc;
-    CURL *curl = curl_lib.easy_init();
+    char what[300];
+    snprintf(what, sizeof what, "webhook %s", url);
+    const struct curl_calls *cl = curl_load(what, e);
+    if (!cl)
+        return e->code;
+    CURL *curl = cl->easy_init();
     if (!curl)
         return error_set(e, -ENOMEM, "cannot start libcurl for the webhook %s", url);
-    struct curl_slist *headers = curl_lib.slist_append(NULL, "Content-Type: application/json");
+    struct curl_slist *headers = cl->slist_append(NULL, "Content-Type: application/json");
     char errbuf[CURL_ERROR_SIZE] = "";
-    curl_lib.easy_setopt(curl, CURLOPT_URL, url);
-    curl_lib.easy_setopt(curl, CURLOPT_POSTFIELDS, body);
-    curl_lib.easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_lib.easy_setopt(curl, CURLOPT_TIMEOUT, timeout_s);
-    curl_lib.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_lib.easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-    curl_lib.easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
-    curl_lib.easy_setopt(curl, CURLOPT_USERAGENT, "gpuctl-guard");
-    curl_lib.easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-    curl_lib.easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, cancelled);
-    curl_lib.easy_setopt(curl, CURLOPT_XFERINFODATA, (void *)cancel);
-    CURLcode res = curl_lib.easy_perform(curl);
+    cl->easy_setopt(curl, CURLOPT_URL, url);
+    cl->easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    cl->easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    cl->easy_setopt(curl, CURLOPT_TIMEOUT, timeout_s);
+    cl->easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    cl->easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+    cl->easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+    cl->easy_setopt(curl, CURLOPT_USERAGENT, "gpuctl-guard");
+    cl->easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    cl->easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, cancelled);
+    cl->easy_setopt(curl, CURLOPT_XFERINFODATA, (void *)cancel);
+    CURLcode res = cl->easy_perform(curl);
     long status = 0;
-    curl_lib.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_lib.slist_free_all(headers);
-    curl_lib.easy_cleanup(curl);
+    cl->easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    cl->slist_free_all(headers);
+    cl->easy_cleanup(curl);
     if (res == CURLE_ABORTED_BY_CALLBACK)
         return error_set(e, -ECANCELED, "webhook %s: not answered before guard stopped", url);
     if (res != CURLE_OK)
         return error_set(e, -EIO, "webhook %s: %s", url,
-                         errbuf[0] ? errbuf : curl_lib.easy_strerror(res));
+                         errbuf[0] ? errbuf : cl->easy_strerror(res));
     if (status >= 400)
         return error_set(e, -EIO, "webhook %s answered HTTP %ld", url, status);
     return 0;

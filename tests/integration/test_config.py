@@ -9,17 +9,32 @@ import pytest
 from conftest import device, parse_tables
 
 KEYS = ["log_level", "output_format", "use_colors", "table_width", "default_timeout_secs",
-        "watch_interval_secs", "show_details", "audit.record_on_list", "audit.retention_days"]
+        "watch_interval_secs", "show_details", "audit.record_on_list", "audit.retention_days",
+        "cluster.node_retention_hours", "cluster.idle_util_pct", "cluster.idle_min_memory_mib",
+        "cluster.idle_minutes", "cluster.low_util_pct", "cluster.hold_minutes",
+        "cluster.fair_share_factor", "cluster.top_users"]
 ENV = {"log_level": "GPUCTL_LOG_LEVEL", "output_format": "GPUCTL_OUTPUT_FORMAT",
        "use_colors": "GPUCTL_USE_COLORS", "table_width": "GPUCTL_TABLE_WIDTH",
        "default_timeout_secs": "GPUCTL_DEFAULT_TIMEOUT",
        "watch_interval_secs": "GPUCTL_WATCH_INTERVAL", "show_details": "GPUCTL_SHOW_DETAILS",
        "audit.record_on_list": "GPUCTL_AUDIT_RECORD_ON_LIST",
-       "audit.retention_days": "GPUCTL_AUDIT_RETENTION_DAYS"}
+       "audit.retention_days": "GPUCTL_AUDIT_RETENTION_DAYS",
+       "cluster.node_retention_hours": "GPUCTL_CLUSTER_NODE_RETENTION_HOURS",
+       "cluster.idle_util_pct": "GPUCTL_CLUSTER_IDLE_UTIL_PCT",
+       "cluster.idle_min_memory_mib": "GPUCTL_CLUSTER_IDLE_MIN_MEMORY_MIB",
+       "cluster.idle_minutes": "GPUCTL_CLUSTER_IDLE_MINUTES",
+       "cluster.low_util_pct": "GPUCTL_CLUSTER_LOW_UTIL_PCT",
+       "cluster.hold_minutes": "GPUCTL_CLUSTER_HOLD_MINUTES",
+       "cluster.fair_share_factor": "GPUCTL_CLUSTER_FAIR_SHARE_FACTOR",
+       "cluster.top_users": "GPUCTL_CLUSTER_TOP_USERS"}
 DEFAULTS = {"log_level": "warn", "output_format": "table", "use_colors": "true",
             "table_width": "0", "default_timeout_secs": "5", "watch_interval_secs": "2.0",
             "show_details": "false", "audit.record_on_list": "true",
-            "audit.retention_days": "90"}
+            "audit.retention_days": "90", "cluster.node_retention_hours": "24",
+            "cluster.idle_util_pct": "5.0", "cluster.idle_min_memory_mib": "1024",
+            "cluster.idle_minutes": "30.0", "cluster.low_util_pct": "10.0",
+            "cluster.hold_minutes": "60.0", "cluster.fair_share_factor": "2.0",
+            "cluster.top_users": "10"}
 
 
 @pytest.fixture
@@ -84,7 +99,8 @@ def test_file_from_xdg_config_home(show, xdg_file):
         "use_colors": ("false", "file"), "table_width": ("120", "file"),
         "default_timeout_secs": ("10", "file"), "watch_interval_secs": ("1.5", "file"),
         "show_details": ("true", "file"), "audit.record_on_list": ("false", "file"),
-        "audit.retention_days": ("7", "file")}
+        "audit.retention_days": ("7", "file"),
+        **{k: (v, "default") for k, v in DEFAULTS.items() if k.startswith("cluster.")}}
 
 
 def test_file_from_home_when_xdg_unset_or_relative(show, tmp_path):

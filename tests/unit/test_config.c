@@ -34,7 +34,10 @@ static const char *const env_vars[] = {
 
 #define KNOWN_KEYS "known keys: log_level, output_format, use_colors, table_width, " \
                    "default_timeout_secs, watch_interval_secs, show_details, " \
-                   "audit.record_on_list, audit.retention_days"
+                   "audit.record_on_list, audit.retention_days, " \
+                   "cluster.node_retention_hours, cluster.idle_util_pct, " \
+                   "cluster.idle_min_memory_mib, cluster.idle_minutes, cluster.low_util_pct, " \
+                   "cluster.hold_minutes, cluster.fair_share_factor, cluster.top_users"
 
 static int setup(void **state)
 {
@@ -200,9 +203,26 @@ static void test_file_values(void **state)
                     "show_details = true\n"
                     "[audit]\n"
                     "record_on_list = false\n"
-                    "retention_days = 0\n");
+                    "retention_days = 0\n"
+                    "[cluster]\n"
+                    "node_retention_hours = 0\n"
+                    "idle_util_pct = 0\n"
+                    "idle_min_memory_mib = 512\n"
+                    "idle_minutes = 0.5\n"
+                    "low_util_pct = 20\n"
+                    "hold_minutes = 90\n"
+                    "fair_share_factor = 1.5\n"
+                    "top_users = 3\n");
     struct config c;
     load_ok(&c, NULL);
+    assert_int_equal(c.cluster_node_retention_hours, 0);
+    assert_true(c.cluster_idle_util_pct == 0);
+    assert_int_equal(c.cluster_idle_min_memory_mib, 512);
+    assert_true(c.cluster_idle_minutes == 0.5);
+    assert_true(c.cluster_low_util_pct == 20);
+    assert_true(c.cluster_hold_minutes == 90);
+    assert_true(c.cluster_fair_share_factor == 1.5);
+    assert_int_equal(c.cluster_top_users, 3);
     assert_true(c.file_found);
     assert_false(c.audit_record_on_list);
     assert_int_equal(c.audit_retention_days, 0);
@@ -633,12 +653,23 @@ static void test_names(void **state)
     static const char *const names[] = {"log_level", "output_format", "use_colors", "table_width",
                                         "default_timeout_secs", "watch_interval_secs",
                                         "show_details", "audit.record_on_list",
-                                        "audit.retention_days"};
+                                        "audit.retention_days", "cluster.node_retention_hours",
+                                        "cluster.idle_util_pct", "cluster.idle_min_memory_mib",
+                                        "cluster.idle_minutes", "cluster.low_util_pct",
+                                        "cluster.hold_minutes", "cluster.fair_share_factor",
+                                        "cluster.top_users"};
     static const char *const envs[] = {"GPUCTL_LOG_LEVEL", "GPUCTL_OUTPUT_FORMAT",
                                        "GPUCTL_USE_COLORS", "GPUCTL_TABLE_WIDTH",
                                        "GPUCTL_DEFAULT_TIMEOUT", "GPUCTL_WATCH_INTERVAL",
                                        "GPUCTL_SHOW_DETAILS", "GPUCTL_AUDIT_RECORD_ON_LIST",
-                                       "GPUCTL_AUDIT_RETENTION_DAYS"};
+                                       "GPUCTL_AUDIT_RETENTION_DAYS",
+                                       "GPUCTL_CLUSTER_NODE_RETENTION_HOURS",
+                                       "GPUCTL_CLUSTER_IDLE_UTIL_PCT",
+                                       "GPUCTL_CLUSTER_IDLE_MIN_MEMORY_MIB",
+                                       "GPUCTL_CLUSTER_IDLE_MINUTES", "GPUCTL_CLUSTER_LOW_UTIL_PCT",
+                                       "GPUCTL_CLUSTER_HOLD_MINUTES",
+                                       "GPUCTL_CLUSTER_FAIR_SHARE_FACTOR",
+                                       "GPUCTL_CLUSTER_TOP_USERS"};
     for (int k = 0; k < CONFIG_KEY_COUNT; k++) {
         enum config_key found;
         assert_string_equal(config_key_name((enum config_key)k), names[k]);

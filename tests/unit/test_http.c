@@ -55,11 +55,26 @@ static int change_route(void *ctx, const struct http_request *req, struct http_r
     return error_set(e, -ENOENT, "no process 4242 to kill");
 }
 
+/* A route of another module, with its own ctx (route_ctx). */
+static int owned_route(void *ctx, const struct http_request *req, struct http_reply *out,
+                       struct error *e)
+{
+    (void)e;
+    char buf[256];
+    snprintf(buf, sizeof buf, "{\"owner\":\"%s\",\"param\":\"%s\"}\n", (const char *)ctx,
+             req->param);
+    out->body = net_blob_copy(buf, strlen(buf));
+    return 0;
+}
+
 static const struct http_route routes[] = {
     {"GET", "/echo", HTTP_ACCESS_READ, echo_route},
     {"GET", "/items/{}", HTTP_ACCESS_READ, echo_route},
     {"POST", "/change", HTTP_ACCESS_CHANGE, change_route},
+    {"GET", "/items/{}/owner", HTTP_ACCESS_READ, owned_route},
 };
+static char other_module[] = "other";
+static void *const route_ctx[] = {NULL, NULL, NULL, other_module};
 
 static struct net_blob *next_message(void *ctx)
 {
@@ -93,7 +108,7 @@ static int start(void **state, const char *token)
     struct http_server_options o = {
         .listen = "127.0.0.1:0", .token = token, .max_connections = 64, .max_body = 100,
         .max_headers = 20, .idle_timeout_s = 10, .threads = 1, .routes = routes,
-        .route_count = 3, .ws_path = "/ws", .on_upgrade = upgraded, .ctx = w,
+        .route_count = 4, .route_ctx = route_ctx, .ws_path = "/ws", .on_upgrade = upgraded, .ctx = w,
     };
     assert_int_equal(http_server_start(&w->http, &o, &e), 0);
     w->port = http_server_port(w->http);
@@ -205,6 +220,13 @@ static void test_routes_params_and_queries(void **state)
            "HTTP/1.1 404", "{\"error\":{\"code\":\"not_found\"");
     expect(w->port, "DELETE /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
            "HTTP/1.1 405", "method_not_allowed");
+    /* A segment in the middle, and a route with a ctx of its own. */
+    expect(w->port, "GET /items/n-1/owner HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+           "HTTP/1.1 200", "{\"owner\":\"other\",\"param\":\"n-1\"}");
+    expect(w->port, "GET /items//owner HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+           "HTTP/1.1 404", "not_found");
+    expect(w->port, "GET /items/n-1/owners HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+           "HTTP/1.1 404", "not_found");
     char *r = request(w->port, "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert_non_null(strstr(r, "Content-Type: application/json"));
     assert_non_null(strstr(r, "X-Content-Type-Options: nosniff"));

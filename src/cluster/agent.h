@@ -1,0 +1,50 @@
+/* agent.h - `gpuctl agent`: a node that registers with a coordinator and
+ * pushes its snapshot document on every frame of the sampling loop.
+ *
+ * One thread, one request at a time: a push that is slow delays the next
+ * one and frames taken meanwhile are dropped (the feed keeps only the
+ * newest), so requests never pile up.  A 404 (the coordinator restarted
+ * and forgot the node) registers again at once and repeats the push; any
+ * other failure waits with exponential back-off and jitter (so a fleet
+ * that lost its coordinator does not come back in lock-step).  Each push
+ * carries the agent's sequence number (?seq=N, from 1).
+ *
+ * HTTP goes through libcurl, loaded on first use (core/curl_load.h).
+ * Nothing here prints: what happens is told through the log callback.
+ */
+#ifndef GPUCTL_CLUSTER_AGENT_H
+#define GPUCTL_CLUSTER_AGENT_H
+
+#include <stddef.h>
+
+#include "cluster/registry.h"
+#include "core/config.h"
+#include "core/error.h"
+#include "feed/feed.h"
+
+struct cluster_agent_options {
+    const char *coordinator;           /* base URL, "http://host:port" */
+    const char *token;                 /* bearer token; NULL: none */
+    const char *node_id;               /* NULL: cluster_agent_machine_id */
+    struct feed_options feed;          /* interval_s is the push interval */
+    long timeout_s;                    /* per request */
+    double backoff_max_s;              /* the longest wait after failures */
+    int stop_fd;                       /* cluster_agent_run returns once readable */
+    void (*log)(void *cls, enum log_level level, const char *message);
+    void *cls;
+};
+
+/* The node id from /etc/machine-id (the first 32 hex digits), written into
+ * buf.  -ENOENT or -EINVAL with e filled when it cannot be read. */
+int cluster_agent_machine_id(char buf[CLUSTER_NODE_ID_MAX], struct error *e);
+
+/* The machine's host name and its addresses (every interface that is up,
+ * loopback and IPv6 link-local left out) into info; info->id untouched. */
+void cluster_agent_identity(struct cluster_node_info *info);
+
+/* Runs until stop_fd is readable.  Returns 0, or a negative code with e
+ * filled when it could not start (no GPU source, libcurl missing, a bad
+ * URL or node id).  Failures while running are logged and retried. */
+int cluster_agent_run(const struct cluster_agent_options *o, struct error *e);
+
+#endif

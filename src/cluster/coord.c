@@ -1,0 +1,438 @@
+/* coord.c - the coordinator's routes (see coord.h and docs/api.md).
+ *
+ * Handlers run on the HTTP layer's threads.  A push is decoded here once
+ * (doc_snapshot_decode_buffer) and handed to the registry, which condenses
+ * it outside its lock; reads take a registry view and build their
+ * documents from it without holding anything, so no reader delays a push.
+ * What a node's registration may say is checked here, with messages that
+ * name the key.
+ */
+#include "cluster/coord.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cluster/contention.h"
+#include "doc/build.h"
+#include "doc/contention_doc.h"
+#include "doc/json.h"
+#include "doc/snapshot_doc.h"
+
+struct cluster_coord {
+    struct cluster_registry *registry;
+    struct cluster_thresholds thresholds;
+    pthread_t ticker;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool stopping;
+};
+
+double cluster_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct cluster_registry *cluster_coord_registry(struct cluster_coord *c)
+{
+    return c->registry;
+}
+
+/* ------------------------------------------------------------ ticker */
+
+static void *tick_loop(void *arg)
+{
+    struct cluster_coord *c = arg;
+    pthread_mutex_lock(&c->lock);
+    while (!c->stopping) {
+        pthread_mutex_unlock(&c->lock);
+        cluster_registry_tick(c->registry, cluster_now());
+        pthread_mutex_lock(&c->lock);
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += 1;
+        while (!c->stopping && pthread_cond_timedwait(&c->wake, &c->lock, &until) == 0) {
+        }
+    }
+    pthread_mutex_unlock(&c->lock);
+    return NULL;
+}
+
+int cluster_coord_start(struct cluster_coord **out, const struct cluster_coord_options *o,
+                        struct error *e)
+{
+    *out = NULL;
+    struct cluster_coord *c = calloc(1, sizeof *c);
+    if (!c)
+        return error_set(e, -ENOMEM, "out of memory starting the coordinator");
+    c->thresholds = o->registry.thresholds;
+    int rc = cluster_registry_new(&c->registry, &o->registry, e);
+    if (rc < 0) {
+        free(c);
+        return rc;
+    }
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->wake, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&c->lock, NULL);
+    /* The ticker blocks every signal: signals reach the caller's threads. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    rc = pthread_create(&c->ticker, NULL, tick_loop, c);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        pthread_cond_destroy(&c->wake);
+        pthread_mutex_destroy(&c->lock);
+        cluster_registry_free(c->registry);
+        free(c);
+        return error_set(e, -rc, "cannot start the coordinator's ticker: %s", strerror(rc));
+    }
+    *out = c;
+    return 0;
+}
+
+void cluster_coord_stop(struct cluster_coord *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&c->lock);
+    c->stopping = true;
+    pthread_cond_signal(&c->wake);
+    pthread_mutex_unlock(&c->lock);
+    pthread_join(c->ticker, NULL);
+    pthread_cond_destroy(&c->wake);
+    pthread_mutex_destroy(&c->lock);
+    cluster_registry_free(c->registry);
+    free(c);
+}
+
+/* ------------------------------------------------------------ replies */
+
+static int reply_json(struct http_reply *out, unsigned status, json_t *doc, struct error *e)
+{
+    if (!doc)
+        return e->code ? e->code : error_set(e, -ENOMEM, "out of memory building the answer");
+    char *text = json_dumps(doc, doc_json_dump_flags(true));
+    json_decref(doc);
+    if (!text)
+        return error_set(e, -ENOMEM, "out of memory writing the answer");
+    size_t len = strlen(text);
+    text[len] = '\n';   /* json_dumps leaves room only for the NUL: grow by one */
+    char *grown = realloc(text, len + 2);
+    if (!grown) {
+        free(text);
+        return error_set(e, -ENOMEM, "out of memory writing the answer");
+    }
+    grown[len + 1] = '\0';
+    out->status = status;
+    out->body = net_blob_take(grown, len + 1);
+    return out->body ? 0 : error_set(e, -ENOMEM, "out of memory writing the answer");
+}
+
+static json_t *time_json(double t)
+{
+    return doc_json_time((struct opt_f64){t, t > 0});
+}
+
+static json_t *node_json(struct doc_build *b, const struct cluster_node_view *n, double now)
+{
+    const struct cluster_node_info *i = n->info;
+    json_t *o = doc_object(b), *addrs = doc_array(b);
+    doc_put(b, o, "id", doc_json_text(i->id));
+    doc_put(b, o, "hostname", doc_json_str(i->hostname));
+    for (size_t k = 0; addrs && k < i->address_count; k++)
+        doc_append(b, addrs, doc_json_text(i->addresses[k]));
+    doc_put(b, o, "addresses", addrs);
+    doc_put(b, o, "api_url", doc_json_str(i->api_url));
+    doc_put(b, o, "interval_s", doc_json_real(i->interval_s, 3));
+    doc_put(b, o, "status", json_string(cluster_node_status_name(n->status)));
+    doc_put(b, o, "registered_at", time_json(n->registered_at));
+    doc_put(b, o, "last_seen", time_json(n->last_seen));
+    doc_put(b, o, "last_seen_age_s", doc_json_real(now - n->last_seen, 1));
+    doc_put(b, o, "seq", n->sample ? json_integer((json_int_t)n->sample->seq) : json_null());
+    doc_put(b, o, "pushes", json_integer((json_int_t)n->pushes));
+    doc_put(b, o, "lost", json_integer((json_int_t)n->lost));
+    doc_put(b, o, "refused", json_integer((json_int_t)n->refused));
+    doc_put(b, o, "gpus", n->sample ? json_integer((json_int_t)n->sample->summary.gpu_count)
+                                    : json_null());
+    return o;
+}
+
+/* ------------------------------------------------------------ agent side */
+
+/* Copies a string member of the registration into buf, or "" when absent
+ * or null; -EINVAL naming it when it is not a string or too long. */
+static int text_member(const json_t *body, const char *key, char *buf, size_t size,
+                       struct error *e)
+{
+    const json_t *v = json_object_get(body, key);
+    buf[0] = '\0';
+    if (!v || json_is_null(v))
+        return 0;
+    if (!json_is_string(v))
+        return error_set(e, -EINVAL, "%s: expected a string", key);
+    if (json_string_length(v) >= size)
+        return error_set(e, -EINVAL, "%s: %zu bytes; at most %zu", key, json_string_length(v),
+                         size - 1);
+    memcpy(buf, json_string_value(v), json_string_length(v) + 1);
+    return 0;
+}
+
+static int parse_registration(const char *id, const char *text, size_t len,
+                              struct cluster_node_info *info, struct error *e)
+{
+    memset(info, 0, sizeof *info);
+    snprintf(info->id, sizeof info->id, "%s", id);
+    json_error_t je;
+    json_t *body = json_loadb(text, len, 0, &je);
+    if (!body || !json_is_object(body)) {
+        json_decref(body);
+        return body ? error_set(e, -EINVAL, "a registration is a JSON object")
+                    : error_set(e, -EINVAL, "registration: %s (line %d, column %d)", je.text,
+                                je.line, je.column);
+    }
+    int rc = text_member(body, "hostname", info->hostname, sizeof info->hostname, e);
+    if (rc == 0)
+        rc = text_member(body, "api_url", info->api_url, sizeof info->api_url, e);
+    const json_t *iv = json_object_get(body, "interval_s"), *addrs = json_object_get(body,
+                                                                                  "addresses");
+    if (rc == 0 && (!json_is_number(iv) || !isfinite(json_number_value(iv)) ||
+                    json_number_value(iv) <= 0))
+        rc = error_set(e, -EINVAL, "interval_s: expected a number of seconds above 0");
+    if (rc == 0)
+        info->interval_s = json_number_value(iv);
+    if (rc == 0 && addrs && !json_is_array(addrs))
+        rc = error_set(e, -EINVAL, "addresses: expected an array of strings");
+    for (size_t k = 0; rc == 0 && k < json_array_size(addrs); k++) {
+        const json_t *a = json_array_get(addrs, k);
+        if (k >= CLUSTER_MAX_ADDRESSES)
+            rc = error_set(e, -EINVAL, "addresses: at most %d", CLUSTER_MAX_ADDRESSES);
+        else if (!json_is_string(a) || json_string_length(a) >= sizeof info->addresses[0])
+            rc = error_set(e, -EINVAL, "addresses[%zu]: expected a string of at most %zu bytes",
+                           k, sizeof info->addresses[0] - 1);
+        else
+            memcpy(info->addresses[info->address_count++], json_string_value(a),
+                   json_string_length(a) + 1);
+    }
+    json_decref(body);
+    return rc;
+}
+
+static int route_register(void *ctx, const struct http_request *req, struct http_reply *out,
+                          struct error *e)
+{
+    struct cluster_coord *c = ctx;
+    struct cluster_node_info info = {0};
+    int rc = cluster_node_id_check(req->param, strlen(req->param), e);
+    if (rc == 0)
+        rc = parse_registration(req->param, req->body, req->body_len, &info, e);
+    if (rc < 0)
+        return rc;
+    double now = cluster_now();
+    bool created = false;
+    rc = cluster_registry_register(c->registry, &info, now, &created, e);
+    struct cluster_view v;
+    if (rc == 0)
+        rc = cluster_registry_view_node(c->registry, info.id, now, &v, e);
+    if (rc < 0)
+        return rc;
+    struct doc_build b = {0};
+    json_t *root = doc_object(&b);
+    doc_put(&b, root, "node", node_json(&b, &v.nodes[0], now));
+    doc_put(&b, root, "created", json_boolean(created));
+    cluster_view_clear(&v);
+    return reply_json(out, created ? 201 : 200, doc_finish(&b, root, e), e);
+}
+
+static int parse_seq(const char *text, uint64_t *out, struct error *e)
+{
+    if (!text)
+        return error_set(e, -EINVAL, "seq: the push's sequence number (?seq=N) is missing");
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (!*text || *end || errno || v == 0 || text[0] == '-' || text[0] == '+')
+        return error_set(e, -EINVAL, "seq: \"%.40s\" is not a whole number from 1", text);
+    *out = v;
+    return 0;
+}
+
+static int route_push(void *ctx, const struct http_request *req, struct http_reply *out,
+                      struct error *e)
+{
+    struct cluster_coord *c = ctx;
+    uint64_t seq = 0;
+    int rc = parse_seq(http_request_query(req, "seq"), &seq, e);
+    if (rc < 0)
+        return rc;
+    struct snapshot *snap = NULL;
+    rc = doc_snapshot_decode_buffer(req->body, req->body_len, &snap, e);
+    if (rc < 0) {
+        error_prefix(e, "node %s: snapshot %" PRIu64 " does not decode", req->param, seq);
+        cluster_registry_count_refused(c->registry, req->param);
+        return rc;
+    }
+    rc = cluster_registry_push(c->registry, req->param, seq, snap, cluster_now(), e);
+    if (rc < 0)
+        return rc;
+    struct doc_build b = {0};
+    json_t *root = doc_object(&b);
+    doc_put(&b, root, "node", doc_json_text(req->param));
+    doc_put(&b, root, "seq", json_integer((json_int_t)seq));
+    return reply_json(out, 200, doc_finish(&b, root, e), e);
+}
+
+/* ------------------------------------------------------------ operator side */
+
+static int route_nodes(void *ctx, const struct http_request *req, struct http_reply *out,
+                       struct error *e)
+{
+    (void)req;
+    struct cluster_coord *c = ctx;
+    double now = cluster_now();
+    struct cluster_view v;
+    int rc = cluster_registry_view(c->registry, now, &v, e);
+    if (rc < 0)
+        return rc;
+    struct doc_build b = {0};
+    json_t *root = doc_object(&b), *nodes = doc_array(&b);
+    for (size_t i = 0; nodes && i < v.count; i++)
+        doc_append(&b, nodes, node_json(&b, &v.nodes[i], now));
+    doc_put(&b, root, "nodes", nodes);
+    cluster_view_clear(&v);
+    return reply_json(out, 200, doc_finish(&b, root, e), e);
+}
+
+static json_t *snapshot_json(const struct cluster_sample *s, struct error *e)
+{
+    struct doc_snapshot_request r = {.details = true, .containers = true};
+    return doc_snapshot_build(s->snap, &r, e);
+}
+
+static int route_node(void *ctx, const struct http_request *req, struct http_reply *out,
+                      struct error *e)
+{
+    struct cluster_coord *c = ctx;
+    struct cluster_view v;
+    int rc = cluster_registry_view_node(c->registry, req->param, cluster_now(), &v, e);
+    if (rc < 0)
+        return rc;
+    if (!v.nodes[0].sample) {
+        cluster_view_clear(&v);
+        return error_set(e, -ENOENT, "node %s has not pushed a snapshot yet", req->param);
+    }
+    json_t *doc = snapshot_json(v.nodes[0].sample, e);
+    cluster_view_clear(&v);
+    return reply_json(out, 200, doc, e);
+}
+
+static int route_forget(void *ctx, const struct http_request *req, struct http_reply *out,
+                        struct error *e)
+{
+    struct cluster_coord *c = ctx;
+    int rc = cluster_registry_remove(c->registry, req->param, cluster_now(), e);
+    if (rc < 0)
+        return rc;
+    struct doc_build b = {0};
+    json_t *root = doc_object(&b);
+    doc_put(&b, root, "removed", doc_json_text(req->param));
+    return reply_json(out, 200, doc_finish(&b, root, e), e);
+}
+
+static json_t *totals_json(struct doc_build *b, const struct cluster_view *v)
+{
+    size_t by_status[3] = {0}, gpus = 0, util_n = 0;
+    uint64_t total = 0, used = 0;
+    double util = 0;
+    for (size_t i = 0; i < v->count; i++) {
+        const struct cluster_node_view *n = &v->nodes[i];
+        by_status[n->status]++;
+        if (!n->sample || n->status == CLUSTER_NODE_OFFLINE)
+            continue;
+        const struct cluster_summary *s = &n->sample->summary;
+        gpus += s->gpu_count;
+        for (size_t g = 0; g < s->gpu_count; g++) {
+            total += s->gpus[g].mem_total_bytes.known ? s->gpus[g].mem_total_bytes.v : 0;
+            used += s->gpus[g].mem_used_bytes.known ? s->gpus[g].mem_used_bytes.v : 0;
+            if (s->gpus[g].util_pct.known) {
+                util += s->gpus[g].util_pct.v;
+                util_n++;
+            }
+        }
+    }
+    json_t *o = doc_object(b);
+    doc_put(b, o, "nodes", json_integer((json_int_t)v->count));
+    doc_put(b, o, "nodes_online", json_integer((json_int_t)by_status[CLUSTER_NODE_ONLINE]));
+    doc_put(b, o, "nodes_stale", json_integer((json_int_t)by_status[CLUSTER_NODE_STALE]));
+    doc_put(b, o, "nodes_offline", json_integer((json_int_t)by_status[CLUSTER_NODE_OFFLINE]));
+    doc_put(b, o, "gpus", json_integer((json_int_t)gpus));
+    doc_put(b, o, "memory_total_bytes", json_integer((json_int_t)total));
+    doc_put(b, o, "memory_used_bytes", json_integer((json_int_t)used));
+    doc_put(b, o, "mean_utilization_pct",
+            util_n ? doc_json_real(util / (double)util_n, 2) : json_null());
+    return o;
+}
+
+static int route_cluster_snapshot(void *ctx, const struct http_request *req,
+                                  struct http_reply *out, struct error *e)
+{
+    (void)req;
+    struct cluster_coord *c = ctx;
+    double now = cluster_now();
+    struct cluster_view v;
+    int rc = cluster_registry_view(c->registry, now, &v, e);
+    if (rc < 0)
+        return rc;
+    struct doc_build b = {0};
+    json_t *root = doc_object(&b), *nodes = doc_array(&b);
+    doc_put(&b, root, "totals", totals_json(&b, &v));
+    for (size_t i = 0; nodes && i < v.count; i++) {
+        json_t *n = node_json(&b, &v.nodes[i], now);
+        json_t *snap = v.nodes[i].sample ? snapshot_json(v.nodes[i].sample, e) : json_null();
+        if (!snap)
+            b.failed = true;
+        doc_put(&b, n, "snapshot", snap);
+        doc_append(&b, nodes, n);
+    }
+    doc_put(&b, root, "nodes", nodes);
+    cluster_view_clear(&v);
+    return reply_json(out, 200, doc_finish(&b, root, e), e);
+}
+
+static int route_contention(void *ctx, const struct http_request *req, struct http_reply *out,
+                            struct error *e)
+{
+    (void)req;
+    struct cluster_coord *c = ctx;
+    double now = cluster_now();
+    struct cluster_view v;
+    int rc = cluster_registry_view(c->registry, now, &v, e);
+    if (rc < 0)
+        return rc;
+    struct cluster_contention *an = NULL;
+    rc = cluster_contention_compute(&v, &c->thresholds, now, &an, e);
+    json_t *doc = rc == 0 ? doc_contention_build(an, e) : NULL;
+    cluster_contention_free(an);
+    cluster_view_clear(&v);
+    return rc < 0 ? rc : reply_json(out, 200, doc, e);
+}
+
+const struct http_route cluster_coord_routes[CLUSTER_COORD_ROUTE_COUNT] = {
+    {"GET", "/api/nodes", HTTP_ACCESS_READ, route_nodes},
+    {"POST", "/api/nodes/{}/register", HTTP_ACCESS_CHANGE, route_register},
+    {"POST", "/api/nodes/{}/snapshot", HTTP_ACCESS_CHANGE, route_push},
+    {"GET", "/api/nodes/{}", HTTP_ACCESS_READ, route_node},
+    {"DELETE", "/api/nodes/{}", HTTP_ACCESS_CHANGE, route_forget},
+    {"GET", "/api/cluster/snapshot", HTTP_ACCESS_READ, route_cluster_snapshot},
+    {"GET", "/api/cluster/contention", HTTP_ACCESS_READ, route_contention},
+};

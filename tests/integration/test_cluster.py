@@ -1,0 +1,261 @@
+"""The cluster end to end: a real coordinator (`gpuctl serve --coordinator`)
+on a free 127.0.0.1 port and real agents (`gpuctl agent`), each a separate
+process with its own fake NVML scenario and real GPU processes.
+
+Waits poll the coordinator's API until what is expected shows up, within a
+bound; nothing asserts how long anything took.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from conftest import MiB, check_no_sanitizer_report, device
+
+TOKEN = "cluster-s3cret"
+
+
+def proc(pid, mem_mib):
+    return {"pid": pid, "used_memory": mem_mib * MiB}
+
+
+def gpu(index, util, *procs):
+    return device(index, utilization={"gpu": util, "memory": 1},
+                  processes={"compute": list(procs), "graphics": [], "mps": []})
+
+
+def stop(popen):
+    popen.send_signal(signal.SIGTERM)
+    _, err = popen.communicate(timeout=30)
+    err = err.decode("utf-8", "replace")
+    check_no_sanitizer_report(err)
+    assert popen.returncode == 0, err
+    return err
+
+
+class Coordinator:
+    def __init__(self, popen, port):
+        self.popen = popen
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+
+    def request(self, path, method="GET", data=None, token=None):
+        """(status, parsed JSON body)."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        req = urllib.request.Request(self.url + path, method=method, headers=headers,
+                                     data=data.encode() if isinstance(data, str) else data)
+        try:
+            with urllib.request.urlopen(req, timeout=20) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
+    def nodes(self):
+        status, doc = self.request("/api/nodes")
+        assert status == 200
+        return {n["id"]: n for n in doc["nodes"]}
+
+    def wait_for(self, what, check, tries=400):
+        """Polls check() (a truthy value ends it) every 50 ms, 20 s at most."""
+        for _ in range(tries):
+            got = check()
+            if got:
+                return got
+            time.sleep(0.05)
+        raise AssertionError(f"the coordinator never showed {what}: {self.nodes()}")
+
+
+@pytest.fixture
+def token_file(tmp_path):
+    path = tmp_path / "token"
+    path.write_text(TOKEN + "\n")
+    return path
+
+
+@pytest.fixture
+def cluster(gpuctl_bin, gpuctl_env, scenario, token_file):
+    """cluster.coordinator(port=0, env=None) and cluster.agent(node_id, devices)."""
+    procs = []
+
+    class Cluster:
+        def coordinator(self, port=0, env=None):
+            sc = scenario({"devices": [device(0)]}, name="coordinator.json")
+            p = subprocess.Popen([str(gpuctl_bin), "serve", "--coordinator",
+                                  "--listen", f"127.0.0.1:{port}", "--interval", "0.2",
+                                  "--token-file", str(token_file)],
+                                 env=gpuctl_env(sc, env), stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            line = p.stderr.readline().decode("utf-8", "replace")
+            if "listening on" not in line:
+                p.kill()
+                raise AssertionError(f"the coordinator did not start: {line}"
+                                     f"{p.communicate(timeout=30)[1].decode()}")
+            procs.append(p)
+            self.coord = Coordinator(p, int(line.rsplit(":", 1)[1]))
+            return self.coord
+
+        def agent(self, node_id, devices, token=True, interval="0.2"):
+            sc = scenario({"devices": devices}, name=f"{node_id}.json")
+            args = [str(gpuctl_bin), "agent", "--coordinator", self.coord.url,
+                    "--interval", interval, "--node-id", node_id, "--log-level", "info"]
+            if token:
+                args += ["--token-file", str(token_file)]
+            p = subprocess.Popen(args, env=gpuctl_env(sc), stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            procs.append(p)
+            return p
+
+    yield Cluster()
+    for p in procs:
+        if p.poll() is None:
+            stop(p)
+
+
+def test_three_agents_register_with_their_real_host_name_and_push_in_sequence(
+        cluster, spawn_procs):
+    coord = cluster.coordinator()
+    a, = spawn_procs(1)
+    cluster.agent("node-1", [gpu(0, 50, proc(a.pid, 1000))])
+    cluster.agent("node-2", [gpu(0, 10), gpu(1, 20)])
+    cluster.agent("node-3", [gpu(0, 30)])
+    nodes = coord.wait_for("three nodes pushing", lambda: (
+        (n := coord.nodes()) and len(n) == 3 and all((x["seq"] or 0) >= 3 for x in n.values())
+        and n))
+    assert sorted(nodes) == ["node-1", "node-2", "node-3"]
+    for n in nodes.values():
+        assert n["hostname"] == socket.gethostname()
+        assert n["status"] == "online"
+        assert n["lost"] == 0 and n["refused"] == 0
+        assert "127.0.0.1" not in n["addresses"]
+        assert n["interval_s"] == 0.2
+    assert [nodes[i]["gpus"] for i in ("node-1", "node-2", "node-3")] == [1, 2, 1]
+
+    status, doc = coord.request("/api/nodes/node-1")
+    assert status == 200
+    assert [p["pid"] for p in doc["procs"]] == [a.pid]
+    status, snap = coord.request("/api/cluster/snapshot")
+    assert status == 200
+    assert snap["totals"]["nodes"] == 3 and snap["totals"]["gpus"] == 4
+    assert snap["totals"]["nodes_online"] == 3
+    assert {n["id"]: len(n["snapshot"]["gpus"]) for n in snap["nodes"]} == \
+        {"node-1": 1, "node-2": 2, "node-3": 1}
+
+
+def test_agents_register_again_by_themselves_after_a_coordinator_restart(cluster):
+    coord = cluster.coordinator()
+    port = coord.port
+    cluster.agent("node-1", [gpu(0, 50)])
+    cluster.agent("node-2", [gpu(0, 50)])
+    coord.wait_for("both nodes", lambda: len(coord.nodes()) == 2)
+    stop(coord.popen)
+    coord = cluster.coordinator(port=port)
+    nodes = coord.wait_for("both nodes back", lambda: (
+        (n := coord.nodes()) and len(n) == 2 and all(x["seq"] for x in n.values()) and n))
+    assert all(n["status"] == "online" for n in nodes.values())
+
+
+def test_a_silent_node_turns_stale_then_offline_and_is_still_listed(cluster):
+    coord = cluster.coordinator()
+    agent = cluster.agent("node-1", [gpu(0, 50)])
+    coord.wait_for("the node", lambda: coord.nodes().get("node-1", {}).get("seq"))
+    stop(agent)
+    coord.wait_for("it stale", lambda: coord.nodes()["node-1"]["status"] == "stale")
+    coord.wait_for("it offline", lambda: coord.nodes()["node-1"]["status"] == "offline")
+    status, doc = coord.request("/api/cluster/contention")
+    assert status == 200
+    assert doc["totals"]["nodes"] == 1 and doc["totals"]["nodes_skipped"] == 1
+
+
+def test_pushes_without_the_token_are_refused(cluster):
+    coord = cluster.coordinator()
+    agent = cluster.agent("node-x", [gpu(0, 50)], token=False)
+    status, doc = coord.request("/api/nodes/node-y/register", "POST",
+                                '{"interval_s": 1}')
+    assert status == 401 and doc["error"]["code"] == "unauthorized"
+    status, doc = coord.request("/api/nodes/node-y/register", "POST",
+                                '{"interval_s": 1}', token="wrong")
+    assert status == 403 and doc["error"]["code"] == "forbidden"
+    status, doc = coord.request("/api/nodes/node-y", "DELETE")
+    assert status == 401
+    time.sleep(1)
+    assert coord.nodes() == {}
+    err = stop(agent)
+    assert "HTTP 401" in err
+
+
+def test_a_push_that_does_not_decode_or_comes_out_of_order_is_refused_with_the_reason(
+        cluster):
+    coord = cluster.coordinator()
+    status, doc = coord.request("/api/nodes/n1/snapshot?seq=1", "POST", "{}", token=TOKEN)
+    assert status == 404 and "not registered" in doc["error"]["message"]
+    status, doc = coord.request("/api/nodes/n1/register", "POST",
+                                '{"hostname": "h1", "addresses": ["192.0.2.7"], '
+                                '"interval_s": 30}', token=TOKEN)
+    assert status == 201 and doc["created"] is True
+    status, doc = coord.request("/api/nodes/n1/register", "POST", '{"interval_s": "x"}',
+                                token=TOKEN)
+    assert status == 400 and "interval_s" in doc["error"]["message"]
+    status, doc = coord.request("/api/nodes/n1/snapshot?seq=2", "POST", '{"gpus": 7}',
+                                token=TOKEN)
+    assert status == 400
+    assert doc["error"]["message"].endswith("gpus: expected an array, got an integer"), doc
+    status, doc = coord.request("/api/nodes/n1/snapshot?seq=5", "POST", '{"gpus": []}',
+                                token=TOKEN)
+    assert status == 200 and doc["seq"] == 5
+    status, doc = coord.request("/api/nodes/n1/snapshot?seq=5", "POST", '{"gpus": []}',
+                                token=TOKEN)
+    assert status == 409 and "not newer" in doc["error"]["message"]
+    status, doc = coord.request("/api/nodes/n1/snapshot", "POST", '{"gpus": []}', token=TOKEN)
+    assert status == 400 and "seq" in doc["error"]["message"]
+    status, doc = coord.request("/api/nodes/bad!id/register", "POST", '{"interval_s": 1}',
+                                token=TOKEN)
+    assert status == 400 and "bad!id" in doc["error"]["message"]
+    n1 = coord.nodes()["n1"]
+    assert (n1["hostname"], n1["addresses"], n1["seq"], n1["refused"]) == \
+        ("h1", ["192.0.2.7"], 5, 2)
+
+    status, _ = coord.request("/api/nodes/n1", "DELETE", token=TOKEN)
+    assert status == 200
+    assert coord.nodes() == {}
+    status, doc = coord.request("/api/nodes/n1")
+    assert status == 404
+
+
+def test_contention_finds_the_idle_gpu_and_names_the_command(cluster, spawn_procs,
+                                                             self_user):
+    # idle after 0.6 s, so the test needs no patience
+    coord = cluster.coordinator(env={"GPUCTL_CLUSTER_IDLE_MINUTES": "0.01"})
+    idle, busy, other = spawn_procs(3)
+    cluster.agent("node-1", [gpu(0, 0, proc(idle.pid, 2000)), gpu(1, 90, proc(busy.pid, 4000))])
+    cluster.agent("node-2", [gpu(0, 40, proc(other.pid, 3000)), gpu(1, 0)])
+
+    def idle_found():
+        status, doc = coord.request("/api/cluster/contention")
+        return status == 200 and doc["idle_allocated_gpus"] and doc["totals"]["gpus"] == 4 \
+            and doc
+    doc = coord.wait_for("an idle GPU", idle_found)
+    assert doc["totals"]["gpus_in_use"] == 3
+    assert doc["totals"]["memory_held_bytes"] == 9000 * MiB
+    assert doc["thresholds"]["idle_s"] == 0.6
+    [found] = doc["idle_allocated_gpus"]
+    assert (found["node"], found["gpu"], found["pids"], found["users"]) == \
+        ("node-1", 0, [idle.pid], [self_user])
+    assert found["memory_held_bytes"] == 2000 * MiB and found["utilization_pct"] == 0
+    assert doc["blocked_gpus"] == []
+    [user] = doc["users"]
+    assert (user["user"], user["gpus"], user["gpu_memory_bytes"], user["processes"]) == \
+        (self_user, 3, 9000 * MiB, 3)
+    assert user["nodes"] == ["node-1", "node-2"]
+    assert doc["fairness"]["fair_share_gpus"] == 4.0
+    [rec] = doc["recommendations"]
+    assert rec["kind"] == "release_idle_gpu"
+    assert rec["command"] == f"gpuctl kill --pid {idle.pid}"
+    assert rec["run_on"] == [socket.gethostname()]
+    assert rec["evidence"]["finding"] == "idle_allocated_gpus[0]"
