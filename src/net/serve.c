@@ -29,6 +29,7 @@
 #include "doc/snapshot_doc.h"
 #include "mcp/feed_env.h"
 #include "mcp/http.h"
+#include "mcp/tools.h"
 #include "net/blob.h"
 #include "net/http.h"
 #include "net/mcp_route.h"
@@ -748,6 +749,163 @@ static bool has_query(const struct http_request *req)
     return a.found;
 }
 
+/* ---- routes answered by the MCP tools' code: the same checks, the same documents ---- */
+
+struct args_walk {
+    const struct mcp_tool *tool;
+    json_t *args;
+    struct error *e;
+};
+
+static json_t *typed_value(enum mcp_arg_type type, const char *key, const char *v,
+                           struct error *e)
+{
+    char *end;
+    if (type == MCP_ARG_STRING)
+        return json_string(v);
+    if (type == MCP_ARG_BOOLEAN) {
+        if (!*v || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+            return json_true();
+        if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+            return json_false();
+        error_set(e, -EINVAL, "%s: '%s' is not true or false", key, v);
+        return NULL;
+    }
+    double d = strtod(v, &end);
+    if (!*v || *end || !isfinite(d) || (type == MCP_ARG_INTEGER && d != floor(d))) {
+        error_set(e, -EINVAL, "%s: '%s' is not %s", key, v,
+                  type == MCP_ARG_INTEGER ? "a whole number" : "a number");
+        return NULL;
+    }
+    return type == MCP_ARG_INTEGER ? json_integer((json_int_t)d) : json_real(d);
+}
+
+static int add_query_arg(void *cls, const char *key, const char *value)
+{
+    struct args_walk *w = cls;
+    enum mcp_arg_type type = MCP_ARG_STRING;
+    for (size_t i = 0; i < w->tool->arg_count; i++)
+        if (strcmp(w->tool->args[i].name, key) == 0)
+            type = w->tool->args[i].type;
+    json_t *v = typed_value(type, key, value ? value : "", w->e);
+    if (!v || json_object_set_new(w->args, key, v) < 0)
+        return w->e->code ? w->e->code : error_set(w->e, -ENOMEM, "out of memory");
+    return 0;
+}
+
+/* The query of req as a tool's JSON arguments, each value typed as the
+ * tool's argument of that name wants (text stays text for unknown names:
+ * the tool's check names them). */
+static json_t *query_as_args(const struct mcp_tool *t, const struct http_request *req,
+                             struct error *e)
+{
+    struct args_walk w = {.tool = t, .args = json_object(), .e = e};
+    if (!w.args || http_request_query_each(req, add_query_arg, &w) < 0) {
+        if (!w.args)
+            error_set(e, -ENOMEM, "out of memory");
+        json_decref(w.args);
+        return NULL;
+    }
+    return w.args;
+}
+
+/* A JSON object body as a tool's arguments ("" counts as {}). */
+static json_t *body_as_args(const struct http_request *req, struct error *e)
+{
+    if (req->body_len == 0)
+        return json_object();
+    json_error_t jerr;
+    json_t *args = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!args)
+        error_set(e, -EINVAL, "the body is not JSON: %s (line %d, column %d)", jerr.text,
+                  jerr.line, jerr.column);
+    else if (!json_is_object(args)) {
+        json_decref(args);
+        args = NULL;
+        error_set(e, -EINVAL, "the body must be a JSON object");
+    }
+    return args;
+}
+
+/* Runs the MCP tool `name` on args (taken), answering its document. */
+static int run_tool(struct serve *sv, const char *name, json_t *args, struct http_reply *out,
+                    struct error *e)
+{
+    const struct mcp_tool *t = mcp_tool_find(name);
+    if (!args)
+        return e->code ? e->code : -ENOMEM;
+    int rc = t ? mcp_tool_check_args(t, &sv->mcp_env.env, args, e)
+               : error_set(e, -ENOTSUP, "%s is not available in this build", name);
+    json_t *doc = NULL;
+    if (rc == 0) {
+        struct mcp_args a = {.obj = args};
+        rc = t->call(&sv->mcp_env.env, &a, &doc, e);
+    }
+    json_decref(args);
+    if (rc < 0)
+        return rc;
+    out->body = json_blob(doc, e);
+    return out->body ? 0 : -ENOMEM;
+}
+
+static int query_tool(void *ctx, const char *name, const struct http_request *req,
+                      struct http_reply *out, struct error *e)
+{
+    const struct mcp_tool *t = mcp_tool_find(name);
+    if (!t)
+        return error_set(e, -ENOTSUP, "%s is not available in this build", name);
+    return run_tool(ctx, name, query_as_args(t, req, e), out, e);
+}
+
+static int route_select(void *ctx, const struct http_request *req, struct http_reply *out,
+                        struct error *e)
+{
+    return query_tool(ctx, "select_gpus", req, out, e);
+}
+
+static int route_audit_summary(void *ctx, const struct http_request *req,
+                               struct http_reply *out, struct error *e)
+{
+    return query_tool(ctx, "audit_summary", req, out, e);
+}
+
+static int route_rogue(void *ctx, const struct http_request *req, struct http_reply *out,
+                       struct error *e)
+{
+    return query_tool(ctx, "scan_rogue_activity", req, out, e);
+}
+
+static int route_policies(void *ctx, const struct http_request *req, struct http_reply *out,
+                          struct error *e)
+{
+    struct serve *sv = ctx;
+    if (has_query(req))
+        return error_set(e, -EINVAL, "GET /api/v1/policies takes no query");
+    json_t *doc = NULL;
+    int rc = mcp_read_policies(&sv->mcp_env.env, &doc, e);
+    if (rc < 0)
+        return rc;
+    out->body = json_blob(doc, e);
+    return out->body ? 0 : -ENOMEM;
+}
+
+static int route_policies_test(void *ctx, const struct http_request *req,
+                               struct http_reply *out, struct error *e)
+{
+    return run_tool(ctx, "test_policies", body_as_args(req, e), out, e);
+}
+
+/* Waits (HTTP_ACCESS_CHANGE_WAITS): with force, for the GPU's processes to
+ * end, then for the reset. */
+static int route_reset(void *ctx, const struct http_request *req, struct http_reply *out,
+                       struct error *e)
+{
+    int rc = run_tool(ctx, "reset_gpu", body_as_args(req, e), out, e);
+    if (rc == 0)
+        feed_kick(((struct serve *)ctx)->feed);
+    return rc;
+}
+
 /* POST, GET and DELETE /mcp: MCP's Streamable HTTP endpoint. */
 static int route_mcp(void *ctx, const struct http_request *req, struct http_reply *out,
                      struct error *e)
@@ -765,6 +923,12 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/gpus/{}", HTTP_ACCESS_READ, route_gpu},
     {"GET", "/api/v1/processes", HTTP_ACCESS_READ, route_processes},
     {"POST", "/api/v1/kill", HTTP_ACCESS_CHANGE_WAITS, route_kill},
+    {"POST", "/api/v1/reset", HTTP_ACCESS_CHANGE_WAITS, route_reset},
+    {"GET", "/api/v1/select", HTTP_ACCESS_READ, route_select},
+    {"GET", "/api/v1/audit/summary", HTTP_ACCESS_READ, route_audit_summary},
+    {"GET", "/api/v1/rogue", HTTP_ACCESS_READ, route_rogue},
+    {"GET", "/api/v1/policies", HTTP_ACCESS_READ, route_policies},
+    {"POST", "/api/v1/policies/test", HTTP_ACCESS_READ, route_policies_test},
     {"POST", "/mcp", HTTP_ACCESS_READ, route_mcp},
     {"GET", "/mcp", HTTP_ACCESS_READ, route_mcp},
     {"DELETE", "/mcp", HTTP_ACCESS_READ, route_mcp},

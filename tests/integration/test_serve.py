@@ -186,7 +186,8 @@ def test_health_and_openapi(start_server, two_gpus):
     assert status == 200
     assert doc["openapi"].startswith("3.1")
     for path in ("/health", "/api/v1/snapshot", "/api/v1/gpus/{index}", "/metrics", "/ws",
-                 "/api/v1/kill"):
+                 "/api/v1/kill", "/api/v1/reset", "/api/v1/select", "/api/v1/audit/summary",
+                 "/api/v1/rogue", "/api/v1/policies", "/api/v1/policies/test"):
         assert path in doc["paths"], path
     server.stop()
 
@@ -597,4 +598,51 @@ def test_kill_refuses_what_the_cli_refuses(start_server, two_gpus, spawn_procs):
                                 method="POST", data=b"{not json")
     assert status == 400 and b"not JSON" in raw
     assert other.popen.poll() is None
+    server.stop()
+
+
+# ---- select, audit, rogue, policies, reset ----------------------------------------------
+
+
+def test_select_audit_rogue_and_policies_answer_their_documents(start_server, two_gpus):
+    server = start_server(two_gpus["scenario"])
+    status, doc = server.json("/api/v1/select?count=2")
+    assert status == 200, doc
+    assert doc["enough"] is True and doc["cuda_visible_devices"] in ("0,1", "1,0")
+    status, doc = server.json("/api/v1/select?count=3")
+    assert status == 200 and doc["enough"] is False
+    status, doc = server.json("/api/v1/select?count=x")
+    assert status == 400 and "count" in doc["error"]["message"]
+    status, doc = server.json("/api/v1/select?colour=1")
+    assert status == 400 and "colour" in doc["error"]["message"]
+    status, doc = server.json("/api/v1/audit/summary?hours=2")
+    assert status == 200 and doc["samples"] == 0 and len(doc["hourly"]) == 24
+    status, doc = server.json("/api/v1/rogue?hours=1")
+    assert status == 200 and doc["scanned"]["live"] is True and doc["findings"] == []
+    status, doc = server.json("/api/v1/policies")
+    assert status == 200 and "global" in doc
+    status, _, raw = server.get("/api/v1/policies/test", method="POST", data=b"")
+    assert status == 200 and json.loads(raw)["violations"] == []
+    server.stop()
+
+
+def post(server, path, body, token=None):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    status, _, raw = server.get(path, headers=headers, method="POST",
+                                data=json.dumps(body).encode())
+    return status, json.loads(raw)
+
+
+def test_reset_needs_the_token_and_refuses_a_busy_gpu(start_server, two_gpus):
+    server = start_server(two_gpus["scenario"], env={"GPUCTL_TOKEN": "t0ken"})
+    status, doc = post(server, "/api/v1/reset", {"gpu_id": 0})
+    assert status == 401
+    status, doc = post(server, "/api/v1/reset", {"gpu_id": 0}, token="t0ken")
+    # busy (a process runs on it), or no nvidia-smi here to reset with
+    assert (status, doc["error"]["code"]) in ((409, "conflict"), (422, "unsupported")), doc
+    status, doc = post(server, "/api/v1/reset", {"gpu_id": 9}, token="t0ken")
+    assert status == 404, doc
+    status, doc = post(server, "/api/v1/reset", {"gpu": 0}, token="t0ken")
+    assert status == 400, doc
+    assert two_gpus["a"].popen.poll() is None
     server.stop()
