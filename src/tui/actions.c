@@ -34,8 +34,10 @@ void actions_describe(const struct view *v, int sig, char *buf, size_t size)
     size_t n = v->tag_count ? v->tag_count : targets(v, &one, 1);
     if (n == 1 && !v->tag_count) {
         const struct proc_row *r = view_selected(v);
-        snprintf(buf, size, "Send %s to pid %d (%s)", name, (int)one.pid,
-                 r && r->hp ? r->hp->name : "?");
+        if (r && r->hp && r->hp->name[0])
+            snprintf(buf, size, "Send %s to pid %d (%s)", name, (int)one.pid, r->hp->name);
+        else
+            snprintf(buf, size, "Send %s to pid %d", name, (int)one.pid);
     } else {
         snprintf(buf, size, "Send %s to %zu tagged processes", name, n);
     }

@@ -110,10 +110,14 @@ void screens_env(struct view *v, struct canvas *c)
 
 /* ---- process screen ------------------------------------------------------------------ */
 
+/* A title with the value now and the graph's scale, then the graph. */
 static int graph_box(struct canvas *c, int y, int h, const char *title, const char *now,
-                     const struct history *hist, double max)
+                     const char *scale, const struct history *hist, double max)
 {
     canvas_printf(c, y, 0, c->w, ST_BOLD, "%s: %s", title, now);
+    int at = c->w - (int)strlen(scale) - 12;
+    if (at > 0)
+        canvas_printf(c, y, at, c->w - at, ST_DIM, "(graph 0 - %s)", scale);
     canvas_graph(c, y + 1, 0, c->w, h, hist, max, ST_GRAPH);
     return y + 1 + h;
 }
@@ -127,6 +131,24 @@ static double history_max(const struct history *h, double floor)
             m = x;
     }
     return m;
+}
+
+/* The top of a byte graph: a round number (1, 2 or 5 times a power of ten
+ * of the unit KiB, MiB, GiB ...) at least a quarter above the largest
+ * sample, so a steady value sits in the middle rather than filling the
+ * box and the scale reads as a number a person would pick. */
+static double byte_scale(double largest)
+{
+    double unit = 1;
+    double want = largest * 1.25 > 1024 ? largest * 1.25 : 1024;
+    while (want / unit >= 1024)
+        unit *= 1024;
+    double m = want / unit, step = 1;
+    while (step * 10 <= m)
+        step *= 10;
+    double top = m <= step ? step : m <= 2 * step ? 2 * step : m <= 5 * step ? 5 * step
+                                                                             : 10 * step;
+    return top * unit;
 }
 
 void screens_process(struct view *v, struct canvas *c, const struct feed_status *st)
@@ -148,18 +170,25 @@ void screens_process(struct view *v, struct canvas *c, const struct feed_status 
     char now[64];
     snprintf(now, sizeof now, hp && hp->cpu_pct_interval.known ? "%.1f%%" : "N/A",
              hp ? hp->cpu_pct_interval.v : 0);
-    y = graph_box(c, y, h, "CPU %", now, &v->p_cpu, history_max(&v->p_cpu, 100));
+    double cpu_max = history_max(&v->p_cpu, 100);
+    char scale[UNITS_BYTES_BUFSZ + 8];
+    snprintf(scale, sizeof scale, "%.0f%%", cpu_max);
+    y = graph_box(c, y, h, "CPU %", now, scale, &v->p_cpu, cpu_max);
     if (hp && hp->rss_bytes.known)
         units_format_bytes(hp->rss_bytes.v, now, sizeof now);
     else
         snprintf(now, sizeof now, "N/A");
-    y = graph_box(c, y, h, "Host memory", now, &v->p_rss, history_max(&v->p_rss, 1));
+    double rss_max = byte_scale(history_max(&v->p_rss, 0));
+    units_format_bytes((uint64_t)rss_max, scale, sizeof scale);
+    y = graph_box(c, y, h, "Host memory", now, scale, &v->p_rss, rss_max);
     if (r->gp && r->gp->gpu_mem_bytes.known)
         units_format_bytes(r->gp->gpu_mem_bytes.v, now, sizeof now);
     else
         snprintf(now, sizeof now, "N/A");
-    y = graph_box(c, y, h, "GPU memory", now, &v->p_gmem, history_max(&v->p_gmem, 1));
+    double gmem_max = byte_scale(history_max(&v->p_gmem, 0));
+    units_format_bytes((uint64_t)gmem_max, scale, sizeof scale);
+    y = graph_box(c, y, h, "GPU memory", now, scale, &v->p_gmem, gmem_max);
     snprintf(now, sizeof now, r->gp && r->gp->sm_pct.known ? "%.0f%%" : "N/A",
              r->gp ? r->gp->sm_pct.v : 0);
-    graph_box(c, y, h, "SM %", now, &v->p_sm, 100);
+    graph_box(c, y, h, "SM %", now, "100%", &v->p_sm, 100);
 }

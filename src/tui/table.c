@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/term.h"
 #include "core/units.h"
@@ -110,7 +111,7 @@ static void cells(const struct view *v, const struct proc_row *r, char out[NCOLS
         fmt_f(gp->sm_pct, 0, out[5], 80);
         fmt_f(gp->mem_bw_pct, 0, out[6], 80);
     }
-    fmt_f(procs_cpu_pct(r, v->once), 1, out[7], 80);
+    fmt_f(view_row_cpu(v, r), 1, out[7], 80);
     if (hp) {
         fmt_f(hp->mem_pct, 1, out[8], 80);
         if (hp->elapsed_s.known)
@@ -189,6 +190,11 @@ static void status_line(struct view *v, struct canvas *c, int y)
         canvas_printf(c, y, 0, c->w, ST_WARN, "%s? [y/N]", what);
         return;
     }
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (v->status[0] && (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 - v->status_at >
+                            VIEW_STATUS_SECONDS)
+        v->status[0] = '\0';       /* a message is news for a few seconds, not forever */
     if (v->status[0]) {
         canvas_put(c, y, 0, c->w, v->status, strlen(v->status),
                    v->status_error ? ST_WARN : ST_BOLD);

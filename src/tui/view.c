@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int init_histories(struct view *v, double interval_s)
 {
@@ -47,6 +48,8 @@ void view_free(struct view *v)
     procs_free(&v->table);
     free(v->tags);
     free(v->env);
+    free(v->anc_prev);
+    free(v->anc_rate);
     filter_clear(&v->pattern);
     for (int i = 0; i < VIEW_MAX_DEVICES; i++) {
         history_free(&v->gpu_util[i]);
@@ -65,6 +68,9 @@ void view_set_status(struct view *v, bool error, const char *fmt, ...)
     vsnprintf(v->status, sizeof v->status, fmt, ap);
     va_end(ap);
     v->status_error = error;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    v->status_at = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 enum tui_style view_level(double pct, const double th[2])
@@ -228,6 +234,60 @@ static void push_selected(struct view *v)
     history_push(&v->p_sm, r->gp ? r->gp->sm_pct.v : 0, r->gp && r->gp->sm_pct.known);
 }
 
+static int cmp_anc(const void *a, const void *b)
+{
+    const struct view_ancestor_cpu *x = a, *y = b;
+    return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+/* Rates of the frame's ancestors against the previous frame's ticks (same
+ * pid and start time), then this frame's ticks kept for the next one. */
+static void ancestor_rates(struct view *v, const struct feed_frame *fr)
+{
+    const struct snapshot *s = fr->snap;
+    size_t n = fr->ancestor_count;
+    struct view_ancestor_cpu *now = n ? calloc(n, sizeof *now) : NULL;
+    struct view_ancestor_cpu *rate = n ? calloc(n, sizeof *rate) : NULL;
+    size_t nn = 0, nr = 0;
+    double dt = (double)(s->mono.tv_sec - v->anc_mono.tv_sec) +
+                (double)(s->mono.tv_nsec - v->anc_mono.tv_nsec) / 1e9;
+    long hz = s->host.clock_ticks;
+    for (size_t i = 0; now && rate && i < n; i++) {
+        const struct host_process *hp = &fr->ancestors[i];
+        if (!hp->cpu_ticks.known)
+            continue;
+        now[nn++] = (struct view_ancestor_cpu){hp->pid, hp->start_ticks, hp->cpu_ticks.v, 0};
+        struct view_ancestor_cpu key = {.pid = hp->pid};
+        const struct view_ancestor_cpu *old = v->anc_prev_count
+            ? bsearch(&key, v->anc_prev, v->anc_prev_count, sizeof key, cmp_anc) : NULL;
+        if (old && old->start_ticks == hp->start_ticks && hp->cpu_ticks.v >= old->cpu_ticks &&
+            dt > 0 && hz > 0)
+            rate[nr++] = (struct view_ancestor_cpu){
+                hp->pid, hp->start_ticks, 0,
+                100.0 * (double)(hp->cpu_ticks.v - old->cpu_ticks) / (double)hz / dt};
+    }
+    free(v->anc_prev);
+    free(v->anc_rate);
+    v->anc_prev = now;            /* ancestors come sorted by pid (feed.h) */
+    v->anc_prev_count = now ? nn : 0;
+    v->anc_rate = rate;
+    v->anc_rate_count = rate ? nr : 0;
+    v->anc_mono = s->mono;
+}
+
+struct opt_f64 view_row_cpu(const struct view *v, const struct proc_row *r)
+{
+    struct opt_f64 out = procs_cpu_pct(r, v->once);
+    if (r->gp || out.known || !r->hp || v->once || !v->anc_rate_count)
+        return out;
+    struct view_ancestor_cpu key = {.pid = r->pid};
+    const struct view_ancestor_cpu *a =
+        bsearch(&key, v->anc_rate, v->anc_rate_count, sizeof key, cmp_anc);
+    if (a && a->start_ticks == r->start_ticks)
+        OPT_SET(out, a->pct);
+    return out;
+}
+
 void view_accept_frame(struct view *v, struct feed_frame *fr)
 {
     feed_frame_unref(v->frame);
@@ -240,8 +300,11 @@ void view_accept_frame(struct view *v, struct feed_frame *fr)
             v->mig_visible[i] = v->opt->filter.only_visible && cvd
                 ? filter_cuda_visible_migs(cvd, strlen(cvd), &s->devices[i]) : 0;
     }
-    if (!v->once)
+    if (!v->once) {
         push_histories(v);
+        if (fr->ancestor_count)
+            ancestor_rates(v, fr);
+    }
     bool had = v->has_sel;
     view_rebuild(v);
     drop_exited_tags(v);

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "tui/canvas.h"
 #include "feed/feed.h"
@@ -31,6 +32,14 @@ struct view_ident {
 };
 
 #define VIEW_MAX_DEVICES 64
+#define VIEW_STATUS_SECONDS 5.0
+
+struct view_ancestor_cpu {
+    pid_t pid;
+    uint64_t start_ticks;
+    uint64_t cpu_ticks;          /* anc_prev: utime + stime */
+    double pct;                  /* anc_rate: CPU % over the last interval */
+};
 #define VIEW_FILTER_MAX 256
 
 struct view {
@@ -69,6 +78,14 @@ struct view {
     size_t input_len;
     char status[ERROR_MSG_MAX];          /* the message of the status line */
     bool status_error;
+    double status_at;                    /* monotonic seconds it was set; it goes after
+                                          * VIEW_STATUS_SECONDS */
+
+    /* the tree view's ancestors are read afresh each frame, outside the
+     * sampler: their CPU % comes from the previous frame's ticks here */
+    struct view_ancestor_cpu *anc_prev, *anc_rate;
+    size_t anc_prev_count, anc_rate_count;
+    struct timespec anc_mono;
 
     /* histories: per GPU (by position) utilisation and memory; host */
     struct history gpu_util[VIEW_MAX_DEVICES], gpu_mem[VIEW_MAX_DEVICES];
@@ -100,6 +117,10 @@ void view_free(struct view *v);   /* accepts NULL */
 void view_accept_frame(struct view *v, struct feed_frame *fr);
 /* Rebuilds the rows from the current frame (after a sort or filter change). */
 void view_rebuild(struct view *v);
+
+/* The CPU % of a row: the sampler's for GPU processes, the rate between
+ * two frames for the tree view's ancestors. */
+struct opt_f64 view_row_cpu(const struct view *v, const struct proc_row *r);
 
 /* Whether MIG instance m of d is shown (-ov and CUDA_VISIBLE_DEVICES). */
 bool view_mig_visible(const struct view *v, const struct device *d, size_t m);

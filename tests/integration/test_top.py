@@ -498,6 +498,70 @@ def test_tree_env_and_process_screens(top, spawn_procs):
     assert t.exit_code() == 0
 
 
+def spawn_child_under_shell(spawn_procs):
+    """A shell (not on a GPU) and the sleep it started: (shell, child pid)."""
+    parent = spawn_procs(1, argv=["/bin/sh", "-c", "/bin/sleep 300 & wait"])[0]
+    deadline = time.monotonic() + WAIT
+    child = None
+    while child is None and time.monotonic() < deadline:
+        kids = pathlib.Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text().split()
+        child = int(kids[0]) if kids else None
+        time.sleep(0.05)
+    assert child
+    return parent, child
+
+
+def test_tree_ancestors_show_their_cpu(top, spawn_procs):
+    parent, child = spawn_child_under_shell(spawn_procs)
+    t = top({"devices": [device(0, processes={"compute": [proc(child, 500)]})]},
+            "--interval", "0.25", "--no-color")
+    t.wait_text(str(child))
+    t.keys("t")
+    # the ancestor's row: GPU, TYPE, GPU-MEM, %SM, %GMBW are "-"; then %CPU
+    cpu = re.compile(rf"^[ *][ >]\s*-\s+{parent.pid}\s+\S+\s+-\s+-\s+-\s+-\s+(\d+\.\d)\s", re.M)
+    t.wait(lambda s: cpu.search(s), "a CPU % on the ancestor's row")
+    t.keys("q")
+    assert t.exit_code() == 0
+
+
+def test_process_screen_graphs_have_a_scale(top, spawn_procs):
+    ps = spawn_procs(1)
+    t = top({"devices": [device(0, processes={"compute": [proc(ps[0].pid, 500)]})]},
+            "--interval", "0.25")
+    t.wait_text(str(ps[0].pid))
+    t.keys("Down", "Enter")
+    s = t.wait(lambda s: re.search(r"GPU memory: 500MiB .*\(graph 0 - 1000MiB\)", s) and
+               re.search(r"[\u2801-\u28ff]", s.split("GPU memory:")[1].split("SM %")[0]),
+               "the GPU memory graph with its scale")
+    box = s.split("GPU memory:")[1].split("SM %")[0].split("\n")[1:-1]
+    assert box and not re.search(r"[\u2801-\u28ff]", box[0]), box      # half height: top empty
+    assert re.search(r"CPU %: .*\(graph 0 - 100%\)", s)
+    t.keys("q", "q")
+    assert t.exit_code() == 0
+
+
+def test_signal_prompt_for_a_process_without_a_name(top):
+    t = top({"devices": [device(0, processes={"compute": [proc(999999, 10)]})]},
+            "--interval", "0.5")
+    t.wait(lambda s: 999999 in t.table_pids(), "the row")
+    t.keys("Down", "T")
+    s = t.wait_text("[y/N]")
+    assert "Send SIGTERM to pid 999999? [y/N]" in s, s
+    t.keys("n")
+
+
+def test_status_message_goes_after_a_while(top, spawn_procs):
+    ps = spawn_procs(1)
+    t = top(scenario_for(ps), "--interval", "0.5")
+    t.wait_text(str(ps[0].pid))
+    t.keys("e")
+    t.wait_text("select a process first")
+    t.wait(lambda s: "select a process first" not in s and
+           s.rstrip().split("\n")[-1].startswith("q quit"), "the hint line back")
+    t.keys("q")
+    assert t.exit_code() == 0
+
+
 def test_signals_are_delivered(top, spawn_procs):
     ps = spawn_procs(4)
     t = top(scenario_for(ps), "--interval", "0.5")
