@@ -115,11 +115,11 @@ static int64_t capped_gap(int64_t gap_ms, unsigned interval_s)
 /* The time this sample stands for: since the host's previous sample,
  * capped; 0 for a host's first sample. */
 static int sample_duration(struct audit_db *db, int64_t host_id, int64_t t, unsigned interval_s,
-                           int64_t *dur, struct error *e)
+                           int64_t *dur, int64_t *prev_id, struct error *e)
 {
     sqlite3_stmt *st;
     int rc = audit_stmt(db, ST_PREV_SAMPLE,
-                        "SELECT t FROM samples WHERE host_id = ? AND t <= ?"
+                        "SELECT t, id FROM samples WHERE host_id = ? AND t <= ?"
                         " ORDER BY t DESC LIMIT 1", &st, e);
     if (rc)
         return rc;
@@ -127,8 +127,10 @@ static int sample_duration(struct audit_db *db, int64_t host_id, int64_t t, unsi
     sqlite3_bind_int64(st, 2, t);
     int step = sqlite3_step(st);
     *dur = 0;
+    *prev_id = -1;
     if (step == SQLITE_ROW) {
         *dur = capped_gap(t - sqlite3_column_int64(st, 0), interval_s);
+        *prev_id = sqlite3_column_int64(st, 1);
     }
     sqlite3_reset(st);
     if (step != SQLITE_ROW && step != SQLITE_DONE)
@@ -396,6 +398,149 @@ static int proc_find(struct audit_db *db, int64_t host_id, const struct audit_pr
     return 0;
 }
 
+/* ------------------------------------------------------------ known processes */
+
+/* The processes of the host's previous sample, read with one statement:
+ * the same jobs show sample after sample, so most of a sample's processes
+ * are found here, in memory, instead of by a statement each (what made a
+ * 256-process sample cost ~770 statements).  One that is not (a new
+ * process, or the first sample of a run of imports) is looked up in the
+ * database as before, so this is only a cache: it changes no row. */
+struct known_proc {
+    int64_t id, pid, start_s, user_id, name_id;
+    int gpu;
+    bool start_known;
+    struct opt_i64 last_hour;
+    const char *user, *name, *cmdline, *container;   /* into text */
+    char *text;
+};
+
+struct known_procs {
+    struct known_proc *v;
+    size_t count;
+};
+
+static void known_clear(struct known_procs *k)
+{
+    for (size_t i = 0; i < k->count; i++)
+        free(k->v[i].text);
+    free(k->v);
+    *k = (struct known_procs){0};
+}
+
+static int known_cmp(const void *a, const void *b)
+{
+    const struct known_proc *x = a, *y = b;
+    if (x->pid != y->pid)
+        return x->pid < y->pid ? -1 : 1;
+    return (x->gpu > y->gpu) - (x->gpu < y->gpu);
+}
+
+/* The four strings of one row, copied into one allocation. */
+static int known_strings(sqlite3_stmt *st, struct known_proc *k)
+{
+    size_t len[4], total = 0;
+    for (int i = 0; i < 4; i++) {
+        len[i] = (size_t)sqlite3_column_bytes(st, 7 + i);
+        total += len[i] + 1;
+    }
+    if (!(k->text = malloc(total)))
+        return -ENOMEM;
+    const char **dst[4] = {&k->user, &k->name, &k->cmdline, &k->container};
+    char *w = k->text;
+    for (int i = 0; i < 4; i++) {
+        const unsigned char *t = sqlite3_column_text(st, 7 + i);
+        if (len[i])
+            memcpy(w, t, len[i]);
+        w[len[i]] = '\0';
+        *dst[i] = w;
+        w += len[i] + 1;
+    }
+    return 0;
+}
+
+static int known_row(sqlite3_stmt *st, struct known_proc *k)
+{
+    *k = (struct known_proc){
+        .id = sqlite3_column_int64(st, 0), .pid = sqlite3_column_int64(st, 1),
+        .gpu = sqlite3_column_int(st, 2), .start_known = sqlite3_column_type(st, 3) != SQLITE_NULL,
+        .start_s = sqlite3_column_int64(st, 3), .user_id = sqlite3_column_int64(st, 4),
+        .name_id = sqlite3_column_int64(st, 5), .last_hour = column_opt_i64(st, 6)};
+    return known_strings(st, k);
+}
+
+static int known_load(struct audit_db *db, int64_t prev_sample, struct known_procs *k,
+                      struct error *e)
+{
+    known_clear(k);
+    if (prev_sample < 0)
+        return 0;
+    sqlite3_stmt *st;
+    int rc = audit_stmt(db, ST_PREV_PROCS,
+                        "SELECT p.id, p.pid, p.gpu, p.start_s, p.user_id, p.name_id,"
+                        " p.last_hour, u.name, n.name, c.text, k.name FROM proc_samples ps"
+                        " CROSS JOIN procs p ON p.id = ps.proc_id"
+                        " CROSS JOIN users u ON u.id = p.user_id"
+                        " CROSS JOIN pnames n ON n.id = p.name_id"
+                        " CROSS JOIN cmdlines c ON c.id = p.cmd_id"
+                        " CROSS JOIN containers k ON k.id = p.container_id"
+                        " WHERE ps.sample_id = ?", &st, e);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, prev_sample);
+    size_t cap = 0;
+    int step;
+    while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (k->count == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            struct known_proc *n = realloc(k->v, ncap * sizeof *n);
+            if (!n) {
+                rc = -ENOMEM;
+                break;
+            }
+            k->v = n;
+            cap = ncap;
+        }
+        if ((rc = known_row(st, &k->v[k->count])) == 0)
+            k->count++;
+    }
+    sqlite3_reset(st);
+    if (rc)
+        return error_set(e, rc, "out of memory recording a sample");
+    if (step != SQLITE_DONE)
+        return audit_sql_error(db, e, "recording a sample");
+    qsort(k->v, k->count, sizeof *k->v, known_cmp);
+    return 0;
+}
+
+static bool same_text(const char *stored, const char *s)
+{
+    return strcmp(stored, s ? s : "") == 0;
+}
+
+/* The entry with p's whole identity, or NULL. */
+static struct known_proc *known_find(struct known_procs *k, const struct audit_proc_record *p)
+{
+    size_t lo = 0, hi = k->count;
+    struct known_proc key = {.pid = p->pid, .gpu = p->gpu_index};
+    while (lo < hi) {   /* the first entry not below (pid, gpu) */
+        size_t mid = lo + (hi - lo) / 2;
+        if (known_cmp(&k->v[mid], &key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < k->count && known_cmp(&k->v[lo], &key) == 0; lo++) {
+        struct known_proc *c = &k->v[lo];
+        if (c->start_known == p->start_time_s.known &&
+            (!c->start_known || c->start_s == p->start_time_s.v) && same_text(c->user, p->user) &&
+            same_text(c->name, p->name) && same_text(c->cmdline, p->cmdline) &&
+            same_text(c->container, p->container))
+            return c;
+    }
+    return NULL;
+}
+
 /* Keeps procs.last_hour at the hour of the identity's latest row, which
  * retention reads; written once an hour per identity, not per sample. */
 static int touch_proc(struct audit_db *db, int64_t id, struct opt_i64 last_hour, int64_t hour,
@@ -413,14 +558,24 @@ static int touch_proc(struct audit_db *db, int64_t id, struct opt_i64 last_hour,
 }
 
 static int write_proc(struct audit_db *db, int64_t sample_id, int64_t hour, int64_t host_id,
-                      int64_t dur, const struct audit_proc_record *p, struct rollup_acc *acc,
-                      struct error *e)
+                      int64_t dur, const struct audit_proc_record *p, struct known_procs *known,
+                      struct rollup_acc *acc, struct error *e)
 {
     int64_t key[8] = {host_id, p->gpu_index, p->pid, p->start_time_s.v, 0, 0, 0, 0};
     int64_t pid_id = 0;
     struct opt_i64 last_hour = {0};
-    bool found = false;
-    int rc = proc_find(db, host_id, p, key, &pid_id, &last_hour, &found, e);
+    struct known_proc *k = known_find(known, p);
+    bool found = k != NULL;
+    int rc = 0;
+    if (k) {
+        pid_id = k->id;
+        key[4] = k->user_id;
+        key[5] = k->name_id;
+        last_hour = k->last_hour;
+        OPT_SET(k->last_hour, hour);   /* touched below when older */
+    } else {
+        rc = proc_find(db, host_id, p, key, &pid_id, &last_hour, &found, e);
+    }
     if (!rc && !found)
         rc = intern(db, &intern_users, p->user, &key[4], e);
     if (!rc && !found)
@@ -537,9 +692,9 @@ static int redo_next_duration(struct audit_db *db, int64_t host_id, int64_t t,
 
 static int write_sample(struct audit_db *db, const struct audit_sample *s, unsigned interval_s,
                         bool skip_existing, bool *skipped, struct rollup_acc *acc,
-                        struct error *e)
+                        struct known_procs *known, struct error *e)
 {
-    int64_t host_id, dur, sample_id;
+    int64_t host_id, dur, sample_id, prev_id;
     sqlite3_stmt *st;
     int rc = intern(db, &intern_hosts, s->host && *s->host ? s->host : db->host, &host_id, e);
     *skipped = false;
@@ -547,7 +702,9 @@ static int write_sample(struct audit_db *db, const struct audit_sample *s, unsig
         rc = sample_exists(db, host_id, s->time_ms, skipped, e);
     if (rc || *skipped)
         return rc;
-    rc = sample_duration(db, host_id, s->time_ms, interval_s, &dur, e);
+    rc = sample_duration(db, host_id, s->time_ms, interval_s, &dur, &prev_id, e);
+    if (!rc && s->proc_count)
+        rc = known_load(db, prev_id, known, e);
     if (!rc)
         rc = redo_next_duration(db, host_id, s->time_ms, interval_s, e);
     if (!rc)
@@ -567,7 +724,7 @@ static int write_sample(struct audit_db *db, const struct audit_sample *s, unsig
         rc = write_gpu(db, sample_id, hour, host_id, &s->gpus[i], e);
     acc->count = 0;
     for (size_t i = 0; !rc && i < s->proc_count; i++)
-        rc = write_proc(db, sample_id, hour, host_id, dur, &s->procs[i], acc, e);
+        rc = write_proc(db, sample_id, hour, host_id, dur, &s->procs[i], known, acc, e);
     if (!rc)
         rc = rollup_flush(db, hour, acc, e);
     return rc;
@@ -579,16 +736,18 @@ int audit_write_samples(struct audit_db *db, const struct audit_sample *samples,
     if (db->readonly)
         return error_set(e, -EACCES, "%s: opened read-only", db->path);
     struct rollup_acc acc = {0};
+    struct known_procs known = {0};
     int rc = audit_begin(db, e);
     if (!rc)
         rc = audit_retention_if_due(db, audit_now_ms(), e);
     for (size_t i = 0; !rc && i < count; i++) {
         bool skip = false;
-        rc = write_sample(db, &samples[i], interval_s, skipped != NULL, &skip, &acc, e);
+        rc = write_sample(db, &samples[i], interval_s, skipped != NULL, &skip, &acc, &known, e);
         if (skipped)
             skipped[i] = skip;
     }
     free(acc.cells);
+    known_clear(&known);
     if (rc) {
         audit_rollback(db);
         return rc;

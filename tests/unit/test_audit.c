@@ -474,6 +474,41 @@ static size_t count_rows(const char *path, const char *table)
     return n;
 }
 
+/* The writer finds the processes of the previous sample in memory: one
+ * seen again keeps its identity, and anything that differs (a changed
+ * command line, a pid on another GPU, an unknown start time) is a process
+ * of its own, as when each was looked up in the database. */
+static void test_processes_seen_again_keep_their_identity(void **state)
+{
+    struct fixture *f = *state;
+    struct audit_proc_record p[4] = {proc(0, 100, "alice", "python", 1024, 30),
+                                     proc(0, 200, "bob", "train", 512, 10),
+                                     proc(0, 300, "carol", "eval", 256, 5),
+                                     proc(0, 300, "carol", "eval", 256, 5)};
+    p[1].start_time_s.known = false;
+    record(f->db, T0, NULL, 0, p, 3);
+    assert_int_equal(count_rows(f->path, "procs"), 3);
+
+    p[2].cmdline = "eval --again";    /* same pid, GPU and start: a new identity */
+    p[3].gpu_index = 1;               /* the same pid on another GPU */
+    record(f->db, T0 + 60000, NULL, 0, p, 4);
+    assert_int_equal(count_rows(f->path, "procs"), 5);
+
+    p[3] = p[0];                      /* shown twice on one GPU (MIG): one row, summed */
+    record(f->db, T0 + 120000, NULL, 0, p, 4);
+    record(f->db, T0 + 180000, NULL, 0, p, 2);
+    assert_int_equal(count_rows(f->path, "procs"), 5);
+
+    struct collected c;
+    query(f->db, T0 + 120000, T0 + 120001, NULL, NULL, &c);
+    assert_int_equal(c.n, 3);
+    assert_int_equal(c.rows[0].pid, 100);
+    assert_int_equal(c.rows[0].gpu_mem_bytes.v, 2048 * MIB);
+    assert_false(c.rows[1].start_time_s.known);
+    query(f->db, T0, T0 + H, NULL, NULL, &c);
+    assert_int_equal(c.n, 12);
+}
+
 static void test_retention(void **state)
 {
     struct fixture *f = *state;
@@ -754,6 +789,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_readonly_missing_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly_while_being_created, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_and_query, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_processes_seen_again_keep_their_identity, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_summary_hand_computed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_summary_partial_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_summary_filters, setup, teardown),
