@@ -46,10 +46,16 @@ function showConnection() {
   }
 }
 
+// Scripting time of the last 120 updates (ms), for bench/web and people
+// curious in the console; a ring, so a page open for days holds no more.
+const updateMs = (window.gpuctlUpdateMs = []);
+
 connectFeed((msg) => {
   if (msg.type === 'snapshot' && msg.data) {
+    const t0 = performance.now();
     setText(document.getElementById('host'), msg.data.host || 'N/A');
     node.feed(msg);
+    if (updateMs.push(performance.now() - t0) > 120) updateMs.shift();
   }
 }, (state) => {
   downSince = state.connected ? null : state.since;

@@ -22,7 +22,10 @@ export function setCanKill(yes) {
 
 export function setLive(connected) {
   live = connected;
-  if (view) view.root.classList.toggle('stale', !live);
+  if (view) {
+    view.root.classList.toggle('stale', !live);
+    render();
+  }
 }
 
 export function feed(msg) {
@@ -52,7 +55,8 @@ function makeChart(canvas, series, yAxes) {
   const c = chartColors();
   const scales = {
     x: {
-      type: 'linear', ticks: { color: c.fg, maxTicksLimit: 4, maxRotation: 0, callback: (v) => hhmm(v * 1000) },
+      type: 'linear', ticks: { color: c.fg, maxRotation: 0, autoSkip: true,
+        callback: (v, i, ticks) => (ticks.length > 1 && ticks[1].value - ticks[0].value < 60 ? clock(v * 1000) : hhmm(v * 1000)) },
       grid: { color: c.grid },
     },
   };
@@ -126,6 +130,8 @@ function updateCard(card, g) {
       ds.data = points.map((p) => ({ x: p.t, y: p[key] ?? null }));
     });
     chart.options.scales.x.min = from;
+    // Whole minutes (or quarter minutes on a fresh page) never repeat a label.
+    chart.options.scales.x.ticks.stepSize = now - from > 300 ? 120 : now - from > 120 ? 60 : 15;
     chart.options.scales.x.max = now;
     chart.update('none');
   });
@@ -247,7 +253,10 @@ function render() {
   if (!latest) return;
   const doc = latest.data;
   view.root.dataset.seq = latest.seq;   // which sample is on the page (tests, people)
-  setText(view.when, `sample ${clock(Date.parse(doc.ts))}${latest.stale ? ' (driver slow: last complete sample)' : ''}`);
+  const at = clock(Date.parse(doc.ts));
+  setText(view.when, !live ? `last sample ${at}: not live, the figures below are old`
+    : `sample ${at}${latest.stale ? ' (driver slow: last complete sample)' : ''}`);
+  view.when.classList.toggle('error', !live);
   const seen = new Set();
   for (const g of doc.gpus || []) {
     seen.add(g.gpu_index);
@@ -274,7 +283,7 @@ export function mount(main) {
   const procs = { sort: 'used_mem_mb', dir: -1 };
   const grid = h('div', { class: 'grid gpus' });
   const placeholder = h('p', { class: 'muted placeholder', text: 'Waiting for the first sample…' });
-  const when = h('span', { class: 'muted' });
+  const when = h('span', { class: 'muted', id: 'sample-time' });
   const root = h('div', { class: 'node' },
     h('div', { class: 'bar' }, h('h2', { text: 'GPUs' }), when), placeholder, grid, procTable(procs));
   procs.table = root.querySelector('table');

@@ -9,6 +9,7 @@
 // page weight and time to first render.  The Python side asserts on it
 // and checks the machine (processes, guard.toml).  Any step that does not
 // happen fails the run with a message naming it.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import puppeteer from 'puppeteer-core';
@@ -103,6 +104,23 @@ async function nodeSuite(browser) {
     await page.waitForFunction(() => document.querySelectorAll('.procs tbody tr[data-key]').length === 1, { timeout: STEP_MS });
     await page.$eval('#proc-filter', (e) => { e.value = ''; e.dispatchEvent(new Event('input')); });
   });
+  await step('keyboard', async () => {
+    // Everything a person uses is reachable with Tab from the top.
+    await page.$eval('body', (b) => b.focus());
+    const seen = [];
+    for (let i = 0; i < 40; i++) {
+      await page.keyboard.press('Tab');
+      seen.push(await page.evaluate(() => {
+        const a = document.activeElement;
+        return a.id ? '#' + a.id : a.className ? `${a.tagName.toLowerCase()}.${a.className}` : a.tagName.toLowerCase();
+      }));
+    }
+    report.tab_order = seen;
+    // Enter on a focused sort button sorts.
+    await page.focus('.procs th[data-key=user] button');
+    await page.keyboard.press('Enter');
+    report.sorted_by_keyboard = await page.$eval('.procs th[data-key=user]', (th) => th.getAttribute('aria-sort'));
+  });
   await step('screenshots', async () => {
     await shot(page, 'node-1440x900');
     await page.setViewport({ width: 390, height: 844 });
@@ -124,6 +142,30 @@ async function nodeSuite(browser) {
       .some((d) => d.textContent === want), { timeout: STEP_MS }, plan.changed_text);
     report.change_seen_after_samples = await page.$eval('.node', (e, s) => Number(e.dataset.seq) - s, seq);
   });
+  if (plan.restart) {
+    await step('disconnect and reconnect', async () => {
+      process.kill(plan.server_pid, 'SIGTERM');
+      await page.waitForFunction(() => /^disconnected since /.test(document.getElementById('conn').textContent),
+        { timeout: STEP_MS });
+      report.down_text = await page.$eval('#conn', (e) => e.textContent);
+      report.down_dimmed = await page.$eval('.node', (e) => e.classList.contains('stale'));
+      report.down_when = await page.$eval('#sample-time', (e) => e.textContent);
+      await shot(page, 'node-disconnected-1440x900');
+      const seqBefore = await page.$eval('.node', (e) => Number(e.dataset.seq));
+      const child = spawn(plan.restart.argv[0], plan.restart.argv.slice(1),
+        { env: plan.restart.env, stdio: 'ignore' });
+      try {
+        await page.waitForFunction(() => document.getElementById('conn').textContent === 'live',
+          { timeout: 45000 });
+        await page.waitForFunction((s) => Number(document.querySelector('.node').dataset.seq) !== s,
+          { timeout: STEP_MS }, seqBefore);
+        report.reconnected = true;
+        report.up_dimmed = await page.$eval('.node', (e) => e.classList.contains('stale'));
+      } finally {
+        child.kill('SIGTERM');
+      }
+    });
+  }
   if (plan.token !== undefined && report.kill_buttons) {
     await step('kill without token', async () => {
       await page.click(`.procs tbody tr[data-key="0:${plan.kill_refused}:"] button.danger`);
@@ -164,7 +206,7 @@ async function policiesSuite(browser) {
   await step('add a user policy', async () => {
     await page.click('#policy-panel > button');
     await page.type('#pf-_key', plan.user);
-    await page.type('#pf-memory_limit_gb', '7');
+    await page.type('#pf-memory_limit_gb', String(plan.memory_limit_gb));
     await page.type('#pf-max_concurrent_processes', '2');
     await page.click('#policy-form button[type=submit]');
     await page.waitForSelector(`#policy-panel tr[data-key="${plan.user}"]`, { timeout: STEP_MS });

@@ -98,10 +98,30 @@ def test_node_view_shows_the_scenario_and_follows_its_changes(start_server, node
     assert rows[b.pid][4] == "700 MiB"
     assert report["sorted_pids"] == sorted(report["sorted_pids"], reverse=True)
     assert report["conn"] == "live"
+    assert "#proc-filter" in report["tab_order"] and "button.sort" in report["tab_order"]
+    assert report["sorted_by_keyboard"] == "ascending"
     assert report["overflow_390"] is False
     # seen by the second sample after the scenario file changed
     assert report["change_seen_after_samples"] <= 2
     print("figures:", json.dumps(report["timing"]))
+
+
+def test_a_dropped_connection_says_since_when_and_comes_back(start_server, node_machine,
+                                                             gpuctl_bin, gpuctl_env, tmp_path):
+    server = start_server(node_machine["path"], "--interval", "0.5")
+    a, b = node_machine["a"], node_machine["b"]
+    argv = [str(gpuctl_bin), "serve", "--listen", f"127.0.0.1:{server.port}", "--interval", "0.5"]
+    report = drive({"url": server.url + "/", "suite": "node", "gpus": [0, 1],
+                    "pids": [a.pid, b.pid], "scenario": str(node_machine["path"]),
+                    "next_scenario": node_machine["data"], "changed_text": "10 %",
+                    "server_pid": server.popen.pid,
+                    "restart": {"argv": argv, "env": gpuctl_env(node_machine["path"])}},
+                   tmp_path)
+    assert server.popen.wait(timeout=30) == 0
+    assert report["down_text"].startswith("disconnected since ")
+    assert report["down_dimmed"] is True
+    assert report["down_when"].startswith("last sample ") and "not live" in report["down_when"]
+    assert report["reconnected"] is True and report["up_dimmed"] is False
 
 
 def test_served_files_carry_etag_gzip_and_a_strict_csp(start_server, node_machine):
@@ -121,3 +141,59 @@ def test_served_files_carry_etag_gzip_and_a_strict_csp(start_server, node_machin
     assert body.startswith(b"/*!\n * Chart.js v")
     status, headers, _ = server.get("/no-such-file.js")
     assert status == 404
+
+
+def offers(server, path, method):
+    """Whether the server's OpenAPI document lists the route (the page
+    offers a view only then, and so do these tests)."""
+    status, doc = server.json("/api/v1/openapi.json")
+    return status == 200 and method in doc.get("paths", {}).get(path, {})
+
+
+def token_file(tmp_path):
+    path = tmp_path / "token"
+    path.write_text(TOKEN + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def test_killing_from_the_page_needs_the_token_and_ends_only_the_confirmed_process(
+        start_server, node_machine, tmp_path):
+    server = start_server(node_machine["path"], "--interval", "0.5",
+                          "--token-file", token_file(tmp_path))
+    if not offers(server, "/api/v1/kill", "post"):
+        pytest.skip("this gpuctl serve offers no POST /api/v1/kill: the page shows no kill button")
+    a, b = node_machine["a"], node_machine["b"]
+    report = drive({"url": server.url + "/", "suite": "node", "gpus": [0, 1],
+                    "pids": [a.pid, b.pid], "scenario": str(node_machine["path"]),
+                    "next_scenario": node_machine["data"], "changed_text": "10 %",
+                    "token": TOKEN, "kill_refused": a.pid, "kill_done": b.pid}, tmp_path)
+    assert report["kill_buttons"] == 2
+    assert f"(pid {a.pid})" in report["confirm_text"] and f"user {a.user}" in report["confirm_text"]
+    assert "Nothing was sent" in report["refused_toast"]
+    assert b.popen.wait(timeout=30) is not None          # ended by the page, with the token
+    assert a.popen.poll() is None                         # asked for a token, given none
+    assert report["kill_toast"].startswith(f"pid {b.pid}: ")
+    assert report["token_kept"] is True
+
+
+def test_a_policy_made_in_the_form_reaches_guard_toml_and_the_cli(start_server, node_machine,
+                                                                  run, tmp_path):
+    server = start_server(node_machine["path"], "--token-file", token_file(tmp_path))
+    if not offers(server, "/api/v1/policies", "put"):
+        pytest.skip("this gpuctl serve offers no PUT /api/v1/policies: the page shows no policies view")
+    user = node_machine["a"].user
+    report = drive({"url": server.url + "/", "suite": "policies", "token": TOKEN, "user": user,
+                    "memory_limit_gb": 1, "missing_gpu": 9}, tmp_path)
+    guard = (tmp_path / "xdg" / "gpuctl" / "guard.toml").read_text()
+    assert f"[user_policies.{user}]" in guard or f'[user_policies."{user}"]' in guard
+    assert report["user_row"][0] == "1"
+    # The form refuses 150 % itself; the server refuses GPU 9, at the field.
+    assert report["browser_error"]
+    assert [e["id"] for e in report["server_errors"]] == ["pf-_key-error"]
+    assert "9" in report["server_errors"][0]["text"]
+    r = run(["guard", "--test-policies", "--output", "json"], scenario=node_machine["path"])
+    assert r.rc == 0, r.err
+    policies = {v["policy"] for v in json.loads(r.out)["violations"]}
+    assert f"user:{user}" in policies
+    assert "1 violation" in report["test_text"] or "violations" in report["test_text"]
