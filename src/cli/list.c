@@ -267,9 +267,7 @@ static void install_stop_handlers(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
-/* Draws a frame over the previous one: home, each line cleared to its end,
- * then the rest of the screen cleared, so shorter frames leave nothing. */
-static void paint_frame(const char *frame, size_t len)
+void list_paint_frame(const char *frame, size_t len)
 {
     fputs("\033[H", stdout);
     for (size_t i = 0; i < len; i++) {
@@ -300,7 +298,7 @@ static int show_frame(struct list_run *r, const struct feed_frame *fr, bool scre
     FILE *mem = open_memstream(&text, &len);
     int rc = mem ? show(r, fr->snap, fr, mem) : EXIT_GENERAL;
     if (mem && fclose(mem) == 0 && rc == EXIT_OK)
-        paint_frame(text, len);
+        list_paint_frame(text, len);
     free(text);
     return rc;
 }

@@ -19,6 +19,11 @@ struct list_view {
 
 int list_render_table(const struct list_view *v, FILE *out);
 
+/* Draws a frame over the previous one on the terminal: home, each line
+ * cleared to its end, then the rest of the screen cleared, so shorter
+ * frames leave nothing. */
+void list_paint_frame(const char *frame, size_t len);
+
 /* One host of a table across hosts (--remote): what it showed, or NULL and
  * the reason it showed nothing. */
 struct list_host_view {

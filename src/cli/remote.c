@@ -56,6 +56,8 @@ struct remote_run {
     json_t *merged;                 /* audit with json: the merged summary's document */
     bool json, ascii, color;
     char *remote_command;           /* the quoted command line for the remote shell */
+    bool watch;                     /* list --watch: streams, not one answer */
+    double watch_secs;
     struct remote_job *jobs;
     struct cli_remote_host *results;
 };
@@ -147,6 +149,28 @@ static int parse_with(const struct options_command *t, int argc, char **argv, vo
     return 0;
 }
 
+/* list --watch holds a session per host for as long as it runs. */
+static int check_watch(struct remote_run *r)
+{
+    size_t most = r->q.ssh_fanout ? r->q.ssh_fanout : 32;
+    if (r->json)
+        return cli_usage_error("list", "--watch with --remote draws tables; --output json is "
+                               "for one-shot list");
+    if (r->hosts.count > most)
+        return cli_usage_error("list", "--watch holds a connection to every host: %zu hosts "
+                               "is more than --ssh-fanout %zu", r->hosts.count, most);
+    r->watch_secs = r->list.watch_secs;
+    if (r->watch_secs <= 0) {
+        struct cli_ctx ctx = {0};
+        struct cli_common common = {0};
+        int rc = cli_load_config(&ctx, &common);
+        if (rc)
+            return rc;
+        r->watch_secs = ctx.cfg.watch_interval_secs;
+    }
+    return 0;
+}
+
 /* audit across hosts: the summaries, merged here. */
 static int check_audit(struct remote_run *r, int argc, char **argv)
 {
@@ -198,12 +222,12 @@ static int check_command(struct remote_run *r, int argc, char **argv)
         r->command = RC_LIST;
         if ((rc = parse_with(&list_options, argc, argv, &r->list, &r->cmd_parsed)))
             return rc;
-        if (options_given(&list_options, &r->cmd_parsed, "watch"))
-            return cli_usage_error("list", "--watch is not available with --remote; run "
-                                   "list --watch on the host itself");
+        r->watch = options_given(&list_options, &r->cmd_parsed, "watch");
         r->ascii = r->list.ascii;
         r->color = r->color && !r->list.no_color;
-        return check_output(r, name, r->list.output);
+        if ((rc = check_output(r, name, r->list.output)))
+            return rc;
+        return r->watch ? check_watch(r) : 0;
     }
     if (strcmp(name, "kill") == 0) {
         r->command = RC_KILL;
@@ -261,7 +285,7 @@ static int build_remote_command(struct remote_run *r, int argc, char **argv)
         words[n++] = "100000";
     }
     words[n++] = "--output";
-    words[n++] = "json";
+    words[n++] = r->watch ? "ndjson" : "json";     /* --watch: one document a line */
     r->remote_command = remote_shell_quote(words, n);
     free(words);
     return r->remote_command ? 0 : -ENOMEM;
@@ -341,7 +365,12 @@ static int set_up_ssh(struct remote_run *r)
     return o->password ? set_up_password(r) : 0;
 }
 
-static int run_ssh(struct remote_run *r)
+static double host_timeout(const struct remote_run *r)
+{
+    return r->q.ssh_timeout > 0 ? r->q.ssh_timeout : DEFAULT_TIMEOUT_SECS;
+}
+
+static int make_jobs(struct remote_run *r)
 {
     struct error e = {0};
     size_t n = r->hosts.count;
@@ -355,9 +384,43 @@ static int run_ssh(struct remote_run *r)
         if (remote_ssh_argv(&r->ssh, &r->hosts.hosts[i], r->remote_command, &r->jobs[i].argv,
                             &e) < 0)
             return cli_fail(&e);
+    return 0;
+}
+
+static int run_watch(struct remote_run *r)
+{
+    size_t n = r->hosts.count;
+    const char **labels = calloc(n, sizeof *labels);
+    char ***argvs = calloc(n, sizeof *argvs);
+    int rc = labels && argvs ? 0 : EXIT_GENERAL;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        labels[i] = r->hosts.hosts[i].label;
+        argvs[i] = r->jobs[i].argv;
+    }
+    struct cli_remote_watch w = {
+        .labels = labels, .argvs = argvs, .n = n, .envp = r->askpass.envp,
+        .interval_secs = r->watch_secs, .first_frame_secs = host_timeout(r),
+        .details = r->list.details || r->list.pid.count || r->list.user.count ||
+                   r->list.filter,
+        .containers = r->list.containers, .ascii = r->ascii, .color = r->color,
+        .screen = isatty(STDOUT_FILENO),
+    };
+    if (rc == 0)
+        rc = cli_remote_watch(&w);
+    else
+        fputs("gpuctl: out of memory\n", stderr);
+    free(labels);
+    free(argvs);
+    return rc;
+}
+
+static int run_ssh(struct remote_run *r)
+{
+    struct error e = {0};
+    size_t n = r->hosts.count;
     struct remote_fanout_options fo = {
         .parallel = r->q.ssh_fanout,
-        .deadline_secs = r->q.ssh_timeout > 0 ? r->q.ssh_timeout : DEFAULT_TIMEOUT_SECS,
+        .deadline_secs = host_timeout(r),
         .envp = r->askpass.envp,
     };
     return remote_fanout_run(r->jobs, n, &fo, &e) < 0 ? cli_fail(&e) : 0;
@@ -595,6 +658,13 @@ int cli_remote_run(char **ropts, int rcount, int argc, char **argv)
 {
     struct remote_run r = {.askpass = {.fd = -1}};
     int rc = prepare(&r, ropts, rcount, argc, argv);
+    if (rc == 0)
+        rc = make_jobs(&r);
+    if (rc == 0 && r.watch) {
+        rc = run_watch(&r);
+        remote_run_clear(&r);
+        return rc;
+    }
     if (rc == 0)
         rc = run_ssh(&r);
     if (rc == 0) {

@@ -53,6 +53,22 @@ void cli_select_hosts_clear(struct cli_select_hosts *s);
  * NULL when a device has no UUID to print in that format or on ENOMEM. */
 char *cli_select_ids(const struct select_result *res, bool uuid);
 
+/* list --watch across hosts (remote_watch.c): runs argvs[i] (ssh running
+ * `gpuctl list --watch … --output ndjson`) for every host and draws their
+ * frames until Ctrl-C or every stream ends.  Returns the exit code: 0, or
+ * 1 when a host failed before the stop. */
+struct cli_remote_watch {
+    const char *const *labels;
+    char **const *argvs;
+    size_t n;
+    char *const *envp;            /* NULL: this process's */
+    double interval_secs;         /* the hosts' --watch interval */
+    double first_frame_secs;      /* a host's deadline for its first frame */
+    bool details, containers, ascii, color;
+    bool screen;                  /* draw over the previous frame (a terminal) */
+};
+int cli_remote_watch(const struct cli_remote_watch *opt);
+
 /* Drawing the answers (remote_show.c).  Each returns 0, or 1 after saying
  * that writing failed; select may turn a host into a failure (not enough
  * devices there) and replaces each document with the selection's. */

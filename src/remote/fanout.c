@@ -45,7 +45,7 @@ static double now_secs(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int spawn_job(struct slot *s, const struct remote_fanout_options *o)
+int remote_spawn(char *const *argv, char *const *envp, pid_t *pid, int *out_fd, int *err_fd)
 {
     int out[2] = {-1, -1}, err[2] = {-1, -1};
     posix_spawn_file_actions_t fa;
@@ -61,8 +61,7 @@ static int spawn_job(struct slot *s, const struct remote_fanout_options *o)
         (rc = posix_spawn_file_actions_adddup2(&fa, out[1], 1)) ||
         (rc = posix_spawn_file_actions_adddup2(&fa, err[1], 2)))
         goto done;
-    rc = posix_spawnp(&s->pid, s->job->argv[0], &fa, NULL, s->job->argv,
-                      o->envp ? o->envp : environ);
+    rc = posix_spawnp(pid, argv[0], &fa, NULL, argv, envp ? envp : environ);
 done:
     posix_spawn_file_actions_destroy(&fa);
     if (out[1] >= 0)
@@ -76,10 +75,17 @@ done:
             close(err[0]);
         return -rc;
     }
-    s->fd[0] = out[0];
-    s->fd[1] = err[0];
-    s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+    *out_fd = out[0];
+    *err_fd = err[0];
     return 0;
+}
+
+static int spawn_job(struct slot *s, const struct remote_fanout_options *o)
+{
+    int rc = remote_spawn(s->job->argv, o->envp, &s->pid, &s->fd[0], &s->fd[1]);
+    if (rc == 0)
+        s->pidfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+    return rc;
 }
 
 static int start_slot(struct slot *s, struct remote_job *job, const struct remote_fanout_options *o)
@@ -190,9 +196,12 @@ static int poll_timeout_ms(const struct slot *slots, size_t n, double now)
             next = next < now + 0.02 ? next : now + 0.02;
         if (s->reaped)
             next = next < s->reaped_at + PIPE_GRACE_SECS ? next : s->reaped_at + PIPE_GRACE_SECS;
-        else if (s->term_sent_at)
-            next = next < s->term_sent_at + KILL_GRACE_SECS ? next
-                                                            : s->term_sent_at + KILL_GRACE_SECS;
+        else if (s->term_sent_at) {
+            /* After the SIGKILL its pidfd says when it is gone; look now and then. */
+            double at = s->term_sent_at + KILL_GRACE_SECS;
+            at = at > now ? at : now + 0.05;
+            next = next < at ? next : at;
+        }
         else if (s->deadline)
             next = next < s->deadline ? next : s->deadline;
     }

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "core/error.h"
 
@@ -41,6 +42,11 @@ struct remote_fanout_options {
  * with e filled, after ending every job it started. */
 int remote_fanout_run(struct remote_job *jobs, size_t n, const struct remote_fanout_options *o,
                       struct error *e);
+
+/* Starts argv (argv[0] found on PATH) with stdin from /dev/null and its
+ * stdout and stderr on pipes whose read ends (close-on-exec) go to
+ * *out_fd and *err_fd.  envp NULL: this process's.  0 or -errno. */
+int remote_spawn(char *const *argv, char *const *envp, pid_t *pid, int *out_fd, int *err_fd);
 
 /* Frees what remote_fanout_run filled in (not argv).  Accepts NULL. */
 void remote_job_clear(struct remote_job *j);

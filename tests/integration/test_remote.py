@@ -29,8 +29,11 @@ VICTIM = "import time, sys; print('ready', flush=True); time.sleep(300)"
 
 
 def scenario_file(folder, name, devices):
+    """Written whole or not at all: a watching fake NVML rereads it."""
     path = folder / f"{name}.json"
-    path.write_text(json.dumps({"devices": devices}))
+    tmp = folder / f"{name}.json.new"
+    tmp.write_text(json.dumps({"devices": devices}))
+    os.replace(tmp, path)
     return path
 
 
@@ -231,6 +234,21 @@ def test_gpuctl_missing_on_the_remote_is_said_so(fleet):
     assert "1 not_found" in err
 
 
+def test_a_host_past_its_deadline_is_ended_and_reported(fleet, tmp_path):
+    three_hosts(fleet)
+    slow = tmp_path / "slow-gpuctl"
+    # beta hangs; the others answer as usual.
+    slow.write_text(f"#!/bin/sh\ncase ${{SSH_CONNECTION##* }} in {fleet.sshd.ports['beta']}) "
+                    f"exec sleep 30 ;; esac\nexec '{fleet.sshd.wrapper}' \"$@\"\n")
+    slow.chmod(0o755)
+    rc, out, err = fleet.run(["--remote", "alpha,beta,gamma", "--ssh-timeout", "10",
+                              "--remote-path", slow, "list"], remote_path=False)
+    assert rc == 1
+    assert [h for h, _ in host_rows(out)] == ["alpha", "gamma", "gamma", "gamma", "beta"]
+    assert "no answer before the deadline" in out
+    assert "3 hosts: 2 ok, 1 timeout" in err
+
+
 def test_a_remote_too_old_for_json_gets_a_clear_message(fleet, tmp_path):
     three_hosts(fleet)
     old = tmp_path / "old-gpuctl"
@@ -256,6 +274,64 @@ def test_an_older_remote_without_a_field_shows_na(fleet, tmp_path):
                              remote_path=False)
     assert rc == 0, err
     assert "N/A/81920MiB" in out
+
+
+def frame_where(proc, condition, timeout=60):
+    """The first frame that meets condition (hosts answer in their own time:
+    the first frames may still say "waiting for the first frame")."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        frame = read_frames(proc, 1, timeout=timeout)
+        assert frame, "the watch stopped drawing"
+        if condition(frame[0]):
+            return frame[0]
+    raise AssertionError("no frame met the condition")
+
+
+def read_frames(proc, count, timeout=60):
+    """The first count frames a watching gpuctl prints (they end with a blank line)."""
+    frames, current = [], []
+    deadline = time.monotonic() + timeout
+    while len(frames) < count and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if line == "\n":
+            frames.append("".join(current))
+            current = []
+        else:
+            current.append(line)
+    return frames
+
+
+def test_list_watch_draws_every_hosts_stream_in_one_table(fleet):
+    fleet.start(alpha=[used(0, 1)], beta=[used(0, 2), used(1, 3)])
+    proc = subprocess.Popen([str(fleet.gpuctl_bin), "--remote-path", str(fleet.sshd.wrapper),
+                             "--remote", "alpha,beta,closed", "list", "--watch", "0.2"],
+                            env=fleet.env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        rows = [("alpha", "0"), ("beta", "0"), ("beta", "1"), ("closed", "-")]
+        first = frame_where(proc, lambda f: host_rows(f) == rows)
+        assert "1024/81920MiB" in first and "unreachable" in first
+        # alpha's GPU fills up while it is watched: a later frame shows it.
+        fleet.set_devices("alpha", [used(0, 40)])
+        frame_where(proc, lambda f: "40960/81920MiB" in f, timeout=30)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    check_no_sanitizer_report(err)
+    assert proc.returncode == 1                     # closed failed before the stop
+    assert "3 hosts: 2 watched to the end, 1 failed" in err
+
+
+def test_list_watch_refuses_json_and_more_hosts_than_the_fanout(fleet):
+    three_hosts(fleet)
+    rc, out, err = fleet.run(["--remote", "alpha", "list", "--watch", "--output", "json"])
+    assert rc == 3 and "draws tables" in err
+    rc, out, err = fleet.run(["--remote", "alpha,beta", "--ssh-fanout", "1", "list", "--watch"])
+    assert rc == 3 and "more than --ssh-fanout 1" in err
 
 
 # ---- kill ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@
 #include "doc/audit_doc.h"
 #include "remote/audit_merge.h"
 #include "remote/hosts.h"
+#include "remote/stream.h"
 #include "remote/ssh.h"
 
 static void parse_ok(const char *text, const char *user, const char *name, unsigned port)
@@ -292,6 +293,47 @@ static void test_audit_summary_document_survives_the_round_trip(void **state)
     audit_summary_free(s);
 }
 
+struct lines {
+    char text[256];
+    size_t count;
+};
+
+static int collect(void *ctx, size_t host, const char *line, size_t len)
+{
+    struct lines *l = ctx;
+    size_t at = strlen(l->text);
+    snprintf(l->text + at, sizeof l->text - at, "%zu:%.*s|", host, (int)len, line);
+    l->count++;
+    return 0;
+}
+
+static void test_stream_joins_split_lines_and_ends_silent_hosts_at_their_deadline(void **state)
+{
+    (void)state;
+    char *talker[] = {"sh", "-c", "printf 'a\\nb'; sleep 0.1; printf 'c\\nlast\\n'; exit 3",
+                      NULL};
+    char *silent[] = {"sleep", "30", NULL};
+    char *missing[] = {"/nonexistent/ssh", NULL};
+    struct remote_stream_host hosts[3] = {{.argv = talker}, {.argv = silent},
+                                          {.argv = missing}};
+    struct remote_stream *s;
+    struct error e = {0};
+    struct lines got = {0};
+    assert_int_equal(remote_stream_open(&s, hosts, 3, NULL, 0.5, &e), 0);
+    assert_true(hosts[2].ended && hosts[2].spawn_error == ENOENT);
+    for (int i = 0; i < 200 && remote_stream_running(s) > 0; i++)
+        assert_int_equal(remote_stream_poll(s, 100, collect, &got, &e), 0);
+    assert_int_equal(remote_stream_running(s), 0);
+    assert_string_equal(got.text, "0:a|0:bc|0:last|");
+    assert_true(WIFEXITED(hosts[0].wait_status) && WEXITSTATUS(hosts[0].wait_status) == 3);
+    assert_false(hosts[0].timed_out);
+    assert_true(hosts[1].timed_out);
+    remote_stream_close(s);
+    remote_stream_close(NULL);
+    for (int i = 0; i < 3; i++)
+        remote_stream_host_clear(&hosts[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -305,6 +347,7 @@ int main(void)
         cmocka_unit_test(test_ssh_failures_are_named),
         cmocka_unit_test(test_merged_summary_adds_up_users_and_labels_gpus_by_host),
         cmocka_unit_test(test_audit_summary_document_survives_the_round_trip),
+        cmocka_unit_test(test_stream_joins_split_lines_and_ends_silent_hosts_at_their_deadline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
