@@ -26,6 +26,7 @@
 #include "core/units.h"
 #include "doc/json.h"
 #include "doc/kill_doc.h"
+#include "doc/policies_doc.h"
 #include "doc/snapshot_doc.h"
 #include "mcp/feed_env.h"
 #include "mcp/http.h"
@@ -38,6 +39,8 @@
 #include "net/web.h"
 #include "net/wsloop.h"
 #include "ops/kill.h"
+#include "policy/guard_config.h"
+#include "policy/policy_file.h"
 
 #define QUERY_MAX_ITEMS 256
 
@@ -906,6 +909,49 @@ static int route_reset(void *ctx, const struct http_request *req, struct http_re
     return rc;
 }
 
+/* Replaces guard.toml with the body (the document GET answers, so what was
+ * read can be edited and sent back): parsed and checked whole as the file
+ * is (the same messages as the CLI's), then written atomically, or nothing
+ * is changed. */
+static int route_policies_put(void *ctx, const struct http_request *req,
+                              struct http_reply *out, struct error *e)
+{
+    struct serve *sv = ctx;
+    if (req->body_len == 0)
+        return error_set(e, -EINVAL, "the body must be the policies document (GET it first)");
+    json_t *body = body_as_args(req, e);
+    if (!body)
+        return e->code;
+    char path[4096];
+    struct guard_config c;
+    bool have = false;
+    int rc = policy_config_path(path, sizeof path, "guard.toml", e);
+    if (rc == 0) {
+        rc = guard_config_from_json(&c, body, "the policies", e);
+        have = rc == 0;
+    }
+    struct feed_frame *f = rc == 0 ? take_frame(sv, e) : NULL;
+    if (rc == 0 && f)
+        rc = guard_config_check_gpus(&c, f->snap->device_count, NULL, e);
+    feed_frame_unref(f);
+    if (rc == 0)
+        rc = guard_config_save(&c, path, e);
+    json_t *doc = rc == 0 ? doc_policies_build(&c, e) : NULL;
+    if (rc == 0 && !doc)
+        rc = e->code ? e->code : -ENOMEM;
+    if (have)
+        guard_config_free(&c);
+    json_decref(body);
+    if (rc < 0) {
+        char why[ERROR_MSG_MAX];
+        memcpy(why, e->msg, sizeof why);
+        error_set(e, rc, "%s; nothing was changed", why);
+        return rc;
+    }
+    out->body = json_blob(doc, e);
+    return out->body ? 0 : -ENOMEM;
+}
+
 /* POST, GET and DELETE /mcp: MCP's Streamable HTTP endpoint. */
 static int route_mcp(void *ctx, const struct http_request *req, struct http_reply *out,
                      struct error *e)
@@ -928,6 +974,7 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/audit/summary", HTTP_ACCESS_READ, route_audit_summary},
     {"GET", "/api/v1/rogue", HTTP_ACCESS_READ, route_rogue},
     {"GET", "/api/v1/policies", HTTP_ACCESS_READ, route_policies},
+    {"PUT", "/api/v1/policies", HTTP_ACCESS_CHANGE, route_policies_put},
     {"POST", "/api/v1/policies/test", HTTP_ACCESS_READ, route_policies_test},
     {"POST", "/mcp", HTTP_ACCESS_READ, route_mcp},
     {"GET", "/mcp", HTTP_ACCESS_READ, route_mcp},

@@ -646,3 +646,37 @@ def test_reset_needs_the_token_and_refuses_a_busy_gpu(start_server, two_gpus):
     assert status == 400, doc
     assert two_gpus["a"].popen.poll() is None
     server.stop()
+
+
+def put_policies(server, doc, token="t0ken"):
+    status, _, raw = server.get("/api/v1/policies", method="PUT", data=json.dumps(doc).encode(),
+                                headers={"Authorization": f"Bearer {token}"} if token else {})
+    return status, json.loads(raw)
+
+
+def test_policies_are_replaced_whole_or_not_at_all(start_server, two_gpus, tmp_path):
+    server = start_server(two_gpus["scenario"], env={"GPUCTL_TOKEN": "t0ken"})
+    status, doc = server.json("/api/v1/policies")
+    assert status == 200 and doc["global"]["enabled"] is False
+    doc["global"]["enabled"] = True
+    doc["global"]["grace_period_secs"] = 120
+    status, _ = put_policies(server, doc, token=None)
+    assert status == 401
+    status, saved = put_policies(server, doc)
+    assert status == 200, saved
+    assert saved["global"]["enabled"] is True and saved["global"]["grace_period_secs"] == 120
+    toml = (tmp_path / "xdg" / "gpuctl" / "guard.toml").read_text()
+    assert "grace_period_secs = 120" in toml
+    bad = json.loads(json.dumps(doc))
+    bad["global"]["grace_period_secs"] = -5
+    status, err = put_policies(server, bad)
+    assert status == 400, err
+    assert "grace_period_secs" in err["error"]["message"]
+    assert "nothing was changed" in err["error"]["message"]
+    assert (tmp_path / "xdg" / "gpuctl" / "guard.toml").read_text() == toml
+    status, doc = server.json("/api/v1/policies")
+    assert doc["global"]["grace_period_secs"] == 120
+    status, _, raw = server.get("/api/v1/policies", method="PUT", data=b"[1]",
+                                headers={"Authorization": "Bearer t0ken"})
+    assert status == 400
+    server.stop()
