@@ -11,7 +11,11 @@ processes, run by hand:
    the same facts (gpuctl_snapshot_take_with + free, one ctypes call) in the
    same run, so the difference is what Python adds.
 2. The ResourceMetricCollector's CPU use at a 1 s interval, as a share of
-   one core (process CPU time over wall time, main thread asleep).
+   one core (process CPU time over wall time, main thread asleep): as a
+   training script runs it (root pid: itself, the 256 others not its own),
+   and the worst case, all 256 processes under its root pid, so each gets
+   its per-process figures on every GPU.  Anchors: the idle interpreter,
+   and the C sampler pass each sample rests on, taken alone.
    Budget: 0.5 %.  Anchor: the same interpreter asleep without it.
 """
 
@@ -28,7 +32,7 @@ GPUS, PROCS = 8, 256
 COLLECT_SECONDS = int(os.environ.get("BENCH_COLLECT_SECONDS", "30"))
 
 CHILD = r"""
-import ctypes, json, resource, statistics, sys, time
+import ctypes, json, os, resource, statistics, sys, time
 import gpuctl
 from gpuctl import _lib, _state
 
@@ -62,31 +66,40 @@ def c_snapshot():
     _lib.lib.gpuctl_snapshot_free(out)
 
 res = {}
-res["c_snapshot_ms"], res["python_all_processes_ms"] = rounds([c_snapshot, listing])
+if %(listing)s:
+    res["c_snapshot_ms"], res["python_all_processes_ms"] = rounds([c_snapshot, listing])
 
 secs = %(secs)d
 c0, t0 = cpu(), time.monotonic(); time.sleep(secs); idle = (cpu() - c0) / (time.monotonic() - t0)
-coll = gpuctl.ResourceMetricCollector(interval=1.0)
-with coll:
-    with coll(tag="bench"):
-        time.sleep(1.5)              # the first samples (ancestry of 256 processes) aside
-        c0, t0 = cpu(), time.monotonic(); time.sleep(secs)
-        busy = (cpu() - c0) / (time.monotonic() - t0)
-        metrics = coll.collect()
+# the C pass a collector sample rests on, alone: CPU per take, as a share
+# of one core at one take a second
+sampler = _lib.Sampler()
+sampler.take()
+c0 = cpu()
+for _ in range(30):
+    sampler.take(_lib.TAKE_PROCESSES | _lib.TAKE_HOST_CPU)
+res["c_sampler_core_pct"] = (cpu() - c0) / 30 * 100
+sampler.close()
+res["collectors"] = []
+for name, roots in %(collectors)s:
+    coll = gpuctl.ResourceMetricCollector(root_pids=roots, interval=1.0)
+    with coll:
+        with coll(tag="bench"):
+            time.sleep(1.5)          # the first samples (ancestry of 256 processes) aside
+            c0, t0 = cpu(), time.monotonic(); time.sleep(secs)
+            busy = (cpu() - c0) / (time.monotonic() - t0)
+            metrics = coll.collect()
+    res["collectors"].append([name, busy * 100, coll.sample_count, len(metrics)])
 res["idle_core_pct"] = idle * 100
-res["collector_core_pct"] = busy * 100
-res["collector_samples"] = coll.sample_count
-res["metric_count"] = len(metrics)
 print(json.dumps(res))
 """
 
 
-def main():
-    lib = BUILD / "src" / "lib"
-    fake = BUILD / "tests" / "fake-nvml" / "libnvidia-ml.so.1"
-    if not (lib / "libgpuctl.so.0").exists() or not fake.exists():
-        sys.exit(f"bench_api: build first (ninja -C {BUILD})")
-    sleepers = [subprocess.Popen(["/bin/sleep", "600"]) for _ in range(PROCS)]
+def run_child(lib, fake, gpus, per_gpu, listing, collectors):
+    """Runs CHILD on a scenario of gpus GPUs; per_gpu: every sleeper on every
+    GPU (True) or one sleeper per GPU."""
+    n = PROCS if per_gpu else gpus
+    sleepers = [subprocess.Popen(["/bin/sleep", "600"]) for _ in range(n)]
     try:
         with tempfile.TemporaryDirectory() as tmp:
             procs = [{"pid": p.pid, "used_memory": (64 + i) << 20}
@@ -96,15 +109,17 @@ def main():
                         "pci": {"bus_id": f"00000000:{0x18 + i:02X}:00.0"},
                         "memory": {"total": 80 << 30, "reserved": 0, "used": 20 << 30},
                         "utilization": {"gpu": 50, "memory": 20}, "temperature": {"gpu": 50},
-                        "power": {"usage_mw": 300000}, "processes": {"compute": procs}}
-                       for i in range(GPUS)]
+                        "power": {"usage_mw": 300000},
+                        "processes": {"compute": procs if per_gpu else [procs[i]]}}
+                       for i in range(gpus)]
             scen = pathlib.Path(tmp) / "scenario.json"
             scen.write_text(json.dumps({"devices": devices}))
             env = dict(os.environ, FAKE_NVML_SCENARIO=str(scen), GPUCTL_NVML_LIBRARY=str(fake),
                        GPUCTL_SYS_ROOT=str(pathlib.Path(tmp) / "nosys"),
                        PYTHONPATH=str(REPO / "python"), LD_LIBRARY_PATH=str(lib))
             env.pop("CUDA_VISIBLE_DEVICES", None)
-            code = CHILD % {"entries": GPUS * PROCS, "secs": COLLECT_SECONDS}
+            code = CHILD % {"entries": gpus * n if per_gpu else gpus, "secs": COLLECT_SECONDS,
+                            "listing": listing, "collectors": collectors}
             out = subprocess.run(["/usr/bin/python3", "-c", code], env=env, check=True,
                                  capture_output=True, text=True).stdout
     finally:
@@ -112,7 +127,22 @@ def main():
             p.kill()
         for p in sleepers:
             p.wait()
-    r = json.loads(out)
+    return json.loads(out)
+
+
+def main():
+    lib = BUILD / "src" / "lib"
+    fake = BUILD / "tests" / "fake-nvml" / "libnvidia-ml.so.1"
+    if not (lib / "libgpuctl.so.0").exists() or not fake.exists():
+        sys.exit(f"bench_api: build first (ninja -C {BUILD})")
+    big = run_child(lib, fake, GPUS, True, True, repr((
+        (f"{GPUS} GPUs x {PROCS}, none under its root", "{os.getpid()}"),
+        (f"{GPUS} GPUs x {PROCS}, all under its root (worst)", "{os.getppid()}"))).replace(
+            "'{", "{").replace("}'", "}"))
+    small = run_child(lib, fake, GPUS, False, False, repr((
+        (f"{GPUS} GPUs, one process each under its root", "{os.getppid()}"),)).replace(
+            "'{", "{").replace("}'", "}"))
+    r = big
     print(f"{GPUS} GPUs x {PROCS} processes ({GPUS * PROCS} GPU-process entries), "
           f"median (min) of 30 rounds, ms")
     print(f"  anchor  C gpuctl_snapshot_take_with + free   {r['c_snapshot_ms'][0]:7.2f} "
@@ -121,9 +151,13 @@ def main():
           f"{r['python_all_processes_ms'][0]:7.2f} ({r['python_all_processes_ms'][1]:.2f})"
           f"   budget 20")
     print(f"collector at 1 s over {COLLECT_SECONDS} s, share of one core, %")
-    print(f"  anchor  interpreter asleep                  {r['idle_core_pct']:7.3f}")
-    print(f"  with ResourceMetricCollector                {r['collector_core_pct']:7.3f}"
-          f"   budget 0.5   ({r['collector_samples']} samples, {r['metric_count']} figures)")
+    print(f"  anchor  interpreter asleep                      {r['idle_core_pct']:7.3f}")
+    for res, shape in ((small, f"{GPUS} GPUs x 1"), (big, f"{GPUS} GPUs x {PROCS}")):
+        print(f"  anchor  C sampler pass alone, 1/s ({shape})".ljust(50)
+              + f"{res['c_sampler_core_pct']:7.3f}")
+        for name, pct, samples, figures in res["collectors"]:
+            print(f"  {name:48s}{pct:7.3f}   budget 0.5   ({samples} samples, "
+                  f"{figures} figures)")
 
 
 if __name__ == "__main__":

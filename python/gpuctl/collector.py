@@ -20,7 +20,7 @@ figures, never counted as 0.  All methods are thread-safe.
 
 from __future__ import annotations
 
-import math
+import functools
 import os
 import threading
 import time
@@ -64,46 +64,43 @@ _HOST_PROCESS_METRICS = (
 )
 
 
-class _Stat:
-    __slots__ = ("n", "total", "lo", "hi", "last")
-
-    def __init__(self):
-        self.n, self.total, self.lo, self.hi, self.last = 0, 0.0, math.inf, -math.inf, 0.0
-
-    def add(self, v: float) -> None:
-        self.n += 1
-        self.total += v
-        self.lo = min(self.lo, v)
-        self.hi = max(self.hi, v)
-        self.last = v
-
-
 class _Scope:
+    """One open scope's figures: per metric [count, sum, min, max, last]
+    (lists, updated inline: a sample may carry thousands of metrics)."""
+
     def __init__(self, prefix: str):
         self.prefix = prefix
         self.reset()
 
     def reset(self) -> None:
-        self.stats: Dict[str, _Stat] = {}
+        self.stats: Dict[str, list] = {}
         self.start = time.time()
         self.last = None
 
     def add(self, sample: Dict[str, float], at: float) -> None:
+        stats = self.stats
         for name, v in sample.items():
-            st = self.stats.get(name)
+            st = stats.get(name)
             if st is None:
-                st = self.stats[name] = _Stat()
-            st.add(v)
+                stats[name] = [1, v, v, v, v]
+                continue
+            st[0] += 1
+            st[1] += v
+            if v < st[2]:
+                st[2] = v
+            if v > st[3]:
+                st[3] = v
+            st[4] = v
         self.last = at
 
     def summary(self) -> Dict[str, float]:
         p = self.prefix
         out: Dict[str, float] = {}
-        for name, st in self.stats.items():
-            out[f"{p}/{name}/mean"] = st.total / st.n
-            out[f"{p}/{name}/min"] = st.lo
-            out[f"{p}/{name}/max"] = st.hi
-            out[f"{p}/{name}/last"] = st.last
+        for name, (n, total, lo, hi, last) in self.stats.items():
+            out[f"{p}/{name}/mean"] = total / n
+            out[f"{p}/{name}/min"] = lo
+            out[f"{p}/{name}/max"] = hi
+            out[f"{p}/{name}/last"] = last
         now = time.time()
         out[f"{p}/duration (s)"] = now - self.start
         out[f"{p}/timestamp"] = now
@@ -360,19 +357,24 @@ class ResourceMetricCollector:
             pids = snap.nums(SCOPE_GPU_PROCESS, "pid", n)
             gis = snap.nums(SCOPE_GPU_PROCESS, "gpu_instance_id", n)
             cis = snap.nums(SCOPE_GPU_PROCESS, "compute_instance_id", n)
+            # floats look up int keys as they are: hash(3.0) == hash(3)
+            tree_get, label_get = tree.get, labels.get
             for item, (dev, pid) in enumerate(zip(devs, pids)):
-                host = tree.get(int(pid))
-                label = labels.get(int(dev))
+                host = tree_get(pid)
+                if host is None:
+                    continue
+                label = label_get(dev)
                 if label is None and gis[item] == gis[item] and cis[item] == cis[item]:
-                    label = labels.get((int(dev), int(gis[item]), int(cis[item])))
-                if host is not None and label is not None:
+                    label = label_get((int(dev), int(gis[item]), int(cis[item])))
+                if label is not None:
                     chosen.append((item, int(pid), label, host))
         if not chosen:
             return
         _columns(snap, SCOPE_GPU_PROCESS, _GPU_PROCESS_METRICS, n,
-                 [(item, f"pid:{pid}/{label}") for item, pid, label, _ in chosen], out)
+                 [(item, _process_prefix(pid, label)) for item, pid, label, _ in chosen], out)
         _columns(snap, SCOPE_HOST_PROCESS, _HOST_PROCESS_METRICS, snap.host_process_count,
-                 [(host, f"pid:{pid}/host") for _, pid, _, host in chosen], out)
+                 list({host: (host, _process_prefix(pid, "host"))
+                       for _, pid, _, host in chosen}.values()), out)
 
     def _in_tree(self, pid: int, start: int, snap, host: int) -> bool:
         """Whether (pid, start) is a root pid or descends from one; the answer
@@ -403,12 +405,25 @@ class ResourceMetricCollector:
 def _columns(snap, scope: int, metrics, count: int, rows, out: Dict[str, float]) -> None:
     """For each (key, name, scale) of metrics, one column read, and the
     known values of rows ((item, prefix) pairs) as out["<prefix>/<name>"]."""
-    for key, name, scale in metrics:
+    names = [_names(prefix, metrics) for _, prefix in rows]
+    for j, (key, _, scale) in enumerate(metrics):
         values = snap.nums(scope, key, count)
-        for item, prefix in rows:
+        for (item, _), keys in zip(rows, names):
             v = values[item]
             if v == v:                                # NaN: unknown
-                out[f"{prefix}/{name}"] = v * scale
+                out[keys[j]] = v * scale
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _names(prefix: str, metrics) -> tuple:
+    """The metric names under prefix, made once: thousands of processes
+    would otherwise format thousands of strings every sample."""
+    return tuple(f"{prefix}/{name}" for _, name, _ in metrics)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _process_prefix(pid: int, label: str) -> str:
+    return f"pid:{pid}/{label}"
 
 
 class _ScopeContext:
