@@ -187,6 +187,19 @@ class GpuProcess(HostProcess):
             self._host = self._snap.host_item(self._item)
         return self._host
 
+    def __eq__(self, other) -> bool:
+        """The same process (pid and start time) on the same GPU."""
+        return isinstance(other, GpuProcess) and \
+            (self.pid, self.device, self._ident()) == (other.pid, other.device, other._ident())
+
+    def __hash__(self) -> int:
+        return hash((self.pid, self.device))
+
+    def _ident(self) -> Optional[int]:
+        """The start time, None when /proc could not show the process."""
+        host = self._host_item()
+        return None if host is None else self._snap.host_ident(host)[1]
+
     def __repr__(self) -> str:
         return (f"GpuProcess(pid={self.pid}, gpu={self.device.index}, "
                 f"name={self.name()!r}, gpu_memory={self.gpu_memory()})")

@@ -501,3 +501,16 @@ def test_daemonize_stops_with_its_collector(py):
         out({"alive": t.is_alive(), "called": len(calls) >= 1})
     """, {"devices": [device(0)]})
     assert r == {"alive": False, "called": True}
+
+
+def test_a_process_listed_twice_is_the_same_process(py, spawn_procs):
+    a, = spawn_procs(1)
+    r = py(f"""
+        first = gpuctl.Device(0).processes()[{a.pid}]
+        gpuctl.refresh()
+        again = gpuctl.Device(0).processes()[{a.pid}]
+        other = gpuctl.Device(1).processes()[{a.pid}]
+        out([first == again, len({{first, again}}), first == other])
+    """, {"devices": [device(i, processes={"compute": [{"pid": a.pid, "used_memory": MiB}]})
+                      for i in range(2)]})
+    assert r == [True, 1, False]
