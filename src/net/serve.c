@@ -24,6 +24,7 @@
 
 #include "core/filter.h"
 #include "core/units.h"
+#include "doc/audit_doc.h"
 #include "doc/json.h"
 #include "doc/kill_doc.h"
 #include "doc/policies_doc.h"
@@ -41,6 +42,7 @@
 #include "ops/kill.h"
 #include "policy/guard_config.h"
 #include "policy/policy_file.h"
+#include "store/audit.h"
 
 #define QUERY_MAX_ITEMS 256
 
@@ -952,6 +954,73 @@ static int route_policies_put(void *ctx, const struct http_request *req,
     return out->body ? 0 : -ENOMEM;
 }
 
+/* ---- GET /api/v1/audit: the records of `gpuctl audit` ---- */
+
+#define AUDIT_MAX_HOURS (24.0 * 31)
+
+struct audit_query {
+    double hours;
+    const char *user, *process;
+    bool gpus;
+    struct error *e;
+};
+
+static int take_audit_arg(void *cls, const char *key, const char *value)
+{
+    struct audit_query *q = cls;
+    const char *v = value ? value : "";
+    if (strcmp(key, "hours") == 0) {
+        char *end;
+        q->hours = strtod(v, &end);
+        if (!*v || *end || !(q->hours > 0) || q->hours > AUDIT_MAX_HOURS)
+            return error_set(q->e, -EINVAL, "hours: '%s' is not a number of hours from 0 to %.0f",
+                             v, AUDIT_MAX_HOURS);
+        return 0;
+    }
+    if (strcmp(key, "user") == 0 || strcmp(key, "process") == 0) {
+        if (!*v)
+            return error_set(q->e, -EINVAL, "%s: needs a value", key);
+        *(key[0] == 'u' ? &q->user : &q->process) = v;
+        return 0;
+    }
+    if (strcmp(key, "gpus") == 0) {
+        q->gpus = truthy(value);
+        if (!q->gpus && strcmp(v, "false") != 0 && strcmp(v, "0") != 0)
+            return error_set(q->e, -EINVAL, "gpus: '%s' is not true or false", v);
+        return 0;
+    }
+    return error_set(q->e, -EINVAL,
+                     "unknown query parameter '%s' (known: hours, user, process, gpus)", key);
+}
+
+static int route_audit(void *ctx, const struct http_request *req, struct http_reply *out,
+                       struct error *e)
+{
+    (void)ctx;
+    struct audit_query q = {.hours = 24, .e = e};
+    int rc = http_request_query_each(req, take_audit_arg, &q);
+    if (rc < 0)
+        return rc;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    struct audit_filter f = {.from_ms = now_ms - (int64_t)llround(q.hours * 3600000.0),
+                             .to_ms = now_ms + 1, .user = q.user, .process = q.process};
+    struct audit_db *db = NULL;
+    rc = audit_open(NULL, AUDIT_OPEN_READONLY, &db, e);
+    if (rc < 0 && rc != -ENOENT)
+        return rc;
+    /* nothing recorded yet: an empty answer, which is the truth */
+    struct doc_audit_query_request r = {.filter = &f, .database = db ? audit_path(db) : NULL,
+                                        .gpus = q.gpus};
+    json_t *doc = doc_audit_query_build(db, &r, e);
+    audit_close(db);
+    if (!doc)
+        return e->code ? e->code : -ENOMEM;
+    out->body = json_blob(doc, e);
+    return out->body ? 0 : -ENOMEM;
+}
+
 /* POST, GET and DELETE /mcp: MCP's Streamable HTTP endpoint. */
 static int route_mcp(void *ctx, const struct http_request *req, struct http_reply *out,
                      struct error *e)
@@ -971,6 +1040,7 @@ static const struct http_route routes[] = {
     {"POST", "/api/v1/kill", HTTP_ACCESS_CHANGE_WAITS, route_kill},
     {"POST", "/api/v1/reset", HTTP_ACCESS_CHANGE_WAITS, route_reset},
     {"GET", "/api/v1/select", HTTP_ACCESS_READ, route_select},
+    {"GET", "/api/v1/audit", HTTP_ACCESS_READ, route_audit},
     {"GET", "/api/v1/audit/summary", HTTP_ACCESS_READ, route_audit_summary},
     {"GET", "/api/v1/rogue", HTTP_ACCESS_READ, route_rogue},
     {"GET", "/api/v1/policies", HTTP_ACCESS_READ, route_policies},

@@ -187,7 +187,7 @@ def test_health_and_openapi(start_server, two_gpus):
     assert doc["openapi"].startswith("3.1")
     for path in ("/health", "/api/v1/snapshot", "/api/v1/gpus/{index}", "/metrics", "/ws",
                  "/api/v1/kill", "/api/v1/reset", "/api/v1/select", "/api/v1/audit/summary",
-                 "/api/v1/rogue", "/api/v1/policies", "/api/v1/policies/test"):
+                 "/api/v1/rogue", "/api/v1/policies", "/api/v1/policies/test", "/api/v1/audit"):
         assert path in doc["paths"], path
     server.stop()
 
@@ -679,4 +679,25 @@ def test_policies_are_replaced_whole_or_not_at_all(start_server, two_gpus, tmp_p
     status, _, raw = server.get("/api/v1/policies", method="PUT", data=b"[1]",
                                 headers={"Authorization": "Bearer t0ken"})
     assert status == 400
+    server.stop()
+
+
+def test_audit_records_are_the_cli_documents(run, start_server, two_gpus):
+    r = run(["list"], scenario=two_gpus["scenario"])   # records one sample (the default)
+    assert r.rc == 0, r.err
+    server = start_server(two_gpus["scenario"])
+    status, doc = server.json("/api/v1/audit?hours=1")
+    assert status == 200, doc
+    assert {p["pid"] for p in doc["processes"]} == {two_gpus["a"].pid, two_gpus["b"].pid}
+    r = run(["audit", "--hours", "1", "--output", "json"], scenario=two_gpus["scenario"])
+    assert r.rc == 0, r.err
+    cli = json.loads(r.out)
+    assert [p["pid"] for p in doc["processes"]] == [p["pid"] for p in cli["processes"]]
+    status, doc = server.json("/api/v1/audit?hours=1&gpus=true")
+    assert status == 200 and [g["gpu"] for g in doc["gpus"]] == [0, 1]
+    status, doc = server.json(f"/api/v1/audit?hours=1&user=nobody-such")
+    assert status == 200 and doc["processes"] == []
+    for query, word in (("hours=x", "hours"), ("process=(", "pattern"), ("colour=1", "colour")):
+        status, doc = server.json(f"/api/v1/audit?{query}")
+        assert status == 400 and word in doc["error"]["message"], (query, doc)
     server.stop()
