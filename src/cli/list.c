@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 #include "cli/list.h"
 #include "cli/opts.h"
+#include "cluster/agent.h"
 #include "core/filter.h"
 #include "core/str.h"
 #include "core/term.h"
@@ -33,6 +34,7 @@ struct list_args {
     const char **users;
     pid_t *pids;
     const char *regex;
+    const char *cluster;               /* --cluster URL */
 };
 
 /* ---- arguments --------------------------------------------------------------- */
@@ -69,6 +71,7 @@ static int take_request(struct list_args *a, const struct list_request *q)
     a->watch_secs = q->watch_secs;
     a->output = q->output;
     a->regex = q->filter;
+    a->cluster = q->cluster;
     a->filter.only_visible = q->only_visible;
     a->filter.compute = q->compute;
     a->filter.graphics = q->graphics;
@@ -184,6 +187,106 @@ static int render(struct list_run *r, const struct snapshot *s, const struct fee
     }
     doc_snapshot_view_clear(&shown);
     return rc;
+}
+
+/* ---- --cluster: every node of a coordinator ------------------------------- */
+
+/* One node of the coordinator's cluster snapshot, decoded for drawing. */
+struct cluster_row {
+    struct snapshot *snap;
+    struct doc_snapshot_view view;
+    char error[ERROR_MSG_MAX];
+};
+
+static void cluster_row_decode(const json_t *node, const struct doc_snapshot_request *req,
+                               struct cluster_row *row, struct list_host_view *out)
+{
+    const char *status = json_string_value(json_object_get(node, "status"));
+    const json_t *doc = json_object_get(node, "snapshot");
+    struct error e = {0};
+    out->host = json_string_value(json_object_get(node, "id"));
+    out->error = row->error;
+    if (!doc || json_is_null(doc)) {
+        snprintf(row->error, sizeof row->error, "%s, no snapshot yet", status ? status : "?");
+    } else if (status && !strcmp(status, "offline")) {
+        snprintf(row->error, sizeof row->error, "offline since %s",
+                 json_string_value(json_object_get(node, "last_seen")));
+    } else if (doc_snapshot_decode(doc, &row->snap, &e) < 0) {
+        snprintf(row->error, sizeof row->error, "%s", e.msg);
+    } else if (doc_snapshot_view_init(&row->view, row->snap, req, &e) < 0) {
+        snprintf(row->error, sizeof row->error, "%s", e.msg);
+    } else {
+        out->shown = &row->view;
+    }
+}
+
+static int draw_cluster(struct list_run *r, const json_t *doc, FILE *out)
+{
+    const json_t *nodes = json_object_get(doc, "nodes");
+    size_t n = json_array_size(nodes);
+    struct cluster_row *rows = calloc(n ? n : 1, sizeof *rows);
+    struct list_host_view *hosts = calloc(n ? n : 1, sizeof *hosts);
+    int rc = rows && hosts ? 0 : -ENOMEM;
+    const struct config *cfg = &r->ctx.cfg;
+    struct doc_snapshot_request req = {.filter = &r->args.filter, .self_user = r->self_user,
+                                       .details = cfg->show_details,
+                                       .containers = r->args.containers};
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        cluster_row_decode(json_array_get(nodes, i), &req, &rows[i], &hosts[i]);
+    struct list_view style = {
+        .ascii = r->ascii, .color = r->color, .host_heading = "NODE",
+        .width = cfg->table_width ? cfg->table_width : term_width(STDOUT_FILENO),
+        .self_user = r->self_user,
+    };
+    if (rc == 0)
+        rc = list_render_hosts(hosts, n, &style, cfg->show_details, out);
+    for (size_t i = 0; rows && i < n; i++) {
+        doc_snapshot_view_clear(&rows[i].view);
+        snapshot_free(rows[i].snap);
+    }
+    free(rows);
+    free(hosts);
+    return rc;
+}
+
+/* GET URL/api/cluster/snapshot; the document as it came with --output
+ * json, else one table of every node's GPUs (and processes). */
+static int cluster_pass(struct list_run *r)
+{
+    if (r->args.watch)
+        return cli_usage_error("list", "--cluster draws the cluster once; it does not take "
+                               "--watch");
+    char *token = NULL;
+    int rc = cli_read_token("list", NULL, &token);
+    if (rc)
+        return rc;
+    char url[2048];
+    snprintf(url, sizeof url, "%s/api/cluster/snapshot", r->args.cluster);
+    char *body = NULL;
+    size_t len = 0;
+    struct error e = {0};
+    rc = cluster_http_get(url, token, r->ctx.cfg.default_timeout_secs, &body, &len, &e);
+    free(token);
+    if (rc < 0)
+        return cli_fail(&e);
+    json_error_t je;
+    json_t *doc = json_loadb(body, len, 0, &je);
+    free(body);
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        fprintf(stderr, "gpuctl: %s did not answer a cluster snapshot document\n", url);
+        return EXIT_GENERAL;
+    }
+    if (r->ctx.cfg.output_format != OUTPUT_TABLE)
+        rc = doc_json_write(json_incref(doc), stdout, r->ctx.cfg.output_format == OUTPUT_NDJSON);
+    else
+        rc = draw_cluster(r, doc, stdout);
+    json_decref(doc);
+    if (rc < 0) {
+        fprintf(stderr, "gpuctl: cannot write the output: %s\n", strerror(-rc));
+        return EXIT_GENERAL;
+    }
+    return 0;
 }
 
 /* The /proc files worth reading for this output: a plain table shows only
@@ -386,7 +489,9 @@ int cmd_list(int argc, char **argv)
     if (rc == 0) {
         struct error e = {0};
         const struct source_status *st;
-        if (r.args.watch) {
+        if (r.args.cluster) {
+            rc = cluster_pass(&r);
+        } else if (r.args.watch) {
             rc = watch_loop(&r);
         } else if (snapshot_ctx_open(&r.sctx, &e) < 0) {
             rc = cli_fail(&e);

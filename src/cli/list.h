@@ -12,6 +12,8 @@
 struct list_view {
     const struct doc_snapshot_view *shown;
     bool ascii, color;
+    const char *host_heading;                /* tables across hosts: "HOST" when NULL
+                                                ("NODE" for a cluster) */
     int width;                               /* 0: unlimited */
     const char *self_user;                   /* dims other users' rows */
     double stale_for_s;                      /* --watch: how long a stuck sample has run */

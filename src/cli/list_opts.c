@@ -47,6 +47,9 @@ static const struct options_spec specs[] = {
      .help = "only these processes", .offset = R(pid)},
     {.name = "filter", .type = OPTIONS_STRING, .metavar = "REGEX",
      .help = "PCRE2 pattern on process name and command line", .offset = R(filter)},
+    {.name = "cluster", .type = OPTIONS_STRING, .metavar = "URL", .group = "Cluster",
+     .help = "every node of the coordinator at URL (gpuctl serve --coordinator) in one table "
+             "with a NODE column; GPUCTL_TOKEN is sent when set", .offset = R(cluster)},
 };
 
 const struct options_command list_options = {

@@ -127,7 +127,7 @@ static void mig_rows(struct table *t, const struct list_view *v, const struct de
 static struct table *device_table(const struct list_view *v, bool with_host)
 {
     const struct table_column cols[] = {
-        {"HOST", TABLE_LEFT, true, 4},
+        {v->host_heading ? v->host_heading : "HOST", TABLE_LEFT, true, 4},
         {"GPU", TABLE_RIGHT, false, 0},
         {"NAME", TABLE_LEFT, true, 10},
         {"MEM_USED/TOTAL", TABLE_RIGHT, false, 0},
@@ -224,10 +224,10 @@ static void process_row(struct table *t, const struct list_view *v, const struct
     table_cell(t, TABLE_STYLE_DIM, "(not visible here: exited, or in another pid namespace)");
 }
 
-static struct table *process_table(bool with_host)
+static struct table *process_table(const char *host_heading, bool with_host)
 {
     const struct table_column cols[] = {
-        {"HOST", TABLE_LEFT, true, 4},
+        {host_heading ? host_heading : "HOST", TABLE_LEFT, true, 4},
         {"GPU", TABLE_RIGHT, false, 0},       {"PID", TABLE_RIGHT, false, 0},
         {"USER", TABLE_LEFT, true, 4},        {"TYPE", TABLE_LEFT, false, 0},
         {"GPU-MEM", TABLE_RIGHT, false, 0},   {"SM%", TABLE_RIGHT, false, 0},
@@ -242,7 +242,7 @@ static struct table *process_table(bool with_host)
 static int render_processes(const struct list_view *v, FILE *out,
                             const struct table_render_options *o)
 {
-    struct table *t = process_table(false);
+    struct table *t = process_table(NULL, false);
     if (!t)
         return -ENOMEM;
     for (size_t i = 0; i < v->shown->proc_count; i++)
@@ -348,7 +348,7 @@ int list_render_hosts(const struct list_host_view *hosts, size_t n, const struct
         if (hosts[i].shown)
             status_lines_of(&hosts[i], style->color, out);
     if (rc == 0 && details) {
-        if (!(t = process_table(true)))
+        if (!(t = process_table(style->host_heading, true)))
             return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
             if (!hosts[i].shown)

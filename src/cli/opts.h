@@ -16,7 +16,7 @@
 struct list_request {
     bool details, containers, ascii, no_color, only_visible, compute, graphics;
     double watch_secs;                 /* 0: --watch without SEC, from configuration */
-    const char *output, *filter;
+    const char *output, *filter, *cluster;
     struct options_list vendor, only, user, pid;
 };
 extern const struct options_command list_options;

@@ -166,6 +166,85 @@ static const char *answer_message(const struct answer *ans, char *buf, size_t si
     return buf;
 }
 
+struct growing {
+    char *data;
+    size_t len, cap;
+    bool failed;
+};
+
+static size_t keep_all(char *ptr, size_t size, size_t n, void *arg)
+{
+    struct growing *g = arg;
+    size_t len = size * n;
+    if (g->len + len + 1 > g->cap) {
+        size_t cap = (g->len + len + 1) * 2;
+        char *p = realloc(g->data, cap);
+        if (!p) {
+            g->failed = true;
+            return 0;
+        }
+        g->data = p;
+        g->cap = cap;
+    }
+    memcpy(g->data + g->len, ptr, len);
+    g->len += len;
+    g->data[g->len] = '\0';
+    return len;
+}
+
+int cluster_http_get(const char *url, const char *token, long timeout_s, char **body,
+                     size_t *len, struct error *e)
+{
+    *body = NULL;
+    const struct curl_calls *cl = curl_load(url, e);
+    if (!cl)
+        return e->code;
+    CURL *c = cl->easy_init();
+    if (!c)
+        return error_set(e, -ENOMEM, "cannot start libcurl for %s", url);
+    char auth[600] = "";
+    if (token)
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+    struct curl_slist *h = auth[0] ? cl->slist_append(NULL, auth) : NULL;
+    struct growing g = {0};
+    char errbuf[CURL_ERROR_SIZE] = "";
+    cl->easy_setopt(c, CURLOPT_URL, url);
+    cl->easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    cl->easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
+    cl->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    cl->easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    cl->easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_all);
+    cl->easy_setopt(c, CURLOPT_WRITEDATA, &g);
+    cl->easy_setopt(c, CURLOPT_USERAGENT, "gpuctl");
+    CURLcode res = cl->easy_perform(c);
+    long status = 0;
+    cl->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    cl->slist_free_all(h);
+    cl->easy_cleanup(c);
+    int rc = 0;
+    if (g.failed)
+        rc = error_set(e, -ENOMEM, "out of memory reading %s", url);
+    else if (res != CURLE_OK)
+        rc = error_set(e, -EIO, "%s: %s", url, errbuf[0] ? errbuf : cl->easy_strerror(res));
+    else if (status != 200) {
+        struct answer ans = {.len = 0};
+        size_t n = g.len < sizeof ans.text - 1 ? g.len : sizeof ans.text - 1;
+        memcpy(ans.text, g.data ? g.data : "", n);
+        ans.text[n] = '\0';
+        ans.len = n;
+        char msg[512];
+        rc = error_set(e, -EIO, "%s: HTTP %ld: %s", url, status,
+                       answer_message(&ans, msg, sizeof msg));
+    }
+    if (rc < 0) {
+        free(g.data);
+        return rc;
+    }
+    *body = g.data ? g.data : strdup("");
+    *len = g.len;
+    return *body ? 0 : error_set(e, -ENOMEM, "out of memory reading %s", url);
+}
+
 /* ------------------------------------------------------------ protocol */
 
 static int register_node(struct agent *a, struct error *e)

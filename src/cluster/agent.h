@@ -42,6 +42,13 @@ int cluster_agent_machine_id(char buf[CLUSTER_NODE_ID_MAX], struct error *e);
  * loopback and IPv6 link-local left out) into info; info->id untouched. */
 void cluster_agent_identity(struct cluster_node_info *info);
 
+/* GETs url (with the bearer token unless NULL) within timeout_s; *body
+ * receives the answer (NUL-terminated, free it) and *len its length.
+ * -EIO with e filled when no answer came or it was not 200 (the error
+ * document's message then), -ENOMEM. */
+int cluster_http_get(const char *url, const char *token, long timeout_s, char **body,
+                     size_t *len, struct error *e);
+
 /* Runs until stop_fd is readable.  Returns 0, or a negative code with e
  * filled when it could not start (no GPU source, libcurl missing, a bad
  * URL or node id).  Failures while running are logged and retried. */

@@ -17,7 +17,7 @@ import urllib.request
 
 import pytest
 
-from conftest import MiB, check_no_sanitizer_report, device
+from conftest import MiB, check_no_sanitizer_report, device, parse_tables
 
 TOKEN = "cluster-s3cret"
 
@@ -259,3 +259,33 @@ def test_contention_finds_the_idle_gpu_and_names_the_command(cluster, spawn_proc
     assert rec["command"] == f"gpuctl kill --pid {idle.pid}"
     assert rec["run_on"] == [socket.gethostname()]
     assert rec["evidence"]["finding"] == "idle_allocated_gpus[0]"
+
+
+def test_list_cluster_draws_every_node_with_a_node_column(cluster, run, spawn_procs):
+    coord = cluster.coordinator()
+    a, b = spawn_procs(2)
+    cluster.agent("node-1", [gpu(0, 50, proc(a.pid, 1000)), gpu(1, 20)])
+    cluster.agent("node-2", [gpu(0, 70, proc(b.pid, 3000))])
+    coord.wait_for("both nodes pushing", lambda: (
+        (n := coord.nodes()) and len(n) == 2 and all(x["seq"] for x in n.values())))
+    result = run(["list", "--cluster", coord.url, "--details"])
+    assert result.rc == 0, result.err
+    gpus, procs = parse_tables(result.out)
+    assert [(r["NODE"], r["GPU"], r["PIDS"]) for r in gpus] == \
+        [("node-1", "0", "1"), ("node-1", "1", "0"), ("node-2", "0", "1")]
+    assert [(r["NODE"], r["PID"], r["GPU-MEM"]) for r in procs] == \
+        [("node-1", str(a.pid), "1000MiB"), ("node-2", str(b.pid), "3000MiB")]
+
+    # filters apply to every node
+    result = run(["list", "--cluster", coord.url, "--details", "--pid", str(b.pid)])
+    assert result.rc == 0, result.err
+    assert [r["NODE"] for r in parse_tables(result.out)[1]] == ["node-2"]
+
+    result = run(["list", "--cluster", coord.url, "--output", "json"])
+    assert result.rc == 0, result.err
+    doc = json.loads(result.out)
+    assert doc["totals"]["gpus"] == 3
+    assert [n["id"] for n in doc["nodes"]] == ["node-1", "node-2"]
+
+    result = run(["list", "--cluster", "http://127.0.0.1:1"])
+    assert result.rc != 0 and "127.0.0.1:1" in result.err
