@@ -24,7 +24,6 @@
 #include "cli/remote.h"
 #include "doc/audit_doc.h"
 #include "doc/json.h"
-#include "doc/select_doc.h"
 #include "doc/snapshot_doc.h"
 #include "remote/askpass.h"
 #include "remote/fanout.h"
@@ -557,12 +556,11 @@ static int show(struct remote_run *r)
 {
     size_t n = r->hosts.count;
     if (r->command == RC_SELECT) {
-        int rc = cli_remote_show_select(r->results, n, &r->select, r->json, stdout);
+        int rc = cli_remote_show_select(r->results, n, &r->select, stdout);
         for (size_t i = 0; i < n; i++)
             if (r->results[i].status != REMOTE_OK && r->results[i].exit_code == 0)
                 r->results[i].exit_code = EXIT_GENERAL;
-        if (rc || !r->json)
-            return rc;
+        return rc;
     }
     if (r->command == RC_AUDIT) {
         int rc = cli_remote_show_audit(r->results, n, r->audit_top, r->json, &r->merged,

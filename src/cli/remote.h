@@ -70,8 +70,8 @@ struct cli_remote_watch {
 int cli_remote_watch(const struct cli_remote_watch *opt);
 
 /* Drawing the answers (remote_show.c).  Each returns 0, or 1 after saying
- * that writing failed; select may turn a host into a failure (not enough
- * devices there) and replaces each document with the selection's. */
+ * that writing failed; select turns a host without enough devices into a
+ * failure. */
 int cli_remote_show_list(struct cli_remote_host *hosts, size_t n, bool details,
                          bool containers, bool ascii, bool color, FILE *out);
 int cli_remote_show_kill(struct cli_remote_host *hosts, size_t n, bool ascii, bool color,
@@ -88,6 +88,6 @@ int cli_remote_show_policies(struct cli_remote_host *hosts, size_t n, bool ascii
 int cli_remote_show_config(struct cli_remote_host *hosts, size_t n, bool ascii, bool color,
                            FILE *out);
 int cli_remote_show_select(struct cli_remote_host *hosts, size_t n,
-                           const struct cli_select_hosts *sel, bool json, FILE *out);
+                           const struct cli_select_hosts *sel, FILE *out);
 
 #endif

@@ -11,8 +11,8 @@
 #include "cli/list.h"
 #include "cli/remote.h"
 #include "core/table.h"
+#include "core/term.h"
 #include "doc/audit_doc.h"
-#include "doc/select_doc.h"
 #include "remote/audit_merge.h"
 
 #define NA "N/A"
@@ -41,7 +41,7 @@ int cli_remote_show_list(struct cli_remote_host *hosts, size_t n, bool details,
         if ((rc = doc_snapshot_view_init(&views[i], hosts[i].snap, &req, &e)) == 0)
             rows[i].shown = &views[i];
     }
-    struct list_view style = {.ascii = ascii, .color = color};
+    struct list_view style = {.ascii = ascii, .color = color, .width = term_width(fileno(out))};
     if (rc == 0)
         rc = list_render_hosts(rows, n, &style, details, out);
     for (size_t i = 0; views && i < n; i++)
@@ -138,7 +138,8 @@ int cli_remote_show_kill(struct cli_remote_host *hosts, size_t n, bool ascii, bo
         if (hosts[i].doc && json_is_array(json_object_get(hosts[i].doc, "processes")))
             kill_rows(t, &hosts[i]);
     failed_rows(t, hosts, n, 4, 0);
-    struct table_render_options o = {.ascii = ascii, .color = color};
+    struct table_render_options o = {.ascii = ascii, .color = color,
+                                     .width = term_width(fileno(out))};
     int rc = table_render(t, out, &o);
     table_free(t);
     return rc < 0 ? write_failed() : 0;
@@ -146,10 +147,9 @@ int cli_remote_show_kill(struct cli_remote_host *hosts, size_t n, bool ascii, bo
 
 /* ---- select -------------------------------------------------------------------------- */
 
-/* One host's choice: its line (or the reason on stderr), and with json its
- * selection document in place of the snapshot. */
-static int select_on(struct cli_remote_host *h, const struct cli_select_hosts *sel, bool json,
-                     FILE *out)
+/* One host's choice: its line, or the reason on stderr and the host
+ * counted as failed. */
+static int select_on(struct cli_remote_host *h, const struct cli_select_hosts *sel, FILE *out)
 {
     struct select_result res = {0};
     struct error e = {0};
@@ -164,19 +164,9 @@ static int select_on(struct cli_remote_host *h, const struct cli_select_hosts *s
         snprintf(h->error, sizeof h->error, "%s", res.enough
                  ? "a device chosen there has no known UUID to print"
                  : res.reason);
-        if (!json)
-            fprintf(stderr, "%s: not enough devices: %s\n", h->label, h->error);
-    } else if (!json && fprintf(out, "%s: %s\n", h->label, ids) < 0) {
+        fprintf(stderr, "%s: not enough devices: %s\n", h->label, h->error);
+    } else if (fprintf(out, "%s: %s\n", h->label, ids) < 0) {
         rc = -EIO;
-    }
-    if (json) {
-        struct doc_select_request q = {.constraints = &sel->k, .result = &res,
-                                       .uuid = sel->uuid};
-        json_t *doc = doc_select_build(&q, &e);
-        json_decref(h->doc);
-        h->doc = doc;
-        if (!doc)
-            rc = -ENOMEM;
     }
     free(ids);
     select_result_clear(&res);
@@ -184,17 +174,14 @@ static int select_on(struct cli_remote_host *h, const struct cli_select_hosts *s
 }
 
 int cli_remote_show_select(struct cli_remote_host *hosts, size_t n,
-                           const struct cli_select_hosts *sel, bool json, FILE *out)
+                           const struct cli_select_hosts *sel, FILE *out)
 {
     for (size_t i = 0; i < n; i++) {
         if (!hosts[i].snap) {
-            if (!json)
-                fprintf(stderr, "%s: %s\n", hosts[i].label, hosts[i].error);
-            json_decref(hosts[i].doc);
-            hosts[i].doc = NULL;
+            fprintf(stderr, "%s: %s\n", hosts[i].label, hosts[i].error);
             continue;
         }
-        int rc = select_on(&hosts[i], sel, json, out);
+        int rc = select_on(&hosts[i], sel, out);
         if (rc == -ENOMEM) {
             fputs("gpuctl: out of memory\n", stderr);
             return 1;
@@ -202,9 +189,7 @@ int cli_remote_show_select(struct cli_remote_host *hosts, size_t n,
         if (rc < 0)
             return write_failed();
     }
-    if (!json && fflush(out) == EOF)
-        return write_failed();
-    return 0;
+    return fflush(out) == EOF ? write_failed() : 0;
 }
 
 /* ---- audit --summary ------------------------------------------------------------- */
@@ -358,7 +343,8 @@ int cli_remote_show_rogue(struct cli_remote_host *hosts, size_t n, bool ascii, b
     if (k == 0 && table_row_count(t) == 0) {
         rc = fprintf(out, "No suspicious usage found on %zu host%s.\n", n, n == 1 ? "" : "s") < 0;
     } else {
-        struct table_render_options o = {.ascii = ascii, .color = color};
+        struct table_render_options o = {.ascii = ascii, .color = color,
+                                     .width = term_width(fileno(out))};
         fprintf(out, "%zu finding%s on %zu host%s (* = no longer running)\n", k,
                 k == 1 ? "" : "s", n, n == 1 ? "" : "s");
         rc = table_render(t, out, &o) < 0;
@@ -415,7 +401,8 @@ static int array_table(struct cli_remote_host *hosts, size_t n, const char *key,
         }
     }
     failed_rows(t, hosts, n, 0, 0);
-    struct table_render_options o = {.ascii = ascii, .color = color};
+    struct table_render_options o = {.ascii = ascii, .color = color,
+                                     .width = term_width(fileno(out))};
     int rc = table_row_count(t) ? table_render(t, out, &o) : 0;
     table_free(t);
     return rc < 0 || fflush(out) == EOF ? write_failed() : 0;

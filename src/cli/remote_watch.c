@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "cli/list.h"
 #include "cli/remote.h"
+#include "core/term.h"
 #include "doc/snapshot_doc.h"
 #include "remote/stream.h"
 
@@ -106,7 +107,8 @@ static int draw(struct watch *w, FILE *out)
             (rc = doc_snapshot_view_init(&views[i], w->hosts[i].snap, &req, &e)) == 0)
             rows[i].shown = &views[i];
     }
-    struct list_view style = {.ascii = w->opt->ascii, .color = w->opt->color};
+    struct list_view style = {.ascii = w->opt->ascii, .color = w->opt->color,
+                              .width = term_width(STDOUT_FILENO)};
     if (rc == 0)
         rc = list_render_hosts(rows, w->n, &style, w->opt->details, out);
     for (size_t i = 0; views && i < w->n; i++)

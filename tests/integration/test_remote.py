@@ -203,6 +203,19 @@ def test_details_and_a_filter_with_shell_characters_arrive_as_one_word(fleet, vi
         p.wait()
 
 
+def test_gpu_kill_spelling_and_remote_options_after_the_command(fleet):
+    three_hosts(fleet)
+    for args in (["--list", "--remote", "alpha"], ["--remote", "alpha", "--list"],
+                 ["list", "--remote=alpha", "--ssh-timeout", "20"]):
+        rc, out, err = fleet.run(args)
+        assert rc == 0, (args, err)
+        assert host_rows(out) == [("alpha", "0")], args
+    rc, out, err = fleet.run(["--remote", "alpha", "list", "--help"])
+    assert rc == 0 and out.startswith("usage: gpuctl list")
+    rc, out, err = fleet.run(["--remote", "alpha", "top"])
+    assert rc == 3 and "--remote works with list, kill, select" in err
+
+
 def test_hosts_file_with_comments_and_user_at_host_port(fleet, tmp_path):
     three_hosts(fleet)
     user = fleet.sshd.user
