@@ -34,7 +34,7 @@ static const struct options_spec specs[] = {
      .offset = R(interval)},
     {.name = "coordinator", .type = OPTIONS_FLAG, .group = "Cluster",
      .help = "also be the cluster's coordinator: agents (gpuctl agent) register and push "
-             "their snapshots; /api/nodes, /api/cluster/snapshot and /api/cluster/contention "
+             "their snapshots; /api/nodes and /api/cluster/{snapshot,contention,rogue} "
              "(docs/api.md, thresholds in config.toml's [cluster])",
      .offset = R(coordinator)},
     {.name = "metrics-max-processes", .type = OPTIONS_UINT, .min = 0, .max = 1000000,

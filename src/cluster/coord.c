@@ -22,6 +22,7 @@
 #include "doc/build.h"
 #include "doc/contention_doc.h"
 #include "doc/json.h"
+#include "doc/rogue_doc.h"
 #include "doc/snapshot_doc.h"
 
 struct cluster_coord {
@@ -427,6 +428,62 @@ static int route_contention(void *ctx, const struct http_request *req, struct ht
     return rc < 0 ? rc : reply_json(out, 200, doc, e);
 }
 
+/* A node's processes run on that node: their /proc facts (executable,
+ * I/O, sockets) cannot be read here and stay unknown; the scan judges what
+ * the document says (name, command line, user, GPU use). */
+static void no_local_facts(pid_t pid, struct rogue_facts *out)
+{
+    (void)pid;
+    memset(out, 0, sizeof *out);
+}
+
+static json_t *node_rogue_json(struct doc_build *b, const struct rogue_config *cfg,
+                               const struct cluster_node_view *n, size_t *findings,
+                               struct error *e)
+{
+    struct rogue_report report = {0};
+    struct rogue_input in = {.snap = n->sample->snap, .read_facts = no_local_facts};
+    if (rogue_scan(cfg, &in, &report, e) < 0)
+        return NULL;
+    struct doc_rogue_request r = {.report = &report, .live = true};
+    json_t *o = doc_object(b);
+    doc_put(b, o, "node", doc_json_text(n->info->id));
+    doc_put(b, o, "hostname", doc_json_str(n->info->hostname));
+    doc_put(b, o, "report", doc_rogue_build(&r, e));
+    *findings += report.count;
+    rogue_report_free(&report);
+    return o;
+}
+
+static int route_rogue(void *ctx, const struct http_request *req, struct http_reply *out,
+                       struct error *e)
+{
+    (void)req;
+    struct cluster_coord *c = ctx;
+    struct rogue_config cfg;
+    int rc = rogue_config_defaults(&cfg);
+    if (rc < 0)
+        return error_set(e, rc, "out of memory loading the rogue detection settings");
+    struct cluster_view v;
+    if ((rc = cluster_registry_view(c->registry, cluster_now(), &v, e)) < 0) {
+        rogue_config_free(&cfg);
+        return rc;
+    }
+    struct doc_build b = {0};
+    json_t *root = doc_object(&b), *nodes = doc_array(&b);
+    size_t findings = 0;
+    for (size_t i = 0; nodes && i < v.count; i++) {
+        const struct cluster_node_view *n = &v.nodes[i];
+        if (n->sample && n->status != CLUSTER_NODE_OFFLINE)
+            doc_append(&b, nodes, node_rogue_json(&b, &cfg, n, &findings, e));
+    }
+    doc_put(&b, root, "findings", json_integer((json_int_t)findings));
+    doc_put(&b, root, "nodes", nodes);
+    cluster_view_clear(&v);
+    rogue_config_free(&cfg);
+    return reply_json(out, 200, doc_finish(&b, root, e), e);
+}
+
 const struct http_route cluster_coord_routes[CLUSTER_COORD_ROUTE_COUNT] = {
     {"GET", "/api/nodes", HTTP_ACCESS_READ, route_nodes},
     {"POST", "/api/nodes/{}/register", HTTP_ACCESS_CHANGE, route_register},
@@ -435,4 +492,5 @@ const struct http_route cluster_coord_routes[CLUSTER_COORD_ROUTE_COUNT] = {
     {"DELETE", "/api/nodes/{}", HTTP_ACCESS_CHANGE, route_forget},
     {"GET", "/api/cluster/snapshot", HTTP_ACCESS_READ, route_cluster_snapshot},
     {"GET", "/api/cluster/contention", HTTP_ACCESS_READ, route_contention},
+    {"GET", "/api/cluster/rogue", HTTP_ACCESS_READ, route_rogue},
 };

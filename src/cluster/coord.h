@@ -37,7 +37,7 @@ struct cluster_registry *cluster_coord_registry(struct cluster_coord *c);
 
 /* The routes; each takes the struct cluster_coord as its ctx
  * (http_server_options.route_ctx). */
-#define CLUSTER_COORD_ROUTE_COUNT 7
+#define CLUSTER_COORD_ROUTE_COUNT 8
 extern const struct http_route cluster_coord_routes[CLUSTER_COORD_ROUTE_COUNT];
 
 /* The current wall-clock time in seconds (the registry's clock). */

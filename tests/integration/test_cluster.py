@@ -8,6 +8,7 @@ bound; nothing asserts how long anything took.
 
 import json
 import os
+import pathlib
 import signal
 import socket
 import subprocess
@@ -289,3 +290,29 @@ def test_list_cluster_draws_every_node_with_a_node_column(cluster, run, spawn_pr
 
     result = run(["list", "--cluster", "http://127.0.0.1:1"])
     assert result.rc != 0 and "127.0.0.1:1" in result.err
+
+
+def test_rogue_scans_every_nodes_latest_snapshot(cluster, tmp_path):
+    coord = cluster.coordinator()
+    miner_exe = tmp_path / "xmrig"
+    miner_exe.write_bytes(pathlib.Path("/bin/sleep").read_bytes())
+    miner_exe.chmod(0o755)
+    miner = subprocess.Popen([str(miner_exe), "300"], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        cluster.agent("node-1", [gpu(0, 50)])
+        cluster.agent("node-2", [gpu(0, 99, proc(miner.pid, 2000))])
+        coord.wait_for("both nodes pushing", lambda: (
+            (n := coord.nodes()) and len(n) == 2 and all(x["seq"] for x in n.values())))
+        status, doc = coord.request("/api/cluster/rogue")
+        assert status == 200
+        assert doc["findings"] == 1
+        reports = {n["node"]: n["report"] for n in doc["nodes"]}
+        assert reports["node-1"]["findings"] == []
+        assert reports["node-2"]["scanned"]["live_processes"] == 1
+        [finding] = reports["node-2"]["findings"]
+        assert (finding["pid"], finding["process"], finding["category"]) == \
+            (miner.pid, "xmrig", "crypto_miner")
+    finally:
+        miner.kill()
+        miner.wait()
