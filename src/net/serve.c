@@ -65,6 +65,19 @@ struct serve {
     struct mcp_feed_env mcp_env;  /* MCP's tools read the same feed */
     struct mcp_http *mcp;         /* the endpoint at /mcp */
     double last_render_s;         /* loop thread only */
+    struct ws_sub *subs;          /* /ws subscriptions in use (loop thread only) */
+};
+
+/* A /ws subscription: which GPUs, and whether processes are wanted.
+ * Clients asking the same share one, so a frame is rendered once per
+ * distinct subscription, not once per client. */
+struct ws_sub {
+    unsigned refs;
+    uint64_t gpu_mask;            /* GPU indices 0..63; 0 with all_gpus */
+    bool all_gpus, processes;
+    uint64_t seq;                 /* the frame msg was rendered from */
+    struct net_blob *msg;
+    struct ws_sub *next;
 };
 
 static double now_mono(void)
@@ -187,6 +200,140 @@ static struct net_blob *ws_greeting(void *ctx)
     struct net_blob *b = net_blob_ref(sv->pub.ws);
     pthread_mutex_unlock(&sv->lock);
     return b;
+}
+
+/* ---- /ws subscriptions (the WebSocket loop's thread) ---- */
+
+static struct net_blob *ws_error_message(const char *message)
+{
+    json_t *doc = json_pack("{s:s,s:{s:s,s:s}}", "type", "error", "error", "code",
+                            "invalid_argument", "message", message);
+    char *text = doc ? json_dumps(doc, doc_json_dump_flags(true)) : NULL;
+    json_decref(doc);
+    struct net_blob *b = text ? wsloop_text_frame(text, strlen(text)) : NULL;
+    free(text);
+    return b;
+}
+
+/* The message of the published frame for sub, rendered once per frame. */
+static struct net_blob *ws_message_for(void *ctx, void *opaque)
+{
+    struct serve *sv = ctx;
+    struct ws_sub *sub = opaque;
+    struct feed_frame *f = sv->pub.frame;   /* written on this thread only */
+    if (!f)
+        return NULL;
+    if (sub->msg && sub->seq == f->seq)
+        return net_blob_ref(sub->msg);
+    int only[64];
+    struct filter filter = {0};
+    for (int i = 0; i < 64; i++)
+        if (sub->gpu_mask >> i & 1)
+            only[filter.only_count++] = i;
+    filter.only = sub->all_gpus ? NULL : only;
+    struct doc_snapshot_request r = {.filter = &filter, .self_user = sv->o->self_user,
+                                     .details = sub->processes};
+    struct error e = {0};
+    json_t *doc = doc_snapshot_build(f->snap, &r, &e);
+    if (doc && !sub->processes)
+        doc = devices_only(doc);
+    struct net_blob *msg = doc ? render_ws_message(f, doc) : NULL;
+    json_decref(doc);
+    if (!msg)
+        return NULL;
+    net_blob_unref(sub->msg);
+    sub->msg = msg;
+    sub->seq = f->seq;
+    return net_blob_ref(msg);
+}
+
+static void ws_sub_release(void *ctx, void *opaque)
+{
+    struct serve *sv = ctx;
+    struct ws_sub *sub = opaque;
+    if (!sub || --sub->refs)
+        return;
+    for (struct ws_sub **p = &sv->subs; *p; p = &(*p)->next) {
+        if (*p == sub) {
+            *p = sub->next;
+            break;
+        }
+    }
+    net_blob_unref(sub->msg);
+    free(sub);
+}
+
+/* Reads {"subscribe": {"gpus": [0, 2], "processes": true}} into *want. */
+static int parse_subscribe(const char *text, size_t len, struct ws_sub *want, struct error *e)
+{
+    json_error_t jerr;
+    json_t *doc = json_loadb(text, len, 0, &jerr);
+    json_t *s = doc ? json_object_get(doc, "subscribe") : NULL;
+    int rc = 0;
+    if (!doc)
+        rc = error_set(e, -EINVAL, "not JSON: %s", jerr.text);
+    else if (!json_is_object(s) || json_object_size(doc) != 1)
+        rc = error_set(e, -EINVAL, "expected {\"subscribe\": {\"gpus\": [...], "
+                                   "\"processes\": true|false}}");
+    *want = (struct ws_sub){.all_gpus = true, .processes = true};
+    const char *key;
+    json_t *v;
+    if (rc == 0) {
+        json_object_foreach(s, key, v) {
+            if (strcmp(key, "processes") == 0 && json_is_boolean(v)) {
+                want->processes = json_is_true(v);
+            } else if (strcmp(key, "gpus") == 0 && json_is_array(v)) {
+                size_t i;
+                json_t *g;
+                want->all_gpus = false;
+                json_array_foreach(v, i, g) {
+                    json_int_t idx = json_is_integer(g) ? json_integer_value(g) : -1;
+                    if (idx < 0 || idx > 63) {
+                        rc = error_set(e, -EINVAL, "gpus: item %zu is not a GPU index (0-63)",
+                                       i + 1);
+                        break;
+                    }
+                    want->gpu_mask |= 1ull << idx;
+                }
+            } else {
+                rc = error_set(e, -EINVAL, "subscribe: '%s' is not gpus (a list of indices) "
+                                           "or processes (true or false)", key);
+            }
+            if (rc < 0)
+                break;
+        }
+    }
+    json_decref(doc);
+    return rc;
+}
+
+/* A client's text message: a new subscription, answered at once with the
+ * latest frame under it; anything else gets an error message. */
+static struct net_blob *ws_on_text(void *ctx, const char *text, size_t len, void **client_sub)
+{
+    struct serve *sv = ctx;
+    struct ws_sub want;
+    struct error e = {0};
+    if (parse_subscribe(text, len, &want, &e) < 0)
+        return ws_error_message(e.msg);
+    struct ws_sub *sub = NULL;
+    for (struct ws_sub *s = sv->subs; s && !sub; s = s->next)
+        if (s->all_gpus == want.all_gpus && s->gpu_mask == want.gpu_mask &&
+            s->processes == want.processes)
+            sub = s;
+    if (!sub) {
+        sub = calloc(1, sizeof *sub);
+        if (!sub)
+            return ws_error_message("out of memory");
+        *sub = want;
+        sub->refs = 0;
+        sub->next = sv->subs;
+        sv->subs = sub;
+    }
+    sub->refs++;
+    ws_sub_release(sv, *client_sub);
+    *client_sub = sub;
+    return ws_message_for(sv, sub);
 }
 
 static void on_upgrade(void *ctx, int fd, const char *extra, size_t extra_len,
@@ -1112,7 +1259,8 @@ int serve_run(const struct serve_options *o, struct error *e)
         rc = mcp_http_new(&sv.mcp, &mo, e);
     struct wsloop_options wo = {
         .max_message = SERVE_MAX_WS_MESSAGE, .watch_fd = sv.sub ? feed_sub_fd(sv.sub) : -1,
-        .on_watch = on_feed, .greeting = ws_greeting, .ctx = &sv,
+        .on_watch = on_feed, .greeting = ws_greeting, .on_text = ws_on_text,
+        .message_for = ws_message_for, .sub_release = ws_sub_release, .ctx = &sv,
     };
     if (rc == 0)
         rc = wsloop_start(&sv.ws, &wo, e);

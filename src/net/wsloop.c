@@ -41,6 +41,7 @@ struct ws_client {
     bool closing;                /* a close frame is queued: close once sent */
     bool want_out;
     bool dead;                   /* closed; freed after this round of events */
+    void *sub;                   /* the client's subscription (wsloop_options.on_text) */
     struct ws_client *prev_c, *next_c;
 };
 
@@ -91,6 +92,9 @@ static void client_close(struct wsloop *l, struct ws_client *c)
     ws_reader_clear(&c->reader);
     free(c->in);
     c->in = NULL;
+    if (c->sub && l->o.sub_release)
+        l->o.sub_release(l->o.ctx, c->sub);
+    c->sub = NULL;
     net_blob_unref(c->out);
     net_blob_unref(c->next);
     c->out = c->next = NULL;
@@ -189,9 +193,22 @@ static void queue_close(struct ws_client *c, uint16_t code, const char *reason)
     c->closing = true;
 }
 
+/* A client's text message: a subscription, answered at once. */
+static void client_text(struct wsloop *l, struct ws_client *c, const struct ws_event *ev)
+{
+    if (!l->o.on_text)
+        return;
+    struct net_blob *reply = l->o.on_text(l->o.ctx, (const char *)ev->data, ev->len, &c->sub);
+    if (reply) {
+        net_blob_unref(c->next);
+        c->next = reply;
+    }
+}
+
 /* Handles the complete frames at buf[0..len); returns how many bytes were
  * used (the rest is an incomplete frame). */
-static size_t handle_frames(struct ws_client *c, const uint8_t *buf, size_t len)
+static size_t handle_frames(struct wsloop *l, struct ws_client *c, const uint8_t *buf,
+                            size_t len)
 {
     size_t used = 0;
     while (used < len && !c->closing) {
@@ -211,13 +228,16 @@ static size_t handle_frames(struct ws_client *c, const uint8_t *buf, size_t len)
         else if (ev.kind == WS_EVENT_CLOSE)
             queue_close(c, ev.close_code == WS_CLOSE_NO_STATUS ? WS_CLOSE_NORMAL : ev.close_code,
                         NULL);
-        /* text and binary messages ask for nothing: the feed is one-way */
+        else if (ev.kind == WS_EVENT_MESSAGE && ev.opcode == WS_OP_TEXT)
+            client_text(l, c, &ev);
+        /* binary messages ask for nothing */
     }
     return used;
 }
 
 /* Feeds bytes to the client, joining them to a frame begun earlier. */
-static bool client_take_bytes(struct ws_client *c, const uint8_t *buf, size_t len)
+static bool client_take_bytes(struct wsloop *l, struct ws_client *c, const uint8_t *buf,
+                              size_t len)
 {
     if (c->in_len) {
         uint8_t *p = realloc(c->in, c->in_len + len);
@@ -226,7 +246,7 @@ static bool client_take_bytes(struct ws_client *c, const uint8_t *buf, size_t le
         c->in = p;
         memcpy(c->in + c->in_len, buf, len);
         c->in_len += len;
-        size_t used = handle_frames(c, c->in, c->in_len);
+        size_t used = handle_frames(l, c, c->in, c->in_len);
         memmove(c->in, c->in + used, c->in_len - used);
         c->in_len -= used;
         if (!c->in_len) {
@@ -235,7 +255,7 @@ static bool client_take_bytes(struct ws_client *c, const uint8_t *buf, size_t le
         }
         return true;
     }
-    size_t used = handle_frames(c, buf, len);
+    size_t used = handle_frames(l, c, buf, len);
     if (used < len) {
         c->in = malloc(len - used);
         if (!c->in)
@@ -256,7 +276,7 @@ static void client_readable(struct wsloop *l, struct ws_client *c)
             break;
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0 || !client_take_bytes(c, buf, (size_t)n)) {
+        if (n <= 0 || !client_take_bytes(l, c, buf, (size_t)n)) {
             client_close(l, c);
             return;
         }
@@ -291,7 +311,7 @@ static void add_client(struct wsloop *l, struct pending *p)
     atomic_fetch_add(&l->count, 1);
     if (l->o.greeting)
         c->next = l->o.greeting(l->o.ctx);
-    if (p->extra_len && !client_take_bytes(c, (const uint8_t *)p->extra, p->extra_len)) {
+    if (p->extra_len && !client_take_bytes(l, c, (const uint8_t *)p->extra, p->extra_len)) {
         client_close(l, c);
         return;
     }
@@ -304,8 +324,12 @@ static void broadcast(struct wsloop *l, struct net_blob *msg)
     while (c) {
         struct ws_client *following = c->next_c;   /* flushing may close c */
         if (!c->closing) {
-            net_blob_unref(c->next);
-            c->next = net_blob_ref(msg);
+            struct net_blob *m = c->sub && l->o.message_for ? l->o.message_for(l->o.ctx, c->sub)
+                                                            : net_blob_ref(msg);
+            if (m) {
+                net_blob_unref(c->next);
+                c->next = m;
+            }
             if (!c->want_out)
                 client_flush(l, c);
         }

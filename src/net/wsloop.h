@@ -29,6 +29,16 @@ struct wsloop_options {
     /* On the loop thread, for each new client: the first message (a new
      * reference) or NULL. */
     struct net_blob *(*greeting)(void *ctx);
+    /* Subscriptions (all three may be NULL: every client gets on_watch's
+     * message).  on_text, for a client's text message, may replace the
+     * client's subscription *sub (an opaque pointer, NULL at first; it
+     * releases the one it replaces) and returns a message to send now (a
+     * new reference) or NULL.  message_for gives the message of a frame for
+     * a subscription other than NULL (a new reference, or NULL for none);
+     * sub_release drops a closed client's subscription. */
+    struct net_blob *(*on_text)(void *ctx, const char *text, size_t len, void **sub);
+    struct net_blob *(*message_for)(void *ctx, void *sub);
+    void (*sub_release)(void *ctx, void *sub);
     void *ctx;
 };
 

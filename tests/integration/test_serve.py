@@ -701,3 +701,33 @@ def test_audit_records_are_the_cli_documents(run, start_server, two_gpus):
         status, doc = server.json(f"/api/v1/audit?{query}")
         assert status == 400 and word in doc["error"]["message"], (query, doc)
     server.stop()
+
+
+def test_ws_subscribe_narrows_what_a_client_gets(start_server, two_gpus):
+    server = start_server(two_gpus["scenario"])
+
+    async def session():
+        async with websockets.connect(server.ws_url) as ws:
+            first = json.loads(await asyncio.wait_for(ws.recv(), 20))
+            await ws.send(json.dumps({"subscribe": {"gpus": [1], "processes": False}}))
+            narrowed = []
+            while len(narrowed) < 3:
+                m = json.loads(await asyncio.wait_for(ws.recv(), 20))
+                if [g["gpu_index"] for g in m["data"]["gpus"]] == [1]:
+                    narrowed.append(m)
+            await ws.send(json.dumps({"subscribe": {"gpus": ["x"]}}))
+            while True:
+                m = json.loads(await asyncio.wait_for(ws.recv(), 20))
+                if m["type"] == "error":
+                    break
+            after = json.loads(await asyncio.wait_for(ws.recv(), 20))
+            return first, narrowed, m, after
+
+    first, narrowed, err, after = asyncio.run(session())
+    assert [g["gpu_index"] for g in first["data"]["gpus"]] == [0, 1]
+    assert all(m["data"]["procs"] == [] for m in narrowed)
+    assert len({m["seq"] for m in narrowed}) >= 2
+    assert "gpus" in err["error"]["message"]
+    # a bad subscription keeps the last good one
+    assert after["type"] == "snapshot" and [g["gpu_index"] for g in after["data"]["gpus"]] == [1]
+    server.stop()
