@@ -250,9 +250,7 @@ int cmd_analyze(int argc, char **argv)
             rc = print_hot(r);
     }
     analyze_free(r);
-    if (rc < 0 || fflush(stdout) != 0) {
-        fprintf(stderr, "gpuctl: cannot write the analysis: %s\n", strerror(rc < 0 ? -rc : errno));
-        return EXIT_GENERAL;
-    }
-    return EXIT_OK;
+    if (rc == 0 && fflush(stdout) != 0)
+        rc = -(errno ? errno : EIO);
+    return rc < 0 ? cli_output_failed(rc) : EXIT_OK;
 }

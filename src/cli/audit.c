@@ -69,7 +69,7 @@ static int check_combination(const struct audit_args *a)
     const char *sub = a->sub ? a->sub : "";
     bool query = !a->sub, rec = strcmp(sub, "record") == 0, imp = strcmp(sub, "import") == 0;
     bool exp = strcmp(sub, "export") == 0;
-    const char *cmd = a->sub ? a->sub : "audit";
+    const char *cmd = "audit";   /* 'gpuctl help audit' covers record, import, export */
     if ((a->summary || a->gpus || a->top || a->output) && !query)
         return cli_usage_error(cmd, "--summary, --gpus, --top and --output belong to "
                                     "'gpuctl audit' itself");
@@ -89,10 +89,10 @@ static int check_combination(const struct audit_args *a)
         return cli_usage_error("audit", "--user and --process choose processes; GPU rows "
                                         "(--gpus) are not filtered by them");
     if (imp && !a->file)
-        return cli_usage_error("import", "name the file to import: gpuctl audit import "
+        return cli_usage_error("audit", "name the file to import: gpuctl audit import "
                                          "FILE.jsonl");
     if (exp && a->format && strcmp(a->format, "jsonl") != 0)
-        return cli_usage_error("export", "--format: '%s' is not supported; use jsonl",
+        return cli_usage_error("audit", "--format: '%s' is not supported; use jsonl",
                                a->format);
     return 0;
 }

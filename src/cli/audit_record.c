@@ -99,10 +99,10 @@ int cli_audit_record(struct cli_ctx *ctx, const char *interval_text, const char 
 {
     unsigned long interval = DEFAULT_INTERVAL_S, count = 0;
     if (interval_text && (!cli_parse_uint(interval_text, 86400, &interval) || interval == 0))
-        return cli_usage_error("record", "--interval: '%s' is not a whole number of seconds "
+        return cli_usage_error("audit", "--interval: '%s' is not a whole number of seconds "
                                          "from 1 to 86400", interval_text);
     if (count_text && (!cli_parse_uint(count_text, ULONG_MAX, &count) || count == 0))
-        return cli_usage_error("record", "--count: '%s' is not a whole number of samples, "
+        return cli_usage_error("audit", "--count: '%s' is not a whole number of samples, "
                                          "1 or more", count_text);
     struct error e = {0};
     struct audit_db *db = NULL;

@@ -84,6 +84,10 @@ static int import_json(struct rogue_config *cfg, const char *file)
 {
     json_error_t jerr;
     json_t *doc = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
+    if (!doc && jerr.line < 1) {    /* not read at all: no position to give */
+        fprintf(stderr, "gpuctl: %s; nothing was imported\n", jerr.text);
+        return EXIT_GENERAL;
+    }
     if (!doc) {
         fprintf(stderr, "gpuctl: %s:%d:%d: %s; nothing was imported\n", file, jerr.line,
                 jerr.column, jerr.text);

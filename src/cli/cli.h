@@ -43,6 +43,10 @@ int cli_exit_code(int code);
 
 /* "gpuctl: <message>" on stderr; returns the exit code for e. */
 int cli_fail(const struct error *e);
+/* A failed write of a command's output (rc: -errno): says so on stderr,
+ * except for a closed pipe (`| head`), which ends the output quietly as
+ * the reader wanted; returns EXIT_GENERAL either way. */
+int cli_output_failed(int rc);
 /* "gpuctl: <message>" on stderr for a usage problem; returns 3. */
 int cli_usage_error(const char *command, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

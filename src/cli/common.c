@@ -33,6 +33,13 @@ int cli_fail(const struct error *e)
     return cli_exit_code(e->code);
 }
 
+int cli_output_failed(int rc)
+{
+    if (rc != -EPIPE)
+        fprintf(stderr, "gpuctl: cannot write the output: %s\n", strerror(rc < 0 ? -rc : EIO));
+    return EXIT_GENERAL;
+}
+
 int cli_usage_error(const char *command, const char *fmt, ...)
 {
     va_list ap;

@@ -2,6 +2,7 @@
  * where it came from, as a table or the configuration document
  * (src/doc/config_doc.c).
  */
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -18,7 +19,8 @@ static int show_json(const struct config *c)
     json_t *root = doc_config_build(c, &e);
     if (!root)
         return cli_fail(&e);
-    return doc_json_write(root, stdout, false) == 0 ? EXIT_OK : EXIT_GENERAL;
+    int rc = doc_json_write(root, stdout, false);
+    return rc < 0 ? cli_output_failed(rc) : EXIT_OK;
 }
 
 static int show_table(const struct config *c, bool ascii)
@@ -46,7 +48,9 @@ static int show_table(const struct config *c, bool ascii)
         .width = c->table_width ? c->table_width : term_width(STDOUT_FILENO)};
     int rc = table_render(t, stdout, &o);
     table_free(t);
-    return rc == 0 ? EXIT_OK : EXIT_GENERAL;
+    if (rc == 0 && fflush(stdout) != 0)
+        rc = -(errno ? errno : EIO);
+    return rc < 0 ? cli_output_failed(rc) : EXIT_OK;
 }
 
 int cmd_config(int argc, char **argv)

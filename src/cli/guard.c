@@ -743,7 +743,8 @@ static int dispatch(struct guard_cmd *g)
         rc = run_daemon(g);
     if (rc == 0 && a->q.export_config) {
         json_t *doc = doc_policies_build(&cfg, &e);
-        rc = !doc ? cli_fail(&e) : doc_json_write(doc, stdout, false) < 0 ? EXIT_GENERAL : EXIT_OK;
+        int wrc = doc ? doc_json_write(doc, stdout, false) : 0;
+        rc = !doc ? cli_fail(&e) : wrc < 0 ? cli_output_failed(wrc) : EXIT_OK;
     }
     if (rc == 0 && a->q.show)
         rc = show(g, &cfg);

@@ -190,7 +190,7 @@ static int report_refusals(const struct kill_cmd *c)
         const struct kill_entry *en = &c->set.items[i];
         if (!en->refusal.code)
             continue;
-        bool gpu = en->role == KILL_ROLE_TARGET && !en->gpu_seen && !c->a.force;
+        bool gpu = en->refused_off_gpu && !c->a.force;
         fprintf(stderr, "gpuctl: %s%s\n", en->refusal.msg,
                 gpu ? "; pass --force to signal it anyway" : "");
         if (!rc)

@@ -138,8 +138,8 @@ void cli_kill_plan_sentence(const struct doc_kill_request *r, char *buf, size_t 
         return;
     if (r->force && r->signal != SIGKILL)
         snprintf(buf + at, size - (size_t)at, "; then SIGKILL whatever is still running");
-    else if (!r->force)
-        snprintf(buf + at, size - (size_t)at, "; without --force, no SIGKILL");
+    else if (!r->force && r->signal != SIGKILL)   /* SIGKILL itself needs no escalation */
+        snprintf(buf + at, size - (size_t)at, "; without --force, no SIGKILL after it");
 }
 
 int cli_kill_render_table(const struct cli_kill_view *v, FILE *out)

@@ -335,6 +335,33 @@ static int show(struct list_run *r, const struct snapshot *s, const struct feed_
     return EXIT_OK;
 }
 
+/* --vendor that matches no GPU of the machine: an empty table would read
+ * as "no GPU here", so say what was asked for and which vendors there are. */
+static void note_vendors_found(const struct list_run *r, const struct snapshot *s)
+{
+    unsigned mask = r->args.filter.vendor_mask;
+    if (!mask || s->device_count == 0)
+        return;
+    size_t per[VENDOR_SIMULATED + 1] = {0};
+    for (size_t i = 0; i < s->device_count; i++) {
+        if (mask & (1u << s->devices[i].vendor))
+            return;
+        if ((unsigned)s->devices[i].vendor <= VENDOR_SIMULATED)
+            per[s->devices[i].vendor]++;
+    }
+    char asked[128] = "", found[256] = "";
+    size_t na = 0, nf = 0;
+    for (unsigned v = 0; v <= VENDOR_SIMULATED; v++) {
+        if ((mask & (1u << v)) && na < sizeof asked)
+            na += (size_t)snprintf(asked + na, sizeof asked - na, "%s%s", na ? ", " : "",
+                                   model_vendor_name((enum vendor)v));
+        if (per[v] && nf < sizeof found)
+            nf += (size_t)snprintf(found + nf, sizeof found - nf, "%s%zu %s", nf ? ", " : "",
+                                   per[v], model_vendor_name((enum vendor)v));
+    }
+    fprintf(stderr, "gpuctl: no GPU of vendor %s on this machine; found: %s\n", asked, found);
+}
+
 static int one_pass(struct list_run *r, FILE *out)
 {
     struct error e = {0};
@@ -343,6 +370,8 @@ static int one_pass(struct list_run *r, FILE *out)
     if (snapshot_take(r->sctx, &opts, &s, &e) < 0)
         return cli_fail(&e);
     int rc = show(r, s, NULL, out);
+    if (rc == EXIT_OK && r->ctx.cfg.output_format == OUTPUT_TABLE)
+        note_vendors_found(r, s);     /* JSON says it with its empty list */
     snapshot_free(s);
     return rc;
 }

@@ -32,12 +32,19 @@ static void cell_pct(struct table *t, unsigned style, struct opt_f64 v)
 
 static void cell_memory(struct table *t, struct opt_u64 used, struct opt_u64 total)
 {
+    if (!used.known && !total.known) {
+        table_cell(t, TABLE_STYLE_DIM, NA);     /* not "N/A/N/AMiB" */
+        return;
+    }
     char u[24] = NA, tot[24] = NA;
     if (used.known)
         snprintf(u, sizeof u, "%llu", (unsigned long long)units_bytes_to_mib(used.v));
     if (total.known)
         snprintf(tot, sizeof tot, "%llu", (unsigned long long)units_bytes_to_mib(total.v));
-    table_cell(t, 0, "%s/%sMiB", u, tot);
+    if (used.known && total.known)
+        table_cell(t, 0, "%s/%sMiB", u, tot);
+    else                                        /* the unit only on the number */
+        table_cell(t, 0, "%s%s/%s%s", u, used.known ? "MiB" : "", tot, total.known ? "MiB" : "");
 }
 
 static void cell_power(struct table *t, const struct device *d)

@@ -375,12 +375,16 @@ static int check_entry(struct kill_entry *en, bool require_gpu, struct error *e)
     found_as(en, how, sizeof how);
     int pid = (int)en->h.id.pid;
     const char *name = en->h.stat.comm;
-    if (require_gpu && en->role == KILL_ROLE_TARGET && !en->gpu_seen)
-        return error_set(e, -EINVAL, "process %d (%s) is not using a GPU", pid, name);
+    /* a protected process first: forcing would not help there, so the
+     * refusal must not suggest it */
     const char *why = protected_reason(en);
     if (why)
         return error_set(e, -EINVAL, "refusing to signal process %d (%s)%s: %s", pid, name,
                          how, why);
+    if (require_gpu && en->role == KILL_ROLE_TARGET && !en->gpu_seen) {
+        en->refused_off_gpu = true;
+        return error_set(e, -EINVAL, "process %d (%s) is not using a GPU", pid, name);
+    }
     struct error err = {0};
     int rc = proc_handle_signal(&en->h, 0, &err);
     if (rc == -EPERM)

@@ -47,6 +47,8 @@ struct kill_entry {
     size_t gpu_count;
     bool gpu_seen;               /* kill_set_note_gpus found it on a GPU */
     struct error refusal;        /* why it may not be signalled; code 0 when it may */
+    bool refused_off_gpu;        /* the refusal is only that it uses no GPU (a front
+                                  * end's force flag would lift it) */
     enum kill_outcome outcome;
     int signals[2];              /* sent, in order */
     size_t signal_count;

@@ -759,3 +759,12 @@ def test_wal_database_on_a_read_only_filesystem(run, gpuctl_bin, gpuctl_env, tmp
     (folder / "audit.db-shm").unlink()
     r = read_only(gpuctl_bin, full_env, folder, args)
     assert r.returncode == 1 and "no -shm file" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("args", [["export", "--output", "json"], ["record", "--interval", "x"],
+                                  ["import"]])
+def test_usage_errors_of_the_subcommands_point_to_help_that_exists(run, args):
+    r = run(["audit", *args], scenario={"devices": []})
+    assert r.rc == 3, r.err
+    assert "See 'gpuctl help audit'." in r.err, r.err
+    assert run(["help", "audit"]).rc == 0

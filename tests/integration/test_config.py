@@ -328,3 +328,10 @@ def test_bad_flag_value_is_a_usage_error(run, one_gpu):
     r = run(["list", "--log-level", "loud"], scenario=one_gpu)
     assert r.rc == 3
     assert "loud" in r.err
+
+
+def test_show_into_a_full_disk_says_so(run):
+    with open("/dev/full", "w") as full:
+        for args in (["config", "show"], ["config", "show", "--output", "json"]):
+            r = run(args, stdout=full)
+            assert r.rc == 1 and "cannot write the output: No space left on device" in r.err, r.err

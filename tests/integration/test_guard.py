@@ -652,3 +652,9 @@ def test_webhook_timeout_is_default_timeout_secs(run, daemon, spawn_procs, self_
     # libcurl says when it gave up: after the configured 1 s, not a built-in 10 s
     m = re.search(r"timed out after (\d+) milliseconds", msg)
     assert m and 1000 <= int(m.group(1)) < 10000, msg
+
+
+def test_export_config_into_a_full_disk_says_so(run):
+    with open("/dev/full", "w") as full:
+        r = run(["guard", "--export-config"], stdout=full)
+    assert r.rc == 1 and "cannot write the output: No space left on device" in r.err, r.err

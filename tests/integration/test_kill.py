@@ -329,6 +329,24 @@ def test_pid_1_is_refused(run):
     assert r.out == ""
 
 
+def test_pid_1_off_the_gpu_is_refused_without_suggesting_force(run):
+    r = run(["kill", "--pid", "1"], scenario=gpu_scenario([]))
+    assert r.rc == 3
+    assert "init process" in r.err and "--force" not in r.err, r.err
+    r = run(["kill", "--pid", "1", "--force"], scenario=gpu_scenario([]))
+    assert r.rc == 3 and "init process" in r.err and "--force" not in r.err, r.err
+
+
+def test_dry_run_of_sigkill_does_not_deny_sigkill(run, spawn_procs):
+    p, = spawn_procs(1)
+    r = run(["kill", "--pid", p.pid, "--signal", "KILL", "--dry-run"], scenario=gpu_scenario([p.pid]))
+    assert r.rc == 0, r.err
+    first = r.out.splitlines()[0]
+    assert first.startswith("Dry run: would send SIGKILL to 1 process") and "no SIGKILL" not in first
+    r = run(["kill", "--pid", p.pid, "--dry-run"], scenario=gpu_scenario([p.pid]))
+    assert "without --force, no SIGKILL after it" in r.out.splitlines()[0]
+
+
 def test_kernel_thread_is_refused(run):
     with open("/proc/2/stat") as f:
         flags = int(f.read().rsplit(")", 1)[1].split()[6])

@@ -428,7 +428,7 @@ def test_unsupported_fields_are_na_and_null(run, list_json, spawn_procs, scenari
     r = run(["list"], scenario=path)
     assert r.rc == 0, r.err
     row0, row1 = only_table_rows(r.out)
-    assert row0 == {"GPU": "0", "NAME": "N/A", "MEM_USED/TOTAL": "N/A/N/AMiB", "UTIL(%)": "N/A",
+    assert row0 == {"GPU": "0", "NAME": "N/A", "MEM_USED/TOTAL": "N/A", "UTIL(%)": "N/A",
                     "TEMP(°C)": "N/A", "POWER(W)": "N/A/N/A", "ECC(volatile)": "N/A",
                     "PIDS": "1", "TOP_PROC": f"sleep:{p.pid}:N/A"}
     assert (row1["UTIL(%)"], row1["TEMP(°C)"], row1["POWER(W)"], row1["ECC(volatile)"]) == (
@@ -785,6 +785,14 @@ def test_device_filters(list_json, four_gpus, args, gpus):
     doc = list_json(four_gpus["scenario"], *args)
     assert [g["gpu_index"] for g in doc["gpus"]] == gpus
     assert sorted({p["gpu_index"] for p in doc["procs"]}) == [g for g in gpus if g in (0, 1, 2)]
+
+
+def test_vendor_with_no_such_gpu_says_which_vendors_were_found(run, four_gpus):
+    r = run(["list", "--vendor", "amd,intel"], scenario=four_gpus["scenario"])
+    assert r.rc == 0, r.err
+    assert "no GPU of vendor amd, intel on this machine; found: 4 nvidia" in r.err, r.err
+    r = run(["list", "--vendor", "nvidia"], scenario=four_gpus["scenario"])
+    assert r.rc == 0 and r.err == "", r.err
 
 
 def test_only_restricts_processes_and_counts(list_json, four_gpus):

@@ -237,6 +237,14 @@ def test_export_import_round_trip(run, tmp_path):
     assert again == doc
 
 
+def test_import_of_a_missing_file_names_it_without_a_position(run, tmp_path):
+    f = tmp_path / "missing.json"
+    r = run(["audit", "--rogue-import-config", f])
+    assert r.rc == 1
+    assert f"unable to open {f}: No such file or directory; nothing was imported" in r.err, r.err
+    assert "-1:-1" not in r.err
+
+
 @pytest.mark.parametrize("change, message", [
     ({"detection": {"max_utilization_pct": 150}}, "detection.max_utilization_pct"),
     ({"scoring": {"risk_thresholds": {"low": 0.9}}}, "risk_thresholds"),

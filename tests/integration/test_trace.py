@@ -182,3 +182,19 @@ def test_analyze_memory_stays_flat_on_1gib(tmp_path):
     # than a few MiB beyond the small one
     assert rss_big - rss_small < 4096, (rss_small, rss_big)
     shutil.rmtree(big)
+
+
+def test_analyze_into_a_closed_pipe_is_quiet(tmp_path):
+    """`gpuctl analyze DIR | head -c1`: the reader has what it wanted; no
+    "Broken pipe" message (the other commands are quiet there too)."""
+    write_trace(tmp_path, kernel_lines=[kernel(f"k{i}", 1000 + i * 10, 1005 + i * 10)
+                                        for i in range(2000)])
+    for extra in ([], ["--output", "json"]):
+        reader = subprocess.Popen(["head", "-c1"], stdin=subprocess.PIPE,
+                                  stdout=subprocess.DEVNULL)
+        p = subprocess.run([GPUCTL, "analyze", str(tmp_path), *extra], stdout=reader.stdin,
+                           stderr=subprocess.PIPE, text=True, env=env(tmp_path), timeout=120)
+        reader.stdin.close()
+        reader.wait(timeout=60)
+        assert "Broken pipe" not in p.stderr, p.stderr
+        assert p.stderr == "", p.stderr
