@@ -3,7 +3,7 @@
 // by hour of the day.
 
 import { api } from './api.js';
-import { h, num, bytes, text, setText } from './fmt.js';
+import { h, num, amount, bytes, text, setText } from './fmt.js';
 
 const RANGES = [[1, 'last hour'], [6, 'last 6 hours'], [24, 'last 24 hours'], [168, 'last 7 days'], [720, 'last 30 days']];
 
@@ -37,8 +37,8 @@ export function mount(main) {
     setText(status, `${new Date(d.from).toLocaleString()} – ${new Date(d.to).toLocaleString()}: ` +
       `${num(d.samples)} samples, ${num(d.process_rows)} process rows, ${num(d.gpu_rows)} GPU rows.`);
     const usage = [
-      { label: 'GPU memory GiB·h', n: true, show: (r) => num(r.gpu_memory_gib_hours, 2) },
-      { label: 'SM %·h', n: true, show: (r) => num(r.sm_pct_hours, 1) },
+      { label: 'GPU memory GiB·h', n: true, show: (r) => amount(r.gpu_memory_gib_hours) },
+      { label: 'SM %·h', n: true, show: (r) => amount(r.sm_pct_hours) },
       { label: 'Rows', n: true, show: (r) => num(r.rows) },
       { label: 'Peak memory', n: true, show: (r) => bytes(r.peak_memory_bytes) },
     ];

@@ -10,6 +10,14 @@ export function num(v, digits = 0, unit = '') {
   return v.toFixed(digits) + unit;
 }
 
+// Two decimals, or two significant digits below 0.01 (0.00081, not 0.00:
+// a small amount is not nothing).
+export function amount(v) {
+  if (!known(v)) return NA;
+  if (v !== 0 && Math.abs(v) < 0.01) return v.toPrecision(2);
+  return v.toFixed(2);
+}
+
 export const pct = (v) => num(v, 0, ' %');
 export const celsius = (v) => num(v, 0, ' °C');
 export const watts = (v) => num(v, 0, ' W');

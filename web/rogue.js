@@ -35,7 +35,7 @@ export function mount(main) {
       body.replaceChildren(h('p', { class: 'ok', text: 'Nothing suspicious found.' }));
       return;
     }
-    body.replaceChildren(...doc.findings.map((f) => h('article', { class: `card finding risk-${f.risk}` },
+    body.replaceChildren(...doc.findings.map((f) => h('article', { class: `card finding finding-${f.risk}` },
       h('div', { class: 'bar' },
         h('span', { class: `badge risk-${f.risk}`, text: f.risk }),
         h('h3', { text: `${f.category.replace(/_/g, ' ')} · ${text(f.process)} (pid ${f.pid})` })),

@@ -245,6 +245,60 @@ async function policiesSuite(browser) {
   await page.close();
 }
 
+// ---- rogue detection and audit ----
+
+async function reportsSuite(browser) {
+  const page = await openPage(browser, 1440, 900);
+  await step('rogue view', async () => {
+    await page.goto(plan.url + '#rogue', { waitUntil: 'load', timeout: STEP_MS });
+    await page.waitForSelector('article.finding', { timeout: STEP_MS });
+    report.nav = await page.$$eval('nav.tabs a:not([hidden])', (as) => as.map((a) => a.textContent));
+    report.findings = await page.$$eval('article.finding', (fs) => fs.map((f) => ({
+      risk: f.querySelector('.badge').textContent,
+      title: f.querySelector('h3').textContent,
+      evidence: [...f.querySelectorAll('li')].map((li) => li.textContent),
+      recommendation: f.querySelector('code').textContent,
+    })));
+    await shot(page, 'rogue-1440x900');
+    await page.setViewport({ width: 390, height: 844 });
+    await new Promise((r) => setTimeout(r, 300));
+    report.overflow_rogue_390 = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+    await shot(page, 'rogue-390x844');
+    await page.setViewport({ width: 1440, height: 900 });
+  });
+  await step('scan now', async () => {
+    const before = await page.$eval('.rogue p[role=status]', (e) => e.textContent);
+    await new Promise((r) => setTimeout(r, 1100));   // the status names the second
+    await page.click('.rogue .bar button');
+    await page.waitForFunction((b) => {
+      const t = document.querySelector('.rogue p[role=status]').textContent;
+      return t !== b && t.startsWith('Scanned');
+    }, { timeout: STEP_MS }, before);
+    report.rescanned = true;
+  });
+  await step('audit view', async () => {
+    await page.goto(plan.url + '#audit', { waitUntil: 'load', timeout: STEP_MS });
+    await page.waitForSelector('.audit table', { timeout: STEP_MS });
+    report.audit_tables = await page.$$eval('.audit section.card', (cs) => cs.map((c) => ({
+      title: c.querySelector('h3').textContent,
+      rows: [...c.querySelectorAll('tbody tr')].map((tr) => [...tr.children].map((td) => td.textContent)),
+    })));
+    report.audit_status = await page.$eval('.audit p[role=status]', (e) => e.textContent);
+    await page.select('#audit-range', '1');
+    await page.waitForFunction((s) => document.querySelector('.audit p[role=status]').textContent !== s,
+      { timeout: STEP_MS }, report.audit_status);
+    await page.waitForSelector('.audit table', { timeout: STEP_MS });
+    report.audit_status_1h = await page.$eval('.audit p[role=status]', (e) => e.textContent);
+    await shot(page, 'audit-1440x900');
+    await page.setViewport({ width: 390, height: 844 });
+    await new Promise((r) => setTimeout(r, 300));
+    report.overflow_audit_390 = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+    await shot(page, 'audit-390x844');
+  });
+  await step('csp', () => collectCsp(page));
+  await page.close();
+}
+
 const browser = await puppeteer.launch({
   executablePath: plan.chromium || '/usr/bin/chromium',
   headless: true,
@@ -255,6 +309,7 @@ const browser = await puppeteer.launch({
 try {
   if (plan.suite === 'node') await nodeSuite(browser);
   else if (plan.suite === 'policies') await policiesSuite(browser);
+  else if (plan.suite === 'reports') await reportsSuite(browser);
   else fail('plan', `no suite ${plan.suite}`);
 } catch (err) {
   fail('browser', err);

@@ -23,6 +23,7 @@ sys.path.insert(0, str(HERE.parent / "integration"))
 
 from conftest import (  # noqa: E402,F401  (fixtures used by name)
     device, fake_lib, gpuctl_bin, gpuctl_env, run, scenario, self_user, spawn_procs)
+from test_rogue import run_copy, started  # noqa: E402,F401
 from test_serve import proc, start_server  # noqa: E402,F401
 
 NODE = shutil.which("node")
@@ -197,3 +198,36 @@ def test_a_policy_made_in_the_form_reaches_guard_toml_and_the_cli(start_server, 
     policies = {v["policy"] for v in json.loads(r.out)["violations"]}
     assert f"user:{user}" in policies
     assert "1 violation" in report["test_text"] or "violations" in report["test_text"]
+
+
+def test_rogue_findings_and_the_audit_summary_render_what_the_server_says(
+        start_server, run, scenario, spawn_procs, started, tmp_path):
+    miner = run_copy(tmp_path, started, "bin/xmrig", "--url", "stratum+tcp://pool.example.org:3333")
+    (honest,) = spawn_procs(1)
+    sc = scenario({"devices": [device(0, processes={
+        "compute": [proc(miner.pid, 2000), proc(honest.pid, 1000)], "graphics": [], "mps": []})]})
+    r = run(["audit", "record", "--interval", "1", "--count", "2"], scenario=sc)
+    assert r.rc == 0, r.err
+    server = start_server(sc)
+    if not (offers(server, "/api/v1/rogue", "get") and offers(server, "/api/v1/audit/summary", "get")):
+        pytest.skip("this gpuctl serve offers no rogue scan or audit summary")
+    expected = server.json("/api/v1/audit/summary?hours=24")[1]
+    report = drive({"url": server.url + "/", "suite": "reports"}, tmp_path)
+
+    assert "Rogue detection" in report["nav"] and "Audit" in report["nav"]
+    mine = [f for f in report["findings"] if f"(pid {miner.pid})" in f["title"]]
+    assert mine and mine[0]["title"].startswith("crypto miner · xmrig")
+    assert mine[0]["risk"] == "critical"
+    assert any("'xmrig' is a known miner" in e for e in mine[0]["evidence"])
+    assert mine[0]["recommendation"] == f"gpuctl kill --pid {miner.pid}"
+    assert not any(f"(pid {honest.pid})" in f["title"] for f in report["findings"])
+    assert report["rescanned"] is True
+    tables = {t["title"]: t["rows"] for t in report["audit_tables"]}
+    users = {row[0]: row for row in tables["Top users"]}
+    want = {u["user"]: u for u in expected["top_users"]}
+    assert set(users) == set(want) and users
+    for name, row in users.items():
+        assert row[3] == str(want[name]["rows"])
+    assert [row[2] for row in tables["GPUs"]] == ["NVIDIA H100 80GB HBM3"]
+    assert report["audit_status"] != report["audit_status_1h"]
+    assert report["overflow_rogue_390"] is False and report["overflow_audit_390"] is False
