@@ -14,7 +14,7 @@ const INT = { type: 'number', min: 0, step: 1 };
 
 const KINDS = {
   user: {
-    label: 'Users', section: 'user_policies', keyLabel: 'User name', keyPattern: '[^\\s.]+',
+    label: 'Users', noun: 'user', section: 'user_policies', keyLabel: 'User name', keyPattern: '[^\\s.]+',
     fields: [
       ['memory_limit_gb', 'Memory limit (GB)', NUM], ['utilization_limit_pct', 'Utilisation limit (%)', PCT],
       ['duration_limit_hours', 'Duration limit (h)', NUM], ['max_concurrent_processes', 'Max. processes', INT],
@@ -23,7 +23,7 @@ const KINDS = {
     ],
   },
   group: {
-    label: 'Groups', section: 'group_policies', keyLabel: 'Group name', keyPattern: '[^\\s.]+',
+    label: 'Groups', noun: 'group', section: 'group_policies', keyLabel: 'Group name', keyPattern: '[^\\s.]+',
     fields: [
       ['members', 'Members', 'names', true], ['total_memory_limit_gb', 'Total memory limit (GB)', NUM],
       ['total_utilization_limit_pct', 'Total utilisation limit (%)', PCT],
@@ -32,7 +32,7 @@ const KINDS = {
     ],
   },
   gpu: {
-    label: 'GPUs', section: 'gpu_policies', keyLabel: 'GPU index', keyPattern: '[0-9]+',
+    label: 'GPUs', noun: 'GPU', section: 'gpu_policies', keyLabel: 'GPU index', keyPattern: '[0-9]+',
     fields: [
       ['max_memory_gb', 'Max. memory (GB)', NUM], ['max_utilization_pct', 'Max. utilisation (%)', PCT],
       ['reserved_memory_gb', 'Reserved memory (GB)', NUM],
@@ -40,7 +40,7 @@ const KINDS = {
     ],
   },
   time: {
-    label: 'Time', section: 'time_policies', keyLabel: 'Name', keyPattern: '.+', array: true,
+    label: 'Time', noun: 'time', section: 'time_policies', keyLabel: 'Name', keyPattern: '.+', array: true,
     fields: [
       ['start_time', 'Start (HH:MM)', 'hhmm', true], ['end_time', 'End (HH:MM)', 'hhmm', true],
       ['days_of_week', 'Days', 'names'], ['users', 'Users', 'names'],
@@ -175,10 +175,10 @@ export function mount(main) {
         h('td', { class: 'actions' },
           h('button', { type: 'button', class: 'small', text: 'Edit', 'aria-label': `Edit ${k.keyLabel.toLowerCase()} ${key}`, onclick: () => drawForm(key, p) }),
           h('button', { type: 'button', class: 'small danger', text: 'Delete', 'aria-label': `Delete ${k.keyLabel.toLowerCase()} ${key}`, onclick: () => remove(key) })))))))
-      : h('p', { class: 'muted', text: `No ${k.label.toLowerCase()} policy.` });
+      : h('p', { class: 'muted', text: `No ${k.noun} policy.` });
     const formBox = h('div', { id: 'policy-form-box' });
     tabBox.replaceChildren(tabs, h('section', { class: 'card', id: 'policy-panel', role: 'tabpanel', 'aria-labelledby': `tab-${kind}` },
-      tableEl, h('button', { type: 'button', text: `Add a ${k.keyLabel.split(' ')[0].toLowerCase()} policy`, onclick: () => drawForm(null, {}) }), formBox));
+      tableEl, h('button', { type: 'button', text: `Add a ${k.noun} policy`, onclick: () => drawForm(null, {}) }), formBox));
   }
 
   function without(cfg, key) {
@@ -217,8 +217,10 @@ export function mount(main) {
       return field(id, label, attrs);
     });
     const formError = h('p', { class: 'field-error', id: 'pf-form-error', role: 'alert' });
-    const form = h('form', { class: 'policy-form', id: 'policy-form', 'aria-label': `${oldKey === null ? 'New' : 'Edit'} ${k.keyLabel.toLowerCase()} policy` },
-      h('h4', { text: oldKey === null ? `New ${k.keyLabel.split(' ')[0].toLowerCase()} policy` : `Edit ${oldKey}` }),
+    // novalidate: the checks run in the submit handler, which puts each
+    // message at its field (the browser's bubbles vanish and are not read).
+    const form = h('form', { class: 'policy-form', id: 'policy-form', novalidate: true, 'aria-label': `${oldKey === null ? 'New' : 'Edit'} ${k.noun} policy` },
+      h('h4', { text: oldKey === null ? `New ${k.noun} policy` : `Edit the ${k.noun} policy ${oldKey}` }),
       h('div', { class: 'fields' }, keyField, ...fields), formError,
       h('div', { class: 'actions' },
         h('button', { type: 'button', text: 'Cancel', onclick: () => box.replaceChildren() }),

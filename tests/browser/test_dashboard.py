@@ -37,10 +37,11 @@ pytestmark = pytest.mark.skipif(
 TOKEN = "browser-test-token-0123456789"
 
 
-def drive(plan, tmp_path):
+def drive(plan, tmp_path, refused=()):
     """Runs dashboard.mjs with plan; returns its report after the checks
     every page must pass (no console error, no CSP violation, no failed
-    request, the step list complete)."""
+    request, the step list complete).  refused: the "PATH: STATUS" answers
+    the test provokes on purpose (Chromium logs each as a console error)."""
     out = tmp_path / "browser"
     out.mkdir(exist_ok=True)
     plan = {"out": str(out), "chromium": CHROMIUM, **plan}
@@ -54,10 +55,13 @@ def drive(plan, tmp_path):
         for f in report["shots"]:
             shutil.copy(f, shots)
     assert "failed" not in report, f"{report['failed']}\n{json.dumps(report, indent=1)}\n{r.stderr}"
-    assert report["console_errors"] == [], report["console_errors"]
+    got = sorted(f.split("127.0.0.1:", 1)[1].split("/", 1)[1] for f in report["failed_requests"])
+    assert got == sorted(r.lstrip("/") for r in refused), report["failed_requests"]
+    logged = [m for m in report["console_errors"]
+              if not (refused and m.startswith("Failed to load resource: the server responded"))]
+    assert logged == [], report["console_errors"]
     assert report["page_errors"] == [], report["page_errors"]
     assert report["csp"] == [], report["csp"]
-    assert report["failed_requests"] == [], report["failed_requests"]
     for f in report["shots"]:
         assert pathlib.Path(f).stat().st_size > 1000
     return report
@@ -185,7 +189,8 @@ def test_a_policy_made_in_the_form_reaches_guard_toml_and_the_cli(start_server, 
         pytest.skip("this gpuctl serve offers no PUT /api/v1/policies: the page shows no policies view")
     user = node_machine["a"].user
     report = drive({"url": server.url + "/", "suite": "policies", "token": TOKEN, "user": user,
-                    "memory_limit_gb": 1, "missing_gpu": 9}, tmp_path)
+                    "memory_limit_gb": 1, "missing_gpu": 9}, tmp_path,
+                   refused=["/api/v1/policies: 400"])
     guard = (tmp_path / "xdg" / "gpuctl" / "guard.toml").read_text()
     assert f"[user_policies.{user}]" in guard or f'[user_policies."{user}"]' in guard
     assert report["user_row"][0] == "1"
