@@ -55,6 +55,7 @@ int cmd_agent(int argc, char **argv)
     if (rc == 0) {
         struct cluster_agent_options o = {
             .coordinator = q.coordinator, .token = token, .node_id = q.node_id,
+            .api_url = q.api_url,
             .feed = {
                 .interval_s = q.interval > 0 ? q.interval : AGENT_DEFAULT_INTERVAL_S,
                 .snap = {.processes = true, .host_processes = true,

@@ -23,12 +23,15 @@ static const struct options_spec specs[] = {
     {.name = "node-id", .type = OPTIONS_STRING, .metavar = "ID",
      .help = "this node's id (letters, digits, '.', '-', '_', ':'); default: /etc/machine-id, "
              "stable across restarts", .offset = R(node_id)},
+    {.name = "api-url", .type = OPTIONS_STRING, .metavar = "URL",
+     .help = "this node's own gpuctl serve (e.g. http://node7:8080), where the coordinator "
+             "forwards kill and reset with its token", .offset = R(api_url)},
 };
 
 const struct options_command agent_options = {
     .name = "agent",
     .usage = "gpuctl agent --coordinator URL [--token-file FILE] [--interval SEC] "
-             "[--node-id ID]",
+             "[--node-id ID] [--api-url URL]",
     .about = "Be a node of a cluster: register with the coordinator, then push this\n"
              "machine's snapshot document (what list --details --output json prints)\n"
              "every interval.  When the coordinator has restarted and forgotten the\n"

@@ -148,7 +148,7 @@ struct serve_request {
 extern const struct options_command serve_options;
 
 struct agent_request {
-    const char *coordinator, *token_file, *node_id;
+    const char *coordinator, *token_file, *node_id, *api_url;
     double interval;
 };
 extern const struct options_command agent_options;

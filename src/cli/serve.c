@@ -125,6 +125,7 @@ static int start_coordinator(const struct config *cfg, struct cluster_coord **co
 {
     struct cluster_coord_options co;
     coord_options(cfg, &co);
+    co.node_token = o->token;     /* one token for the coordinator and its nodes */
     struct error e = {0};
     if (cluster_coord_start(coord, &co, &e) < 0)
         return cli_fail(&e);

@@ -30,7 +30,6 @@ struct agent {
     const struct cluster_agent_options *o;
     const struct curl_calls *curl;
     struct cluster_node_info info;
-    char auth[600];                    /* "Authorization: Bearer ..." or "" */
     uint64_t seq;
     double backoff_s;
     unsigned rand_state;
@@ -105,67 +104,6 @@ void cluster_agent_identity(struct cluster_node_info *info)
 
 /* ------------------------------------------------------------ HTTP */
 
-struct answer {
-    char text[512];
-    size_t len;
-};
-
-static size_t keep_head(char *ptr, size_t size, size_t n, void *arg)
-{
-    struct answer *ans = arg;
-    size_t len = size * n, room = sizeof ans->text - 1 - ans->len;
-    size_t take = len < room ? len : room;
-    memcpy(ans->text + ans->len, ptr, take);
-    ans->len += take;
-    ans->text[ans->len] = '\0';
-    return len;
-}
-
-/* POSTs body to the coordinator's path; *status gets the HTTP status.
- * -EIO with e filled when no answer came. */
-static int post(struct agent *a, const char *path, const char *body, size_t len, long *status,
-                struct answer *ans, struct error *e)
-{
-    char url[1024];
-    snprintf(url, sizeof url, "%s%s", a->o->coordinator, path);
-    CURL *c = a->curl->easy_init();
-    if (!c)
-        return error_set(e, -ENOMEM, "cannot start libcurl for %s", url);
-    struct curl_slist *h = a->curl->slist_append(NULL, "Content-Type: application/json");
-    struct curl_slist *h2 = h && a->auth[0] ? a->curl->slist_append(h, a->auth) : h;
-    char errbuf[CURL_ERROR_SIZE] = "";
-    ans->len = 0;
-    ans->text[0] = '\0';
-    a->curl->easy_setopt(c, CURLOPT_URL, url);
-    a->curl->easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    a->curl->easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    a->curl->easy_setopt(c, CURLOPT_HTTPHEADER, h2);
-    a->curl->easy_setopt(c, CURLOPT_TIMEOUT, a->o->timeout_s);
-    a->curl->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    a->curl->easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-    a->curl->easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_head);
-    a->curl->easy_setopt(c, CURLOPT_WRITEDATA, ans);
-    a->curl->easy_setopt(c, CURLOPT_USERAGENT, "gpuctl-agent");
-    CURLcode res = h2 ? a->curl->easy_perform(c) : CURLE_OUT_OF_MEMORY;
-    *status = 0;
-    a->curl->easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-    a->curl->slist_free_all(h2);
-    a->curl->easy_cleanup(c);
-    if (res != CURLE_OK)
-        return error_set(e, -EIO, "%s: %s", url, errbuf[0] ? errbuf : a->curl->easy_strerror(res));
-    return 0;
-}
-
-/* The error message of a JSON error answer, else its text. */
-static const char *answer_message(const struct answer *ans, char *buf, size_t size)
-{
-    json_t *doc = json_loadb(ans->text, ans->len, 0, NULL);
-    const char *m = json_string_value(json_object_get(json_object_get(doc, "error"), "message"));
-    snprintf(buf, size, "%s", m ? m : ans->text);
-    json_decref(doc);
-    return buf;
-}
-
 struct growing {
     char *data;
     size_t len, cap;
@@ -192,57 +130,117 @@ static size_t keep_all(char *ptr, size_t size, size_t n, void *arg)
     return len;
 }
 
-int cluster_http_get(const char *url, const char *token, long timeout_s, char **body,
-                     size_t *len, struct error *e)
+/* One request: a POST of body[0..len) (JSON), or a GET when body is NULL;
+ * the answer's status and bytes.  -EIO with e filled when no answer came. */
+static int transfer(const struct curl_calls *cl, const char *url, const char *token,
+                    const char *body, size_t len, long timeout_s, long *status,
+                    struct growing *g, struct error *e)
 {
-    *body = NULL;
-    const struct curl_calls *cl = curl_load(url, e);
-    if (!cl)
-        return e->code;
+    *status = 0;
     CURL *c = cl->easy_init();
     if (!c)
         return error_set(e, -ENOMEM, "cannot start libcurl for %s", url);
     char auth[600] = "";
     if (token)
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-    struct curl_slist *h = auth[0] ? cl->slist_append(NULL, auth) : NULL;
-    struct growing g = {0};
+    struct curl_slist *h = body ? cl->slist_append(NULL, "Content-Type: application/json")
+                                : NULL;
+    if (auth[0] && (h || !body))
+        h = cl->slist_append(h, auth);
     char errbuf[CURL_ERROR_SIZE] = "";
     cl->easy_setopt(c, CURLOPT_URL, url);
+    if (body) {
+        cl->easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        cl->easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    }
     cl->easy_setopt(c, CURLOPT_HTTPHEADER, h);
     cl->easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
     cl->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     cl->easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     cl->easy_setopt(c, CURLOPT_WRITEFUNCTION, keep_all);
-    cl->easy_setopt(c, CURLOPT_WRITEDATA, &g);
+    cl->easy_setopt(c, CURLOPT_WRITEDATA, g);
     cl->easy_setopt(c, CURLOPT_USERAGENT, "gpuctl");
-    CURLcode res = cl->easy_perform(c);
-    long status = 0;
-    cl->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    CURLcode res = (body || auth[0]) && !h ? CURLE_OUT_OF_MEMORY : cl->easy_perform(c);
+    cl->easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
     cl->slist_free_all(h);
     cl->easy_cleanup(c);
-    int rc = 0;
-    if (g.failed)
+    if (g->failed)
+        return error_set(e, -ENOMEM, "out of memory reading %s", url);
+    if (res != CURLE_OK)
+        return error_set(e, -EIO, "%s: %s", url, errbuf[0] ? errbuf : cl->easy_strerror(res));
+    return 0;
+}
+
+struct answer {
+    char text[512];
+    size_t len;
+};
+
+/* POSTs body to the coordinator's path; *status gets the HTTP status and
+ * ans the head of the answer.  -EIO with e filled when no answer came. */
+static int post(struct agent *a, const char *path, const char *body, size_t len, long *status,
+                struct answer *ans, struct error *e)
+{
+    char url[1024];
+    snprintf(url, sizeof url, "%s%s", a->o->coordinator, path);
+    struct growing g = {0};
+    int rc = transfer(a->curl, url, a->o->token, body, len, a->o->timeout_s, status, &g, e);
+    ans->len = g.len < sizeof ans->text - 1 ? g.len : sizeof ans->text - 1;
+    memcpy(ans->text, g.data ? g.data : "", ans->len);
+    ans->text[ans->len] = '\0';
+    free(g.data);
+    return rc;
+}
+
+/* The error message of a JSON error answer, else its text. */
+static const char *answer_message(const struct answer *ans, char *buf, size_t size)
+{
+    json_t *doc = json_loadb(ans->text, ans->len, 0, NULL);
+    const char *m = json_string_value(json_object_get(json_object_get(doc, "error"), "message"));
+    snprintf(buf, size, "%s", m ? m : ans->text);
+    json_decref(doc);
+    return buf;
+}
+
+int cluster_http_request(const char *url, const char *token, const char *body, size_t len,
+                         long timeout_s, long *status, char **answer, size_t *answer_len,
+                         struct error *e)
+{
+    *answer = NULL;
+    *answer_len = 0;
+    const struct curl_calls *cl = curl_load(url, e);
+    if (!cl)
+        return e->code;
+    struct growing g = {0};
+    int rc = transfer(cl, url, token, body, len, timeout_s, status, &g, e);
+    if (rc == 0 && !g.data && !(g.data = strdup("")))
         rc = error_set(e, -ENOMEM, "out of memory reading %s", url);
-    else if (res != CURLE_OK)
-        rc = error_set(e, -EIO, "%s: %s", url, errbuf[0] ? errbuf : cl->easy_strerror(res));
-    else if (status != 200) {
-        struct answer ans = {.len = 0};
-        size_t n = g.len < sizeof ans.text - 1 ? g.len : sizeof ans.text - 1;
-        memcpy(ans.text, g.data ? g.data : "", n);
-        ans.text[n] = '\0';
-        ans.len = n;
-        char msg[512];
-        rc = error_set(e, -EIO, "%s: HTTP %ld: %s", url, status,
-                       answer_message(&ans, msg, sizeof msg));
-    }
     if (rc < 0) {
         free(g.data);
         return rc;
     }
-    *body = g.data ? g.data : strdup("");
-    *len = g.len;
-    return *body ? 0 : error_set(e, -ENOMEM, "out of memory reading %s", url);
+    *answer = g.data;
+    *answer_len = g.len;
+    return 0;
+}
+
+int cluster_http_get(const char *url, const char *token, long timeout_s, char **body,
+                     size_t *len, struct error *e)
+{
+    long status;
+    int rc = cluster_http_request(url, token, NULL, 0, timeout_s, &status, body, len, e);
+    if (rc == 0 && status != 200) {
+        struct answer ans;
+        ans.len = *len < sizeof ans.text - 1 ? *len : sizeof ans.text - 1;
+        memcpy(ans.text, *body, ans.len);
+        ans.text[ans.len] = '\0';
+        char msg[512];
+        rc = error_set(e, -EIO, "%s: HTTP %ld: %s", url, status,
+                       answer_message(&ans, msg, sizeof msg));
+        free(*body);
+        *body = NULL;
+    }
+    return rc;
 }
 
 /* ------------------------------------------------------------ protocol */
@@ -256,6 +254,7 @@ static int register_node(struct agent *a, struct error *e)
     doc_json_put(body, "hostname", doc_json_str(a->info.hostname));
     doc_json_put(body, "addresses", addrs);
     doc_json_put(body, "interval_s", json_real(a->info.interval_s));
+    doc_json_put(body, "api_url", doc_json_str(a->o->api_url));
     char *text = body ? json_dumps(body, doc_json_dump_flags(true)) : NULL;
     json_decref(body);
     if (!text)
@@ -368,10 +367,12 @@ static int start(struct agent *a, const struct cluster_agent_options *o, struct 
     if ((rc = cluster_node_id_check(a->info.id, strlen(a->info.id), e)) < 0)
         return rc;
     a->info.interval_s = o->feed.interval_s;
-    if (o->token && snprintf(a->auth, sizeof a->auth, "Authorization: Bearer %s", o->token) >=
-                        (int)sizeof a->auth)
-        return error_set(e, -EINVAL, "the token is too long (at most %zu bytes)",
-                         sizeof a->auth - 24);
+    if (o->api_url && strncmp(o->api_url, "http://", 7) != 0 &&
+        strncmp(o->api_url, "https://", 8) != 0)
+        return error_set(e, -EINVAL, "API URL \"%s\": expected http://HOST:PORT or "
+                                     "https://HOST:PORT", o->api_url);
+    if (o->token && strlen(o->token) > 512)
+        return error_set(e, -EINVAL, "the token is too long (at most 512 bytes)");
     char what[300];
     snprintf(what, sizeof what, "agent for %s", o->coordinator);
     a->curl = curl_load(what, e);

@@ -26,6 +26,7 @@ struct cluster_agent_options {
     const char *coordinator;           /* base URL, "http://host:port" */
     const char *token;                 /* bearer token; NULL: none */
     const char *node_id;               /* NULL: cluster_agent_machine_id */
+    const char *api_url;               /* this node's gpuctl serve, for forwarded actions */
     struct feed_options feed;          /* interval_s is the push interval */
     long timeout_s;                    /* per request */
     double backoff_max_s;              /* the longest wait after failures */
@@ -41,6 +42,15 @@ int cluster_agent_machine_id(char buf[CLUSTER_NODE_ID_MAX], struct error *e);
 /* The machine's host name and its addresses (every interface that is up,
  * loopback and IPv6 link-local left out) into info; info->id untouched. */
 void cluster_agent_identity(struct cluster_node_info *info);
+
+/* One HTTP request: a POST of body[0..len) as JSON, or a GET when body is
+ * NULL, with the bearer token unless NULL, within timeout_s.  *status gets
+ * the answer's status, *answer its bytes (NUL-terminated; free it).  -EIO
+ * with e filled when no answer came (connection refused, timeout),
+ * -ENOMEM, or libcurl's loading error. */
+int cluster_http_request(const char *url, const char *token, const char *body, size_t len,
+                         long timeout_s, long *status, char **answer, size_t *answer_len,
+                         struct error *e);
 
 /* GETs url (with the bearer token unless NULL) within timeout_s; *body
  * receives the answer (NUL-terminated, free it) and *len its length.

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cluster/agent.h"
 #include "cluster/contention.h"
 #include "doc/build.h"
 #include "doc/contention_doc.h"
@@ -25,8 +26,12 @@
 #include "doc/rogue_doc.h"
 #include "doc/snapshot_doc.h"
 
+/* A forwarded kill may wait for its processes (at most 300 s on the node). */
+#define FORWARD_TIMEOUT_S 330
+
 struct cluster_coord {
     struct cluster_registry *registry;
+    char *node_token;
     struct cluster_thresholds thresholds;
     pthread_t ticker;
     pthread_mutex_t lock;
@@ -74,8 +79,13 @@ int cluster_coord_start(struct cluster_coord **out, const struct cluster_coord_o
     if (!c)
         return error_set(e, -ENOMEM, "out of memory starting the coordinator");
     c->thresholds = o->registry.thresholds;
+    if (o->node_token && !(c->node_token = strdup(o->node_token))) {
+        free(c);
+        return error_set(e, -ENOMEM, "out of memory starting the coordinator");
+    }
     int rc = cluster_registry_new(&c->registry, &o->registry, e);
     if (rc < 0) {
+        free(c->node_token);
         free(c);
         return rc;
     }
@@ -95,6 +105,7 @@ int cluster_coord_start(struct cluster_coord **out, const struct cluster_coord_o
         pthread_cond_destroy(&c->wake);
         pthread_mutex_destroy(&c->lock);
         cluster_registry_free(c->registry);
+        free(c->node_token);
         free(c);
         return error_set(e, -rc, "cannot start the coordinator's ticker: %s", strerror(rc));
     }
@@ -114,6 +125,7 @@ void cluster_coord_stop(struct cluster_coord *c)
     pthread_cond_destroy(&c->wake);
     pthread_mutex_destroy(&c->lock);
     cluster_registry_free(c->registry);
+    free(c->node_token);
     free(c);
 }
 
@@ -484,6 +496,49 @@ static int route_rogue(void *ctx, const struct http_request *req, struct http_re
     return reply_json(out, 200, doc_finish(&b, root, e), e);
 }
 
+/* POSTs the request's body to the node's own API at path and returns its
+ * answer as it is (status and body). */
+static int forward(struct cluster_coord *c, const struct http_request *req, const char *path,
+                   struct http_reply *out, struct error *e)
+{
+    struct cluster_view v;
+    int rc = cluster_registry_view_node(c->registry, req->param, cluster_now(), &v, e);
+    if (rc < 0)
+        return rc;
+    char url[512];
+    snprintf(url, sizeof url, "%s%s", v.nodes[0].info->api_url, path);
+    bool has_api = v.nodes[0].info->api_url[0] != '\0';
+    cluster_view_clear(&v);
+    if (!has_api)
+        return error_set(e, -ENOTSUP, "node %s registered no API URL to forward to (its agent "
+                                      "takes --api-url)", req->param);
+    long status;
+    char *answer;
+    size_t len;
+    rc = cluster_http_request(url, c->node_token, req->body, req->body_len, FORWARD_TIMEOUT_S,
+                              &status, &answer, &len, e);
+    if (rc < 0) {
+        error_prefix(e, "node %s's API did not answer", req->param);
+        return -EAGAIN;
+    }
+    out->status = (unsigned)status;
+    out->body = net_blob_take(answer, len);
+    return out->body ? 0 : error_set(e, -ENOMEM, "out of memory forwarding to node %s",
+                                     req->param);
+}
+
+static int route_forward_kill(void *ctx, const struct http_request *req, struct http_reply *out,
+                              struct error *e)
+{
+    return forward(ctx, req, "/api/v1/kill", out, e);
+}
+
+static int route_forward_reset(void *ctx, const struct http_request *req,
+                               struct http_reply *out, struct error *e)
+{
+    return forward(ctx, req, "/api/v1/reset", out, e);
+}
+
 const struct http_route cluster_coord_routes[CLUSTER_COORD_ROUTE_COUNT] = {
     {"GET", "/api/nodes", HTTP_ACCESS_READ, route_nodes},
     {"POST", "/api/nodes/{}/register", HTTP_ACCESS_CHANGE, route_register},
@@ -493,4 +548,6 @@ const struct http_route cluster_coord_routes[CLUSTER_COORD_ROUTE_COUNT] = {
     {"GET", "/api/cluster/snapshot", HTTP_ACCESS_READ, route_cluster_snapshot},
     {"GET", "/api/cluster/contention", HTTP_ACCESS_READ, route_contention},
     {"GET", "/api/cluster/rogue", HTTP_ACCESS_READ, route_rogue},
+    {"POST", "/api/nodes/{}/kill", HTTP_ACCESS_CHANGE_WAITS, route_forward_kill},
+    {"POST", "/api/nodes/{}/reset", HTTP_ACCESS_CHANGE_WAITS, route_forward_reset},
 };

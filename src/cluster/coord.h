@@ -1,7 +1,9 @@
 /* coord.h - the coordinator's HTTP routes (docs/api.md, "Coordinator"):
  * nodes register and push their snapshot documents; operators list nodes,
- * read a node's latest document, the cluster's snapshot and its contention
- * analysis, and forget nodes.
+ * read a node's latest document, the cluster's snapshot, its contention
+ * analysis and rogue findings, forget nodes, and have a node's own API
+ * kill or reset (forwarded with the node token, the answer returned as
+ * it is).
  *
  * The front-end half of src/cluster: it decodes what agents send (once
  * per push, on the HTTP layer's thread that received it) and builds the
@@ -21,6 +23,7 @@
 
 struct cluster_coord_options {
     struct cluster_registry_options registry;
+    const char *node_token;        /* sent with actions forwarded to nodes; NULL: none */
 };
 
 struct cluster_coord;
@@ -37,7 +40,7 @@ struct cluster_registry *cluster_coord_registry(struct cluster_coord *c);
 
 /* The routes; each takes the struct cluster_coord as its ctx
  * (http_server_options.route_ctx). */
-#define CLUSTER_COORD_ROUTE_COUNT 8
+#define CLUSTER_COORD_ROUTE_COUNT 10
 extern const struct http_route cluster_coord_routes[CLUSTER_COORD_ROUTE_COUNT];
 
 /* The current wall-clock time in seconds (the registry's clock). */

@@ -102,10 +102,24 @@ def cluster(gpuctl_bin, gpuctl_env, scenario, token_file):
             self.coord = Coordinator(p, int(line.rsplit(":", 1)[1]))
             return self.coord
 
-        def agent(self, node_id, devices, token=True, interval="0.2"):
+        def node_server(self, node_id, devices):
+            """The node's own `gpuctl serve` on the same scenario; its URL."""
+            sc = scenario({"devices": devices}, name=f"{node_id}.json")
+            p = subprocess.Popen([str(gpuctl_bin), "serve", "--listen", "127.0.0.1:0",
+                                  "--interval", "0.2", "--token-file", str(token_file)],
+                                 env=gpuctl_env(sc), stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            procs.append(p)
+            line = p.stderr.readline().decode("utf-8", "replace")
+            assert "listening on" in line, line
+            return f"http://127.0.0.1:{int(line.rsplit(':', 1)[1])}"
+
+        def agent(self, node_id, devices, token=True, interval="0.2", api_url=None):
             sc = scenario({"devices": devices}, name=f"{node_id}.json")
             args = [str(gpuctl_bin), "agent", "--coordinator", self.coord.url,
                     "--interval", interval, "--node-id", node_id, "--log-level", "info"]
+            if api_url:
+                args += ["--api-url", api_url]
             if token:
                 args += ["--token-file", str(token_file)]
             p = subprocess.Popen(args, env=gpuctl_env(sc), stdin=subprocess.DEVNULL,
@@ -316,3 +330,34 @@ def test_rogue_scans_every_nodes_latest_snapshot(cluster, tmp_path):
     finally:
         miner.kill()
         miner.wait()
+
+
+def test_a_kill_on_node_2_is_forwarded_to_its_own_api_and_ends_the_process(
+        cluster, spawn_procs):
+    coord = cluster.coordinator()
+    victim, bystander = spawn_procs(2)
+    devices = [gpu(0, 50, proc(victim.pid, 1000), proc(bystander.pid, 500))]
+    cluster.agent("node-1", [gpu(0, 10)])
+    node2 = cluster.node_server("node-2", devices)
+    cluster.agent("node-2", devices, api_url=node2)
+    coord.wait_for("node-2 with its API", lambda: (
+        coord.nodes().get("node-2", {}).get("api_url") == node2))
+
+    body = json.dumps({"pids": [victim.pid], "timeout_secs": 10})
+    status, doc = coord.request("/api/nodes/node-2/kill", "POST", body)
+    assert status == 401                       # the token, always
+    status, doc = coord.request("/api/nodes/node-1/kill", "POST", body, token=TOKEN)
+    assert status == 422 and "--api-url" in doc["error"]["message"]
+    status, doc = coord.request("/api/nodes/node-9/kill", "POST", body, token=TOKEN)
+    assert status == 404
+
+    status, doc = coord.request("/api/nodes/node-2/kill", "POST", body, token=TOKEN)
+    assert status == 200, doc
+    [ended] = doc["processes"]
+    assert ended["pid"] == victim.pid
+    assert victim.popen.wait(timeout=20) is not None
+    assert bystander.popen.poll() is None
+
+    # the node's refusal comes back as it is
+    status, doc = coord.request("/api/nodes/node-2/kill", "POST", '{"pids": [1]}', token=TOKEN)
+    assert status in (400, 403) and doc["error"]["message"]
