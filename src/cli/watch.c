@@ -96,7 +96,12 @@ static char *expand_home(const char *path)
 static int apply_values(struct watch_run *r)
 {
     const struct watch_args *a = &r->a;
-    r->interval_s = DEFAULT_INTERVAL_S;
+    /* watch keeps its own 30 s default, but watch_interval_secs set in the
+     * environment (GPUCTL_WATCH_INTERVAL) or the file is honoured, as
+     * --help, the man page and configuration.md say */
+    const struct config *cfg = &r->ctx.cfg;
+    r->interval_s = cfg->origin[CONFIG_WATCH_INTERVAL_SECS] != CONFIG_FROM_DEFAULT
+        ? cfg->watch_interval_secs : DEFAULT_INTERVAL_S;
     if (a->interval && !cli_parse_seconds(a->interval, &r->interval_s))
         return cli_usage_error("watch", "--interval: '%s' is not a number of seconds "
                                "(more than 0, at most 86400)", a->interval);

@@ -384,3 +384,22 @@ def test_top_interactive_only_visible_compact(tmp_path, gpuctl_bin, gpuctl_env, 
         assert t.exit_code() == 0
     finally:
         t.kill()
+
+
+def test_man_page_markup_keeps_words_and_entries_apart():
+    """Roff slips that render as run-together text: each synopsis line is
+    broken from the last, each variable of ENVIRONMENT is its own .TP entry,
+    and an alternating-font macro never gets a bare "'s" word (".BR top 's
+    display mode" renders as "top'sdisplaymode")."""
+    lines = (REPO / "docs" / "gpuctl.1").read_text().split("\n")
+    syn = lines.index(".SH SYNOPSIS")
+    syn_end = next(i for i in range(syn + 1, len(lines)) if lines[i].startswith(".SH "))
+    starts = [i for i in range(syn + 2, syn_end) if lines[i].startswith(".B gpuctl")]
+    assert starts and all(lines[i - 1] == ".br" for i in starts), \
+        [lines[i] for i in starts if lines[i - 1] != ".br"]
+    env = lines.index(".SH ENVIRONMENT")
+    env_end = next(i for i in range(env + 1, len(lines)) if lines[i].startswith(".SH "))
+    entries = [i for i in range(env + 1, env_end) if re.match(r"\.BR? GPUCTL_", lines[i])]
+    assert entries and all(lines[i - 1] == ".TP" for i in entries), \
+        [lines[i] for i in entries if lines[i - 1] != ".TP"]
+    assert not [l for l in lines if re.match(r"\.(BR|RB|IR|RI|BI|IB) \S+ 's ", l)]

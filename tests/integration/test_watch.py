@@ -457,3 +457,15 @@ def test_write_error_is_reported(watch, spawn_procs):
     assert rc == 1
     assert "/dev/full" in err and "No space left" in err
     assert err.count("cannot write") == 1
+
+
+def test_watch_interval_from_the_environment_is_honoured(watch, spawn_procs):
+    """GPUCTL_WATCH_INTERVAL (documented for watch's --interval) replaces
+    the 30 s default: three samples at 0.2 s end long before one 30 s
+    interval would have passed (the run's limit)."""
+    a, = spawn_procs(1)
+    rc, _, err = watch(["--count", "3"], gpu_scenario([a.pid]),
+                       env={"GPUCTL_WATCH_INTERVAL": "0.2"}, timeout=25)
+    assert rc == 0, err
+    _, rows = read_log(watch.dir / "gpu_log.csv")
+    assert len(rows) == 3
