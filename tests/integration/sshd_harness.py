@@ -46,8 +46,9 @@ def why_sshd_cannot_run():
 
 class Sshd:
     """aliases: {name: scenario path}; each gets its own port.  Also
-    'closed' (a port nobody listens on) and 'wrongkey' (alias of the first
-    host whose known_hosts entry holds another key)."""
+    'closed' (a port nobody listens on), 'wrongkey' (alias of the first
+    host whose known_hosts entry holds another key) and 'newkey' (alias of
+    the first host that known_hosts does not know)."""
 
     def __init__(self, folder, gpuctl_bin, nvml_lib, aliases, extra_env=None,
                  password_auth=False, one_port=False):
@@ -131,6 +132,9 @@ Subsystem sftp internal-sftp
         hosts += f"Host closed\n  HostName 127.0.0.1\n  Port {self.closed_port}\n"
         hosts += (f"Host wrongkey\n  HostName 127.0.0.1\n  Port {first}\n"
                   f"  HostKeyAlias wrongkey\n")
+        # A host whose key known_hosts does not hold yet.
+        hosts += (f"Host newkey\n  HostName 127.0.0.1\n  Port {first}\n"
+                  f"  HostKeyAlias newkey\n")
         # ssh takes the first value it finds: the specific hosts go first.
         self.ssh_config.write_text(hosts + common)
 

@@ -548,6 +548,23 @@ def test_batch_mode_without_a_terminal_and_host_keys_always_checked(fleet, tmp_p
     assert "[-oStrictHostKeyChecking=accept-new]" in log.read_text()
 
 
+def test_unknown_host_key_fails_at_once_without_a_terminal_until_accept_new(fleet):
+    three_hosts(fleet)
+    # No terminal (a new session): BatchMode, so ssh refuses instead of asking.
+    rc, out, err = fleet.run(["--remote", "newkey", "list"])
+    assert rc == 1
+    assert "host key unknown" in out and "1 host_key_unknown" in err
+    assert "newkey" not in fleet.sshd.known_hosts.read_text().replace("wrongkey", "")
+    rc, out, err = fleet.run(["--remote", "newkey", "--ssh-accept-new", "list"])
+    assert rc == 0, err
+    assert host_rows(out) == [("newkey", "0")]
+    assert any(line.startswith("newkey ") for line in
+               fleet.sshd.known_hosts.read_text().splitlines())
+    # accept-new never takes a changed key.
+    rc, out, err = fleet.run(["--remote", "wrongkey", "--ssh-accept-new", "list"])
+    assert rc == 1 and "host key changed" in out
+
+
 def test_control_directory_is_private(fleet):
     three_hosts(fleet)
     rc, out, err = fleet.run(["--remote", "alpha", "list"])
