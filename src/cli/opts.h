@@ -140,7 +140,7 @@ struct mcp_request {
 };
 extern const struct options_command mcp_options;
 struct serve_request {
-    const char *listen, *server_host, *token_file, *tls_cert, *tls_key;
+    const char *listen, *server_host, *token_file, *tls_cert, *tls_key, *pods_dir;
     unsigned long server_port, metrics_max_processes;
     double interval;
     bool server, coordinator;

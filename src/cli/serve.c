@@ -174,6 +174,7 @@ int cmd_serve(int argc, char **argv)
                                      ? (unsigned)q.metrics_max_processes : 512,
         .kill_timeout_s = ctx.cfg.default_timeout_secs > 0 ? ctx.cfg.default_timeout_secs : 5,
         .hostname = getenv("NODE_NAME"),
+        .pods_dir = q.pods_dir ? q.pods_dir : "/var/log/pods",
         .version = GPUCTL_VERSION, .revision = GPUCTL_GIT_REVISION,
         .self_user = pw ? pw->pw_name : NULL,
         .query_table = &list_options,

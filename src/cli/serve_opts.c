@@ -41,6 +41,9 @@ static const struct options_spec specs[] = {
      .metavar = "N",
      .help = "processes with their own /metrics series, the biggest GPU memory users first "
              "(default 512)", .offset = R(metrics_max_processes)},
+    {.name = "pods-dir", .type = OPTIONS_STRING, .metavar = "DIR",
+     .help = "the kubelet's pod log directories (NAMESPACE_NAME_UID), which name the pod and "
+             "namespace labels of /metrics (default /var/log/pods)", .offset = R(pods_dir)},
 };
 
 const struct options_command serve_options = {

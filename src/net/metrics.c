@@ -130,8 +130,9 @@ static const struct device *device_by_index(const struct snapshot *s, int index)
 }
 
 /* pid, user, command, container, pod, namespace; pod and namespace are
- * Kubernetes' (the pod from the cgroup path; the namespace is not in the
- * cgroup, so it stays empty rather than guessed). */
+ * Kubernetes': the pod's UID is in the cgroup path, its name and namespace
+ * come from the kubelet's pod directories (net/pods.h); without them the
+ * pod label is the UID and the namespace stays empty rather than guessed. */
 static void process_labels(const struct render *r, pid_t pid, bool *first)
 {
     const struct host_process *h = snapshot_host_process(r->s, pid);
@@ -141,8 +142,9 @@ static void process_labels(const struct render *r, pid_t pid, bool *first)
     bool container = h && h->container.kind != CONTAINER_NONE &&
                      h->container.kind != CONTAINER_SYSTEMD;
     label(r->f, first, "container", container ? h->container.id : "");
-    label(r->f, first, "pod", h ? h->container.pod_uid : "");
-    label(r->f, first, "namespace", "");
+    const struct pod_name *pod = h ? pods_find(r->o->pods, h->container.pod_uid) : NULL;
+    label(r->f, first, "pod", pod ? pod->name : h ? h->container.pod_uid : "");
+    label(r->f, first, "namespace", pod ? pod->ns : "");
     label(r->f, first, "hostname", r->host);
 }
 

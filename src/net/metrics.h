@@ -21,6 +21,7 @@
 
 #include "core/error.h"
 #include "core/snapshot.h"
+#include "net/pods.h"
 
 struct metrics_options {
     const char *hostname;          /* Hostname label; NULL: the snapshot's host name */
@@ -29,6 +30,9 @@ struct metrics_options {
     const char *revision;
     double last_render_s;          /* the previous render's duration, exported */
     double sample_age_s;           /* how old the frame's data is (stale passes) */
+    /* pod names and namespaces by UID (net/pods.h); NULL: the pod label is
+     * the UID from the cgroup and the namespace is empty */
+    const struct pod_names *pods;
 };
 
 /* Renders s (device_stale may be NULL: nothing stale) into a new

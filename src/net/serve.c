@@ -37,6 +37,7 @@
 #include "net/mcp_route.h"
 #include "net/metrics.h"
 #include "net/openapi.h"
+#include "net/pods.h"
 #include "net/web.h"
 #include "net/wsloop.h"
 #include "ops/kill.h"
@@ -139,7 +140,13 @@ static struct net_blob *render_metrics(struct serve *sv, const struct feed_frame
     char *text;
     size_t len;
     struct error e = {0};
-    if (metrics_render(f->snap, f->device_stale, &mo, &text, &len, &e) < 0)
+    /* the kubelet's pod directories: a missing one is no pods, not an error */
+    struct pod_names pods;
+    if (pods_read(o->pods_dir, &pods, &e) == 0)
+        mo.pods = &pods;
+    int rc = metrics_render(f->snap, f->device_stale, &mo, &text, &len, &e);
+    pods_clear(&pods);
+    if (rc < 0)
         return NULL;
     sv->last_render_s = now_mono() - start;
     return net_blob_take(text, len);

@@ -39,6 +39,7 @@ struct serve_options {
     unsigned metrics_max_processes;
     long kill_timeout_s;                /* POST /api/v1/kill's default wait (default_timeout_secs) */
     const char *hostname;               /* Hostname label; NULL: the machine's */
+    const char *pods_dir;               /* the kubelet's pod log directories (net/pods.h) */
     const char *version, *revision;     /* gpuctl_build_info and /health */
     const char *self_user;              /* whom "?user" without a name means */
     /* `gpuctl list`'s option table: query parameters of the snapshot

@@ -169,6 +169,22 @@ static void test_process_cap_keeps_the_biggest_users(void **state)
     free(t);
 }
 
+static void test_pod_and_namespace_come_from_the_pod_directories(void **state)
+{
+    (void)state;
+    struct fixture f;
+    build(&f);
+    struct pod_name known = {.uid = "pod-uid-1", .ns = "ml", .name = "trainer-0"};
+    struct pod_names pods = {.items = &known, .count = 1};
+    struct metrics_options o = {.max_processes = 512, .pods = &pods};
+    char *t = NULL;
+    size_t len = 0;
+    struct error e = {0};
+    assert_int_equal(metrics_render(&f.s, NULL, &o, &t, &len, &e), 0);
+    assert_non_null(strstr(t, "container=\"c0ffee\",pod=\"trainer-0\",namespace=\"ml\""));
+    free(t);
+}
+
 static void test_exporter_gauges_are_present(void **state)
 {
     (void)state;
@@ -189,6 +205,7 @@ int main(void)
         cmocka_unit_test(test_unknown_values_have_no_sample),
         cmocka_unit_test(test_each_family_is_written_once_and_whole),
         cmocka_unit_test(test_process_cap_keeps_the_biggest_users),
+        cmocka_unit_test(test_pod_and_namespace_come_from_the_pod_directories),
         cmocka_unit_test(test_exporter_gauges_are_present),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
