@@ -32,6 +32,8 @@ struct work {
     size_t *slots;                  /* hash of user name -> index + 1; 0 empty */
     size_t slot_count;              /* a power of two, over twice the users */
     size_t *last_gpu_mark;          /* per user: the GPU (counter) last counted */
+    long *node_users;               /* the node being scanned: its users' indices */
+    size_t node_users_cap;
 };
 
 static int rehash(struct work *w)
@@ -132,9 +134,7 @@ static int count_holdings(struct work *w, const struct cluster_gpu_ref *at, size
     const struct cluster_summary *s = at->summary;
     for (size_t k = 0; k < at->gpu->holding_count; k++) {
         const struct cluster_holding *h = &s->holdings[at->gpu->holding_start + k];
-        long ui = intern_user(w, s->users[h->user]);
-        if (ui < 0)
-            return -ENOMEM;
+        long ui = w->node_users[h->user];
         struct cluster_user_usage *u = &w->c->users[ui];
         u->gpu_mem_bytes += h->mem_bytes;
         u->processes += (unsigned)h->pid_count;
@@ -146,6 +146,23 @@ static int count_holdings(struct work *w, const struct cluster_gpu_ref *at, size
         if (add_node_to_user(u, node) < 0)
             return -ENOMEM;
     }
+    return 0;
+}
+
+/* The cluster-wide index of each of a node's users, looked up once per
+ * node rather than once per holding (a node has few users). */
+static int map_node_users(struct work *w, const struct cluster_summary *s)
+{
+    if (s->user_count > w->node_users_cap) {
+        long *m = realloc(w->node_users, s->user_count * sizeof *m);
+        if (!m)
+            return -ENOMEM;
+        w->node_users = m;
+        w->node_users_cap = s->user_count;
+    }
+    for (size_t u = 0; u < s->user_count; u++)
+        if ((w->node_users[u] = intern_user(w, s->users[u])) < 0)
+            return -ENOMEM;
     return 0;
 }
 
@@ -162,6 +179,8 @@ static int scan_nodes(struct work *w, double now)
         }
         c->nodes_counted++;
         const struct cluster_summary *s = &nv->sample->summary;
+        if (map_node_users(w, s) < 0)
+            return -ENOMEM;
         for (size_t i = 0; i < s->gpu_count; i++) {
             const struct cluster_gpu_summary *g = &s->gpus[i];
             struct cluster_gpu_ref at = {nv, s, g};
@@ -301,6 +320,7 @@ int cluster_contention_compute(const struct cluster_view *view,
         rc = rank_and_share(&w);
     free(w.slots);
     free(w.last_gpu_mark);
+    free(w.node_users);
     if (rc < 0) {
         cluster_contention_free(w.c);
         return error_set(e, -ENOMEM, "out of memory analysing contention over %zu nodes",
