@@ -47,6 +47,7 @@ struct watch_run {
     FILE *out;                /* stdout, or of.f */
     struct outfile of;        /* the log file (watch_open_output) */
     bool published;           /* a replaced log has taken the old one's place */
+    bool lost_said[64];       /* by GPU index: its loss is on stderr already */
     sigset_t stop_signals;
     int stop_fd;                      /* signalfd of stop_signals; -1 before */
 };
@@ -140,11 +141,25 @@ static int prepare_match(struct watch_run *r)
     return 0;
 }
 
-static int check_pids(const struct watch_args *a)
+/* A pid /proc does not show may still be on a GPU (a process of another
+ * pid namespace, a container's): it is checked against the first sample's
+ * GPU processes before anything is logged. */
+static bool pid_in_proc(pid_t pid)
+{
+    return kill(pid, 0) == 0 || errno != ESRCH;
+}
+
+static int check_pids_on_gpus(const struct watch_args *a, const struct snapshot *s)
 {
     for (size_t i = 0; i < a->pid_count; i++) {
-        if (kill(a->pids[i], 0) < 0 && errno == ESRCH) {
-            fprintf(stderr, "gpuctl: process %d does not exist\n", (int)a->pids[i]);
+        if (pid_in_proc(a->pids[i]))
+            continue;
+        bool on_gpu = false;
+        for (size_t k = 0; k < s->gproc_count && !on_gpu; k++)
+            on_gpu = s->gprocs[k].pid == a->pids[i];
+        if (!on_gpu) {
+            fprintf(stderr, "gpuctl: process %d does not exist (not in /proc and on no GPU)\n",
+                    (int)a->pids[i]);
             return EXIT_GENERAL;
         }
     }
@@ -201,10 +216,27 @@ static int flush_rows(struct watch_run *r)
     return 0;
 }
 
+/* A GPU that fell off the bus has no rows: said once on stderr (again
+ * only if it comes back and is lost a second time), the others go on. */
+static void say_lost_gpus(struct watch_run *r, const struct snapshot *s)
+{
+    for (size_t i = 0; i < s->device_count; i++) {
+        const struct device *d = &s->devices[i];
+        if (d->index < 0 || d->index >= 64)
+            continue;
+        bool lost = d->status[0] != '\0';
+        if (lost && !r->lost_said[d->index])
+            fprintf(stderr, "gpuctl: GPU %d (%s) is lost: %s; still logging the other GPUs\n",
+                    d->index, d->name[0] ? d->name : "N/A", d->status);
+        r->lost_said[d->index] = lost;
+    }
+}
+
 /* One frame's rows.  A stale frame repeats the last sample (the driver
  * has not answered this one yet): it is not logged twice. */
 static int write_frame(struct watch_run *r, const struct feed_frame *fr)
 {
+    say_lost_gpus(r, fr->snap);
     struct watch_select sel = {.pids = r->a.pids, .pid_count = r->a.pid_count,
                                .match = r->a.match ? &r->matcher : NULL};
     size_t rows;
@@ -263,7 +295,9 @@ static int sample_loop(struct watch_run *r)
         struct feed_frame *fr = next_frame(r);
         if (!fr)
             return EXIT_OK;
-        int rc = write_frame(r, fr);
+        int rc = taken == 0 ? check_pids_on_gpus(&r->a, fr->snap) : 0;
+        if (rc == 0)
+            rc = write_frame(r, fr);
         feed_frame_unref(fr);
         if (rc)
             return rc;
@@ -311,7 +345,7 @@ static int open_sources(struct watch_run *r)
 static int run_watch(struct watch_run *r)
 {
     int rc;
-    if ((rc = apply_values(r)) || (rc = prepare_match(r)) || (rc = check_pids(&r->a)))
+    if ((rc = apply_values(r)) || (rc = prepare_match(r)))
         return rc;
     /* Blocked before the GPU library starts, so its threads (if any)
      * inherit the mask and a Ctrl-C during start-up is a clean stop too. */

@@ -18,7 +18,8 @@ import time
 
 import pytest
 
-from conftest import MiB, check_no_sanitizer_report, device, python_sleeper_argv
+from conftest import (MiB, check_no_sanitizer_report, device, python_sleeper_argv,
+                      write_json_atomically)
 
 COLUMNS = ["timestamp", "gpu_index", "pid", "cmd", "gpu_mem_mib", "sm_util_pct", "mem_util_pct"]
 EXTENDED = COLUMNS + ["sys_used_mib", "cpu_cores", "cpu_pct", "host_rss_mib"]
@@ -469,3 +470,56 @@ def test_watch_interval_from_the_environment_is_honoured(watch, spawn_procs):
     assert rc == 0, err
     _, rows = read_log(watch.dir / "gpu_log.csv")
     assert len(rows) == 3
+
+
+def test_a_gpu_lost_mid_run_is_said_once_and_the_others_go_on(gpuctl_bin, gpuctl_env, spawn_procs,
+                                                              scenario, tmp_path):
+    a, b = spawn_procs(2)
+    data = gpu_scenario([a.pid], [b.pid])
+    path = scenario(data)
+    log = tmp_path / "lost.csv"
+    p = subprocess.Popen([str(gpuctl_bin), "watch", "--interval", "0.2", "-o", str(log)],
+                         cwd=tmp_path, env=gpuctl_env(path, {"FAKE_NVML_RECHECK_MS": 0}),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def rows():
+        return read_log(log)[1] if log.exists() and log.stat().st_size else []
+
+    deadline = time.monotonic() + 60
+    while len(rows()) < 4 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(rows()) >= 4
+    lost = ["nvmlDeviceGetMemoryInfo", "nvmlDeviceGetUtilizationRates", "nvmlDeviceGetTemperature",
+            "nvmlDeviceGetPowerUsage", "nvmlDeviceGetComputeRunningProcesses"]
+    data["devices"][1]["errors"] = {fn: "GPU_IS_LOST" for fn in lost}
+    write_json_atomically(path, data)
+    time.sleep(0.5)
+    seen = len(rows())
+    deadline = time.monotonic() + 60
+    while len(rows()) < seen + 5 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    later = rows()[seen:]
+    assert len(later) >= 5, "rows for GPU 0 go on"
+    assert {r[1] for r in later} == {"0"}, later
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    err = err.decode()
+    check_no_sanitizer_report(err)
+    assert p.returncode == 0, err
+    assert err.count("GPU 1") == 1 and "lost" in err, err
+
+
+def test_pid_only_the_gpu_lists_is_watched_and_a_pid_of_nowhere_refused(watch, spawn_procs):
+    """A pid /proc lacks (another pid namespace) but a GPU lists is logged
+    from the GPU's side; a pid of neither is refused before any row."""
+    a, = spawn_procs(1)
+    ghost = 4_000_000                 # above pid_max: no process here can have it
+    rc, out, err = watch(["--pid", ghost, "--count", "2", "--interval", "0.1", "-o", "-"],
+                         gpu_scenario([a.pid, ghost]))
+    assert rc == 0, err
+    rows = list(csv.reader(io.StringIO(out)))[1:]
+    assert len(rows) == 2 and {r[2] for r in rows} == {str(ghost)}, out
+    rc, out, err = watch(["--pid", ghost, "--count", "2", "--interval", "0.1", "-o", "-"],
+                         gpu_scenario([a.pid]))
+    assert rc == 1 and f"process {ghost} does not exist" in err, err
+    assert len(out.splitlines()) <= 1                       # at most the header
