@@ -171,6 +171,7 @@ async function nodeSuite(browser) {
       await page.click(`.procs tbody tr[data-key="0:${plan.kill_refused}:"] button.danger`);
       await page.waitForSelector('#confirm-dialog[open]', { timeout: STEP_MS });
       report.confirm_text = await page.$eval('#confirm-text', (e) => e.textContent);
+      await shot(page, 'kill-confirm-1440x900');
       await page.click('#confirm-ok');
       await page.waitForSelector('#token-dialog[open]', { timeout: STEP_MS });
       await page.click('#token-dialog button[value=cancel]');
@@ -202,6 +203,14 @@ async function policiesSuite(browser) {
     await page.goto(plan.url + '#policies', { waitUntil: 'load', timeout: STEP_MS });
     await page.waitForSelector('#tab-user', { timeout: STEP_MS });
     await page.evaluate((t) => sessionStorage.setItem('gpuctl.token', t), plan.token);
+  });
+  await step('enforcement switches', async () => {
+    await page.click('#g-enabled');
+    await page.waitForFunction(() => document.getElementById('toast').textContent === 'Policies saved.', { timeout: STEP_MS });
+    await page.evaluate(() => { document.getElementById('toast').textContent = ''; });
+    await page.select('#g-mode', 'hard');
+    await page.waitForFunction(() => document.getElementById('toast').textContent === 'Policies saved.', { timeout: STEP_MS });
+    report.switches_saved = true;
   });
   await step('add a user policy', async () => {
     await page.click('#policy-panel > button');

@@ -192,6 +192,9 @@ def test_a_policy_made_in_the_form_reaches_guard_toml_and_the_cli(start_server, 
                     "memory_limit_gb": 1, "missing_gpu": 9}, tmp_path,
                    refused=["/api/v1/policies: 400"])
     guard = (tmp_path / "xdg" / "gpuctl" / "guard.toml").read_text()
+    assert report["switches_saved"] is True
+    assert "enabled = true" in guard and "dry_run = false" in guard
+    assert 'enforcement = "hard"' in guard
     assert f"[user_policies.{user}]" in guard or f'[user_policies."{user}"]' in guard
     assert report["user_row"][0] == "1"
     # The form refuses 150 % itself; the server refuses GPU 9, at the field.
