@@ -28,52 +28,53 @@ static const struct net_web_asset *find_asset(const char *path)
     return NULL;
 }
 
-/* Skips spaces and tabs. */
-static const char *skip_ws(const char *p)
+/* Skips spaces and tabs in [p, end). */
+static const char *skip_ws(const char *p, const char *end)
 {
-    while (*p == ' ' || *p == '\t')
+    while (p < end && (*p == ' ' || *p == '\t'))
         p++;
     return p;
 }
 
-/* True when the parameters of one Accept-Encoding entry ([p, end)) set
- * q to zero ("q=0", "q=0.0", "q=0.000"). */
+/* True when the parameters of one Accept-Encoding entry, [p, end) after
+ * its name, set q to zero ("q=0", "q=0.0", "q=0.000"). */
 static bool q_is_zero(const char *p, const char *end)
 {
-    const char *q = p;
-    while ((q = strchr(q, ';')) && q < end) {
-        q = skip_ws(q + 1);
-        if ((q[0] == 'q' || q[0] == 'Q') && q[1] == '=') {
-            q += 2;
-            if (*q != '0')
-                return false;
-            q++;
-            if (*q == '.')
-                q++;
-            while (*q == '0')
-                q++;
-            q = skip_ws(q);
-            return q >= end || *q == ',' || *q == ';';
-        }
+    while ((p = memchr(p, ';', (size_t)(end - p))) != NULL) {
+        p = skip_ws(p + 1, end);
+        if (end - p < 2 || (p[0] != 'q' && p[0] != 'Q') || p[1] != '=')
+            continue;
+        p += 2;
+        if (p >= end || *p != '0')
+            return false;
+        p++;
+        if (p < end && *p == '.')
+            p++;
+        while (p < end && *p == '0')
+            p++;
+        p = skip_ws(p, end);
+        return p >= end || *p == ';';
     }
     return false;
 }
 
-bool net_web_accepts_gzip(const char *v)
+bool net_web_accepts_gzip(const char *v, size_t len)
 {
     if (!v)
         return false;
-    const char *p = v;
-    while (*p) {
-        p = skip_ws(p);
-        const char *end = strchr(p, ',');
+    const char *p = v, *stop = v + len;
+    while (p < stop) {
+        const char *end = memchr(p, ',', (size_t)(stop - p));
         if (!end)
-            end = p + strlen(p);
-        size_t n = strcspn(p, " \t;,");
-        bool named = (n == 4 && strncasecmp(p, "gzip", 4) == 0) || (n == 1 && *p == '*');
-        if (named && !q_is_zero(p, end))
+            end = stop;
+        const char *name = skip_ws(p, end), *after = name;
+        while (after < end && *after != ' ' && *after != '\t' && *after != ';')
+            after++;
+        size_t n = (size_t)(after - name);
+        bool named = (n == 4 && strncasecmp(name, "gzip", 4) == 0) || (n == 1 && *name == '*');
+        if (named && !q_is_zero(after, end))
             return true;
-        p = *end ? end + 1 : end;
+        p = end < stop ? end + 1 : stop;
     }
     return false;
 }
@@ -83,7 +84,7 @@ static bool etag_matches(const char *v, const struct net_web_asset *a)
 {
     if (!v)
         return false;
-    if (strcmp(skip_ws(v), "*") == 0)
+    if (strcmp(skip_ws(v, v + strlen(v)), "*") == 0)
         return true;
     return strstr(v, a->etag) || strstr(v, a->etag_gz);
 }
@@ -95,7 +96,8 @@ int net_web_route(void *ctx, const struct http_request *req, struct http_reply *
     const struct net_web_asset *a = find_asset(req->path);
     if (!a)
         return error_set(e, -ENOENT, "no such page or file: %.200s", req->path);
-    bool gz = a->gz && net_web_accepts_gzip(http_request_header(req, "Accept-Encoding"));
+    const char *accept = http_request_header(req, "Accept-Encoding");
+    bool gz = a->gz && accept && net_web_accepts_gzip(accept, strlen(accept));
     size_t h = 0;
     out->headers[h++] = (struct http_header){"Content-Security-Policy", NET_WEB_CSP};
     out->headers[h++] = (struct http_header){"Cache-Control", "no-cache"};

@@ -1,13 +1,16 @@
 /* web.h - the dashboard's files (web/, and Debian's Chart.js), embedded at
  * build time and served by `gpuctl serve` at "/".
  *
- * Mount with the two routes below, after the API's (the "/{}" route would
- * otherwise answer for "/health" and "/metrics"):
+ * Mount with the two routes below, after every one-segment API route (the
+ * "/{}" route would otherwise answer for "/health" and "/metrics"):
  *     {"GET", "/", HTTP_ACCESS_PUBLIC, net_web_route},
  *     {"GET", "/{}", HTTP_ACCESS_PUBLIC, net_web_route},
  */
 #ifndef GPUCTL_NET_WEB_H
 #define GPUCTL_NET_WEB_H
+
+#include <stdbool.h>
+#include <stddef.h>
 
 #include "net/http.h"
 
@@ -24,8 +27,8 @@
 int net_web_route(void *ctx, const struct http_request *req, struct http_reply *out,
                   struct error *e);
 
-/* True when Accept-Encoding value v takes gzip (a "gzip" or "*" token
- * without q=0). */
-bool net_web_accepts_gzip(const char *v);
+/* True when the Accept-Encoding value v[0..len) takes gzip (a "gzip" or
+ * "*" entry without q=0).  v need not be NUL-terminated. */
+bool net_web_accepts_gzip(const char *v, size_t len);
 
 #endif

@@ -7,31 +7,40 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "net/web.h"
 #include "net/web_assets.h"
 
+static bool accepts(const char *v)
+{
+    return net_web_accepts_gzip(v, strlen(v));
+}
+
 static void test_gzip_is_taken_when_listed_without_q_zero(void **state)
 {
     (void)state;
-    assert_true(net_web_accepts_gzip("gzip"));
-    assert_true(net_web_accepts_gzip("gzip, deflate, br, zstd"));
-    assert_true(net_web_accepts_gzip("br;q=1.0, GZIP;q=0.5"));
-    assert_true(net_web_accepts_gzip("*"));
-    assert_true(net_web_accepts_gzip("identity, gzip ;q=0.001"));
+    assert_true(accepts("gzip"));
+    assert_true(accepts("gzip, deflate, br, zstd"));
+    assert_true(accepts("br;q=1.0, GZIP;q=0.5"));
+    assert_true(accepts("*"));
+    assert_true(accepts("identity, gzip ;q=0.001"));
 }
 
 static void test_gzip_is_refused_when_absent_or_q_zero(void **state)
 {
     (void)state;
-    assert_false(net_web_accepts_gzip(NULL));
-    assert_false(net_web_accepts_gzip(""));
-    assert_false(net_web_accepts_gzip("identity"));
-    assert_false(net_web_accepts_gzip("gzipx, xgzip"));
-    assert_false(net_web_accepts_gzip("gzip;q=0"));
-    assert_false(net_web_accepts_gzip("gzip; q=0.000, br"));
-    assert_false(net_web_accepts_gzip("*;q=0"));
+    assert_false(net_web_accepts_gzip(NULL, 0));
+    assert_false(accepts(""));
+    assert_false(accepts("identity"));
+    assert_false(accepts("gzipx, xgzip"));
+    assert_false(accepts("gzip;q=0"));
+    assert_false(accepts("gzip; q=0.000, br"));
+    assert_false(accepts("*;q=0"));
+    /* only the first len bytes count */
+    assert_false(net_web_accepts_gzip("br, gzip", 3));
+    assert_true(net_web_accepts_gzip("gzip;q=0.5", 4));
 }
 
 static const struct net_web_asset *asset(const char *path)
