@@ -47,6 +47,11 @@ int cli_fail(const struct error *e);
  * except for a closed pipe (`| head`), which ends the output quietly as
  * the reader wanted; returns EXIT_GENERAL either way. */
 int cli_output_failed(int rc);
+/* --output (or output_format from the environment or the file) for a
+ * command that answers in a table or JSON: sets ctx->cfg.output_format
+ * from output when given; table, json and ndjson (compact JSON) are
+ * accepted.  Returns 0, or the exit code after saying what is wrong. */
+int cli_apply_table_or_json(struct cli_ctx *ctx, const char *command, const char *output);
 /* "gpuctl: <message>" on stderr for a usage problem; returns 3. */
 int cli_usage_error(const char *command, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -54,6 +54,23 @@ int cli_usage_error(const char *command, const char *fmt, ...)
     return EXIT_INVALID_ARGS;
 }
 
+int cli_apply_table_or_json(struct cli_ctx *ctx, const char *command, const char *output)
+{
+    struct error e = {0};
+    if (output && config_set_from_flag(&ctx->cfg, CONFIG_OUTPUT_FORMAT, output, &e) < 0)
+        return cli_usage_error(command, "--output: %s", e.msg);
+    enum output_format f = ctx->cfg.output_format;
+    if (f == OUTPUT_TABLE || f == OUTPUT_JSON || f == OUTPUT_NDJSON)
+        return 0;
+    if (ctx->cfg.origin[CONFIG_OUTPUT_FORMAT] == CONFIG_FROM_FLAG)
+        return cli_usage_error(command, "--output %s is not supported by %s; use table or json",
+                               config_output_format_name(f), command);
+    fprintf(stderr, "gpuctl: output_format '%s' (from %s) is not supported by %s; use table "
+            "or json, or pass --output\n", config_output_format_name(f),
+            config_origin_name(ctx->cfg.origin[CONFIG_OUTPUT_FORMAT]), command);
+    return EXIT_GENERAL;
+}
+
 int cli_unknown_argument(const char *command, const char *arg, const char *hint)
 {
     if (arg[0] == '-')

@@ -77,27 +77,10 @@ static int parse_args(struct kill_args *a, int argc, char **argv)
 
 /* ---- configuration -------------------------------------------------------------- */
 
-static int apply_output(struct kill_cmd *c)
-{
-    struct error e = {0};
-    if (c->a.output && config_set_from_flag(&c->ctx.cfg, CONFIG_OUTPUT_FORMAT, c->a.output, &e) < 0)
-        return cli_usage_error("kill", "--output: %s", e.msg);
-    enum output_format f = c->ctx.cfg.output_format;
-    if (f == OUTPUT_TABLE || f == OUTPUT_JSON || f == OUTPUT_NDJSON)
-        return 0;
-    if (c->ctx.cfg.origin[CONFIG_OUTPUT_FORMAT] == CONFIG_FROM_FLAG)
-        return cli_usage_error("kill", "--output %s is not supported by kill; use table or json",
-                               config_output_format_name(f));
-    fprintf(stderr, "gpuctl: output_format '%s' (from %s) is not supported by kill; use table "
-            "or json, or pass --output\n", config_output_format_name(f),
-            config_origin_name(c->ctx.cfg.origin[CONFIG_OUTPUT_FORMAT]));
-    return EXIT_GENERAL;
-}
-
 static int apply_flags(struct kill_cmd *c)
 {
     struct error e = {0};
-    int rc = apply_output(c);
+    int rc = cli_apply_table_or_json(&c->ctx, "kill", c->a.output);
     if (rc)
         return rc;
     if (c->a.timeout &&

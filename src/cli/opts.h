@@ -38,7 +38,7 @@ extern const struct options_command top_options;
 struct reset_request {
     struct options_list gpu;
     bool all, force;
-    const char *timeout;
+    const char *timeout, *output;
 };
 extern const struct options_command reset_options;
 

@@ -4,7 +4,9 @@
  *
  * Ending processes is `kill --force` exactly: the same kill set
  * (ops/kill.h), with its pidfds, safety checks and one wait for all.  The
- * reset itself is ops/reset.c's.
+ * reset itself is ops/reset.c's.  With --output json what happened is
+ * gathered per GPU and printed as doc/reset_doc.c's document instead of
+ * the lines and the table.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +18,8 @@
 #include "cli/opts.h"
 #include "cli/kill.h"
 #include "core/term.h"
+#include "doc/json.h"
+#include "doc/reset_doc.h"
 #include "ops/reset.h"
 
 struct reset_args {
@@ -23,7 +27,7 @@ struct reset_args {
     int *gpus;
     size_t gpu_count;
     bool all, force;
-    const char *timeout;
+    const char *timeout, *output;
 };
 
 struct reset_cmd {
@@ -35,6 +39,10 @@ struct reset_cmd {
     struct reset_method *methods;    /* per devices[] */
     size_t device_count;
     struct kill_set set;
+    size_t *kill_order;              /* set's entries as they are shown */
+    bool json;
+    struct doc_reset_gpu *results;   /* per devices[]: what happened, for the document */
+    char **texts;                    /* the results' output and error, two per device */
 };
 
 /* ---- arguments ------------------------------------------------------------------ */
@@ -60,6 +68,7 @@ static int parse_args(struct reset_args *a, int argc, char **argv)
     a->all = q.all;
     a->force = q.force;
     a->timeout = q.timeout;
+    a->output = q.output;
     if ((a->gpu_count > 0) == a->all)
         return cli_usage_error("reset", "name the GPUs with either --gpu or --all");
     return 0;
@@ -95,7 +104,9 @@ static int choose_devices(struct reset_cmd *c)
     const struct snapshot *s = c->snap;
     c->devices = calloc(s->device_count ? s->device_count : 1, sizeof *c->devices);
     c->methods = calloc(s->device_count ? s->device_count : 1, sizeof *c->methods);
-    if (!c->devices || !c->methods) {
+    c->results = calloc(s->device_count ? s->device_count : 1, sizeof *c->results);
+    c->texts = calloc(s->device_count ? 2 * s->device_count : 1, sizeof *c->texts);
+    if (!c->devices || !c->methods || !c->results || !c->texts) {
         fputs("gpuctl: out of memory\n", stderr);
         return EXIT_GENERAL;
     }
@@ -106,8 +117,12 @@ static int choose_devices(struct reset_cmd *c)
         bool chosen = c->a.all;
         for (size_t i = 0; i < c->a.gpu_count && !chosen; i++)
             chosen = c->a.gpus[i] == s->devices[d].index;
-        if (chosen)
-            c->devices[c->device_count++] = &s->devices[d];
+        if (!chosen)
+            continue;
+        c->results[c->device_count] = (struct doc_reset_gpu){.device = &s->devices[d],
+                                                             .method = &c->methods[
+                                                                 c->device_count]};
+        c->devices[c->device_count++] = &s->devices[d];
     }
     if (c->device_count == 0) {
         fputs("gpuctl: there is no GPU to reset\n", stderr);
@@ -197,23 +212,69 @@ static int add_busy(struct reset_cmd *c)
     return EXIT_OK;
 }
 
-static int show_kill(struct reset_cmd *c, long timeout_secs)
+static int order_kill(struct reset_cmd *c)
 {
-    size_t *order = malloc((c->set.count ? c->set.count : 1) * sizeof *order);
-    if (!order) {
+    c->kill_order = malloc((c->set.count ? c->set.count : 1) * sizeof *c->kill_order);
+    if (!c->kill_order) {
         fputs("gpuctl: out of memory\n", stderr);
         return EXIT_GENERAL;
     }
-    kill_set_order(&c->set, order);
+    kill_set_order(&c->set, c->kill_order);
+    return EXIT_OK;
+}
+
+static struct doc_kill_request kill_doc(const struct reset_cmd *c)
+{
+    return (struct doc_kill_request){.set = &c->set, .order = c->kill_order,
+                                     .stage = DOC_KILL_DONE, .signal = SIGTERM,
+                                     .timeout_secs = c->ctx.cfg.default_timeout_secs,
+                                     .force = true};
+}
+
+static int show_kill(struct reset_cmd *c)
+{
     struct cli_kill_view v = {
-        .doc = {.set = &c->set, .order = order, .stage = DOC_KILL_DONE, .signal = SIGTERM,
-                .timeout_secs = timeout_secs, .force = true},
+        .doc = kill_doc(c),
         .color = term_use_color(STDOUT_FILENO, c->ctx.cfg.use_colors),
         .width = c->ctx.cfg.table_width ? c->ctx.cfg.table_width : term_width(STDOUT_FILENO),
     };
     int rc = cli_kill_render_table(&v, stdout);
-    free(order);
     return rc < 0 && rc != -EPIPE ? EXIT_GENERAL : EXIT_OK;
+}
+
+/* The document of docs/json/reset.md: the processes ended first (when
+ * --force ended any) and each GPU's result. */
+static int write_document(struct reset_cmd *c)
+{
+    struct error e = {0};
+    struct doc_kill_request ended = kill_doc(c);
+    struct doc_reset_request r = {.gpus = c->results, .gpu_count = c->device_count,
+                                  .force = c->a.force,
+                                  .ended = c->set.count ? &ended : NULL};
+    json_t *root = doc_reset_build(&r, &e);
+    if (!root)
+        return cli_fail(&e);
+    int rc = doc_json_write(root, stdout, c->ctx.cfg.output_format == OUTPUT_NDJSON);
+    return rc < 0 ? cli_output_failed(rc) : EXIT_OK;
+}
+
+/* A process outlived the wait: no GPU is reset, and the document says why. */
+static int processes_left(struct reset_cmd *c, int left)
+{
+    char why[96];
+    snprintf(why, sizeof why, "%d process%s on the GPUs did not end", left,
+             left == 1 ? "" : "es");
+    fprintf(stderr, "gpuctl: %s; no GPU was reset\n", why);
+    if (!c->json)
+        return EXIT_GENERAL;
+    for (size_t i = 0; i < c->device_count; i++) {
+        c->results[i].result = DOC_RESET_NOT_ATTEMPTED;
+        c->results[i].error = why;
+    }
+    int rc = write_document(c);
+    for (size_t i = 0; i < c->device_count; i++)
+        c->results[i].error = NULL;
+    return rc ? rc : EXIT_GENERAL;
 }
 
 /* As `kill --force`: SIGTERM, the wait, SIGKILL for the survivors. */
@@ -242,13 +303,11 @@ static int end_processes(struct reset_cmd *c)
     int left = kill_set_run(&c->set, &o, &e);
     if (left < 0)
         return cli_fail(&e);
-    rc = show_kill(c, timeout);
-    if (left > 0) {
-        fprintf(stderr, "gpuctl: %d process%s did not end; no GPU was reset\n", left,
-                left == 1 ? "" : "es");
-        return EXIT_GENERAL;
-    }
-    return rc;
+    if ((rc = order_kill(c)))
+        return rc;
+    if (!c->json)
+        rc = show_kill(c);
+    return left > 0 ? processes_left(c, left) : rc;
 }
 
 static int check_busy(struct reset_cmd *c)
@@ -276,23 +335,44 @@ static void print_output(FILE *out, const char *text)
     }
 }
 
+/* Resets one GPU; its output and any error are kept in texts[] for the
+ * document.  Returns the exit code it calls for. */
+static int reset_one(struct reset_cmd *c, size_t i)
+{
+    const struct device *d = c->devices[i];
+    struct doc_reset_gpu *g = &c->results[i];
+    struct error e = {0};
+    char what[160];
+    describe_device(d, what, sizeof what);
+    int rc = reset_run(d, &c->methods[i], &c->texts[2 * i], &e);
+    g->output = c->texts[2 * i];
+    if (rc < 0) {
+        g->result = DOC_RESET_FAILED;
+        g->error = c->texts[2 * i + 1] = strdup(e.msg);
+        bool show = !c->json && g->output;
+        fprintf(stderr, "gpuctl: %s%s\n", e.msg, show ? "; its output:" : "");
+        if (show)
+            print_output(stderr, g->output);
+        return g->error ? cli_exit_code(e.code) : EXIT_GENERAL;
+    }
+    g->result = DOC_RESET_DONE;
+    if (!c->json) {
+        printf("%s: reset\n", what);
+        print_output(stdout, g->output);
+    }
+    return EXIT_OK;
+}
+
 static int reset_all(struct reset_cmd *c)
 {
     int rc = EXIT_OK;
     for (size_t i = 0; i < c->device_count; i++) {
-        const struct device *d = c->devices[i];
-        struct error e = {0};
-        char *output = NULL, what[160];
-        describe_device(d, what, sizeof what);
-        if (reset_run(d, &c->methods[i], &output, &e) < 0) {
-            fprintf(stderr, "gpuctl: %s%s\n", e.msg, output ? "; its output:" : "");
-            print_output(stderr, output);
-            rc = rc ? rc : cli_exit_code(e.code);
-        } else {
-            printf("%s: reset\n", what);
-            print_output(stdout, output);
-        }
-        free(output);
+        int one = reset_one(c, i);
+        rc = rc ? rc : one;
+    }
+    if (c->json) {
+        int wrote = write_document(c);
+        return rc ? rc : wrote;
     }
     if (fflush(stdout) == EOF && !rc)
         rc = EXIT_GENERAL;
@@ -312,6 +392,9 @@ static int prepare(struct reset_cmd *c, int argc, char **argv)
     if (c->a.timeout &&
         config_set_from_flag(&c->ctx.cfg, CONFIG_DEFAULT_TIMEOUT_SECS, c->a.timeout, &e) < 0)
         return cli_usage_error("reset", "--timeout-secs: %s", e.msg);
+    if ((rc = cli_apply_table_or_json(&c->ctx, "reset", c->a.output)))
+        return rc;
+    c->json = c->ctx.cfg.output_format != OUTPUT_TABLE;
     return EXIT_OK;
 }
 
@@ -332,6 +415,11 @@ int cmd_reset(int argc, char **argv)
     kill_set_free(&c.set);
     snapshot_free(c.snap);
     snapshot_ctx_close(c.sctx);
+    for (size_t i = 0; c.texts && i < 2 * c.device_count; i++)
+        free(c.texts[i]);
+    free(c.texts);
+    free(c.results);
+    free(c.kill_order);
     free(c.devices);
     free(c.methods);
     free(c.a.gpus);

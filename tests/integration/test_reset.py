@@ -6,6 +6,7 @@ NVIDIA device can come from the fake NVML, so the other vendors' "not
 supported" answers are covered by the unit tests (tests/unit/test_reset.c).
 """
 
+import json
 import os
 import signal
 import subprocess
@@ -231,3 +232,95 @@ def test_help(run):
     r = run(["reset", "--help"])
     assert r.rc == 0
     assert r.out.startswith("usage: gpuctl reset")
+
+
+# ---- --output json ----------------------------------------------------------------------------
+
+
+def json_of(r):
+    return json.loads(r.out)
+
+
+@needs_root
+def test_json_document_of_a_reset(run, smi):
+    r = run(["reset", "--gpu", "1", "--output", "json"], scenario=machine([], []), env=smi())
+    assert r.rc == 0, r.err
+    assert r.err == ""
+    doc = json_of(r)
+    assert doc["force"] is False and doc["processes"] == []
+    g, = doc["gpus"]
+    assert (g["gpu"], g["name"], g["pci_bus_id"]) == (1, "NVIDIA H100 80GB HBM3", bus_id(1))
+    assert g["uuid"].startswith("GPU-")
+    assert g["command"].endswith(f"nvidia-smi --gpu-reset -i {bus_id(1)}")
+    assert g["result"] == "reset" and g["error"] is None
+    assert "was successfully reset." in g["output"]
+    assert smi.calls() == [f"--gpu-reset -i {bus_id(1)}"]
+
+
+@needs_root
+def test_json_a_failed_reset_is_in_the_document_and_the_exit_code(run, smi):
+    r = run(["reset", "--all", "-o", "json"], scenario=machine([], []), env=smi(SMI_FAILS))
+    assert r.rc == 1
+    doc = json_of(r)
+    assert [g["result"] for g in doc["gpus"]] == ["failed", "failed"]
+    g = doc["gpus"][0]
+    assert f"--gpu-reset -i {bus_id(0)} exited with status 255" in g["error"]
+    assert "being used by some other process" in g["output"]
+    assert "resetting GPU 0 failed" in r.err and "resetting GPU 1 failed" in r.err
+
+
+@needs_root
+def test_json_force_lists_the_processes_ended_first(run, smi, spawn_procs):
+    meek, = spawn_procs(1)
+    r = run(["reset", "--gpu", "0", "--force", "--output", "json"],
+            scenario=machine([meek.pid]), env=smi())
+    assert r.rc == 0, r.err
+    assert meek.popen.wait(timeout=10) == -signal.SIGTERM
+    doc = json_of(r)
+    assert doc["force"] is True
+    p, = doc["processes"]
+    assert (p["pid"], p["gpus"], p["result"]) == (meek.pid, [0], "terminated")
+    assert doc["gpus"][0]["result"] == "reset"
+
+
+@needs_root
+def test_json_a_process_that_ignores_sigterm_is_killed_before_the_reset(run, smi):
+    stubborn = subprocess.Popen([sys.executable, "-c", STUBBORN], stdout=subprocess.PIPE)
+    try:
+        assert stubborn.stdout.readline() == b"ready\n"
+        r = run(["reset", "--gpu", "0", "--force", "--timeout-secs", "1", "--output", "json"],
+                scenario=machine([stubborn.pid]), env=smi())
+        assert r.rc == 0, r.err
+        doc = json_of(r)
+        assert doc["processes"][0]["result"] == "killed"
+        assert doc["processes"][0]["signals"] == ["SIGTERM", "SIGKILL"]
+    finally:
+        stubborn.kill()
+        stubborn.wait()
+        stubborn.stdout.close()
+
+
+@needs_root
+def test_json_compact_with_ndjson_from_the_environment(run, smi):
+    r = run(["reset", "--gpu", "0"], scenario=machine([]),
+            env={**smi(), "GPUCTL_OUTPUT_FORMAT": "ndjson"})
+    assert r.rc == 0, r.err
+    assert r.out.count("\n") == 1
+    assert json_of(r)["gpus"][0]["result"] == "reset"
+
+
+@needs_root
+def test_json_a_refusal_prints_nothing_on_stdout(run, smi, spawn_procs):
+    a, = spawn_procs(1)
+    r = run(["reset", "--gpu", "0", "--output", "json"], scenario=machine([a.pid]), env=smi())
+    assert r.rc == 3
+    assert r.out == ""
+    assert "has 1 active process" in r.err
+    assert smi.calls() == [] and alive(a.pid)
+
+
+def test_output_formats_other_than_table_and_json_are_refused(run, smi):
+    r = run(["reset", "--all", "--output", "csv"], scenario=machine([]), env=smi())
+    assert r.rc == 3
+    assert "--output csv is not supported by reset; use table or json" in r.err
+    assert smi.calls() == []
