@@ -134,6 +134,10 @@ static int start_coordinator(const struct config *cfg, struct cluster_coord **co
     o->extra_routes = cluster_coord_routes;
     o->extra_route_ctx = route_ctx;
     o->extra_route_count = CLUSTER_COORD_ROUTE_COUNT;
+    o->extra_ws_path = CLUSTER_COORD_WS_PATH;
+    o->extra_on_upgrade = cluster_coord_ws_upgrade;
+    o->extra_upgrade_ctx = *coord;
+    o->extra_close_clients = cluster_coord_ws_close;
     return 0;
 }
 

@@ -13,6 +13,8 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,13 +27,34 @@
 #include "doc/json.h"
 #include "doc/rogue_doc.h"
 #include "doc/snapshot_doc.h"
+#include "net/wsloop.h"
 
 /* A forwarded kill may wait for its processes (at most 300 s on the node). */
 #define FORWARD_TIMEOUT_S 330
 
+/* What the last WebSocket update said of one node's GPUs. */
+struct sent_gpu {
+    int index;
+    struct opt_f64 util;
+    struct opt_u64 mem_used;
+    uint64_t held;
+    bool idle;
+};
+
+struct sent_node {
+    char id[CLUSTER_NODE_ID_MAX];
+    uint64_t seq;
+    struct sent_gpu *gpus;
+    size_t gpu_count;
+};
+
 struct cluster_coord {
     struct cluster_registry *registry;
     char *node_token;
+    struct wsloop *ws;
+    int tick_fd;                       /* written by the ticker, read by the WebSocket loop */
+    struct sent_node *sent;            /* by id; the WebSocket loop's alone */
+    size_t sent_count;
     struct cluster_thresholds thresholds;
     pthread_t ticker;
     pthread_mutex_t lock;
@@ -60,6 +83,10 @@ static void *tick_loop(void *arg)
     while (!c->stopping) {
         pthread_mutex_unlock(&c->lock);
         cluster_registry_tick(c->registry, cluster_now());
+        uint64_t one = 1;
+        if (write(c->tick_fd, &one, sizeof one) < 0) {
+            /* the counter is full: the loop has not read it yet, fine */
+        }
         pthread_mutex_lock(&c->lock);
         struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);
@@ -71,6 +98,46 @@ static void *tick_loop(void *arg)
     return NULL;
 }
 
+static struct net_blob *ws_update(void *ctx);
+static struct net_blob *ws_greeting(void *ctx);
+
+static void sent_clear(struct cluster_coord *c)
+{
+    for (size_t i = 0; i < c->sent_count; i++)
+        free(c->sent[i].gpus);
+    free(c->sent);
+    c->sent = NULL;
+    c->sent_count = 0;
+}
+
+static void coord_free(struct cluster_coord *c)
+{
+    wsloop_stop(c->ws);
+    if (c->tick_fd >= 0)
+        close(c->tick_fd);
+    sent_clear(c);
+    cluster_registry_free(c->registry);
+    free(c->node_token);
+    free(c);
+}
+
+/* The ticker and the WebSocket loop block every signal: signals reach the
+ * caller's threads (the server's signalfd). */
+static int start_threads(struct cluster_coord *c, struct error *e)
+{
+    struct wsloop_options wo = {.max_message = 4096, .watch_fd = c->tick_fd,
+                                .on_watch = ws_update, .greeting = ws_greeting, .ctx = c};
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = wsloop_start(&c->ws, &wo, e);
+    int prc = rc == 0 ? pthread_create(&c->ticker, NULL, tick_loop, c) : 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (prc != 0)
+        rc = error_set(e, -prc, "cannot start the coordinator's ticker: %s", strerror(prc));
+    return rc;
+}
+
 int cluster_coord_start(struct cluster_coord **out, const struct cluster_coord_options *o,
                         struct error *e)
 {
@@ -78,15 +145,17 @@ int cluster_coord_start(struct cluster_coord **out, const struct cluster_coord_o
     struct cluster_coord *c = calloc(1, sizeof *c);
     if (!c)
         return error_set(e, -ENOMEM, "out of memory starting the coordinator");
+    c->tick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     c->thresholds = o->registry.thresholds;
-    if (o->node_token && !(c->node_token = strdup(o->node_token))) {
-        free(c);
-        return error_set(e, -ENOMEM, "out of memory starting the coordinator");
-    }
-    int rc = cluster_registry_new(&c->registry, &o->registry, e);
+    int rc = 0;
+    if (c->tick_fd < 0)
+        rc = error_set(e, -errno, "cannot create an eventfd: %s", strerror(errno));
+    else if (o->node_token && !(c->node_token = strdup(o->node_token)))
+        rc = error_set(e, -ENOMEM, "out of memory starting the coordinator");
+    if (rc == 0)
+        rc = cluster_registry_new(&c->registry, &o->registry, e);
     if (rc < 0) {
-        free(c->node_token);
-        free(c);
+        coord_free(c);
         return rc;
     }
     pthread_condattr_t ca;
@@ -95,19 +164,11 @@ int cluster_coord_start(struct cluster_coord **out, const struct cluster_coord_o
     pthread_cond_init(&c->wake, &ca);
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&c->lock, NULL);
-    /* The ticker blocks every signal: signals reach the caller's threads. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    rc = pthread_create(&c->ticker, NULL, tick_loop, c);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0) {
+    if ((rc = start_threads(c, e)) < 0) {
         pthread_cond_destroy(&c->wake);
         pthread_mutex_destroy(&c->lock);
-        cluster_registry_free(c->registry);
-        free(c->node_token);
-        free(c);
-        return error_set(e, -rc, "cannot start the coordinator's ticker: %s", strerror(rc));
+        coord_free(c);
+        return rc;
     }
     *out = c;
     return 0;
@@ -124,9 +185,21 @@ void cluster_coord_stop(struct cluster_coord *c)
     pthread_join(c->ticker, NULL);
     pthread_cond_destroy(&c->wake);
     pthread_mutex_destroy(&c->lock);
-    cluster_registry_free(c->registry);
-    free(c->node_token);
-    free(c);
+    coord_free(c);
+}
+
+void cluster_coord_ws_upgrade(void *ctx, int fd, const char *extra, size_t extra_len,
+                              struct http_upgraded *up)
+{
+    struct cluster_coord *c = ctx;
+    wsloop_add(c->ws, fd, extra, extra_len, up);
+}
+
+void cluster_coord_ws_close(void *ctx)
+{
+    struct cluster_coord *c = ctx;
+    wsloop_stop(c->ws);
+    c->ws = NULL;
 }
 
 /* ------------------------------------------------------------ replies */
@@ -537,6 +610,205 @@ static int route_forward_reset(void *ctx, const struct http_request *req,
                                struct http_reply *out, struct error *e)
 {
     return forward(ctx, req, "/api/v1/reset", out, e);
+}
+
+/* ------------------------------------------------------------ WebSocket */
+
+static struct net_blob *frame_of(json_t *doc)
+{
+    if (!doc)
+        return NULL;
+    char *text = json_dumps(doc, doc_json_dump_flags(true));
+    json_decref(doc);
+    struct net_blob *b = text ? wsloop_text_frame(text, strlen(text)) : NULL;
+    free(text);
+    return b;
+}
+
+static struct net_blob *ws_greeting(void *ctx)
+{
+    struct cluster_coord *c = ctx;
+    double now = cluster_now();
+    struct cluster_view v;
+    struct error e = {0};
+    if (cluster_registry_view(c->registry, now, &v, &e) < 0)
+        return NULL;
+    struct doc_build b = {0};
+    json_t *root = doc_object(&b), *nodes = doc_array(&b);
+    doc_put(&b, root, "type", json_string("nodes"));
+    for (size_t i = 0; nodes && i < v.count; i++)
+        doc_append(&b, nodes, node_json(&b, &v.nodes[i], now));
+    doc_put(&b, root, "nodes", nodes);
+    cluster_view_clear(&v);
+    return frame_of(doc_finish(&b, root, &e));
+}
+
+static const struct sent_node *sent_find(const struct cluster_coord *c, const char *id)
+{
+    size_t lo = 0, hi = c->sent_count;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int cmp = strcmp(c->sent[mid].id, id);
+        if (cmp == 0)
+            return &c->sent[mid];
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+static bool f64_same(struct opt_f64 a, struct opt_f64 b)
+{
+    return a.known == b.known && (!a.known || a.v == b.v);
+}
+
+/* The GPU figures of g that differ from what was sent (was: NULL, none). */
+static json_t *gpu_delta(struct doc_build *b, const struct cluster_gpu_summary *g,
+                         const struct sent_gpu *was)
+{
+    json_t *o = doc_object(b);
+    bool any = !was;
+    doc_put(b, o, "gpu", json_integer(g->index));
+    if (!was || !f64_same(was->util, g->util_pct)) {
+        doc_put(b, o, "utilization_pct", doc_json_f64(g->util_pct, 2));
+        any = true;
+    }
+    if (!was || was->mem_used.known != g->mem_used_bytes.known ||
+        was->mem_used.v != g->mem_used_bytes.v) {
+        doc_put(b, o, "memory_used_bytes", doc_json_u64(g->mem_used_bytes));
+        any = true;
+    }
+    if (!was || was->held != g->held_bytes) {
+        doc_put(b, o, "memory_held_bytes", json_integer((json_int_t)g->held_bytes));
+        any = true;
+    }
+    if (!was || was->idle != g->idle_allocated_now) {
+        doc_put(b, o, "idle_allocated", json_boolean(g->idle_allocated_now));
+        any = true;
+    }
+    if (!any) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* A node's new push as the GPU figures that changed; NULL when none did. */
+static json_t *node_delta(struct doc_build *b, const struct cluster_node_view *n,
+                          const struct sent_node *was)
+{
+    if (!n->sample || (was && was->seq == n->sample->seq))
+        return NULL;
+    const struct cluster_summary *s = &n->sample->summary;
+    json_t *gpus = doc_array(b);
+    for (size_t i = 0; gpus && i < s->gpu_count; i++) {
+        const struct sent_gpu *wg = NULL;
+        for (size_t k = 0; was && k < was->gpu_count; k++)
+            if (was->gpus[k].index == s->gpus[i].index)
+                wg = &was->gpus[k];
+        json_t *d = gpu_delta(b, &s->gpus[i], wg);
+        if (d)
+            doc_append(b, gpus, d);
+    }
+    if (!json_array_size(gpus)) {
+        json_decref(gpus);
+        return NULL;
+    }
+    json_t *o = doc_object(b);
+    doc_put(b, o, "node", doc_json_text(n->info->id));
+    doc_put(b, o, "seq", json_integer((json_int_t)n->sample->seq));
+    doc_put(b, o, "gpus", gpus);
+    return o;
+}
+
+/* What the view's samples say, kept for the next update's comparison. */
+static void remember(struct cluster_coord *c, const struct cluster_view *v)
+{
+    struct sent_node *now = calloc(v->count ? v->count : 1, sizeof *now);
+    if (!now)
+        return;      /* the next update repeats what it cannot compare */
+    size_t n = 0;
+    for (size_t i = 0; i < v->count; i++) {
+        const struct cluster_sample *smp = v->nodes[i].sample;
+        if (!smp)
+            continue;
+        struct sent_node *sn = &now[n++];
+        snprintf(sn->id, sizeof sn->id, "%s", v->nodes[i].info->id);
+        sn->seq = smp->seq;
+        sn->gpus = calloc(smp->summary.gpu_count ? smp->summary.gpu_count : 1,
+                          sizeof *sn->gpus);
+        for (size_t g = 0; sn->gpus && g < smp->summary.gpu_count; g++) {
+            const struct cluster_gpu_summary *gs = &smp->summary.gpus[g];
+            sn->gpus[sn->gpu_count++] = (struct sent_gpu){gs->index, gs->util_pct,
+                                                          gs->mem_used_bytes, gs->held_bytes,
+                                                          gs->idle_allocated_now};
+        }
+    }
+    sent_clear(c);
+    c->sent = now;
+    c->sent_count = n;
+}
+
+static json_t *events_json(struct doc_build *b, const struct cluster_event *ev, size_t n,
+                           uint64_t dropped)
+{
+    json_t *a = doc_array(b);
+    for (size_t i = 0; a && i < n; i++) {
+        json_t *o = doc_object(b);
+        doc_put(b, o, "event", json_string(cluster_event_kind_name(ev[i].kind)));
+        doc_put(b, o, "node", doc_json_text(ev[i].node_id));
+        doc_put(b, o, "status", json_string(cluster_node_status_name(ev[i].status)));
+        if (ev[i].reason[0])
+            doc_put(b, o, "reason", json_string(ev[i].reason));
+        doc_put(b, o, "at", time_json(ev[i].at));
+        doc_append(b, a, o);
+    }
+    if (dropped) {
+        json_t *o = doc_object(b);
+        doc_put(b, o, "event", json_string("dropped"));
+        doc_put(b, o, "count", json_integer((json_int_t)dropped));
+        doc_append(b, a, o);
+    }
+    return a;
+}
+
+/* Once a second (the ticker's eventfd): the events and the deltas since
+ * the last update, or nothing when nothing changed. */
+static struct net_blob *ws_update(void *ctx)
+{
+    struct cluster_coord *c = ctx;
+    uint64_t ticks;
+    if (read(c->tick_fd, &ticks, sizeof ticks) < 0) {
+        /* nothing to drain: a spurious wake-up */
+    }
+    static struct cluster_event ev[CLUSTER_EVENT_QUEUE];   /* the loop thread's alone */
+    uint64_t dropped = 0;
+    size_t n = cluster_registry_events(c->registry, ev, CLUSTER_EVENT_QUEUE, &dropped);
+    struct cluster_view v;
+    struct error e = {0};
+    if (cluster_registry_view(c->registry, cluster_now(), &v, &e) < 0)
+        return NULL;
+    struct doc_build b = {0};
+    json_t *root = doc_object(&b), *nodes = doc_array(&b);
+    for (size_t i = 0; nodes && i < v.count; i++) {
+        json_t *d = node_delta(&b, &v.nodes[i], sent_find(c, v.nodes[i].info->id));
+        if (d)
+            doc_append(&b, nodes, d);
+    }
+    bool any = n || dropped || json_array_size(nodes);
+    doc_put(&b, root, "type", json_string("update"));
+    doc_put(&b, root, "events", events_json(&b, ev, n, dropped));
+    doc_put(&b, root, "nodes", nodes);
+    remember(c, &v);
+    cluster_view_clear(&v);
+    json_t *doc = doc_finish(&b, root, &e);
+    if (!any) {
+        json_decref(doc);
+        return NULL;
+    }
+    return frame_of(doc);
 }
 
 const struct http_route cluster_coord_routes[CLUSTER_COORD_ROUTE_COUNT] = {

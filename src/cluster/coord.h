@@ -43,6 +43,18 @@ struct cluster_registry *cluster_coord_registry(struct cluster_coord *c);
 #define CLUSTER_COORD_ROUTE_COUNT 10
 extern const struct http_route cluster_coord_routes[CLUSTER_COORD_ROUTE_COUNT];
 
+/* The cluster's WebSocket (docs/cluster.md): a "nodes" message with every
+ * node on connecting, then once a second, when anything changed, an
+ * "update" with the registry's events (joined, status, left) and each
+ * node's new push reduced to the GPU figures that changed. */
+#define CLUSTER_COORD_WS_PATH "/api/cluster/ws"
+/* The upgrade handler of that route (ctx: the coordinator). */
+void cluster_coord_ws_upgrade(void *ctx, int fd, const char *extra, size_t extra_len,
+                              struct http_upgraded *up);
+/* Closes its clients; call it after the server stopped taking connections
+ * and before it stops (ctx: the coordinator). */
+void cluster_coord_ws_close(void *ctx);
+
 /* The current wall-clock time in seconds (the registry's clock). */
 double cluster_now(void);
 

@@ -61,6 +61,7 @@ struct request_state {
     size_t len, cap;
     unsigned refuse;          /* a status decided before the body was read */
     struct http_upgraded up;  /* for the WebSocket route */
+    bool second_ws;           /* it is ws_path2's */
     /* a blocking handler's run: 1 while its thread runs, 2 when done */
     atomic_int job;
     struct http_server *server;
@@ -486,7 +487,10 @@ static void on_upgraded(void *cls, struct MHD_Connection *c, void *con_cls, cons
     struct http_server *s = cls;
     struct request_state *st = con_cls;
     st->up.urh = urh;
-    s->o.on_upgrade(s->o.ctx, sock, extra, extra_len, &st->up);
+    if (st->second_ws)
+        s->o.on_upgrade2(s->o.upgrade_ctx2, sock, extra, extra_len, &st->up);
+    else
+        s->o.on_upgrade(s->o.ctx, sock, extra, extra_len, &st->up);
 }
 
 void http_upgraded_close(struct http_upgraded *up)
@@ -557,7 +561,8 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *c,
                                 const char *path, const char *method, struct request_state *st)
 {
     enum MHD_Result sent = MHD_NO;
-    if (s->o.ws_path && strcmp(path, s->o.ws_path) == 0) {
+    st->second_ws = s->o.ws_path2 && strcmp(path, s->o.ws_path2) == 0;
+    if ((s->o.ws_path && strcmp(path, s->o.ws_path) == 0) || st->second_ws) {
         if (strcmp(method, "GET") != 0)
             return send_error(c, 405, "method_not_allowed", "a WebSocket opens with GET",
                               MHD_HTTP_HEADER_ALLOW, "GET");
@@ -715,7 +720,7 @@ static int check_options(const struct http_server_options *o, bool loopback, str
         return error_set(e, -EINVAL, "TLS needs both --tls-cert and --tls-key");
     if (o->tls_cert_pem && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
         return error_set(e, -ENOTSUP, "this libmicrohttpd was built without TLS");
-    if (o->ws_path && !o->on_upgrade)
+    if ((o->ws_path && !o->on_upgrade) || (o->ws_path2 && !o->on_upgrade2))
         return error_set(e, -EINVAL, "a WebSocket route needs an upgrade handler");
     return 0;
 }

@@ -138,6 +138,11 @@ struct http_server_options {
     void *const *route_ctx;
     const char *ws_path;           /* the WebSocket route (READ access), or NULL */
     http_upgrade_fn on_upgrade;
+    /* A second WebSocket route of another module (the coordinator's), with
+     * its own ctx; NULL path: none. */
+    const char *ws_path2;
+    http_upgrade_fn on_upgrade2;
+    void *upgrade_ctx2;
     void *ctx;
 };
 

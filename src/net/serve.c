@@ -1214,6 +1214,8 @@ static void serve_stop(struct serve *sv, struct http_server *http)
 {
     http_server_quiesce(http);
     wsloop_stop(sv->ws);          /* closes the upgraded sockets first */
+    if (sv->o->extra_close_clients)
+        sv->o->extra_close_clients(sv->o->extra_upgrade_ctx);
     http_server_stop(http);
     mcp_http_free(sv->mcp);
     feed_unsubscribe(sv->sub);
@@ -1280,6 +1282,8 @@ int serve_run(const struct serve_options *o, struct error *e)
         .threads = 2, .routes = all_routes,
         .route_count = sizeof routes / sizeof *routes + o->extra_route_count,
         .route_ctx = route_ctx, .ws_path = "/ws", .on_upgrade = on_upgrade, .ctx = &sv,
+        .ws_path2 = o->extra_ws_path, .on_upgrade2 = o->extra_on_upgrade,
+        .upgrade_ctx2 = o->extra_upgrade_ctx,
     };
     if (rc == 0)
         rc = http_server_start(&http, &ho, e);

@@ -55,6 +55,13 @@ struct serve_options {
     const struct http_route *extra_routes;
     void *const *extra_route_ctx;
     size_t extra_route_count;
+    /* and one more WebSocket route of that module (NULL path: none) */
+    const char *extra_ws_path;
+    http_upgrade_fn extra_on_upgrade;
+    void *extra_upgrade_ctx;
+    /* called once no new connection is taken, before the server stops:
+     * that module closes its WebSocket clients there (NULL: none) */
+    void (*extra_close_clients)(void *ctx);
     int stop_fd;                        /* serve_run returns once it is readable */
     /* Called once listening, with the port bound (for --listen ...:0). */
     void (*on_listening)(void *cls, unsigned port);

@@ -18,7 +18,8 @@ import urllib.request
 
 import pytest
 
-from conftest import MiB, check_no_sanitizer_report, device, parse_tables
+from conftest import (MiB, check_no_sanitizer_report, device, parse_tables,
+                      write_json_atomically)
 
 TOKEN = "cluster-s3cret"
 
@@ -86,6 +87,8 @@ def cluster(gpuctl_bin, gpuctl_env, scenario, token_file):
     procs = []
 
     class Cluster:
+        scenario_of = {}
+
         def coordinator(self, port=0, env=None):
             sc = scenario({"devices": [device(0)]}, name="coordinator.json")
             p = subprocess.Popen([str(gpuctl_bin), "serve", "--coordinator",
@@ -116,6 +119,7 @@ def cluster(gpuctl_bin, gpuctl_env, scenario, token_file):
 
         def agent(self, node_id, devices, token=True, interval="0.2", api_url=None):
             sc = scenario({"devices": devices}, name=f"{node_id}.json")
+            self.scenario_of[node_id] = sc
             args = [str(gpuctl_bin), "agent", "--coordinator", self.coord.url,
                     "--interval", interval, "--node-id", node_id, "--log-level", "info"]
             if api_url:
@@ -361,3 +365,43 @@ def test_a_kill_on_node_2_is_forwarded_to_its_own_api_and_ends_the_process(
     # the node's refusal comes back as it is
     status, doc = coord.request("/api/nodes/node-2/kill", "POST", '{"pids": [1]}', token=TOKEN)
     assert status in (400, 403) and doc["error"]["message"]
+
+
+def test_the_cluster_websocket_sends_events_and_only_what_changed(cluster, spawn_procs):
+    websockets = pytest.importorskip("websockets")
+    import asyncio
+
+    coord = cluster.coordinator()
+    a, = spawn_procs(1)
+
+    async def session():
+        async with websockets.connect(f"ws://127.0.0.1:{coord.port}/api/cluster/ws") as ws:
+            async def next_message(match):
+                for _ in range(100):
+                    m = json.loads(await asyncio.wait_for(ws.recv(), 20))
+                    if match(m):
+                        return m
+                raise AssertionError("no such message")
+
+            hello = json.loads(await asyncio.wait_for(ws.recv(), 20))
+            assert hello == {"type": "nodes", "nodes": []}
+            agent = cluster.agent("node-1", [gpu(0, 50, proc(a.pid, 1000)), gpu(1, 20)])
+            first = await next_message(lambda m: m["nodes"])
+            assert [(e["event"], e["node"]) for e in first["events"]] == [("joined", "node-1")]
+            [node] = first["nodes"]
+            assert node["node"] == "node-1" and node["seq"] >= 1
+            assert [(g["gpu"], g["utilization_pct"], g["memory_held_bytes"])
+                    for g in node["gpus"]] == [(0, 50.0, 1000 * MiB), (1, 20.0, 0)]
+
+            # GPU 1 gets busier: the next change names only that GPU's utilisation
+            write_json_atomically(cluster.scenario_of["node-1"],
+                                  {"devices": [gpu(0, 50, proc(a.pid, 1000)), gpu(1, 80)]})
+            change = await next_message(lambda m: m["nodes"])
+            assert change["nodes"][0]["gpus"] == [{"gpu": 1, "utilization_pct": 80.0}]
+
+            stop(agent)
+            stale = await next_message(lambda m: m["events"])
+            assert [(e["event"], e["node"], e["status"]) for e in stale["events"]] == \
+                [("status", "node-1", "stale")]
+
+    asyncio.run(session())
