@@ -236,8 +236,10 @@ int cli_run_write_timeline(const struct doc_run_request *v, FILE *out)
     int rc = csv_write_record(out, head, n);
     for (size_t i = 0; rc == 0 && i < r->sample_count; i++) {
         const struct run_sample *s = &r->timeline[i];
-        char ts[UNITS_RFC3339_BUFSZ], el[32], kib[24], mib[32], cnt[16], g[32] = "";
-        time_text(s->wall, ts, sizeof ts);
+        char ts[UNITS_RFC3339_MS_BUFSZ], el[32], kib[24], mib[32], cnt[16], g[32] = "";
+        /* milliseconds: at -i 100 whole seconds would plot as a staircase */
+        if (units_format_rfc3339_utc_ms(s->wall, ts, sizeof ts) < 0)
+            snprintf(ts, sizeof ts, "?");
         snprintf(el, sizeof el, "%.3f", s->elapsed_s);
         snprintf(kib, sizeof kib, "%" PRIu64, s->total_kib);
         snprintf(mib, sizeof mib, "%.2f", (double)s->total_kib / 1024.0);

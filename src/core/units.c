@@ -302,3 +302,18 @@ int units_format_rfc3339_utc(double epoch_seconds, char *buf, size_t size)
                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     return (n > 0 && (size_t)n < size) ? 0 : -ENOSPC;
 }
+
+int units_format_rfc3339_utc_ms(double epoch_seconds, char *buf, size_t size)
+{
+    if (size < UNITS_RFC3339_MS_BUFSZ)
+        return -ENOSPC;
+    char whole[UNITS_RFC3339_BUFSZ];
+    int rc = units_format_rfc3339_utc(epoch_seconds, whole, sizeof whole);
+    if (rc < 0)
+        return rc;
+    int ms = (int)((epoch_seconds - floor(epoch_seconds)) * 1000.0);
+    ms = ms < 0 ? 0 : ms > 999 ? 999 : ms;
+    whole[strlen(whole) - 1] = '\0';                 /* the 'Z' goes after the fraction */
+    int n = snprintf(buf, size, "%s.%03dZ", whole, ms);
+    return (n > 0 && (size_t)n < size) ? 0 : -ENOSPC;
+}

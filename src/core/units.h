@@ -49,5 +49,10 @@ void units_format_elapsed(double seconds, char *buf, size_t size);
  * represented (non-finite, outside time_t, or a year outside 0000..9999),
  * -ENOSPC when buf is shorter than UNITS_RFC3339_BUFSZ. */
 int units_format_rfc3339_utc(double epoch_seconds, char *buf, size_t size);
+/* The same with milliseconds, "2026-01-02T03:04:05.678Z" (the fraction
+ * truncated, never rounded into the next second), for samples taken more
+ * often than once a second; -ENOSPC below UNITS_RFC3339_MS_BUFSZ. */
+#define UNITS_RFC3339_MS_BUFSZ 25
+int units_format_rfc3339_utc_ms(double epoch_seconds, char *buf, size_t size);
 
 #endif

@@ -17,6 +17,7 @@ import collections
 import json
 import os
 import pathlib
+import re
 import signal
 import subprocess
 import time
@@ -570,6 +571,9 @@ def test_csv_and_timeline(run, memload, tmp_path, truth):
     assert max(int(s[4]) for s in samples) == 3
     elapsed = [float(s[1]) for s in samples]
     assert elapsed == sorted(elapsed)
+    # at -i 100 the timestamps carry milliseconds, so a plot is not a staircase
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", s[0]) for s in samples), samples
+    assert len({s[0] for s in samples}) == len(samples)
 
 
 def test_human_summary_on_stderr(run, memload):

@@ -285,6 +285,20 @@ static void test_rfc3339(void **state)
     check_rfc3339(253402300799.0, "9999-12-31T23:59:59Z");
 }
 
+static void test_rfc3339_with_milliseconds_truncates_the_fraction(void **state)
+{
+    (void)state;
+    char buf[UNITS_RFC3339_MS_BUFSZ];
+    assert_int_equal(units_format_rfc3339_utc_ms(1795239120.25, buf, sizeof buf), 0);
+    assert_string_equal(buf, "2026-11-21T05:32:00.250Z");
+    assert_int_equal(units_format_rfc3339_utc_ms(1795239120.9996, buf, sizeof buf), 0);
+    assert_string_equal(buf, "2026-11-21T05:32:00.999Z");
+    assert_int_equal(units_format_rfc3339_utc_ms(-0.5, buf, sizeof buf), 0);
+    assert_string_equal(buf, "1969-12-31T23:59:59.500Z");
+    assert_int_equal(units_format_rfc3339_utc_ms(0, buf, sizeof buf - 1), -ENOSPC);
+    assert_int_equal(units_format_rfc3339_utc_ms(NAN, buf, sizeof buf), -EINVAL);
+}
+
 static void test_rfc3339_errors(void **state)
 {
     (void)state;
@@ -318,6 +332,7 @@ int main(void)
         cmocka_unit_test(test_parse_error_quotes_long_text_briefly),
         cmocka_unit_test(test_elapsed),
         cmocka_unit_test(test_rfc3339),
+        cmocka_unit_test(test_rfc3339_with_milliseconds_truncates_the_fraction),
         cmocka_unit_test(test_rfc3339_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
