@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
+import math
 import os
 from typing import Dict, Optional, Tuple
 
@@ -179,6 +181,12 @@ def version() -> str:
     return lib.gpuctl_version().decode()
 
 
+@functools.lru_cache(maxsize=64)
+def _unknown_row(n: int) -> bytes:
+    """n doubles of the library's NaN (unknown), as bytes."""
+    return bytes((ctypes.c_double * n)(*([math.nan] * n)))
+
+
 class Snapshot:
     """An owned gpuctl_snapshot: immutable, readable from any thread."""
 
@@ -204,9 +212,26 @@ class Snapshot:
 
     def nums(self, scope: int, key: str, count: int) -> list:
         """key of the first count items of scope, NaN where unknown."""
-        arr = (ctypes.c_double * max(count, 1))()
-        n = lib.gpuctl_get_doubles(self.ptr, scope, FIELDS[scope][key], arr, count)
+        arr, n = self._column(scope, key, count)
         return arr[:n]
+
+    def known_nums(self, scope: int, key: str, count: int) -> Optional[list]:
+        """nums(), or None when the field is unknown for every item (one
+        memcmp against the library's NaNs, before any float is made)."""
+        arr, n = self._column(scope, key, count)
+        if n and ctypes.string_at(arr, n * ctypes.sizeof(ctypes.c_double)) == _unknown_row(n):
+            return None
+        return arr[:n]
+
+    def raw_nums(self, scope: int, key: str, count: int) -> bytes:
+        """nums() as the C doubles' bytes: two columns compare equal with
+        one memcmp, NaNs included (NaN != NaN as floats)."""
+        arr, n = self._column(scope, key, count)
+        return ctypes.string_at(arr, n * ctypes.sizeof(ctypes.c_double))
+
+    def _column(self, scope: int, key: str, count: int):
+        arr = (ctypes.c_double * max(count, 1))()
+        return arr, lib.gpuctl_get_doubles(self.ptr, scope, FIELDS[scope][key], arr, count)
 
     def text(self, scope: int, item: int, key: str) -> Optional[str]:
         v = lib.gpuctl_get_string(self.ptr, scope, item, FIELDS[scope][key])

@@ -20,11 +20,13 @@ figures, never counted as 0.  All methods are thread-safe.
 
 from __future__ import annotations
 
-import functools
+import array
+import math
+import operator
 import os
 import threading
 import time
-from typing import Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from ._lib import (SCOPE_DEVICE, SCOPE_GPU_PROCESS, SCOPE_HOST, SCOPE_HOST_PROCESS, SCOPE_MIG,
                    TAKE_HOST_CPU, TAKE_PROCESSES, Sampler, lib)
@@ -56,6 +58,10 @@ _GPU_PROCESS_METRICS = (
     ("enc_pct", "gpu_encoder_utilization (%)", 1),
     ("dec_pct", "gpu_decoder_utilization (%)", 1),
 )
+_HOST_NAMES = ("host/cpu_percent (%)", "host/memory_percent (%)", "host/memory_used (GiB)",
+               "host/swap_percent (%)", "host/load_average (%) (1 min)",
+               "host/load_average (%) (5 min)", "host/load_average (%) (15 min)")
+_NAN = float("nan")
 _HOST_PROCESS_METRICS = (
     ("cpu_interval_pct", "cpu_percent (%)", 1),
     ("host_rss_bytes", "host_memory (MiB)", 1 / MiB),
@@ -65,38 +71,60 @@ _HOST_PROCESS_METRICS = (
 
 
 class _Scope:
-    """One open scope's figures: per metric [count, sum, min, max, last]
-    (lists, updated inline: a sample may carry thousands of metrics)."""
+    """One open scope's figures, kept by column: a sample is a list of
+    groups (names, values), one per metric and layout (which GPUs, which
+    processes), and the same layout brings the same names tuple, so a group
+    is updated with a few list operations over its whole column instead of
+    one dict entry per figure.  Per group: [count, sums, lows, highs, lasts];
+    count is an int while every figure of the group has been known in every
+    sample, else a list (NaN: unknown, left out, never counted as 0).  A
+    group whose layout is gone (processes came or went) is folded, figure by
+    figure, into ``retired``: name -> [count, sum, low, high, last]."""
 
     def __init__(self, prefix: str):
         self.prefix = prefix
         self.reset()
 
     def reset(self) -> None:
-        self.stats: Dict[str, list] = {}
+        self.active: Dict[tuple, list] = {}
+        self.retired: Dict[str, list] = {}
         self.start = time.time()
         self.last = None
 
-    def add(self, sample: Dict[str, float], at: float) -> None:
-        stats = self.stats
-        for name, v in sample.items():
-            st = stats.get(name)
+    def add(self, groups: List[Tuple[tuple, Sequence[float]]], at: float) -> None:
+        active = self.active
+        present = 0                   # groups of this sample that have figures
+        for names, vals in groups:
+            st = active.get(names)
             if st is None:
-                stats[name] = [1, v, v, v, v]
+                if not all(map(math.isnan, vals)):
+                    active[names] = _fresh(vals)
+                    present += 1
                 continue
-            st[0] += 1
-            st[1] += v
-            if v < st[2]:
-                st[2] = v
-            if v > st[3]:
-                st[3] = v
-            st[4] = v
+            present += 1
+            total = sum(vals)
+            if total == total and type(st[0]) is int:         # all known: whole columns
+                st[0] += 1
+                st[1] = list(map(operator.add, st[1], vals))
+                if vals != st[4]:          # most figures (memory) stay as they were
+                    st[2] = [a if a <= v else v for a, v in zip(st[2], vals)]
+                    st[3] = [a if a >= v else v for a, v in zip(st[3], vals)]
+                    st[4] = vals
+            elif not all(map(math.isnan, vals)):
+                _add_partial(st, vals)
+        if len(active) > present:      # a layout is gone: its figures retire
+            current = {names for names, _ in groups}
+            for names in [k for k in active if k not in current]:
+                _merge_into(self.retired, names, active.pop(names))
         self.last = at
 
     def summary(self) -> Dict[str, float]:
+        stats = {name: list(r) for name, r in self.retired.items()}
+        for names, st in self.active.items():
+            _merge_into(stats, names, st)
         p = self.prefix
         out: Dict[str, float] = {}
-        for name, (n, total, lo, hi, last) in self.stats.items():
+        for name, (n, total, lo, hi, last) in stats.items():
             out[f"{p}/{name}/mean"] = total / n
             out[f"{p}/{name}/min"] = lo
             out[f"{p}/{name}/max"] = hi
@@ -106,6 +134,61 @@ class _Scope:
         out[f"{p}/timestamp"] = now
         out[f"{p}/last_timestamp"] = self.last if self.last is not None else self.start
         return out
+
+
+def _fresh(vals: Sequence[float]) -> list:
+    """A group's figures after its first sample."""
+    if sum(vals) == sum(vals):                                # none unknown
+        return [1, list(vals), list(vals), list(vals), vals]
+    known = [v == v for v in vals]
+    return [[int(k) for k in known], [v if k else 0.0 for v, k in zip(vals, known)],
+            list(vals), list(vals), list(vals)]
+
+
+def _add_partial(st: list, vals: Sequence[float]) -> None:
+    """Adds a sample with unknown figures (or to a group that had some),
+    figure by figure; such groups are small (host, a few devices)."""
+    counts, sums, lows, highs, lasts = st
+    counts = [counts] * len(vals) if type(counts) is int else list(counts)
+    sums, lows, highs, lasts = list(sums), list(lows), list(highs), list(lasts)
+    for i, v in enumerate(vals):
+        if v != v:
+            continue
+        if counts[i] == 0:
+            counts[i], sums[i], lows[i], highs[i] = 1, v, v, v
+        else:
+            counts[i] += 1
+            sums[i] += v
+            if v < lows[i]:
+                lows[i] = v
+            if v > highs[i]:
+                highs[i] = v
+        lasts[i] = v
+    if counts.count(counts[0]) == len(counts) and counts[0] > 0:
+        counts = counts[0]                                    # all known again
+    st[:] = [counts, sums, lows, highs, lasts]
+
+
+def _merge_into(stats: Dict[str, list], names: tuple, st: list) -> None:
+    """Folds a group into name -> [count, sum, low, high, last]; the group
+    is the newer, so its last wins."""
+    counts, sums, lows, highs, lasts = st
+    whole = type(counts) is int
+    for i, name in enumerate(names):
+        n = counts if whole else counts[i]
+        if n == 0:
+            continue
+        r = stats.get(name)
+        if r is None:
+            stats[name] = [n, sums[i], lows[i], highs[i], lasts[i]]
+            continue
+        r[0] += n
+        r[1] += sums[i]
+        if lows[i] < r[2]:
+            r[2] = lows[i]
+        if highs[i] > r[3]:
+            r[3] = highs[i]
+        r[4] = lasts[i]
 
 
 class ResourceMetricCollector:
@@ -143,6 +226,8 @@ class ResourceMetricCollector:
         self._thread: Optional[threading.Thread] = None
         self._stop = threading.Event()
         self._ancestry: Dict[tuple, bool] = {}
+        self._layouts: Dict[tuple, _Rows] = {}      # device rows -> their layout
+        self._process_layout: Optional[tuple] = None  # (columns, idents, rows, host rows)
         self.sample_count = 0
 
     # ---- running ----------------------------------------------------------
@@ -276,34 +361,47 @@ class ResourceMetricCollector:
             if self._sampler is None:
                 return
             snap = self._sampler.take(TAKE_PROCESSES | TAKE_HOST_CPU)
-            values = self._figures(snap)
+            groups = self._figures(snap)
         at = time.time()
         with self._lock:
             self.sample_count += 1
             for sc in self._scopes:
-                sc.add(values, at)
+                sc.add(groups, at)
 
-    def _figures(self, snap) -> Dict[str, float]:
-        out: Dict[str, float] = {}
-        self._host_figures(snap, out)
+    def _figures(self, snap) -> List[Tuple[tuple, Sequence[float]]]:
+        """The sample as (names, values) groups, NaN where unknown."""
+        groups = [self._host_figures(snap)]
         labels = self._labels
         n = snap.device_count
         rows = [(place, labels[int(i)])
                 for place, i in enumerate(snap.nums(SCOPE_DEVICE, "gpu_index", n))
                 if int(i) in labels]
         if rows:
-            _columns(snap, SCOPE_DEVICE, _DEVICE_METRICS, n, rows, out)
-            used = snap.nums(SCOPE_DEVICE, "mem_used_mb", n)
-            total = snap.nums(SCOPE_DEVICE, "mem_total_mb", n)
-            for place, label in rows:
-                u, t = used[place], total[place]
-                if u == u and t == t and t > 0:
-                    out[f"{label}/memory_percent (%)"] = 100.0 * u / t
-        self._mig_figures(snap, out)
-        self._process_figures(snap, out)
-        return out
+            self._device_groups(snap, SCOPE_DEVICE, _DEVICE_METRICS, n, rows, groups)
+        self._mig_figures(snap, groups)
+        self._process_figures(snap, groups)
+        return groups
 
-    def _mig_figures(self, snap, out: Dict[str, float]) -> None:
+    def _device_groups(self, snap, scope: int, metrics, count: int, rows, groups) -> None:
+        """A GPU's or MIG device's metrics and its memory_percent."""
+        layout = self._rows(scope, metrics, count, rows)
+        _columns(snap, scope, metrics, count, layout, groups)
+        used = layout.pick(snap.nums(scope, "mem_used_mb", count))
+        total = layout.pick(snap.nums(scope, "mem_total_mb", count))
+        groups.append((layout.extra("memory_percent (%)"),
+                       [100.0 * u / t if t > 0 else _NAN for u, t in zip(used, total)]))
+
+    def _rows(self, scope: int, metrics, count: int, rows) -> "_Rows":
+        """The layout of rows, made once while the devices stay the same."""
+        key = (scope, count, tuple(rows))
+        layout = self._layouts.get(key)
+        if layout is None:
+            if len(self._layouts) > 64:
+                self._layouts.clear()
+            layout = self._layouts[key] = _Rows(rows, metrics, count)
+        return layout
+
+    def _mig_figures(self, snap, groups) -> None:
         m = snap.mig_count
         if m == 0 or not any(isinstance(k, tuple) for k in self._labels):
             return
@@ -315,66 +413,76 @@ class ResourceMetricCollector:
             label = self._labels.get((int(index[snap.mig_parent(k)]), int(gis[k]), int(cis[k])))
             if label is not None:
                 rows.append((k, label))
-        _columns(snap, SCOPE_MIG, _MIG_METRICS, m, rows, out)
-        used = snap.nums(SCOPE_MIG, "mem_used_mb", m)
-        total = snap.nums(SCOPE_MIG, "mem_total_mb", m)
-        for k, label in rows:
-            if used[k] == used[k] and total[k] == total[k] and total[k] > 0:
-                out[f"{label}/memory_percent (%)"] = 100.0 * used[k] / total[k]
+        if rows:
+            self._device_groups(snap, SCOPE_MIG, _MIG_METRICS, m, rows, groups)
 
     @staticmethod
-    def _host_figures(snap, out: Dict[str, float]) -> None:
+    def _host_figures(snap) -> Tuple[tuple, List[float]]:
         h = lambda key: snap.num(SCOPE_HOST, 0, key)  # noqa: E731
         cpu = h("cpu_pct")
-        if cpu is not None:
-            out["host/cpu_percent (%)"] = cpu
+        out = [cpu if cpu is not None else _NAN]
         total, avail = h("mem_total_bytes"), h("mem_available_bytes")
         if total and avail is not None:
-            out["host/memory_percent (%)"] = 100.0 * (total - avail) / total
-            out["host/memory_used (GiB)"] = (total - avail) / GiB
+            out += [100.0 * (total - avail) / total, (total - avail) / GiB]
+        else:
+            out += [_NAN, _NAN]
         swap, swap_free = h("swap_total_bytes"), h("swap_free_bytes")
-        if swap and swap_free is not None:
-            out["host/swap_percent (%)"] = 100.0 * (swap - swap_free) / swap
+        out.append(100.0 * (swap - swap_free) / swap if swap and swap_free is not None else _NAN)
         ncpu = os.cpu_count() or 1
-        for key, span in (("load1", "1 min"), ("load5", "5 min"), ("load15", "15 min")):
+        for key in ("load1", "load5", "load15"):
             v = h(key)
-            if v is not None:
-                out[f"host/load_average (%) ({span})"] = 100.0 * v / ncpu
+            out.append(100.0 * v / ncpu if v is not None else _NAN)
+        return _HOST_NAMES, out
 
-    def _process_figures(self, snap, out: Dict[str, float]) -> None:
+    def _process_figures(self, snap, groups) -> None:
         """Figures of the GPU processes in the root pids' trees; a whole
-        field is read in one call, so thousands of processes stay cheap."""
+        field is read in one call, and which entries make figures is worked
+        out again only when the processes (or their GPUs) change."""
         n = snap.process_count
         if n == 0:
             return
-        labels = self._labels
+        ident = tuple(snap.raw_nums(SCOPE_GPU_PROCESS, key, n)
+                      for key in ("gpu_index", "pid", "gpu_instance_id", "compute_instance_id"))
         idents = snap.host_idents()
+        known = self._process_layout
+        if known is None or known[0] != ident or known[1] != idents:
+            known = self._process_layout = (ident, idents) + self._process_rows(
+                snap, ident, idents, snap.host_process_count)
+        gpu_rows, host_rows = known[2], known[3]
+        if gpu_rows is not None:
+            _columns(snap, SCOPE_GPU_PROCESS, _GPU_PROCESS_METRICS, n, gpu_rows, groups)
+            _columns(snap, SCOPE_HOST_PROCESS, _HOST_PROCESS_METRICS, snap.host_process_count,
+                     host_rows, groups)
+
+    def _process_rows(self, snap, ident, idents, host_count) -> tuple:
+        """(GPU-process rows, host-process rows) of the processes in the
+        root pids' trees, or (None, None) when there are none."""
+        labels = self._labels
         tree = {pid: host for pid, (host, start) in idents.items()
                 if self._in_tree(pid, start, snap, host)}
+        if not tree:
+            return None, None
+        devs, pids, gis, cis = (array.array("d", raw).tolist() for raw in ident)
         chosen = []                                   # (item, pid, label, host item)
-        if tree:
-            devs = snap.nums(SCOPE_GPU_PROCESS, "gpu_index", n)
-            pids = snap.nums(SCOPE_GPU_PROCESS, "pid", n)
-            gis = snap.nums(SCOPE_GPU_PROCESS, "gpu_instance_id", n)
-            cis = snap.nums(SCOPE_GPU_PROCESS, "compute_instance_id", n)
-            # floats look up int keys as they are: hash(3.0) == hash(3)
-            tree_get, label_get = tree.get, labels.get
-            for item, (dev, pid) in enumerate(zip(devs, pids)):
-                host = tree_get(pid)
-                if host is None:
-                    continue
-                label = label_get(dev)
-                if label is None and gis[item] == gis[item] and cis[item] == cis[item]:
-                    label = label_get((int(dev), int(gis[item]), int(cis[item])))
-                if label is not None:
-                    chosen.append((item, int(pid), label, host))
+        # floats look up int keys as they are: hash(3.0) == hash(3)
+        tree_get, label_get = tree.get, labels.get
+        for item, (dev, pid) in enumerate(zip(devs, pids)):
+            host = tree_get(pid)
+            if host is None:
+                continue
+            label = label_get(dev)
+            if label is None and gis[item] == gis[item] and cis[item] == cis[item]:
+                label = label_get((int(dev), int(gis[item]), int(cis[item])))
+            if label is not None:
+                chosen.append((item, int(pid), label, host))
         if not chosen:
-            return
-        _columns(snap, SCOPE_GPU_PROCESS, _GPU_PROCESS_METRICS, n,
-                 [(item, _process_prefix(pid, label)) for item, pid, label, _ in chosen], out)
-        _columns(snap, SCOPE_HOST_PROCESS, _HOST_PROCESS_METRICS, snap.host_process_count,
-                 list({host: (host, _process_prefix(pid, "host"))
-                       for _, pid, _, host in chosen}.values()), out)
+            return None, None
+        gpu = _Rows([(item, f"pid:{pid}/{label}") for item, pid, label, _ in chosen],
+                    _GPU_PROCESS_METRICS, len(devs))
+        host = _Rows(list({host: (host, f"pid:{pid}/host")
+                           for _, pid, _, host in chosen}.values()),
+                     _HOST_PROCESS_METRICS, host_count)
+        return gpu, host
 
     def _in_tree(self, pid: int, start: int, snap, host: int) -> bool:
         """Whether (pid, start) is a root pid or descends from one; the answer
@@ -402,28 +510,43 @@ class ResourceMetricCollector:
         return found
 
 
-def _columns(snap, scope: int, metrics, count: int, rows, out: Dict[str, float]) -> None:
-    """For each (key, name, scale) of metrics, one column read, and the
-    known values of rows ((item, prefix) pairs) as out["<prefix>/<name>"]."""
-    names = [_names(prefix, metrics) for _, prefix in rows]
-    for j, (key, _, scale) in enumerate(metrics):
-        values = snap.nums(scope, key, count)
-        for (item, _), keys in zip(rows, names):
-            v = values[item]
-            if v == v:                                # NaN: unknown
-                out[keys[j]] = v * scale
+class _Rows:
+    """Which items of a scope's columns make figures, under which names:
+    made once per layout, so a sample picks its values with one C call
+    (itemgetter) per column and reuses the names tuples, which are also
+    the scopes' keys."""
+
+    __slots__ = ("prefixes", "pick", "names", "_extra")
+
+    def __init__(self, rows, metrics, count: int):
+        items = [item for item, _ in rows]
+        self._extra: Dict[str, tuple] = {}
+        self.prefixes = [prefix for _, prefix in rows]
+        if items == list(range(count)):
+            self.pick = lambda column: column[:count]
+        elif len(items) == 1:
+            self.pick = lambda column, i=items[0]: (column[i],)
+        else:
+            self.pick = operator.itemgetter(*items)
+        self.names = [self.extra(name) for _, name, _ in metrics]
+
+    def extra(self, name: str) -> tuple:
+        """The names of one metric over the rows (made once)."""
+        names = self._extra.get(name)
+        if names is None:
+            names = self._extra[name] = tuple(f"{p}/{name}" for p in self.prefixes)
+        return names
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _names(prefix: str, metrics) -> tuple:
-    """The metric names under prefix, made once: thousands of processes
-    would otherwise format thousands of strings every sample."""
-    return tuple(f"{prefix}/{name}" for _, name, _ in metrics)
-
-
-@functools.lru_cache(maxsize=1 << 16)
-def _process_prefix(pid: int, label: str) -> str:
-    return f"pid:{pid}/{label}"
+def _columns(snap, scope: int, metrics, count: int, rows: _Rows, groups: list) -> None:
+    """For each (key, name, scale) of metrics, one column read and the
+    values of rows, scaled, as a group."""
+    for (key, _, scale), names in zip(metrics, rows.names):
+        column = snap.known_nums(scope, key, count)
+        if column is None:                            # unknown for all
+            continue
+        values = rows.pick(column)
+        groups.append((names, values if scale == 1 else list(map(scale.__mul__, values))))
 
 
 class _ScopeContext:

@@ -514,3 +514,29 @@ def test_a_process_listed_twice_is_the_same_process(py, spawn_procs):
     """, {"devices": [device(i, processes={"compute": [{"pid": a.pid, "used_memory": MiB}]})
                       for i in range(2)]})
     assert r == [True, 1, False]
+
+
+def test_collector_scope_keeps_figures_when_processes_come_and_go(py):
+    # A sample is kept by column per layout (which processes); when the
+    # layout changes, the old figures still count, unknown ones never do.
+    r = py("""
+        from gpuctl.collector import _Scope
+        nan = float("nan")
+        s = _Scope("t")
+        a, ab, b = ("pid:1/m", "pid:2/m"), ("pid:1/m", "pid:2/m", "pid:3/m"), ("pid:3/m",)
+        s.add([(a, [1.0, 10.0])], 1.0)
+        s.add([(a, [3.0, 10.0])], 2.0)
+        s.add([(ab, [2.0, nan, 7.0])], 3.0)       # pid 3 arrives, pid 2 unknown once
+        s.add([(ab, [2.0, 20.0, 5.0])], 4.0)
+        s.add([(b, [6.0]), (("host/x",), [nan])], 5.0)  # pids 1 and 2 gone
+        s.add([(a, [5.0, nan])], 6.0)             # pid 1 is back, pid 3 gone
+        m = s.summary()
+        out({k[2:]: v for k, v in m.items() if "/m/" in k or "host" in k})
+    """, {"devices": [device(0)]})
+    assert r["pid:1/m/mean"] == 2.6 and r["pid:1/m/min"] == 1.0
+    assert r["pid:1/m/max"] == 5.0 and r["pid:1/m/last"] == 5.0
+    assert r["pid:2/m/mean"] == 40.0 / 3 and r["pid:2/m/last"] == 20.0
+    assert r["pid:2/m/max"] == 20.0 and r["pid:2/m/min"] == 10.0
+    assert r["pid:3/m/mean"] == 6.0 and r["pid:3/m/last"] == 6.0
+    assert r["pid:3/m/min"] == 5.0 and r["pid:3/m/max"] == 7.0
+    assert not any(k.startswith("host/") for k in r), "never known, never reported"
