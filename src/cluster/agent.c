@@ -149,6 +149,8 @@ static int transfer(const struct curl_calls *cl, const char *url, const char *to
         h = cl->slist_append(h, auth);
     char errbuf[CURL_ERROR_SIZE] = "";
     cl->easy_setopt(c, CURLOPT_URL, url);
+    /* URLs come from options and registrations: HTTP only, never file:// */
+    cl->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     if (body) {
         cl->easy_setopt(c, CURLOPT_POSTFIELDS, body);
         cl->easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);

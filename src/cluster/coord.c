@@ -290,6 +290,10 @@ static int parse_registration(const char *id, const char *text, size_t len,
     int rc = text_member(body, "hostname", info->hostname, sizeof info->hostname, e);
     if (rc == 0)
         rc = text_member(body, "api_url", info->api_url, sizeof info->api_url, e);
+    if (rc == 0 && info->api_url[0] && strncmp(info->api_url, "http://", 7) != 0 &&
+        strncmp(info->api_url, "https://", 8) != 0)
+        rc = error_set(e, -EINVAL, "api_url: \"%s\" is not an http:// or https:// URL",
+                       info->api_url);
     const json_t *iv = json_object_get(body, "interval_s"), *addrs = json_object_get(body,
                                                                                   "addresses");
     if (rc == 0 && (!json_is_number(iv) || !isfinite(json_number_value(iv)) ||

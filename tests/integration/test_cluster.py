@@ -221,6 +221,9 @@ def test_a_push_that_does_not_decode_or_comes_out_of_order_is_refused_with_the_r
     status, doc = coord.request("/api/nodes/n1/register", "POST", '{"interval_s": "x"}',
                                 token=TOKEN)
     assert status == 400 and "interval_s" in doc["error"]["message"]
+    status, doc = coord.request("/api/nodes/n1/register", "POST",
+                                '{"interval_s": 1, "api_url": "file:///etc/passwd"}', token=TOKEN)
+    assert status == 400 and "api_url" in doc["error"]["message"]
     status, doc = coord.request("/api/nodes/n1/snapshot?seq=2", "POST", '{"gpus": 7}',
                                 token=TOKEN)
     assert status == 400
