@@ -673,9 +673,14 @@ double plot_panel_max(const struct plot_data *d, enum plot_panel p)
 
 void plot_palette(size_t i, unsigned char rgb[3])
 {
-    static const unsigned char colors[][3] = {
+    /* twenty colours that stay apart (ten strong, then ten light ones of
+     * other hues); past twenty the renderers add line styles
+     * (plot_line_style), so two series never look alike */
+    static const unsigned char colors[PLOT_PALETTE_SIZE][3] = {
         {31, 119, 180}, {255, 127, 14}, {44, 160, 44}, {214, 39, 40}, {148, 103, 189},
         {140, 86, 75}, {227, 119, 194}, {23, 190, 207}, {188, 189, 34}, {127, 127, 127},
+        {0, 0, 128}, {255, 215, 0}, {0, 100, 0}, {128, 0, 0}, {0, 206, 209},
+        {255, 105, 180}, {85, 107, 47}, {210, 105, 30}, {75, 0, 130}, {0, 0, 0},
     };
     memcpy(rgb, colors[i % (sizeof colors / sizeof colors[0])], 3);
 }

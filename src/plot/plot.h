@@ -136,6 +136,10 @@ void plot_shutdown(void);
 
 /* Series colour i of the shared palette, components 0-255. */
 void plot_palette(size_t i, unsigned char rgb[3]);
+/* Colours plot_palette has before it repeats; series i and
+ * i + PLOT_PALETTE_SIZE differ in line style instead (i / PLOT_PALETTE_SIZE:
+ * 0 solid, 1 dashed, 2 dotted, 3 dash-dot, then again). */
+#define PLOT_PALETTE_SIZE 20
 
 /* The time range over every series; false when there are no points. */
 bool plot_time_range(const struct plot_data *d, double *t0, double *t1);

@@ -36,7 +36,7 @@
     X(cairo_set_line_width) X(cairo_set_source_rgb) X(cairo_show_text) X(cairo_status)  \
     X(cairo_status_to_string) X(cairo_stroke) X(cairo_surface_destroy)                  \
     X(cairo_surface_finish) X(cairo_surface_status) X(cairo_surface_write_to_png)       \
-    X(cairo_svg_surface_create) X(cairo_text_extents)
+    X(cairo_svg_surface_create) X(cairo_text_extents) X(cairo_set_dash)
 
 /* The loaded library: set once by load_cairo, the module's only global
  * state (a process loads cairo at most once). */
@@ -135,6 +135,18 @@ static double draw_y_axis(cairo_t *cr, const struct rect *r, double hi)
     return top;
 }
 
+/* Series past the palette's colours get a dash pattern of their own. */
+static void set_line_style(cairo_t *cr, size_t color)
+{
+    static const double dashed[] = {7, 4}, dotted[] = {1.5, 3}, dash_dot[] = {7, 3, 1.5, 3};
+    switch ((color / PLOT_PALETTE_SIZE) % 4) {
+    case 1: lib.cairo_set_dash(cr, dashed, 2, 0); break;
+    case 2: lib.cairo_set_dash(cr, dotted, 2, 0); break;
+    case 3: lib.cairo_set_dash(cr, dash_dot, 4, 0); break;
+    default: lib.cairo_set_dash(cr, NULL, 0, 0); break;
+    }
+}
+
 static void draw_series(const struct frame *f, const struct rect *r, const struct plot_series *s,
                         double top, size_t color)
 {
@@ -147,6 +159,7 @@ static void draw_series(const struct frame *f, const struct rect *r, const struc
     lib.cairo_rectangle(cr, r->x - 2, r->y - 2, r->w + 4, r->h + 4);
     lib.cairo_clip(cr);
     lib.cairo_set_line_width(cr, 1.8);
+    set_line_style(cr, color);
     for (size_t i = 0; i < s->count; i++) {
         double x = x_of(f, r, s->pts[i].t), y = r->y + r->h - s->pts[i].v / top * r->h;
         if (i == 0 || plot_series_gap(s, i))
@@ -155,6 +168,7 @@ static void draw_series(const struct frame *f, const struct rect *r, const struc
             lib.cairo_line_to(cr, x, y);
     }
     lib.cairo_stroke(cr);
+    lib.cairo_set_dash(cr, NULL, 0, 0);
     /* A point with no line on either side (alone between gaps, or every
      * point at one time: sub-second samples in one second) gets a dot. */
     bool one_time = s->pts[0].t == s->pts[s->count - 1].t;
@@ -171,19 +185,44 @@ static void draw_series(const struct frame *f, const struct rect *r, const struc
     lib.cairo_restore(cr);
 }
 
-static void draw_legend_entry(cairo_t *cr, double x, double y, const char *label, size_t color)
+/* The label cut (at a character boundary, with "...") to what fits in
+ * maxw points at the legend's font, so no label runs off the image. */
+static void fit_label(cairo_t *cr, const char *label, double maxw, char *out, size_t size)
+{
+    lib.cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    lib.cairo_set_font_size(cr, 11);
+    str_copy(out, size, label);
+    size_t len = strlen(out);
+    bool cut = strlen(label) >= size;
+    for (;;) {
+        if (cut && len + 4 <= size)
+            memcpy(out + len, "...", 4);
+        cairo_text_extents_t ext;
+        lib.cairo_text_extents(cr, out, &ext);
+        if (ext.x_advance <= maxw || len == 0)
+            return;
+        do
+            len--;
+        while (len > 0 && ((unsigned char)out[len] & 0xc0) == 0x80);
+        out[len] = '\0';
+        cut = true;
+    }
+}
+
+static void draw_legend_entry(cairo_t *cr, double x, double y, double maxw, const char *label,
+                              size_t color)
 {
     unsigned char rgb[3];
     plot_palette(color, rgb);
     set_rgb(cr, rgb);
     lib.cairo_set_line_width(cr, 3);
+    set_line_style(cr, color);
     lib.cairo_move_to(cr, x, y - 4);
     lib.cairo_line_to(cr, x + 18, y - 4);
     lib.cairo_stroke(cr);
-    char cut[48];
-    str_copy(cut, sizeof cut, label);
-    if (strlen(label) >= sizeof cut)
-        memcpy(cut + sizeof cut - 4, "...", 4);
+    lib.cairo_set_dash(cr, NULL, 0, 0);
+    char cut[256];
+    fit_label(cr, label, maxw - 24, cut, sizeof cut);
     lib.cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
     text_at(cr, x + 24, y, cut, 11, false, 0);
 }
@@ -206,7 +245,7 @@ static void draw_frame(cairo_t *cr, const struct rect *r)
 }
 
 static void draw_panel(const struct frame *f, const struct plot_data *d, enum plot_panel p,
-                       const struct rect *r, double legend_x)
+                       const struct rect *r, double legend_x, double legend_w)
 {
     cairo_t *cr = f->cr;
     lib.cairo_set_line_width(cr, 1);
@@ -225,8 +264,8 @@ static void draw_panel(const struct frame *f, const struct plot_data *d, enum pl
                 continue;
             draw_series(f, r, &d->series[i], top, color);
             if (shown + 1 < rows)
-                draw_legend_entry(cr, legend_x, r->y + 12 + LEGEND_ROW * (double)shown, d->series[i].label,
-                                  color);
+                draw_legend_entry(cr, legend_x, r->y + 12 + LEGEND_ROW * (double)shown,
+                                  legend_w - 6, d->series[i].label, color);
             else if (shown + 1 == rows) {
                 lib.cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
                 text_at(cr, legend_x, r->y + 12 + LEGEND_ROW * (double)shown, "(more not shown)",
@@ -264,7 +303,7 @@ static void draw(cairo_t *cr, const struct plot_data *d, const struct plot_style
     for (size_t i = 0; i < panels; i++) {
         struct rect r = {.x = left, .y = top + ph * (double)i + 24,
                          .w = w - left - legend_w - 10, .h = ph - 24 - 26};
-        draw_panel(&f, d, (enum plot_panel)i, &r, w - legend_w);
+        draw_panel(&f, d, (enum plot_panel)i, &r, w - legend_w, legend_w);
     }
 }
 

@@ -429,3 +429,27 @@ def test_terminal_colour(run_pty, tmp_path):
     r = run_pty(["plot", log, "--terminal"])
     assert r.rc == 0, r.err
     assert b"\x1b[38;2;31;119;180m" in r.out
+
+
+def test_many_series_stay_distinct_and_legends_fit(plot):
+    """24 processes with long command lines: every series has its own
+    colour and line style (the palette has 20 colours, then dashes), and
+    no legend glyph starts outside the image."""
+    lines = [WATCH_HEADER]
+    for s in range(5):
+        for k in range(24):
+            lines.append(f"2025-01-10T14:{20 + s:02d}:30,0,{100 + k},python /home/someone/"
+                         f"projects/a-long-project-name/train_{k}.py --config exp-{k}.yaml,"
+                         f"{1000 + 50 * k + 10 * s},50,10")
+    write(plot, "many.csv", "\r\n".join(lines) + "\r\n")
+    rc, _, err = plot(["many.csv", "--width", "900", "--height", "600", "-o", "many.svg"])
+    assert rc == 0, err
+    text = (plot.dir / "many.svg").read_text()
+    styles = set()
+    for style in re.findall(r'style="([^"]*stroke-width:1\.8;[^"]*)"', text):
+        color = re.search(r"stroke:rgb\(([^)]*)\)", style).group(1)
+        dash = re.search(r"stroke-dasharray:([^;]*)", style)
+        styles.add((color, dash.group(1) if dash else None))
+    assert len(styles) >= 24, styles
+    xs = [float(x) for x in re.findall(r'<use xlink:href="#glyph[^"]*" x="([\d.]+)"', text)]
+    assert xs and max(xs) < 900 - 4, max(xs)
