@@ -132,9 +132,19 @@ def cluster(gpuctl_bin, gpuctl_env, scenario, token_file):
             return p
 
     yield Cluster()
+    # Every process is stopped, also when one of them misbehaves; the first
+    # complaint is raised afterwards.
+    failures = []
     for p in procs:
         if p.poll() is None:
-            stop(p)
+            try:
+                stop(p)
+            except (AssertionError, subprocess.TimeoutExpired) as e:
+                p.kill()
+                p.wait()
+                failures.append(e)
+    if failures:
+        raise failures[0]
 
 
 def test_three_agents_register_with_their_real_host_name_and_push_in_sequence(
