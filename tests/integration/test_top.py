@@ -462,10 +462,9 @@ def test_filter_prompt(top, spawn_procs):
     assert t.exit_code() == 0
 
 
-def test_tree_env_and_process_screens(top, spawn_procs):
-    # a shell (not on a GPU) that launched the GPU process
-    parent = spawn_procs(1, argv=["/bin/sh", "-c", "GPUCTL_TOP_MARK=env-seen /bin/sleep 300 "
-                                  "& echo $! > /dev/null; wait"])[0]
+def spawn_child_under_shell(spawn_procs, script="/bin/sleep 300 & wait"):
+    """A shell (not on a GPU) and the process it started: (shell, child pid)."""
+    parent = spawn_procs(1, argv=["/bin/sh", "-c", script])[0]
     deadline = time.monotonic() + WAIT
     child = None
     while child is None and time.monotonic() < deadline:
@@ -473,6 +472,13 @@ def test_tree_env_and_process_screens(top, spawn_procs):
         child = int(kids[0]) if kids else None
         time.sleep(0.05)
     assert child
+    return parent, child
+
+
+def test_tree_env_and_process_screens(top, spawn_procs):
+    # a shell (not on a GPU) that launched the GPU process
+    parent, child = spawn_child_under_shell(
+        spawn_procs, "GPUCTL_TOP_MARK=env-seen /bin/sleep 300 & echo $! > /dev/null; wait")
     sc = {"devices": [device(0, processes={"compute": [proc(child, 500)]})]}
     t = top(sc, "--interval", "0.5")
     t.wait_text(str(child))
@@ -496,19 +502,6 @@ def test_tree_env_and_process_screens(top, spawn_procs):
     t.wait_text("COMMAND")
     t.keys("q")
     assert t.exit_code() == 0
-
-
-def spawn_child_under_shell(spawn_procs):
-    """A shell (not on a GPU) and the sleep it started: (shell, child pid)."""
-    parent = spawn_procs(1, argv=["/bin/sh", "-c", "/bin/sleep 300 & wait"])[0]
-    deadline = time.monotonic() + WAIT
-    child = None
-    while child is None and time.monotonic() < deadline:
-        kids = pathlib.Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text().split()
-        child = int(kids[0]) if kids else None
-        time.sleep(0.05)
-    assert child
-    return parent, child
 
 
 def test_tree_ancestors_show_their_cpu(top, spawn_procs):
