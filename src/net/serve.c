@@ -28,6 +28,7 @@
 #include "doc/json.h"
 #include "doc/kill_doc.h"
 #include "doc/policies_doc.h"
+#include "doc/select_doc.h"
 #include "doc/snapshot_doc.h"
 #include "mcp/feed_env.h"
 #include "mcp/http.h"
@@ -38,6 +39,7 @@
 #include "net/metrics.h"
 #include "net/openapi.h"
 #include "net/pods.h"
+#include "net/select_query.h"
 #include "net/web.h"
 #include "net/wsloop.h"
 #include "ops/kill.h"
@@ -1037,10 +1039,35 @@ static int query_tool(void *ctx, const char *name, const struct http_request *re
     return run_tool(ctx, name, query_as_args(t, req, e), out, e);
 }
 
+/* The query as `gpuctl select`'s options (net/select_query.h), answered
+ * from the last sample with the select document. */
 static int route_select(void *ctx, const struct http_request *req, struct http_reply *out,
                         struct error *e)
 {
-    return query_tool(ctx, "select_gpus", req, out, e);
+    struct serve *sv = ctx;
+    const struct options_command *table =
+        sv->o->option_tables ? sv->o->option_tables("select") : NULL;
+    if (!table)
+        return error_set(e, -ENOTSUP, "select is not available in this build");
+    struct select_query q;
+    int rc = select_query_read(table, req, sv->o->self_user, &q, e);
+    struct feed_frame *f = rc == 0 ? take_frame(sv, e) : NULL;
+    if (!f)
+        return rc < 0 ? rc : e->code;
+    struct select_result res = {0};
+    rc = select_devices(f->snap, &q.c, &res, e);
+    json_t *doc = NULL;
+    if (rc == 0) {
+        struct doc_select_request r = {.constraints = &q.c, .result = &res, .uuid = q.uuid};
+        doc = doc_select_build(&r, e);
+        rc = doc ? 0 : -ENOMEM;
+    }
+    select_result_clear(&res);
+    feed_frame_unref(f);
+    if (rc < 0)
+        return rc;
+    out->body = json_blob(doc, e);
+    return out->body ? 0 : -ENOMEM;
 }
 
 static int route_audit_summary(void *ctx, const struct http_request *req,

@@ -626,6 +626,45 @@ def test_select_audit_rogue_and_policies_answer_their_documents(start_server, tw
     server.stop()
 
 
+def test_select_takes_the_options_of_gpuctl_select(run, start_server, two_gpus):
+    server = start_server(two_gpus["scenario"])
+    # GPU 0 is 10 % busy, GPU 1 11 %; both have 80 GiB in all
+    for query, args in [("max_gpu_utilization=10", ["--max-gpu-utilization", "10"]),
+                        ("max-gpu-utilization=10&tolerance=10",
+                         ["--max-gpu-utilization", "10", "--tol", "10"]),
+                        ("count=1&max_memory_utilization=5",
+                         ["--count", "1", "--max-memory-utilization", "5"]),
+                        ("min_free_memory=70GiB&max_count=1",
+                         ["--min-free-memory", "70GiB", "--max-count", "1"]),
+                        ("min_total_memory=81G", ["--min-total-memory", "81G"]),
+                        ("format=uuid&count=2", ["--format", "uuid", "--count", "2"])]:
+        status, doc = server.json("/api/v1/select?" + query)
+        assert status == 200, (query, doc)
+        r = run(["select"] + args, scenario=two_gpus["scenario"])
+        assert r.rc == 0, r.err
+        assert doc["cuda_visible_devices"] == r.out.strip(), query
+    # the MCP tool's names stay as aliases
+    status, doc = server.json("/api/v1/select?max_util_pct=10&min_free_gb=1")
+    assert status == 200 and doc["cuda_visible_devices"] == "0", doc
+    status, doc = server.json("/api/v1/select?max_util=10&min_free=1G")
+    assert status == 200 and doc["cuda_visible_devices"] == "0", doc
+    status, doc = server.json("/api/v1/select?min_count=1&min_free_memory=79GiB")
+    assert status == 200 and doc["enough"] is False and doc["cuda_visible_devices"] == ""
+    # bad values are refused with the sentence the CLI prints
+    for query, args in [("max_gpu_utilization=101", ["--max-gpu-utilization", "101"]),
+                        ("count=x", ["--count", "x"]),
+                        ("format=name", ["--format", "name"]),
+                        ("min_free_memory=lots", ["--min-free-memory", "lots"]),
+                        ("min_count=2&max_count=1", ["--min-count", "2", "--max-count", "1"])]:
+        status, doc = server.json("/api/v1/select?" + query)
+        assert status == 400, (query, doc)
+        r = run(["select"] + args, scenario=two_gpus["scenario"])
+        assert r.rc != 0 and doc["error"]["message"] in r.err, (doc, r.err)
+    status, doc = server.json("/api/v1/select?sep=;")
+    assert status == 400 and "--sep" in doc["error"]["message"]
+    server.stop()
+
+
 def post(server, path, body, token=None):
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     status, _, raw = server.get(path, headers=headers, method="POST",
