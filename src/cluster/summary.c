@@ -181,8 +181,8 @@ int cluster_summary_build(struct cluster_summary *out, const struct snapshot *s,
             }
         struct cluster_gpu_summary *g = &out->gpus[out->gpu_count++];
         g->index = d->index;
-        snprintf(g->uuid, sizeof g->uuid, "%s", d->uuid);
-        snprintf(g->name, sizeof g->name, "%s", d->name);
+        g->uuid = d->uuid;
+        g->name = d->name;
         g->mem_total_bytes = d->mem_total_bytes;
         g->mem_used_bytes = d->mem_used_bytes;
         g->util_pct = gpu_util(s, d);

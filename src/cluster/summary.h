@@ -48,8 +48,8 @@ struct cluster_holding {
 
 struct cluster_gpu_summary {
     int index;
-    char uuid[96];
-    char name[96];
+    const char *uuid;              /* point into the snapshot summarised ("" unknown), */
+    const char *name;              /* which must outlive the summary (a sample holds both) */
     struct opt_u64 mem_total_bytes;
     struct opt_u64 mem_used_bytes;
     struct opt_f64 util_pct;       /* the device's, else its processes' SM summed */
@@ -81,7 +81,8 @@ bool cluster_gpu_idle_allocated(uint64_t held_bytes, struct opt_f64 util_pct,
 /* Condenses s.  idle_since is carried over from prev (the node's previous
  * summary, or NULL) for GPUs (by UUID, else index) that were idle-allocated
  * there and still are; a GPU that just became so gets `now`.  Returns 0 or
- * -ENOMEM with e filled; clear with cluster_summary_clear either way. */
+ * -ENOMEM with e filled; clear with cluster_summary_clear either way.  The
+ * summary points into s (GPU names and UUIDs): s must outlive it. */
 int cluster_summary_build(struct cluster_summary *out, const struct snapshot *s,
                           const struct cluster_summary *prev, double now,
                           const struct cluster_thresholds *t, struct error *e);
