@@ -47,7 +47,7 @@ static const char overview[] =
     "  -V, --version       show version, git revision and build date\n"
     "\n"
     "Other machines over ssh (before the command; gpuctl help remote):\n"
-    "  --remote HOSTS      run list, kill, select, audit --summary/--rogue,\n"
+    "  --remote HOSTS      run list, kill, reset, select, audit --summary/--rogue,\n"
     "                      guard --test-policies or config show on\n"
     "                      [user@]host[:port],...\n"
     "  --hosts FILE        the same for the hosts listed in FILE\n"

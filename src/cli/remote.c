@@ -33,7 +33,9 @@
 #define CONNECT_TIMEOUT_SECS 10u
 #define PASSWORD_MAX 1024
 
-enum remote_command { RC_LIST, RC_KILL, RC_SELECT, RC_AUDIT, RC_ROGUE, RC_GUARD, RC_CONFIG };
+enum remote_command {
+    RC_LIST, RC_KILL, RC_RESET, RC_SELECT, RC_AUDIT, RC_ROGUE, RC_GUARD, RC_CONFIG
+};
 
 struct remote_run {
     struct remote_request q;
@@ -47,6 +49,7 @@ struct remote_run {
     struct options_parsed cmd_parsed;
     struct list_request list;
     struct kill_request kill;
+    struct reset_request reset;
     struct cli_select_hosts select;
     struct audit_request audit;
     struct guard_request guard;
@@ -234,6 +237,14 @@ static int check_command(struct remote_run *r, int argc, char **argv)
             return rc;
         return check_output(r, name, r->kill.output);
     }
+    if (strcmp(name, "reset") == 0) {
+        r->command = RC_RESET;
+        if ((rc = parse_with(&reset_options, argc, argv, &r->reset, &r->cmd_parsed)))
+            return rc;
+        if ((r->reset.gpu.count > 0) == r->reset.all)
+            return cli_usage_error(name, "name the GPUs with either --gpu or --all");
+        return check_output(r, name, r->reset.output);
+    }
     if (strcmp(name, "select") == 0) {
         r->command = RC_SELECT;
         return cli_select_hosts_parse(argc, argv, &r->select);
@@ -255,9 +266,9 @@ static int check_command(struct remote_run *r, int argc, char **argv)
         r->ascii = r->config.ascii;
         return check_output(r, "config", r->config.output);
     }
-    return cli_usage_error(NULL, "--remote works with list, kill, select, audit --summary, "
-                           "audit --rogue, guard --test-policies and config show, not '%s'",
-                           name);
+    return cli_usage_error(NULL, "--remote works with list, kill, select, reset, audit "
+                           "--summary, audit --rogue, guard --test-policies and config show, "
+                           "not '%s'", name);
 }
 
 /* The words the remote gpuctl runs: the command and its arguments as given
@@ -452,9 +463,10 @@ static void read_document(struct remote_run *r, struct cli_remote_host *h,
     }
     if (r->command == RC_KILL)
         return;
-    static const char *const needs[] = {[RC_ROGUE] = "findings", [RC_GUARD] = "violations",
-                                        [RC_CONFIG] = "keys"};
-    if (r->command == RC_ROGUE || r->command == RC_GUARD || r->command == RC_CONFIG) {
+    static const char *const needs[] = {[RC_RESET] = "gpus", [RC_ROGUE] = "findings",
+                                        [RC_GUARD] = "violations", [RC_CONFIG] = "keys"};
+    if (r->command == RC_RESET || r->command == RC_ROGUE || r->command == RC_GUARD ||
+        r->command == RC_CONFIG) {
         const json_t *v = json_object_get(h->doc, needs[r->command]);
         if (r->command == RC_CONFIG ? !json_is_object(v) : !json_is_array(v)) {
             h->status = REMOTE_BAD_OUTPUT;
@@ -516,7 +528,7 @@ static void gather(struct remote_run *r)
 static const char *command_name(enum remote_command c)
 {
     static const char *const names[] = {[RC_LIST] = "list", [RC_KILL] = "kill",
-                                        [RC_SELECT] = "select", [RC_AUDIT] = "audit",
+                                        [RC_RESET] = "reset", [RC_SELECT] = "select", [RC_AUDIT] = "audit",
                                         [RC_ROGUE] = "audit", [RC_GUARD] = "guard",
                                         [RC_CONFIG] = "config"};
     return names[c];
@@ -582,6 +594,8 @@ static int show(struct remote_run *r)
         return cli_remote_show_policies(r->results, n, r->ascii, r->color, stdout);
     if (r->command == RC_CONFIG)
         return cli_remote_show_config(r->results, n, r->ascii, r->color, stdout);
+    if (r->command == RC_RESET)
+        return cli_remote_show_reset(r->results, n, r->ascii, r->color, stdout);
     return cli_remote_show_kill(r->results, n, r->ascii, r->color, stdout);
 }
 

@@ -76,6 +76,8 @@ int cli_remote_show_list(struct cli_remote_host *hosts, size_t n, bool details,
                          bool containers, bool ascii, bool color, FILE *out);
 int cli_remote_show_kill(struct cli_remote_host *hosts, size_t n, bool ascii, bool color,
                          FILE *out);
+int cli_remote_show_reset(struct cli_remote_host *hosts, size_t n, bool ascii, bool color,
+                          FILE *out);
 /* The merged summary of the hosts that answered (the others on stderr);
  * with json the document of the merged summary into *merged_doc instead
  * of printing. */

@@ -49,7 +49,8 @@ static const struct options_spec remote_specs[] = {
 const struct options_command remote_options = {
     .name = "remote",
     .usage = "gpuctl --remote HOSTS [REMOTE OPTIONS] COMMAND [OPTIONS]",
-    .about = "Runs list, kill, select, audit --summary, audit --rogue, guard --test-policies "
+    .about = "Runs list, kill, reset, select, audit --summary, audit --rogue, guard "
+             "--test-policies "
              "or config show on other machines over the system ssh and draws their answers "
              "here, one HOST column for all.",
     .specs = remote_specs,

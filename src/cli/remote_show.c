@@ -1,6 +1,6 @@
 /* remote_show.c - drawing what the hosts of `--remote` answered: list's
  * snapshots through list_table.c with a HOST column, kill's documents as
- * one table of processes, select's choices as `host: CUDA_VISIBLE_DEVICES`
+ * one table of processes, reset's as one table of GPUs, select's choices as `host: CUDA_VISIBLE_DEVICES`
  * lines.  Hosts that failed are shown in their row (or on stderr for
  * select), never dropped.
  */
@@ -74,6 +74,30 @@ static void failed_rows(struct table *t, const struct cli_remote_host *hosts, si
     }
 }
 
+/* One table for a command whose hosts answer with an array under key:
+ * add_rows draws a host's entries, then a row per host that failed, its
+ * status after `before` dashes. */
+static int rows_table(const struct table_column *cols, size_t ncols,
+                      struct cli_remote_host *hosts, size_t n, const char *key,
+                      void (*add_rows)(struct table *, const struct cli_remote_host *),
+                      int before, bool ascii, bool color, FILE *out)
+{
+    struct table *t = table_new(cols, ncols);
+    if (!t) {
+        fputs("gpuctl: out of memory\n", stderr);
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (hosts[i].doc && json_is_array(json_object_get(hosts[i].doc, key)))
+            add_rows(t, &hosts[i]);
+    failed_rows(t, hosts, n, before, 0);
+    struct table_render_options o = {.ascii = ascii, .color = color,
+                                     .width = term_width(fileno(out))};
+    int rc = table_render(t, out, &o);
+    table_free(t);
+    return rc < 0 ? write_failed() : 0;
+}
+
 /* ---- kill ----------------------------------------------------------------------- */
 
 static const char *text_of(const json_t *o, const char *key)
@@ -129,20 +153,52 @@ int cli_remote_show_kill(struct cli_remote_host *hosts, size_t n, bool ascii, bo
         {"GPUS", TABLE_LEFT, false, 0},  {"RESULT", TABLE_LEFT, false, 0},
         {"REASON", TABLE_LEFT, true, 6},
     };
-    struct table *t = table_new(cols, sizeof cols / sizeof cols[0]);
-    if (!t) {
-        fputs("gpuctl: out of memory\n", stderr);
-        return 1;
+    return rows_table(cols, sizeof cols / sizeof cols[0], hosts, n, "processes", kill_rows, 4,
+                      ascii, color, out);
+}
+
+/* ---- reset ------------------------------------------------------------------------ */
+
+/* What to say beside a GPU: why it failed, or what --force ended first. */
+static void reset_detail_cell(struct table *t, const json_t *g, size_t ended)
+{
+    const char *error = json_string_value(json_object_get(g, "error"));
+    if (error)
+        table_cell(t, TABLE_STYLE_RED, "%s", error);
+    else if (ended)
+        table_cell(t, TABLE_STYLE_DIM, "after ending %zu process%s", ended,
+                   ended == 1 ? "" : "es");
+    else
+        table_cell(t, TABLE_STYLE_DIM, "%s", "");
+}
+
+static void reset_rows(struct table *t, const struct cli_remote_host *h)
+{
+    const json_t *gpus = json_object_get(h->doc, "gpus");
+    size_t ended = json_array_size(json_object_get(h->doc, "processes")), i;
+    json_t *g;
+    json_array_foreach(gpus, i, g) {
+        const char *result = text_of(g, "result");
+        table_row(t);
+        table_cell(t, TABLE_STYLE_CYAN, "%s", h->label);
+        table_cell(t, 0, "%lld", (long long)json_integer_value(json_object_get(g, "gpu")));
+        table_cell(t, 0, "%s", text_of(g, "name"));
+        table_cell(t, 0, "%s", text_of(g, "pci_bus_id"));
+        table_cell(t, strcmp(result, "reset") == 0 ? 0 : TABLE_STYLE_RED, "%s", result);
+        reset_detail_cell(t, g, ended);
     }
-    for (size_t i = 0; i < n; i++)
-        if (hosts[i].doc && json_is_array(json_object_get(hosts[i].doc, "processes")))
-            kill_rows(t, &hosts[i]);
-    failed_rows(t, hosts, n, 4, 0);
-    struct table_render_options o = {.ascii = ascii, .color = color,
-                                     .width = term_width(fileno(out))};
-    int rc = table_render(t, out, &o);
-    table_free(t);
-    return rc < 0 ? write_failed() : 0;
+}
+
+int cli_remote_show_reset(struct cli_remote_host *hosts, size_t n, bool ascii, bool color,
+                          FILE *out)
+{
+    const struct table_column cols[] = {
+        {"HOST", TABLE_LEFT, true, 4},   {"GPU", TABLE_RIGHT, false, 0},
+        {"NAME", TABLE_LEFT, true, 8},   {"BUS ID", TABLE_LEFT, false, 0},
+        {"RESULT", TABLE_LEFT, false, 0}, {"DETAIL", TABLE_LEFT, true, 6},
+    };
+    return rows_table(cols, sizeof cols / sizeof cols[0], hosts, n, "gpus", reset_rows, 3,
+                      ascii, color, out);
 }
 
 /* ---- select -------------------------------------------------------------------------- */

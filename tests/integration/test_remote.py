@@ -55,10 +55,12 @@ class Fleet:
         self.password_auth = password_auth
         self.runtime = short_runtime_dir()
 
-    def start(self, **devices_by_alias):
+    def start(self, remote_env=None, **devices_by_alias):
+        """remote_env: more environment for the remote gpuctl (PATH, …)."""
         for alias, devices in devices_by_alias.items():
             self.scenarios[alias] = scenario_file(self.tmp, alias, devices)
         passed = {k: v for k, v in os.environ.items() if k in ("ASAN_OPTIONS", "UBSAN_OPTIONS")}
+        passed.update(remote_env or {})
         self.sshd = Sshd(self.tmp / "sshd", self.gpuctl_bin, self.fake_lib, self.scenarios,
                          extra_env=passed, password_auth=self.password_auth)
         try:
@@ -377,6 +379,93 @@ def test_kill_json_and_a_host_that_refuses(fleet, victims):
     assert alpha["document"]["processes"][0]["result"] == "terminated"
     assert beta["status"] == "failed" and beta["exit_code"] == 3
     assert beta["error"].startswith("gpuctl: ")
+
+
+# ---- reset ------------------------------------------------------------------------------
+
+# The remote nvidia-smi: records the port the host alias came in on and its
+# arguments, and says what the real one says.
+REMOTE_SMI = """#!/bin/sh
+printf '%s %s\\n' "${SSH_CONNECTION##* }" "$*" >> "$FAKE_SMI_LOG"
+echo "GPU $3 was successfully reset."
+"""
+
+
+def reset_fleet(fleet, tmp_path, **devices_by_alias):
+    folder = tmp_path / "smi-bin"
+    folder.mkdir()
+    (folder / "nvidia-smi").write_text(REMOTE_SMI)
+    (folder / "nvidia-smi").chmod(0o755)
+    log = tmp_path / "smi.log"
+    fleet.start(remote_env={"PATH": f"{folder}:/usr/bin:/bin", "FAKE_SMI_LOG": log},
+                **devices_by_alias)
+    ports = fleet.sshd.ports
+
+    def calls():
+        """(alias, arguments) of every remote nvidia-smi run."""
+        by_port = {str(p): name for name, p in ports.items()}
+        lines = log.read_text().splitlines() if log.exists() else []
+        return sorted((by_port[line.split(" ", 1)[0]], line.split(" ", 1)[1]) for line in lines)
+    return calls
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="a reset needs root on the remote "
+                                "side, which is this user here; run the tests as root (CI does)")
+
+
+@needs_root
+def test_reset_on_every_host_in_one_table_and_the_worst_code(fleet, victims, tmp_path):
+    busy, = victims(1, "gpuctl-remote-busy")
+    calls = reset_fleet(fleet, tmp_path, alpha=[used(0, 1)], beta=[used(0, 1), used(1, 2)],
+                        gamma=[used(0, 1, [busy.pid])])
+    rc, out, err = fleet.run(["--remote", "alpha,beta,gamma,closed", "reset", "--all"])
+    assert rc == 3, err                         # gamma's GPU in use: 3; closed: 1
+    rows = re.findall(r"^│ (\S+)\s+│\s+(\d+|-) │[^│]*│ (\S+)\s+│ (\S+)\s+│", out, re.M)
+    assert sorted(rows) == sorted([("alpha", "0", "0000:18:00.0", "reset"),
+                                   ("beta", "0", "0000:18:00.0", "reset"),
+                                   ("beta", "1", "0000:28:00.0", "reset"),
+                                   ("gamma", "-", "-", "failed"),
+                                   ("closed", "-", "-", "unreachable")])
+    gamma, = [line for line in out.splitlines() if line.startswith("│ gamma ")]
+    assert "not resetting a GPU in use" in gamma
+    assert calls() == [("alpha", "--gpu-reset -i 0000:18:00.0"),
+                       ("beta", "--gpu-reset -i 0000:18:00.0"),
+                       ("beta", "--gpu-reset -i 0000:28:00.0")]
+    assert busy.poll() is None
+    assert "gpuctl: 4 hosts: 2 ok, 1 failed, 1 unreachable" in err
+
+
+@needs_root
+def test_reset_json_and_force_through_ssh(fleet, victims, tmp_path):
+    v, = victims(1, "gpuctl-remote-reset-victim")
+    calls = reset_fleet(fleet, tmp_path, alpha=[used(0, 1), used(1, 1, [v.pid])],
+                        beta=[used(0, 1), used(1, 1)])
+    rc, out, err = fleet.run(["--remote", "alpha,beta", "reset", "--gpu", "1", "--force",
+                              "--output", "json"])
+    assert rc == 0, err
+    assert v.wait(timeout=10) == -signal.SIGTERM
+    doc = json.loads(out)
+    assert doc["command"] == "reset"
+    alpha, beta = doc["hosts"]
+    assert (alpha["host"], alpha["status"], beta["status"]) == ("alpha", "ok", "ok")
+    assert [p["pid"] for p in alpha["document"]["processes"]] == [v.pid]
+    assert alpha["document"]["processes"][0]["result"] == "terminated"
+    assert beta["document"]["processes"] == []
+    for host in (alpha, beta):
+        g, = host["document"]["gpus"]
+        assert (g["gpu"], g["result"]) == (1, "reset")
+        assert "was successfully reset." in g["output"]
+    assert calls() == [("alpha", "--gpu-reset -i 0000:28:00.0"),
+                       ("beta", "--gpu-reset -i 0000:28:00.0")]
+
+
+def test_reset_usage_is_checked_before_any_connection(fleet):
+    three_hosts(fleet)
+    rc, out, err = fleet.run(["--remote", "alpha", "reset"])
+    assert rc == 3 and "either --gpu or --all" in err
+    rc, out, err = fleet.run(["--remote", "alpha", "reset", "--all", "--output", "csv"])
+    assert rc == 3 and "--output csv is not supported with --remote" in err
+    assert "hosts:" not in err
 
 
 # ---- select ------------------------------------------------------------------------------
