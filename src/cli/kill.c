@@ -143,6 +143,14 @@ static int add_matched(struct kill_cmd *c)
     size_t n;
     if (kill_select(c->snap, &c->filter, &picks, &n) < 0)
         return out_of_memory();
+    char why[256];
+    if (filter_regex_failure(&c->filter, why, sizeof why) < 0) {
+        /* a pattern PCRE2 gave up on is not "nothing matches" */
+        free(picks);
+        fprintf(stderr, "gpuctl: --filter '%s' could not be matched against every process "
+                "(%s): simplify the pattern; nothing was signalled\n", c->a.regex, why);
+        return EXIT_INVALID_ARGS;
+    }
     int rc = EXIT_OK;
     for (size_t i = 0; i < n && rc == EXIT_OK; i++) {
         struct error e = {0};

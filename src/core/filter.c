@@ -173,13 +173,17 @@ int filter_set_regex(struct filter *f, const char *pattern, struct error *e)
                          (size_t)offset + 1, (const char *)msg);
     }
     pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
-    if (!md) {
+    int *failure = calloc(1, sizeof *failure);
+    if (!md || !failure) {
+        pcre2_match_data_free(md);
         pcre2_code_free(re);
+        free(failure);
         return error_set(e, -ENOMEM, "out of memory compiling pattern '%s'", pattern);
     }
     filter_clear(f);
     f->regex = re;
     f->match_data = md;
+    f->match_error = failure;
     return 0;
 }
 
@@ -189,8 +193,10 @@ void filter_clear(struct filter *f)
         return;
     pcre2_match_data_free(f->match_data);
     pcre2_code_free(f->regex);
+    free(f->match_error);
     f->regex = NULL;
     f->match_data = NULL;
+    f->match_error = NULL;
 }
 
 bool filter_process_has_criteria(const struct filter *f)
@@ -200,7 +206,23 @@ bool filter_process_has_criteria(const struct filter *f)
 
 static bool regex_hits(const struct filter *f, const char *s)
 {
-    return s && pcre2_match(f->regex, (PCRE2_SPTR)s, strlen(s), 0, 0, f->match_data, NULL) >= 0;
+    if (!s)
+        return false;
+    int rc = pcre2_match(f->regex, (PCRE2_SPTR)s, strlen(s), 0, 0, f->match_data, NULL);
+    if (rc < 0 && rc != PCRE2_ERROR_NOMATCH && f->match_error && !*f->match_error)
+        *f->match_error = rc;       /* kept: "no match" would hide it */
+    return rc >= 0;
+}
+
+int filter_regex_failure(const struct filter *f, char *msg, size_t size)
+{
+    if (!f->match_error || !*f->match_error)
+        return 0;
+    PCRE2_UCHAR text[256];
+    if (pcre2_get_error_message(*f->match_error, text, sizeof text) < 0)
+        snprintf((char *)text, sizeof text, "error %d", *f->match_error);
+    snprintf(msg, size, "%s", (const char *)text);
+    return *f->match_error;
 }
 
 static bool user_matches(const struct filter *f, const struct host_process *hp,

@@ -42,6 +42,7 @@ struct filter {
     size_t pid_count;
     void *regex;               /* compiled PCRE2 pattern (owned) */
     void *match_data;
+    int *match_error;          /* first matching failure (a PCRE2 limit), 0 none (owned) */
 };
 
 /* Compiles pattern; an invalid one is -EINVAL with the error and its
@@ -59,6 +60,13 @@ bool filter_process_has_criteria(const struct filter *f);
  * can match, and a user or pattern criterion fails. */
 bool filter_process(const struct filter *f, const struct gpu_process *gp,
                     const struct host_process *hp, const char *self_user);
+
+/* The first failure of the pattern while matching (PCRE2's match or depth
+ * limit, hit by a pattern that backtracks too much): 0 when every match
+ * answered yes or no; else a negative code with its text in msg.  A
+ * failure counts as "no match" in filter_process, so a front end that
+ * reports "nothing matches" asks here first. */
+int filter_regex_failure(const struct filter *f, char *msg, size_t size);
 
 /* Whether f's pattern matches s (false without a pattern or for NULL s);
  * for front ends that match more than the name and command line. */

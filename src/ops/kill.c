@@ -167,6 +167,10 @@ int kill_set_add_matches(struct kill_set *set, const struct snapshot *snap, cons
     *matched = 0;
     if (rc == 0 && kill_select(snap, &f, &picks, matched) < 0)
         rc = error_set(e, -ENOMEM, "out of memory matching '%s'", pattern);
+    char why[256];
+    if (rc == 0 && filter_regex_failure(&f, why, sizeof why) < 0)
+        rc = error_set(e, -EINVAL, "pattern '%s' could not be matched against every process "
+                       "(%s): simplify it; nothing was signalled", pattern, why);
     for (size_t i = 0; rc == 0 && i < *matched; i++) {
         struct error ae = {0};
         int r = kill_set_add(set, picks[i].pid, picks[i].start_ticks, KILL_ROLE_TARGET, 0, &ae);

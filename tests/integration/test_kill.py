@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import MiB, device
+from conftest import MiB, device, python_sleeper_argv
 
 STUBBORN = ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
             "print('ready', flush=True); time.sleep(300)")
@@ -490,3 +490,15 @@ def test_help(run):
     assert r.rc == 0
     assert r.out.startswith("usage: gpuctl kill")
     assert run(["help", "kill"]).out == r.out
+
+
+def test_filter_that_pcre2_gives_up_on_is_not_reported_as_no_match(run, spawn_procs):
+    """(a+)+$ against a long run of a's ending in b backtracks past PCRE2's
+    match limit: that is said (and nothing is signalled), not "no GPU
+    process matches"."""
+    p, = spawn_procs(1, argv=python_sleeper_argv("a" * 40 + "b"))
+    r = run(["kill", "--filter", "(a+)+$"], scenario=gpu_scenario([p.pid]))
+    assert r.rc == 3, r.err
+    assert "could not be matched against every process" in r.err and "limit" in r.err, r.err
+    assert "no GPU process matches" not in r.err
+    assert p.popen.poll() is None

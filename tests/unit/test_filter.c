@@ -118,6 +118,22 @@ static void test_device_vendor_and_index_filters(void **state)
     assert_true(vis[2]);
 }
 
+static void test_a_pattern_pcre2_gives_up_on_is_a_failure_not_a_miss(void **state)
+{
+    (void)state;
+    struct filter f = {0};
+    struct error e = {0};
+    char msg[256];
+    assert_int_equal(filter_set_regex(&f, "(a+)+$", &e), 0);
+    assert_false(filter_regex_match(&f, "aaab"));            /* a plain miss */
+    assert_int_equal(filter_regex_failure(&f, msg, sizeof msg), 0);
+    assert_false(filter_regex_match(&f, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab"));
+    assert_true(filter_regex_failure(&f, msg, sizeof msg) < 0);
+    assert_non_null(strstr(msg, "limit"));
+    filter_clear(&f);
+    assert_int_equal(filter_regex_failure(&f, msg, sizeof msg), 0);
+}
+
 static void test_mig_uuids_in_cuda_visible_devices_name_their_instances(void **state)
 {
     (void)state;
@@ -144,6 +160,7 @@ int main(void)
         cmocka_unit_test(test_invalid_regex_names_position),
         cmocka_unit_test(test_device_vendor_and_index_filters),
         cmocka_unit_test(test_mig_uuids_in_cuda_visible_devices_name_their_instances),
+        cmocka_unit_test(test_a_pattern_pcre2_gives_up_on_is_a_failure_not_a_miss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
