@@ -143,11 +143,10 @@ int mcp_call_kill_processes_by_name(const struct mcp_env *env, const struct mcp_
 
 /* ---- reset_gpu --------------------------------------------------------------------- */
 
-/* Ends the GPU processes on device index (force), or refuses when there
- * are any (no force).  *ended receives the kill document's request when
- * processes were ended. */
-static int clear_gpu(const struct mcp_env *env, const struct snapshot *snap, int index,
-                     bool force, struct kill_set *set, struct error *e)
+/* Adds the GPU processes on device index to set (force), or refuses when
+ * there are any (no force). */
+static int add_gpu_processes(const struct snapshot *snap, int index, bool force,
+                             struct kill_set *set, struct error *e)
 {
     for (size_t i = 0; i < snap->gproc_count; i++) {
         const struct gpu_process *gp = &snap->gprocs[i];
@@ -164,13 +163,142 @@ static int clear_gpu(const struct mcp_env *env, const struct snapshot *snap, int
         if (r < 0 && r != -ESRCH && r != -ESTALE)
             return error_set(e, r, "%s", ae.msg);
     }
+    return 0;
+}
+
+/* Ends every process in set at once, as `gpuctl kill --force` does. */
+static int end_processes(const struct mcp_env *env, const struct snapshot *snap,
+                         struct kill_set *set, struct error *e)
+{
     if (set->count == 0)
         return 0;
     if (kill_set_note_gpus(set, snap) < 0)
-        return error_set(e, -ENOMEM, "out of memory checking GPU %d's processes", index);
+        return error_set(e, -ENOMEM, "out of memory checking the GPUs' processes");
     json_t *ignored = NULL;
     int rc = run_set(env, set, true, true, &ignored, e);
     json_decref(ignored);
+    return rc;
+}
+
+/* What one reset call works on: the chosen GPUs in index order. */
+struct reset_job {
+    const struct mcp_env *env;
+    const struct snapshot *snap;
+    const struct mcp_reset_request *q;
+    struct doc_reset_gpu *gpus;
+    struct reset_method *methods;
+    char **outputs;
+    size_t count;
+    struct kill_set set;
+    bool set_open;
+};
+
+/* The checks of `gpuctl reset`, in its order: the indices, one way to
+ * reset each GPU, root, then the processes on them. */
+static int choose_and_check(struct reset_job *j, struct error *e)
+{
+    const struct snapshot *s = j->snap;
+    for (size_t i = 0; i < j->q->gpu_count; i++)
+        if (!snapshot_device(s, j->q->gpus[i]))
+            return mcp_no_such_gpu(s, j->q->gpus[i], e);
+    for (size_t d = 0; d < s->device_count; d++) {
+        bool chosen = j->q->all;
+        for (size_t i = 0; i < j->q->gpu_count && !chosen; i++)
+            chosen = j->q->gpus[i] == s->devices[d].index;
+        if (chosen) {
+            size_t k = j->count++;
+            j->gpus[k] = (struct doc_reset_gpu){.device = &s->devices[d],
+                                                .method = &j->methods[k]};
+        }
+    }
+    if (j->count == 0)
+        return error_set(e, -ENODEV, "there is no GPU to reset");
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < j->count; i++)
+        rc = reset_prepare(j->gpus[i].device, getenv("PATH"), &j->methods[i], e);
+    for (size_t i = 0; rc == 0 && i < j->count; i++)
+        rc = reset_check_privilege(j->gpus[i].device, e);
+    if (rc == 0 && (rc = kill_set_init(&j->set, e)) == 0)
+        j->set_open = true;
+    for (size_t i = 0; rc == 0 && i < j->count; i++)
+        rc = add_gpu_processes(s, j->gpus[i].device->index, j->q->force, &j->set, e);
+    return rc;
+}
+
+/* Resets every chosen GPU, going on after a failure as the CLI does; the
+ * first failure is the call's error, naming the GPUs that were reset. */
+static int reset_each(struct reset_job *j, struct error *e)
+{
+    int first = 0;
+    char done[256] = "";
+    for (size_t i = 0; i < j->count; i++) {
+        struct doc_reset_gpu *g = &j->gpus[i];
+        struct error re = {0};
+        int rc = reset_run(g->device, &j->methods[i], &j->outputs[i], &re);
+        g->output = j->outputs[i];
+        g->result = rc < 0 ? DOC_RESET_FAILED : DOC_RESET_DONE;
+        if (rc < 0 && first == 0)
+            first = error_set(e, rc, "%s", re.msg);
+        else if (rc == 0) {
+            size_t used = strlen(done);
+            snprintf(done + used, sizeof done - used, "%s%d", used ? ", " : "",
+                     g->device->index);
+        }
+    }
+    if (first < 0 && done[0]) {
+        char msg[sizeof e->msg + sizeof done + 16];
+        snprintf(msg, sizeof msg, "%s (reset: GPU %s)", e->msg, done);
+        error_set(e, first, "%s", msg);
+    }
+    return first;
+}
+
+static int reset_document(struct reset_job *j, json_t **doc, struct error *e)
+{
+    size_t *order = malloc((j->set.count ? j->set.count : 1) * sizeof *order);
+    if (!order)
+        return error_set(e, -ENOMEM, "out of memory for the reset document");
+    kill_set_order(&j->set, order);
+    struct doc_kill_request ended = {.set = &j->set, .order = order, .stage = DOC_KILL_DONE,
+                                     .signal = SIGTERM, .timeout_secs = timeout_secs(j->env),
+                                     .force = true};
+    struct doc_reset_request r = {.gpus = j->gpus, .gpu_count = j->count, .force = j->q->force,
+                                  .ended = j->set.count ? &ended : NULL};
+    *doc = doc_reset_build(&r, e);
+    free(order);
+    return *doc ? 0 : error_set(e, -ENOMEM, "out of memory for the reset document");
+}
+
+int mcp_reset_gpus(const struct mcp_env *env, const struct mcp_reset_request *q, json_t **doc,
+                   struct error *e)
+{
+    if ((q->gpu_count > 0) == q->all)
+        return error_set(e, -EINVAL, "name the GPUs with either gpu or all");
+    struct reset_job j = {.env = env, .q = q};
+    void *token = NULL;
+    int rc = mcp_env_snapshot(env, true, &j.snap, &token, e);
+    if (rc < 0)
+        return rc;
+    size_t n = j.snap->device_count ? j.snap->device_count : 1;
+    j.gpus = calloc(n, sizeof *j.gpus);
+    j.methods = calloc(n, sizeof *j.methods);
+    j.outputs = calloc(n, sizeof *j.outputs);
+    rc = j.gpus && j.methods && j.outputs ? choose_and_check(&j, e)
+                                          : error_set(e, -ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = end_processes(env, j.snap, &j.set, e);
+    if (rc == 0)
+        rc = reset_each(&j, e);
+    if (rc == 0)
+        rc = reset_document(&j, doc, e);
+    for (size_t i = 0; j.outputs && i < j.count; i++)
+        free(j.outputs[i]);
+    free(j.outputs);
+    free(j.methods);
+    free(j.gpus);
+    if (j.set_open)
+        kill_set_free(&j.set);
+    mcp_env_release(env, token);
     return rc;
 }
 
@@ -178,47 +306,7 @@ int mcp_call_reset_gpu(const struct mcp_env *env, const struct mcp_args *a, json
                        struct error *e)
 {
     int index = (int)mcp_args_int(a, "gpu_id", 0);
-    bool force = mcp_args_bool(a, "force", false);
-    const struct snapshot *snap;
-    void *token = NULL;
-    int rc = mcp_env_snapshot(env, true, &snap, &token, e);
-    if (rc < 0)
-        return rc;
-    const struct device *d = snapshot_device(snap, index);
-    struct reset_method method;
-    struct kill_set set;
-    bool set_open = false;
-    if (!d)
-        rc = mcp_no_such_gpu(snap, index, e);
-    if (rc == 0)
-        rc = reset_prepare(d, getenv("PATH"), &method, e);
-    if (rc == 0)
-        rc = reset_check_privilege(d, e);
-    if (rc == 0 && (rc = kill_set_init(&set, e)) == 0)
-        set_open = true;
-    if (rc == 0)
-        rc = clear_gpu(env, snap, index, force, &set, e);
-    char *output = NULL;
-    if (rc == 0)
-        rc = reset_run(d, &method, &output, e);
-    if (rc == 0) {
-        size_t *order = malloc((set.count ? set.count : 1) * sizeof *order);
-        if (order)
-            kill_set_order(&set, order);
-        struct doc_kill_request ended = {.set = &set, .order = order, .stage = DOC_KILL_DONE,
-                                         .signal = SIGTERM, .timeout_secs = timeout_secs(env),
-                                         .force = true};
-        struct doc_reset_gpu g = {.device = d, .method = &method, .result = DOC_RESET_DONE,
-                                  .output = output};
-        struct doc_reset_request r = {.gpus = &g, .gpu_count = 1, .force = force,
-                                      .ended = set.count ? &ended : NULL};
-        *doc = order ? doc_reset_build(&r, e) : NULL;
-        rc = *doc ? 0 : error_set(e, -ENOMEM, "out of memory for the reset document");
-        free(order);
-    }
-    free(output);
-    if (set_open)
-        kill_set_free(&set);
-    mcp_env_release(env, token);
-    return rc;
+    struct mcp_reset_request q = {.gpus = &index, .gpu_count = 1,
+                                  .force = mcp_args_bool(a, "force", false)};
+    return mcp_reset_gpus(env, &q, doc, e);
 }

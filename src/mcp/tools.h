@@ -39,6 +39,19 @@ mcp_tool_fn mcp_call_kill_gpu_process, mcp_call_kill_processes_by_name, mcp_call
 mcp_tool_fn mcp_call_select_gpus, mcp_call_audit_summary, mcp_call_scan_rogue_activity;
 mcp_tool_fn mcp_call_test_policies, mcp_call_create_user_policy;
 
+/* Resets the GPUs named (gpus) or every GPU (all; exactly one of the two)
+ * as `gpuctl reset` does, with its checks in its order: the indices, a way
+ * to reset each GPU, root, then the processes on them (refused without
+ * force, ended together with it).  Every chosen GPU is tried; the first
+ * failure is the error.  *doc: the reset document (doc/reset_doc.h). */
+struct mcp_reset_request {
+    const int *gpus;
+    size_t gpu_count;
+    bool all, force;
+};
+int mcp_reset_gpus(const struct mcp_env *env, const struct mcp_reset_request *q, json_t **doc,
+                   struct error *e);
+
 /* The documents behind gpu://audit (the last 24 hours' summary),
  * gpu://policies and gpu://rogue-detection (a 24-hour scan). */
 int mcp_read_audit(const struct mcp_env *env, json_t **doc, struct error *e);

@@ -39,6 +39,7 @@
 #include "net/metrics.h"
 #include "net/openapi.h"
 #include "net/pods.h"
+#include "net/reset_body.h"
 #include "net/select_query.h"
 #include "net/web.h"
 #include "net/wsloop.h"
@@ -1107,10 +1108,25 @@ static int route_policies_test(void *ctx, const struct http_request *req,
 static int route_reset(void *ctx, const struct http_request *req, struct http_reply *out,
                        struct error *e)
 {
-    int rc = run_tool(ctx, "reset_gpu", body_as_args(req, e), out, e);
+    struct serve *sv = ctx;
+    const struct options_command *table =
+        sv->o->option_tables ? sv->o->option_tables("reset") : NULL;
+    json_t *body = body_as_args(req, e);
+    if (!body)
+        return e->code ? e->code : -ENOMEM;
+    struct reset_body b;
+    json_t *doc = NULL;
+    int rc = reset_body_read(table, body, &b, e);
+    json_decref(body);
     if (rc == 0)
-        feed_kick(((struct serve *)ctx)->feed);
-    return rc;
+        rc = mcp_reset_gpus(&sv->mcp_env.env, &b.q, &doc, e);
+    reset_body_clear(&b);
+    if (rc < 0)
+        return rc;
+    /* a new sample shows the GPUs after the reset */
+    feed_kick(sv->feed);
+    out->body = json_blob(doc, e);
+    return out->body ? 0 : -ENOMEM;
 }
 
 /* Replaces guard.toml with the body (the document GET answers, so what was

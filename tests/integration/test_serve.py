@@ -25,6 +25,7 @@ import pytest
 
 from conftest import MiB, check_no_sanitizer_report, device
 from test_list import stable   # a document without the host facts that move
+from test_reset import SMI_OK, bus_id, install_smi
 
 websockets = pytest.importorskip("websockets")
 
@@ -681,9 +682,43 @@ def test_reset_needs_the_token_and_refuses_a_busy_gpu(start_server, two_gpus):
     assert (status, doc["error"]["code"]) in ((409, "conflict"), (422, "unsupported")), doc
     status, doc = post(server, "/api/v1/reset", {"gpu_id": 9}, token="t0ken")
     assert status == 404, doc
-    status, doc = post(server, "/api/v1/reset", {"gpu": 0}, token="t0ken")
+    status, doc = post(server, "/api/v1/reset", {"gpu": 0, "all": True}, token="t0ken")
     assert status == 400, doc
     assert two_gpus["a"].popen.poll() is None
+    server.stop()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a reset needs root; run the tests as root (CI does)")
+def test_reset_takes_gpu_or_all_and_force_as_gpuctl_reset(start_server, two_gpus, tmp_path):
+    folder = install_smi(tmp_path / "bin", SMI_OK)
+    log = tmp_path / "smi.log"
+    server = start_server(two_gpus["scenario"], env={
+        "GPUCTL_TOKEN": "t0ken", "PATH": f"{folder}:/usr/bin:/bin", "FAKE_SMI_LOG": str(log)})
+    # a process runs on each GPU: refused without force, nothing reset
+    for body in ({"gpu": 0}, {"gpu": [1, 0]}, {"gpu_id": 1}, {"all": True}):
+        status, doc = post(server, "/api/v1/reset", body, token="t0ken")
+        assert status == 409 and "force" in doc["error"]["message"], (body, doc)
+    # the CLI's checks of what to reset
+    for body, words in [({}, "either gpu or all"), ({"gpu": 0, "all": True}, "either gpu or all"),
+                        ({"gpu": 5000}, "--gpu: '5000'"), ({"gpu": "0"}, "index"),
+                        ({"gpu": []}, "GPU indices"), ({"all": "yes"}, "true or false"),
+                        ({"all": True, "colour": 1}, "colour")]:
+        status, doc = post(server, "/api/v1/reset", body, token="t0ken")
+        assert status == 400 and words in doc["error"]["message"], (body, doc)
+    status, doc = post(server, "/api/v1/reset", {"gpu": [0, 9]}, token="t0ken")
+    assert status == 404 and "9" in doc["error"]["message"], doc
+    assert not log.exists()
+    assert two_gpus["a"].popen.poll() is None and two_gpus["b"].popen.poll() is None
+    # with force the processes end first, then every GPU is reset in index order
+    status, doc = post(server, "/api/v1/reset", {"all": True, "force": True}, token="t0ken")
+    assert status == 200, doc
+    assert doc["force"] is True
+    assert [(g["gpu"], g["result"]) for g in doc["gpus"]] == [(0, "reset"), (1, "reset")]
+    assert {p["pid"] for p in doc["processes"]} == {two_gpus["a"].pid, two_gpus["b"].pid}
+    assert log.read_text().splitlines() == [f"--gpu-reset -i {bus_id(0)}",
+                                            f"--gpu-reset -i {bus_id(1)}"]
+    assert two_gpus["a"].popen.wait(timeout=10) == -signal.SIGTERM
+    assert two_gpus["b"].popen.wait(timeout=10) == -signal.SIGTERM
     server.stop()
 
 
