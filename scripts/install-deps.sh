@@ -6,7 +6,7 @@ packages="gcc make pkg-config meson ninja-build libjansson-dev libpcre2-dev
 libncurses-dev libsqlite3-dev libcurl4-openssl-dev libcairo2-dev
 libmicrohttpd-dev libgnutls28-dev libcmocka-dev python3 python3-pytest tmux time
 python3-websockets prometheus curl openssl wrk nginx-light nodejs openssh-server
-python3-torch"
+python3-torch libjs-chart.js chromium"
 missing=""
 for p in $packages; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
