@@ -178,6 +178,10 @@ static const struct field_def table[] = {
      .help = "Energy used since the driver loaded.",
      PROM("gpuctl_energy_joules_total", 1e-6),
      DCGM("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", 0.001)},
+    {DEV(pcie_replay_count, "pcie_replay_count", FIELD_U64), .unit = "",
+     .flags = FIELD_F_NO_DOC | FIELD_F_COUNTER,
+     .help = "PCIe replays (link-level retransmissions) since the driver loaded.",
+     PROM("gpuctl_pcie_replays_total", 1), DCGM("DCGM_FI_DEV_PCIE_REPLAY_COUNTER", 1)},
 
     /* ---- MIG instances: gpus[].mig_instances[] ---- */
     {MIG(gpu_instance_id, "gpu_instance_id", FIELD_UINT), .unit = "",

@@ -110,6 +110,8 @@ struct device {
     struct opt_u64 pcie_width_max;
     struct opt_u64 pcie_rx_kbps;
     struct opt_u64 pcie_tx_kbps;
+    /* link-level retransmissions since the driver loaded (a counter) */
+    struct opt_u64 pcie_replay_count;
 
     /* state */
     struct opt_u64 ecc_volatile_uncorrected;

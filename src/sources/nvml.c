@@ -282,6 +282,7 @@ static void read_pcie_now(struct reader *r)
     read_uint(r, r->api->device_get_curr_pcie_link_width, &d->pcie_width);
     read_uint_arg(r, r->api->device_get_pcie_throughput, NVML_PCIE_UTIL_RX_BYTES, &d->pcie_rx_kbps);
     read_uint_arg(r, r->api->device_get_pcie_throughput, NVML_PCIE_UTIL_TX_BYTES, &d->pcie_tx_kbps);
+    read_uint(r, r->api->device_get_pcie_replay_counter, &d->pcie_replay_count);
 }
 
 static void read_threshold(struct reader *r, int which, struct opt_i64 *out)

@@ -128,6 +128,7 @@ int nvml_abi_resolve(struct nvml_api *api, nvml_lookup_fn lookup, void *ctx, cha
     BIND(device_get_max_pcie_link_generation, "nvmlDeviceGetMaxPcieLinkGeneration");
     BIND(device_get_max_pcie_link_width, "nvmlDeviceGetMaxPcieLinkWidth");
     BIND(device_get_pcie_throughput, "nvmlDeviceGetPcieThroughput");
+    BIND(device_get_pcie_replay_counter, "nvmlDeviceGetPcieReplayCounter");
     BIND(device_get_total_ecc_errors, "nvmlDeviceGetTotalEccErrors");
     BIND(device_get_persistence_mode, "nvmlDeviceGetPersistenceMode");
     BIND(device_get_display_active, "nvmlDeviceGetDisplayActive");

@@ -153,6 +153,7 @@ struct nvml_api {
     nvmlReturn_t (*device_get_max_pcie_link_generation)(nvmlDevice_t, unsigned *);
     nvmlReturn_t (*device_get_max_pcie_link_width)(nvmlDevice_t, unsigned *);
     nvmlReturn_t (*device_get_pcie_throughput)(nvmlDevice_t, int, unsigned *);
+    nvmlReturn_t (*device_get_pcie_replay_counter)(nvmlDevice_t, unsigned *);
     nvmlReturn_t (*device_get_total_ecc_errors)(nvmlDevice_t, int, int, unsigned long long *);
     nvmlReturn_t (*device_get_persistence_mode)(nvmlDevice_t, int *);
     nvmlReturn_t (*device_get_display_active)(nvmlDevice_t, int *);

@@ -310,6 +310,13 @@ FAKE_API nvmlReturn_t nvmlDeviceGetMaxPcieLinkWidth(nvmlDevice_t device, unsigne
     return query_uint(device, __func__, FIELD(pcie_max_width), maxLinkWidth);
 }
 
+#ifndef FAKE_NVML_LEGACY
+FAKE_API nvmlReturn_t nvmlDeviceGetPcieReplayCounter(nvmlDevice_t device, unsigned int *value)
+{
+    return query_uint(device, __func__, FIELD(pcie_replay_counter), value);
+}
+#endif
+
 FAKE_API nvmlReturn_t nvmlDeviceGetPcieThroughput(nvmlDevice_t device, nvmlPcieUtilCounter_t counter,
                                                   unsigned int *value)
 {

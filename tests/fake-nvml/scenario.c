@@ -109,6 +109,7 @@ static const char *const known_functions[] = {
     "nvmlDeviceGetFanSpeed", "nvmlDeviceGetFanSpeed_v2", "nvmlDeviceGetNumFans", "nvmlDeviceGetClockInfo",
     "nvmlDeviceGetMaxClockInfo", "nvmlDeviceGetCurrPcieLinkGeneration", "nvmlDeviceGetCurrPcieLinkWidth",
     "nvmlDeviceGetMaxPcieLinkGeneration", "nvmlDeviceGetMaxPcieLinkWidth", "nvmlDeviceGetPcieThroughput",
+    "nvmlDeviceGetPcieReplayCounter",
     "nvmlDeviceGetTotalEccErrors", "nvmlDeviceGetPersistenceMode", "nvmlDeviceGetDisplayActive",
     "nvmlDeviceGetComputeMode", "nvmlDeviceGetPerformanceState", "nvmlDeviceGetComputeRunningProcesses",
     "nvmlDeviceGetComputeRunningProcesses_v2", "nvmlDeviceGetComputeRunningProcesses_v3",
@@ -847,7 +848,7 @@ static bool parse_clock_set(struct parser *p, const node *dev, const char *key,
 static bool parse_pcie(struct parser *p, const node *dev, struct scenario_device *out)
 {
     static const char *const fields[] = {"generation", "width",   "max_generation", "max_width",
-                                         "tx_kbps",    "rx_kbps", NULL};
+                                         "tx_kbps",    "rx_kbps", "replay_counter", NULL};
     const node *obj;
     if (!want_object(p, dev, "pcie", &obj))
         return false;
@@ -859,7 +860,8 @@ static bool parse_pcie(struct parser *p, const node *dev, struct scenario_device
         !want_uint(p, obj, "max_generation", 16, &out->pcie_max_gen) ||
         !want_uint(p, obj, "max_width", 64, &out->pcie_max_width) ||
         !want_uint(p, obj, "tx_kbps", 0xFFFFFFFFu, &out->pcie_tx_kbps) ||
-        !want_uint(p, obj, "rx_kbps", 0xFFFFFFFFu, &out->pcie_rx_kbps))
+        !want_uint(p, obj, "rx_kbps", 0xFFFFFFFFu, &out->pcie_rx_kbps) ||
+        !want_uint(p, obj, "replay_counter", 0xFFFFFFFFu, &out->pcie_replay_counter))
         return false;
     pop(p);
     return true;

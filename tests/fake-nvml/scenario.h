@@ -112,7 +112,7 @@ struct scenario_device {
     struct opt_uint max_clocks[NVML_CLOCK_COUNT];
 
     struct opt_uint pcie_gen, pcie_width, pcie_max_gen, pcie_max_width;
-    struct opt_uint pcie_tx_kbps, pcie_rx_kbps;
+    struct opt_uint pcie_tx_kbps, pcie_rx_kbps, pcie_replay_counter;
 
     struct opt_ull ecc[NVML_MEMORY_ERROR_TYPE_COUNT][NVML_ECC_COUNTER_TYPE_COUNT];
 

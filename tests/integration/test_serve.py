@@ -467,6 +467,35 @@ def test_metrics_process_cap(start_server, two_gpus):
     server.stop()
 
 
+def test_metrics_pcie_replay_counter_when_the_driver_gives_it(run, start_server, scenario,
+                                                               legacy_lib):
+    devs = [device(0, pcie={"generation": 4, "width": 16, "replay_counter": 17}),
+            device(1, pcie={"generation": 4, "width": 16})]
+    path = scenario({"devices": devs})
+    server = start_server(path)
+    _, _, body = server.get("/metrics")
+    lines = body.decode().splitlines()
+    dcgm = [l for l in lines if l.startswith("DCGM_FI_DEV_PCIE_REPLAY_COUNTER{")]
+    assert len(dcgm) == 1 and 'gpu="0"' in dcgm[0] and dcgm[0].endswith(" 17"), dcgm
+    own = [l for l in lines if l.startswith("gpuctl_pcie_replays_total{")]
+    assert len(own) == 1 and 'gpu="0"' in own[0] and own[0].endswith(" 17"), own
+    assert "# TYPE gpuctl_pcie_replays_total counter" in lines
+    server.stop()
+    # an export-only field: list's document is unchanged
+    r = run(["list", "--details", "--output", "json"], scenario=path)
+    assert r.rc == 0, r.err
+    for g in json.loads(r.out)["gpus"]:
+        keys = set(g) | set(g["pcie"] if isinstance(g.get("pcie"), dict) else ())
+        assert not [k for k in keys if "replay" in k], g
+    # a driver without nvmlDeviceGetPcieReplayCounter: unknown, no series
+    server = start_server(path, env={"GPUCTL_NVML_LIBRARY": str(legacy_lib)})
+    _, _, body = server.get("/metrics")
+    text = body.decode()
+    assert "DCGM_FI_DEV_GPU_TEMP{" in text
+    assert "DCGM_FI_DEV_PCIE_REPLAY_COUNTER{" not in text and "gpuctl_pcie_replays_total{" not in text
+    server.stop()
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
