@@ -130,6 +130,23 @@ static void mig_rows(struct table *t, const struct list_view *v, const struct de
     }
 }
 
+/* Columns a narrow terminal may leave out (table_set_drop_rank), by title. */
+struct drop_rank {
+    const char *title;
+    int rank;
+};
+
+static struct table *ranked_table(const struct table_column *cols, size_t count,
+                                  const struct drop_rank *ranks, size_t rank_count)
+{
+    struct table *t = table_new(cols, count);
+    for (size_t c = 0; t && c < count; c++)
+        for (size_t r = 0; r < rank_count; r++)
+            if (strcmp(cols[c].title, ranks[r].title) == 0)
+                (void)table_set_drop_rank(t, c, ranks[r].rank);   /* c < count: cannot fail */
+    return t;
+}
+
 /* The device table's columns, after a HOST column when with_host. */
 static struct table *device_table(const struct list_view *v, bool with_host)
 {
@@ -145,8 +162,13 @@ static struct table *device_table(const struct list_view *v, bool with_host)
         {"PIDS", TABLE_RIGHT, false, 0},
         {"TOP_PROC", TABLE_LEFT, true, 8},
     };
+    /* what a narrow terminal gives up first, so the GPU name stays whole */
+    static const struct drop_rank ranks[] = {
+        {"ECC(volatile)", 1}, {"PIDS", 2}, {"TOP_PROC", 3}, {"POWER(W)", 4},
+    };
     size_t skip = with_host ? 0 : 1;
-    return table_new(cols + skip, sizeof cols / sizeof cols[0] - skip);
+    return ranked_table(cols + skip, sizeof cols / sizeof cols[0] - skip, ranks,
+                        sizeof ranks / sizeof ranks[0]);
 }
 
 static void device_rows(struct table *t, const struct list_view *v, const char *host)
@@ -242,8 +264,13 @@ static struct table *process_table(const char *host_heading, bool with_host)
         {"ELAPSED", TABLE_RIGHT, false, 0},   {"CONTAINER", TABLE_LEFT, true, 9},
         {"COMMAND", TABLE_LEFT, true, 7},
     };
+    /* the command is what a person reads; these give way to it */
+    static const struct drop_rank ranks[] = {
+        {"CONTAINER", 1}, {"ELAPSED", 2}, {"HOST-MEM", 3}, {"TYPE", 4},
+    };
     size_t skip = with_host ? 0 : 1;
-    return table_new(cols + skip, sizeof cols / sizeof cols[0] - skip);
+    return ranked_table(cols + skip, sizeof cols / sizeof cols[0] - skip, ranks,
+                        sizeof ranks / sizeof ranks[0]);
 }
 
 static int render_processes(const struct list_view *v, FILE *out,

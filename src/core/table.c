@@ -32,6 +32,7 @@ struct row {
 
 struct table {
     struct table_column *columns;
+    int *drop_rank;            /* per column; 0: never left out */
     struct cell *titles;
     size_t ncols;
     struct row *rows;
@@ -64,7 +65,8 @@ struct table *table_new(const struct table_column *columns, size_t count)
     t->ncols = count;
     t->columns = calloc(count, sizeof *t->columns);
     t->titles = calloc(count, sizeof *t->titles);
-    if (!t->columns || !t->titles) {
+    t->drop_rank = calloc(count, sizeof *t->drop_rank);
+    if (!t->columns || !t->titles || !t->drop_rank) {
         table_free(t);
         return NULL;
     }
@@ -98,7 +100,16 @@ void table_free(struct table *t)
     free(t->rows);
     cells_free(t->titles, t->ncols);
     free(t->columns);
+    free(t->drop_rank);
     free(t);
+}
+
+int table_set_drop_rank(struct table *t, size_t col, int rank)
+{
+    if (col >= t->ncols || rank < 0)
+        return -EINVAL;
+    t->drop_rank[col] = rank;
+    return 0;
 }
 
 int table_row(struct table *t)
@@ -150,11 +161,15 @@ size_t table_row_count(const struct table *t)
 
 /* ---- widths -------------------------------------------------------------- */
 
+/* A width below zero marks a column left out of this rendering. */
+#define COLUMN_DROPPED (-1)
+
 static int total_width(const int *widths, size_t n)
 {
     int total = 1;   /* the left border */
     for (size_t i = 0; i < n; i++)
-        total += widths[i] + 3;   /* " text |" */
+        if (widths[i] != COLUMN_DROPPED)
+            total += widths[i] + 3;   /* " text |" */
     return total;
 }
 
@@ -174,14 +189,15 @@ static void natural_widths(const struct table *t, int *widths)
                 widths[c] = t->rows[r].cells[c].width;
 }
 
-/* The widest flexible column that can still give up a column, or -1;
- * *runner_up is the next widest such width (0 if none). */
-static long widest_shrinkable(const struct table *t, const int *widths, int *runner_up)
+/* The widest flexible column that can still give up a column (above its
+ * floor), or -1; *runner_up is the next widest such width (0 if none). */
+static long widest_shrinkable(const struct table *t, const int *widths, const int *floors,
+                              int *runner_up)
 {
     long best = -1;
     *runner_up = 0;
     for (size_t c = 0; c < t->ncols; c++) {
-        if (!t->columns[c].flexible || widths[c] <= column_min_width(t, c))
+        if (!t->columns[c].flexible || widths[c] == COLUMN_DROPPED || widths[c] <= floors[c])
             continue;
         if (best < 0 || widths[c] > widths[best]) {
             if (best >= 0)
@@ -196,22 +212,80 @@ static long widest_shrinkable(const struct table *t, const int *widths, int *run
 
 /* Shrinks the widest flexible column down to the next widest (or as far as
  * needed), then repeats, so the cut is shared among the widest columns. */
-static void fit_widths(const struct table *t, int *widths, int limit)
+static void fit_widths(const struct table *t, int *widths, const int *floors, int limit)
 {
     int excess = total_width(widths, t->ncols) - limit;
     while (excess > 0) {
         int runner_up;
-        long c = widest_shrinkable(t, widths, &runner_up);
+        long c = widest_shrinkable(t, widths, floors, &runner_up);
         if (c < 0)
-            return;   /* nothing left to cut: print it wider than asked */
+            return;   /* nothing left to cut */
         int target = widths[c] - excess;
         if (target < runner_up)
             target = runner_up < widths[c] ? runner_up : widths[c] - 1;
-        if (target < column_min_width(t, (size_t)c))
-            target = column_min_width(t, (size_t)c);
+        if (target < floors[c])
+            target = floors[c];
         excess -= widths[c] - target;
         widths[c] = target;
     }
+}
+
+/* The shown column with the lowest drop rank, or -1 when none may go. */
+static long next_to_drop(const struct table *t, const int *widths)
+{
+    long best = -1;
+    for (size_t c = 0; c < t->ncols; c++) {
+        int rank = t->drop_rank[c];
+        if (rank <= 0 || widths[c] == COLUMN_DROPPED)
+            continue;
+        if (best < 0 || rank < t->drop_rank[best])
+            best = (long)c;
+    }
+    return best;
+}
+
+/* A flexible column is cut below this many display columns (or its natural
+ * width, if smaller) only once every ranked column has been left out: a
+ * readable command or GPU name is worth more than a counter. */
+#define TABLE_COMFORTABLE_WIDTH 24
+
+static void set_floors(const struct table *t, const int *natural, int *floors, bool comfortable)
+{
+    for (size_t c = 0; c < t->ncols; c++) {
+        int floor = column_min_width(t, c);
+        int comfort = natural[c] < TABLE_COMFORTABLE_WIDTH ? natural[c] : TABLE_COMFORTABLE_WIDTH;
+        floors[c] = comfortable && comfort > floor ? comfort : floor;
+    }
+}
+
+/* Cuts flexible columns down to a comfortable width, then leaves ranked
+ * columns out one by one (each time from the natural widths again), and
+ * only then cuts flexible columns down to their minimum. */
+static int fit_or_drop(const struct table *t, int *widths, int limit)
+{
+    int *natural = malloc(2 * t->ncols * sizeof *natural);
+    if (!natural)
+        return -ENOMEM;
+    int *floors = natural + t->ncols;
+    memcpy(natural, widths, t->ncols * sizeof *natural);
+    set_floors(t, natural, floors, true);
+    for (;;) {
+        for (size_t k = 0; k < t->ncols; k++)
+            if (widths[k] != COLUMN_DROPPED)
+                widths[k] = natural[k];
+        fit_widths(t, widths, floors, limit);
+        if (total_width(widths, t->ncols) <= limit)
+            break;
+        long c = next_to_drop(t, widths);
+        if (c < 0) {
+            set_floors(t, natural, floors, false);
+            fit_widths(t, widths, floors, limit);   /* may still be wider than asked */
+            break;
+        }
+        widths[c] = COLUMN_DROPPED;
+    }
+    free(natural);
+    return 0;
 }
 
 /* ---- drawing ------------------------------------------------------------- */
@@ -243,10 +317,16 @@ static void draw_rule(FILE *out, const struct glyphs *g, enum rule_kind kind,
                       const int *widths, size_t n)
 {
     const char *const *corner = g->corner[kind];
+    size_t last = n;
+    for (size_t c = 0; c < n; c++)
+        if (widths[c] != COLUMN_DROPPED)
+            last = c;
     fputs(corner[0], out);
     for (size_t c = 0; c < n; c++) {
+        if (widths[c] == COLUMN_DROPPED)
+            continue;
         put_repeated(out, g->h, widths[c] + 2);
-        fputs(c + 1 < n ? corner[1] : corner[2], out);
+        fputs(c < last ? corner[1] : corner[2], out);
     }
     fputc('\n', out);
 }
@@ -345,7 +425,9 @@ static void draw_cells(FILE *out, const struct table *t, const struct cell *cell
     static const struct cell empty = {.text = (char *)"", .style = 0, .width = 0};
     fputs(g->v, out);
     for (size_t c = 0; c < t->ncols; c++)
-        draw_cell(out, c < filled ? &cells[c] : &empty, t->columns[c].align, widths[c], o, g);
+        if (widths[c] != COLUMN_DROPPED)
+            draw_cell(out, c < filled ? &cells[c] : &empty, t->columns[c].align, widths[c], o,
+                      g);
     fputc('\n', out);
 }
 
@@ -372,8 +454,10 @@ int table_render(const struct table *t, FILE *out, const struct table_render_opt
     if (!widths)
         return -ENOMEM;
     natural_widths(t, widths);
-    if (o->width > 0)
-        fit_widths(t, widths, o->width);
+    if (o->width > 0 && fit_or_drop(t, widths, o->width) < 0) {
+        free(widths);
+        return -ENOMEM;
+    }
 
     errno = 0;
     draw_table(out, t, widths, o);

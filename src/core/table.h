@@ -10,8 +10,10 @@
  * padding on each side of every cell.  Widths are display columns
  * (term_display_width), so wide characters and "°C" line up.  Titles are
  * aligned like their column and bold when colour is on.  If cutting every
- * flexible column down to its minimum is still not enough, the table is
- * printed wider than asked: columns are never dropped and rows never wrap.
+ * flexible column down to its minimum is still not enough, columns with a
+ * drop rank are left out, rank 1 first, until the table fits (a narrow
+ * terminal keeps the command readable rather than every counter); if it
+ * still does not fit, it is printed wider than asked.  Rows never wrap.
  *
  * Cell text and titles are outside data (a process's command line): control
  * characters, invalid UTF-8 and bidirectional overrides are replaced by '?'
@@ -56,6 +58,11 @@ struct table;
  * EINVAL when count is 0.  Free with table_free. */
 struct table *table_new(const struct table_column *columns, size_t count);
 void table_free(struct table *t);
+
+/* Lets column col be left out when the table is too narrow even with every
+ * flexible column cut: rank 1 goes first; 0 (the default) never goes.
+ * Returns 0, or -EINVAL for a column the table lacks. */
+int table_set_drop_rank(struct table *t, size_t col, int rank);
 
 /* Starts a new row; following table_cell calls fill it left to right.
  * A row with fewer cells than columns is padded with empty cells.

@@ -355,6 +355,22 @@ def test_table_width_setting_fits_the_table(run, scenario, spawn_procs):
     assert long.cmdline not in narrow.out
 
 
+def test_table_width_80_keeps_the_gpu_name_and_command_readable(run, scenario, spawn_procs):
+    """GPUCTL_TABLE_WIDTH=80 list --details printed 103-column GPU lines; now
+    counters give way (ECC, PIDS, CONTAINER, ...) and the name stays whole."""
+    proc, = spawn_procs(1, ["/bin/sleep", "300", "0", "0"])
+    path = scenario({"devices": [device(0, name="NVIDIA H100 80GB HBM3", processes={
+        "compute": [{"pid": proc.pid, "used_memory": 1 << 30}]})]})
+    r = run(["list", "--details"], scenario=path, env={"GPUCTL_TABLE_WIDTH": "80"})
+    assert r.rc == 0, r.err
+    lines = r.out.splitlines()[1:]
+    assert max(len(line) for line in lines) <= 80, r.out
+    assert "NVIDIA H100 80GB HBM3" in r.out
+    assert "MEM_USED/TOTAL" in r.out and "UTIL(%)" in r.out
+    assert "ECC(volatile)" not in r.out and "CONTAINER" not in r.out
+    assert proc.cmdline in r.out, r.out
+
+
 def test_json_output_has_no_escapes_or_box_drawing(run, one_gpu):
     r = run(["list", "--output", "json", "--details"], scenario=one_gpu)
     assert r.rc == 0

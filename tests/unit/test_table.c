@@ -492,6 +492,44 @@ static void test_write_error_is_reported(void **state)
     table_free(t);
 }
 
+/* A narrow width leaves ranked columns out (rank 1 first) before it cuts a
+ * flexible column below a readable width; unranked columns always stay. */
+static void test_narrow_width_drops_ranked_columns_before_cutting_the_command(void **state)
+{
+    (void)state;
+    static const struct table_column cols[] = {
+        {"PID", TABLE_RIGHT, false, 0},
+        {"ECC", TABLE_RIGHT, false, 0},
+        {"TIME", TABLE_RIGHT, false, 0},
+        {"Command", TABLE_LEFT, true, 4},
+    };
+    struct table *t = table_new(cols, 4);
+    assert_non_null(t);
+    assert_int_equal(table_set_drop_rank(t, 1, 1), 0);
+    assert_int_equal(table_set_drop_rank(t, 2, 2), 0);
+    assert_int_equal(table_set_drop_rank(t, 4, 1), -EINVAL);
+    assert_int_equal(table_row(t), 0);
+    assert_int_equal(table_cell(t, 0, "42"), 0);
+    assert_int_equal(table_cell(t, 0, "0"), 0);
+    assert_int_equal(table_cell(t, 0, "1:00"), 0);
+    assert_int_equal(table_cell(t, 0, "python train.py --epochs 10"), 0);
+    /* 50 columns wide; at 44 the ECC column goes and the command stays whole */
+    assert_renders(t, true, false, 44,
+                   "+-----+------+-----------------------------+\n"
+                   "| PID | TIME | Command                     |\n"
+                   "+-----+------+-----------------------------+\n"
+                   "|  42 | 1:00 | python train.py --epochs 10 |\n"
+                   "+-----+------+-----------------------------+\n");
+    /* at 24 both ranked columns go, then the command is cut */
+    assert_renders(t, true, false, 24,
+                   "+-----+----------------+\n"
+                   "| PID | Command        |\n"
+                   "+-----+----------------+\n"
+                   "|  42 | python train.~ |\n"
+                   "+-----+----------------+\n");
+    table_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -516,6 +554,7 @@ int main(void)
         cmocka_unit_test(test_misuse_is_refused),
         cmocka_unit_test(test_many_rows),
         cmocka_unit_test(test_write_error_is_reported),
+        cmocka_unit_test(test_narrow_width_drops_ranked_columns_before_cutting_the_command),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
