@@ -112,6 +112,17 @@ int cmd_audit(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+/* cmd_top with frames from elsewhere (NULL: its own feed): frames->open
+ * is called once every argument is checked, so a mistake is reported
+ * before anything starts, and close after the monitor; with them the
+ * monitor is read-only.  struct tui_source: tui/tui.h. */
+struct tui_source;
+struct cli_top_frames {
+    int (*open)(void *ctx, const struct tui_source **src, struct error *e);
+    void (*close)(void *ctx);
+    void *ctx;
+};
+int cli_top_run(int argc, char **argv, const struct cli_top_frames *frames);
 int cmd_run(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 /* Reads a whole small file (a token, a PEM; at most 1 MiB) into a new

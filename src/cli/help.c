@@ -49,7 +49,7 @@ static const char overview[] =
     "Other machines over ssh (before the command; gpuctl help remote):\n"
     "  --remote HOSTS      run list, kill, reset, select, audit --summary/--rogue,\n"
     "                      guard --test-policies or config show on\n"
-    "                      [user@]host[:port],...\n"
+    "                      [user@]host[:port],...; top on one host\n"
     "  --hosts FILE        the same for the hosts listed in FILE\n"
     "\n"
     "Exit status: 0 success, 1 error, 2 GPU library failure, 3 invalid arguments,\n"

@@ -34,7 +34,7 @@
 #define PASSWORD_MAX 1024
 
 enum remote_command {
-    RC_LIST, RC_KILL, RC_RESET, RC_SELECT, RC_AUDIT, RC_ROGUE, RC_GUARD, RC_CONFIG
+    RC_LIST, RC_KILL, RC_RESET, RC_SELECT, RC_AUDIT, RC_ROGUE, RC_GUARD, RC_CONFIG, RC_TOP
 };
 
 struct remote_run {
@@ -50,6 +50,9 @@ struct remote_run {
     struct list_request list;
     struct kill_request kill;
     struct reset_request reset;
+    struct top_request top;
+    int top_argc;                   /* top's own arguments, for the monitor */
+    char **top_argv;
     struct cli_select_hosts select;
     struct audit_request audit;
     struct guard_request guard;
@@ -216,6 +219,24 @@ static int check_guard(struct remote_run *r, int argc, char **argv)
     return check_output(r, "guard", r->guard.output);
 }
 
+/* top on one host: the monitor here, fed by the host's list --watch. */
+static int check_top(struct remote_run *r, int argc, char **argv)
+{
+    r->command = RC_TOP;
+    int rc = parse_with(&top_options, argc, argv, &r->top, &r->cmd_parsed);
+    if (rc)
+        return rc;
+    if (r->hosts.count != 1)
+        return cli_usage_error("top", "with --remote, top watches one host, not %zu",
+                               r->hosts.count);
+    if (r->top.once)
+        return cli_usage_error("top", "--once with --remote: use gpuctl --remote HOST list "
+                               "--details");
+    r->top_argc = argc;
+    r->top_argv = argv;
+    return 0;
+}
+
 static int check_command(struct remote_run *r, int argc, char **argv)
 {
     const char *name = argv[0];
@@ -245,6 +266,8 @@ static int check_command(struct remote_run *r, int argc, char **argv)
             return cli_usage_error(name, "name the GPUs with either --gpu or --all");
         return check_output(r, name, r->reset.output);
     }
+    if (strcmp(name, "top") == 0)
+        return check_top(r, argc, argv);
     if (strcmp(name, "select") == 0) {
         r->command = RC_SELECT;
         return cli_select_hosts_parse(argc, argv, &r->select);
@@ -286,6 +309,13 @@ static int build_remote_command(struct remote_run *r, int argc, char **argv)
         words[n++] = "list";
         if (r->select.processes)
             words[n++] = "--details";
+    } else if (r->command == RC_TOP) {
+        /* the monitor's filters apply here; the host sends every process */
+        words[n++] = "list";
+        words[n++] = "--watch";
+        if (r->top.interval)
+            words[n++] = r->top.interval;
+        words[n++] = "--details";
     } else {
         for (int i = 0; i < argc; i++)
             words[n++] = argv[i];
@@ -295,7 +325,8 @@ static int build_remote_command(struct remote_run *r, int argc, char **argv)
         words[n++] = "100000";
     }
     words[n++] = "--output";
-    words[n++] = r->watch ? "ndjson" : "json";     /* --watch: one document a line */
+    /* --watch: one document a line */
+    words[n++] = r->watch || r->command == RC_TOP ? "ndjson" : "json";
     r->remote_command = remote_shell_quote(words, n);
     free(words);
     return r->remote_command ? 0 : -ENOMEM;
@@ -424,6 +455,38 @@ static int run_watch(struct remote_run *r)
     return rc;
 }
 
+struct top_frames {
+    struct remote_run *r;
+    struct cli_remote_top *t;
+};
+
+static int open_top_frames(void *ctx, const struct tui_source **src, struct error *e)
+{
+    struct top_frames *f = ctx;
+    struct remote_run *r = f->r;
+    int rc = cli_remote_top_open(&f->t, r->hosts.hosts[0].label, r->jobs[0].argv,
+                                 r->askpass.envp, host_timeout(r), e);
+    if (rc == 0)
+        *src = cli_remote_top_source(f->t);
+    return rc;
+}
+
+static void close_top_frames(void *ctx)
+{
+    struct top_frames *f = ctx;
+    cli_remote_top_close(f->t);
+    f->t = NULL;
+}
+
+/* top's own arguments are checked by top.c before the host's stream starts. */
+static int run_top(struct remote_run *r)
+{
+    struct top_frames f = {.r = r};
+    const struct cli_top_frames frames = {.open = open_top_frames, .close = close_top_frames,
+                                          .ctx = &f};
+    return cli_top_run(r->top_argc, r->top_argv, &frames);
+}
+
 static int run_ssh(struct remote_run *r)
 {
     struct error e = {0};
@@ -530,7 +593,7 @@ static const char *command_name(enum remote_command c)
     static const char *const names[] = {[RC_LIST] = "list", [RC_KILL] = "kill",
                                         [RC_RESET] = "reset", [RC_SELECT] = "select", [RC_AUDIT] = "audit",
                                         [RC_ROGUE] = "audit", [RC_GUARD] = "guard",
-                                        [RC_CONFIG] = "config"};
+                                        [RC_CONFIG] = "config", [RC_TOP] = "top"};
     return names[c];
 }
 
@@ -672,8 +735,8 @@ int cli_remote_run(char **ropts, int rcount, int argc, char **argv)
     int rc = prepare(&r, ropts, rcount, argc, argv);
     if (rc == 0)
         rc = make_jobs(&r);
-    if (rc == 0 && r.watch) {
-        rc = run_watch(&r);
+    if (rc == 0 && (r.watch || r.command == RC_TOP)) {
+        rc = r.watch ? run_watch(&r) : run_top(&r);
         remote_run_clear(&r);
         return rc;
     }

@@ -69,6 +69,16 @@ struct cli_remote_watch {
 };
 int cli_remote_watch(const struct cli_remote_watch *opt);
 
+/* top on one host (remote_top.c): the frames of argv (ssh running
+ * `gpuctl list --watch … --details --output ndjson`) for the monitor.
+ * argv stays the caller's.  Returns 0 or -errno with e filled. */
+struct cli_remote_top;
+struct tui_source;
+int cli_remote_top_open(struct cli_remote_top **out, const char *label, char **argv,
+                        char *const *envp, double first_frame_secs, struct error *e);
+const struct tui_source *cli_remote_top_source(struct cli_remote_top *t);
+void cli_remote_top_close(struct cli_remote_top *t);          /* accepts NULL */
+
 /* Drawing the answers (remote_show.c).  Each returns 0, or 1 after saying
  * that writing failed; select turns a host without enough devices into a
  * failure. */

@@ -52,7 +52,8 @@ const struct options_command remote_options = {
     .about = "Runs list, kill, reset, select, audit --summary, audit --rogue, guard "
              "--test-policies "
              "or config show on other machines over the system ssh and draws their answers "
-             "here, one HOST column for all.",
+             "here, one HOST column for all; top on one host runs the monitor here on its "
+             "frames.",
     .specs = remote_specs,
     .count = sizeof remote_specs / sizeof remote_specs[0],
 };

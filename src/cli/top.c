@@ -111,7 +111,7 @@ static void find_self_user(char *buf, size_t size)
         snprintf(buf, size, "%u", (unsigned)getuid());
 }
 
-static int run_top(struct top_args *a)
+static int run_top(struct top_args *a, const struct cli_top_frames *frames)
 {
     struct cli_ctx ctx = {0};
     int rc = cli_load_config(&ctx, &a->common);
@@ -124,7 +124,16 @@ static int run_top(struct top_args *a)
     a->opt.self_user = self;
     a->opt.timeout_s = ctx.cfg.default_timeout_secs;
     struct error e = {0};
-    rc = a->once ? tui_print_once(&a->opt, stdout, &e) : tui_run(&a->opt, &e);
+    if (frames) {
+        const struct tui_source *src = NULL;
+        a->opt.readonly = true;          /* another host's processes: nothing is signalled */
+        rc = frames->open(frames->ctx, &src, &e);
+        if (rc == 0)
+            rc = tui_run_source(&a->opt, src, &e);
+        frames->close(frames->ctx);
+    } else {
+        rc = a->once ? tui_print_once(&a->opt, stdout, &e) : tui_run(&a->opt, &e);
+    }
     if (rc < 0)
         return cli_fail(&e);
     if (a->once && fflush(stdout) != 0) {
@@ -134,7 +143,7 @@ static int run_top(struct top_args *a)
     return EXIT_OK;
 }
 
-int cmd_top(int argc, char **argv)
+int cli_top_run(int argc, char **argv, const struct cli_top_frames *frames)
 {
     struct top_args a;
     memset(&a, 0, sizeof a);
@@ -144,10 +153,15 @@ int cmd_top(int argc, char **argv)
     if (rc == 0)
         rc = take_request(&a, &q);
     if (rc == 0)
-        rc = run_top(&a);
+        rc = run_top(&a, frames);
     free(a.only);
     free(a.users);
     free(a.pids);
     options_parsed_clear(&a.parsed);
     return rc < 0 ? EXIT_OK : rc;
+}
+
+int cmd_top(int argc, char **argv)
+{
+    return cli_top_run(argc, argv, NULL);
 }

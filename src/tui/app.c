@@ -228,7 +228,10 @@ static int draw(struct view *v, struct canvas *c, const struct palette *p)
         clearok(curscr, TRUE);
     }
     struct feed_status st;
-    feed_status(v->feed, &st);
+    if (v->source)
+        v->source->status(v->source->ctx, &st);
+    else
+        feed_status(v->feed, &st);
     view_draw(v, c, &st);
     if (v->redraw) {
         clearok(curscr, TRUE);
@@ -299,8 +302,9 @@ static int loop(struct view *v)
             drawn = now;
             dirty = false;
         }
+        int frames_fd = v->source ? v->source->fd(v->source->ctx) : feed_sub_fd(v->sub);
         struct pollfd fds[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
-                                {.fd = feed_sub_fd(v->sub), .events = POLLIN}};
+                                {.fd = frames_fd, .events = POLLIN}};
         int wait_ms = (int)((drawn + 1.0 - now_s()) * 1000) + 1;
         int n = poll(fds, 2, wait_ms > 0 ? wait_ms : 0);
         if (n < 0 && errno != EINTR) {
@@ -313,7 +317,8 @@ static int loop(struct view *v)
             continue;
         }
         if (fds[1].revents & POLLIN) {
-            struct feed_frame *fr = feed_sub_take(v->sub);
+            struct feed_frame *fr = v->source ? v->source->take(v->source->ctx)
+                                              : feed_sub_take(v->sub);
             if (fr)
                 view_accept_frame(v, fr);
             dirty = true;
@@ -362,7 +367,7 @@ static bool locale_is_utf8(void)
     return cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
 }
 
-int tui_run(const struct tui_options *o, struct error *e)
+static int run(const struct tui_options *o, const struct tui_source *src, struct error *e)
 {
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
         return error_set(e, -ENOTTY, "top needs a terminal on stdin and stdout "
@@ -374,7 +379,8 @@ int tui_run(const struct tui_options *o, struct error *e)
     int rc = view_init(&v, &opt, false, e);
     if (rc < 0)
         return rc;
-    if ((rc = start_feed(&v, &opt, e)) < 0) {
+    v.source = src;
+    if (!src && (rc = start_feed(&v, &opt, e)) < 0) {
         view_free(&v);
         return rc;
     }
@@ -422,6 +428,17 @@ int tui_run(const struct tui_options *o, struct error *e)
     if (rc < 0)
         return error_set(e, rc, "the monitor failed: %s", strerror(-rc));
     return 0;
+}
+
+int tui_run(const struct tui_options *o, struct error *e)
+{
+    return run(o, NULL, e);
+}
+
+int tui_run_source(const struct tui_options *o, const struct tui_source *src,
+                   struct error *e)
+{
+    return run(o, src, e);
 }
 
 /* ---- --once -------------------------------------------------------------------------- */

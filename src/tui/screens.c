@@ -82,6 +82,11 @@ void screens_env_load(struct view *v)
         return;
     }
     v->env_of = v->sel;
+    if (v->source) {             /* frames from another host: this /proc is not its */
+        snprintf(v->env_error, sizeof v->env_error, "pid %d runs on another host; its "
+                 "environment is not read from here", (int)r->pid);
+        return;
+    }
     struct error e = {0};
     if (procfs_read_environ(r->pid, &v->env, &v->env_len, &e) < 0)
         snprintf(v->env_error, sizeof v->env_error, "%s", e.msg);

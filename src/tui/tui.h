@@ -62,6 +62,24 @@ int tui_options_from_env(struct tui_options *o, struct error *e);
  * start (no terminal, no GPU source). */
 int tui_run(const struct tui_options *o, struct error *e);
 
+/* Where the monitor's frames come from when not from its own feed (top on
+ * another host: frames decoded from its stream).  fd becomes readable
+ * when a new frame or a failure is there; take returns the newest frame (a
+ * reference) or NULL; status says how old the data is and why it stopped. */
+struct feed_frame;
+struct feed_status;
+struct tui_source {
+    void *ctx;
+    int (*fd)(void *ctx);
+    struct feed_frame *(*take)(void *ctx);
+    void (*status)(void *ctx, struct feed_status *out);
+};
+
+/* tui_run with the frames of src; nothing here calls a GPU source, and the
+ * keys that ask the feed for a pass or ancestors do nothing. */
+int tui_run_source(const struct tui_options *o, const struct tui_source *src,
+                   struct error *e);
+
 /* One frame as text on out (width: the terminal's, COLUMNS, or 120), every
  * process listed; ANSI colour when o->color.  Takes one snapshot, no sleep. */
 int tui_print_once(const struct tui_options *o, FILE *out, struct error *e);

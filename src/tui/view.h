@@ -103,8 +103,9 @@ struct view {
     struct view_ident env_of;
     long env_top;
 
-    struct feed *feed;                   /* NULL for --once */
+    struct feed *feed;                   /* NULL for --once and a source */
     struct feed_sub *sub;                /* the monitor's subscription to feed */
+    const struct tui_source *source;     /* frames from elsewhere; NULL: feed's */
     bool quit, redraw;
 };
 

@@ -214,7 +214,7 @@ def test_gpu_kill_spelling_and_remote_options_after_the_command(fleet):
         assert host_rows(out) == [("alpha", "0")], args
     rc, out, err = fleet.run(["--remote", "alpha", "list", "--help"])
     assert rc == 0 and out.startswith("usage: gpuctl list")
-    rc, out, err = fleet.run(["--remote", "alpha", "top"])
+    rc, out, err = fleet.run(["--remote", "alpha", "watch"])
     assert rc == 3 and "--remote works with list, kill, select" in err
 
 
@@ -466,6 +466,61 @@ def test_reset_usage_is_checked_before_any_connection(fleet):
     rc, out, err = fleet.run(["--remote", "alpha", "reset", "--all", "--output", "csv"])
     assert rc == 3 and "--output csv is not supported with --remote" in err
     assert "hosts:" not in err
+
+
+# ---- top on one host -----------------------------------------------------------------------
+
+
+def remote_top(fleet, tmp_path, *args):
+    """gpuctl --remote … top in a private tmux server (test_top.Top)."""
+    from test_top import Top
+    env = {**fleet.env(), "TERM": "screen-256color"}
+    argv = [fleet.gpuctl_bin, "--remote-path", fleet.sshd.wrapper, *args]
+    return Top(tmp_path, argv, env, width=160, height=40)
+
+
+def test_top_on_a_remote_host_streams_its_frames_read_only(fleet, victims, tmp_path):
+    v, w = victims(2, "gpuctl-remote-top")
+    fleet.start(remote_env={"FAKE_NVML_RECHECK_MS": "0"}, alpha=[used(0, 30, [v.pid])],
+                beta=[used(0, 1), used(1, 1)])
+    t = remote_top(fleet, tmp_path, "--remote", "alpha", "top", "--interval", "0.5")
+    try:
+        t.wait_text(str(v.pid))
+        t.wait_text("read-only")
+        assert t.table_pids() == [v.pid]
+        # The host's next frames come through: a second process appears.
+        fleet.set_devices("alpha", [used(0, 30, [v.pid, w.pid])])
+        t.wait(lambda s: sorted(t.table_pids()) == sorted([v.pid, w.pid]), "the new process")
+        t.keys("Down", "K", "y")
+        t.wait_text("read-only mode: signals are disabled")
+        assert v.poll() is None and w.poll() is None
+        t.keys("e")                          # this machine's /proc is not the host's
+        t.wait_text("runs on another host; its environment is not read from here")
+        t.keys("q", "q")
+        assert t.exit_code() == 0
+    finally:
+        t.kill()
+
+
+def test_top_on_an_unreachable_host_says_why_in_the_monitor(fleet, tmp_path):
+    three_hosts(fleet)
+    t = remote_top(fleet, tmp_path, "--remote", "closed", "top")
+    try:
+        t.wait_text("closed: unreachable")
+        t.keys("q")
+        assert t.exit_code() == 0
+    finally:
+        t.kill()
+
+
+def test_top_watches_one_host_and_refuses_once(fleet):
+    three_hosts(fleet)
+    rc, out, err = fleet.run(["--remote", "alpha,beta", "top"])
+    assert rc == 3 and "top watches one host, not 2" in err
+    rc, out, err = fleet.run(["--remote", "alpha", "top", "--once"])
+    assert rc == 3 and "--once with --remote" in err
+    rc, out, err = fleet.run(["--remote", "alpha", "top", "--interval", "x"])
+    assert rc == 3 and "--interval" in err
 
 
 # ---- select ------------------------------------------------------------------------------
