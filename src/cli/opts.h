@@ -141,8 +141,9 @@ struct mcp_request {
 extern const struct options_command mcp_options;
 struct serve_request {
     const char *listen, *server_host, *token_file, *tls_cert, *tls_key, *pods_dir;
+    const char *coordinator_url, *node_id, *api_url;
     unsigned long server_port, metrics_max_processes;
-    double interval;
+    double interval, push_interval;
     bool server, coordinator;
 };
 extern const struct options_command serve_options;

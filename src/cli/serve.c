@@ -18,6 +18,7 @@
 
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "cluster/agent.h"
 #include "cluster/coord.h"
 #include "net/serve.h"
 #include "version.h"
@@ -42,6 +43,9 @@ static const char *listen_address(const struct serve_request *q, bool port_given
     snprintf(buf, size, strchr(host, ':') && host[0] != '[' ? "[%s]:%lu" : "%s:%lu", host, port);
     return buf;
 }
+
+/* The default seconds between a serving node's pushes, as gpuctl agent's. */
+#define SERVE_PUSH_INTERVAL_S 5.0
 
 static void say_listening(void *cls, unsigned port)
 {
@@ -88,12 +92,106 @@ static int read_files(const struct serve_request *q, struct serve_files *f)
     return 0;
 }
 
+static void say_no_source(void *cls, const char *why)
+{
+    (void)cls;
+    fprintf(stderr, "gpuctl serve: %s; serving the cluster routes only\n", why);
+    fflush(stderr);
+}
+
+/* ---- --coordinator-url: the agent on the server's feed ------------------- */
+
+struct serve_agent {
+    struct cluster_agent_options o;
+    const char *listen, *scheme, *api_url_given;
+    char api_url[512];
+    struct cluster_agent *agent;
+    const struct cli_ctx *ctx;
+};
+
+static void agent_log(void *cls, enum log_level level, const char *message)
+{
+    cli_log(cls, level, "%s", message);
+}
+
+/* The URL the coordinator forwards to: --api-url, else this server's
+ * address and port, the host name standing in for a wildcard address. */
+static void own_api_url(struct serve_agent *sa, unsigned port)
+{
+    if (sa->api_url_given) {
+        snprintf(sa->api_url, sizeof sa->api_url, "%s", sa->api_url_given);
+        return;
+    }
+    const char *colon = strrchr(sa->listen, ':');
+    int len = colon ? (int)(colon - sa->listen) : (int)strlen(sa->listen);
+    char host[300];
+    snprintf(host, sizeof host, "%.*s", len, sa->listen);
+    if (!strcmp(host, "0.0.0.0") || !strcmp(host, "[::]") || !strcmp(host, "::") ||
+        !host[0]) {
+        if (gethostname(host, sizeof host) < 0)
+            snprintf(host, sizeof host, "localhost");
+        host[sizeof host - 1] = '\0';
+    }
+    snprintf(sa->api_url, sizeof sa->api_url, "%s://%s:%u", sa->scheme, host, port);
+}
+
+static int attach_agent(void *cls, struct feed *feed, unsigned port, struct error *e)
+{
+    struct serve_agent *sa = cls;
+    if (!feed)
+        return error_set(e, -ERROR_GPU_LIBRARY, "--coordinator-url: this machine has no GPU "
+                                                "source to push");
+    own_api_url(sa, port);
+    sa->o.api_url = sa->api_url;
+    return cluster_agent_start(&sa->agent, &sa->o, feed, e);
+}
+
+static void detach_agent(void *cls)
+{
+    struct serve_agent *sa = cls;
+    cluster_agent_stop(sa->agent);
+    sa->agent = NULL;
+}
+
+/* Fills sa and hooks it onto o when --coordinator-url is given. */
+static int plan_agent(const struct serve_request *q, const struct cli_ctx *ctx,
+                      struct serve_agent *sa, struct serve_options *o, const char *scheme)
+{
+    if (!q->coordinator_url) {
+        if (q->node_id || q->api_url || q->push_interval > 0)
+            return cli_usage_error("serve", "--node-id, --api-url and --push-interval go with "
+                                   "--coordinator-url");
+        return 0;
+    }
+    double push = q->push_interval > 0 ? q->push_interval : SERVE_PUSH_INTERVAL_S;
+    if (push < o->feed.interval_s)
+        push = o->feed.interval_s;      /* one push per sample at most */
+    *sa = (struct serve_agent){
+        .o = {.coordinator = q->coordinator_url, .token = o->token, .node_id = q->node_id,
+              .feed = o->feed, .push_interval_s = push,
+              .timeout_s = ctx->cfg.default_timeout_secs > 0
+                               ? (long)ctx->cfg.default_timeout_secs : 5,
+              .backoff_max_s = 60.0, .log = agent_log, .cls = (void *)ctx},
+        .listen = o->listen, .scheme = scheme, .api_url_given = q->api_url, .ctx = ctx,
+    };
+    if (q->api_url)
+        sa->o.api_url = q->api_url;
+    struct error e = {0};
+    if (cluster_agent_check(&sa->o, &e) < 0)
+        return e.code == -EINVAL ? cli_usage_error("serve", "%s", e.msg) : cli_fail(&e);
+    o->attach = attach_agent;
+    o->detach = detach_agent;
+    o->attach_cls = sa;
+    return 0;
+}
+
 static int run_server(struct serve_options *o, const char *scheme)
 {
     if ((o->stop_fd = cli_stop_signal_fd("serve")) < 0)
         return EXIT_GENERAL;
     const char *where[2] = {o->listen, scheme};
     o->on_listening = say_listening;
+    o->on_no_source = say_no_source;
     o->cls = where;
     struct error e = {0};
     int rc = serve_run(o, &e);
@@ -184,12 +282,18 @@ int cmd_serve(int argc, char **argv)
         .query_table = &list_options,
         .cfg = &ctx.cfg, .option_tables = cli_option_table,
     };
+    /* a head node needs no GPU of its own, unless it is a node too */
+    o.source_optional = q.coordinator && !q.coordinator_url;
+    const char *scheme = files.cert ? "https" : "http";
+    struct serve_agent agent;
+    rc = plan_agent(&q, &ctx, &agent, &o, scheme);
     raise_fd_limit();
     struct cluster_coord *coord = NULL;
     void *route_ctx[CLUSTER_COORD_ROUTE_COUNT];
-    rc = q.coordinator ? start_coordinator(&ctx.cfg, &coord, route_ctx, &o) : 0;
+    if (rc == 0 && q.coordinator)
+        rc = start_coordinator(&ctx.cfg, &coord, route_ctx, &o);
     if (rc == 0)
-        rc = run_server(&o, files.cert ? "https" : "http");
+        rc = run_server(&o, scheme);
     cluster_coord_stop(coord);
     serve_files_clear(&files);
     options_parsed_clear(&parsed);

@@ -34,9 +34,27 @@ static const struct options_spec specs[] = {
      .offset = R(interval)},
     {.name = "coordinator", .type = OPTIONS_FLAG, .group = "Cluster",
      .help = "also be the cluster's coordinator: agents (gpuctl agent) register and push "
-             "their snapshots; /api/nodes and /api/cluster/{snapshot,contention,rogue} "
-             "(docs/api.md, thresholds in config.toml's [cluster])",
+             "their snapshots; /api/nodes and /api/cluster/{snapshot,contention,rogue,ws} "
+             "(docs/cluster.md, thresholds in config.toml's [cluster]); needs no GPU: "
+             "without a GPU source it serves the cluster routes and /ws carries the "
+             "cluster's messages",
      .offset = R(coordinator)},
+    {.name = "coordinator-url", .type = OPTIONS_STRING, .metavar = "URL",
+     .help = "also be a node of that coordinator, as gpuctl agent is, on this server's "
+             "sampling loop: register this server's URL (where the coordinator forwards kill "
+             "and reset) and push the snapshot every --push-interval; the token of "
+             "--token-file is sent", .offset = R(coordinator_url)},
+    {.name = "node-id", .type = OPTIONS_STRING, .metavar = "ID",
+     .help = "with --coordinator-url: this node's id (letters, digits, '.', '-', '_', ':'); "
+             "default: /etc/machine-id, stable across restarts", .offset = R(node_id)},
+    {.name = "api-url", .type = OPTIONS_STRING, .metavar = "URL",
+     .help = "with --coordinator-url: the URL registered for this server (default: "
+             "http(s)://ADDR:PORT of --listen, the host name for a wildcard address)",
+     .offset = R(api_url)},
+    {.name = "push-interval", .type = OPTIONS_NUMBER, .min = 0.05, .max = 3600,
+     .metavar = "SEC", .what = "a number of seconds (0.05 to 3600)",
+     .help = "with --coordinator-url: seconds between pushes (default 5, never more often "
+             "than --interval samples)", .offset = R(push_interval)},
     {.name = "metrics-max-processes", .type = OPTIONS_UINT, .min = 0, .max = 1000000,
      .metavar = "N",
      .help = "processes with their own /metrics series, the biggest GPU memory users first "

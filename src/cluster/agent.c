@@ -13,10 +13,13 @@
 #include <math.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +35,7 @@ struct agent {
     struct cluster_node_info info;
     uint64_t seq;
     double backoff_s;
+    double pushed_at;          /* monotonic seconds of the last push; 0: none yet */
     unsigned rand_state;
 };
 
@@ -368,7 +372,7 @@ static int start(struct agent *a, const struct cluster_agent_options *o, struct 
         snprintf(a->info.id, sizeof a->info.id, "%s", o->node_id);
     if ((rc = cluster_node_id_check(a->info.id, strlen(a->info.id), e)) < 0)
         return rc;
-    a->info.interval_s = o->feed.interval_s;
+    a->info.interval_s = o->push_interval_s > 0 ? o->push_interval_s : o->feed.interval_s;
     if (o->api_url && strncmp(o->api_url, "http://", 7) != 0 &&
         strncmp(o->api_url, "https://", 8) != 0)
         return error_set(e, -EINVAL, "API URL \"%s\": expected http://HOST:PORT or "
@@ -395,6 +399,25 @@ static int register_until_done(struct agent *a)
     }
 }
 
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* With a push interval longer than the sampling's (an agent on a server's
+ * feed), frames come more often than pushes go: the ones in between are
+ * skipped.  Half a sampling interval of slack keeps a frame that comes a
+ * hair early from waiting a whole interval more. */
+static bool push_due(const struct agent *a)
+{
+    double every = a->o->push_interval_s;
+    if (every <= 0 || a->pushed_at == 0)
+        return true;
+    return mono_s() - a->pushed_at >= every - a->o->feed.interval_s / 2;
+}
+
 static int loop(struct agent *a, struct feed_sub *sub)
 {
     if (register_until_done(a))
@@ -409,6 +432,11 @@ static int loop(struct agent *a, struct feed_sub *sub)
                 say(a, LOG_WARN, "sampling failed: %s", e.msg);
             continue;
         }
+        if (!push_due(a)) {
+            feed_frame_unref(f);
+            continue;
+        }
+        a->pushed_at = mono_s();
         size_t len = 0;
         char *text = frame_text(f, &len, &e);
         feed_frame_unref(f);
@@ -425,22 +453,100 @@ static int loop(struct agent *a, struct feed_sub *sub)
     }
 }
 
-int cluster_agent_run(const struct cluster_agent_options *o, struct error *e)
+/* Registers and pushes the frames of feed until stop_fd is readable. */
+static int run_on(const struct cluster_agent_options *o, struct feed *feed, struct error *e)
 {
     struct agent a;
     int rc = start(&a, o, e);
     if (rc < 0)
         return rc;
+    struct feed_sub *sub;
+    if ((rc = feed_subscribe(feed, &sub, e)) < 0)
+        return rc;
+    rc = loop(&a, sub);
+    feed_unsubscribe(sub);
+    return rc;
+}
+
+int cluster_agent_run(const struct cluster_agent_options *o, struct error *e)
+{
+    struct agent a;
+    int rc = start(&a, o, e);       /* the arguments are checked before sampling starts */
+    if (rc < 0)
+        return rc;
     struct feed *feed;
     if ((rc = feed_start(&feed, &o->feed, e)) < 0)
         return rc;
-    struct feed_sub *sub;
-    if ((rc = feed_subscribe(feed, &sub, e)) < 0) {
-        feed_stop(feed);
-        return rc;
-    }
-    rc = loop(&a, sub);
-    feed_unsubscribe(sub);
+    rc = run_on(o, feed, e);
     feed_stop(feed);
     return rc;
+}
+
+/* ------------------------------------------------------------ on a thread */
+
+struct cluster_agent {
+    struct cluster_agent_options o;    /* stop_fd: the eventfd below */
+    struct feed *feed;
+    pthread_t thread;
+};
+
+static void *agent_thread(void *arg)
+{
+    struct cluster_agent *t = arg;
+    struct error e = {0};
+    if (run_on(&t->o, t->feed, &e) < 0 && t->o.log)
+        t->o.log(t->o.cls, LOG_ERROR, e.msg);
+    return NULL;
+}
+
+int cluster_agent_check(const struct cluster_agent_options *o, struct error *e)
+{
+    struct agent check;
+    return start(&check, o, e);
+}
+
+int cluster_agent_start(struct cluster_agent **out, const struct cluster_agent_options *o,
+                        struct feed *feed, struct error *e)
+{
+    *out = NULL;
+    int rc = cluster_agent_check(o, e);
+    if (rc < 0)
+        return rc;
+    struct cluster_agent *t = calloc(1, sizeof *t);
+    if (!t)
+        return error_set(e, -ENOMEM, "out of memory starting the agent");
+    t->o = *o;
+    t->feed = feed;
+    t->o.stop_fd = eventfd(0, EFD_CLOEXEC);
+    if (t->o.stop_fd < 0) {
+        rc = error_set(e, -errno, "cannot create an eventfd: %s", strerror(errno));
+        free(t);
+        return rc;
+    }
+    /* signals stay with the caller's threads (its signalfd) */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int prc = pthread_create(&t->thread, NULL, agent_thread, t);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (prc != 0) {
+        close(t->o.stop_fd);
+        free(t);
+        return error_set(e, -prc, "cannot start the agent's thread: %s", strerror(prc));
+    }
+    *out = t;
+    return 0;
+}
+
+void cluster_agent_stop(struct cluster_agent *t)
+{
+    if (!t)
+        return;
+    uint64_t one = 1;
+    if (write(t->o.stop_fd, &one, sizeof one) < 0) {
+        /* an eventfd takes a write unless its counter is full: it is readable then */
+    }
+    pthread_join(t->thread, NULL);
+    close(t->o.stop_fd);
+    free(t);
 }

@@ -27,7 +27,8 @@ struct cluster_agent_options {
     const char *token;                 /* bearer token; NULL: none */
     const char *node_id;               /* NULL: cluster_agent_machine_id */
     const char *api_url;               /* this node's gpuctl serve, for forwarded actions */
-    struct feed_options feed;          /* interval_s is the push interval */
+    struct feed_options feed;          /* interval_s: the sampling interval */
+    double push_interval_s;            /* at most one push this often; 0: every frame */
     long timeout_s;                    /* per request */
     double backoff_max_s;              /* the longest wait after failures */
     int stop_fd;                       /* cluster_agent_run returns once readable */
@@ -63,5 +64,20 @@ int cluster_http_get(const char *url, const char *token, long timeout_s, char **
  * filled when it could not start (no GPU source, libcurl missing, a bad
  * URL or node id).  Failures while running are logged and retried. */
 int cluster_agent_run(const struct cluster_agent_options *o, struct error *e);
+
+/* The agent on a thread of its own, pushing the frames of a feed that is
+ * someone else's (gpuctl serve --coordinator-url: one sampling loop for the
+ * node's API and its pushes).  o's strings and feed must outlive it; its
+ * stop_fd is not used.  Returns 0, or a negative code with e filled when
+ * the options are wrong or libcurl is missing.  Failures while running are
+ * logged and retried; one that ends the thread is logged at LOG_ERROR. */
+struct cluster_agent;
+/* What cluster_agent_start checks first (the URLs, the node id, the token,
+ * libcurl), to refuse bad options before anything starts. */
+int cluster_agent_check(const struct cluster_agent_options *o, struct error *e);
+int cluster_agent_start(struct cluster_agent **out, const struct cluster_agent_options *o,
+                        struct feed *feed, struct error *e);
+/* Stops the thread and frees it (before the feed stops).  Accepts NULL. */
+void cluster_agent_stop(struct cluster_agent *a);
 
 #endif

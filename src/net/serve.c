@@ -70,6 +70,9 @@ struct serve {
     struct mcp_http *mcp;         /* the endpoint at /mcp */
     double last_render_s;         /* loop thread only */
     struct ws_sub *subs;          /* /ws subscriptions in use (loop thread only) */
+    /* Why there is no feed (a coordinator on a machine without GPUs,
+     * serve_options.source_optional); "" when sampling. */
+    char no_source[ERROR_MSG_MAX];
 };
 
 /* A /ws subscription: which GPUs, and whether processes are wanted.
@@ -367,11 +370,16 @@ static struct net_blob *ws_on_text(void *ctx, const char *text, size_t len, void
     return ws_message_for(sv, sub);
 }
 
+/* /ws is the feed of what this server samples: its GPUs, or on a
+ * coordinator that has no GPU source, the cluster's messages. */
 static void on_upgrade(void *ctx, int fd, const char *extra, size_t extra_len,
                        struct http_upgraded *up)
 {
     struct serve *sv = ctx;
-    wsloop_add(sv->ws, fd, extra, extra_len, up);
+    if (sv->no_source[0] && sv->o->extra_on_upgrade)
+        sv->o->extra_on_upgrade(sv->o->extra_upgrade_ctx, fd, extra, extra_len, up);
+    else
+        wsloop_add(sv->ws, fd, extra, extra_len, up);
 }
 
 /* ---- taking what is published (server threads) ---- */
@@ -674,7 +682,10 @@ static int route_health(void *ctx, const struct http_request *req, struct http_r
         feed_frame_unref(f);
         return error_set(e, -ENOMEM, "out of memory");
     }
-    doc_json_put(doc, "status", json_string(!f ? "starting" : f->stale ? "stale" : "ok"));
+    /* a coordinator without a GPU source is alive with nothing to sample */
+    bool sampling = !sv->no_source[0];
+    doc_json_put(doc, "status", json_string(!f && sampling ? "starting"
+                                            : f && f->stale ? "stale" : "ok"));
     doc_json_put(doc, "version", json_string(sv->o->version ? sv->o->version : ""));
     json_t *last = json_null();
     json_t *age = json_null();
@@ -695,7 +706,7 @@ static int route_health(void *ctx, const struct http_request *req, struct http_r
     doc_json_put(doc, "seq", f ? json_integer((json_int_t)f->seq) : json_null());
     doc_json_put(doc, "ws_clients", json_integer(wsloop_client_count(sv->ws)));
     feed_frame_unref(f);
-    if (!f)
+    if (!f && sampling)
         out->status = 503;
     out->body = json_blob(doc, e);
     return out->body ? 0 : -ENOMEM;
@@ -1288,11 +1299,34 @@ static void serve_stop(struct serve *sv, struct http_server *http)
     pthread_mutex_destroy(&sv->lock);
 }
 
+/* What a route that reads the samples answers on a server without a GPU
+ * source. */
+static int route_no_source(void *ctx, const struct http_request *req, struct http_reply *out,
+                           struct error *e)
+{
+    struct serve *sv = ctx;
+    (void)req;
+    (void)out;
+    return error_set(e, -ERROR_GPU_LIBRARY, "%s; this coordinator serves /api/nodes and "
+                     "/api/cluster/* only", sv->no_source);
+}
+
+/* The routes that answer without a sample: liveness, the API's
+ * description, the audit database and the dashboard's files. */
+static bool route_needs_samples(const struct http_route *r)
+{
+    return r->handler != route_health && r->handler != route_openapi &&
+           r->handler != route_audit && r->handler != route_audit_summary &&
+           r->handler != net_web_route;
+}
+
 /* The node's routes followed by the caller's extra ones, with a ctx per
- * route (NULL: the server's).  Both arrays freed by the caller. */
-static int join_routes(const struct serve_options *o, struct http_route **routes_out,
+ * route (NULL: the server's); without a GPU source, the node's routes that
+ * read samples say so.  Both arrays freed by the caller. */
+static int join_routes(const struct serve *sv, struct http_route **routes_out,
                        void ***ctx_out, struct error *e)
 {
+    const struct serve_options *o = sv->o;
     size_t own = sizeof routes / sizeof *routes, n = own + o->extra_route_count;
     struct http_route *all = calloc(n, sizeof *all);
     void **ctx = calloc(n, sizeof *ctx);
@@ -1302,6 +1336,9 @@ static int join_routes(const struct serve_options *o, struct http_route **routes
         return error_set(e, -ENOMEM, "out of memory listing the routes");
     }
     memcpy(all, routes, sizeof routes);
+    for (size_t i = 0; sv->no_source[0] && i < own; i++)
+        if (route_needs_samples(&all[i]))
+            all[i].handler = route_no_source;
     for (size_t i = 0; i < o->extra_route_count; i++) {
         all[own + i] = o->extra_routes[i];
         ctx[own + i] = o->extra_route_ctx[i];
@@ -1314,18 +1351,20 @@ static int join_routes(const struct serve_options *o, struct http_route **routes
 int serve_run(const struct serve_options *o, struct error *e)
 {
     struct serve sv = {.o = o};
+    if (pthread_mutex_init(&sv.lock, NULL) != 0)
+        return error_set(e, -ENOMEM, "cannot create a lock");
+    int rc = feed_start(&sv.feed, &o->feed, e);
+    if (rc == -ERROR_GPU_LIBRARY && o->source_optional) {
+        snprintf(sv.no_source, sizeof sv.no_source, "%s", e->msg);
+        *e = (struct error){0};
+        rc = 0;
+    } else if (rc == 0) {
+        rc = feed_subscribe(sv.feed, &sv.sub, e);
+    }
     struct http_route *all_routes = NULL;
     void **route_ctx = NULL;
-    if (join_routes(o, &all_routes, &route_ctx, e) < 0)
-        return e->code;
-    if (pthread_mutex_init(&sv.lock, NULL) != 0) {
-        free(all_routes);
-        free(route_ctx);
-        return error_set(e, -ENOMEM, "cannot create a lock");
-    }
-    int rc = feed_start(&sv.feed, &o->feed, e);
     if (rc == 0)
-        rc = feed_subscribe(sv.feed, &sv.sub, e);
+        rc = join_routes(&sv, &all_routes, &route_ctx, e);
     mcp_feed_env_init(&sv.mcp_env, sv.feed, o->cfg, o->option_tables);
     struct mcp_http_options mo = {.env = &sv.mcp_env.env, .server_version = o->version};
     if (rc == 0)
@@ -1351,13 +1390,20 @@ int serve_run(const struct serve_options *o, struct error *e)
     };
     if (rc == 0)
         rc = http_server_start(&http, &ho, e);
+    if (rc == 0 && o->on_listening)
+        o->on_listening(o->cls, http_server_port(http));
+    if (rc == 0 && sv.no_source[0] && o->on_no_source)
+        o->on_no_source(o->cls, sv.no_source);
+    bool attached = false;
+    if (rc == 0 && o->attach)
+        attached = (rc = o->attach(o->attach_cls, sv.feed, http_server_port(http), e)) == 0;
     if (rc == 0) {
-        if (o->on_listening)
-            o->on_listening(o->cls, http_server_port(http));
         struct pollfd p = {.fd = o->stop_fd, .events = POLLIN};
         while (poll(&p, 1, -1) < 0 && errno == EINTR) {
         }
     }
+    if (attached && o->detach)
+        o->detach(o->attach_cls);
     serve_stop(&sv, http);
     free(all_routes);
     free(route_ctx);

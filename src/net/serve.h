@@ -62,6 +62,20 @@ struct serve_options {
     /* called once no new connection is taken, before the server stops:
      * that module closes its WebSocket clients there (NULL: none) */
     void (*extra_close_clients)(void *ctx);
+    /* A coordinator on a head node without GPUs: when no GPU source
+     * starts, serve anyway; the routes that read samples (/api/v1/...,
+     * /metrics, /mcp) answer 503 saying so, /health answers "ok", and /ws
+     * carries the extra module's messages (extra_on_upgrade). */
+    bool source_optional;
+    /* Called once listening when that happened, with the sources' reasons. */
+    void (*on_no_source)(void *cls, const char *why);
+    /* What runs beside the server on its feed (the agent of serve
+     * --coordinator-url): attach is called once listening, with the feed
+     * (NULL without a GPU source) and the port bound, and its failure stops
+     * the server with its error; detach is called before the feed stops. */
+    int (*attach)(void *cls, struct feed *feed, unsigned port, struct error *e);
+    void (*detach)(void *cls);
+    void *attach_cls;
     int stop_fd;                        /* serve_run returns once it is readable */
     /* Called once listening, with the port bound (for --listen ...:0). */
     void (*on_listening)(void *cls, unsigned port);
