@@ -15,7 +15,8 @@
  * valid across re-reads.
  *
  * The device queries live in fake_device.c, process lists, utilisation
- * samples and MIG in fake_procs.c, the file format in scenario.c.
+ * samples and MIG in fake_procs.c, events (XIDs) in fake_events.c, the file
+ * format in scenario.c.
  */
 #include "fake_nvml.h"
 
@@ -316,6 +317,7 @@ FAKE_API nvmlReturn_t nvmlShutdown(void)
     if (init_count == 0) {
         rc = NVML_ERROR_UNINITIALIZED;
     } else if (--init_count == 0) {
+        fake_events_reset();
         scenario_free(current);
         current = NULL;
         free(scenario_path);

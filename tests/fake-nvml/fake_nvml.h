@@ -53,6 +53,9 @@ nvmlDevice_t fake_handle(unsigned int dev, int mig);
 /* Copies src into an NVML string buffer of length bytes (NUL included). */
 nvmlReturn_t fake_copy_string(char *dst, unsigned int length, const char *src);
 
+/* Frees every event set (fake_events.c); under the lock, at the last shutdown. */
+void fake_events_reset(void);
+
 /* CLOCK_REALTIME in microseconds, the clock of NVML's sample timestamps. */
 unsigned long long fake_now_us(void);
 

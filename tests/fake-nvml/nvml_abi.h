@@ -53,6 +53,9 @@ typedef enum {
 /* An opaque handle; the fake hands out addresses inside its own table. */
 typedef struct nvmlDevice_st *nvmlDevice_t;
 
+/* An event set: the fake hands out addresses inside its own table too. */
+typedef struct nvmlEventSet_st *nvmlEventSet_t;
+
 typedef enum { NVML_FEATURE_DISABLED = 0, NVML_FEATURE_ENABLED = 1 } nvmlEnableState_t;
 
 typedef enum {
@@ -202,6 +205,28 @@ _Static_assert(sizeof(nvmlProcessInfo_v2_t) == 24, "process info v2 is 24 bytes"
 _Static_assert(offsetof(nvmlProcessUtilizationSample_t, timeStamp) == 8, "sample layout");
 _Static_assert(sizeof(nvmlProcessUtilizationSample_t) == 32, "sample is 32 bytes");
 
+/* Event types are bits of an unsigned long long mask. */
+#define nvmlEventTypeXidCriticalError 0x0000000000000008LL
+
+/* What nvmlEventSetWait_v2 fills in. */
+typedef struct {
+    nvmlDevice_t device;
+    unsigned long long eventType;
+    unsigned long long eventData;      /* the XID, for nvmlEventTypeXidCriticalError */
+    unsigned int gpuInstanceId;        /* MIG instance it is attributed to, else ~0 */
+    unsigned int computeInstanceId;
+} nvmlEventData_t;
+
+/* What the plain nvmlEventSetWait of drivers before MIG fills in. */
+typedef struct {
+    nvmlDevice_t device;
+    unsigned long long eventType;
+    unsigned long long eventData;
+} nvmlEventData_v1_t;
+
+_Static_assert(sizeof(nvmlEventData_t) == 32, "event data v2 is 32 bytes");
+_Static_assert(sizeof(nvmlEventData_v1_t) == 24, "event data v1 is 24 bytes");
+
 /* ---- exported entry points ------------------------------------------------
  * The legacy build (FAKE_NVML_LEGACY) emulates a driver that predates the
  * suffixed versions: those symbols are simply not compiled, so dlsym fails
@@ -280,6 +305,13 @@ FAKE_API nvmlReturn_t nvmlDeviceGetDeviceHandleFromMigDeviceHandle(nvmlDevice_t 
                                                                    nvmlDevice_t *device);
 
 #ifndef FAKE_NVML_LEGACY
+FAKE_API nvmlReturn_t nvmlEventSetCreate(nvmlEventSet_t *set);
+FAKE_API nvmlReturn_t nvmlDeviceGetSupportedEventTypes(nvmlDevice_t device, unsigned long long *eventTypes);
+FAKE_API nvmlReturn_t nvmlDeviceRegisterEvents(nvmlDevice_t device, unsigned long long eventTypes,
+                                               nvmlEventSet_t set);
+FAKE_API nvmlReturn_t nvmlEventSetWait(nvmlEventSet_t set, nvmlEventData_v1_t *data, unsigned int timeoutms);
+FAKE_API nvmlReturn_t nvmlEventSetWait_v2(nvmlEventSet_t set, nvmlEventData_t *data, unsigned int timeoutms);
+FAKE_API nvmlReturn_t nvmlEventSetFree(nvmlEventSet_t set);
 FAKE_API nvmlReturn_t nvmlInit_v2(void);
 FAKE_API nvmlReturn_t nvmlSystemGetCudaDriverVersion_v2(int *cudaDriverVersion);
 FAKE_API nvmlReturn_t nvmlDeviceGetCount_v2(unsigned int *deviceCount);

@@ -119,6 +119,8 @@ static const char *const known_functions[] = {
     "nvmlDeviceGetProcessUtilization", "nvmlDeviceGetMigMode", "nvmlDeviceGetMaxMigDeviceCount",
     "nvmlDeviceGetMigDeviceHandleByIndex", "nvmlDeviceIsMigDeviceHandle", "nvmlDeviceGetGpuInstanceId",
     "nvmlDeviceGetComputeInstanceId", "nvmlDeviceGetDeviceHandleFromMigDeviceHandle",
+    "nvmlEventSetCreate", "nvmlDeviceGetSupportedEventTypes", "nvmlDeviceRegisterEvents",
+    "nvmlEventSetWait", "nvmlEventSetWait_v2", "nvmlEventSetFree",
 };
 
 bool scenario_known_function(const char *name)
@@ -826,6 +828,34 @@ static bool parse_fans(struct parser *p, const node *dev, struct scenario_device
     return true;
 }
 
+/* "xid_errors": [79, 48, ...]; [] is a GPU that supports XID events and
+ * has raised none. */
+static bool parse_xids(struct parser *p, const node *dev, struct scenario_device *out)
+{
+    const node *arr;
+    if (!want_array(p, dev, "xid_errors", &arr))
+        return false;
+    if (!arr)
+        return true;
+    push_key(p, "xid_errors", arr);
+    if (arr->length > SCENARIO_MAX_XIDS)
+        return fail(p, "at most %d XIDs", SCENARIO_MAX_XIDS);
+    out->xids = arena_alloc(p->arena, (arr->length + 1) * sizeof(*out->xids));
+    if (!out->xids)
+        return out_of_memory(p);
+    size_t i = 0;
+    for (const node *item = arr->first; item; item = item->next, i++) {
+        push_index(p, i, item);
+        if (!integer_in_range(item, 0xFFFFFFFFu, &out->xids[i]))
+            return fail(p, "expected an XID, an integer from 0 to 4294967295");
+        pop(p);
+    }
+    out->xids_set = true;
+    out->nxids = (unsigned int)arr->length;
+    pop(p);
+    return true;
+}
+
 static bool parse_clock_set(struct parser *p, const node *dev, const char *key,
                             struct opt_uint clocks[NVML_CLOCK_COUNT])
 {
@@ -1005,7 +1035,7 @@ static bool parse_device(struct parser *p, const node *obj, struct scenario_devi
         "power",         "fans",           "clocks",              "max_clocks",  "pcie",
         "ecc",           "persistence_mode", "display_active",    "compute_mode", "pstate",
         "mig",           "processes",      "process_growth",      "process_utilization", "errors",
-        "description",   NULL};
+        "xid_errors",    "description",    NULL};
     if (!is_object(obj))
         return fail(p, "expected a device object");
     return only_fields(p, obj, fields) && want_string(p, obj, "name", 95, &out->name) &&
@@ -1017,7 +1047,7 @@ static bool parse_device(struct parser *p, const node *obj, struct scenario_devi
            parse_clock_set(p, obj, "max_clocks", out->max_clocks) && parse_pcie(p, obj, out) &&
            parse_ecc(p, obj, out) && parse_modes(p, obj, out) && parse_mig(p, obj, out) &&
            parse_plists(p, obj, NVML_NO_INSTANCE_ID, NVML_NO_INSTANCE_ID, out->lists) &&
-           parse_samples(p, obj, out) && parse_errors(p, obj, &out->errors);
+           parse_samples(p, obj, out) && parse_xids(p, obj, out) && parse_errors(p, obj, &out->errors);
 }
 
 static bool parse_devices(struct parser *p, const node *root, struct scenario *sc)

@@ -17,6 +17,7 @@
 #define SCENARIO_MAX_DEVICES 64
 #define SCENARIO_MAX_MIG 16
 #define SCENARIO_MAX_FANS 32
+#define SCENARIO_MAX_XIDS 4096
 #define SCENARIO_ERROR_MAX 512
 
 struct opt_uint {
@@ -127,6 +128,11 @@ struct scenario_device {
     bool samples_set;
     unsigned int nsamples;
     struct scenario_sample *samples;
+
+    /* "xid_errors": the XIDs the GPU raises, in order (fake_events.c) */
+    bool xids_set;
+    unsigned int nxids;
+    unsigned long long *xids;
 
     struct scenario_errors errors;
 };
