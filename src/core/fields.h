@@ -78,6 +78,8 @@ struct field_def {
     double prom_scale;        /* model value * scale = base unit */
     const char *dcgm_name;    /* DCGM-exporter's field, or NULL */
     double dcgm_scale;        /* model value * scale = DCGM's unit */
+    const char *dcgm_value_label; /* DCGM's sample also carries its value as this
+                                     label (err_code on DCGM_FI_DEV_XID_ERRORS), or NULL */
     unsigned flags;           /* enum field_flags */
 };
 

@@ -116,6 +116,13 @@ struct device {
     /* state */
     struct opt_u64 ecc_volatile_uncorrected;
     struct opt_u64 ecc_volatile_corrected;
+    /* XID errors the driver reported since gpuctl started watching (NVML's
+     * event API): the last one's number (0 while none has come, as DCGM
+     * shows it), how many, and when gpuctl received the last one (epoch
+     * seconds).  Unknown where the driver gives no XID events. */
+    struct opt_u64 xid_last;
+    struct opt_u64 xid_count;
+    struct opt_f64 xid_last_time;
     struct opt_i64 persistence_mode;   /* 0 off, 1 on */
     struct opt_i64 display_active;     /* 0 no, 1 yes */
     struct opt_i64 compute_mode;       /* enum compute_mode */

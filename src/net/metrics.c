@@ -4,7 +4,9 @@
  * distinct prom_name, each written once with its HELP and TYPE lines and
  * all its samples together (the format requires a family to be contiguous;
  * a name shared by a device and a MIG field, like DCGM_FI_DEV_FB_USED, is
- * one family).  Unknown values have no sample (decision 3).  The text is
+ * one family).  Unknown values have no sample (decision 3).  A field
+ * with a dcgm_value_label repeats its value as that label, as DCGM-exporter
+ * does with err_code on DCGM_FI_DEV_XID_ERRORS.  The text is
  * built in memory with a stream; the server keeps it until the next frame.
  */
 #include "net/metrics.h"
@@ -171,6 +173,8 @@ static void field_samples(const struct render *r, const struct field_def *fd, co
             bool first = true;
             sample(r->f, name);
             (dcgm ? dcgm_labels : own_labels)(r, d, &first);
+            if (dcgm && fd->dcgm_value_label)
+                label_int(r->f, &first, fd->dcgm_value_label, (long long)(v * scale));
             end_sample(r->f, first, v * scale);
         }
         break;

@@ -3,8 +3,9 @@
  * NVML is loaded with dlopen (GPUCTL_NVML_LIBRARY overrides the path) and
  * every entry point beyond the four needed to count devices is optional: a
  * missing symbol or a failing call turns its field into "unknown" and never
- * drops the device.  Host-side facts about the processes (user, command)
- * are procfs's job; numbering devices machine-wide is the snapshot's.
+ * drops the device.  XID errors come from the event API (nvml_events.c).
+ * Host-side facts about the processes (user, command) are procfs's job;
+ * numbering devices machine-wide is the snapshot's.
  */
 #include "sources/nvml.h"
 
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/str.h"
 #include "sources/nvml_internal.h"
@@ -420,6 +422,7 @@ static void nvml_shutdown_source(void *state)
     struct nvml_state *s = state;
     if (!s)
         return;
+    nvml_xid_unwatch(s);
     if (s->api.shutdown && s->devs)
         s->api.shutdown();
     if (s->lib)
@@ -462,6 +465,8 @@ static int nvml_init_source(void **state, struct error *e)
         read_system_info(s);
         rc = open_devices(s, e);
     }
+    if (rc == 0)
+        nvml_xid_watch(s);
     if (rc < 0) {
         if (s->lib && !s->devs)
             s->api.shutdown = NULL;   /* init failed or never ran: nothing to shut down */
@@ -513,12 +518,16 @@ static void refresh_one(const struct nvml_state *s, struct device *d)
     read_pstate(&r);
     read_mig_mode(&r);
     read_migs(&r);
+    nvml_xid_fill(s, (unsigned)d->source_slot, d);
 }
 
 static int nvml_refresh(void *state, struct device *devices, size_t count, struct error *e)
 {
     (void)e;
-    const struct nvml_state *s = state;
+    struct nvml_state *s = state;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    nvml_xid_collect(s, (double)now.tv_sec + now.tv_nsec / 1e9);
     for (size_t i = 0; i < count; i++)
         if (devices[i].source_slot >= 0 && (unsigned)devices[i].source_slot < s->count)
             refresh_one(s, &devices[i]);

@@ -140,6 +140,11 @@ int nvml_abi_resolve(struct nvml_api *api, nvml_lookup_fn lookup, void *ctx, cha
     BIND(device_get_mig_device_handle_by_index, "nvmlDeviceGetMigDeviceHandleByIndex");
     BIND(device_get_gpu_instance_id, "nvmlDeviceGetGpuInstanceId");
     BIND(device_get_compute_instance_id, "nvmlDeviceGetComputeInstanceId");
+    BIND(event_set_create, "nvmlEventSetCreate");
+    BIND(device_get_supported_event_types, "nvmlDeviceGetSupportedEventTypes");
+    BIND(device_register_events, "nvmlDeviceRegisterEvents");
+    BIND(event_set_wait, "nvmlEventSetWait_v2", "nvmlEventSetWait");
+    BIND(event_set_free, "nvmlEventSetFree");
     resolve_versioned_structs(api, lookup, ctx);
     resolve_process_lists(api, lookup, ctx);
     return 0;

@@ -12,6 +12,7 @@
 
 typedef int nvmlReturn_t;
 typedef struct nvmlDevice_opaque *nvmlDevice_t;
+typedef struct nvmlEventSet_opaque *nvmlEventSet_t;
 
 enum {
     NVML_SUCCESS = 0,
@@ -112,6 +113,19 @@ typedef struct {
     unsigned sm_util, mem_util, enc_util, dec_util;
 } nvml_process_utilization_sample;
 
+/* Event types (a bit mask) and what nvmlEventSetWait_v2 fills in; the
+ * plain nvmlEventSetWait of older drivers writes only the first three
+ * members, so one buffer of this size serves both. */
+#define NVML_EVENT_TYPE_XID_CRITICAL_ERROR 0x0000000000000008ULL
+
+typedef struct {
+    nvmlDevice_t device;
+    unsigned long long event_type;
+    unsigned long long event_data;    /* the XID for an XID critical error */
+    unsigned gpu_instance_id;         /* MIG: the instance it is attributed to */
+    unsigned compute_instance_id;
+} nvml_event_data;
+
 typedef nvmlReturn_t (*nvml_process_list_fn)(nvmlDevice_t, unsigned *, void *);
 
 /* Which of the process-list generations was resolved. */
@@ -166,6 +180,12 @@ struct nvml_api {
     nvmlReturn_t (*device_get_mig_device_handle_by_index)(nvmlDevice_t, unsigned, nvmlDevice_t *);
     nvmlReturn_t (*device_get_gpu_instance_id)(nvmlDevice_t, unsigned *);
     nvmlReturn_t (*device_get_compute_instance_id)(nvmlDevice_t, unsigned *);
+    /* the event API (XID errors): all four or none is used */
+    nvmlReturn_t (*event_set_create)(nvmlEventSet_t *);
+    nvmlReturn_t (*device_get_supported_event_types)(nvmlDevice_t, unsigned long long *);
+    nvmlReturn_t (*device_register_events)(nvmlDevice_t, unsigned long long, nvmlEventSet_t);
+    nvmlReturn_t (*event_set_wait)(nvmlEventSet_t, nvml_event_data *, unsigned);
+    nvmlReturn_t (*event_set_free)(nvmlEventSet_t);
 
     nvml_process_list_fn compute_procs, graphics_procs, mps_procs;
     enum nvml_process_api process_api;

@@ -27,7 +27,8 @@ GPU_KEYS = GPU_KILL_GPU_KEYS + [
     "mem_util_pct", "enc_util_pct", "dec_util_pct", "temp_slowdown_c", "temp_shutdown_c",
     "power_limit_w", "fan_pct", "clocks", "pcie", "ecc_volatile_corrected", "persistence_mode",
     "display_active", "compute_mode", "pstate", "mig_mode", "mig_mode_pending", "mig_instances",
-    "status", "gtt_used_mb", "gtt_total_mb", "temp_hotspot_c", "temp_mem_c", "fan_rpm"]
+    "status", "gtt_used_mb", "gtt_total_mb", "temp_hotspot_c", "temp_mem_c", "fan_rpm",
+    "xid_last", "xid_count", "xid_last_time"]
 GPU_KILL_PROC_KEYS = ["gpu_index", "pid", "user", "proc_name", "used_mem_mb", "start_time",
                       "container"]
 PROC_KEYS = GPU_KILL_PROC_KEYS + [

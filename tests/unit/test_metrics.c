@@ -121,6 +121,30 @@ static void test_unknown_values_have_no_sample(void **state)
     free(t);
 }
 
+static void test_xid_series_carry_the_code_as_dcgm_does_and_a_counter(void **state)
+{
+    (void)state;
+    struct fixture f;
+    build(&f);
+    OPT_SET(f.dev[0].xid_last, 79);
+    OPT_SET(f.dev[0].xid_count, 3);
+    char *t = render(&f, 512);
+    assert_non_null(strstr(t, "# TYPE DCGM_FI_DEV_XID_ERRORS gauge\n"));
+    assert_non_null(strstr(t, "DCGM_FI_DEV_XID_ERRORS{gpu=\"0\",UUID=\"GPU-aaaa\","
+                              "pci_bus_id=\"00000000:3B:00.0\",device=\"nvidia0\","
+                              "modelName=\"NVIDIA A100-SXM4-40GB\",Hostname=\"node1\","
+                              "err_code=\"79\"} 79\n"));
+    assert_non_null(strstr(t, "# TYPE gpuctl_xid_errors_total counter\n"));
+    assert_non_null(strstr(t, "gpuctl_xid_errors_total{gpu=\"0\",uuid=\"GPU-aaaa\""));
+    assert_non_null(strstr(t, "hostname=\"node1\"} 3\n"));
+    /* no XID data for the AMD GPU, and no err_code on other series */
+    assert_null(strstr(t, "gpuctl_xid_errors_total{gpu=\"1\""));
+    assert_null(strstr(t, "Hostname=\"node1\",err_code=\"79\"} 42"));
+    /* the time of the last one is unknown here: no sample */
+    assert_null(strstr(t, "gpuctl_xid_last_time_seconds{"));
+    free(t);
+}
+
 /* Every family's samples follow its TYPE line without another family in
  * between, and no family is declared twice. */
 static void test_each_family_is_written_once_and_whole(void **state)
@@ -203,6 +227,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dcgm_series_carry_dcgm_units_and_labels),
         cmocka_unit_test(test_unknown_values_have_no_sample),
+        cmocka_unit_test(test_xid_series_carry_the_code_as_dcgm_does_and_a_counter),
         cmocka_unit_test(test_each_family_is_written_once_and_whole),
         cmocka_unit_test(test_process_cap_keeps_the_biggest_users),
         cmocka_unit_test(test_pod_and_namespace_come_from_the_pod_directories),

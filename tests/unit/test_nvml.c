@@ -146,6 +146,21 @@ static void test_optional_symbols_absent_stay_null(void **state)
     assert_null(api.device_get_process_utilization);
 }
 
+static void test_event_wait_prefers_v2_and_falls_back_to_the_plain_call(void **state)
+{
+    (void)state;
+    static const char *const modern[] = {REQUIRED, "nvmlEventSetCreate", "nvmlEventSetWait",
+                                         "nvmlEventSetWait_v2", NULL};
+    static const char *const old[] = {REQUIRED, "nvmlEventSetCreate", "nvmlEventSetWait", NULL};
+    struct nvml_api api;
+    resolve(modern, &api);
+    assert_string_equal(bound_name((void *)api.event_set_wait), "nvmlEventSetWait_v2");
+    assert_string_equal(bound_name((void *)api.event_set_create), "nvmlEventSetCreate");
+    assert_null(api.device_register_events);
+    resolve(old, &api);
+    assert_string_equal(bound_name((void *)api.event_set_wait), "nvmlEventSetWait");
+}
+
 static void test_struct_layouts_match_the_abi(void **state)
 {
     (void)state;
@@ -157,6 +172,10 @@ static void test_struct_layouts_match_the_abi(void **state)
     assert_int_equal(offsetof(nvml_pci_info_v3, bus_id), 36);
     assert_int_equal(sizeof(nvml_process_utilization_sample), 32);
     assert_int_equal(NVML_STRUCT_VERSION(sizeof(nvml_memory_v2), 2), 0x02000028);
+    /* _v2's event record; the plain call writes the first 24 bytes */
+    assert_int_equal(sizeof(nvml_event_data), 32);
+    assert_int_equal(offsetof(nvml_event_data, event_data), 16);
+    assert_int_equal(offsetof(nvml_event_data, gpu_instance_id), 24);
 }
 
 int main(void)
@@ -169,6 +188,7 @@ int main(void)
         cmocka_unit_test(test_pci_v2_is_used_when_v3_is_absent),
         cmocka_unit_test(test_missing_required_symbol_is_named),
         cmocka_unit_test(test_optional_symbols_absent_stay_null),
+        cmocka_unit_test(test_event_wait_prefers_v2_and_falls_back_to_the_plain_call),
         cmocka_unit_test(test_struct_layouts_match_the_abi),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

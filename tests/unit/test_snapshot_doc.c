@@ -51,6 +51,9 @@ static void nvidia_device(struct device *d, int index)
     OPT_SET(d->compute_mode, COMPUTE_MODE_EXCLUSIVE_PROCESS);
     OPT_SET(d->pstate, 2);
     OPT_SET(d->mig_mode, 0);
+    OPT_SET(d->xid_last, 79);
+    OPT_SET(d->xid_count, 2);
+    OPT_SET(d->xid_last_time, 1796546274.0);   /* whole seconds: RFC 3339 keeps them */
 }
 
 static void add_migs(struct device *d)
