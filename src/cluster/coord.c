@@ -36,7 +36,8 @@
 struct sent_gpu {
     int index;
     struct opt_f64 util;
-    struct opt_u64 mem_used;
+    struct opt_u64 mem_used, mem_total;
+    struct opt_f64 power_w;
     uint64_t held;
     bool idle;
 };
@@ -55,6 +56,7 @@ struct cluster_coord {
     int tick_fd;                       /* written by the ticker, read by the WebSocket loop */
     struct sent_node *sent;            /* by id; the WebSocket loop's alone */
     size_t sent_count;
+    uint64_t updates;                  /* updates sent; the WebSocket loop's alone */
     struct cluster_thresholds thresholds;
     pthread_t ticker;
     pthread_mutex_t lock;
@@ -629,24 +631,6 @@ static struct net_blob *frame_of(json_t *doc)
     return b;
 }
 
-static struct net_blob *ws_greeting(void *ctx)
-{
-    struct cluster_coord *c = ctx;
-    double now = cluster_now();
-    struct cluster_view v;
-    struct error e = {0};
-    if (cluster_registry_view(c->registry, now, &v, &e) < 0)
-        return NULL;
-    struct doc_build b = {0};
-    json_t *root = doc_object(&b), *nodes = doc_array(&b);
-    doc_put(&b, root, "type", json_string("nodes"));
-    for (size_t i = 0; nodes && i < v.count; i++)
-        doc_append(&b, nodes, node_json(&b, &v.nodes[i], now));
-    doc_put(&b, root, "nodes", nodes);
-    cluster_view_clear(&v);
-    return frame_of(doc_finish(&b, root, &e));
-}
-
 static const struct sent_node *sent_find(const struct cluster_coord *c, const char *id)
 {
     size_t lo = 0, hi = c->sent_count;
@@ -668,28 +652,54 @@ static bool f64_same(struct opt_f64 a, struct opt_f64 b)
     return a.known == b.known && (!a.known || a.v == b.v);
 }
 
-/* The GPU figures of g that differ from what was sent (was: NULL, none). */
-static json_t *gpu_delta(struct doc_build *b, const struct cluster_gpu_summary *g,
-                         const struct sent_gpu *was)
+static bool u64_same(struct opt_u64 a, struct opt_u64 b)
+{
+    return a.known == b.known && (!a.known || a.v == b.v);
+}
+
+/* The figures the WebSocket sends of a sample's i-th GPU: the summary's,
+ * and the power of the snapshot's device it was made from. */
+static struct sent_gpu gpu_figures(const struct cluster_sample *smp, size_t i)
+{
+    const struct cluster_gpu_summary *g = &smp->summary.gpus[i];
+    struct sent_gpu f = {g->index, g->util_pct, g->mem_used_bytes, g->mem_total_bytes,
+                         {0, false}, g->held_bytes, g->idle_allocated_now};
+    const struct snapshot *s = smp->snap;
+    if (s && i < s->device_count && s->devices[i].index == g->index &&
+        s->devices[i].power_mw.known)
+        f.power_w = (struct opt_f64){(double)s->devices[i].power_mw.v / 1000.0, true};
+    return f;
+}
+
+/* The figures of g that differ from what was sent (was: NULL, all of them);
+ * NULL when none does. */
+static json_t *gpu_delta(struct doc_build *b, const struct sent_gpu *g, const struct sent_gpu *was)
 {
     json_t *o = doc_object(b);
     bool any = !was;
     doc_put(b, o, "gpu", json_integer(g->index));
-    if (!was || !f64_same(was->util, g->util_pct)) {
-        doc_put(b, o, "utilization_pct", doc_json_f64(g->util_pct, 2));
+    if (!was || !f64_same(was->util, g->util)) {
+        doc_put(b, o, "utilization_pct", doc_json_f64(g->util, 2));
         any = true;
     }
-    if (!was || was->mem_used.known != g->mem_used_bytes.known ||
-        was->mem_used.v != g->mem_used_bytes.v) {
-        doc_put(b, o, "memory_used_bytes", doc_json_u64(g->mem_used_bytes));
+    if (!was || !u64_same(was->mem_used, g->mem_used)) {
+        doc_put(b, o, "memory_used_bytes", doc_json_u64(g->mem_used));
         any = true;
     }
-    if (!was || was->held != g->held_bytes) {
-        doc_put(b, o, "memory_held_bytes", json_integer((json_int_t)g->held_bytes));
+    if (!was || !u64_same(was->mem_total, g->mem_total)) {
+        doc_put(b, o, "memory_total_bytes", doc_json_u64(g->mem_total));
         any = true;
     }
-    if (!was || was->idle != g->idle_allocated_now) {
-        doc_put(b, o, "idle_allocated", json_boolean(g->idle_allocated_now));
+    if (!was || !f64_same(was->power_w, g->power_w)) {
+        doc_put(b, o, "power_w", doc_json_f64(g->power_w, 1));
+        any = true;
+    }
+    if (!was || was->held != g->held) {
+        doc_put(b, o, "memory_held_bytes", json_integer((json_int_t)g->held));
+        any = true;
+    }
+    if (!was || was->idle != g->idle) {
+        doc_put(b, o, "idle_allocated", json_boolean(g->idle));
         any = true;
     }
     if (!any) {
@@ -712,7 +722,8 @@ static json_t *node_delta(struct doc_build *b, const struct cluster_node_view *n
         for (size_t k = 0; was && k < was->gpu_count; k++)
             if (was->gpus[k].index == s->gpus[i].index)
                 wg = &was->gpus[k];
-        json_t *d = gpu_delta(b, &s->gpus[i], wg);
+        struct sent_gpu now = gpu_figures(n->sample, i);
+        json_t *d = gpu_delta(b, &now, wg);
         if (d)
             doc_append(b, gpus, d);
     }
@@ -725,6 +736,40 @@ static json_t *node_delta(struct doc_build *b, const struct cluster_node_view *n
     doc_put(b, o, "seq", json_integer((json_int_t)n->sample->seq));
     doc_put(b, o, "gpus", gpus);
     return o;
+}
+
+/* The figures of every GPU of a node as the last update left them (what a
+ * client that joins now is told; the next update says what changed since). */
+static json_t *sent_figures(struct doc_build *b, const struct sent_node *sn)
+{
+    json_t *a = doc_array(b);
+    for (size_t g = 0; a && sn && g < sn->gpu_count; g++)
+        doc_append(b, a, gpu_delta(b, &sn->gpus[g], NULL));
+    return a;
+}
+
+static struct net_blob *ws_greeting(void *ctx)
+{
+    struct cluster_coord *c = ctx;
+    double now = cluster_now();
+    struct cluster_view v;
+    struct error e = {0};
+    if (cluster_registry_view(c->registry, now, &v, &e) < 0)
+        return NULL;
+    struct doc_build b = {0};
+    json_t *root = doc_object(&b), *nodes = doc_array(&b);
+    doc_put(&b, root, "type", json_string("nodes"));
+    doc_put(&b, root, "update", json_integer((json_int_t)c->updates));
+    for (size_t i = 0; nodes && i < v.count; i++) {
+        json_t *n = node_json(&b, &v.nodes[i], now);
+        const struct sent_node *sn = sent_find(c, v.nodes[i].info->id);
+        doc_put(&b, n, "figures_seq", sn ? json_integer((json_int_t)sn->seq) : json_null());
+        doc_put(&b, n, "figures", sent_figures(&b, sn));
+        doc_append(&b, nodes, n);
+    }
+    doc_put(&b, root, "nodes", nodes);
+    cluster_view_clear(&v);
+    return frame_of(doc_finish(&b, root, &e));
 }
 
 /* What the view's samples say, kept for the next update's comparison. */
@@ -744,10 +789,7 @@ static void remember(struct cluster_coord *c, const struct cluster_view *v)
         sn->gpus = calloc(smp->summary.gpu_count ? smp->summary.gpu_count : 1,
                           sizeof *sn->gpus);
         for (size_t g = 0; sn->gpus && g < smp->summary.gpu_count; g++) {
-            const struct cluster_gpu_summary *gs = &smp->summary.gpus[g];
-            sn->gpus[sn->gpu_count++] = (struct sent_gpu){gs->index, gs->util_pct,
-                                                          gs->mem_used_bytes, gs->held_bytes,
-                                                          gs->idle_allocated_now};
+            sn->gpus[sn->gpu_count++] = gpu_figures(smp, g);
         }
     }
     sent_clear(c);
@@ -803,6 +845,9 @@ static struct net_blob *ws_update(void *ctx)
     }
     bool any = n || dropped || json_array_size(nodes);
     doc_put(&b, root, "type", json_string("update"));
+    if (any)
+        c->updates++;
+    doc_put(&b, root, "update", json_integer((json_int_t)c->updates));
     doc_put(&b, root, "events", events_json(&b, ev, n, dropped));
     doc_put(&b, root, "nodes", nodes);
     remember(c, &v);

@@ -73,6 +73,7 @@ struct serve {
     /* Why there is no feed (a coordinator on a machine without GPUs,
      * serve_options.source_optional); "" when sampling. */
     char no_source[ERROR_MSG_MAX];
+    struct net_blob *openapi;     /* the OpenAPI document of the routes served */
 };
 
 /* A /ws subscription: which GPUs, and whether processes are wanted.
@@ -715,10 +716,11 @@ static int route_health(void *ctx, const struct http_request *req, struct http_r
 static int route_openapi(void *ctx, const struct http_request *req, struct http_reply *out,
                          struct error *e)
 {
-    (void)ctx;
+    struct serve *sv = ctx;
     (void)req;
-    out->body = net_blob_copy(net_openapi_json, strlen(net_openapi_json));
-    return out->body ? 0 : error_set(e, -ENOMEM, "out of memory");
+    (void)e;
+    out->body = net_blob_ref(sv->openapi);
+    return 0;
 }
 
 /* ---- POST /api/v1/kill ---- */
@@ -1296,6 +1298,7 @@ static void serve_stop(struct serve *sv, struct http_server *http)
     feed_unsubscribe(sv->sub);
     feed_stop(sv->feed);
     published_clear(&sv->pub);
+    net_blob_unref(sv->openapi);
     pthread_mutex_destroy(&sv->lock);
 }
 
@@ -1348,6 +1351,78 @@ static int join_routes(const struct serve *sv, struct http_route **routes_out,
     return 0;
 }
 
+/* The route spelling ("/x/{}") of an OpenAPI path ("/x/{name}") in want;
+ * false when it does not fit. */
+static bool route_path(const char *path, char want[256])
+{
+    size_t n = 0;
+    for (const char *p = path; *p; p++) {
+        if (n + 3 > 256)
+            return false;
+        want[n++] = *p;
+        if (*p == '{') {
+            p = strchr(p, '}');
+            if (!p)
+                return false;
+            want[n++] = '}';
+        }
+    }
+    want[n] = '\0';
+    return true;
+}
+
+/* Whether this server answers the OpenAPI path `path`: a node route unless
+ * it reads samples and there is no GPU source (then it answers 503), an
+ * extra route or WebSocket of the caller's (the coordinator's) when given. */
+static bool serves_path(const struct serve *sv, const char *path, bool extra)
+{
+    const struct serve_options *o = sv->o;
+    char want[256];
+    if (!route_path(path, want))
+        return false;
+    if (extra) {
+        if (o->extra_ws_path && !strcmp(o->extra_ws_path, want))
+            return true;
+        for (size_t i = 0; i < o->extra_route_count; i++)
+            if (!strcmp(o->extra_routes[i].path, want))
+                return true;
+        return false;
+    }
+    if (!sv->no_source[0])
+        return true;
+    for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
+        if (!strcmp(routes[i].path, want) && !route_needs_samples(&routes[i]))
+            return true;
+    return !strcmp(want, "/ws") && o->extra_on_upgrade;   /* the cluster feed there */
+}
+
+/* The OpenAPI document of what this server serves: the paths marked
+ * "x-gpuctl-coordinator" only where the coordinator's routes were given,
+ * and without a GPU source none of the routes that read samples, so a
+ * client deciding from it what to offer (the dashboard's views) never
+ * offers a route that cannot answer. */
+static int openapi_build(struct serve *sv, struct error *e)
+{
+    json_error_t je;
+    json_t *doc = json_loads(net_openapi_json, JSON_PRESERVE_ORDER, &je);
+    json_t *paths = json_object_get(doc, "paths");
+    if (!json_is_object(paths)) {
+        json_decref(doc);
+        return error_set(e, -EINVAL, "the embedded OpenAPI document does not parse: %s, line %d",
+                         je.text, je.line);
+    }
+    const char *path;
+    json_t *item;
+    void *tmp;
+    json_object_foreach_safe(paths, tmp, path, item) {
+        bool extra = json_is_true(json_object_get(item, "x-gpuctl-coordinator"));
+        if (!serves_path(sv, path, extra))
+            json_object_del(paths, path);
+    }
+    sv->openapi = http_json_blob(doc);
+    return sv->openapi ? 0 : error_set(e, -ENOMEM, "out of memory writing the OpenAPI document");
+}
+
 int serve_run(const struct serve_options *o, struct error *e)
 {
     struct serve sv = {.o = o};
@@ -1363,6 +1438,8 @@ int serve_run(const struct serve_options *o, struct error *e)
     }
     struct http_route *all_routes = NULL;
     void **route_ctx = NULL;
+    if (rc == 0)
+        rc = openapi_build(&sv, e);
     if (rc == 0)
         rc = join_routes(&sv, &all_routes, &route_ctx, e);
     mcp_feed_env_init(&sv.mcp_env, sv.feed, o->cfg, o->option_tables);

@@ -397,7 +397,9 @@ def test_the_cluster_websocket_sends_events_and_only_what_changed(cluster, spawn
                 raise AssertionError("no such message")
 
             hello = json.loads(await asyncio.wait_for(ws.recv(), 20))
-            assert hello == {"type": "nodes", "nodes": []}
+            # the greeting also numbers the updates (a client that sees one
+            # missing reconnects for the full state)
+            assert (hello["type"], hello["nodes"], hello["update"]) == ("nodes", [], 0)
             agent = cluster.agent("node-1", [gpu(0, 50, proc(a.pid, 1000)), gpu(1, 20)])
             first = await next_message(lambda m: m["nodes"])
             assert [(e["event"], e["node"]) for e in first["events"]] == [("joined", "node-1")]
@@ -418,3 +420,26 @@ def test_the_cluster_websocket_sends_events_and_only_what_changed(cluster, spawn
                 [("status", "node-1", "stale")]
 
     asyncio.run(session())
+
+
+def test_the_openapi_document_lists_the_cluster_routes_only_on_a_coordinator(cluster, run):
+    # The dashboard offers its cluster views from this document: a node must
+    # not list routes that answer 404 there, a coordinator must list them all.
+    coord = cluster.coordinator()
+    status, doc = coord.request("/api/v1/openapi.json")
+    assert status == 200
+    cluster_paths = {p: set(item) - {"parameters", "x-gpuctl-coordinator"}
+                     for p, item in doc["paths"].items() if item.get("x-gpuctl-coordinator")}
+    assert cluster_paths == {
+        "/api/nodes": {"get"}, "/api/nodes/{id}": {"get", "delete"},
+        "/api/nodes/{id}/register": {"post"}, "/api/nodes/{id}/snapshot": {"post"},
+        "/api/nodes/{id}/kill": {"post"}, "/api/nodes/{id}/reset": {"post"},
+        "/api/cluster/snapshot": {"get"}, "/api/cluster/contention": {"get"},
+        "/api/cluster/rogue": {"get"}, "/api/cluster/ws": {"get"}}
+    assert "/api/v1/snapshot" in doc["paths"]
+    node = cluster.node_server("node-1", [device(0)])
+    with urllib.request.urlopen(node + "/api/v1/openapi.json", timeout=20) as r:
+        paths = json.loads(r.read())["paths"]
+    assert "/api/v1/snapshot" in paths
+    assert not [p for p, item in paths.items() if item.get("x-gpuctl-coordinator")]
+    assert not [p for p in paths if p.startswith(("/api/nodes", "/api/cluster"))]
