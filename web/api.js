@@ -97,26 +97,33 @@ export function toast(message, isError = false) {
   toast.timer = setTimeout(() => el.classList.remove('shown'), 6000);
 }
 
-// The live feed.  onMessage gets each parsed message; onState gets
-// {connected, since} whenever the connection opens or drops.  Reconnects
-// after 1, 2, 4 … 30 s (with jitter) until it is back.
-export function connectFeed(onMessage, onState) {
+// A live feed at path (/ws, /api/cluster/ws).  onMessage gets each parsed
+// message and the milliseconds JSON.parse took; onState gets {connected,
+// since} whenever the connection opens or drops.  Reconnects after 1, 2,
+// 4 … 30 s (with jitter) until it is back.  The handle's restart() drops
+// the connection and opens a new one at once (a client that skipped a
+// message asks for the full state again that way).
+export function connectFeed(path, onMessage, onState) {
   let delay = 1000;
   let since = null;
+  let ws = null;
   const open = () => {
-    const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws';
-    const ws = new WebSocket(url);
-    ws.addEventListener('open', () => {
+    const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + path;
+    const sock = (ws = new WebSocket(url));
+    sock.addEventListener('open', () => {
       delay = 1000;
       since = null;
       onState({ connected: true, since: null });
     });
-    ws.addEventListener('message', (ev) => {
+    sock.addEventListener('message', (ev) => {
+      if (sock !== ws) return;
+      const t0 = performance.now();
       let msg;
       try { msg = JSON.parse(ev.data); } catch { return; }
-      onMessage(msg);
+      onMessage(msg, performance.now() - t0);
     });
-    ws.addEventListener('close', () => {
+    sock.addEventListener('close', () => {
+      if (sock.restarting) { open(); return; }
       if (!since) since = Date.now();
       onState({ connected: false, since });
       const wait = delay * (0.75 + Math.random() * 0.5);
@@ -125,4 +132,12 @@ export function connectFeed(onMessage, onState) {
     });
   };
   open();
+  return {
+    restart() {
+      const old = ws;
+      old.restarting = true;
+      ws = null;   // its last messages are ignored
+      old.close();
+    },
+  };
 }

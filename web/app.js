@@ -1,18 +1,24 @@
-// app.js - the dashboard's entry: the view router (#node, #rogue,
-// #policies, #audit), the live feed and the connection badge.  Every view
-// module exports mount(main) returning an unmount function.  A view (and
-// the kill button) is offered only when the server's OpenAPI document lists
-// the routes it needs, so a server without them never shows a dead page.
+// app.js - the dashboard's entry: the view router (#cluster, #contention,
+// #node, #rogue, #policies, #audit), the node's live feed and the
+// connection badge.  Every view module exports mount(main) returning an
+// unmount function.  A view (and each kill button) is offered only when
+// the server's OpenAPI document lists the routes it needs, so a server
+// without them never shows a dead page: a node shows the node views, a
+// coordinator (gpuctl serve --coordinator) the cluster views too, first.
 
 import { api, connectFeed } from './api.js';
 import { clock, setText } from './fmt.js';
+import * as cluster from './cluster.js';
+import * as contention from './contention.js';
 import * as node from './node.js';
 import * as rogue from './rogue.js';
 import * as policies from './policies.js';
 import * as audit from './audit.js';
 
-const views = { node, rogue, policies, audit };
+const views = { cluster, contention, node, rogue, policies, audit };
 const NEEDS = {
+  cluster: [['/api/cluster/ws', 'get'], ['/api/nodes', 'get']],
+  contention: [['/api/cluster/contention', 'get']],
   node: [],
   rogue: [['/api/v1/rogue', 'get']],
   policies: [['/api/v1/policies', 'get'], ['/api/v1/policies', 'put'], ['/api/v1/policies/test', 'post']],
@@ -21,9 +27,10 @@ const NEEDS = {
 const offered = new Set(['node']);
 const main = document.getElementById('view');
 let unmount = null;
+let home = 'node';            // the view of a bare URL
 
 function route() {
-  const name = offered.has(location.hash.slice(1)) ? location.hash.slice(1) : 'node';
+  const name = offered.has(location.hash.slice(1)) ? location.hash.slice(1) : home;
   if (unmount) unmount();
   main.replaceChildren();
   for (const a of document.querySelectorAll('nav.tabs a')) {
@@ -50,7 +57,7 @@ function showConnection() {
 // curious in the console; a ring, so a page open for days holds no more.
 const updateMs = (window.gpuctlUpdateMs = []);
 
-connectFeed((msg) => {
+connectFeed('/ws', (msg) => {
   if (msg.type === 'snapshot' && msg.data) {
     const t0 = performance.now();
     setText(document.getElementById('host'), msg.data.host || 'N/A');
@@ -76,6 +83,11 @@ async function start() {
   for (const a of document.querySelectorAll('nav.tabs a'))
     a.hidden = !offered.has(a.dataset.view);
   node.setCanKill(has(['/api/v1/kill', 'post']));
+  contention.setCanKill(has(['/api/nodes/{id}/kill', 'post']));
+  if (offered.has('cluster')) {
+    home = 'cluster';
+    cluster.start();
+  }
   window.addEventListener('hashchange', route);
   route();
 }

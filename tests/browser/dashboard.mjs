@@ -24,6 +24,7 @@ function fail(step, err) {
 
 async function openPage(browser, width, height) {
   const page = await browser.newPage();
+  current = page;
   await page.setViewport({ width, height });
   page.on('console', (m) => { if (m.type() === 'error') report.console_errors.push(m.text()); });
   page.on('pageerror', (e) => report.page_errors.push(String(e.message || e)));
@@ -47,7 +48,30 @@ async function shot(page, name) {
   report.shots.push(file);
 }
 
+// Page weight and time to first render: the navigation and resource
+// entries, first contentful paint, and the page's own mark `mark` (set when
+// the first live data is on the page).
+function timing(page, mark) {
+  return page.evaluate((name) => {
+    const nav = performance.getEntriesByType('navigation')[0];
+    const fcp = performance.getEntriesByName('first-contentful-paint')[0];
+    const first = performance.getEntriesByName(name)[0];
+    const res = performance.getEntriesByType('resource');
+    return {
+      first_contentful_paint_ms: fcp ? fcp.startTime : null,
+      first_render_ms: first ? first.startTime : null,
+      dom_content_loaded_ms: nav.domContentLoadedEventEnd,
+      transfer_bytes: nav.transferSize + res.reduce((s, r) => s + r.transferSize, 0),
+      decoded_bytes: nav.decodedBodySize + res.reduce((s, r) => s + r.decodedBodySize, 0),
+      encoded_bytes: nav.encodedBodySize + res.reduce((s, r) => s + r.encodedBodySize, 0),
+      resources: res.map((r) => r.name.replace(/^.*\//, '')),
+    };
+  }, mark);
+}
+
 const textOf = (page, sel) => page.$$eval(sel, (els) => els.map((e) => e.textContent.trim()));
+
+let current = null;            // the page the steps are on, for a picture of a failure
 
 async function step(name, fn) {
   if (report.failed) return;
@@ -55,6 +79,12 @@ async function step(name, fn) {
     await fn();
   } catch (err) {
     fail(name, err);
+    if (current) {
+      try {
+        await shot(current, 'failed-step');
+        report.failed_text = await current.evaluate(() => document.body.innerText.slice(0, 4000));
+      } catch { /* the page itself is gone */ }
+    }
   }
 }
 
@@ -68,21 +98,7 @@ async function nodeSuite(browser) {
       { timeout: STEP_MS }, plan.gpus.length);
     await page.waitForFunction((n) => document.querySelectorAll('.procs tbody tr[data-key]').length === n,
       { timeout: STEP_MS }, plan.pids.length);
-    report.timing = await page.evaluate(() => {
-      const nav = performance.getEntriesByType('navigation')[0];
-      const fcp = performance.getEntriesByName('first-contentful-paint')[0];
-      const first = performance.getEntriesByName('gpuctl:first-render')[0];
-      const res = performance.getEntriesByType('resource');
-      return {
-        first_contentful_paint_ms: fcp ? fcp.startTime : null,
-        first_render_ms: first ? first.startTime : null,
-        dom_content_loaded_ms: nav.domContentLoadedEventEnd,
-        transfer_bytes: nav.transferSize + res.reduce((s, r) => s + r.transferSize, 0),
-        decoded_bytes: nav.decodedBodySize + res.reduce((s, r) => s + r.decodedBodySize, 0),
-        encoded_bytes: nav.encodedBodySize + res.reduce((s, r) => s + r.encodedBodySize, 0),
-        resources: res.map((r) => r.name.replace(/^.*\//, '')),
-      };
-    });
+    report.timing = await timing(page, 'gpuctl:first-render');
   });
   await step('values', async () => {
     report.gpu_titles = await textOf(page, 'article.gpu h3');
@@ -308,6 +324,136 @@ async function reportsSuite(browser) {
   await page.close();
 }
 
+
+// ---- the coordinator: cluster overview and contention ----
+
+const nodeRows = (page) => page.$$eval('.cluster table.nodes tbody tr', (rows) => rows.map((r) =>
+  [r.dataset.node, ...[...r.querySelectorAll('td')].map((td) => td.textContent.trim())]));
+
+async function clusterSuite(browser) {
+  const page = await openPage(browser, 1440, 900);
+  await step('load', async () => {
+    await page.goto(plan.url, { waitUntil: 'load', timeout: STEP_MS });
+    // every node's row, with its GPUs' figures (memory known)
+    await page.waitForFunction((want) => {
+      const rows = [...document.querySelectorAll('.cluster table.nodes tbody tr')];
+      return rows.length === want.length && rows.every((r) => want.includes(r.dataset.node) &&
+        r.children[3].textContent === '2' && r.children[5].textContent !== 'N/A');
+    }, { timeout: STEP_MS }, plan.nodes);
+    report.nav = await page.$$eval('nav.tabs a:not([hidden])', (as) => as.map((a) => a.textContent));
+    report.current = await page.$eval('nav.tabs a[aria-current=page]', (a) => a.textContent);
+    report.totals = await page.$$eval('.cluster .totals .stat', (ss) => Object.fromEntries(ss.map((s) =>
+      [s.querySelector('dt').textContent, s.querySelector('dd').textContent])));
+    report.node_rows = await nodeRows(page);
+    report.cluster_conn = await page.$eval('#cluster-conn', (e) => e.textContent);
+    report.grid = await page.$eval('canvas.gpu-grid', (c) => ({ width: c.width, height: c.height }));
+    report.timing = await timing(page, 'gpuctl:cluster-first-render');
+  });
+  await step('grid tooltip', async () => {
+    // the first cell of the first node's block
+    const box = await page.$eval('canvas.gpu-grid', (c) => { const r = c.getBoundingClientRect(); return { x: r.left, y: r.top }; });
+    await page.mouse.move(box.x + 6, box.y + 17 + 6);
+    await page.waitForSelector('.grid-tip:not([hidden])', { timeout: STEP_MS });
+    report.tooltip = await page.$eval('.grid-tip', (e) => e.textContent);
+    await page.mouse.move(0, 0);
+  });
+  await step('screenshots', async () => {
+    await shot(page, 'cluster-1440x900');
+    await page.setViewport({ width: 390, height: 844 });
+    await new Promise((r) => setTimeout(r, 500));
+    report.overflow_cluster_390 = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+    await shot(page, 'cluster-390x844');
+    await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: 'dark' }]);
+    await page.setViewport({ width: 1440, height: 900 });
+    await new Promise((r) => setTimeout(r, 500));
+    await shot(page, 'cluster-1440x900-dark');
+    await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: 'light' }]);
+  });
+  await step('contention', async () => {
+    await page.click('nav.tabs a[data-view=contention]');
+    await page.waitForFunction((n) => document.querySelectorAll('.contention article.rec').length === n,
+      { timeout: STEP_MS }, plan.recommendations);
+    report.recs = await page.$$eval('.contention article.rec', (rs) => rs.map((r) => ({
+      kind: r.querySelector('.badge').textContent,
+      target: r.querySelector('.bar h4').textContent,
+      evidence: [...r.querySelectorAll('li')].map((li) => li.textContent),
+      command: r.querySelector('code').textContent,
+      button: r.querySelector('button') ? { text: r.querySelector('button').textContent, disabled: r.querySelector('button').disabled } : null,
+    })));
+    report.blocked_rows = await page.$$eval('.contention .blocked tbody tr', (rows) =>
+      rows.map((r) => [...r.children].map((td) => td.textContent)));
+    report.idle_rows = await page.$$eval('.contention .idle tbody tr', (rows) =>
+      rows.map((r) => [...r.children].map((td) => td.textContent)));
+    report.top_users = await page.$$eval('.contention .toplist li', (ls) => ls.map((l) => l.textContent));
+    await shot(page, 'contention-1440x900');
+    await page.setViewport({ width: 390, height: 844 });
+    await new Promise((r) => setTimeout(r, 500));
+    report.overflow_contention_390 = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+    await shot(page, 'contention-390x844');
+    await page.setViewport({ width: 1440, height: 900 });
+  });
+  const actButton = `.contention article.rec button[data-rec^="release_blocked_gpu:${plan.kill_node}:"]`;
+  await step('release without token', async () => {
+    await page.click(actButton);
+    await page.waitForSelector('#confirm-dialog[open]', { timeout: STEP_MS });
+    report.confirm_text = await page.$eval('#confirm-text', (e) => e.textContent);
+    await shot(page, 'contention-confirm-1440x900');
+    await page.click('#confirm-ok');
+    await page.waitForSelector('#token-dialog[open]', { timeout: STEP_MS });
+    await page.click('#token-dialog button[value=cancel]');
+    await page.waitForFunction(() => document.getElementById('toast').textContent.includes('Nothing was sent'), { timeout: STEP_MS });
+    report.refused_toast = await page.$eval('#toast', (e) => e.textContent);
+    report.alive_after_refusal = await new Promise((r) => setTimeout(() => {
+      try { process.kill(plan.kill_pid, 0); r(true); } catch { r(false); }
+    }, 1000));
+  });
+  await step('release with token', async () => {
+    await page.click(actButton);
+    await page.waitForSelector('#confirm-dialog[open]', { timeout: STEP_MS });
+    await page.click('#confirm-ok');
+    await page.waitForSelector('#token-dialog[open]', { timeout: STEP_MS });
+    await page.type('#token-input', plan.token);
+    await page.click('#token-ok');
+    await page.waitForFunction((n) => document.getElementById('toast').textContent.startsWith(`node ${n}: pid`),
+      { timeout: 60000 }, plan.kill_node);
+    report.kill_toast = await page.$eval('#toast', (e) => e.textContent);
+  });
+  await step('a node goes stale, then offline', async () => {
+    await page.click('nav.tabs a[data-view=cluster]');
+    await page.waitForSelector(`.cluster table.nodes tr[data-node="${plan.silent_node}"]`, { timeout: STEP_MS });
+    // Every status text the node's row shows, from now on.
+    await page.evaluate((id) => {
+      window.__statuses = [];
+      const seen = () => {
+        const td = document.querySelector(`.cluster table.nodes tr[data-node="${id}"] td:nth-child(3)`);
+        const t = td ? td.textContent : null;
+        if (t && window.__statuses[window.__statuses.length - 1] !== t) window.__statuses.push(t);
+      };
+      new MutationObserver(seen).observe(document.querySelector('.cluster table.nodes tbody'),
+        { subtree: true, childList: true, characterData: true });
+    }, plan.silent_node);
+    process.kill(plan.silent_agent_pid, 'SIGTERM');
+    await page.waitForFunction((id) => {
+      const td = document.querySelector(`.cluster table.nodes tr[data-node="${id}"] td:nth-child(3)`);
+      return td && td.textContent.startsWith('offline');
+    }, { timeout: 60000 }, plan.silent_node);
+    report.statuses = await page.evaluate(() => window.__statuses);
+    report.totals_after = await page.$$eval('.cluster .totals .stat', (ss) => Object.fromEntries(ss.map((s) =>
+      [s.querySelector('dt').textContent, s.querySelector('dd').textContent])));
+    await shot(page, 'cluster-offline-1440x900');
+  });
+  await step('the coordinator goes away', async () => {
+    report.server_gone_at = report.console_errors.length;
+    process.kill(plan.coordinator_pid, 'SIGTERM');
+    await page.waitForFunction(() => /^disconnected since /.test(document.getElementById('cluster-conn').textContent),
+      { timeout: STEP_MS });
+    report.cluster_down = await page.$eval('#cluster-conn', (e) => e.textContent);
+    report.cluster_dimmed = await page.$eval('.cluster', (e) => e.classList.contains('stale'));
+  });
+  await step('csp', () => collectCsp(page));
+  await page.close();
+}
+
 const browser = await puppeteer.launch({
   executablePath: plan.chromium || '/usr/bin/chromium',
   headless: true,
@@ -319,6 +465,7 @@ try {
   if (plan.suite === 'node') await nodeSuite(browser);
   else if (plan.suite === 'policies') await policiesSuite(browser);
   else if (plan.suite === 'reports') await reportsSuite(browser);
+  else if (plan.suite === 'cluster') await clusterSuite(browser);
   else fail('plan', `no suite ${plan.suite}`);
 } catch (err) {
   fail('browser', err);

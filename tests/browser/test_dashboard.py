@@ -1,6 +1,7 @@
 """The dashboard in a real browser: Debian's Chromium, driven by
 puppeteer-core (dashboard.mjs), against a real `gpuctl serve` on the fake
-NVML with real processes.
+NVML with real processes, and a real coordinator (`gpuctl serve
+--coordinator`) with two real agents on their own fake NVML scenarios.
 
 Each test starts a server, hands dashboard.mjs a plan, and asserts on its
 report (what the page showed, console errors, CSP violations) and on the
@@ -13,6 +14,7 @@ import json
 import os
 import pathlib
 import shutil
+import socket
 import subprocess
 import sys
 
@@ -25,6 +27,7 @@ from conftest import (  # noqa: E402,F401  (fixtures used by name)
     device, fake_lib, gpuctl_bin, gpuctl_env, run, scenario, self_user, spawn_procs)
 from test_rogue import run_copy, started  # noqa: E402,F401
 from test_serve import proc, start_server  # noqa: E402,F401
+import test_cluster  # noqa: E402
 
 NODE = shutil.which("node")
 CHROMIUM = shutil.which("chromium")
@@ -41,7 +44,9 @@ def drive(plan, tmp_path, refused=()):
     """Runs dashboard.mjs with plan; returns its report after the checks
     every page must pass (no console error, no CSP violation, no failed
     request, the step list complete).  refused: the "PATH: STATUS" answers
-    the test provokes on purpose (Chromium logs each as a console error)."""
+    the test provokes on purpose (Chromium logs each as a console error).
+    Once the report's server_gone_at is set (the test stopped the server
+    for good), the page's failing reconnections are what it should do."""
     out = tmp_path / "browser"
     out.mkdir(exist_ok=True)
     plan = {"out": str(out), "chromium": CHROMIUM, **plan}
@@ -57,8 +62,10 @@ def drive(plan, tmp_path, refused=()):
     assert "failed" not in report, f"{report['failed']}\n{json.dumps(report, indent=1)}\n{r.stderr}"
     got = sorted(f.split("127.0.0.1:", 1)[1].split("/", 1)[1] for f in report["failed_requests"])
     assert got == sorted(r.lstrip("/") for r in refused), report["failed_requests"]
-    logged = [m for m in report["console_errors"]
-              if not (refused and m.startswith("Failed to load resource: the server responded"))]
+    gone = report.get("server_gone_at", len(report["console_errors"]))
+    logged = [m for i, m in enumerate(report["console_errors"])
+              if not (refused and m.startswith("Failed to load resource: the server responded"))
+              and not (i >= gone and m.startswith("WebSocket connection to "))]
     assert logged == [], report["console_errors"]
     assert report["page_errors"] == [], report["page_errors"]
     assert report["csp"] == [], report["csp"]
@@ -239,3 +246,130 @@ def test_rogue_findings_and_the_audit_summary_render_what_the_server_says(
     assert [row[2] for row in tables["GPUs"]] == ["NVIDIA H100 80GB HBM3"]
     assert report["audit_status"] != report["audit_status_1h"]
     assert report["overflow_rogue_390"] is False and report["overflow_audit_390"] is False
+
+
+@pytest.fixture
+def coordinator_with_agents(gpuctl_bin, gpuctl_env, scenario, tmp_path):
+    """start(nodes, env) -> a test_cluster.Coordinator with one agent per
+    node id of nodes ({id: (devices, with_api)}; with_api: the node also
+    runs its own `gpuctl serve`, where the coordinator forwards kills).
+    Returns (coordinator, {id: agent Popen}).  Everything is stopped at
+    teardown."""
+    procs = []
+    tokens = tmp_path / "cluster-token"
+    tokens.write_text(TOKEN + "\n")
+    tokens.chmod(0o600)
+
+    def spawn(args, sc, env=None):
+        p = subprocess.Popen([str(gpuctl_bin), *args], env=gpuctl_env(sc, env),
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+        procs.append(p)
+        return p
+
+    def listening(p):
+        line = p.stderr.readline().decode("utf-8", "replace")
+        assert "listening on" in line, line
+        return int(line.rsplit(":", 1)[1])
+
+    def start(nodes, env=None):
+        sc = scenario({"devices": [device(0)]}, name="coordinator.json")
+        c = spawn(["serve", "--coordinator", "--listen", "127.0.0.1:0", "--interval", "0.5",
+                   "--token-file", str(tokens)], sc, env)
+        coord = test_cluster.Coordinator(c, listening(c))
+        agents = {}
+        for node_id, (devices, with_api) in nodes.items():
+            nsc = scenario({"devices": devices}, name=f"{node_id}.json")
+            args = ["agent", "--coordinator", coord.url, "--interval", "0.5",
+                    "--node-id", node_id, "--token-file", str(tokens)]
+            if with_api:
+                api = spawn(["serve", "--listen", "127.0.0.1:0", "--interval", "0.5",
+                             "--token-file", str(tokens)], nsc)
+                args += ["--api-url", f"http://127.0.0.1:{listening(api)}"]
+            agents[node_id] = spawn(args, nsc)
+        return coord, agents
+
+    yield start
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def test_the_coordinator_page_shows_the_cluster_contention_and_acts_through_the_node(
+        coordinator_with_agents, spawn_procs, tmp_path):
+    idle, blocker, busy = spawn_procs(3)
+    gpu = test_cluster.gpu
+    node1 = [gpu(0, 0, proc(idle.pid, 2000)), gpu(1, 90)]            # GPU 0 idle, memory held
+    node2 = [gpu(0, 7, proc(blocker.pid, 3000)), gpu(1, 50, proc(busy.pid, 1500))]  # GPU 0 blocked
+    coord, agents = coordinator_with_agents(
+        {"node-1": (node1, False), "node-2": (node2, True)},
+        # idle after 0.6 s, held long enough after 0.06 s: no test waits an hour
+        env={"GPUCTL_CLUSTER_IDLE_MINUTES": "0.01", "GPUCTL_CLUSTER_HOLD_MINUTES": "0.001"})
+    coord.wait_for("two nodes with figures", lambda: all(
+        n.get("seq") for n in coord.nodes().values()) and len(coord.nodes()) == 2)
+    coord.wait_for("both findings", lambda: len(
+        coord.request("/api/cluster/contention")[1]["recommendations"]) == 2)
+    report = drive({"url": coord.url + "/", "suite": "cluster", "nodes": ["node-1", "node-2"],
+                    "recommendations": 2, "token": TOKEN, "kill_node": "node-2",
+                    "kill_pid": blocker.pid, "silent_node": "node-1",
+                    "silent_agent_pid": agents["node-1"].pid,
+                    "coordinator_pid": coord.popen.pid}, tmp_path)
+
+    # a coordinator's page opens on the cluster, with the node views after it
+    assert report["nav"][:3] == ["Cluster", "Contention", "Node"] and report["current"] == "Cluster"
+    t = report["totals"]
+    assert (t["Nodes"], t["Online"], t["Stale"], t["Offline"], t["GPUs"]) == ("2", "2", "0", "0", "4")
+    # device(i) uses (1000 + 100 i) MiB of 80 GiB; power 100 + i W; utilisation 0, 90, 7, 50
+    assert t["Memory used / total"] == "4.1 / 320 GiB"
+    assert t["Mean utilisation"] == "37 %" and t["Power"] == "402 W"
+    rows = {r[0]: r[1:] for r in report["node_rows"]}
+    assert set(rows) == {"node-1", "node-2"}
+    assert rows["node-1"][2:] == ["online", "2", "45 %", "2.1 / 160 GiB", "201 W"]
+    assert rows["node-2"][2:] == ["online", "2", "29 %", "2.1 / 160 GiB", "201 W"]
+    assert report["cluster_conn"] == "live"
+    assert report["tooltip"].startswith("node-1 ") and "GPU 0: utilisation 0 %" in report["tooltip"]
+    assert report["grid"]["width"] > 0 and report["grid"]["height"] > 0
+    assert report["overflow_cluster_390"] is False and report["overflow_contention_390"] is False
+
+    recs = {r["kind"]: r for r in report["recs"]}
+    assert set(recs) == {"release idle gpu", "release blocked gpu"}
+    assert recs["release idle gpu"]["command"] == f"gpuctl kill --pid {idle.pid}"
+    assert recs["release idle gpu"]["target"] == "node-1 · GPU 0"
+    assert any(e.startswith("idle for ") and e.endswith("(threshold 0.6 s)")
+               for e in recs["release idle gpu"]["evidence"])
+    # node-1's agent gave no API URL: the coordinator cannot forward there
+    assert recs["release idle gpu"]["button"]["disabled"] is True
+    blocked = recs["release blocked gpu"]
+    assert blocked["command"] == f"gpuctl kill --pid {blocker.pid}"
+    assert blocked["target"] == f"node-2 · GPU 0 · {blocker.user}"
+    assert "utilisation 7 % (below 10 %)" in blocked["evidence"]
+    assert "finding: blocked_gpus[0]" in blocked["evidence"]
+    assert blocked["button"] == {"text": f"End pid {blocker.pid}", "disabled": False}
+    host = socket.gethostname()
+    assert [r[:2] for r in report["blocked_rows"]] == [[f"node-2 ({host}) · GPU 0", blocker.user]]
+    assert [r[0] for r in report["idle_rows"]] == [f"node-1 ({host}) · GPU 0"]
+    assert report["top_users"][0].startswith(f"{idle.user}: ")
+
+    # asked for the token, given none: nothing signalled; then with it, ended
+    assert f"pid {blocker.pid}" in report["confirm_text"] and f"user {blocker.user}" in report["confirm_text"]
+    assert "node-2" in report["confirm_text"]
+    assert "Nothing was sent" in report["refused_toast"] and report["alive_after_refusal"] is True
+    assert report["kill_toast"].startswith(f"node node-2: pid {blocker.pid}: ")
+    assert blocker.popen.wait(timeout=30) is not None
+    assert idle.popen.poll() is None and busy.popen.poll() is None
+
+    # node-1's agent stopped: stale, then offline, and the totals follow
+    statuses = report["statuses"]
+    assert any(s.startswith("stale since ") for s in statuses), statuses
+    assert statuses[-1].startswith("offline since ") and "last seen " in statuses[-1]
+    assert report["totals_after"]["Offline"] == "1" and report["totals_after"]["GPUs"] == "2"
+
+    assert report["cluster_down"].startswith("disconnected since ")
+    assert report["cluster_dimmed"] is True
+    assert coord.popen.wait(timeout=30) == 0
+    print("figures:", json.dumps(report["timing"]))
