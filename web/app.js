@@ -19,18 +19,19 @@ const views = { cluster, contention, node, rogue, policies, audit };
 const NEEDS = {
   cluster: [['/api/cluster/ws', 'get'], ['/api/nodes', 'get']],
   contention: [['/api/cluster/contention', 'get']],
-  node: [],
+  node: [['/api/v1/snapshot', 'get']],
   rogue: [['/api/v1/rogue', 'get']],
   policies: [['/api/v1/policies', 'get'], ['/api/v1/policies', 'put'], ['/api/v1/policies/test', 'post']],
   audit: [['/api/v1/audit/summary', 'get']],
 };
-const offered = new Set(['node']);
+const offered = new Set();
 const main = document.getElementById('view');
 let unmount = null;
 let home = 'node';            // the view of a bare URL
 
 function route() {
   const name = offered.has(location.hash.slice(1)) ? location.hash.slice(1) : home;
+  if (!offered.has(name)) return;
   if (unmount) unmount();
   main.replaceChildren();
   for (const a of document.querySelectorAll('nav.tabs a')) {
@@ -71,23 +72,24 @@ connectFeed('/ws', (msg) => {
 });
 
 async function start() {
-  let paths = {};
+  let paths = null;
   try {
     paths = (await api('GET', '/api/v1/openapi.json')).paths || {};
   } catch {
-    paths = {};   // an older server: the node view only
+    paths = null;   // an older server: the node view only
   }
-  const has = ([path, method]) => Boolean(paths[path] && paths[path][method]);
+  const has = ([path, method]) => Boolean(paths && paths[path] && paths[path][method]);
   for (const [name, needs] of Object.entries(NEEDS))
     if (needs.every(has)) offered.add(name);
+  if (!paths) offered.add('node');
   for (const a of document.querySelectorAll('nav.tabs a'))
     a.hidden = !offered.has(a.dataset.view);
   node.setCanKill(has(['/api/v1/kill', 'post']));
   contention.setCanKill(has(['/api/nodes/{id}/kill', 'post']));
-  if (offered.has('cluster')) {
-    home = 'cluster';
-    cluster.start();
-  }
+  // A coordinator opens on its cluster; one without a GPU source lists no
+  // node routes, so it shows no node view at all.
+  home = ['cluster', 'node', ...Object.keys(NEEDS)].find((v) => offered.has(v)) || 'node';
+  if (offered.has('cluster')) cluster.start();
   window.addEventListener('hashchange', route);
   route();
 }

@@ -443,3 +443,18 @@ def test_the_openapi_document_lists_the_cluster_routes_only_on_a_coordinator(clu
     assert "/api/v1/snapshot" in paths
     assert not [p for p, item in paths.items() if item.get("x-gpuctl-coordinator")]
     assert not [p for p in paths if p.startswith(("/api/nodes", "/api/cluster"))]
+
+
+def test_a_coordinator_without_a_gpu_source_lists_no_route_that_needs_samples(cluster, tmp_path):
+    (tmp_path / "empty-sys").mkdir()
+    coord = cluster.coordinator(env={"GPUCTL_NVML_LIBRARY": str(tmp_path / "no-libnvidia-ml.so.1"),
+                                     "GPUCTL_SYS_ROOT": str(tmp_path / "empty-sys")})
+    status, doc = coord.request("/api/v1/openapi.json")
+    assert status == 200
+    paths = doc["paths"]
+    for path in ("/api/v1/snapshot", "/api/v1/gpus", "/api/v1/kill", "/metrics"):
+        assert path not in paths, path
+        assert coord.request(path)[0] in (503, 405), path      # it would answer 503
+    for path in ("/health", "/api/v1/openapi.json", "/api/v1/audit/summary", "/ws",
+                 "/api/nodes", "/api/cluster/ws", "/api/cluster/contention"):
+        assert path in paths, path
