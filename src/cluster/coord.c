@@ -1,9 +1,10 @@
 /* coord.c - the coordinator's routes (see coord.h and docs/api.md).
  *
- * Handlers run on the HTTP layer's threads.  A push is decoded here once
- * (doc_snapshot_decode_buffer) and handed to the registry, which condenses
- * it outside its lock; reads take a registry view and build their
- * documents from it without holding anything, so no reader delays a push.
+ * Handlers run on the HTTP layer's threads.  A push is decoded here once,
+ * in one pass (doc_snapshot_ingest), and its facts and text handed to the
+ * registry, which condenses and compresses them outside its lock; reads
+ * take a registry view and build their documents from it without holding
+ * anything, so no reader delays a push.
  * What a node's registration may say is checked here, with messages that
  * name the key.
  */
@@ -27,6 +28,7 @@
 #include "doc/json.h"
 #include "doc/rogue_doc.h"
 #include "doc/snapshot_doc.h"
+#include "doc/snapshot_ingest.h"
 #include "net/wsloop.h"
 
 /* A forwarded kill may wait for its processes (at most 300 s on the node). */
@@ -367,14 +369,16 @@ static int route_push(void *ctx, const struct http_request *req, struct http_rep
     int rc = parse_seq(http_request_query(req, "seq"), &seq, e);
     if (rc < 0)
         return rc;
-    struct snapshot *snap = NULL;
-    rc = doc_snapshot_decode_buffer(req->body, req->body_len, &snap, e);
+    struct cluster_node_facts facts;
+    rc = doc_snapshot_ingest(req->body, req->body_len, &facts, e);
     if (rc < 0) {
         error_prefix(e, "node %s: snapshot %" PRIu64 " does not decode", req->param, seq);
         cluster_registry_count_refused(c->registry, req->param);
         return rc;
     }
-    rc = cluster_registry_push(c->registry, req->param, seq, snap, cluster_now(), e);
+    rc = cluster_registry_push_document(c->registry, req->param, seq, &facts, req->body,
+                                        req->body_len, cluster_now(), e);
+    cluster_node_facts_clear(&facts);
     if (rc < 0)
         return rc;
     struct doc_build b = {0};
@@ -405,10 +409,19 @@ static int route_nodes(void *ctx, const struct http_request *req, struct http_re
     return reply_json(out, 200, doc_finish(&b, root, e), e);
 }
 
+/* The node's document as its agent pushed it, as JSON. */
 static json_t *snapshot_json(const struct cluster_sample *s, struct error *e)
 {
-    struct doc_snapshot_request r = {.details = true, .containers = true};
-    return doc_snapshot_build(s->snap, &r, e);
+    char *text;
+    size_t len;
+    if (cluster_sample_document(s, &text, &len, e) < 0)
+        return NULL;
+    json_error_t je;
+    json_t *doc = json_loadb(text, len, 0, &je);
+    free(text);
+    if (!doc)
+        error_set(e, -EIO, "a kept snapshot document does not load: %s", je.text);
+    return doc;
 }
 
 static int route_node(void *ctx, const struct http_request *req, struct http_reply *out,
@@ -423,9 +436,16 @@ static int route_node(void *ctx, const struct http_request *req, struct http_rep
         cluster_view_clear(&v);
         return error_set(e, -ENOENT, "node %s has not pushed a snapshot yet", req->param);
     }
-    json_t *doc = snapshot_json(v.nodes[0].sample, e);
+    char *text;
+    size_t len;
+    rc = cluster_sample_document(v.nodes[0].sample, &text, &len, e);
     cluster_view_clear(&v);
-    return reply_json(out, 200, doc, e);
+    if (rc < 0)
+        return rc;
+    text[len] = '\n';   /* the NUL's room: the answer ends its line as every other */
+    out->status = 200;
+    out->body = net_blob_take(text, len + 1);
+    return out->body ? 0 : error_set(e, -ENOMEM, "out of memory writing the answer");
 }
 
 static int route_forget(void *ctx, const struct http_request *req, struct http_reply *out,
@@ -533,9 +553,18 @@ static json_t *node_rogue_json(struct doc_build *b, const struct rogue_config *c
                                struct error *e)
 {
     struct rogue_report report = {0};
-    struct rogue_input in = {.snap = n->sample->snap, .read_facts = no_local_facts};
-    if (rogue_scan(cfg, &in, &report, e) < 0)
+    char *text;
+    size_t len;
+    struct snapshot *snap = NULL;
+    if (cluster_sample_document(n->sample, &text, &len, e) < 0)
         return NULL;
+    int rc = doc_snapshot_decode_buffer(text, len, &snap, e);
+    free(text);
+    struct rogue_input in = {.snap = snap, .read_facts = no_local_facts};
+    if (rc < 0 || rogue_scan(cfg, &in, &report, e) < 0) {
+        snapshot_free(snap);
+        return NULL;
+    }
     struct doc_rogue_request r = {.report = &report, .live = true};
     json_t *o = doc_object(b);
     doc_put(b, o, "node", doc_json_text(n->info->id));
@@ -543,6 +572,7 @@ static json_t *node_rogue_json(struct doc_build *b, const struct rogue_config *c
     doc_put(b, o, "report", doc_rogue_build(&r, e));
     *findings += report.count;
     rogue_report_free(&report);
+    snapshot_free(snap);   /* the report may point into it */
     return o;
 }
 

@@ -5,10 +5,13 @@
  * decision 16): history lives in Prometheus and on the nodes, and agents
  * resend everything within one interval after a coordinator restart.
  *
- * Ingest.  The front end decodes a pushed document once (src/doc) on its
- * own request thread and hands the snapshot over with the node's sequence
- * number; the registry condenses it (cluster/summary.h) outside its lock
- * and swaps it in under a short one.  A sequence number not above the last
+ * Ingest.  The front end decodes a pushed document once, in one pass
+ * (doc/snapshot_ingest.h), on its own request thread and hands the node's
+ * facts over with the document's text and the sequence number; the
+ * registry condenses the facts (cluster/summary.h) and compresses the text
+ * (LZ4) outside its lock and swaps them in under a short one.  No decoded
+ * snapshot is kept: a node's sample is its summary and its document, about
+ * 6 KB for 8 GPUs and 256 processes.  A sequence number not above the last
  * accepted one is refused (a reordered or repeated push), a gap is counted
  * as lost.  Readers (the routes, the contention analysis) take a view: a
  * copy of each node's state holding references to immutable samples, so
@@ -63,11 +66,19 @@ uint64_t cluster_hash_name(const char *name);
 
 /* One accepted push, immutable and shared by every view holding it. */
 struct cluster_sample {
-    struct snapshot *snap;
     struct cluster_summary summary;
     uint64_t seq;
     double received_at;
+    char *document;                  /* the pushed text, LZ4-compressed; NULL: none */
+    size_t document_size;            /* compressed bytes */
+    size_t document_len;             /* the text's bytes */
 };
+
+/* The text of the document that the sample's push carried (exactly as the
+ * node sent it), NUL-terminated, into *out (free it) and *len.  -ENOENT
+ * when the push carried none (cluster_registry_push), -ENOMEM. */
+int cluster_sample_document(const struct cluster_sample *s, char **out, size_t *len,
+                            struct error *e);
 
 /* One node as a view shows it. */
 struct cluster_node_view {
@@ -128,10 +139,17 @@ void cluster_registry_free(struct cluster_registry *r);   /* accepts NULL */
 int cluster_registry_register(struct cluster_registry *r, const struct cluster_node_info *info,
                               double now, bool *created, struct error *e);
 
-/* Accepts snap (taken over, freed on failure too) as node id's push number
- * seq (>= 1).  -ENOENT when the node is not registered (it should register
- * again), -EEXIST when seq is not above the last accepted one, -ERROR_PARSE
- * when the snapshot cannot be a node's (two GPUs with one index), -ENOMEM. */
+/* Accepts a node's facts (finished) and the document they were read from
+ * (len bytes, kept as they are) as node id's push number seq (>= 1).
+ * -ENOENT when the node is not registered (it should register again),
+ * -EEXIST when seq is not above the last accepted one, -ERROR_PARSE when
+ * the facts cannot be a node's (two GPUs with one index), -ENOMEM. */
+int cluster_registry_push_document(struct cluster_registry *r, const char *id, uint64_t seq,
+                                   const struct cluster_node_facts *facts, const char *doc,
+                                   size_t len, double now, struct error *e);
+
+/* The same for a snapshot (taken over, freed on failure too), whose facts
+ * are taken; no document is kept (for callers that have none). */
 int cluster_registry_push(struct cluster_registry *r, const char *id, uint64_t seq,
                           struct snapshot *snap, double now, struct error *e);
 

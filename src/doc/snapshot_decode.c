@@ -47,8 +47,7 @@ static int bad(struct error *e, const struct where *w, const char *what, const j
                      got ? types[json_typeof(got)] : "nothing");
 }
 
-/* Copies s into a buffer of size bytes, cut at a character boundary. */
-static void copy_text(char *dst, size_t size, const char *s, size_t len)
+void doc_snapshot_copy_text(char *dst, size_t size, const char *s, size_t len)
 {
     size_t n = 0;
     while (n < len) {
@@ -62,8 +61,7 @@ static void copy_text(char *dst, size_t size, const char *s, size_t len)
     dst[n] = '\0';
 }
 
-/* "2026-11-21T05:32:00Z" (optionally with a fraction) as epoch seconds. */
-static bool parse_rfc3339_utc(const char *s, double *out)
+bool doc_snapshot_parse_time(const char *s, double *out)
 {
     struct tm tm = {0};
     int used = 0;
@@ -156,7 +154,7 @@ static int decode_text(const struct field_def *f, const json_t *j, const struct 
     const char *s = json_string_value(j);
     size_t len = json_string_length(j);
     if (f->kind == FIELD_STR) {
-        copy_text(slot, f->size, s, strnlen(s, len));
+        doc_snapshot_copy_text(slot, f->size, s, strnlen(s, len));
     } else if (f->kind == FIELD_CHAR) {
         /* one ASCII character; anything else (U+FFFD) reads as '?' */
         *(char *)slot = len == 1 && (unsigned char)s[0] < 0x80 ? s[0] : '?';
@@ -194,7 +192,7 @@ static int decode_f64(const struct field_def *f, const json_t *j, const struct w
 {
     if (f->json == FIELD_JSON_TIME) {
         double t;
-        if (!json_is_string(j) || !parse_rfc3339_utc(json_string_value(j), &t))
+        if (!json_is_string(j) || !doc_snapshot_parse_time(json_string_value(j), &t))
             return bad(e, w, "an RFC 3339 UTC time", j);
         OPT_SET(*o, t);
         return 0;
@@ -375,17 +373,17 @@ static void container_from_text(const char *text, struct container_info *c)
         c->kind = CONTAINER_KUBERNETES;
         const char *slash = strchr(rest, '/');
         if (slash) {
-            copy_text(c->pod_uid, sizeof c->pod_uid, rest, (size_t)(slash - rest));
+            doc_snapshot_copy_text(c->pod_uid, sizeof c->pod_uid, rest, (size_t)(slash - rest));
             rest = slash + 1;
         }
-        copy_text(c->id, sizeof c->id, rest, strlen(rest));
+        doc_snapshot_copy_text(c->id, sizeof c->id, rest, strlen(rest));
         return;
     }
     for (int k = CONTAINER_DOCKER; k <= CONTAINER_SYSTEMD; k++) {
         const char *name = model_container_kind_name((enum container_kind)k);
         if (strlen(name) == klen && strncmp(text, name, klen) == 0) {
             c->kind = (enum container_kind)k;
-            copy_text(c->id, sizeof c->id, rest, strlen(rest));
+            doc_snapshot_copy_text(c->id, sizeof c->id, rest, strlen(rest));
             return;
         }
     }
@@ -409,7 +407,7 @@ static int decode_engines(const json_t *pj, const char *prefix, struct gpu_proce
         if (!json_is_null(v) && !json_is_number(v))
             return bad(e, &w, "a number", v);
         size_t k = gp->engine_count++;
-        copy_text(gp->engines[k].name, sizeof gp->engines[k].name, name, strlen(name));
+        doc_snapshot_copy_text(gp->engines[k].name, sizeof gp->engines[k].name, name, strlen(name));
         gp->engines[k].capacity = 1;
         if (json_is_number(v))
             OPT_SET(gp->engine_pct[k], json_number_value(v));
@@ -538,7 +536,7 @@ static int decode_sources(const json_t *root, struct snapshot *s, struct error *
         st->name = source_name(json_string_value(name));
         st->started = json_is_true(started);
         if (json_is_string(msg))
-            copy_text(st->message, sizeof st->message, json_string_value(msg),
+            doc_snapshot_copy_text(st->message, sizeof st->message, json_string_value(msg),
                       strlen(json_string_value(msg)));
     }
     return 0;
@@ -552,7 +550,7 @@ static int top_text(const json_t *root, const char *key, char *dst, size_t size,
         return 0;
     if (!json_is_string(j))
         return bad(e, &(struct where){"", NULL, key}, "a string", j);
-    copy_text(dst, size, json_string_value(j), strlen(json_string_value(j)));
+    doc_snapshot_copy_text(dst, size, json_string_value(j), strlen(json_string_value(j)));
     return 0;
 }
 
@@ -573,7 +571,7 @@ static int decode_top(const json_t *root, struct snapshot *s, struct error *e)
     const json_t *ts = json_object_get(root, "ts");
     double when;
     if (ts && !json_is_null(ts)) {
-        if (!json_is_string(ts) || !parse_rfc3339_utc(json_string_value(ts), &when))
+        if (!json_is_string(ts) || !doc_snapshot_parse_time(json_string_value(ts), &when))
             return bad(e, &(struct where){"", NULL, "ts"}, "an RFC 3339 UTC time", ts);
         s->wall.tv_sec = (time_t)floor(when);
         s->wall.tv_nsec = (long)((when - floor(when)) * 1e9);

@@ -84,4 +84,13 @@ int doc_snapshot_decode(const json_t *doc, struct snapshot **out, struct error *
 int doc_snapshot_decode_buffer(const char *buf, size_t len, struct snapshot **out,
                                struct error *e);
 
+/* "2026-11-21T05:32:00Z" (optionally with a fraction of a second) as
+ * epoch seconds; false when s is not such a time.  The document's times are
+ * read with it wherever they are decoded. */
+bool doc_snapshot_parse_time(const char *s, double *out);
+
+/* Copies s[0..len) into dst, a buffer of size bytes, cut at a character
+ * boundary so a long UTF-8 text never ends in half a character. */
+void doc_snapshot_copy_text(char *dst, size_t size, const char *s, size_t len);
+
 #endif

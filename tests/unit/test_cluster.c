@@ -299,7 +299,7 @@ static void test_a_view_keeps_its_samples_after_the_node_is_removed(void **state
     assert_int_equal(cluster_registry_view(r, 1, &v, &e), 0);
     assert_int_equal(cluster_registry_remove(r, "n1", 1, &e), 0);
     assert_int_equal(push_one_gpu(r, "n1", 2, 1, &e), -ENOENT);
-    assert_int_equal(v.nodes[0].sample->snap->device_count, 1);
+    assert_int_equal(v.nodes[0].sample->summary.gpu_count, 1);
     assert_string_equal(v.nodes[0].info->id, "n1");
     cluster_view_clear(&v);
     cluster_registry_free(r);
