@@ -4,7 +4,7 @@
 set -eu
 packages="gcc make pkg-config meson ninja-build libjansson-dev libpcre2-dev
 libncurses-dev libsqlite3-dev libcurl4-openssl-dev libcairo2-dev
-libmicrohttpd-dev libgnutls28-dev libcmocka-dev python3 python3-pytest tmux time
+libmicrohttpd-dev libgnutls28-dev libcmocka-dev liblz4-dev python3 python3-pytest tmux time
 python3-websockets prometheus curl openssl wrk nginx-light nodejs openssh-server
 python3-torch libjs-chart.js chromium"
 missing=""
