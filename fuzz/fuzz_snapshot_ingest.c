@@ -27,7 +27,8 @@ static bool same_facts(const struct cluster_node_facts *a, const struct cluster_
             x->mem_total_bytes.known != y->mem_total_bytes.known ||
             x->mem_total_bytes.v != y->mem_total_bytes.v ||
             x->mem_used_bytes.known != y->mem_used_bytes.known ||
-            x->mem_used_bytes.v != y->mem_used_bytes.v || !f64_same(x->util_pct, y->util_pct))
+            x->mem_used_bytes.v != y->mem_used_bytes.v || !f64_same(x->util_pct, y->util_pct) ||
+            x->power_mw.known != y->power_mw.known || x->power_mw.v != y->power_mw.v)
             return false;
     }
     for (size_t i = 0; i < a->proc_count; i++) {

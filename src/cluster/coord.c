@@ -687,17 +687,14 @@ static bool u64_same(struct opt_u64 a, struct opt_u64 b)
     return a.known == b.known && (!a.known || a.v == b.v);
 }
 
-/* The figures the WebSocket sends of a sample's i-th GPU: the summary's,
- * and the power of the snapshot's device it was made from. */
+/* The figures the WebSocket sends of a sample's i-th GPU (its summary's). */
 static struct sent_gpu gpu_figures(const struct cluster_sample *smp, size_t i)
 {
     const struct cluster_gpu_summary *g = &smp->summary.gpus[i];
     struct sent_gpu f = {g->index, g->util_pct, g->mem_used_bytes, g->mem_total_bytes,
                          {0, false}, g->held_bytes, g->idle_allocated_now};
-    const struct snapshot *s = smp->snap;
-    if (s && i < s->device_count && s->devices[i].index == g->index &&
-        s->devices[i].power_mw.known)
-        f.power_w = (struct opt_f64){(double)s->devices[i].power_mw.v / 1000.0, true};
+    if (g->power_mw.known)
+        f.power_w = (struct opt_f64){(double)g->power_mw.v / 1000.0, true};
     return f;
 }
 

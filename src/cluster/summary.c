@@ -158,6 +158,7 @@ int cluster_node_facts_from_snapshot(struct cluster_node_facts *out, const struc
         g->mem_total_bytes = d->mem_total_bytes;
         g->mem_used_bytes = d->mem_used_bytes;
         g->util_pct = d->util_gpu_pct;
+        g->power_mw = d->power_mw;
     }
     for (size_t i = 0; i < s->gproc_count; i++) {
         const struct gpu_process *gp = &s->gprocs[i];
@@ -337,6 +338,7 @@ static int summarise(struct cluster_summary *out, const struct cluster_node_fact
         g->mem_total_bytes = d->mem_total_bytes;
         g->mem_used_bytes = d->mem_used_bytes;
         g->util_pct = gpu_util(f, d);
+        g->power_mw = d->power_mw;
         if (add_holdings(out, &user_cap, f, owners, d, g) < 0)
             return error_set(e, -ENOMEM, "out of memory summarising a node's snapshot");
         g->idle_allocated_now = cluster_gpu_idle_allocated(g->held_bytes, g->util_pct, t);

@@ -51,6 +51,7 @@ struct cluster_gpu_facts {
     struct opt_u64 mem_total_bytes;
     struct opt_u64 mem_used_bytes;
     struct opt_f64 util_pct;       /* the device's own figure */
+    struct opt_u64 power_mw;
 };
 
 struct cluster_process_facts {
@@ -109,6 +110,7 @@ struct cluster_gpu_summary {
     struct opt_u64 mem_total_bytes;
     struct opt_u64 mem_used_bytes;
     struct opt_f64 util_pct;       /* the device's, else its processes' SM summed */
+    struct opt_u64 power_mw;       /* the device's draw (the WebSocket deltas show it) */
     uint64_t held_bytes;           /* all processes' GPU memory */
     bool idle_allocated_now;       /* cluster_gpu_idle_allocated() of this sample */
     double idle_since;             /* wall seconds it has been so since; 0: it is not */

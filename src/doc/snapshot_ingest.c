@@ -1215,6 +1215,7 @@ static int gpu_element(struct parser *p, size_t index, void *ctx)
     g->mem_total_bytes = d.mem_total_bytes;
     g->mem_used_bytes = d.mem_used_bytes;
     g->util_pct = d.util_gpu_pct;
+    g->power_mw = d.power_mw;
     return 0;
 }
 

@@ -64,6 +64,8 @@ static void assert_facts_equal(const struct cluster_node_facts *a,
         assert_int_equal(x->mem_used_bytes.v, y->mem_used_bytes.v);
         assert_int_equal(x->util_pct.known, y->util_pct.known);
         assert_memory_equal(&x->util_pct.v, &y->util_pct.v, sizeof x->util_pct.v);
+        assert_int_equal(x->power_mw.known, y->power_mw.known);
+        assert_int_equal(x->power_mw.v, y->power_mw.v);
     }
     assert_int_equal(a->proc_count, b->proc_count);
     for (size_t i = 0; i < a->proc_count; i++) {
