@@ -20,10 +20,17 @@ import time
 SSHD = "/usr/sbin/sshd"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(n):
+    """n distinct free ports: each socket stays bound until all are picked,
+    so the kernel cannot hand the same port out twice."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def keygen(path):
@@ -57,9 +64,13 @@ class Sshd:
         self.gpuctl_bin = pathlib.Path(gpuctl_bin)
         self.user = "root" if os.getuid() == 0 else os.environ.get("USER", "nobody")
         # sshd listens on at most 16 sockets: many aliases share one port.
-        shared = free_port() if one_port else None
-        self.ports = {name: shared or free_port() for name in aliases}
-        self.closed_port = free_port()
+        # 'closed' is a port held bound without listening for the server's
+        # life: a connection to it is refused, and no one else can take it.
+        self.closed = socket.socket()
+        self.closed.bind(("127.0.0.1", 0))
+        self.closed_port = self.closed.getsockname()[1]
+        ports = free_ports(1 if one_port else len(aliases))
+        self.ports = {name: ports[0 if one_port else i] for i, name in enumerate(aliases)}
         self.log = self.dir / "sshd.log"
         host_pub = keygen(self.dir / "host_key")
         other_pub = keygen(self.dir / "other_host_key")
@@ -168,6 +179,7 @@ Subsystem sftp internal-sftp
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self.closed.close()
 
 
 def short_runtime_dir():
