@@ -427,7 +427,8 @@ def test_soft_warns_then_escalates_after_the_grace_period(run, daemon, webhook, 
         os.execv(sys.executable, [sys.executable, "-c", SLEEP])
     try:
         scen = scenario_for([[(pid, GiB)]])
-        r = run(["guard", "--enable", "--enforce", "--mode", "soft", "--grace-period", "4",
+        # long enough that the checks below run inside it on a loaded machine
+        r = run(["guard", "--enable", "--enforce", "--mode", "soft", "--grace-period", "8",
                  "--webhook", url, "--add-user", self_user, "--process-limit", "0"],
                 scenario=scen)
         assert r.rc == 0, r.err
@@ -501,17 +502,22 @@ def test_running_daemon_follows_guard_toml_and_keeps_policies_on_a_bad_edit(
 
 def test_a_failed_webhook_is_recorded_as_failed(run, daemon, spawn_procs, self_user):
     [p] = spawn_procs(1)
-    with socket.socket() as s:          # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    # a port nothing listens on: held bound (not listening) for the whole
+    # test, so a connection is refused and no other program can take it
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
     scen = scenario_for([[(p.pid, GiB)]])
     r = run(["guard", "--enable", "--enforce", "--mode", "soft", "--grace-period", "3600",
              "--webhook", f"http://127.0.0.1:{port}/hook", "--add-user", self_user,
              "--memory-limit", "0.5"], scenario=scen)
     assert r.rc == 0, r.err
-    d = daemon(scen)
-    wait_for(lambda: any(a[1] == "webhook" for a in actions(run)), what="the webhook action")
-    assert d.stop() == 0
+    try:
+        d = daemon(scen)
+        wait_for(lambda: any(a[1] == "webhook" for a in actions(run)), what="the webhook action")
+        assert d.stop() == 0
+    finally:
+        closed.close()
     acts = actions(run)
     assert ("memory_limit", "warn", False, True) in acts
     assert ("memory_limit", "webhook", False, False) in acts

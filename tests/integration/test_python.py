@@ -326,10 +326,12 @@ with coll:
     with coll(tag="train"):
         time.sleep(0.3)
         outer = coll.collect()
+        opened = time.time()
         with coll(tag="epoch"):
             time.sleep(0.1)
             inner = coll.collect()
-out({{"outer": outer, "inner": inner, "samples": coll.sample_count}})
+        window = time.time() - opened
+out({{"outer": outer, "inner": inner, "window": window, "samples": coll.sample_count}})
 """
 
 
@@ -361,7 +363,9 @@ def test_collector_figures_are_the_scenario_s(py, spawn_procs):
     assert outer["train/last_timestamp"] <= outer["train/timestamp"]
     assert inner["train/epoch/cuda:1 (gpu:0)/memory_used (MiB)/mean"] == 1000
     assert all(k.startswith("train/epoch/") for k in inner)
-    assert inner["train/epoch/duration (s)"] < outer["train/duration (s)"] + 0.2
+    # the epoch's own time, not the outer scope's: within what the script
+    # measured around it, however slowly this machine ran the sleep
+    assert 0.1 <= inner["train/epoch/duration (s)"] <= r["window"]
     assert r["samples"] >= 3
 
 

@@ -483,22 +483,39 @@ def test_a_gpu_lost_mid_run_is_said_once_and_the_others_go_on(gpuctl_bin, gpuctl
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def rows():
-        return read_log(log)[1] if log.exists() and log.stat().st_size else []
+        """The complete rows in the file now (a row being written is left out)."""
+        if not log.exists():
+            return []
+        text = log.read_bytes().decode()
+        whole = text[:text.rfind("\r\n") + 2] if "\r\n" in text else ""
+        return list(csv.reader(io.StringIO(whole, newline="")))[1:]
 
     deadline = time.monotonic() + 60
     while len(rows()) < 4 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert len(rows()) >= 4
+    seen = len(rows())
     lost = ["nvmlDeviceGetMemoryInfo", "nvmlDeviceGetUtilizationRates", "nvmlDeviceGetTemperature",
             "nvmlDeviceGetPowerUsage", "nvmlDeviceGetComputeRunningProcesses"]
     data["devices"][1]["errors"] = {fn: "GPU_IS_LOST" for fn in lost}
     write_json_atomically(path, data)
-    time.sleep(0.5)
-    seen = len(rows())
+
+    def first_sample_without_gpu_1():
+        """Where the rows of the first sample taken after the loss begin:
+        each sample writes GPU 0's row first, so two GPU 0 rows in a row
+        mean the first of them had no GPU 1 row after it."""
+        r = rows()
+        return next((i for i in range(seen, len(r) - 1)
+                     if r[i][1] == "0" and r[i + 1][1] == "0"), None)
     deadline = time.monotonic() + 60
-    while len(rows()) < seen + 5 and time.monotonic() < deadline:
+    start = first_sample_without_gpu_1()
+    while start is None and time.monotonic() < deadline:
         time.sleep(0.1)
-    later = rows()[seen:]
+        start = first_sample_without_gpu_1()
+    assert start is not None, "no sample without GPU 1"
+    while len(rows()) < start + 5 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    later = rows()[start:]
     assert len(later) >= 5, "rows for GPU 0 go on"
     assert {r[1] for r in later} == {"0"}, later
     p.send_signal(signal.SIGINT)
