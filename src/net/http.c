@@ -285,8 +285,9 @@ static bool token_matches(const struct http_server *s, const char *given, size_t
 static bool authorized(struct http_server *s, struct MHD_Connection *c, enum http_access access,
                        enum MHD_Result *sent)
 {
+    bool read = access == HTTP_ACCESS_READ || access == HTTP_ACCESS_READ_WAITS;
     bool need = access == HTTP_ACCESS_CHANGE || access == HTTP_ACCESS_CHANGE_WAITS ||
-                (access == HTTP_ACCESS_READ && s->has_token && !s->loopback);
+                (read && s->has_token && !s->loopback);
     if (!need)
         return true;
     if (!s->has_token) {
@@ -449,7 +450,7 @@ static enum MHD_Result start_job(struct http_server *s, struct MHD_Connection *c
         s->jobs++;
     pthread_mutex_unlock(&s->jobs_lock);
     if (!room)
-        return send_error(c, 503, "unavailable", "too many state changes are running; retry",
+        return send_error(c, 503, "unavailable", "too many long requests are running; retry",
                           NULL, NULL);
     st->server = s;
     st->conn = c;
@@ -582,7 +583,7 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *c,
                           NULL, NULL);
     if (!authorized(s, c, route->access, &sent))
         return sent;
-    if (route->access == HTTP_ACCESS_CHANGE_WAITS)
+    if (route->access == HTTP_ACCESS_CHANGE_WAITS || route->access == HTTP_ACCESS_READ_WAITS)
         return start_job(s, c, route, path, param, method, st);
     return run_handler(s, c, route, path, param, method, st);
 }

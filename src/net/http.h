@@ -27,6 +27,11 @@ enum http_access {
      * it runs on a thread of its own while the connection is suspended, so
      * no server thread waits with it; at most HTTP_MAX_JOBS at once (503) */
     HTTP_ACCESS_CHANGE_WAITS,
+    /* as READ, and the handler runs on a thread of its own in the same way:
+     * a long read (a coordinator's view of 10,000 nodes) never holds one of
+     * the server threads that short requests (pushes) need; shares the
+     * HTTP_MAX_JOBS */
+    HTTP_ACCESS_READ_WAITS,
 };
 
 struct http_request {
@@ -107,8 +112,8 @@ struct http_route {
     http_handler_fn handler;
 };
 
-/* Handlers of HTTP_ACCESS_CHANGE_WAITS routes run at most this many at once
- * (then 503). */
+/* Handlers of HTTP_ACCESS_CHANGE_WAITS and HTTP_ACCESS_READ_WAITS routes
+ * run at most this many at once (then 503). */
 #define HTTP_MAX_JOBS 8
 
 /* An upgraded connection's handle; close it exactly once, from any thread. */
