@@ -2,17 +2,21 @@
  * one snapshot document each, over keep-alive HTTP/1.1 connections to a
  * real coordinator on loopback.
  *
- *   loadgen PORT TOKEN DOCFILE NODES CONNS SECONDS MODE
+ *   loadgen PORT TOKEN DOCFILE NODES CONNS SECONDS MODE [SEQFILE]
  *
  * MODE register: registers node-0 .. node-(NODES-1) once.
  * MODE push:     CONNS threads, each owning the nodes i with i % CONNS ==
  *                its number, push in turn for SECONDS (at least one push per
  *                node), each node's pushes numbered 1, 2, 3 ... as an agent
  *                does; a node is only ever pushed by its thread, one request
- *                at a time, so its sequence is never reordered.
+ *                at a time, so its sequence is never reordered.  With
+ *                SEQFILE, each node's numbers go on from those it holds and
+ *                the last ones are written back, so runs follow each other.
  * MODE health:   the same connections sending GET /health for SECONDS (the
  *                anchor: the cheapest route of the same server).
- * Prints one JSON line: requests, seconds, failures (non-2xx or I/O).
+ * Prints one JSON line: requests, seconds, failures (non-2xx or I/O), and
+ * the request latency's median and 99th percentile in microseconds (each
+ * request timed from its first byte sent to its answer's last received).
  *
  * Plain libc (sockets, pthreads); the coordinator is the measured party.
  */
@@ -38,6 +42,12 @@ static long nodes, conns;
 static double seconds;
 static const char *mode;
 static atomic_long total_requests, total_failures;
+static uint64_t *node_seq;       /* each node's last sequence number */
+
+/* Each worker's latencies (microseconds), gathered at the end. */
+#define MAX_SAMPLES 4000000
+static float *latencies;
+static atomic_long latency_count;
 
 static double now(void)
 {
@@ -126,7 +136,6 @@ static void *worker(void *arg)
     long me = (long)arg, mine = 0;
     for (long i = me; i < nodes; i += conns)
         mine++;
-    uint64_t *seq = calloc((size_t)(mine ? mine : 1), sizeof *seq);
     int fd = connect_local();
     double stop = now() + seconds;
     long k = 0, done = 0;
@@ -135,13 +144,17 @@ static void *worker(void *arg)
     while (mine && (now() < stop || !once)) {
         long node = me + k * conns;
         bool ok;
+        double t0 = now();
         if (!strcmp(mode, "health")) {
             ok = request(&fd, "GET", "/health", NULL, 0);
         } else {
             snprintf(path, sizeof path, "/api/nodes/node-%ld/snapshot?seq=%llu", node,
-                     (unsigned long long)++seq[k]);
+                     (unsigned long long)++node_seq[node]);
             ok = request(&fd, "POST", path, doc, doc_len);
         }
+        long slot = atomic_fetch_add(&latency_count, 1);
+        if (slot < MAX_SAMPLES)
+            latencies[slot] = (float)((now() - t0) * 1e6);
         atomic_fetch_add(&total_requests, 1);
         if (!ok)
             atomic_fetch_add(&total_failures, 1);
@@ -152,7 +165,6 @@ static void *worker(void *arg)
         }
     }
     close(fd);
-    free(seq);
     return NULL;
 }
 
@@ -193,11 +205,29 @@ static char *read_file(const char *path, size_t *len)
     return p;
 }
 
+static int by_value(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* The q-quantile of the recorded latencies (sorted first). */
+static double quantile(double q)
+{
+    long n = atomic_load(&latency_count);
+    if (n > MAX_SAMPLES)
+        n = MAX_SAMPLES;
+    if (!n)
+        return 0;
+    long i = (long)(q * (double)(n - 1) + 0.5);
+    return latencies[i];
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 8) {
+    if (argc != 8 && argc != 9) {
         fprintf(stderr, "usage: loadgen PORT TOKEN DOCFILE NODES CONNS SECONDS "
-                        "register|push|health\n");
+                        "register|push|health [SEQFILE]\n");
         return 2;
     }
     port = atoi(argv[1]);
@@ -207,6 +237,19 @@ int main(int argc, char **argv)
     conns = atol(argv[5]);
     seconds = atof(argv[6]);
     mode = argv[7];
+    const char *seq_file = argc == 9 ? argv[8] : NULL;
+    node_seq = calloc((size_t)(nodes > 0 ? nodes : 1), sizeof *node_seq);
+    FILE *sf = seq_file ? fopen(seq_file, "rb") : NULL;
+    if (sf) {
+        if (fread(node_seq, sizeof *node_seq, (size_t)nodes, sf) != (size_t)nodes)
+            memset(node_seq, 0, (size_t)nodes * sizeof *node_seq);
+        fclose(sf);
+    }
+    latencies = malloc(MAX_SAMPLES * sizeof *latencies);
+    if (!latencies) {
+        fprintf(stderr, "loadgen: out of memory\n");
+        return 2;
+    }
     double start = now();
     if (!strcmp(mode, "register")) {
         register_all();
@@ -219,8 +262,17 @@ int main(int argc, char **argv)
         free(t);
     }
     double took = now() - start;
-    printf("{\"requests\": %ld, \"seconds\": %.3f, \"failures\": %ld}\n",
-           atomic_load(&total_requests), took, atomic_load(&total_failures));
+    long n = atomic_load(&latency_count);
+    qsort(latencies, (size_t)(n < MAX_SAMPLES ? n : MAX_SAMPLES), sizeof *latencies, by_value);
+    printf("{\"requests\": %ld, \"seconds\": %.3f, \"failures\": %ld, \"p50_us\": %.0f, "
+           "\"p99_us\": %.0f}\n", atomic_load(&total_requests), took,
+           atomic_load(&total_failures), quantile(0.5), quantile(0.99));
+    if (seq_file && (sf = fopen(seq_file, "wb"))) {
+        fwrite(node_seq, sizeof *node_seq, (size_t)nodes, sf);
+        fclose(sf);
+    }
+    free(node_seq);
+    free(latencies);
     free(doc);
     return 0;
 }
