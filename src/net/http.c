@@ -14,10 +14,7 @@
 #include "net/http.h"
 
 #include <arpa/inet.h>
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
 #include <jansson.h>
-#include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -31,6 +28,7 @@
 #include <unistd.h>
 
 #include "doc/json.h"
+#include "net/netlib.h"
 #include "net/ws.h"
 
 /* libmicrohttpd's memory per connection: the request head (so it bounds
@@ -199,7 +197,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct http_reply *r
     reply->body = NULL;
     if (!body)
         return MHD_NO;
-    struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback_cls(
+    struct MHD_Response *resp = netlib()->create_response_from_buffer_with_free_callback_cls(
         net_blob_len(body), (void *)net_blob_data(body), blob_release, body);
     if (!resp) {
         net_blob_unref(body);
@@ -207,22 +205,22 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct http_reply *r
     }
     const char *type = reply->content_type ? reply->content_type : "application/json";
     bool own_cache = false;
-    bool ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type) == MHD_YES &&
-              MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") == MHD_YES;
+    bool ok = netlib()->add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type) == MHD_YES &&
+              netlib()->add_response_header(resp, "X-Content-Type-Options", "nosniff") == MHD_YES;
     for (size_t i = 0; ok && i < HTTP_REPLY_MAX_HEADERS && reply->headers[i].name; i++) {
         const struct http_header *h = &reply->headers[i];
         own_cache |= strcasecmp(h->name, MHD_HTTP_HEADER_CACHE_CONTROL) == 0;
-        ok = MHD_add_response_header(resp, h->name, h->value) == MHD_YES;
+        ok = netlib()->add_response_header(resp, h->name, h->value) == MHD_YES;
     }
     if (ok && !own_cache)
-        ok = MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") == MHD_YES;
+        ok = netlib()->add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") == MHD_YES;
     if (ok && extra_name)
-        ok = MHD_add_response_header(resp, extra_name, extra_value) == MHD_YES;
+        ok = netlib()->add_response_header(resp, extra_name, extra_value) == MHD_YES;
     if (ok && reply->header_name)
-        ok = MHD_add_response_header(resp, reply->header_name, reply->header_value) == MHD_YES;
-    enum MHD_Result r = ok ? MHD_queue_response(c, reply->status ? reply->status : 200, resp)
+        ok = netlib()->add_response_header(resp, reply->header_name, reply->header_value) == MHD_YES;
+    enum MHD_Result r = ok ? netlib()->queue_response(c, reply->status ? reply->status : 200, resp)
                            : MHD_NO;
-    MHD_destroy_response(resp);
+    netlib()->destroy_response(resp);
     return r;
 }
 
@@ -255,7 +253,7 @@ static enum MHD_Result query_iter(void *cls, enum MHD_ValueKind kind, const char
 
 const char *http_request_query(const struct http_request *r, const char *key)
 {
-    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+    return netlib()->lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
 int http_request_query_each(const struct http_request *r,
@@ -263,7 +261,7 @@ int http_request_query_each(const struct http_request *r,
                             void *cls)
 {
     struct query_walk w = {fn, cls, 0};
-    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_iter, &w);
+    netlib()->get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_iter, &w);
     return w.rc;
 }
 
@@ -272,7 +270,7 @@ int http_request_query_each(const struct http_request *r,
 static bool token_matches(const struct http_server *s, const char *given, size_t len)
 {
     uint8_t digest[32];
-    if (gnutls_hash_fast(GNUTLS_DIG_SHA256, given, len, digest) < 0)
+    if (netlib()->hash_fast(GNUTLS_DIG_SHA256, given, len, digest) < 0)
         return false;
     volatile uint8_t diff = 0;
     for (size_t i = 0; i < sizeof digest; i++)
@@ -297,7 +295,7 @@ static bool authorized(struct http_server *s, struct MHD_Connection *c, enum htt
                            NULL, NULL);
         return false;
     }
-    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+    const char *auth = netlib()->lookup_connection_value(c, MHD_HEADER_KIND,
                                                    MHD_HTTP_HEADER_AUTHORIZATION);
     if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) {
         *sent = send_error(c, 401, "unauthorized",
@@ -320,10 +318,10 @@ static bool authorized(struct http_server *s, struct MHD_Connection *c, enum htt
  * client addressed it); requests without Origin come from programs. */
 static bool origin_allowed(const struct http_server *s, struct MHD_Connection *c)
 {
-    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    const char *origin = netlib()->lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
     if (!origin)
         return true;
-    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    const char *host = netlib()->lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
     if (!host)
         return false;
     const char *scheme = s->tls ? "https://" : "http://";
@@ -333,7 +331,7 @@ static bool origin_allowed(const struct http_server *s, struct MHD_Connection *c
 
 const char *http_request_header(const struct http_request *r, const char *name)
 {
-    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+    return netlib()->lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
 bool http_request_has_token(const struct http_request *r)
@@ -431,7 +429,7 @@ static void *job_main(void *arg)
     };
     st->rc = st->route->handler(handler_ctx(s, st->route), &req, &st->reply, &st->err);
     atomic_store(&st->job, 2);
-    MHD_resume_connection(st->conn);
+    netlib()->resume_connection(st->conn);
     job_slot_free(s);
     return NULL;
 }
@@ -465,12 +463,12 @@ static enum MHD_Result start_job(struct http_server *s, struct MHD_Connection *c
     if (started) {
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         atomic_store(&st->job, 1);
-        MHD_suspend_connection(c);
+        netlib()->suspend_connection(c);
         started = pthread_create(&thread, &attr, job_main, st) == 0;
         pthread_attr_destroy(&attr);
         if (!started) {
             atomic_store(&st->job, 0);
-            MHD_resume_connection(c);
+            netlib()->resume_connection(c);
         }
     }
     if (!started) {
@@ -497,7 +495,7 @@ static void on_upgraded(void *cls, struct MHD_Connection *c, void *con_cls, cons
 void http_upgraded_close(struct http_upgraded *up)
 {
     if (up && up->urh)
-        MHD_upgrade_action(up->urh, MHD_UPGRADE_ACTION_CLOSE);
+        netlib()->upgrade_action(up->urh, MHD_UPGRADE_ACTION_CLOSE);
 }
 
 static enum MHD_Result upgrade_websocket(struct http_server *s, struct MHD_Connection *c)
@@ -505,12 +503,12 @@ static enum MHD_Result upgrade_websocket(struct http_server *s, struct MHD_Conne
     if (!origin_allowed(s, c))
         return send_error(c, 403, "forbidden", "a WebSocket from another site's page is refused",
                           NULL, NULL);
-    const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-WebSocket-Key");
+    const char *key = netlib()->lookup_connection_value(c, MHD_HEADER_KIND, "Sec-WebSocket-Key");
     struct error e = {0};
     int rc = ws_handshake_check(
-        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_UPGRADE),
-        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONNECTION),
-        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-WebSocket-Version"), key, &e);
+        netlib()->lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_UPGRADE),
+        netlib()->lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONNECTION),
+        netlib()->lookup_connection_value(c, MHD_HEADER_KIND, "Sec-WebSocket-Version"), key, &e);
     if (rc == -ENOTSUP)
         return send_error(c, 426, "upgrade_required", e.msg, "Sec-WebSocket-Version", "13");
     if (rc < 0)
@@ -518,14 +516,14 @@ static enum MHD_Result upgrade_websocket(struct http_server *s, struct MHD_Conne
     char accept[WS_ACCEPT_LEN + 1];
     if (ws_accept_key(key, strlen(key), accept, &e) < 0)
         return send_error(c, 500, "internal", e.msg, NULL, NULL);
-    struct MHD_Response *resp = MHD_create_response_for_upgrade(on_upgraded, s);
+    struct MHD_Response *resp = netlib()->create_response_for_upgrade(on_upgraded, s);
     if (!resp)
         return MHD_NO;
     enum MHD_Result r = MHD_NO;
-    if (MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket") == MHD_YES &&
-        MHD_add_response_header(resp, "Sec-WebSocket-Accept", accept) == MHD_YES)
-        r = MHD_queue_response(c, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
-    MHD_destroy_response(resp);
+    if (netlib()->add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, "websocket") == MHD_YES &&
+        netlib()->add_response_header(resp, "Sec-WebSocket-Accept", accept) == MHD_YES)
+        r = netlib()->queue_response(c, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+    netlib()->destroy_response(resp);
     return r;
 }
 
@@ -592,10 +590,10 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *c,
  * of its body. */
 static unsigned precheck(const struct http_server *s, struct MHD_Connection *c)
 {
-    int headers = MHD_get_connection_values(c, MHD_HEADER_KIND, NULL, NULL);
+    int headers = netlib()->get_connection_values(c, MHD_HEADER_KIND, NULL, NULL);
     if (headers < 0 || (unsigned)headers > s->o.max_headers)
         return 431;
-    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+    const char *cl = netlib()->lookup_connection_value(c, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
         char *end;
@@ -719,7 +717,7 @@ static int check_options(const struct http_server_options *o, bool loopback, str
                          o->listen);
     if (!o->tls_cert_pem != !o->tls_key_pem)
         return error_set(e, -EINVAL, "TLS needs both --tls-cert and --tls-key");
-    if (o->tls_cert_pem && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+    if (o->tls_cert_pem && netlib()->is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
         return error_set(e, -ENOTSUP, "this libmicrohttpd was built without TLS");
     if ((o->ws_path && !o->on_upgrade) || (o->ws_path2 && !o->on_upgrade2))
         return error_set(e, -EINVAL, "a WebSocket route needs an upgrade handler");
@@ -762,15 +760,15 @@ static unsigned bound_port(int fd)
 static int check_tls_pair(const char *cert, const char *key, struct error *e)
 {
     gnutls_certificate_credentials_t cred;
-    if (gnutls_certificate_allocate_credentials(&cred) < 0)
+    if (netlib()->certificate_allocate_credentials(&cred) < 0)
         return error_set(e, -ENOMEM, "out of memory");
     gnutls_datum_t c = {(unsigned char *)cert, (unsigned)strlen(cert)};
     gnutls_datum_t k = {(unsigned char *)key, (unsigned)strlen(key)};
-    int rc = gnutls_certificate_set_x509_key_mem(cred, &c, &k, GNUTLS_X509_FMT_PEM);
-    gnutls_certificate_free_credentials(cred);
+    int rc = netlib()->certificate_set_x509_key_mem(cred, &c, &k, GNUTLS_X509_FMT_PEM);
+    netlib()->certificate_free_credentials(cred);
     if (rc < 0)
         return error_set(e, -EINVAL, "the TLS certificate and key are not a usable PEM pair: %s",
-                         gnutls_strerror(rc));
+                         netlib()->strerror(rc));
     return 0;
 }
 
@@ -778,6 +776,8 @@ int http_server_start(struct http_server **out, const struct http_server_options
                       struct error *e)
 {
     *out = NULL;
+    if (!netlib_load("the HTTP server", e))
+        return e && e->code ? e->code : -ENOENT;
     struct sockaddr_storage addr;
     socklen_t alen;
     int rc = http_parse_listen(o->listen, &addr, &alen, e);
@@ -807,7 +807,7 @@ int http_server_start(struct http_server **out, const struct http_server_options
     s->tls = o->tls_cert_pem != NULL;
     s->has_token = o->token && o->token[0];
     if (s->has_token &&
-        gnutls_hash_fast(GNUTLS_DIG_SHA256, o->token, strlen(o->token), s->token_digest) < 0) {
+        netlib()->hash_fast(GNUTLS_DIG_SHA256, o->token, strlen(o->token), s->token_digest) < 0) {
         close(lfd);
         free(s);
         return error_set(e, -EIO, "SHA-256 is not available from GnuTLS");
@@ -823,7 +823,7 @@ int http_server_start(struct http_server **out, const struct http_server_options
         {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)o->tls_key_pem},
         {MHD_OPTION_END, 0, NULL},
     };
-    s->daemon = MHD_start_daemon(
+    s->daemon = netlib()->start_daemon(
         flags, 0, NULL, NULL, on_request, s,
         MHD_OPTION_LISTEN_SOCKET, lfd,
         MHD_OPTION_CONNECTION_LIMIT, o->max_connections,
@@ -853,7 +853,7 @@ void http_server_quiesce(struct http_server *s)
 {
     if (!s || !s->daemon)
         return;
-    MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+    MHD_socket fd = netlib()->quiesce_daemon(s->daemon);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
 }
@@ -868,7 +868,7 @@ void http_server_stop(struct http_server *s)
         pthread_cond_wait(&s->jobs_done, &s->jobs_lock);
     pthread_mutex_unlock(&s->jobs_lock);
     if (s->daemon)
-        MHD_stop_daemon(s->daemon);
+        netlib()->stop_daemon(s->daemon);
     pthread_mutex_destroy(&s->jobs_lock);
     pthread_cond_destroy(&s->jobs_done);
     free(s);

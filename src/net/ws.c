@@ -11,13 +11,12 @@
  */
 #include "net/ws.h"
 
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "core/term.h"
+#include "net/netlib.h"
 
 static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -101,13 +100,16 @@ int ws_accept_key(const char *key, size_t key_len, char out[WS_ACCEPT_LEN + 1],
 {
     static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
     uint8_t digest[20];
+    const struct netlib *lib = netlib_load("the WebSocket handshake", e);
+    if (!lib)
+        return e && e->code ? e->code : -ENOENT;
     gnutls_hash_hd_t h;
-    if (gnutls_hash_init(&h, GNUTLS_DIG_SHA1) < 0)
+    if (lib->hash_init(&h, GNUTLS_DIG_SHA1) < 0)
         return error_set(e, -EIO, "SHA-1 is not available from GnuTLS");
-    int rc = gnutls_hash(h, key, key_len);
+    int rc = lib->hash(h, key, key_len);
     if (rc == 0)
-        rc = gnutls_hash(h, guid, sizeof guid - 1);
-    gnutls_hash_deinit(h, digest);
+        rc = lib->hash(h, guid, sizeof guid - 1);
+    lib->hash_deinit(h, digest);
     if (rc < 0)
         return error_set(e, -EIO, "computing the WebSocket accept key failed");
     b64_encode(digest, sizeof digest, out);
