@@ -141,11 +141,11 @@ size_t doc_json_dump_flags(bool compact)
 int doc_json_write(json_t *root, FILE *out, bool compact)
 {
     errno = 0;
-    char *text = json_dumps(root, doc_json_dump_flags(compact));
+    size_t len = 0;
+    char *text = doc_json_dumps(root, compact, &len);
     json_decref(root);
     if (!text)
         return -(errno ? errno : ENOMEM);
-    size_t len = strlen(text);
     bool written = fwrite(text, 1, len, out) == len && fputc('\n', out) != EOF;
     free(text);
     if (!written || fflush(out) == EOF)

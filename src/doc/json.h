@@ -62,6 +62,12 @@ json_t *doc_json_bool(struct opt_i64 o);
  * kept, 15 significant digits for reals, indented by 2 or compact. */
 size_t doc_json_dump_flags(bool compact);
 
+/* root serialised exactly as json_dumps(root, doc_json_dump_flags(compact))
+ * writes it, several times faster (json_dump.c).  Returns a string the
+ * caller frees, its length (without the NUL) in *len when len is not NULL,
+ * or NULL with errno ENOMEM. */
+char *doc_json_dumps(const json_t *root, bool compact, size_t *len);
+
 /* Writes root with doc_json_dump_flags and a newline to out, flushes, and
  * drops the reference.  Returns 0 or -errno. */
 int doc_json_write(json_t *root, FILE *out, bool compact);

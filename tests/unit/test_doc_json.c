@@ -100,6 +100,65 @@ static void test_documents_print_reals_without_noise(void **state)
     check_dump(a, "[0.58,0.3,87.0,null,null]");
 }
 
+/* doc_json_dumps must write what json_dumps writes with the documents'
+ * flags, byte for byte, compact and indented. */
+static void assert_dumps_like_jansson(json_t *doc)
+{
+    for (int compact = 0; compact <= 1; compact++) {
+        char *want = json_dumps(doc, doc_json_dump_flags(compact));
+        size_t len = 0;
+        char *got = doc_json_dumps(doc, compact, &len);
+        assert_non_null(want);
+        assert_non_null(got);
+        assert_string_equal(got, want);
+        assert_int_equal(len, strlen(want));
+        free(want);
+        free(got);
+    }
+    json_decref(doc);
+}
+
+static void test_dump_matches_jansson_for_every_kind_of_value(void **state)
+{
+    (void)state;
+    json_t *inner = json_pack("{s:[], s:{}, s:[i, {s:n}], s:b, s:b}", "empty_array",
+                              "empty_object", "nested", 1, "k", "t", 1, "f", 0);
+    json_t *doc = json_pack("{s:s, s:s, s:I, s:I, s:I, s:o, s:[s, s]}", "plain", "abc",
+                            "escapes", "q\" b\\ \b\f\n\r\t \x01\x1f\x7f / \xC3\xA9",
+                            "zero", (json_int_t)0, "min", (json_int_t)INT64_MIN,
+                            "max", (json_int_t)INT64_MAX, "inner", inner,
+                            "list", "", "\xF0\x9F\x98\x80");
+    json_object_set_new(doc, "key \"quoted\"\n", json_null());
+    json_object_set_new(doc, "nul", json_stringn("a\0b", 3));
+    assert_dumps_like_jansson(doc);
+    assert_dumps_like_jansson(json_array());
+    assert_dumps_like_jansson(json_pack("[[[]], [{}], [i, [i, [i]]]]", 1, 2, 3));
+}
+
+static void test_dump_matches_jansson_for_reals(void **state)
+{
+    (void)state;
+    static const double fixed[] = {
+        0.0, -0.0, 1.0, -1.0, 0.5, 0.58, 0.1, 0.0001, 0.00012, 0.00009999, 1e-5, 1e-7,
+        12.34, -12.345, 99.99, 100.0, 1e14, 999999999999999.0, 1e15, 1e16, 1e21, 1e300,
+        -1e-300, 4.9e-324, 123456.789012, 0.1234567, 1234567.1234567, 3.141592653589793,
+        2.5e-4, 5e-324, 1.7976931348623157e308, 0.30000000000000004, 1e15 - 0.5, 9.5e14,
+    };
+    json_t *doc = json_array();
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        json_array_append_new(doc, json_real(fixed[i]));
+    /* figures as documents hold them (rounded to 0..6 decimals) and raw
+     * doubles of every magnitude */
+    srand(13);
+    for (int i = 0; i < 20000; i++) {
+        double mag = pow(10, rand() % 40 - 20);
+        double v = (double)rand() / RAND_MAX * mag * (rand() % 2 ? 1 : -1);
+        json_array_append_new(doc, json_real(v));
+        json_array_append_new(doc, json_real(doc_json_round(v, rand() % 7)));
+    }
+    assert_dumps_like_jansson(doc);
+}
+
 static void test_unknown_optionals_are_null(void **state)
 {
     (void)state;
@@ -138,6 +197,8 @@ int main(void)
         cmocka_unit_test(test_documents_print_reals_without_noise),
         cmocka_unit_test(test_unknown_optionals_are_null),
         cmocka_unit_test(test_put_skips_a_missing_value),
+        cmocka_unit_test(test_dump_matches_jansson_for_every_kind_of_value),
+        cmocka_unit_test(test_dump_matches_jansson_for_reals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
