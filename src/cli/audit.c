@@ -162,6 +162,9 @@ static int open_for_query(struct audit_db **db)
         *db = NULL;
         return 0;
     }
+    char warning[512];
+    if (!rc && audit_take_warning(*db, warning, sizeof warning))
+        fprintf(stderr, "gpuctl: %s: %s\n", config_log_level_name(LOG_WARN), warning);
     return rc ? cli_fail(&e) : 0;
 }
 

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -491,6 +492,68 @@ static int readonly_uri(const char *path, char **uri, struct error *e)
     return 0;
 }
 
+void audit_warn(struct audit_db *db, const char *fmt, ...)
+{
+    if (db->warning[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(db->warning, sizeof db->warning, fmt, ap);
+    va_end(ap);
+}
+
+bool audit_take_warning(struct audit_db *db, char *buf, size_t size)
+{
+    if (!db || !db->warning[0])
+        return false;
+    snprintf(buf, size, "%s", db->warning);
+    db->warning[0] = '\0';
+    return true;
+}
+
+/* Folds the spool of path with a writable handle of its own, for a reader
+ * (or a read-only handle) about to read; what went wrong goes to warn.  A
+ * place this process may not write is left alone quietly: the spool is
+ * its owner's to fold. */
+static void fold_for_reader(const char *path, struct audit_db *warn)
+{
+    struct audit_db *w = NULL;
+    struct error e = {0};
+    int rc = audit_open(path, 0, &w, &e);
+    if (w && w->warning[0])
+        audit_warn(warn, "%s", w->warning);
+    audit_close(w);
+    if (rc && rc != -EACCES && rc != -EROFS && rc != -EPERM)
+        audit_warn(warn, "the samples spooled for %s were not added to it: %s", path, e.msg);
+}
+
+void audit_catch_up(struct audit_db *db)
+{
+    if (!audit_spool_pending(db->path))
+        return;
+    if (db->readonly) {
+        fold_for_reader(db->path, db);
+        return;
+    }
+    struct error e = {0};
+    if (audit_spool_fold(db, &e) != 0)
+        audit_warn(db, "the samples spooled for %s were not added to it: %s", db->path, e.msg);
+}
+
+int audit_maintain(struct audit_db *db, struct error *e)
+{
+    if (db->readonly)
+        return error_set(e, -EACCES, "%s: opened read-only", db->path);
+    int rc = audit_begin(db, e);
+    if (!rc)
+        rc = audit_retention_if_due(db, audit_now_ms(), e);
+    if (rc) {
+        audit_rollback(db);
+        return rc;
+    }
+    return audit_commit(db, e);
+}
+
 int audit_open(const char *path, unsigned flags, struct audit_db **out, struct error *e)
 {
     char def[PATH_MAX];
@@ -500,6 +563,14 @@ int audit_open(const char *path, unsigned flags, struct audit_db **out, struct e
         if (rc)
             return rc;
         path = def;
+    }
+    /* a reader first has what lists spooled moved into the database (which
+     * creates it when only the spool exists) */
+    char spool_warning[sizeof ((struct audit_db *)0)->warning] = "";
+    if ((flags & AUDIT_OPEN_READONLY) && audit_spool_pending(path)) {
+        struct audit_db warn = {0};
+        fold_for_reader(path, &warn);
+        memcpy(spool_warning, warn.warning, sizeof spool_warning);
     }
     struct audit_db *db = calloc(1, sizeof *db);
     if (!db || !(db->path = strdup(path))) {
@@ -540,6 +611,9 @@ int audit_open(const char *path, unsigned flags, struct audit_db **out, struct e
         audit_close(db);
         return rc;
     }
+    memcpy(db->warning, spool_warning, sizeof db->warning);
+    if (!db->readonly)
+        audit_catch_up(db);
     *out = db;
     return 0;
 }

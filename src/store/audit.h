@@ -136,6 +136,80 @@ struct audit_sample {
 int audit_record_samples(struct audit_db *db, const struct audit_sample *samples, size_t count,
                          unsigned interval_s, struct error *e);
 
+/* ---- the spool: samples of one-shot commands ------------------------------ */
+
+/* Recording into SQLite from a fresh process costs ~2 ms (schema, WAL index,
+ * ~290 statements); `gpuctl list` appends its sample to a spool file next
+ * to the database instead (PATH-spool: one open, a shared lock, one write).
+ * The spool is folded into the database, in one transaction per 64
+ * samples, by audit_open (every mode: a reader folds with a writable handle
+ * of its own first), by every query and audit_record_samples on a handle
+ * kept open, and by list itself once the spool passes
+ * AUDIT_SPOOL_FOLD_BYTES.  Every reader therefore sees every sample.  A
+ * record is checksummed: one torn by a crash, or damaged, is skipped with a
+ * warning naming the file and the offset (audit_take_warning), and the
+ * records after it are kept. */
+
+/* A spool this long is folded by the list that made it so. */
+#define AUDIT_SPOOL_FOLD_BYTES (256u << 10)
+
+/* "<db_path>-spool"; -ENAMETOOLONG when it does not fit. */
+int audit_spool_path(const char *db_path, char *buf, size_t size, struct error *e);
+
+/* Appends a sample of s to the spool of the database at db_path (NULL: the
+ * default path) and returns 1, *spool_bytes (may be NULL) receiving the
+ * spool's size after it.  Returns 0, writing nothing, when there is no
+ * SQLite database at that path yet (a missing file, a directory, another
+ * kind of file): the caller records directly, which creates the database
+ * or says what is wrong with the path.  Negative on an error. */
+int audit_spool_append(const char *db_path, const struct snapshot *s, unsigned interval_s,
+                       size_t *spool_bytes, struct error *e);
+
+/* True when the spool of the database at db_path holds records. */
+bool audit_spool_pending(const char *db_path);
+
+/* Moves every record of db's spool into the database and empties the
+ * spool (under an exclusive lock: appends wait, a second folder waits).
+ * Bad records are skipped and said in the handle's warning.  Fails, leaving
+ * the spool as it was, when the database cannot be written; a sample the
+ * database already holds (same host and time) is not written twice. */
+int audit_spool_fold(struct audit_db *db, struct error *e);
+
+/* One decoded record; its strings and rows live in mem. */
+struct audit_spool_record {
+    struct audit_sample sample;
+    unsigned interval_s;
+    void *mem;
+};
+void audit_spool_record_clear(struct audit_spool_record *rec);   /* accepts NULL */
+
+/* Called with each good record, which the callee takes (clears); a
+ * non-zero return stops the parse and is returned by it. */
+typedef int (*audit_spool_record_cb)(struct audit_spool_record *rec, size_t offset, void *arg);
+/* Told about len bytes at offset that are not a good record, and why. */
+typedef void (*audit_spool_bad_cb)(size_t offset, size_t len, const char *why, void *arg);
+
+/* Parses spool bytes (outside input: buf, len).  Returns 0, -ENOMEM, or
+ * what take returned. */
+int audit_spool_parse(const uint8_t *buf, size_t len, audit_spool_record_cb take,
+                      audit_spool_bad_cb bad, void *arg);
+
+/* One record of sample s (the rows' time and host are the sample's): a
+ * malloc'd buffer in *out, len bytes. */
+int audit_spool_encode(const struct audit_sample *s, unsigned interval_s, uint8_t **out,
+                       size_t *len, struct error *e);
+
+/* The first problem the handle met that did not fail the call (a bad spool
+ * record, a fold that could not run), copied to buf; false when there is
+ * none.  Each is given once.  db may be NULL. */
+bool audit_take_warning(struct audit_db *db, char *buf, size_t size);
+
+/* Retention when it is due (AUDIT_RETENTION_EVERY_S), in a transaction of
+ * its own: for a writer, like list, whose samples reach the database by a
+ * fold (which never applies retention, since whoever folds may not know the
+ * configured retention). */
+int audit_maintain(struct audit_db *db, struct error *e);
+
 /* ---- querying ---------------------------------------------------------- */
 
 struct audit_filter {

@@ -36,6 +36,8 @@ struct audit_db {
     bool readonly;
     unsigned retention_days;
     int busy_ms;               /* the lock wait, restored after a checkpoint */
+    bool no_retention;         /* set while a fold writes: retention is the recorders' */
+    char warning[512];         /* the first thing worth saying, "" when none */
     /* the local hostname, read once */
     char host[256];
 };
@@ -84,5 +86,24 @@ int audit_bind_text(sqlite3_stmt *st, int i, const char *s);
 /* The id of the compiled process-name pattern's matches, as a temp table
  * temp.audit_sel_name(id); -EINVAL for a bad pattern. */
 int audit_select_names(struct audit_db *db, const char *pattern, struct error *e);
+
+/* A sample of a snapshot as rows (audit_record_snapshot, the spool): the
+ * strings point into the snapshot and ctr; clear with audit_rows_clear. */
+struct audit_rows {
+    struct audit_sample sample;
+    struct audit_gpu_record *gpus;
+    struct audit_proc_record *procs;
+    char (*ctr)[160];
+};
+int audit_rows_from_snapshot(const struct snapshot *s, struct audit_rows *r, struct error *e);
+void audit_rows_clear(struct audit_rows *r);
+
+/* Keeps the first warning of the handle (audit_take_warning). */
+void audit_warn(struct audit_db *db, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Folds the spool when it holds records, before a query or a write: with
+ * a handle of its own when db is read-only.  What fails is kept as the
+ * handle's warning; the caller goes on with what the database holds. */
+void audit_catch_up(struct audit_db *db);
 
 #endif

@@ -695,6 +695,7 @@ static int export_rows(struct audit_db *db, sqlite3_stmt *st, audit_line_cb cb, 
 int audit_export_jsonl(struct audit_db *db, const struct audit_filter *f, audit_line_cb cb,
                        void *arg, struct error *e)
 {
+    audit_catch_up(db);
     bool filtered = f->user || f->process;
     int rc = f->process ? audit_select_names(db, f->process, e) : 0;
     if (rc)

@@ -156,6 +156,7 @@ static int emit_event(sqlite3_stmt *st, audit_policy_cb cb, void *arg)
 int audit_query_policy_events(struct audit_db *db, const struct audit_filter *f, size_t limit,
                               audit_policy_cb cb, void *arg, struct error *e)
 {
+    audit_catch_up(db);
     char sql[1024];
     snprintf(sql, sizeof sql,
              "SELECT v.id, v.t, h.name, v.policy, u.name, v.pid, v.start_s, v.gpu, v.violation,"

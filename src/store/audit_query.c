@@ -120,6 +120,7 @@ static int emit_proc(sqlite3_stmt *st, void *arg)
 int audit_query_processes(struct audit_db *db, const struct audit_filter *f, audit_proc_cb cb,
                           void *arg, struct error *e)
 {
+    audit_catch_up(db);
     if (f->process) {
         int rc = audit_select_names(db, f->process, e);
         if (rc)
@@ -171,6 +172,7 @@ static int emit_gpu(sqlite3_stmt *st, void *arg)
 int audit_query_gpus(struct audit_db *db, const struct audit_filter *f, audit_gpu_cb cb,
                      void *arg, struct error *e)
 {
+    audit_catch_up(db);
     sqlite3_stmt *st;
     int rc = audit_prepare(db,
                            "SELECT s.t, h.name, d.idx, d.uuid, d.vendor, d.name, g.mem_used_kib,"

@@ -566,6 +566,7 @@ static int summarise(struct audit_db *db, const struct audit_filter *f, size_t t
 int audit_summary(struct audit_db *db, const struct audit_filter *f, size_t top_n,
                   struct audit_summary **out, struct error *e)
 {
+    audit_catch_up(db);
     *out = NULL;
     struct audit_summary *s = calloc(1, sizeof *s);
     if (!s)

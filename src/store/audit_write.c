@@ -738,7 +738,7 @@ int audit_write_samples(struct audit_db *db, const struct audit_sample *samples,
     struct rollup_acc acc = {0};
     struct known_procs known = {0};
     int rc = audit_begin(db, e);
-    if (!rc)
+    if (!rc && !db->no_retention)
         rc = audit_retention_if_due(db, audit_now_ms(), e);
     for (size_t i = 0; !rc && i < count; i++) {
         bool skip = false;
@@ -761,6 +761,9 @@ int audit_write_samples(struct audit_db *db, const struct audit_sample *samples,
 int audit_record_samples(struct audit_db *db, const struct audit_sample *samples, size_t count,
                          unsigned interval_s, struct error *e)
 {
+    /* a daemon's handle stays open: samples that lists spooled meanwhile
+     * go in first, in time order */
+    audit_catch_up(db);
     return audit_write_samples(db, samples, count, interval_s, NULL, e);
 }
 
@@ -789,46 +792,60 @@ static void gpu_from_device(const struct device *d, struct audit_gpu_record *g)
         .util_pct = d->util_gpu_pct, .temp_c = d->temp_c, .power_mw = d->power_mw};
 }
 
-int audit_record_snapshot(struct audit_db *db, const struct snapshot *s, unsigned interval_s,
-                          struct error *e)
+int audit_rows_from_snapshot(const struct snapshot *s, struct audit_rows *r, struct error *e)
 {
-    struct audit_sample sample = {
+    *r = (struct audit_rows){.sample = {
         .time_ms = (int64_t)s->wall.tv_sec * 1000 + s->wall.tv_nsec / 1000000,
         .host = s->host.hostname[0] ? s->host.hostname : NULL,
-        .gpu_count = s->device_count, .proc_count = s->gproc_count};
-    struct audit_gpu_record *gpus = calloc(s->device_count + 1, sizeof *gpus);
-    struct audit_proc_record *procs = calloc(s->gproc_count + 1, sizeof *procs);
-    char (*ctr)[160] = calloc(s->gproc_count + 1, sizeof *ctr);
-    if (!gpus || !procs || !ctr) {
-        free(gpus);
-        free(procs);
-        free(ctr);
+        .gpu_count = s->device_count, .proc_count = s->gproc_count}};
+    r->gpus = calloc(s->device_count + 1, sizeof *r->gpus);
+    r->procs = calloc(s->gproc_count + 1, sizeof *r->procs);
+    r->ctr = calloc(s->gproc_count + 1, sizeof *r->ctr);
+    if (!r->gpus || !r->procs || !r->ctr) {
+        audit_rows_clear(r);
         return error_set(e, -ENOMEM, "out of memory recording a sample");
     }
     for (size_t i = 0; i < s->device_count; i++)
-        gpu_from_device(&s->devices[i], &gpus[i]);
+        gpu_from_device(&s->devices[i], &r->gpus[i]);
     for (size_t i = 0; i < s->gproc_count; i++) {
         const struct gpu_process *gp = &s->gprocs[i];
         const struct host_process *hp = snapshot_host_process(s, gp->pid);
-        struct audit_proc_record *p = &procs[i];
-        *p = (struct audit_proc_record){.time_ms = sample.time_ms, .gpu_index = gp->device_index,
-                                        .pid = gp->pid, .gpu_mem_bytes = gp->gpu_mem_bytes,
-                                        .sm_pct = gp->sm_pct};
+        struct audit_proc_record *p = &r->procs[i];
+        *p = (struct audit_proc_record){.time_ms = r->sample.time_ms,
+                                        .gpu_index = gp->device_index, .pid = gp->pid,
+                                        .gpu_mem_bytes = gp->gpu_mem_bytes, .sm_pct = gp->sm_pct};
         if (hp && hp->exists) {
             if (hp->start_time.known)
                 OPT_SET(p->start_time_s, (int64_t)hp->start_time.v);
             p->user = hp->user;
             p->name = hp->name;
             p->cmdline = hp->cmdline;
-            container_text(&hp->container, ctr[i], sizeof ctr[i]);
-            p->container = ctr[i];
+            container_text(&hp->container, r->ctr[i], sizeof r->ctr[i]);
+            p->container = r->ctr[i];
         }
     }
-    sample.gpus = gpus;
-    sample.procs = procs;
-    int rc = audit_record_samples(db, &sample, 1, interval_s, e);
-    free(gpus);
-    free(procs);
-    free(ctr);
+    r->sample.gpus = r->gpus;
+    r->sample.procs = r->procs;
+    return 0;
+}
+
+void audit_rows_clear(struct audit_rows *r)
+{
+    free(r->gpus);
+    free(r->procs);
+    free(r->ctr);
+    r->gpus = NULL;
+    r->procs = NULL;
+    r->ctr = NULL;
+}
+
+int audit_record_snapshot(struct audit_db *db, const struct snapshot *s, unsigned interval_s,
+                          struct error *e)
+{
+    struct audit_rows rows;
+    int rc = audit_rows_from_snapshot(s, &rows, e);
+    if (!rc)
+        rc = audit_record_samples(db, &rows.sample, 1, interval_s, e);
+    audit_rows_clear(&rows);
     return rc;
 }

@@ -28,6 +28,10 @@ def db_path(tmp_path):
     return tmp_path / "home" / ".local" / "share" / "gpuctl" / "audit.db"
 
 
+def spool_path(tmp_path):
+    return db_path(tmp_path).with_name("audit.db-spool")
+
+
 def count(path, table):
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
@@ -111,6 +115,7 @@ def test_list_appends_one_sample(run, scenario, spawn_procs, tmp_path, self_user
     assert gpus[0]["vendor"] == "nvidia"
 
     assert run(["list", "--output", "json"], scenario=sc).rc == 0
+    audit_json(run)                 # a reader folds the sample list spooled (issue 13)
     assert count(path, "samples") == 2
 
 
@@ -186,6 +191,85 @@ def test_list_watch_records_each_refresh(run, gpuctl_bin, gpuctl_env, scenario, 
     assert count(path, "samples") >= 3
 
 
+# ---- the spool (issue 13) -----------------------------------------------------------------
+
+
+def spool_records(path):
+    """(offset, length) of each record of a spool file: "GAS1", u32 payload
+    length, u32 CRC-32, payload."""
+    data = path.read_bytes()
+    out, at = [], 0
+    while at < len(data):
+        assert data[at:at + 4] == b"GAS1"
+        n = int.from_bytes(data[at + 4:at + 8], "little")
+        out.append((at, 12 + n))
+        at += 12 + n
+    return out
+
+
+def test_list_spools_and_every_reader_sees_it(run, scenario, spawn_procs, tmp_path):
+    procs = spawn_procs(2)
+    sc = scenario(scenario_for(procs, sm=40))
+    assert run(["list"], scenario=sc).rc == 0             # creates the database
+    path, spool = db_path(tmp_path), spool_path(tmp_path)
+    for _ in range(3):
+        r = run(["list", "--output", "json"], scenario=sc)
+        assert r.rc == 0 and r.err == ""
+    assert count(path, "samples") == 1                    # the three are in the spool
+    assert len(spool_records(spool)) == 3
+    doc = audit_json(run)
+    assert len({p["time"] for p in doc["processes"]}) == 4
+    assert [p["sm_pct"] for p in doc["processes"] if p["pid"] == procs[0].pid] == [40] * 4
+    assert spool.stat().st_size == 0
+    assert count(path, "samples") == 4
+    assert integrity(path) == "ok"
+    # the summary and the daemon see them too
+    assert run(["list"], scenario=sc).rc == 0
+    assert audit_json(run, "--summary")["samples"] == 5
+    assert run(["list"], scenario=sc).rc == 0
+    r = run(["audit", "record", "--interval", "1", "--count", "1"], scenario=sc)
+    assert r.rc == 0, r.err
+    assert count(path, "samples") == 7
+
+
+def test_a_torn_or_damaged_spool_record_is_skipped_and_named(run, scenario, spawn_procs,
+                                                             tmp_path):
+    procs = spawn_procs(1)
+    sc = scenario(scenario_for(procs))
+    assert run(["list"], scenario=sc).rc == 0
+    for _ in range(3):
+        assert run(["list"], scenario=sc).rc == 0
+    spool = spool_path(tmp_path)
+    records = spool_records(spool)
+    data = bytearray(spool.read_bytes())
+    middle_at, middle_len = records[1]
+    data[middle_at + middle_len // 2] ^= 0xFF            # damaged on disk
+    torn = bytes(data[records[2][0]:records[2][0] + 20])  # a crash in the middle of a write
+    spool.write_bytes(bytes(data) + torn)
+    r = run(["audit", "--output", "json"])
+    assert r.rc == 0
+    assert f"{spool}: skipped {middle_len} bytes at offset {middle_at}" in r.err, r.err
+    assert len({p["time"] for p in json.loads(r.out)["processes"]}) == 3   # 1 + the two good
+    assert spool.stat().st_size == 0
+
+
+def test_list_folds_a_long_spool_itself(run, scenario, spawn_procs, tmp_path):
+    """Past 256 KiB the list whose sample made it so moves the spool into
+    the database: copies of one record (recognised as one sample) fill it."""
+    procs = spawn_procs(1)
+    sc = scenario(scenario_for(procs))
+    assert run(["list"], scenario=sc).rc == 0
+    assert run(["list"], scenario=sc).rc == 0
+    spool = spool_path(tmp_path)
+    one = spool.read_bytes()
+    spool.write_bytes(one * (256 * 1024 // len(one)))
+    assert count(db_path(tmp_path), "samples") == 1
+    r = run(["list"], scenario=sc)
+    assert r.rc == 0 and r.err == ""
+    assert spool.stat().st_size == 0
+    assert count(db_path(tmp_path), "samples") == 3
+
+
 # ---- the daemon ---------------------------------------------------------------------------
 
 
@@ -230,7 +314,7 @@ def test_record_without_gpu_library(run, tmp_path):
     assert r.rc == 2
 
 
-def test_concurrent_writers(gpuctl_bin, gpuctl_env, scenario, spawn_procs, tmp_path):
+def test_concurrent_writers(run, gpuctl_bin, gpuctl_env, scenario, spawn_procs, tmp_path):
     procs = spawn_procs(3)
     sc = scenario(scenario_for(procs))
     env = gpuctl_env(sc)
@@ -244,6 +328,7 @@ def test_concurrent_writers(gpuctl_bin, gpuctl_env, scenario, spawn_procs, tmp_p
         assert w.returncode == 0, err
         assert b"audit" not in err
     path = db_path(tmp_path)
+    assert run(["audit"]).rc == 0   # folds what lists spooled after the daemons' last sample
     assert count(path, "samples") == 2 * 4 + 8
     assert count(path, "proc_samples") == 3 * (2 * 4 + 8)
     assert count(path, "procs") == 3                      # one identity per process and GPU
@@ -702,7 +787,12 @@ def test_corrupt_database_is_said(run, scenario, spawn_procs, tmp_path):
         assert "the audit database is corrupt" in r.err and str(db) in r.err, (args, r.err)
     r = run(["list"], scenario=sc)
     assert r.rc == 0                                      # list itself worked
-    assert "warn" in r.err and "the audit database is corrupt" in r.err, r.err
+    # list only spools its sample (issue 13); the reader that folds it says
+    # the database is corrupt, and the sample stays in the spool
+    assert r.err == ""
+    r = run(["audit"], scenario=sc)
+    assert r.rc == 1 and "the audit database is corrupt" in r.err, r.err
+    assert spool_path(tmp_path).stat().st_size > 0
 
 
 def test_database_path_that_is_a_directory(run, scenario, spawn_procs, tmp_path):
