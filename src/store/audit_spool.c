@@ -86,7 +86,7 @@ struct enc {
 
 static void enc_put(struct enc *w, const void *p, size_t n)
 {
-    if (w->failed)
+    if (w->failed || n == 0)
         return;
     if (w->len + n > w->cap) {
         size_t cap = w->cap ? w->cap : 8192;
