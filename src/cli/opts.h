@@ -30,7 +30,7 @@ extern const struct options_command kill_options;
 
 struct top_request {
     bool once, no_color, force_color, light, ascii, readonly, only_visible, compute, graphics;
-    const char *monitor, *interval;
+    const char *monitor, *interval, *cluster, *token_file;
     struct options_list gpu_thresh, mem_thresh, only, user, pid;
 };
 extern const struct options_command top_options;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cluster_top.h"
 #include "cli/opts.h"
 #include "core/term.h"
 #include "tui/tui.h"
@@ -20,7 +21,7 @@ struct top_args {
     struct tui_options opt;
     bool once, no_color, force_color, light, gpu_th_set, mem_th_set, interval_set;
     double gpu_th[2], mem_th[2];
-    const char *mode, *interval;
+    const char *mode, *interval, *cluster, *token_file;
     int *only;
     const char **users;
     pid_t *pids;
@@ -55,6 +56,8 @@ static int take_request(struct top_args *a, const struct top_request *q)
     a->opt.readonly = q->readonly;
     a->mode = q->monitor;
     a->interval = q->interval;
+    a->cluster = q->cluster;
+    a->token_file = q->token_file;
     f->only_visible = q->only_visible;
     f->compute = q->compute;
     f->graphics = q->graphics;
@@ -111,10 +114,64 @@ static void find_self_user(char *buf, size_t size)
         snprintf(buf, size, "%u", (unsigned)getuid());
 }
 
+/* --cluster: the frames of a coordinator's cluster snapshot (cluster_top.c). */
+struct cluster_frames {
+    struct top_args *a;
+    const struct cli_ctx *ctx;
+    char *token;
+    struct cli_cluster_top *t;
+};
+
+static int cluster_open(void *cls, const struct tui_source **src, struct error *e)
+{
+    struct cluster_frames *cf = cls;
+    struct filter *f = &cf->a->opt.filter;
+    struct cli_cluster_top_options o = {
+        .url = cf->a->cluster, .token = cf->token, .interval_s = cf->a->opt.interval_s,
+        .timeout_s = (long)cf->ctx->cfg.default_timeout_secs,
+        .only = f->only, .only_count = f->only_count,
+    };
+    /* --only names each node's own indices: the source applies it, not the
+     * monitor (whose devices are numbered across the cluster) */
+    f->only = NULL;
+    f->only_count = 0;
+    int rc = cli_cluster_top_open(&cf->t, &o, e);
+    if (rc == 0)
+        *src = cli_cluster_top_source(cf->t);
+    return rc;
+}
+
+static void cluster_close(void *cls)
+{
+    struct cluster_frames *cf = cls;
+    cli_cluster_top_close(cf->t);
+    cf->t = NULL;
+}
+
+/* What --cluster and --token-file do not go with. */
+static int check_cluster(const struct top_args *a, const struct cli_top_frames *frames)
+{
+    if (!a->cluster)
+        return a->token_file ? cli_usage_error("top", "--token-file goes with --cluster") : 0;
+    if (frames)
+        return cli_usage_error("top", "--cluster reads the coordinator from here; it does not "
+                               "go with --remote");
+    if (a->once)
+        return cli_usage_error("top", "--cluster draws the live cluster; for one table, "
+                               "gpuctl list --cluster URL");
+    if (a->opt.filter.only_visible)
+        return cli_usage_error("top", "--only-visible reads this machine's "
+                               "CUDA_VISIBLE_DEVICES; it does not go with --cluster");
+    return 0;
+}
+
 static int run_top(struct top_args *a, const struct cli_top_frames *frames)
 {
+    int rc = check_cluster(a, frames);
+    if (rc)
+        return rc;
     struct cli_ctx ctx = {0};
-    int rc = cli_load_config(&ctx, &a->common);
+    rc = cli_load_config(&ctx, &a->common);
     if (rc)
         return rc;
     if ((rc = resolve(a, &ctx)) != 0)
@@ -124,6 +181,14 @@ static int run_top(struct top_args *a, const struct cli_top_frames *frames)
     a->opt.self_user = self;
     a->opt.timeout_s = ctx.cfg.default_timeout_secs;
     struct error e = {0};
+    struct cluster_frames cf = {.a = a, .ctx = &ctx};
+    const struct cli_top_frames cluster = {.open = cluster_open, .close = cluster_close,
+                                           .ctx = &cf};
+    if (a->cluster) {
+        if ((rc = cli_read_token("top", a->token_file, &cf.token)) != 0)
+            return rc;
+        frames = &cluster;
+    }
     if (frames) {
         const struct tui_source *src = NULL;
         a->opt.readonly = true;          /* another host's processes: nothing is signalled */
@@ -131,6 +196,7 @@ static int run_top(struct top_args *a, const struct cli_top_frames *frames)
         if (rc == 0)
             rc = tui_run_source(&a->opt, src, &e);
         frames->close(frames->ctx);
+        free(cf.token);
     } else {
         rc = a->once ? tui_print_once(&a->opt, stdout, &e) : tui_run(&a->opt, &e);
     }

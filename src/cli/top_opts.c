@@ -55,6 +55,14 @@ static const struct options_spec specs[] = {
     {.name = "pid", .short_name = "p", .type = OPTIONS_LIST, .elem = OPTIONS_UINT, .min = 1,
      .max = 4194304, .what = "a process id", .min_values = 1, .metavar = "PID",
      .help = "only these processes", .offset = R(pid)},
+    {.name = "cluster", .type = OPTIONS_STRING, .metavar = "URL", .group = "Cluster",
+     .help = "the whole cluster of a coordinator (gpuctl serve --coordinator), its snapshot "
+             "read every interval: every node's GPUs and processes with a NODE column, "
+             "read-only; --only names each node's GPU indices", .offset = R(cluster)},
+    {.name = "token-file", .type = OPTIONS_STRING, .metavar = "FILE", .env = "GPUCTL_TOKEN",
+     .flags = OPTIONS_ENV_DOCUMENTED,
+     .help = "with --cluster: the coordinator's bearer token (needed off loopback); "
+             "GPUCTL_TOKEN gives the token itself", .offset = R(token_file)},
 };
 
 const struct options_command top_options = {
@@ -69,7 +77,8 @@ const struct options_command top_options = {
               "(e.g. \"compact,light\") and NVITOP_*_UTILIZATION_THRESHOLDS are read when the\n"
               "GPUCTL_ ones are unset.  Flags win over the environment.\n"
               "\n"
-              "Exit status: 0 on q; 2 no GPU source; 3 invalid option or environment value.\n",
+              "Exit status: 0 on q; 1 the coordinator of --cluster does not answer; 2 no GPU\n"
+              "source; 3 invalid option or environment value.\n",
     .specs = specs,
     .count = sizeof specs / sizeof specs[0],
 };

@@ -319,6 +319,8 @@ static int loop(struct view *v)
         if (fds[1].revents & POLLIN) {
             struct feed_frame *fr = v->source ? v->source->take(v->source->ctx)
                                               : feed_sub_take(v->sub);
+            if (fr && v->source && v->source->nodes)
+                v->nodes = v->source->nodes(v->source->ctx);   /* those of fr */
             if (fr)
                 view_accept_frame(v, fr);
             dirty = true;

@@ -180,6 +180,10 @@ static void main_key(struct view *v, int key)
     case 'T': ask_signal(v, SIGTERM); break;
     case 'K': ask_signal(v, SIGKILL); break;
     case 't':
+        if (v->nodes) {
+            view_set_status(v, true, "no tree view across a cluster: each node has its own pids");
+            break;
+        }
         v->tree = !v->tree;
         if (v->feed)
             feed_set_ancestors(v->feed, v->tree);

@@ -119,12 +119,44 @@ static void fmt_pct_text(double pct, char *buf, size_t n)
         snprintf(buf, n, "%.0f%%", pct);
 }
 
-/* The device's source call overran the timeout: its values are older. */
+/* In a cluster's frame, the node of device d. */
+static const struct tui_node *node_of(const struct view *v, const struct device *d)
+{
+    size_t pos = (size_t)(d - v->frame->snap->devices);
+    return &v->nodes->nodes[v->nodes->device_node[pos]];
+}
+
+/* The device's source call overran the timeout, or its node went quiet
+ * (the coordinator calls it stale): its values are older. */
 static bool device_is_stale(const struct view *v, const struct device *d)
 {
     const struct feed_frame *fr = v->frame;
+    if (fr && v->nodes && node_of(v, d)->stale)
+        return true;
     return fr && d->index >= 0 && (size_t)d->index < fr->snap->device_count &&
            fr->device_stale[d->index];
+}
+
+int view_node_width(const struct view *v)
+{
+    size_t w = 4;
+    for (size_t i = 0; v->nodes && i < v->nodes->count; i++)
+        if (strlen(v->nodes->nodes[i].id) > w)
+            w = strlen(v->nodes->nodes[i].id);
+    return w > 24 ? 24 : (int)w;
+}
+
+/* "GPU 0", or in a cluster's frame "node-1 GPU 0" (the node's own index);
+ * returns the columns used. */
+static int device_head(const struct view *v, struct canvas *c, int y, const struct device *d)
+{
+    if (!v->nodes)
+        return canvas_printf(c, y, 0, c->w, ST_BOLD, "GPU %-2d", d->index);
+    int w = view_node_width(v);
+    size_t pos = (size_t)(d - v->frame->snap->devices);
+    int x = canvas_printf(c, y, 0, c->w, ST_TITLE, "%-*.*s ", w, w, node_of(v, d)->id);
+    return x + canvas_printf(c, y, x, c->w - x, ST_BOLD, "GPU %-2d",
+                             v->nodes->device_index[pos]);
 }
 
 /* One " │ text" item of a full-mode device line; narrow terminals drop
@@ -138,7 +170,7 @@ struct item {
 static void device_line(struct view *v, struct canvas *c, int y, const struct device *d)
 {
     const char *sep = bar_sep(c);
-    int x = canvas_printf(c, y, 0, c->w, ST_BOLD, "GPU %-2d", d->index);
+    int x = device_head(v, c, y, d);
     const char *name = d->name[0] ? d->name : "N/A";
     if (d->status[0]) {
         x += canvas_printf(c, y, x, c->w - x, ST_NORMAL, " %s %s", sep, name);
@@ -274,7 +306,7 @@ static int compact_name(struct canvas *c, int y, int x, int room, const struct d
 static int device_compact(struct view *v, struct canvas *c, int y, int bottom,
                           const struct device *d)
 {
-    int x = canvas_printf(c, y, 0, c->w, ST_BOLD, "GPU %-2d", d->index) + 1;
+    int x = device_head(v, c, y, d) + 1;
     /* narrow terminals: the name gives way first (the bars keep some
      * width), then the temperature and performance state */
     bool narrow = c->w < 100, temps = c->w >= 56;
@@ -345,6 +377,30 @@ static int host_panel(struct view *v, struct canvas *c, int y)
     return y + 1;
 }
 
+/* A cluster's frame: its totals instead of one host's CPU and memory, then
+ * the nodes that show no GPU and why (a few; the rest counted). */
+static int nodes_panel(struct view *v, struct canvas *c, int y, int bottom)
+{
+    const struct tui_nodes *ns = v->nodes;
+    canvas_printf(c, y++, 0, c->w, ST_BOLD, "%s", ns->summary ? ns->summary : "");
+    int w = view_node_width(v);
+    size_t left = 0;
+    for (size_t i = 0; i < ns->count; i++) {
+        const struct tui_node *n = &ns->nodes[i];
+        if (!n->note)
+            continue;
+        if (y >= bottom - 1 && !v->once) {
+            left++;
+            continue;
+        }
+        int x = canvas_printf(c, y, 0, c->w, ST_TITLE, "%-*.*s ", w, w, n->id);
+        canvas_printf(c, y++, x, c->w - x, ST_WARN, "%s", n->note);
+    }
+    if (left)
+        canvas_printf(c, y++, 0, c->w, ST_DIM, "(%zu more nodes without GPUs shown)", left);
+    return y;
+}
+
 /* ---- graphs -------------------------------------------------------------------------- */
 
 static int graphs_rows(const struct view *v)
@@ -402,6 +458,8 @@ int panels_draw(struct view *v, struct canvas *c, int y, enum tui_mode mode,
     }
     if (shown == 0 && s->device_count == 0)
         canvas_printf(c, y++, 0, c->w, ST_DIM, "No GPU found.");
+    if (v->nodes)   /* no graphs: a GPU's place changes as nodes come and go */
+        return nodes_panel(v, c, y, bottom);
     y = host_panel(v, c, y);
     if (mode == TUI_MODE_FULL && !v->once && rows_for_table - y - graphs_rows(v) >= 12)
         y = graphs(v, c, y);

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tui/tui.h"
+
 static const char *const sort_names[SORT_COUNT] = {
     "GPU", "PID", "USER", "GPU-MEM", "%SM", "%GMBW", "%CPU", "%MEM", "TIME"};
 
@@ -118,12 +120,34 @@ static bool pattern_matches(const struct filter *f, const struct host_process *h
                   filter_regex_match(f, hp->cmdline));
 }
 
+static int hproc_by_pid(const void *key, const void *elem)
+{
+    pid_t k = *(const pid_t *)key, p = ((const struct host_process *)elem)->pid;
+    return (k > p) - (k < p);
+}
+
+const struct host_process *procs_host_process(const struct snapshot *s,
+                                              const struct tui_nodes *nodes, int device,
+                                              pid_t pid)
+{
+    if (!nodes)
+        return snapshot_host_process(s, pid);
+    if (device < 0 || (size_t)device >= s->device_count)
+        return NULL;
+    const struct tui_node *n = &nodes->nodes[nodes->device_node[device]];
+    if (!n->hproc_count)
+        return NULL;
+    return bsearch(&pid, s->hprocs + n->hproc_first, n->hproc_count, sizeof *s->hprocs,
+                   hproc_by_pid);
+}
+
 static int add_gpu_rows(struct proc_table *t, const struct procs_input *in)
 {
     const struct snapshot *s = in->snap;
     for (size_t i = 0; i < s->gproc_count; i++) {
         const struct gpu_process *gp = &s->gprocs[i];
-        const struct host_process *hp = snapshot_host_process(s, gp->pid);
+        const struct host_process *hp = procs_host_process(s, in->nodes, gp->device_index,
+                                                           gp->pid);
         if (hp && !hp->exists)
             hp = NULL;
         if (!device_shown(in, gp->device_index) || !mig_shown(in, gp) ||

@@ -41,8 +41,10 @@ struct proc_row {
     char tree[96];                    /* tree view: the branch drawing before the command */
 };
 
+struct tui_nodes;
 struct procs_input {
     const struct snapshot *snap;
+    const struct tui_nodes *nodes;          /* a cluster's frame (tui.h); NULL: one machine */
     const struct host_process *ancestors;   /* tree view only; sorted by pid */
     size_t ancestor_count;
     const struct filter *criteria;    /* --compute, --user, --pid ...; may be NULL */
@@ -74,6 +76,13 @@ struct opt_f64 procs_cpu_pct(const struct proc_row *r, bool once);
 /* Which of its device's MIG instances (index into migs) a process runs
  * on; -1 for a process on a whole GPU. */
 int procs_mig_index(const struct snapshot *s, const struct gpu_process *gp);
+
+/* The host facts of pid on the machine of device (a snapshot position):
+ * in a cluster's frame (nodes not NULL) that device's node's, else
+ * snapshot_host_process's.  NULL when not read. */
+const struct host_process *procs_host_process(const struct snapshot *s,
+                                              const struct tui_nodes *nodes, int device,
+                                              pid_t pid);
 
 /* Index of the row for (pid, start, gpu device or -1); -1 when absent. */
 long procs_find(const struct proc_table *t, pid_t pid, uint64_t start, int device);

@@ -58,10 +58,30 @@ static void visible_columns(int w, bool shown[NCOLS])
     }
 }
 
+/* Columns of the NODE cell that leads a cluster's rows, the gap after it
+ * and one before it (column 1 is the selection's '>'); 0 for one machine. */
+static int node_cell_width(const struct view *v)
+{
+    return v->nodes ? view_node_width(v) + 2 : 0;
+}
+
+/* A cluster's row: the node's id, and its GPU's index on that node. */
+static const char *row_node(const struct view *v, const struct proc_row *r)
+{
+    if (!r->gp || r->gp->device_index < 0 ||
+        (size_t)r->gp->device_index >= v->frame->snap->device_count)
+        return "-";
+    return v->nodes->nodes[v->nodes->device_node[r->gp->device_index]].id;
+}
+
 static void header(struct view *v, struct canvas *c, int y, const bool shown[NCOLS])
 {
     canvas_style(c, y, 0, c->w, ST_TABLE_HEAD);
     int x = 1;
+    if (v->nodes) {
+        canvas_put(c, y, x + 1, 4, "NODE", 4, ST_TABLE_HEAD);
+        x += node_cell_width(v);
+    }
     for (size_t i = 0; i < NCOLS; i++) {
         const struct column *col = &columns[i];
         if (!shown[i])
@@ -96,10 +116,13 @@ static void cells(const struct view *v, const struct proc_row *r, char out[NCOLS
     for (size_t i = 0; i < NCOLS; i++)
         strcpy(out[i], "-");
     int mig = gp && v->frame ? procs_mig_index(v->frame->snap, gp) : -1;
+    int index = gp ? gp->device_index : -1;
+    if (gp && v->nodes && index >= 0 && (size_t)index < v->frame->snap->device_count)
+        index = v->nodes->device_index[index];      /* the GPU's index on its node */
     if (gp && mig >= 0)
-        snprintf(out[0], 80, "%d:%d", gp->device_index, mig);   /* nvitop's MIG device */
+        snprintf(out[0], 80, "%d:%d", index, mig);   /* nvitop's MIG device */
     else if (gp)
-        snprintf(out[0], 80, "%d", gp->device_index);
+        snprintf(out[0], 80, "%d", index);
     snprintf(out[1], 80, "%d", (int)r->pid);
     snprintf(out[2], 80, "%s", hp && hp->user[0] ? hp->user : "N/A");
     if (gp) {
@@ -146,6 +169,11 @@ static void row(struct view *v, struct canvas *c, int y, const struct proc_row *
     enum tui_style st = tagged ? ST_TAGGED : r->own ? ST_NORMAL : ST_DIM;
     canvas_put(c, y, 0, 1, tagged ? "*" : " ", 1, st);
     int x = 1;
+    if (v->nodes) {
+        int w = view_node_width(v);
+        canvas_printf(c, y, x + 1, w, st, "%-*.*s", w, w, row_node(v, r));
+        x += node_cell_width(v);
+    }
     for (size_t i = 0; i < NCOLS; i++) {
         const struct column *col = &columns[i];
         if (!shown[i])
@@ -218,7 +246,7 @@ void table_draw(struct view *v, struct canvas *c, int y, int bottom)
     if (y >= bottom)
         return;
     bool shown[NCOLS];
-    visible_columns(c->w, shown);
+    visible_columns(c->w - node_cell_width(v), shown);
     header(v, c, y++, shown);
     int rows = bottom - y;
     v->table_y = y;

@@ -68,11 +68,34 @@ int tui_run(const struct tui_options *o, struct error *e);
  * reference) or NULL; status says how old the data is and why it stopped. */
 struct feed_frame;
 struct feed_status;
+
+/* A cluster's frame (top --cluster) holds every node's snapshot one after
+ * the other: devices renumbered 0..n-1 in node order (each GPU process's
+ * device_index with them), each node's host processes sorted by pid in a
+ * run of their own.  This says which node each part came from. */
+struct tui_node {
+    const char *id;
+    const char *note;              /* NULL, or why it shows no GPU (offline, ...) */
+    bool stale;                    /* the coordinator calls it stale: old figures */
+    size_t device_first, device_count;   /* in snap->devices */
+    size_t hproc_first, hproc_count;     /* in snap->hprocs, by pid */
+};
+struct tui_nodes {
+    const struct tui_node *nodes;
+    size_t count;
+    const size_t *device_node;     /* per snap->devices: its node in nodes */
+    const int *device_index;       /* per snap->devices: its index on that node */
+    const char *summary;           /* one line of totals ("3 nodes: 2 online ...") */
+};
+
 struct tui_source {
     void *ctx;
     int (*fd)(void *ctx);
     struct feed_frame *(*take)(void *ctx);
     void (*status)(void *ctx, struct feed_status *out);
+    /* NULL for one machine; else the nodes of the frame take returned last,
+     * valid until the next take. */
+    const struct tui_nodes *(*nodes)(void *ctx);
 };
 
 /* tui_run with the frames of src; nothing here calls a GPU source, and the

@@ -91,6 +91,7 @@ void view_rebuild(struct view *v)
         return;
     struct procs_input in = {
         .snap = v->frame->snap,
+        .nodes = v->nodes,
         .ancestors = v->frame->ancestors,
         .ancestor_count = v->frame->ancestor_count,
         .criteria = filter_process_has_criteria(&v->opt->filter) ? &v->opt->filter : NULL,
@@ -193,7 +194,8 @@ static void drop_exited_tags(struct view *v)
 {
     const struct snapshot *s = v->frame->snap;
     for (size_t i = 0; i < v->tag_count;) {
-        const struct host_process *hp = snapshot_host_process(s, v->tags[i].pid);
+        const struct host_process *hp = procs_host_process(s, v->nodes, v->tags[i].device,
+                                                           v->tags[i].pid);
         if (hp && hp->exists && hp->start_ticks == v->tags[i].start_ticks)
             i++;
         else
@@ -309,7 +311,8 @@ void view_accept_frame(struct view *v, struct feed_frame *fr)
     view_rebuild(v);
     drop_exited_tags(v);
     if (had && v->cursor < 0) {
-        const struct host_process *hp = snapshot_host_process(s, v->sel.pid);
+        const struct host_process *hp = procs_host_process(s, v->nodes, v->sel.device,
+                                                           v->sel.pid);
         bool alive = hp && hp->exists && hp->start_ticks == v->sel.start_ticks;
         view_set_status(v, false, "pid %d %s: selection cleared", (int)v->sel.pid,
                         alive ? "is no longer shown" : "has exited");

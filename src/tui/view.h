@@ -106,6 +106,7 @@ struct view {
     struct feed *feed;                   /* NULL for --once and a source */
     struct feed_sub *sub;                /* the monitor's subscription to feed */
     const struct tui_source *source;     /* frames from elsewhere; NULL: feed's */
+    const struct tui_nodes *nodes;       /* the frame's nodes (top --cluster); NULL: one machine */
     bool quit, redraw;
 };
 
@@ -138,6 +139,10 @@ void view_clear_tags(struct view *v);
 
 void view_set_status(struct view *v, bool error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The NODE column of a cluster's frame (panels and process table): as
+ * wide as the longest node id, 4 to 24 columns. */
+int view_node_width(const struct view *v);
 
 /* Level style of a percentage against two thresholds. */
 enum tui_style view_level(double pct, const double th[2]);

@@ -9,6 +9,7 @@ waits poll until what is expected shows up, within a bound.
 
 import asyncio
 import json
+import re
 import signal
 import subprocess
 
@@ -133,3 +134,99 @@ def test_serve_refuses_agent_options_without_a_coordinator_url_and_bad_urls(run,
     r = run(["serve", "--listen", "127.0.0.1:0", "--coordinator-url", "http://head:8080",
              "--node-id", "bad id"])
     assert r.rc == 3 and "bad id" in r.err
+
+
+# ---- top --cluster --------------------------------------------------------------------------
+
+@pytest.fixture
+def cluster_top(tmp_path, gpuctl_bin, gpuctl_env):
+    """cluster_top(url, *args) -> the monitor in a private tmux server (test_top's Top)."""
+    from test_top import TMUX, Top
+    if TMUX is None:
+        pytest.skip("tmux is not installed")
+    started = []
+
+    def start(url, *args):
+        env = gpuctl_env(None, {"TERM": "screen-256color"})
+        t = Top(tmp_path, [gpuctl_bin, "top", "--cluster", url, "--interval", "0.25", *args],
+                env, 160, 50)
+        started.append(t)
+        return t
+
+    yield start
+    for t in started:
+        t.kill()
+
+
+def device_heads(screen):
+    """The GPU blocks' heads: (node, GPU index) top to bottom."""
+    return re.findall(r"^(node-\d) GPU (\d+)\s", screen, re.M)
+
+
+def process_rows(screen):
+    """The process table's (NODE, GPU, PID) rows, top to bottom."""
+    return [(m[0], int(m[1]), int(m[2]))
+            for m in re.findall(r"^[ *][ >](node-\d)\s+(\d+)\s+(\d+)\s", screen, re.M)]
+
+
+def test_top_cluster_shows_every_nodes_gpus_and_processes_with_a_node_column(
+        cluster, cluster_top, spawn_procs):
+    coord = cluster.coordinator()
+    a, b = spawn_procs(2)
+    cluster.agent("node-1", [gpu(0, 50, proc(a.pid, 1000)), gpu(1, 20)])
+    cluster.agent("node-2", [gpu(0, 70, proc(b.pid, 3000))])
+    coord.wait_for("both nodes pushing", lambda: (
+        (n := coord.nodes()) and len(n) == 2 and all(x["seq"] for x in n.values())))
+
+    top = cluster_top(coord.url)
+    top.wait(lambda s: (
+        s.startswith(f"gpuctl top  cluster {coord.url}") and "read-only" in s.splitlines()[0]
+        and device_heads(s) == [("node-1", "0"), ("node-1", "1"), ("node-2", "0")]
+        and "NODES 2: 2 online, 0 stale, 0 offline   GPUs 3" in s
+        and re.search(r"^\s+NODE\s+GPU.\s+PID USER", s, re.M)
+        and process_rows(s) == [("node-1", 0, a.pid), ("node-2", 0, b.pid)]),
+        "both nodes' GPUs and processes")
+    # each node has its own pids: no tree across them
+    top.keys("t")
+    top.wait(lambda s: "no tree view across a cluster" in s and "sort GPU" in s
+             and process_rows(s) == [("node-1", 0, a.pid), ("node-2", 0, b.pid)],
+             "the tree view refused")
+    top.keys("q")
+    assert top.exit_code() == 0
+
+    # --only names each node's own GPU indices
+    only = cluster_top(coord.url, "--only", "1")
+    only.wait(lambda s: (
+        device_heads(s) == [("node-1", "1")] and "NODES 2: 2 online" in s
+        and re.search(r"^\s+NODE\s+GPU.\s+PID USER", s, re.M) and "No GPU process." in s),
+        "only GPU 1 of each node")
+
+
+def test_top_cluster_says_in_its_header_when_the_coordinator_stops_answering(
+        cluster, cluster_top):
+    coord = cluster.coordinator()
+    cluster.agent("node-1", [gpu(0, 50)])
+    coord.wait_for("node-1 pushing", lambda: coord.nodes().get("node-1", {}).get("seq"))
+    top = cluster_top(coord.url)
+    top.wait(lambda s: device_heads(s) == [("node-1", "0")] and "STALE" not in s,
+             "node-1's GPU, live")
+    stop(coord.popen)
+    top.wait(lambda s: (
+        "STALE" in s.splitlines()[0] and "coordinator:" in s.splitlines()[0]
+        and device_heads(s) == [("node-1", "0")]),
+        "the header saying the coordinator stopped")
+    top.keys("q")
+    assert top.exit_code() == 0
+
+
+def test_top_cluster_checks_its_arguments_and_the_coordinator_first(run):
+    r = run(["top", "--cluster", "http://127.0.0.1:1", "--once"])
+    assert r.rc == 3 and "list --cluster" in r.err
+    r = run(["top", "--cluster", "http://127.0.0.1:1", "--only-visible"])
+    assert r.rc == 3 and "CUDA_VISIBLE_DEVICES" in r.err
+    r = run(["top", "--token-file", "/nonexistent"])
+    assert r.rc == 3 and "--cluster" in r.err
+    r = run(["top", "--cluster", "ftp://head:8080"])
+    assert r.rc == 3 and "ftp://head:8080" in r.err
+    r = run(["top", "--cluster", "http://127.0.0.1:1"])   # nothing listens on port 1
+    assert r.rc == 1 and "http://127.0.0.1:1" in r.err and "coordinator" in r.err

@@ -318,6 +318,40 @@ static void test_pattern_and_devices(void **state)
     procs_free(&t);
 }
 
+/* A cluster's frame: two nodes, each with one GPU and a process of pid 10
+ * (pids are per machine); each row gets its own node's host facts. */
+static void test_a_clusters_rows_take_the_host_facts_of_their_own_node(void **state)
+{
+    (void)state;
+    struct world w;
+    make_world(&w);
+    add_proc(&w, 0, 10, 5, 0, "alice", "train.py", 300, 50);
+    add_proc(&w, 1, 10, 5, 1, "bob", "infer", 100, 20);
+    w.snap.gproc_count = 2;
+    w.snap.hproc_count = 2;        /* node-a's run [0, 1), node-b's [1, 2) */
+    struct tui_node nodes[2] = {
+        {.id = "node-a", .device_first = 0, .device_count = 1, .hproc_first = 0,
+         .hproc_count = 1},
+        {.id = "node-b", .device_first = 1, .device_count = 1, .hproc_first = 1,
+         .hproc_count = 1},
+    };
+    size_t device_node[2] = {0, 1};
+    int device_index[2] = {0, 0};
+    struct tui_nodes ns = {.nodes = nodes, .count = 2, .device_node = device_node,
+                           .device_index = device_index};
+    assert_string_equal(procs_host_process(&w.snap, &ns, 0, 10)->user, "alice");
+    assert_string_equal(procs_host_process(&w.snap, &ns, 1, 10)->user, "bob");
+    assert_null(procs_host_process(&w.snap, &ns, 1, 20));
+    assert_null(procs_host_process(&w.snap, &ns, 2, 10));     /* no such device */
+    struct proc_table t = {0};
+    struct procs_input in = {.snap = &w.snap, .nodes = &ns, .sort = SORT_GPU};
+    assert_int_equal(procs_build(&t, &in), 0);
+    assert_int_equal(t.count, 2);
+    assert_string_equal(t.rows[0].hp->user, "alice");
+    assert_string_equal(t.rows[1].hp->user, "bob");
+    procs_free(&t);
+}
+
 static void test_tree(void **state)
 {
     (void)state;
@@ -363,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_text_cut_to_fit_ends_in_an_ellipsis),
         cmocka_unit_test(test_pattern_and_devices),
         cmocka_unit_test(test_tree),
+        cmocka_unit_test(test_a_clusters_rows_take_the_host_facts_of_their_own_node),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
