@@ -348,18 +348,30 @@ static size_t unicode_escape(const char *s, size_t n, unsigned *cp)
     return 11;
 }
 
-/* Whether none of the 8 bytes at s needs a look: no quote, backslash,
- * control character or byte of a multi-byte character.  (The zero-byte
- * test may report a byte after a real one; never misses one.) */
-static bool plain8(const unsigned char *s)
+static bool plain_byte(unsigned char c);
+
+/* How many of the 8 bytes at s, from the first, need no look: no quote,
+ * backslash, control character or byte of a multi-byte character.  The
+ * zero-byte test may flag a byte after a real one, never before it, so on
+ * a little-endian machine the lowest flag is the first byte to look at. */
+static unsigned plain_prefix8(const unsigned char *s)
 {
     const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     uint64_t x;
     memcpy(&x, s, sizeof x);
     uint64_t quote = x ^ (ones * '"'), backslash = x ^ (ones * '\\');
-    uint64_t special = ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) |
-                       ((x - ones * 0x20) & ~x) | x;
-    return !(special & highs);
+    uint64_t special = (((quote - ones) & ~quote) | ((backslash - ones) & ~backslash) |
+                        ((x - ones * 0x20) & ~x) | x) & highs;
+    if (!special)
+        return 8;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return (unsigned)__builtin_ctzll(special) / 8;
+#else
+    unsigned k = 0;
+    while (plain_byte(s[k]))
+        k++;
+    return k;
+#endif
 }
 
 static bool plain_byte(unsigned char c)
@@ -395,8 +407,12 @@ static int read_string(struct parser *p, struct value *v)
     size_t i = p->pos + 1, n = p->len;
     *v = (struct value){.kind = V_STRING, .at = p->pos, .s = p->buf + i};
     for (;;) {
-        while (i + 8 <= n && plain8(b + i))
-            i += 8;
+        while (i + 8 <= n) {
+            unsigned k = plain_prefix8(b + i);
+            i += k;
+            if (k < 8)
+                break;
+        }
         while (i < n && plain_byte(b[i]))
             i++;
         if (i >= n)
