@@ -371,6 +371,54 @@ static int find_for_push(struct cluster_registry *r, const char *id, uint64_t se
  * the document, compressed with LZ4's fast mode (a 45 KB document about 8
  * times in some 15 us, where zlib's fastest level takes 100 us:
  * bench/README.md, "cluster").  sum is moved in (packed, then cleared). */
+/* Each thread's buffer for compressing, kept from one push to the next:
+ * a fresh 50 KB buffer per push would leave holes in the heap between the
+ * nodes' long-lived samples. */
+struct scratch {
+    char *buf;
+    size_t cap;
+};
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static bool scratch_key_made;
+
+static void scratch_free(void *arg)
+{
+    struct scratch *s = arg;
+    if (s)
+        free(s->buf);
+    free(s);
+}
+
+static void scratch_key_make(void)
+{
+    scratch_key_made = pthread_key_create(&scratch_key, scratch_free) == 0;
+}
+
+/* The calling thread's buffer of at least size bytes, or NULL. */
+static char *scratch_buffer(size_t size)
+{
+    pthread_once(&scratch_once, scratch_key_make);
+    if (!scratch_key_made)
+        return NULL;
+    struct scratch *s = pthread_getspecific(scratch_key);
+    if (!s) {
+        if (!(s = calloc(1, sizeof *s)) || pthread_setspecific(scratch_key, s) != 0) {
+            free(s);
+            return NULL;
+        }
+    }
+    if (s->cap < size) {
+        char *grown = realloc(s->buf, size);
+        if (!grown)
+            return NULL;
+        s->buf = grown;
+        s->cap = size;
+    }
+    return s->buf;
+}
+
 static int pack_sample(struct cluster_summary *sum, const char *doc, size_t len,
                        struct shared_sample **out, struct error *e)
 {
@@ -381,7 +429,7 @@ static int pack_sample(struct cluster_summary *sum, const char *doc, size_t len,
                          len);
     }
     int bound = doc ? LZ4_compressBound((int)len) : 0;
-    char *scratch = doc ? malloc((size_t)bound) : NULL;
+    char *scratch = doc ? scratch_buffer((size_t)bound) : NULL;
     int packed = scratch ? LZ4_compress_default(doc, scratch, (int)len, bound) : 0;
     size_t head = (sizeof(struct shared_sample) + 7) & ~(size_t)7;
     size_t arrays = cluster_summary_packed_size(sum);
@@ -397,7 +445,6 @@ static int pack_sample(struct cluster_summary *sum, const char *doc, size_t len,
             s->s.document_len = len;
         }
     }
-    free(scratch);
     cluster_summary_clear(sum);
     *out = s;
     return s ? 0 : error_set(e, -ENOMEM, "out of memory keeping a node's snapshot");

@@ -68,6 +68,7 @@ static const char *group_names[4];
 static size_t group_count;
 static size_t note_count;        /* members of all tables */
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+static pthread_key_t scratch_key;    /* each thread's parser, kept between documents */
 
 static uint64_t hash_bytes(const char *s, size_t n)
 {
@@ -109,6 +110,10 @@ static struct key_table *group_table(const char *group)
     return &group_keys[group_count++];
 }
 
+static bool scratch_key_failed;
+
+static void free_scratch(void *arg);
+
 static void build_tables(void)
 {
     size_t n;
@@ -148,6 +153,8 @@ static void build_tables(void)
     };
     for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
         table_add(extra[i].t, extra[i].key, NULL, extra[i].sp);
+    if (pthread_key_create(&scratch_key, free_scratch) != 0)
+        scratch_key_failed = true;
     struct key_table *all[] = {&top_keys, &device_keys, &mig_keys, &process_keys, &source_keys,
                                &group_keys[0], &group_keys[1], &group_keys[2], &group_keys[3]};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
@@ -1489,6 +1496,58 @@ static int read_document(struct parser *p)
     return check_top(p, &r);
 }
 
+static void free_scratch(void *arg)
+{
+    struct parser *p = arg;
+    if (!p)
+        return;
+    free(p->notes);
+    free(p->seen);
+    free(p->text);
+    free(p->text2);
+    free(p);
+}
+
+/* The calling thread's parser: its buffers are kept from one document to
+ * the next (a coordinator's threads read thousands a second, and fresh
+ * buffers each time would scatter holes through the heap between the
+ * nodes' long-lived samples).  The record and object numbers go on; long
+ * before they could wrap, the notes and key tables are cleared. */
+static struct parser *get_scratch(void)
+{
+    struct parser *p = scratch_key_failed ? NULL : pthread_getspecific(scratch_key);
+    if (!p) {
+        p = calloc(1, sizeof *p);
+        if (p && !(p->notes = calloc(note_count, sizeof *p->notes))) {
+            free(p);
+            p = NULL;
+        }
+        if (p && !scratch_key_failed && pthread_setspecific(scratch_key, p) != 0) {
+            free_scratch(p);
+            p = NULL;
+        }
+        return p;
+    }
+    if (p->gen > UINT_MAX / 2 || p->key_gen > UINT32_MAX / 2) {
+        memset(p->notes, 0, note_count * sizeof *p->notes);
+        memset(p->seen, 0, p->seen_cap * sizeof *p->seen);
+        p->gen = 0;
+        p->key_gen = 0;
+    }
+    return p;
+}
+
+/* Hands the parser back: kept for the thread's next document (freed with
+ * the thread), or freed now when there is no per-thread key. */
+static void put_scratch(struct parser *p)
+{
+    p->buf = NULL;
+    p->e = NULL;
+    p->out = NULL;
+    if (scratch_key_failed)
+        free_scratch(p);
+}
+
 int doc_snapshot_ingest(const char *buf, size_t len, struct cluster_node_facts *out,
                         struct error *e)
 {
@@ -1496,17 +1555,18 @@ int doc_snapshot_ingest(const char *buf, size_t len, struct cluster_node_facts *
     memset(out, 0, sizeof *out);
     if (len > UINT32_MAX)
         return error_set(e, -ERROR_PARSE, "snapshot document: %zu bytes; at most 4 GiB", len);
-    struct parser *p = calloc(1, sizeof *p);
+    struct parser *p = get_scratch();
     if (!p)
         return error_set(e, -ENOMEM, "out of memory decoding the snapshot document");
-    *p = (struct parser){.buf = buf, .len = len, .e = e, .out = out,
-                         .notes = calloc(note_count, sizeof *p->notes)};
-    int rc = p->notes ? read_document(p) : out_of_memory(p);
-    free(p->notes);
-    free(p->seen);
-    free(p->text);
-    free(p->text2);
-    free(p);
+    p->buf = buf;
+    p->len = len;
+    p->pos = 0;
+    p->depth = 0;
+    p->seen_top = 0;
+    p->e = e;
+    p->out = out;
+    int rc = read_document(p);
+    put_scratch(p);
     if (rc < 0)
         cluster_node_facts_clear(out);
     else
