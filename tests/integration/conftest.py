@@ -65,6 +65,16 @@ PASSED_THROUGH = ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "ASAN_SYMBOLI
 MiB = 1 << 20
 GiB = 1 << 30
 
+# Started in the background by a shell without job control (`make test &`
+# in a script, some CI runners), this process ignores SIGINT and SIGQUIT,
+# and so would every program it starts: the tests that interrupt gpuctl or
+# a process it signals would then fail for a reason outside gpuctl.  With a
+# handler here, exec gives each child the default action again.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+if signal.getsignal(signal.SIGQUIT) == signal.SIG_IGN:
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
 Result = collections.namedtuple("Result", "rc out err")
 
 
