@@ -154,9 +154,12 @@ async function nodeSuite(browser) {
     fs.writeFileSync(plan.scenario + '.new', JSON.stringify(plan.next_scenario));
     fs.renameSync(plan.scenario + '.new', plan.scenario);
     // The change must be on the page by the second sample after the write.
-    await page.waitForFunction((want) => [...document.querySelectorAll('article.gpu .stat dd')]
-      .some((d) => d.textContent === want), { timeout: STEP_MS }, plan.changed_text);
-    report.change_seen_after_samples = await page.$eval('.node', (e, s) => Number(e.dataset.seq) - s, seq);
+    // The sample that brought it is read in the same check (on the DOM
+    // change itself), not after: a later read may already see the next one.
+    const seen = await page.waitForFunction((want) => [...document.querySelectorAll('article.gpu .stat dd')]
+      .some((d) => d.textContent === want) && Number(document.querySelector('.node').dataset.seq),
+      { timeout: STEP_MS, polling: 'mutation' }, plan.changed_text);
+    report.change_seen_after_samples = (await seen.jsonValue()) - seq;
   });
   if (plan.restart) {
     await step('disconnect and reconnect', async () => {
