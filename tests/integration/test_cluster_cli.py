@@ -219,6 +219,26 @@ def test_top_cluster_says_in_its_header_when_the_coordinator_stops_answering(
     assert top.exit_code() == 0
 
 
+def test_top_cluster_marks_a_silent_nodes_gpus_stale(cluster, cluster_top):
+    coord = cluster.coordinator()
+    cluster.agent("node-1", [gpu(0, 50)])
+    quiet = cluster.agent("node-2", [gpu(0, 70)])
+    coord.wait_for("both nodes pushing", lambda: (
+        (n := coord.nodes()) and len(n) == 2 and all(x["seq"] for x in n.values())))
+    top = cluster_top(coord.url)
+    top.wait(lambda s: device_heads(s) == [("node-1", "0"), ("node-2", "0")]
+             and "2 online, 0 stale" in s, "both nodes online")
+    stop(quiet)
+
+    def node_2_stale(s):
+        heads = {m[0]: m[1] for m in re.findall(r"^(node-\d) GPU \d+ (.*)$", s, re.M)}
+        return ("1 online, 1 stale" in s and "STALE" in heads.get("node-2", "")
+                and "STALE" not in heads.get("node-1", "STALE")
+                and "STALE" not in s.splitlines()[0])
+
+    top.wait(node_2_stale, "node-2's GPU marked stale, the coordinator still answering")
+
+
 def test_top_cluster_checks_its_arguments_and_the_coordinator_first(run):
     r = run(["top", "--cluster", "http://127.0.0.1:1", "--once"])
     assert r.rc == 3 and "list --cluster" in r.err
