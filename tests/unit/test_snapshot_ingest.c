@@ -285,6 +285,26 @@ static void test_nesting_is_bounded_as_jansson_bounds_it(void **state)
     }
 }
 
+static void test_an_object_of_hundreds_of_keys_still_finds_a_duplicate(void **state)
+{
+    (void)state;
+    for (int dup = 0; dup < 2; dup++) {
+        char *doc = malloc(16 * 1024);
+        assert_non_null(doc);
+        size_t n = (size_t)sprintf(doc, "{\"x\":{");
+        for (int k = 0; k < 300; k++)
+            n += (size_t)sprintf(doc + n, "%s\"key-%d\":%d", k ? "," : "", k, k);
+        if (dup)
+            n += (size_t)sprintf(doc + n, ",\"key-7\":0");
+        n += (size_t)sprintf(doc + n, "},\"gpus\":[]}");
+        char msg[512];
+        assert_int_equal(both(doc, n, msg), !dup);
+        if (dup)
+            assert_non_null(strstr(msg, "duplicate object key"));
+        free(doc);
+    }
+}
+
 /* A tiny deterministic generator, so a failure repeats. */
 static uint64_t next_random(uint64_t *s)
 {
@@ -369,6 +389,7 @@ int main(void)
         cmocka_unit_test(test_each_documented_refusal_is_refused_by_both_naming_the_key),
         cmocka_unit_test(test_what_both_accept_gives_the_same_facts),
         cmocka_unit_test(test_nesting_is_bounded_as_jansson_bounds_it),
+        cmocka_unit_test(test_an_object_of_hundreds_of_keys_still_finds_a_duplicate),
         cmocka_unit_test(test_documents_with_bytes_changed_are_judged_alike),
         cmocka_unit_test(test_a_summary_of_ingested_facts_is_that_of_the_decoded_snapshot),
     };
