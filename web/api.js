@@ -98,7 +98,7 @@ export function toast(message, isError = false) {
 }
 
 // A live feed at path (/ws, /api/cluster/ws).  onMessage gets each parsed
-// message and the milliseconds JSON.parse took; onState gets {connected,
+// message, the milliseconds JSON.parse took and the message's length; onState gets {connected,
 // since} whenever the connection opens or drops.  Reconnects after 1, 2,
 // 4 … 30 s (with jitter) until it is back.  The handle's restart() drops
 // the connection and opens a new one at once (a client that skipped a
@@ -120,7 +120,7 @@ export function connectFeed(path, onMessage, onState) {
       const t0 = performance.now();
       let msg;
       try { msg = JSON.parse(ev.data); } catch { return; }
-      onMessage(msg, performance.now() - t0);
+      onMessage(msg, performance.now() - t0, ev.data.length);
     });
     sock.addEventListener('close', () => {
       if (sock.restarting) { open(); return; }

@@ -54,16 +54,11 @@ function showConnection() {
   }
 }
 
-// Scripting time of the last 120 updates (ms), for bench/web and people
-// curious in the console; a ring, so a page open for days holds no more.
-const updateMs = (window.gpuctlUpdateMs = []);
-
-connectFeed('/ws', (msg) => {
+connectFeed('/ws', (msg, parseMs) => {
   if (msg.type === 'snapshot' && msg.data) {
     const t0 = performance.now();
     setText(document.getElementById('host'), msg.data.host || 'N/A');
-    node.feed(msg);
-    if (updateMs.push(performance.now() - t0) > 120) updateMs.shift();
+    node.feed(msg, parseMs + performance.now() - t0);
   }
 }, (state) => {
   downSince = state.connected ? null : state.since;

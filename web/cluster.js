@@ -29,6 +29,10 @@ let pendingMs = 0;            // scripting time of the messages not yet drawn
 // Scripting time per update (ms): parsing, applying and drawing one
 // message; a ring of the last 120, for bench/web and the curious.
 const updateMs = (window.gpuctlClusterUpdateMs = []);
+// and, for bench/web's anchor, what JSON.parse alone took and the sizes
+const parseMs = (window.gpuctlClusterParseMs = []);
+const msgBytes = (window.gpuctlClusterBytes = []);
+const ring = (a, v) => { if (a.push(v) > 120) a.shift(); };
 
 // ---- the state, from the feed ----
 
@@ -44,7 +48,7 @@ function nodeFrom(n) {
   node.hostname = n.hostname;
   node.status = n.status;
   node.lastSeen = ts(n.last_seen);
-  node.since = node.status === 'online' ? null : node.lastSeen;
+  node.since = null;          // when it turned stale or offline: only events say
   node.gpuCount = n.gpus;
   node.apiUrl = n.api_url;
   return node;
@@ -94,8 +98,10 @@ function applyEvent(ev) {
   if (ev.status === 'online') node.lastSeen = ts(ev.at);
 }
 
-function onMessage(msg, parseMs) {
+function onMessage(msg, parsing, length) {
   const t0 = performance.now();
+  ring(parseMs, parsing);
+  ring(msgBytes, length);
   if (msg.type === 'nodes') {
     nodes.clear();
     orderDirty = true;
@@ -122,7 +128,7 @@ function onMessage(msg, parseMs) {
     return;
   }
   lastUpdate = msg.update;
-  pendingMs += parseMs + (performance.now() - t0);
+  pendingMs += parsing + (performance.now() - t0);
   schedule();
 }
 
@@ -401,7 +407,7 @@ function draw() {
     performance.mark('gpuctl:cluster-first-render');
   }
   if (pendingMs) {
-    if (updateMs.push(pendingMs + performance.now() - t0) > 120) updateMs.shift();
+    ring(updateMs, pendingMs + performance.now() - t0);
     pendingMs = 0;
   }
 }
