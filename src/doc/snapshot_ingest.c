@@ -283,6 +283,9 @@ static void skip_ws(struct parser *p)
 /* The next character after white space, or 0 at the end. */
 static char peek(struct parser *p)
 {
+    /* compact documents have no white space: look before calling */
+    if (p->pos < p->len && (unsigned char)p->buf[p->pos] > ' ')
+        return p->buf[p->pos];
     skip_ws(p);
     return p->pos < p->len ? p->buf[p->pos] : 0;
 }
@@ -716,20 +719,71 @@ static int note_key(struct parser *p, struct object_keys *k, const struct seen_k
 
 /* Called for each member of an object, at its value (after the colon); it
  * must read the value.  text is the key, unescaped and NUL-terminated only
- * when it was escaped. */
-typedef int member_fn(struct parser *p, const char *text, size_t len, uint64_t hash,
+ * when it was escaped; k its entry in the object's key table (NULL: not
+ * one of its keys, or the object has no table). */
+typedef int member_fn(struct parser *p, const char *text, size_t len, const struct key *k,
                       void *ctx);
 
-/* Reads the object at pos, calling fn for each member. */
-static int each_member(struct parser *p, member_fn *fn, void *ctx)
+/* The keys of an object being read: those of its table as a bit each, the
+ * others (few: the agent writes none) in a hash table opened at the first. */
+struct object_seen {
+    const struct key_table *table;
+    uint64_t bits[(FIELDS_MAX + 16 + 63) / 64];
+    size_t next;                  /* the table entry expected next */
+    struct object_keys others;
+    bool others_open;
+};
+
+/* Which key of the object's table text is, trying first the one after the
+ * last (documents list a record's keys in table order); notes it, and
+ * refuses it when it came before. */
+static int known_key(struct parser *p, struct object_seen *o, const struct value *k,
+                     const char *text, size_t len, const struct key **out)
+{
+    const struct key_table *t = o->table;
+    const struct key *hit = NULL;
+    *out = NULL;
+    if (o->next < t->count && t->keys[o->next].len == len &&
+        !memcmp(t->keys[o->next].key, text, len))
+        hit = &t->keys[o->next];
+    else
+        hit = table_find(t, text, len, hash_bytes(text, len));
+    if (!hit)
+        return 0;
+    uint64_t bit = 1ull << (hit->member % 64);
+    if (o->bits[hit->member / 64] & bit)
+        return syntax(p, k->at, "duplicate object key");
+    o->bits[hit->member / 64] |= bit;
+    o->next = hit->member + 1;
+    *out = hit;
+    return 0;
+}
+
+/* Notes a key that is not the table's (or of an object without one). */
+static int other_key(struct parser *p, struct object_seen *o, const struct value *k,
+                     const char *text, size_t len)
+{
+    if (!o->others_open) {
+        int rc = open_keys(p, &o->others, 64, ++p->key_gen);
+        if (rc < 0)
+            return rc;
+        o->others_open = true;
+    }
+    struct seen_key seen = {hash_bytes(text, len), (uint32_t)k->at + 1, (uint32_t)k->slen, 0,
+                            k->escaped};
+    return note_key(p, &o->others, &seen);
+}
+
+/* Reads the object at pos, calling fn for each member; table: the keys it
+ * expects (NULL: none). */
+static int each_member(struct parser *p, const struct key_table *table, member_fn *fn,
+                       void *ctx)
 {
     if (++p->depth > MAX_DEPTH)
         return syntax(p, p->pos, "maximum parsing depth reached");
     p->pos++;   /* '{' */
-    struct object_keys keys;
-    int rc = open_keys(p, &keys, 128, ++p->key_gen);   /* no record has 64 keys */
-    if (rc < 0)
-        return rc;
+    struct object_seen seen = {.table = table};
+    int rc = 0;
     if (peek(p) == '}') {
         p->pos++;
         goto done;
@@ -744,13 +798,16 @@ static int each_member(struct parser *p, member_fn *fn, void *ctx)
             break;
         size_t len;
         const char *text = string_text(p, &k, &len);
+        const struct key *known = NULL;
         if (!text) {
             rc = out_of_memory(p);
             break;
         }
-        struct seen_key seen = {hash_bytes(text, len), (uint32_t)k.at + 1, (uint32_t)k.slen, 0,
-                                k.escaped};
-        if ((rc = note_key(p, &keys, &seen)) < 0 || (rc = expect(p, ':', "':' expected")) < 0)
+        if (table && (rc = known_key(p, &seen, &k, text, len, &known)) < 0)
+            break;
+        if (!known && (rc = other_key(p, &seen, &k, text, len)) < 0)
+            break;
+        if ((rc = expect(p, ':', "':' expected")) < 0)
             break;
         if (k.escaped) {    /* fn may read strings into p->text: keep the key apart */
             text = unescape(k.s, k.slen, &p->text2, &p->text2_cap, &len);
@@ -759,8 +816,8 @@ static int each_member(struct parser *p, member_fn *fn, void *ctx)
                 break;
             }
         }
-        skip_ws(p);
-        if ((rc = fn(p, text, len, seen.hash, ctx)) < 0)
+        peek(p);
+        if ((rc = fn(p, text, len, known, ctx)) < 0)
             break;
         char c = peek(p);
         p->pos++;
@@ -772,14 +829,16 @@ static int each_member(struct parser *p, member_fn *fn, void *ctx)
         }
     }
 done:
-    close_keys(p, &keys);
+    if (seen.others_open)
+        close_keys(p, &seen.others);
     p->depth--;
     return rc;
 }
 
-static int skip_member(struct parser *p, const char *text, size_t len, uint64_t hash, void *ctx)
+static int skip_member(struct parser *p, const char *text, size_t len, const struct key *k,
+                       void *ctx)
 {
-    (void)text, (void)len, (void)hash, (void)ctx;
+    (void)text, (void)len, (void)k, (void)ctx;
     struct value v;
     return read_value(p, &v);
 }
@@ -843,7 +902,7 @@ static int read_value(struct parser *p, struct value *v)
     switch (c) {
     case '{':
         v->kind = V_OBJECT;
-        return each_member(p, skip_member, NULL);
+        return each_member(p, NULL, skip_member, NULL);
     case '[':
         v->kind = V_ARRAY;
         return each_element(p, skip_element, NULL);
@@ -1084,10 +1143,11 @@ struct group_read {
     unsigned gen;
 };
 
-static int group_member(struct parser *p, const char *text, size_t len, uint64_t hash, void *ctx)
+static int group_member(struct parser *p, const char *text, size_t len, const struct key *k,
+                        void *ctx)
 {
+    (void)text, (void)len;
     struct group_read *gr = ctx;
-    const struct key *k = table_find(&group_keys[gr->g], text, len, hash);
     struct value v;
     int rc = read_value(p, &v);
     if (rc == 0 && k)
@@ -1095,13 +1155,12 @@ static int group_member(struct parser *p, const char *text, size_t len, uint64_t
     return rc;
 }
 
-static int record_member(struct parser *p, const char *text, size_t len, uint64_t hash,
+static int record_member(struct parser *p, const char *text, size_t len, const struct key *k,
                          void *ctx)
 {
     struct record *r = ctx;
-    const struct key *k = table_find(r->table, text, len, hash);
     if (!k)
-        return skip_member(p, text, len, hash, NULL);
+        return skip_member(p, text, len, NULL, NULL);
     if (k->special == SP_GROUP && p->pos < p->len && p->buf[p->pos] == '{') {
         size_t g = 0;
         while (strcmp(group_names[g], k->key))
@@ -1109,7 +1168,7 @@ static int record_member(struct parser *p, const char *text, size_t len, uint64_
         r->has_group[g] = true;
         r->groups[g] = (struct value){.kind = V_OBJECT, .at = p->pos};
         struct group_read gr = {p, g, r->gen};
-        return each_member(p, group_member, &gr);
+        return each_member(p, &group_keys[g], group_member, &gr);
     }
     if (!k->field && r->special && k->special != SP_GROUP)
         return r->special(p, k, r);
@@ -1199,7 +1258,7 @@ static int mig_element(struct parser *p, size_t index, void *ctx)
     size_t at = p->pos;
     int rc = begin_record(p, &r, &mig_keys, &w, "an object");
     if (rc == 0)
-        rc = each_member(p, record_member, &r);
+        rc = each_member(p, r.table, record_member, &r);
     struct mig_instance scratch;
     memset(&scratch, 0, sizeof scratch);
     return rc < 0 ? rc : read_record(&r, FIELD_MIG, at, &scratch);
@@ -1228,7 +1287,7 @@ static int gpu_element(struct parser *p, size_t index, void *ctx)
     if (rc < 0)
         return rc;
     r.special = device_special;
-    if ((rc = each_member(p, record_member, &r)) < 0)
+    if ((rc = each_member(p, r.table, record_member, &r)) < 0)
         return rc;
     struct device d;
     memset(&d, 0, sizeof d);
@@ -1259,9 +1318,10 @@ struct engines_read {
     size_t count;
 };
 
-static int engine_member(struct parser *p, const char *text, size_t len, uint64_t hash, void *ctx)
+static int engine_member(struct parser *p, const char *text, size_t len, const struct key *k,
+                         void *ctx)
 {
-    (void)hash;
+    (void)k;
     struct engines_read *er = ctx;
     char key[48];   /* reading the value may reuse the key's buffer */
     snprintf(key, sizeof key, "%.*s", (int)(len < 32 ? len : 32), text);
@@ -1286,7 +1346,7 @@ static int process_special(struct parser *p, const struct key *k, struct record 
     if (k->special == SP_ENGINES && p->pos < p->len && p->buf[p->pos] == '{') {
         r->engines_at = p->pos;
         struct engines_read er = {r->w, 0};
-        return each_member(p, engine_member, &er);
+        return each_member(p, NULL, engine_member, &er);
     }
     int rc = read_value(p, &v);
     if (rc < 0)
@@ -1353,7 +1413,7 @@ static int process_element(struct parser *p, size_t index, void *ctx)
     if (rc < 0)
         return rc;
     r.special = process_special;
-    if ((rc = each_member(p, record_member, &r)) < 0)
+    if ((rc = each_member(p, r.table, record_member, &r)) < 0)
         return rc;
     return process_facts(p, &r, at);
 }
@@ -1365,11 +1425,11 @@ struct source_read {
     bool has_name, has_started, has_message;
 };
 
-static int source_member(struct parser *p, const char *text, size_t len, uint64_t hash,
+static int source_member(struct parser *p, const char *text, size_t len, const struct key *k,
                          void *ctx)
 {
+    (void)text, (void)len;
     struct source_read *s = ctx;
-    const struct key *k = table_find(&source_keys, text, len, hash);
     struct value v;
     int rc = read_value(p, &v);
     if (rc < 0 || !k)
@@ -1395,7 +1455,7 @@ static int source_element(struct parser *p, size_t index, void *ctx)
     int rc = begin_record(p, &r, &source_keys, &w, "an object");
     struct source_read s = {0};
     if (rc == 0)
-        rc = each_member(p, source_member, &s);
+        rc = each_member(p, &source_keys, source_member, &s);
     if (rc < 0)
         return rc;
     if (!s.has_name || s.name.kind != V_STRING)
@@ -1499,7 +1559,7 @@ static int read_document(struct parser *p)
     if (rc < 0)
         return rc;
     r.special = top_special;
-    if ((rc = each_member(p, record_member, &r)) < 0)
+    if ((rc = each_member(p, r.table, record_member, &r)) < 0)
         return rc;
     if (peek(p) != 0)
         return syntax(p, p->pos, "end of the document expected");
