@@ -162,9 +162,12 @@ static int dispatch(int argc, char **argv, struct remote_args *remote);
 
 int main(int argc, char **argv)
 {
-    /* Locale for the terminal's character set; numbers stay in C format. */
-    setlocale(LC_ALL, "");
-    setlocale(LC_NUMERIC, "C");
+    /* The terminal's character set is all gpuctl takes from the locale
+     * (LC_CTYPE: wide characters, the monitor's UTF-8 check): numbers stay
+     * in C format and messages in English, strerror's pieces included.
+     * Loading every category cost each command 0.15 ms (two dozen files
+     * tried under LANG=C.UTF-8), a fortieth of list's budget. */
+    setlocale(LC_CTYPE, "");
     /* A closed pipe (gpuctl list | head) is a write error we report, not a kill. */
     signal(SIGPIPE, SIG_IGN);
 

@@ -419,7 +419,12 @@ char *procfs_cmdline_join(const char *buf, size_t len)
 /* ---- file reading relative to a directory fd ---- */
 
 /* Reads up to size-1 bytes, NUL-terminates; *full when the buffer filled up
- * (the file may be longer). */
+ * (the file may be longer).  A read shorter than asked is taken as the end:
+ * the files read here (a process's stat, status, cmdline and cgroup, the
+ * host's meminfo, stat, uptime ...) are made whole by the kernel at the
+ * first read, so what a second read would say is only "end of file", and
+ * that system call cost a list of 256 processes 768 more (fixture trees are
+ * regular files, where a short read is the end too). */
 static int read_at(int dirfd, const char *name, char *buf, size_t size, size_t *len, bool *full)
 {
     *len = 0;
@@ -430,16 +435,17 @@ static int read_at(int dirfd, const char *name, char *buf, size_t size, size_t *
     size_t total = 0;
     int rc = 0;
     while (total < size - 1) {
-        ssize_t r = read(fd, buf + total, size - 1 - total);
+        size_t want = size - 1 - total;
+        ssize_t r = read(fd, buf + total, want);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
             rc = -errno;
             break;
         }
-        if (r == 0)
-            break;
         total += (size_t)r;
+        if ((size_t)r < want)
+            break;
     }
     close(fd);
     buf[total] = '\0';
