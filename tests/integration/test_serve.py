@@ -787,6 +787,27 @@ def test_policies_are_replaced_whole_or_not_at_all(start_server, two_gpus, tmp_p
     server.stop()
 
 
+def test_the_history_routes_see_the_samples_lists_spooled(run, start_server, two_gpus,
+                                                          tmp_path):
+    """A one-shot list appends its sample to the spool next to the database
+    (issue 13); the server's history routes fold it in before reading."""
+    sc = two_gpus["scenario"]
+    assert run(["list"], scenario=sc).rc == 0            # creates the database
+    server = start_server(sc)
+    for _ in range(3):
+        assert run(["list", "--output", "json"], scenario=sc).rc == 0
+    spool = tmp_path / "home" / ".local" / "share" / "gpuctl" / "audit.db-spool"
+    assert spool.stat().st_size > 0
+    status, doc = server.json("/api/v1/audit?hours=1")
+    assert status == 200, doc
+    assert len({p["time"] for p in doc["processes"]}) == 4
+    assert spool.stat().st_size == 0
+    assert run(["list"], scenario=sc).rc == 0
+    status, doc = server.json("/api/v1/audit/summary?hours=1")
+    assert status == 200 and doc["samples"] == 5, doc
+    server.stop()
+
+
 def test_audit_records_are_the_cli_documents(run, start_server, two_gpus):
     r = run(["list"], scenario=two_gpus["scenario"])   # records one sample (the default)
     assert r.rc == 0, r.err
