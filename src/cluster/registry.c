@@ -21,6 +21,9 @@
 #include <string.h>
 
 #include <lz4.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "core/grow.h"
 
@@ -53,7 +56,11 @@ struct cluster_registry {
     struct cluster_event *events;     /* ring of CLUSTER_EVENT_QUEUE */
     size_t event_head, event_count;
     uint64_t events_dropped;
+    double trimmed_at;                /* the ticker's last heap trim */
 };
+
+/* How often the ticker gives the heap's free pages back. */
+#define TRIM_EVERY_S 5.0
 
 /* ------------------------------------------------------------ names */
 
@@ -567,6 +574,19 @@ void cluster_registry_count_refused(struct cluster_registry *r, const char *id)
 
 /* ------------------------------------------------------------ time */
 
+/* Every few seconds, the free pages inside the heap go back to the system.
+ * Thousands of pushes a second replace samples all over the heap and the
+ * reads over every node build documents of megabytes there: without it the
+ * free holes between the nodes' samples stayed resident (bench/cluster:
+ * 170 to 270 MiB at 10,000 nodes from one run to the next).  Called on
+ * the ticker thread, never under the registry's lock. */
+static void trim_heap(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
 void cluster_registry_tick(struct cluster_registry *r, double now)
 {
     struct node *gone = NULL;
@@ -593,11 +613,16 @@ void cluster_registry_tick(struct cluster_registry *r, double now)
             p = &n->next;
         }
     }
+    bool trim = now - r->trimmed_at >= TRIM_EVERY_S || now < r->trimmed_at;
+    if (trim)
+        r->trimmed_at = now;
     pthread_mutex_unlock(&r->lock);
     for (struct node *next; gone; gone = next) {
         next = gone->next;
         node_free(gone);
     }
+    if (trim)
+        trim_heap();
 }
 
 /* ------------------------------------------------------------ views */

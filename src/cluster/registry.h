@@ -162,8 +162,9 @@ int cluster_registry_remove(struct cluster_registry *r, const char *id, double n
                             struct error *e);
 
 /* Recomputes every status at now, queues an event for each change, and
- * forgets nodes offline for longer than the retention.  Call it about once
- * a second (the coordinator's timer). */
+ * forgets nodes offline for longer than the retention; every 5 s it also
+ * gives the heap's free pages back to the system (malloc_trim).  Call it
+ * about once a second (the coordinator's timer). */
 void cluster_registry_tick(struct cluster_registry *r, double now);
 
 /* Moves up to max queued events (oldest first) into out; returns how many.
