@@ -647,8 +647,8 @@ void audit_set_retention_days(struct audit_db *db, unsigned days)
 
 /* ------------------------------------------------------------ retention */
 
-static int meta_get(struct audit_db *db, const char *key, int64_t *out, bool *found,
-                    struct error *e)
+int audit_meta_get(struct audit_db *db, const char *key, int64_t *out, bool *found,
+                   struct error *e)
 {
     sqlite3_stmt *st;
     int rc = audit_prepare(db, "SELECT value FROM meta WHERE key = ?", &st, e);
@@ -665,7 +665,7 @@ static int meta_get(struct audit_db *db, const char *key, int64_t *out, bool *fo
     return rc;
 }
 
-static int meta_set(struct audit_db *db, const char *key, int64_t value, struct error *e)
+int audit_meta_set(struct audit_db *db, const char *key, int64_t value, struct error *e)
 {
     sqlite3_stmt *st;
     int rc = audit_prepare(db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?, ?)", &st, e);
@@ -702,7 +702,7 @@ int audit_retention_run(struct audit_db *db, int64_t now_ms, uint64_t *deleted,
 {
     if (deleted)
         *deleted = 0;
-    int rc = meta_set(db, "retention_ms", now_ms, e);
+    int rc = audit_meta_set(db, "retention_ms", now_ms, e);
     if (!rc && db->retention_days == 0)
         rc = audit_exec(db, "PRAGMA analysis_limit=400; PRAGMA optimize;", e);
     if (rc || db->retention_days == 0)
@@ -737,7 +737,7 @@ int audit_retention_if_due(struct audit_db *db, int64_t now_ms, struct error *e)
 {
     int64_t last = 0;
     bool found;
-    int rc = meta_get(db, "retention_ms", &last, &found, e);
+    int rc = audit_meta_get(db, "retention_ms", &last, &found, e);
     if (rc)
         return rc;
     if (found && now_ms - last < (int64_t)AUDIT_RETENTION_EVERY_S * 1000 && now_ms >= last)

@@ -76,6 +76,26 @@ int audit_stmt(struct audit_db *db, enum audit_stmt_id id, const char *sql, sqli
 int audit_write_samples(struct audit_db *db, const struct audit_sample *samples, size_t count,
                         unsigned interval_s, bool *skipped, struct error *e);
 
+/* How much of the spool the database holds: its first bytes, and their
+ * CRC-32 (meta keys spool_folded_bytes and spool_folded_crc). */
+struct audit_spool_mark {
+    int64_t bytes;
+    int64_t crc;
+};
+
+/* audit_write_samples for a fold of the spool: every sample is written
+ * (two of one host at one time are two samples), and the mark with them in
+ * one transaction, so a fold that dies before emptying the spool is
+ * resumed after what it stored, never stored twice. */
+int audit_write_samples_marked(struct audit_db *db, const struct audit_sample *samples,
+                               size_t count, unsigned interval_s,
+                               const struct audit_spool_mark *mark, struct error *e);
+
+/* An integer of the meta table; found false when the key is not there. */
+int audit_meta_get(struct audit_db *db, const char *key, int64_t *out, bool *found,
+                   struct error *e);
+int audit_meta_set(struct audit_db *db, const char *key, int64_t value, struct error *e);
+
 /* PRAGMA quick_check when the file is small enough for it to be cheap
  * (AUDIT_CHECK_MAX_BYTES); -EPROTO saying the file is corrupt. */
 int audit_check_if_cheap(struct audit_db *db, struct error *e);

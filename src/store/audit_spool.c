@@ -66,14 +66,20 @@ static void crc_init(void)
     }
 }
 
-/* CRC-32 (IEEE 802.3, as zlib's crc32). */
-static uint32_t crc32_of(const uint8_t *p, size_t n)
+/* CRC-32 (IEEE 802.3, as zlib's crc32) of what crc was taken over (0 for
+ * nothing) followed by p. */
+static uint32_t crc32_more(uint32_t crc, const uint8_t *p, size_t n)
 {
     pthread_once(&crc_once, crc_init);
-    uint32_t c = 0xFFFFFFFFu;
+    uint32_t c = crc ^ 0xFFFFFFFFu;
     for (size_t i = 0; i < n; i++)
         c = crc_table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
     return c ^ 0xFFFFFFFFu;
+}
+
+static uint32_t crc32_of(const uint8_t *p, size_t n)
+{
+    return crc32_more(0, p, n);
 }
 
 /* ------------------------------------------------------------ encoding */
@@ -534,19 +540,25 @@ int audit_spool_append(const char *db_path, const struct snapshot *s, unsigned i
 struct fold {
     struct audit_db *db;
     const char *spool;
+    const uint8_t *buf;              /* the whole spool */
+    size_t base;                     /* its first bytes the database already holds */
     struct audit_spool_record recs[FOLD_BATCH];
+    size_t ends[FOLD_BATCH];         /* where each record ends in buf */
     size_t n;
     size_t bad;
+    size_t crc_at;                   /* crc is the CRC-32 of buf[0, crc_at) */
+    uint32_t crc;
     struct error *e;
 };
 
-/* Writes the batch; a record already stored (by a fold that died before
- * truncating) is recognised and skipped. */
+/* Writes the batch, with the mark of how far into the spool the database
+ * then holds.  Every record is a sample of its own: two lists of one host
+ * may sample in the same millisecond, and a record already stored is known
+ * by the mark instead (audit_spool_fold). */
 static int flush(struct fold *f)
 {
     int rc = 0;
     size_t i = 0;
-    bool skipped[FOLD_BATCH];
     struct audit_sample samples[FOLD_BATCH];
     while (!rc && i < f->n) {
         size_t j = i;
@@ -554,7 +566,11 @@ static int flush(struct fold *f)
             samples[j - i] = f->recs[j].sample;
             j++;
         }
-        rc = audit_write_samples(f->db, samples, j - i, f->recs[i].interval_s, skipped, f->e);
+        f->crc = crc32_more(f->crc, f->buf + f->crc_at, f->ends[j - 1] - f->crc_at);
+        f->crc_at = f->ends[j - 1];
+        struct audit_spool_mark mark = {.bytes = (int64_t)f->crc_at, .crc = f->crc};
+        rc = audit_write_samples_marked(f->db, samples, j - i, f->recs[i].interval_s, &mark,
+                                        f->e);
         i = j;
     }
     for (size_t k = 0; k < f->n; k++)
@@ -565,8 +581,9 @@ static int flush(struct fold *f)
 
 static int take_record(struct audit_spool_record *rec, size_t offset, void *arg)
 {
-    (void)offset;
     struct fold *f = arg;
+    size_t at = f->base + offset;
+    f->ends[f->n] = at + HEADER_BYTES + le32(f->buf + at + 4);
     f->recs[f->n++] = *rec;
     return f->n == FOLD_BATCH ? flush(f) : 0;
 }
@@ -575,8 +592,31 @@ static void bad_record(size_t offset, size_t len, const char *why, void *arg)
 {
     struct fold *f = arg;
     if (f->bad++ == 0)
-        audit_warn(f->db, "%s: skipped %zu bytes at offset %zu: %s", f->spool, len, offset,
-                   why);
+        audit_warn(f->db, "%s: skipped %zu bytes at offset %zu: %s", f->spool, len,
+                   f->base + offset, why);
+}
+
+/* How many of the spool's first bytes the database already holds: the last
+ * fold's mark, when the spool still starts with the bytes it covers (that
+ * folder died after its commit, before emptying the spool); else 0. */
+static int folded_already(struct audit_db *db, const uint8_t *buf, size_t len, size_t *bytes,
+                          uint32_t *crc, struct error *e)
+{
+    int64_t n = 0, c = 0;
+    bool have_n = false, have_c = false;
+    *bytes = 0;
+    *crc = 0;
+    int rc = audit_meta_get(db, "spool_folded_bytes", &n, &have_n, e);
+    if (!rc)
+        rc = audit_meta_get(db, "spool_folded_crc", &c, &have_c, e);
+    if (rc || !have_n || !have_c || n <= 0 || (uint64_t)n > len)
+        return rc;
+    uint32_t got = crc32_of(buf, (size_t)n);
+    if ((int64_t)got == c) {
+        *bytes = (size_t)n;
+        *crc = got;
+    }
+    return 0;
 }
 
 static int read_whole(int fd, size_t size, uint8_t **out, size_t *len)
@@ -622,10 +662,13 @@ int audit_spool_fold(struct audit_db *db, struct error *e)
         rc = error_set(e, -errno, "%s: %s", spool, strerror(errno));
     else if (sb.st_size > 0 && (rc = read_whole(fd, (size_t)sb.st_size, &buf, &len)) != 0)
         error_set(e, rc, "cannot read %s: %s", spool, strerror(-rc));
+    struct fold f = {.db = db, .spool = spool, .buf = buf, .e = e};
+    if (!rc && len > 0)
+        rc = folded_already(db, buf, len, &f.base, &f.crc, e);
     if (!rc && len > 0) {
-        struct fold f = {.db = db, .spool = spool, .e = e};
+        f.crc_at = f.base;
         db->no_retention = true;
-        rc = audit_spool_parse(buf, len, take_record, bad_record, &f);
+        rc = audit_spool_parse(buf + f.base, len - f.base, take_record, bad_record, &f);
         if (rc == -ENOMEM)
             error_set(e, rc, "out of memory reading %s", spool);
         if (!rc)

@@ -730,8 +730,9 @@ static int write_sample(struct audit_db *db, const struct audit_sample *s, unsig
     return rc;
 }
 
-int audit_write_samples(struct audit_db *db, const struct audit_sample *samples, size_t count,
-                        unsigned interval_s, bool *skipped, struct error *e)
+static int write_samples(struct audit_db *db, const struct audit_sample *samples, size_t count,
+                         unsigned interval_s, bool *skipped,
+                         const struct audit_spool_mark *mark, struct error *e)
 {
     if (db->readonly)
         return error_set(e, -EACCES, "%s: opened read-only", db->path);
@@ -746,6 +747,10 @@ int audit_write_samples(struct audit_db *db, const struct audit_sample *samples,
         if (skipped)
             skipped[i] = skip;
     }
+    if (!rc && mark)
+        rc = audit_meta_set(db, "spool_folded_bytes", mark->bytes, e);
+    if (!rc && mark)
+        rc = audit_meta_set(db, "spool_folded_crc", mark->crc, e);
     free(acc.cells);
     known_clear(&known);
     if (rc) {
@@ -756,6 +761,19 @@ int audit_write_samples(struct audit_db *db, const struct audit_sample *samples,
     if (rc)
         audit_rollback(db);
     return rc;
+}
+
+int audit_write_samples(struct audit_db *db, const struct audit_sample *samples, size_t count,
+                        unsigned interval_s, bool *skipped, struct error *e)
+{
+    return write_samples(db, samples, count, interval_s, skipped, NULL, e);
+}
+
+int audit_write_samples_marked(struct audit_db *db, const struct audit_sample *samples,
+                               size_t count, unsigned interval_s,
+                               const struct audit_spool_mark *mark, struct error *e)
+{
+    return write_samples(db, samples, count, interval_s, NULL, mark, e);
 }
 
 int audit_record_samples(struct audit_db *db, const struct audit_sample *samples, size_t count,

@@ -357,6 +357,45 @@ static void test_opening_folds_the_spool_once_and_names_a_torn_tail(void **state
     free(buf);
 }
 
+static void test_two_samples_of_one_millisecond_are_two_samples(void **state)
+{
+    /* two lists of one host sample in the same millisecond (likely when
+     * several start at once): each record is a sample, and a later record
+     * after them folds once too */
+    struct fixture *f = *state;
+    struct audit_db *db;
+    struct error e = {0};
+    assert_int_equal(audit_open(f->path, 0, &db, &e), 0);
+    audit_close(db);
+    struct sample_rows r;
+    make_sample(&r, T0);
+    uint8_t *rec;
+    size_t n;
+    assert_int_equal(audit_spool_encode(&r.s, 0, &rec, &n, &e), 0);
+    uint8_t *two = malloc(2 * n);
+    assert_non_null(two);
+    memcpy(two, rec, n);
+    memcpy(two + n, rec, n);
+    write_file(f->spool, two, 2 * n);
+    assert_int_equal(samples_in(f->path), 2);
+    assert_int_equal(file_size(f->spool), 0);
+
+    /* the next records, after a folder that died before emptying the
+     * spool: what it stored is known by the database's mark, not by time */
+    size_t len, sizes[3];
+    uint8_t *buf = three_records(&len, sizes);
+    uint8_t *more = malloc(2 * n + len);
+    assert_non_null(more);
+    memcpy(more, two, 2 * n);
+    memcpy(more + 2 * n, buf, len);
+    write_file(f->spool, more, 2 * n + len);
+    assert_int_equal(samples_in(f->path), 5);
+    free(more);
+    free(buf);
+    free(two);
+    free(rec);
+}
+
 static void test_a_reader_sees_what_was_spooled_even_before_the_database_exists(void **state)
 {
     struct fixture *f = *state;
@@ -397,6 +436,8 @@ int main(void)
         cmocka_unit_test(test_garbage_before_a_record_is_skipped_to_it),
         cmocka_unit_test(test_a_record_claiming_more_rows_than_it_holds_is_refused),
         cmocka_unit_test_setup_teardown(test_opening_folds_the_spool_once_and_names_a_torn_tail,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_samples_of_one_millisecond_are_two_samples,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             test_a_reader_sees_what_was_spooled_even_before_the_database_exists, setup,
