@@ -110,8 +110,9 @@ function onMessage(msg, parsing, length) {
       if (n.figures) applyFigures(node, n.figures_seq, n.figures);
     }
   } else if (msg.type === 'update') {
-    if (lastUpdate !== null && msg.update !== lastUpdate + 1) {
-      // An update was skipped (a slow tab): the deltas no longer add up.
+    if (lastUpdate === null || msg.update !== lastUpdate + 1) {
+      // No greeting yet, or an update was skipped (a slow tab): the deltas
+      // no longer add up to the state; a new connection starts with it.
       lastUpdate = null;
       feed.restart();
       return;

@@ -305,6 +305,8 @@ def test_the_coordinator_page_shows_the_cluster_contention_and_acts_through_the_
     idle, blocker, busy = spawn_procs(3)
     gpu = test_cluster.gpu
     node1 = [gpu(0, 0, proc(idle.pid, 2000)), gpu(1, 90)]            # GPU 0 idle, memory held
+    for d in node1:
+        del d["power"]                          # node-1 cannot tell its power: N/A, never 0
     node2 = [gpu(0, 7, proc(blocker.pid, 3000)), gpu(1, 50, proc(busy.pid, 1500))]  # GPU 0 blocked
     coord, agents = coordinator_with_agents(
         {"node-1": (node1, False), "node-2": (node2, True)},
@@ -324,15 +326,17 @@ def test_the_coordinator_page_shows_the_cluster_contention_and_acts_through_the_
     assert report["nav"][:3] == ["Cluster", "Contention", "Node"] and report["current"] == "Cluster"
     t = report["totals"]
     assert (t["Nodes"], t["Online"], t["Stale"], t["Offline"], t["GPUs"]) == ("2", "2", "0", "0", "4")
-    # device(i) uses (1000 + 100 i) MiB of 80 GiB; power 100 + i W; utilisation 0, 90, 7, 50
+    # device(i) uses (1000 + 100 i) MiB of 80 GiB; power 100 + i W (node-2's
+    # alone: node-1's is unknown); utilisation 0, 90, 7, 50
     assert t["Memory used / total"] == "4.1 / 320 GiB"
-    assert t["Mean utilisation"] == "37 %" and t["Power"] == "402 W"
+    assert t["Mean utilisation"] == "37 %" and t["Power"] == "201 W"
     rows = {r[0]: r[1:] for r in report["node_rows"]}
     assert set(rows) == {"node-1", "node-2"}
-    assert rows["node-1"][2:] == ["online", "2", "45 %", "2.1 / 160 GiB", "201 W"]
+    assert rows["node-1"][2:] == ["online", "2", "45 %", "2.1 / 160 GiB", "N/A"]
     assert rows["node-2"][2:] == ["online", "2", "29 %", "2.1 / 160 GiB", "201 W"]
     assert report["cluster_conn"] == "live"
     assert report["tooltip"].startswith("node-1 ") and "GPU 0: utilisation 0 %" in report["tooltip"]
+    assert "power N/A" in report["tooltip"]
     assert report["grid"]["width"] > 0 and report["grid"]["height"] > 0
     assert report["overflow_cluster_390"] is False and report["overflow_contention_390"] is False
 
