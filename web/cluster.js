@@ -163,7 +163,7 @@ const counted = (n) => n.status === 'online' || n.status === 'stale';
 // term is unknown, not 0.
 function totals() {
   const t = { nodes: nodes.size, online: 0, stale: 0, offline: 0, gpus: 0,
-    used: null, total: null, util: null, utilN: 0, power: null };
+    used: null, total: null, util: null, utilN: 0, power: null, powerN: 0 };
   for (const n of nodes.values()) {
     t[n.status] = (t[n.status] || 0) + 1;
     if (!counted(n)) continue;
@@ -171,7 +171,7 @@ function totals() {
       t.gpus++;
       if (g.used != null) t.used = (t.used || 0) + g.used;
       if (g.total != null) t.total = (t.total || 0) + g.total;
-      if (g.power != null) t.power = (t.power || 0) + g.power;
+      if (g.power != null) { t.power = (t.power || 0) + g.power; t.powerN++; }
       if (g.util != null) { t.util = (t.util || 0) + g.util; t.utilN++; }
     }
   }
@@ -395,6 +395,9 @@ function draw() {
   setText(s.gpus, num(t.gpus));
   setText(s.mem, memText(t.used, t.total));
   setText(s.util, t.utilN ? pct(t.util) : NA);
+  // A sum or mean over part of the GPUs says over how many.
+  setText(s.utilLabel, t.utilN && t.utilN < t.gpus ? `Mean utilisation · ${t.utilN} of ${t.gpus} GPUs` : 'Mean utilisation');
+  setText(s.powerLabel, t.powerN && t.powerN < t.gpus ? `Power · ${t.powerN} of ${t.gpus} GPUs` : 'Power');
   setText(s.power, t.power == null ? NA : t.power >= 10000 ? `${(t.power / 1000).toFixed(1)} kW` : num(t.power, 0, ' W'));
   setText(view.conn, connected ? 'live' : downSince ? `disconnected since ${clock(downSince)}` : 'connecting…');
   view.conn.className = connected ? 'conn live' : 'conn down';
@@ -420,7 +423,8 @@ function schedule() {
 
 function stat(label, id) {
   const value = h('dd', { id, text: NA });
-  return [h('div', { class: 'stat' }, h('dt', { text: label }), value), value];
+  const dt = h('dt', { text: label });
+  return [h('div', { class: 'stat' }, dt, value), value, dt];
 }
 
 export function mount(main) {
@@ -431,8 +435,8 @@ export function mount(main) {
   const [offlineEl, offlineV] = stat('Offline', 'c-offline');
   const [gpusEl, gpusV] = stat('GPUs', 'c-gpus');
   const [memEl, memV] = stat('Memory used / total', 'c-mem');
-  const [utilEl, utilV] = stat('Mean utilisation', 'c-util');
-  const [powerEl, powerV] = stat('Power', 'c-power');
+  const [utilEl, utilV, utilL] = stat('Mean utilisation', 'c-util');
+  const [powerEl, powerV, powerL] = stat('Power', 'c-power');
   const by = h('select', { id: 'grid-by' }, h('option', { value: 'util', text: 'utilisation' }),
     h('option', { value: 'memory', text: 'memory used' }));
   const canvas = h('canvas', { class: 'gpu-grid', role: 'img',
@@ -462,7 +466,7 @@ export function mount(main) {
         tbody))));
   main.append(root);
   view = { root, canvas, gridBox, tip: tipEl, filter, tbody, count, conn, placeholder, rows: [], by: 'util',
-    stats: { nodes: nodesV, online: onlineV, stale: staleV, offline: offlineV, gpus: gpusV, mem: memV, util: utilV, power: powerV } };
+    stats: { nodes: nodesV, online: onlineV, stale: staleV, offline: offlineV, gpus: gpusV, mem: memV, util: utilV, power: powerV, utilLabel: utilL, powerLabel: powerL } };
   by.addEventListener('change', () => { view.by = by.value; schedule(); });
   filter.addEventListener('input', schedule);
   canvas.addEventListener('mousemove', tip);

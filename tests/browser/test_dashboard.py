@@ -329,7 +329,7 @@ def test_the_coordinator_page_shows_the_cluster_contention_and_acts_through_the_
     # device(i) uses (1000 + 100 i) MiB of 80 GiB; power 100 + i W (node-2's
     # alone: node-1's is unknown); utilisation 0, 90, 7, 50
     assert t["Memory used / total"] == "4.1 / 320 GiB"
-    assert t["Mean utilisation"] == "37 %" and t["Power"] == "201 W"
+    assert t["Mean utilisation"] == "37 %" and t["Power · 2 of 4 GPUs"] == "201 W"
     rows = {r[0]: r[1:] for r in report["node_rows"]}
     assert set(rows) == {"node-1", "node-2"}
     assert rows["node-1"][2:] == ["online", "2", "45 %", "2.1 / 160 GiB", "N/A"]
@@ -372,6 +372,7 @@ def test_the_coordinator_page_shows_the_cluster_contention_and_acts_through_the_
     assert any(s.startswith("stale since ") for s in statuses), statuses
     assert statuses[-1].startswith("offline since ") and "last seen " in statuses[-1]
     assert report["totals_after"]["Offline"] == "1" and report["totals_after"]["GPUs"] == "2"
+    assert report["totals_after"]["Power"] == "201 W"         # every counted GPU's known
 
     assert report["cluster_down"].startswith("disconnected since ")
     assert report["cluster_dimmed"] is True
