@@ -2,7 +2,11 @@
  * (doc_snapshot_ingest) on arbitrary bytes, against the jansson-based
  * doc_snapshot_decode_buffer: it must never crash or leak, must accept
  * exactly what that one accepts, refuse with a reason and nothing handed
- * back, and read the same facts from what both accept. */
+ * back, and read the same facts from what both accept.  One known
+ * difference: jansson skips a NUL byte right after a number or a literal
+ * (its one character of look-ahead is put back as "nothing"), which JSON
+ * does not allow and ingest refuses; so input holding a NUL byte may be
+ * refused by ingest alone. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,8 +58,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct error e1 = {0}, e2 = {0};
     int rc1 = doc_snapshot_decode_buffer((const char *)data, size, &s, &e1);
     int rc2 = doc_snapshot_ingest((const char *)data, size, &mine, &e2);
-    if ((rc1 == 0) != (rc2 == 0))
-        abort();           /* the two decoders disagree */
+    bool nul = memchr(data, '\0', size) != NULL;
+    if (rc2 == 0 && rc1 != 0)
+        abort();           /* ingest accepts what jansson refuses */
+    if (rc1 == 0 && rc2 != 0 && !nul)
+        abort();           /* ingest refuses what jansson accepts */
     if (rc2 != 0) {
         if (!e2.msg[0] || mine.gpu_count || mine.proc_count || mine.host_count)
             abort();       /* a refusal says why and hands back nothing */

@@ -1561,7 +1561,8 @@ static int read_document(struct parser *p)
     r.special = top_special;
     if ((rc = each_member(p, r.table, record_member, &r)) < 0)
         return rc;
-    if (peek(p) != 0)
+    skip_ws(p);   /* not peek: a NUL byte is not the end */
+    if (p->pos < p->len)
         return syntax(p, p->pos, "end of the document expected");
     return check_top(p, &r);
 }

@@ -8,11 +8,14 @@
  * this decoder reads the text once, straight from the request buffer, and
  * fills the facts.
  *
- * It accepts and refuses exactly what doc_snapshot_decode_buffer does (the
- * same JSON rules as jansson with duplicate keys refused, the same types
- * and ranges from the field table), so a document the coordinator keeps
+ * It accepts and refuses what doc_snapshot_decode_buffer does (the same
+ * JSON rules as jansson with duplicate keys refused, the same types and
+ * ranges from the field table), so a document the coordinator keeps
  * decodes wherever it is served; its refusals name the key and the byte
- * offset.  tests/unit/test_snapshot_ingest.c checks both agree.
+ * offset.  One difference: a NUL byte right after a number or a literal,
+ * which jansson skips and JSON forbids, is refused.
+ * tests/unit/test_snapshot_ingest.c and fuzz/fuzz_snapshot_ingest.c check
+ * both agree.
  */
 #ifndef GPUCTL_DOC_SNAPSHOT_INGEST_H
 #define GPUCTL_DOC_SNAPSHOT_INGEST_H
