@@ -161,7 +161,8 @@ int audit_spool_path(const char *db_path, char *buf, size_t size, struct error *
  * spool's size after it.  Returns 0, writing nothing, when there is no
  * SQLite database at that path yet (a missing file, a directory, another
  * kind of file): the caller records directly, which creates the database
- * or says what is wrong with the path.  Negative on an error. */
+ * or says what is wrong with the path.  Negative on an error: -EBUSY when a
+ * fold has held the spool for more than a second (list never stalls). */
 int audit_spool_append(const char *db_path, const struct snapshot *s, unsigned interval_s,
                        size_t *spool_bytes, struct error *e);
 

@@ -37,6 +37,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/audit_internal.h"
@@ -487,6 +488,26 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
+/* Appenders share the lock: they never wait for each other, only for a
+ * fold, which holds it exclusively while it writes to the database, and
+ * that for at most AUDIT_SPOOL_WAIT_MS (the wait list always had for the
+ * database): a fold stuck behind a long import must not stall list. */
+#define AUDIT_SPOOL_WAIT_MS 1000
+
+static int lock_shared(int fd)
+{
+    for (int waited = 0;; waited += 5) {
+        if (flock(fd, LOCK_SH | LOCK_NB) == 0)
+            return 0;
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            return -errno;
+        if (waited >= AUDIT_SPOOL_WAIT_MS)
+            return -EBUSY;
+        struct timespec ts = {0, 5 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
 int audit_spool_append(const char *db_path, const struct snapshot *s, unsigned interval_s,
                        size_t *spool_bytes, struct error *e)
 {
@@ -518,9 +539,12 @@ int audit_spool_append(const char *db_path, const struct snapshot *s, unsigned i
         return rc;
     }
     struct stat sb;
-    /* shared: appenders never wait for each other, only for a fold */
-    if (flock(fd, LOCK_SH) != 0)
-        rc = error_set(e, -errno, "cannot lock %s: %s", spool, strerror(errno));
+    rc = lock_shared(fd);
+    if (rc == -EBUSY)
+        error_set(e, rc, "%s has been held by another process folding it into the database "
+                         "for more than a second: this sample was not recorded", spool);
+    else if (rc)
+        error_set(e, rc, "cannot lock %s: %s", spool, strerror(-rc));
     else if ((rc = write_all(fd, rec, len)) != 0)
         error_set(e, rc, "cannot append to %s: %s", spool, strerror(-rc));
     else if (fstat(fd, &sb) != 0)

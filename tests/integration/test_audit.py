@@ -253,6 +253,26 @@ def test_a_torn_or_damaged_spool_record_is_skipped_and_named(run, scenario, spaw
     assert spool.stat().st_size == 0
 
 
+def test_a_fold_in_progress_never_stalls_list(run, scenario, spawn_procs, tmp_path):
+    """While another process holds the spool to fold it, list waits at most
+    a second for it, then says its sample was not recorded and goes on."""
+    import fcntl
+    procs = spawn_procs(1)
+    sc = scenario(scenario_for(procs))
+    assert run(["list"], scenario=sc).rc == 0
+    assert run(["list"], scenario=sc).rc == 0
+    spool = spool_path(tmp_path)
+    size = spool.stat().st_size
+    with open(spool, "rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        r = run(["list"], scenario=sc)                    # would hang if it waited
+    assert r.rc == 0 and "GPU" in r.out
+    assert "warn" in r.err and str(spool) in r.err and "not recorded" in r.err, r.err
+    assert spool.stat().st_size == size                   # nothing half-written
+    assert run(["list"], scenario=sc).rc == 0             # and the next one records
+    assert spool.stat().st_size > size
+
+
 def test_list_folds_a_long_spool_itself(run, scenario, spawn_procs, tmp_path):
     """Past 256 KiB the list whose sample made it so moves the spool into
     the database: copies of one record fill it, each a sample of its own
