@@ -552,8 +552,9 @@ def test_output_files_are_replaced_whole(gpuctl_bin, gpuctl_env, run, memload, t
 
 def test_csv_and_timeline(run, memload, tmp_path, truth):
     csv_path, tl_path = tmp_path / "p.csv", tmp_path / "t.csv"
+    # the workers hold 1.5 s: a loaded ASan run still takes samples that see all three
     r, doc = run_job(run, ["-i", "100", "--csv", csv_path, "--timeline", tl_path, "--", memload,
-                           "workers", "2", "4", "700"], env=truth.env)
+                           "workers", "2", "4", "1500"], env=truth.env)
     assert r.rc == 0, r.err
     rows = csv_path.read_bytes().decode().split("\r\n")
     assert rows[0] == "pid,ppid,command,max_rss_kib,max_rss_mib,first_seen,last_seen"

@@ -325,7 +325,7 @@ def test_extended_columns(watch, spawn_procs, busy):
     # one.  Compare with what /proc says it got over the same run.
     hot_pct = [float(r[9]) for r in hot_rows[1:]]
     assert abs(sum(hot_pct) / len(hot_pct) - measured) < 30, (hot_pct, measured)
-    assert max(hot_pct) > 20
+    assert max(hot_pct) > min(20, measured / 2)         # busy, as far as the machine let it
     assert max(float(r[9]) for r in idle_rows[1:]) < 10
     assert int(hot_rows[0][10]) >= 1                         # a Python process's RSS
 
