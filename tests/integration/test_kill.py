@@ -183,7 +183,8 @@ def test_batch_waits_for_all_at_once(run, stubborn):
     took = time.monotonic() - start
     assert r.rc == 1
     assert [p["result"] for p in doc["processes"]] == ["still_running"] * 4
-    assert took < 2 * timeout, f"{took:.1f} s for 4 processes: not waited on in parallel"
+    # one after another would take at least 4 timeouts; the rest is slack for a loaded machine
+    assert took < 4 * timeout - 1, f"{took:.1f} s for 4 processes: not waited on in parallel"
     assert all(alive(p.pid) for p in procs)
 
     start = time.monotonic()
@@ -192,7 +193,7 @@ def test_batch_waits_for_all_at_once(run, stubborn):
     took = time.monotonic() - start
     assert r.rc == 0, r.err
     assert [p["result"] for p in doc["processes"]] == ["killed"] * 4
-    assert took < 2 * 1 + 1, f"{took:.1f} s: escalation was not in parallel"
+    assert took < 4 * 1 - 0.5, f"{took:.1f} s: escalation was not in parallel"
     for p in procs:
         assert p.wait(timeout=10) == -signal.SIGKILL
 
