@@ -182,6 +182,25 @@ def test_three_agents_register_with_their_real_host_name_and_push_in_sequence(
         {"node-1": 1, "node-2": 2, "node-3": 1}
 
 
+def test_the_cluster_snapshot_carries_each_node_s_pushed_document_as_sent(cluster):
+    coord = cluster.coordinator()
+    status, _ = coord.request("/api/nodes/quiet/register", "POST", '{"interval_s": 60}',
+                              token=TOKEN)
+    assert status == 201
+    agent = cluster.agent("node-1", [gpu(0, 50), gpu(1, 20)], interval="60")
+    coord.wait_for("node-1's first push", lambda: (coord.nodes().get("node-1") or {}).get("seq"))
+    status, snap = coord.request("/api/cluster/snapshot")
+    assert status == 200
+    by_id = {n["id"]: n for n in snap["nodes"]}
+    assert by_id["quiet"]["snapshot"] is None and by_id["quiet"]["status"] == "online"
+    status, node_doc = coord.request("/api/nodes/node-1")
+    assert status == 200
+    assert by_id["node-1"]["snapshot"] == node_doc
+    assert [g["util_pct"] for g in node_doc["gpus"]] == [50, 20]
+    assert snap["totals"]["nodes"] == 2 and snap["totals"]["gpus"] == 2
+    agent.terminate()
+
+
 def test_agents_register_again_by_themselves_after_a_coordinator_restart(cluster):
     coord = cluster.coordinator()
     port = coord.port
