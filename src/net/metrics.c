@@ -27,15 +27,21 @@ struct render {
     const bool *hproc_shown;   /* per s->hprocs */
 };
 
+/* Writes v as a label value: backslash, quote and newline escaped.  Runs
+ * of plain bytes go out in one fwrite: a character at a time, the command
+ * lines of the per-process series were an eighth of the render's time
+ * (every stdio call takes the stream's lock). */
 static void put_escaped(FILE *f, const char *v)
 {
-    for (; *v; v++) {
-        if (*v == '\\' || *v == '"')
-            fputc('\\', f);
-        if (*v == '\n')
-            fputs("\\n", f);
-        else
-            fputc(*v, f);
+    for (;;) {
+        size_t run = strcspn(v, "\\\"\n");
+        if (run)
+            fwrite(v, 1, run, f);
+        v += run;
+        if (!*v)
+            return;
+        fputs(*v == '\n' ? "\\n" : *v == '"' ? "\\\"" : "\\\\", f);
+        v++;
     }
 }
 

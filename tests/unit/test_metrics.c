@@ -193,6 +193,17 @@ static void test_process_cap_keeps_the_biggest_users(void **state)
     free(t);
 }
 
+static void test_label_values_escape_backslash_quote_and_newline(void **state)
+{
+    (void)state;
+    struct fixture f;
+    build(&f);
+    strcpy(f.hp[1].name, "a\\b\"c\nd\\");
+    char *t = render(&f, 512);
+    assert_non_null(strstr(t, "pid=\"101\",user=\"alice\",command=\"a\\\\b\\\"c\\nd\\\\\","));
+    free(t);
+}
+
 static void test_pod_and_namespace_come_from_the_pod_directories(void **state)
 {
     (void)state;
@@ -230,6 +241,7 @@ int main(void)
         cmocka_unit_test(test_xid_series_carry_the_code_as_dcgm_does_and_a_counter),
         cmocka_unit_test(test_each_family_is_written_once_and_whole),
         cmocka_unit_test(test_process_cap_keeps_the_biggest_users),
+        cmocka_unit_test(test_label_values_escape_backslash_quote_and_newline),
         cmocka_unit_test(test_pod_and_namespace_come_from_the_pod_directories),
         cmocka_unit_test(test_exporter_gauges_are_present),
     };
