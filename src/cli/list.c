@@ -181,9 +181,8 @@ static int render(struct list_run *r, const struct snapshot *s, const struct fee
         };
         rc = list_render_table(&v, out);
     } else if (rc == 0) {
-        json_t *doc = doc_snapshot_build_view(&shown, &e);
         bool compact = r->args.watch || cfg->output_format == OUTPUT_NDJSON;
-        rc = doc ? doc_json_write(doc, out, compact) : e.code;
+        rc = doc_snapshot_write_view(&shown, out, compact, &e);
     }
     doc_snapshot_view_clear(&shown);
     return rc;

@@ -38,8 +38,7 @@ bool doc_json_utf8_valid(const char *s, size_t len)
     return true;
 }
 
-/* The repaired copy: every invalid byte (and NUL) becomes U+FFFD. */
-static json_t *repaired(const char *s, size_t len)
+char *doc_json_repaired(const char *s, size_t len, size_t *out_len)
 {
     if (len > (SIZE_MAX - 1) / 3)
         return NULL;
@@ -59,7 +58,18 @@ static json_t *repaired(const char *s, size_t len)
         }
         i += n;
     }
-    json_t *j = json_stringn_nocheck(buf, o);
+    buf[o] = '\0';
+    *out_len = o;
+    return buf;
+}
+
+static json_t *repaired(const char *s, size_t len)
+{
+    size_t n;
+    char *buf = doc_json_repaired(s, len, &n);
+    if (!buf)
+        return NULL;
+    json_t *j = json_stringn_nocheck(buf, n);
     free(buf);
     return j;
 }

@@ -37,6 +37,12 @@ json_t *doc_json_text(const char *s);
  * (ENOMEM). */
 json_t *doc_json_stringn(const char *s, size_t len);
 
+/* The repaired copy of s[0..len): every byte that does not begin a
+ * well-formed UTF-8 sequence, and every NUL, becomes U+FFFD.  Returns a
+ * NUL-terminated string the caller frees, its length in *out_len, or NULL
+ * (ENOMEM). */
+char *doc_json_repaired(const char *s, size_t len, size_t *out_len);
+
 /* True when s[0..len) is well-formed UTF-8 without NUL bytes. */
 bool doc_json_utf8_valid(const char *s, size_t len);
 

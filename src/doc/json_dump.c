@@ -11,9 +11,12 @@
  * of ours: documents round to the field's precision) is written from its
  * digits; any other real still goes through snprintf and jansson's own
  * touch-ups, so the text never differs (tests/unit/test_doc_json.c compares
- * the two on every kind of value).  Building documents is json.c's.
+ * the two on every kind of value).  The same token writers (json_text.h)
+ * serve sink.c's text sink, which writes a document without a tree.
+ * Building documents is json.c's.
  */
 #include "doc/json.h"
+#include "doc/json_text.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -23,13 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct out {
-    char *buf;
-    size_t len, cap;
-    bool failed;
-};
-
-static bool reserve(struct out *o, size_t more)
+static bool reserve(struct doc_text *o, size_t more)
 {
     if (o->failed)
         return false;
@@ -48,7 +45,7 @@ static bool reserve(struct out *o, size_t more)
     return true;
 }
 
-static void put(struct out *o, const char *s, size_t n)
+void doc_text_put(struct doc_text *o, const char *s, size_t n)
 {
     if (reserve(o, n)) {
         memcpy(o->buf + o->len, s, n);
@@ -56,7 +53,7 @@ static void put(struct out *o, const char *s, size_t n)
     }
 }
 
-static void put_char(struct out *o, char c)
+void doc_text_char(struct doc_text *o, char c)
 {
     if (reserve(o, 1))
         o->buf[o->len++] = c;
@@ -65,7 +62,7 @@ static void put_char(struct out *o, char c)
 /* A newline and depth * 2 spaces when indenting; a space between items
  * only in jansson's default (neither indented nor compact) mode, which
  * documents never use. */
-static void indent(struct out *o, bool compact, size_t depth)
+void doc_text_indent(struct doc_text *o, bool compact, size_t depth)
 {
     if (compact || !reserve(o, 1 + 2 * depth))
         return;
@@ -82,16 +79,16 @@ static bool plain(unsigned char c)
     return c >= 0x20 && c != '"' && c != '\\';
 }
 
-static void put_string(struct out *o, const char *s, size_t n)
+void doc_text_string(struct doc_text *o, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
-    put_char(o, '"');
+    doc_text_char(o, '"');
     size_t i = 0;
     while (i < n) {
         size_t run = i;
         while (run < n && plain((unsigned char)s[run]))
             run++;
-        put(o, s + i, run - i);
+        doc_text_put(o, s + i, run - i);
         if (run == n)
             break;
         unsigned char c = (unsigned char)s[run];
@@ -111,13 +108,13 @@ static void put_string(struct out *o, const char *s, size_t n)
             esc[5] = hex[c & 15];
             len = 6;
         }
-        put(o, esc, len);
+        doc_text_put(o, esc, len);
         i = run + 1;
     }
-    put_char(o, '"');
+    doc_text_char(o, '"');
 }
 
-static void put_integer(struct out *o, json_int_t v)
+void doc_text_integer(struct doc_text *o, json_int_t v)
 {
     char tmp[24];
     char *p = tmp + sizeof tmp;
@@ -129,12 +126,12 @@ static void put_integer(struct out *o, json_int_t v)
     } while (u);
     if (v < 0)
         *--p = '-';
-    put(o, p, (size_t)(tmp + sizeof tmp - p));
+    doc_text_put(o, p, (size_t)(tmp + sizeof tmp - p));
 }
 
 /* jansson's jsonp_dtostr: "%.15g", ".0" added when there is neither a dot
  * nor an exponent, and the exponent without '+' and leading zeros. */
-static void put_real_printf(struct out *o, double v)
+static void put_real_printf(struct doc_text *o, double v)
 {
     char b[48];
     int n = snprintf(b, sizeof b, "%.15g", v);
@@ -160,7 +157,7 @@ static void put_real_printf(struct out *o, double v)
             len -= (size_t)(end - start);
         }
     }
-    put(o, b, len);
+    doc_text_put(o, b, len);
 }
 
 /* v written as the decimal m / 10^k when v is the double nearest to such a
@@ -168,14 +165,14 @@ static void put_real_printf(struct out *o, double v)
  * "%.15g" writes no exponent (1e-4 <= |v| < 1e15): "%.15g" then prints
  * exactly that decimal with its trailing zeros stripped (a double holds 15
  * decimal digits: DBL_DIG).  False for any other v. */
-static bool put_real_short(struct out *o, double v)
+static bool put_real_short(struct doc_text *o, double v)
 {
     static const double pow10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6};
     if (v == 0) {
         if (signbit(v))
-            put(o, "-0.0", 4);
+            doc_text_put(o, "-0.0", 4);
         else
-            put(o, "0.0", 3);
+            doc_text_put(o, "0.0", 3);
         return true;
     }
     double a = fabs(v);
@@ -211,60 +208,66 @@ static bool put_real_short(struct out *o, double v)
         } while (digits);
         if (v < 0)
             *--p = '-';
-        put(o, p, (size_t)(tmp + sizeof tmp - p));
+        doc_text_put(o, p, (size_t)(tmp + sizeof tmp - p));
         return true;
     }
     return false;
 }
 
-static void dump(struct out *o, const json_t *v, bool compact, size_t depth);
+void doc_text_real(struct doc_text *o, double v)
+{
+    if (!put_real_short(o, v))
+        put_real_printf(o, v);
+}
 
-static void dump_object(struct out *o, const json_t *v, bool compact, size_t depth)
+static void dump(struct doc_text *o, const json_t *v, bool compact, size_t depth);
+
+static void dump_object(struct doc_text *o, const json_t *v, bool compact, size_t depth)
 {
     void *it = json_object_iter((json_t *)v);
-    put_char(o, '{');
+    doc_text_char(o, '{');
     if (!it) {
-        put_char(o, '}');
+        doc_text_char(o, '}');
         return;
     }
-    indent(o, compact, depth + 1);
+    doc_text_indent(o, compact, depth + 1);
     while (it) {
-        put_string(o, json_object_iter_key(it), json_object_iter_key_len(it));
-        put(o, ": ", compact ? 1 : 2);
+        doc_text_string(o, json_object_iter_key(it), json_object_iter_key_len(it));
+        doc_text_put(o, ": ", compact ? 1 : 2);
         dump(o, json_object_iter_value(it), compact, depth + 1);
         it = json_object_iter_next((json_t *)v, it);
         if (it) {
-            put_char(o, ',');
-            indent(o, compact, depth + 1);
+            doc_text_char(o, ',');
+            doc_text_indent(o, compact, depth + 1);
         } else {
-            indent(o, compact, depth);
+            doc_text_indent(o, compact, depth);
         }
     }
-    put_char(o, '}');
+    doc_text_char(o, '}');
 }
 
-static void dump_array(struct out *o, const json_t *v, bool compact, size_t depth)
+static void dump_array(struct doc_text *o, const json_t *v, bool compact, size_t depth)
 {
     size_t n = json_array_size(v);
-    put_char(o, '[');
+    doc_text_char(o, '[');
     if (n == 0) {
-        put_char(o, ']');
+        doc_text_char(o, ']');
         return;
     }
-    indent(o, compact, depth + 1);
+    doc_text_indent(o, compact, depth + 1);
     for (size_t i = 0; i < n; i++) {
         dump(o, json_array_get(v, i), compact, depth + 1);
         if (i + 1 < n) {
-            put_char(o, ',');
-            indent(o, compact, depth + 1);
+            doc_text_char(o, ',');
+            doc_text_indent(o, compact, depth + 1);
         } else {
-            indent(o, compact, depth);
+            doc_text_indent(o, compact, depth);
         }
     }
-    put_char(o, ']');
+    doc_text_char(o, ']');
 }
 
-static void dump(struct out *o, const json_t *v, bool compact, size_t depth)
+static void dump(struct doc_text *o, const json_t *v, bool compact, size_t depth)
 {
     switch (json_typeof(v)) {
     case JSON_OBJECT:
@@ -274,38 +277,45 @@ static void dump(struct out *o, const json_t *v, bool compact, size_t depth)
         dump_array(o, v, compact, depth);
         break;
     case JSON_STRING:
-        put_string(o, json_string_value(v), json_string_length(v));
+        doc_text_string(o, json_string_value(v), json_string_length(v));
         break;
     case JSON_INTEGER:
-        put_integer(o, json_integer_value(v));
+        doc_text_integer(o, json_integer_value(v));
         break;
     case JSON_REAL:
-        if (!put_real_short(o, json_real_value(v)))
-            put_real_printf(o, json_real_value(v));
+        doc_text_real(o, json_real_value(v));
         break;
     case JSON_TRUE:
-        put(o, "true", 4);
+        doc_text_put(o, "true", 4);
         break;
     case JSON_FALSE:
-        put(o, "false", 5);
+        doc_text_put(o, "false", 5);
         break;
     case JSON_NULL:
-        put(o, "null", 4);
+        doc_text_put(o, "null", 4);
         break;
     }
 }
 
-char *doc_json_dumps(const json_t *root, bool compact, size_t *len)
+char *doc_text_finish(struct doc_text *o, size_t *len)
 {
-    struct out o = {0};
-    dump(&o, root, compact, 0);
-    put_char(&o, '\0');
-    if (o.failed) {
-        free(o.buf);
+    doc_text_char(o, '\0');
+    if (o->failed) {
+        free(o->buf);
+        *o = (struct doc_text){0};
         errno = ENOMEM;
         return NULL;
     }
     if (len)
-        *len = o.len - 1;
-    return o.buf;
+        *len = o->len - 1;
+    char *text = o->buf;
+    *o = (struct doc_text){0};
+    return text;
+}
+
+char *doc_json_dumps(const json_t *root, bool compact, size_t *len)
+{
+    struct doc_text o = {0};
+    dump(&o, root, compact, 0);
+    return doc_text_finish(&o, len);
 }

@@ -5,17 +5,20 @@
  * file adds only what is not a field of one record: the top level, counts
  * and the top process of a GPU, the container text, the GPU's UUID on each
  * process, and the per-engine utilisation of DRM clients.  Unknown is null,
- * never 0.  Decoding is snapshot_decode.c's.
+ * never 0.  The build is written once, against a sink (sink.h): a jansson
+ * tree for front ends that keep the document, JSON text for those that
+ * only write it out.  Decoding is snapshot_decode.c's.
  */
 #include "doc/snapshot_doc.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/fields.h"
 #include "core/units.h"
-#include "doc/build.h"
 #include "doc/json.h"
+#include "doc/sink.h"
 
 /* ---- what is shown ---------------------------------------------------------- */
 
@@ -87,100 +90,87 @@ const struct gpu_process *doc_snapshot_top_process(const struct doc_snapshot_vie
     return top;
 }
 
-/* ---- one field as JSON ------------------------------------------------------- */
+/* ---- one field ---------------------------------------------------------------- */
 
-static json_t *name_json(const struct field_def *f, long long value)
+static void name_value(struct doc_sink *sk, const struct field_def *f, long long value)
 {
     if (value < 0 || (unsigned long long)value >= f->name_count || !f->names[value])
-        return json_null();
-    return json_string(f->names[value]);
+        doc_sink_null(sk, f->key);
+    else
+        doc_sink_stringn(sk, f->key, f->names[value], strlen(f->names[value]));
 }
 
-static json_t *u64_json(const struct field_def *f, struct opt_u64 o)
+static void u64_value(struct doc_sink *sk, const struct field_def *f, struct opt_u64 o)
 {
     if (!o.known)
-        return json_null();
-    switch (f->json) {
-    case FIELD_JSON_MIB:
-        return json_integer((json_int_t)units_bytes_to_mib(o.v));
-    case FIELD_JSON_MILLI:
-        return doc_json_real((double)o.v / 1000.0, f->precision);
-    default:
-        return json_integer((json_int_t)o.v);
-    }
+        doc_sink_null(sk, f->key);
+    else if (f->json == FIELD_JSON_MIB)
+        doc_sink_integer(sk, f->key, (json_int_t)units_bytes_to_mib(o.v));
+    else if (f->json == FIELD_JSON_MILLI)
+        doc_sink_real(sk, f->key, (double)o.v / 1000.0, f->precision);
+    else
+        doc_sink_integer(sk, f->key, (json_int_t)o.v);
 }
 
-static json_t *field_json(const struct field_def *f, const void *rec)
+static void i64_value(struct doc_sink *sk, const struct field_def *f, struct opt_i64 o)
 {
+    if (!o.known)
+        doc_sink_null(sk, f->key);
+    else if (f->json == FIELD_JSON_NAME)
+        name_value(sk, f, o.v);
+    else
+        doc_sink_integer(sk, f->key, (json_int_t)o.v);
+}
+
+static void text_value(struct doc_sink *sk, const struct field_def *f, const char *p, size_t len)
+{
+    if (len)
+        doc_sink_stringn(sk, f->key, p, len);
+    else
+        doc_sink_null(sk, f->key);
+}
+
+/* f's value in rec under f's key; rec NULL: null. */
+static void field_value(struct doc_sink *sk, const struct field_def *f, const void *rec)
+{
+    if (!rec) {
+        doc_sink_null(sk, f->key);
+        return;
+    }
     const void *p = fields_cslot(f, rec);
     switch (f->kind) {
     case FIELD_U64:
-        return u64_json(f, *(const struct opt_u64 *)p);
-    case FIELD_I64: {
-        const struct opt_i64 *o = p;
-        if (!o->known)
-            return json_null();
-        return f->json == FIELD_JSON_NAME ? name_json(f, o->v) : json_integer((json_int_t)o->v);
-    }
-    case FIELD_F64: {
-        const struct opt_f64 *o = p;
-        return f->json == FIELD_JSON_TIME ? doc_json_time(*o) : doc_json_f64(*o, f->precision);
-    }
+        u64_value(sk, f, *(const struct opt_u64 *)p);
+        return;
+    case FIELD_I64:
+        i64_value(sk, f, *(const struct opt_i64 *)p);
+        return;
+    case FIELD_F64:
+        if (f->json == FIELD_JSON_TIME)
+            doc_sink_time(sk, f->key, *(const struct opt_f64 *)p);
+        else
+            doc_sink_f64(sk, f->key, *(const struct opt_f64 *)p, f->precision);
+        return;
     case FIELD_BOOL:
-        return doc_json_bool(*(const struct opt_i64 *)p);
-    case FIELD_STR: {
-        size_t len = strnlen(p, f->size);
-        return len ? doc_json_stringn(p, len) : json_null();
-    }
+        doc_sink_opt_bool(sk, f->key, *(const struct opt_i64 *)p);
+        return;
+    case FIELD_STR:
+        text_value(sk, f, p, strnlen(p, f->size));
+        return;
     case FIELD_STRPTR:
-        return doc_json_str(*(char *const *)p);
-    case FIELD_CHAR: {
-        const char *c = p;
-        return *c ? doc_json_stringn(c, 1) : json_null();
+        doc_sink_str(sk, f->key, *(char *const *)p);
+        return;
+    case FIELD_CHAR:
+        text_value(sk, f, p, *(const char *)p ? 1 : 0);
+        return;
+    case FIELD_INT:
+        i64_value(sk, f, (struct opt_i64){.v = *(const int *)p, .known = true});
+        return;
+    case FIELD_UINT:
+        i64_value(sk, f, (struct opt_i64){.v = *(const unsigned *)p, .known = true});
+        return;
     }
-    case FIELD_INT: {
-        int i = *(const int *)p;
-        return f->json == FIELD_JSON_NAME ? name_json(f, i) : json_integer(i);
-    }
-    case FIELD_UINT: {
-        unsigned u = *(const unsigned *)p;
-        return f->json == FIELD_JSON_NAME ? name_json(f, u) : json_integer(u);
-    }
-    }
-    return json_null();
-}
-
-/* Fills one object from the table, opening each field's group object
- * ("clocks", "pcie") where its first field falls. */
-struct emit {
-    struct doc_build *db;
-    json_t *obj;
-    json_t *group;           /* our own reference, released by emit_done */
-    const char *group_name;
-};
-
-static void emit_done(struct emit *em)
-{
-    json_decref(em->group);
-    em->group = NULL;
-}
-
-static void emit_field(struct emit *em, const struct field_def *f, const void *rec)
-{
-    json_t *target = em->obj;
-    if (f->group) {
-        if (!em->group_name || strcmp(em->group_name, f->group) != 0) {
-            emit_done(em);
-            em->group_name = f->group;
-            em->group = doc_object(em->db);
-            if (em->group && json_object_set(em->obj, f->group, em->group) < 0)
-                em->db->failed = true;
-        }
-        target = em->group;
-        if (!target)
-            return;
-    }
-    doc_put(em->db, target, f->key, rec ? field_json(f, rec) : json_null());
+    doc_sink_null(sk, f->key);
 }
 
 static bool in_document(const struct field_def *f, const struct doc_snapshot_view *v)
@@ -188,16 +178,17 @@ static bool in_document(const struct field_def *f, const struct doc_snapshot_vie
     return !(f->flags & FIELD_F_NO_DOC) && (v->containers || !(f->flags & FIELD_F_CONTAINERS));
 }
 
-/* One build: the view, and the fields after which the document has keys
- * that are not fields of one record (found once per document). */
 /* The document fields of one kind of object, in table order. */
 struct field_list {
     const struct field_def *f[FIELDS_MAX];
     size_t n;
 };
 
+/* One build: the view, the sink it goes into, and the fields after which
+ * the document has keys that are not fields of one record (found once per
+ * document). */
 struct build {
-    struct doc_build *db;    /* remembers a failed allocation */
+    struct doc_sink *sk;
     const struct doc_snapshot_view *v;
     const struct field_def *table;
     size_t count;
@@ -213,9 +204,9 @@ static void list_fields(const struct build *b, unsigned mask, struct field_list 
             out->f[out->n++] = &b->table[i];
 }
 
-static void build_init(struct build *b, struct doc_build *db, const struct doc_snapshot_view *v)
+static void build_init(struct build *b, struct doc_sink *sk, const struct doc_snapshot_view *v)
 {
-    b->db = db;
+    b->sk = sk;
     b->v = v;
     b->table = fields_all(&b->count);
     list_fields(b, 1u << FIELD_DEVICE, &b->device);
@@ -231,38 +222,60 @@ static void build_init(struct build *b, struct doc_build *db, const struct doc_s
 
 /* ---- the records -------------------------------------------------------------- */
 
-/* DRM engine utilisation by engine class; {} for other processes. */
-static json_t *engines_json(struct doc_build *db, const struct gpu_process *gp)
+/* DRM engine utilisation by engine class; {} for other processes.  A name
+ * given twice is one key, at its first place with its last value (what a
+ * JSON object holding it would show). */
+static void engines_value(struct doc_sink *sk, const struct gpu_process *gp)
 {
-    json_t *o = doc_object(db);
-    for (size_t i = 0; o && i < gp->engine_count && i < GPU_PROC_MAX_ENGINES; i++)
-        doc_put(db, o, gp->engines[i].name,
-                     doc_json_f64(gp->engine_pct[i], DOC_JSON_PCT_DECIMALS));
-    return o;
+    size_t n = gp->engine_count < GPU_PROC_MAX_ENGINES ? gp->engine_count
+                                                       : GPU_PROC_MAX_ENGINES;
+    doc_sink_object(sk, "engines_pct");
+    for (size_t i = 0; i < n; i++) {
+        bool seen = false;
+        size_t last = i;
+        for (size_t j = 0; j < n; j++) {
+            if (strcmp(gp->engines[j].name, gp->engines[i].name) != 0)
+                continue;
+            seen |= j < i;
+            last = j;
+        }
+        if (!seen)
+            doc_sink_f64(sk, gp->engines[i].name, gp->engine_pct[last], DOC_JSON_PCT_DECIMALS);
+    }
+    doc_sink_close(sk);
 }
 
-/* Called after each field is put, to add the keys that are not fields of
- * one record where the document has them. */
-typedef void after_field_fn(json_t *o, const struct build *b, const struct field_def *f,
-                            const void *ctx);
+/* Called after each field is written, to add the keys that are not fields
+ * of one record where the document has them.  Those fields are outside any
+ * group, so the keys land in the record's own object. */
+typedef void after_field_fn(const struct build *b, const struct field_def *f, const void *ctx);
 
-/* One object from the table: the fields of list, each read from
- * recs[its scope] (NULL: null values). */
-static json_t *fields_object(const struct build *b, const struct field_list *list,
-                             const void *const recs[], after_field_fn *after, const void *ctx)
+/* One object from the table under key: the fields of list, each read from
+ * recs[its scope] (NULL: null values), with each field's group object
+ * ("clocks", "pcie") opened where its first field falls (a group's fields
+ * are adjacent in the table). */
+static void fields_object(const struct build *b, const char *key, const struct field_list *list,
+                          const void *const recs[], after_field_fn *after, const void *ctx)
 {
-    json_t *o = doc_object(b->db);
-    if (!o)
-        return NULL;
-    struct emit em = {.db = b->db, .obj = o};
+    const char *group = NULL;
+    doc_sink_object(b->sk, key);
     for (size_t i = 0; i < list->n; i++) {
         const struct field_def *f = list->f[i];
-        emit_field(&em, f, recs[f->scope]);
+        if (group && (!f->group || strcmp(group, f->group) != 0)) {
+            doc_sink_close(b->sk);
+            group = NULL;
+        }
+        if (f->group && !group) {
+            group = f->group;
+            doc_sink_object(b->sk, group);
+        }
+        field_value(b->sk, f, recs[f->scope]);
         if (after)
-            after(o, b, f, ctx);
+            after(b, f, ctx);
     }
-    emit_done(&em);
-    return o;
+    if (group)
+        doc_sink_close(b->sk);
+    doc_sink_close(b->sk);
 }
 
 struct process_pair {
@@ -270,8 +283,7 @@ struct process_pair {
     const struct host_process *hp;   /* NULL: not visible on this host */
 };
 
-static void process_after(json_t *o, const struct build *b, const struct field_def *f,
-                          const void *ctx)
+static void process_after(const struct build *b, const struct field_def *f, const void *ctx)
 {
     const struct process_pair *pp = ctx;
     const struct gpu_process *gp = pp->gp;
@@ -279,101 +291,133 @@ static void process_after(json_t *o, const struct build *b, const struct field_d
     if (f == b->start_time) {
         char cbuf[160];
         const struct device *d = snapshot_device(b->v->snap, gp->device_index);
-        doc_put(b->db, o, "container", doc_json_str(hp ? model_container_text(
-                                           &hp->container, false, cbuf, sizeof cbuf) : NULL));
-        doc_put(b->db, o, "gpu_uuid", doc_json_str(d ? d->uuid : NULL));
+        doc_sink_str(b->sk, "container", hp ? model_container_text(&hp->container, false, cbuf,
+                                                                   sizeof cbuf) : NULL);
+        doc_sink_str(b->sk, "gpu_uuid", d ? d->uuid : NULL);
     } else if (f == b->compute_iid) {
-        doc_put(b->db, o, "host_visible", json_boolean(hp != NULL));
+        doc_sink_bool(b->sk, "host_visible", hp != NULL);
     } else if (f == b->sys_mem) {
-        doc_put(b->db, o, "engines_pct", engines_json(b->db, gp));
+        engines_value(b->sk, gp);
     }
 }
 
-static json_t *process_json(const struct build *b, const struct gpu_process *gp)
+static void process_value(const struct build *b, const char *key, const struct gpu_process *gp)
 {
     const struct host_process *hp = snapshot_host_process(b->v->snap, gp->pid);
     struct process_pair pp = {gp, hp && hp->exists ? hp : NULL};
     const void *recs[FIELD_HOST + 1] = {[FIELD_GPU_PROCESS] = gp, [FIELD_HOST_PROCESS] = pp.hp};
-    return fields_object(b, &b->process, recs,
-                         process_after, &pp);
+    fields_object(b, key, &b->process, recs, process_after, &pp);
 }
 
-static json_t *migs_json(const struct build *b, const struct device *d)
+static void migs_value(const struct build *b, const struct device *d)
 {
-    json_t *a = doc_array(b->db);
-    for (size_t i = 0; a && i < d->mig_count; i++) {
+    doc_sink_array(b->sk, "mig_instances");
+    for (size_t i = 0; i < d->mig_count; i++) {
         const void *recs[FIELD_HOST + 1] = {[FIELD_MIG] = &d->migs[i]};
-        doc_append(b->db, a, fields_object(b, &b->mig, recs, NULL, NULL));
+        fields_object(b, NULL, &b->mig, recs, NULL, NULL);
     }
-    return a;
+    doc_sink_close(b->sk);
 }
 
-static void device_after(json_t *o, const struct build *b, const struct field_def *f,
-                         const void *ctx)
+static void device_after(const struct build *b, const struct field_def *f, const void *ctx)
 {
     const struct device *d = ctx;
     if (f == b->ecc) {
         size_t pids = 0;
         const struct gpu_process *top = doc_snapshot_top_process(b->v, d->index, &pids);
-        doc_put(b->db, o, "pids", json_integer((json_int_t)pids));
-        doc_put(b->db, o, "top_proc", top ? process_json(b, top) : json_null());
+        doc_sink_integer(b->sk, "pids", (json_int_t)pids);
+        if (top)
+            process_value(b, "top_proc", top);
+        else
+            doc_sink_null(b->sk, "top_proc");
     } else if (f == b->mig_pending) {
-        doc_put(b->db, o, "mig_instances", migs_json(b, d));
+        migs_value(b, d);
     } else if (f == b->status && b->v->device_stale) {
-        doc_put(b->db, o, "stale", json_boolean(b->v->device_stale[d->index]));
+        doc_sink_bool(b->sk, "stale", b->v->device_stale[d->index]);
     }
 }
 
-static json_t *device_json(const struct build *b, const struct device *d)
+static void device_value(const struct build *b, const struct device *d)
 {
     const void *recs[FIELD_HOST + 1] = {[FIELD_DEVICE] = d};
-    return fields_object(b, &b->device, recs, device_after, d);
+    fields_object(b, NULL, &b->device, recs, device_after, d);
 }
 
-static json_t *sources_json(struct doc_build *db, const struct snapshot *s)
+static void sources_value(struct doc_sink *sk, const struct snapshot *s)
 {
-    json_t *a = doc_array(db);
-    for (size_t i = 0; a && i < s->source_count; i++) {
-        json_t *o = doc_object(db);
-        doc_put(db, o, "name", doc_json_str(s->sources[i].name));
-        doc_put(db, o, "started", json_boolean(s->sources[i].started));
-        doc_put(db, o, "message", doc_json_str(s->sources[i].message));
-        doc_append(db, a, o);
+    doc_sink_array(sk, "sources");
+    for (size_t i = 0; i < s->source_count; i++) {
+        doc_sink_object(sk, NULL);
+        doc_sink_str(sk, "name", s->sources[i].name);
+        doc_sink_bool(sk, "started", s->sources[i].started);
+        doc_sink_str(sk, "message", s->sources[i].message);
+        doc_sink_close(sk);
     }
-    return a;
+    doc_sink_close(sk);
 }
 
 /* ---- the document -------------------------------------------------------------- */
 
-json_t *doc_snapshot_build_view(const struct doc_snapshot_view *v, struct error *e)
+void doc_snapshot_emit(const struct doc_snapshot_view *v, struct doc_sink *sk)
 {
     const struct snapshot *s = v->snap;
-    struct doc_build db = {0};
     struct build b;
-    char ts[40];
-    build_init(&b, &db, v);
-    json_t *root = doc_object(&db);
+    build_init(&b, sk, v);
+    doc_sink_object(sk, NULL);
     for (size_t i = 0; i < b.count; i++)
         if (b.table[i].scope == FIELD_HOST && in_document(&b.table[i], v))
-            doc_put(&db, root, b.table[i].key, field_json(&b.table[i], &s->host));
+            field_value(sk, &b.table[i], &s->host);
     double now = (double)s->wall.tv_sec + s->wall.tv_nsec / 1e9;
-    doc_put(&db, root, "ts", units_format_rfc3339_utc(now, ts, sizeof ts) == 0 ? json_string(ts)
-                                                                              : json_null());
-    doc_put(&db, root, "driver_version", doc_json_str(s->driver_version));
-    doc_put(&db, root, "cuda_version", doc_json_str(s->cuda_version));
-    doc_put(&db, root, "nvml_version", doc_json_str(s->nvml_version));
-    doc_put(&db, root, "sources", sources_json(&db, s));
-    json_t *gpus = doc_array(&db), *procs = doc_array(&db);
-    for (size_t i = 0; gpus && i < s->device_count; i++)
+    doc_sink_time(sk, "ts", (struct opt_f64){.v = now, .known = true});
+    doc_sink_str(sk, "driver_version", s->driver_version);
+    doc_sink_str(sk, "cuda_version", s->cuda_version);
+    doc_sink_str(sk, "nvml_version", s->nvml_version);
+    sources_value(sk, s);
+    doc_sink_array(sk, "gpus");
+    for (size_t i = 0; i < s->device_count; i++)
         if (v->device_visible[i])
-            doc_append(&db, gpus, device_json(&b, &s->devices[i]));
-    for (size_t i = 0; procs && i < v->proc_count; i++)
-        doc_append(&db, procs, process_json(&b, v->procs[i]));
-    doc_put(&db, root, "gpus", gpus);
-    doc_put(&db, root, "procs", procs);
+            device_value(&b, &s->devices[i]);
+    doc_sink_close(sk);
+    doc_sink_array(sk, "procs");
+    for (size_t i = 0; i < v->proc_count; i++)
+        process_value(&b, NULL, v->procs[i]);
+    doc_sink_close(sk);
     if (v->schema_version)
-        doc_put(&db, root, "schema_version", json_integer(DOC_SNAPSHOT_SCHEMA_VERSION));
-    return doc_finish(&db, root, e);
+        doc_sink_integer(sk, "schema_version", DOC_SNAPSHOT_SCHEMA_VERSION);
+    doc_sink_close(sk);
+}
+
+json_t *doc_snapshot_build_view(const struct doc_snapshot_view *v, struct error *e)
+{
+    struct doc_tree_sink t;
+    doc_tree_sink_init(&t);
+    doc_snapshot_emit(v, &t.base);
+    return doc_tree_sink_finish(&t, e);
+}
+
+char *doc_snapshot_dumps_view(const struct doc_snapshot_view *v, bool compact, size_t *len,
+                              struct error *e)
+{
+    struct doc_text_sink t;
+    doc_text_sink_init(&t, compact);
+    doc_snapshot_emit(v, &t.base);
+    return doc_text_sink_finish(&t, len, e);
+}
+
+int doc_snapshot_write_view(const struct doc_snapshot_view *v, FILE *out, bool compact,
+                            struct error *e)
+{
+    size_t len = 0;
+    char *text = doc_snapshot_dumps_view(v, compact, &len, e);
+    if (!text)
+        return e->code;
+    errno = 0;
+    bool written = fwrite(text, 1, len, out) == len && fputc('\n', out) != EOF;
+    free(text);
+    if (written && fflush(out) != EOF)
+        return 0;
+    int err = errno ? errno : EIO;
+    return error_set(e, -err, "cannot write the snapshot document: %s", strerror(err));
 }
 
 json_t *doc_snapshot_build(const struct snapshot *s, const struct doc_snapshot_request *r,

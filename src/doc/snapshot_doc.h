@@ -20,6 +20,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "core/error.h"
 #include "core/filter.h"
@@ -68,6 +69,23 @@ const struct gpu_process *doc_snapshot_top_process(const struct doc_snapshot_vie
 json_t *doc_snapshot_build_view(const struct doc_snapshot_view *v, struct error *e);
 json_t *doc_snapshot_build(const struct snapshot *s, const struct doc_snapshot_request *r,
                            struct error *e);
+
+/* The document of a view as JSON text, without a tree: byte for byte
+ * doc_json_dumps(doc_snapshot_build_view(v), compact), in a fraction of
+ * the time.  Returns the text (the caller frees it) and its length in *len,
+ * or NULL with e filled (-ENOMEM). */
+char *doc_snapshot_dumps_view(const struct doc_snapshot_view *v, bool compact, size_t *len,
+                              struct error *e);
+
+/* That text and a newline written to out, then flushed, as doc_json_write
+ * writes a tree.  Returns 0, or a negative errno with e filled. */
+int doc_snapshot_write_view(const struct doc_snapshot_view *v, FILE *out, bool compact,
+                            struct error *e);
+
+/* The builder itself: the document of v put into sk (doc/sink.h), for
+ * code that wants it in a form of its own. */
+struct doc_sink;
+void doc_snapshot_emit(const struct doc_snapshot_view *v, struct doc_sink *sk);
 
 /* The snapshot a document describes (decoding is table-driven too).  A key
  * that is absent or null leaves its value unknown; keys this version does
