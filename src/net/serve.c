@@ -12,6 +12,7 @@
  */
 #include "net/serve.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
 #include <poll.h>
@@ -102,6 +103,31 @@ static struct net_blob *json_blob(json_t *doc, struct error *e)
     if (!b && doc)
         error_set(e, -ENOMEM, "out of memory writing a document");
     return b;
+}
+
+/* The snapshot document of s under r as a blob of compact text with the
+ * trailing newline (as http_json_blob writes a tree), written straight
+ * from the snapshot: the frame's full document is only sent, never
+ * changed, so it needs no tree. */
+static struct net_blob *snapshot_blob(const struct snapshot *s,
+                                      const struct doc_snapshot_request *r, struct error *e)
+{
+    struct doc_snapshot_view v;
+    char *text = NULL;
+    size_t n = 0;
+    if (doc_snapshot_view_init(&v, s, r, e) == 0)
+        text = doc_snapshot_dumps_view(&v, true, &n, e);
+    doc_snapshot_view_clear(&v);
+    char *withnl = text ? realloc(text, n + 2) : NULL;
+    if (!withnl) {
+        free(text);
+        if (text)
+            error_set(e, -ENOMEM, "out of memory writing a document");
+        return NULL;
+    }
+    withnl[n] = '\n';
+    withnl[n + 1] = '\0';
+    return net_blob_take(withnl, n + 1);
 }
 
 /* The devices-only document: the snapshot document with no processes. */
@@ -200,7 +226,7 @@ static struct net_blob *publish(struct serve *sv, struct feed_frame *f)
     struct error e = {0};
     struct doc_snapshot_request all = {.details = true, .self_user = sv->o->self_user};
     struct doc_snapshot_request devices = {.self_user = sv->o->self_user};
-    next.snapshot = json_blob(doc_snapshot_build(f->snap, &all, &e), &e);
+    next.snapshot = snapshot_blob(f->snap, &all, &e);
     if (next.snapshot)
         next.ws = ws_message_around(f, next.snapshot);
     next.gpus = json_blob(devices_only(doc_snapshot_build(f->snap, &devices, &e)), &e);
