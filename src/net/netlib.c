@@ -49,7 +49,7 @@ static int load(const char *what, struct error *e)
     struct netlib c;
     const struct symbol mhd[] = {
         SYM(start_daemon, MHD_), SYM(stop_daemon, MHD_), SYM(quiesce_daemon, MHD_),
-        SYM(is_feature_supported, MHD_), SYM(lookup_connection_value, MHD_),
+        SYM(add_connection, MHD_), SYM(is_feature_supported, MHD_), SYM(lookup_connection_value, MHD_),
         SYM(get_connection_values, MHD_),
         SYM(create_response_from_buffer_with_free_callback_cls, MHD_),
         SYM(create_response_for_upgrade, MHD_), SYM(add_response_header, MHD_),

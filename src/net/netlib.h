@@ -26,6 +26,7 @@ struct netlib {
     __typeof__(&MHD_start_daemon) start_daemon;
     __typeof__(&MHD_stop_daemon) stop_daemon;
     __typeof__(&MHD_quiesce_daemon) quiesce_daemon;
+    __typeof__(&MHD_add_connection) add_connection;
     __typeof__(&MHD_is_feature_supported) is_feature_supported;
     __typeof__(&MHD_lookup_connection_value) lookup_connection_value;
     __typeof__(&MHD_get_connection_values) get_connection_values;
