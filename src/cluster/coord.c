@@ -208,25 +208,25 @@ void cluster_coord_ws_close(void *ctx)
 
 /* ------------------------------------------------------------ replies */
 
+static int no_memory(struct error *e)
+{
+    return error_set(e, -ENOMEM, "out of memory writing the answer");
+}
+
+/* body (NULL when memory ran out) becomes the answer. */
+static int reply_body(struct http_reply *out, unsigned status, struct net_blob *body,
+                      struct error *e)
+{
+    out->status = status;
+    out->body = body;
+    return body ? 0 : no_memory(e);
+}
+
 static int reply_json(struct http_reply *out, unsigned status, json_t *doc, struct error *e)
 {
     if (!doc)
         return e->code ? e->code : error_set(e, -ENOMEM, "out of memory building the answer");
-    char *text = json_dumps(doc, doc_json_dump_flags(true));
-    json_decref(doc);
-    if (!text)
-        return error_set(e, -ENOMEM, "out of memory writing the answer");
-    size_t len = strlen(text);
-    text[len] = '\n';   /* json_dumps leaves room only for the NUL: grow by one */
-    char *grown = realloc(text, len + 2);
-    if (!grown) {
-        free(text);
-        return error_set(e, -ENOMEM, "out of memory writing the answer");
-    }
-    grown[len + 1] = '\0';
-    out->status = status;
-    out->body = net_blob_take(grown, len + 1);
-    return out->body ? 0 : error_set(e, -ENOMEM, "out of memory writing the answer");
+    return reply_body(out, status, http_json_blob(doc), e);
 }
 
 static json_t *time_json(double t)
@@ -386,11 +386,9 @@ static int route_push(void *ctx, const struct http_request *req, struct http_rep
     size_t size = strlen(req->param) + 48;
     char *text = malloc(size);
     if (!text)
-        return error_set(e, -ENOMEM, "out of memory writing the answer");
+        return no_memory(e);
     int n = snprintf(text, size, "{\"node\":\"%s\",\"seq\":%" PRIu64 "}\n", req->param, seq);
-    out->status = 200;
-    out->body = net_blob_take(text, (size_t)n);
-    return out->body ? 0 : error_set(e, -ENOMEM, "out of memory writing the answer");
+    return reply_body(out, 200, net_blob_take(text, (size_t)n), e);
 }
 
 /* ------------------------------------------------------------ operator side */
@@ -434,9 +432,7 @@ static int route_node(void *ctx, const struct http_request *req, struct http_rep
     if (rc < 0)
         return rc;
     text[len] = '\n';   /* the NUL's room: the answer ends its line as every other */
-    out->status = 200;
-    out->body = net_blob_take(text, len + 1);
-    return out->body ? 0 : error_set(e, -ENOMEM, "out of memory writing the answer");
+    return reply_body(out, 200, net_blob_take(text, len + 1), e);
 }
 
 static int route_forget(void *ctx, const struct http_request *req, struct http_reply *out,
@@ -497,7 +493,7 @@ static int put_node(FILE *f, const struct cluster_node_view *n, double now, stru
     char *head = o ? json_dumps(o, doc_json_dump_flags(true)) : NULL;
     json_decref(o);
     if (!head)
-        return e->code ? e->code : error_set(e, -ENOMEM, "out of memory writing the answer");
+        return e->code ? e->code : no_memory(e);
     size_t hlen = strlen(head);      /* an object with an "id": "{...}" */
     char *text = NULL;
     size_t len = 0;
@@ -507,7 +503,7 @@ static int put_node(FILE *f, const struct cluster_node_view *n, double now, stru
     if (rc == 0 && (fwrite(head, 1, hlen - 1, f) != hlen - 1 || fputs(",\"snapshot\":", f) < 0 ||
                     (text ? fwrite(text, 1, len, f) != len : fputs("null", f) < 0) ||
                     fputc('}', f) == EOF))
-        rc = error_set(e, -ENOMEM, "out of memory writing the answer");
+        rc = no_memory(e);
     free(head);
     free(text);
     return rc;
@@ -528,33 +524,31 @@ static int route_cluster_snapshot(void *ctx, const struct http_request *req,
     FILE *f = open_memstream(&body, &len);
     if (!f) {
         cluster_view_clear(&v);
-        return error_set(e, -ENOMEM, "out of memory writing the answer");
+        return no_memory(e);
     }
     struct doc_build b = {0};
     json_t *totals = doc_finish(&b, totals_json(&b, &v), e);
     char *ttext = totals ? json_dumps(totals, doc_json_dump_flags(true)) : NULL;
     json_decref(totals);
     rc = ttext && fprintf(f, "{\"totals\":%s,\"nodes\":[", ttext) >= 0
-             ? 0 : error_set(e, -ENOMEM, "out of memory writing the answer");
+             ? 0 : no_memory(e);
     free(ttext);
     for (size_t i = 0; rc == 0 && i < v.count; i++) {
         if (i > 0 && fputc(',', f) == EOF)
-            rc = error_set(e, -ENOMEM, "out of memory writing the answer");
+            rc = no_memory(e);
         else
             rc = put_node(f, &v.nodes[i], now, e);
     }
     if (rc == 0 && fputs("]}\n", f) < 0)
-        rc = error_set(e, -ENOMEM, "out of memory writing the answer");
+        rc = no_memory(e);
     cluster_view_clear(&v);
     if (fclose(f) != 0 && rc == 0)
-        rc = error_set(e, -ENOMEM, "out of memory writing the answer");
+        rc = no_memory(e);
     if (rc < 0) {
         free(body);
         return rc;
     }
-    out->status = 200;
-    out->body = net_blob_take(body, len);
-    return out->body ? 0 : error_set(e, -ENOMEM, "out of memory writing the answer");
+    return reply_body(out, 200, net_blob_take(body, len), e);
 }
 
 static int route_contention(void *ctx, const struct http_request *req, struct http_reply *out,
